@@ -1,0 +1,1 @@
+//! Alarm engine after ISA-18.2 (issue 4).

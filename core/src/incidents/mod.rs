@@ -1,0 +1,1 @@
+//! Incident workflow and SLA clocks (issue 5).

@@ -1,0 +1,1 @@
+//! Vacant-unit inspections (issue 6).

@@ -1,0 +1,1 @@
+//! Guard patrols on NFC checkpoints (issue 6).

@@ -1,0 +1,399 @@
+//! The points hub: the latest value and quality of every point, and the device
+//! communication state behind them. Sources feed it [`SourceEvent`]s; it answers with the
+//! [`PointEvent`]s that the alarm engine and the sinks consume.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A point's full name: `{device}.{point}`.
+pub type PointId = String;
+
+/// How far a point's value can be trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quality {
+    /// Read recently from a device that answers.
+    Good,
+    /// No new value for longer than the point's `stale_after`.
+    Stale,
+    /// The device stopped answering; the value is the last one known.
+    CommLost,
+    /// The point cannot be read as configured (a device exception, a decode failure).
+    BadConfig,
+}
+
+impl Quality {
+    /// The stable lower-case name used in the API, the store and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quality::Good => "good",
+            Quality::Stale => "stale",
+            Quality::CommLost => "comm_lost",
+            Quality::BadConfig => "bad_config",
+        }
+    }
+}
+
+/// What the hub needs to know about a device.
+#[derive(Debug, Clone)]
+pub struct DeviceSpec {
+    /// Device id from the site config.
+    pub id: String,
+    /// Consecutive failed polls after which the device counts as comm-lost.
+    pub comm_loss_after: u32,
+}
+
+/// What the hub needs to know about a point.
+#[derive(Debug, Clone)]
+pub struct PointSpec {
+    /// `{device}.{point}`.
+    pub id: PointId,
+    /// The device the point belongs to.
+    pub device: String,
+    /// Engineering unit, for display.
+    pub unit: String,
+    /// A point with no new value for this long turns stale (push sources such as MQTT).
+    pub stale_after: Option<Duration>,
+    /// History keeps a value when it moved at least this much since the last kept one.
+    pub history_deadband: f64,
+    /// History keeps a value at least this often even when it did not move.
+    pub history_heartbeat: Duration,
+}
+
+/// A fact from a source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceEvent {
+    /// A device answered a poll with these values.
+    Polled {
+        /// Device id.
+        device: String,
+        /// Values by point id.
+        values: Vec<(PointId, f64)>,
+    },
+    /// A device did not answer a poll (timeout, refused connection, broken frame).
+    PollFailed {
+        /// Device id.
+        device: String,
+        /// Why, for the log and the dashboard.
+        reason: String,
+    },
+    /// The device answered but these points could not be read (exception, decode error).
+    PointsBad {
+        /// Device id.
+        device: String,
+        /// The points concerned.
+        points: Vec<PointId>,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A change the hub decided on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PointEvent {
+    /// A new good value.
+    Sample {
+        /// Point id.
+        point: PointId,
+        /// The value in engineering units.
+        value: f64,
+        /// When it was read.
+        at: DateTime<Utc>,
+        /// Whether history should keep it (deadband and heartbeat).
+        record: bool,
+    },
+    /// A point's quality changed.
+    Quality {
+        /// Point id.
+        point: PointId,
+        /// The quality before.
+        from: Quality,
+        /// The quality now.
+        to: Quality,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A device went down (comm-lost) or came back.
+    Device {
+        /// Device id.
+        device: String,
+        /// Whether it answers now.
+        up: bool,
+        /// Why it went down, if it did.
+        reason: Option<String>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A source sent something the hub could not place (unknown device or point).
+    Rejected {
+        /// What was rejected.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The current state of one point.
+#[derive(Debug, Clone, Serialize)]
+pub struct PointState {
+    /// Point id.
+    pub id: PointId,
+    /// Device id.
+    pub device: String,
+    /// Engineering unit.
+    pub unit: String,
+    /// The last value read, if any.
+    pub value: Option<f64>,
+    /// How far the value can be trusted.
+    pub quality: Quality,
+    /// When the value was last read.
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    recorded: Option<(f64, DateTime<Utc>)>,
+    #[serde(skip)]
+    spec: PointSpec,
+}
+
+/// The current state of one device.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceState {
+    /// Device id.
+    pub id: String,
+    /// Whether the device answers.
+    pub up: bool,
+    /// Consecutive failed polls.
+    pub misses: u32,
+    /// The last failure reason.
+    pub last_error: Option<String>,
+    /// When the device last answered.
+    pub last_ok: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    comm_loss_after: u32,
+}
+
+/// Latest value and quality of every point; pure, fed events and `now`.
+#[derive(Debug, Default)]
+pub struct PointsHub {
+    points: BTreeMap<PointId, PointState>,
+    devices: BTreeMap<String, DeviceState>,
+    by_device: HashMap<String, Vec<PointId>>,
+}
+
+impl PointsHub {
+    /// A hub for these devices and points. Points start with no value and `Stale` quality
+    /// until first read.
+    pub fn new(devices: Vec<DeviceSpec>, points: Vec<PointSpec>) -> Self {
+        let mut hub = Self::default();
+        for d in devices {
+            hub.devices.insert(d.id.clone(), DeviceState::new(d));
+        }
+        for p in points {
+            hub.by_device
+                .entry(p.device.clone())
+                .or_default()
+                .push(p.id.clone());
+            hub.points.insert(p.id.clone(), PointState::new(p));
+        }
+        hub
+    }
+
+    /// Every point, ordered by id.
+    pub fn points(&self) -> impl Iterator<Item = &PointState> {
+        self.points.values()
+    }
+
+    /// Every device, ordered by id.
+    pub fn devices(&self) -> impl Iterator<Item = &DeviceState> {
+        self.devices.values()
+    }
+
+    /// One point.
+    pub fn point(&self, id: &str) -> Option<&PointState> {
+        self.points.get(id)
+    }
+
+    /// Applies a source fact.
+    pub fn handle(&mut self, event: SourceEvent, now: DateTime<Utc>) -> Vec<PointEvent> {
+        match event {
+            SourceEvent::Polled { device, values } => self.polled(&device, values, now),
+            SourceEvent::PollFailed { device, reason } => self.poll_failed(&device, reason, now),
+            SourceEvent::PointsBad { points, .. } => {
+                let mut out = Vec::new();
+                for id in points {
+                    self.set_quality(&id, Quality::BadConfig, now, &mut out);
+                }
+                out
+            }
+        }
+    }
+
+    /// Time passes: points without news for longer than `stale_after` turn stale.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<PointEvent> {
+        let stale: Vec<PointId> = self
+            .points
+            .values()
+            .filter(|p| p.quality == Quality::Good && p.is_overdue(now))
+            .map(|p| p.id.clone())
+            .collect();
+        let mut out = Vec::new();
+        for id in stale {
+            self.set_quality(&id, Quality::Stale, now, &mut out);
+        }
+        out
+    }
+
+    fn polled(
+        &mut self,
+        device: &str,
+        values: Vec<(PointId, f64)>,
+        now: DateTime<Utc>,
+    ) -> Vec<PointEvent> {
+        let mut out = Vec::new();
+        match self.devices.get_mut(device) {
+            Some(d) => {
+                let was_down = !d.up;
+                d.up = true;
+                d.misses = 0;
+                d.last_ok = Some(now);
+                if was_down {
+                    out.push(PointEvent::Device {
+                        device: device.to_owned(),
+                        up: true,
+                        reason: None,
+                        at: now,
+                    });
+                }
+            }
+            None => out.push(unknown("device", device)),
+        }
+        for (id, value) in values {
+            self.sample(&id, value, now, &mut out);
+        }
+        out
+    }
+
+    fn sample(&mut self, id: &str, value: f64, now: DateTime<Utc>, out: &mut Vec<PointEvent>) {
+        let Some(p) = self.points.get_mut(id) else {
+            out.push(unknown("point", id));
+            return;
+        };
+        p.value = Some(value);
+        p.updated_at = Some(now);
+        let record = p.should_record(value, now);
+        if record {
+            p.recorded = Some((value, now));
+        }
+        out.push(PointEvent::Sample {
+            point: id.to_owned(),
+            value,
+            at: now,
+            record,
+        });
+        self.set_quality(id, Quality::Good, now, out);
+    }
+
+    fn poll_failed(&mut self, device: &str, reason: String, now: DateTime<Utc>) -> Vec<PointEvent> {
+        let mut out = Vec::new();
+        let Some(d) = self.devices.get_mut(device) else {
+            return vec![unknown("device", device)];
+        };
+        d.misses = d.misses.saturating_add(1);
+        d.last_error = Some(reason.clone());
+        if !d.up || d.misses < d.comm_loss_after {
+            return out;
+        }
+        d.up = false;
+        out.push(PointEvent::Device {
+            device: device.to_owned(),
+            up: false,
+            reason: Some(reason),
+            at: now,
+        });
+        for id in self.by_device.get(device).cloned().unwrap_or_default() {
+            self.set_quality(&id, Quality::CommLost, now, &mut out);
+        }
+        out
+    }
+
+    fn set_quality(
+        &mut self,
+        id: &str,
+        to: Quality,
+        now: DateTime<Utc>,
+        out: &mut Vec<PointEvent>,
+    ) {
+        let Some(p) = self.points.get_mut(id) else {
+            out.push(unknown("point", id));
+            return;
+        };
+        if p.quality == to {
+            return;
+        }
+        let from = std::mem::replace(&mut p.quality, to);
+        out.push(PointEvent::Quality {
+            point: id.to_owned(),
+            from,
+            to,
+            at: now,
+        });
+    }
+}
+
+fn unknown(kind: &str, id: &str) -> PointEvent {
+    PointEvent::Rejected {
+        what: id.to_owned(),
+        reason: format!("unknown {kind}"),
+    }
+}
+
+impl PointState {
+    fn new(spec: PointSpec) -> Self {
+        Self {
+            id: spec.id.clone(),
+            device: spec.device.clone(),
+            unit: spec.unit.clone(),
+            value: None,
+            quality: Quality::Stale,
+            updated_at: None,
+            recorded: None,
+            spec,
+        }
+    }
+
+    fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        match (self.spec.stale_after, self.updated_at) {
+            (Some(limit), Some(at)) => now - at > limit,
+            _ => false,
+        }
+    }
+
+    fn should_record(&self, value: f64, now: DateTime<Utc>) -> bool {
+        match self.recorded {
+            None => true,
+            Some((last, at)) => {
+                let moved = (value - last).abs();
+                (moved > 0.0 && moved >= self.spec.history_deadband)
+                    || now - at >= self.spec.history_heartbeat
+            }
+        }
+    }
+}
+
+impl DeviceState {
+    fn new(spec: DeviceSpec) -> Self {
+        Self {
+            id: spec.id,
+            up: true,
+            misses: 0,
+            last_error: None,
+            last_ok: None,
+            comm_loss_after: spec.comm_loss_after.max(1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
