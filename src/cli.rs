@@ -1,0 +1,145 @@
+//! The command line: `serve`, `demo`, `simulate`, `check`, `migrate`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sitewatch_core::clock::SystemClock;
+
+use crate::app::App;
+use crate::config::{Config, DEMO_CONFIG};
+use crate::devices::{self, simulator::Simulator};
+use crate::shutdown;
+use crate::store::Store;
+
+/// sitewatch: building operations for a property site.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run against the devices of a site config.
+    Serve {
+        /// The site config.
+        #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
+    },
+    /// Run the whole system on a simulated plant, with SQLite in a data directory.
+    Demo {
+        /// Dashboard and API address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Where the SQLite file goes.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// Serve only the simulated plant over Modbus TCP (the demo config's devices).
+    Simulate {
+        /// Modbus TCP address.
+        #[arg(long, default_value = "127.0.0.1:5020")]
+        listen: SocketAddr,
+        /// Site config whose devices to simulate; the demo plant when omitted.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Validate a site config and its profiles; every problem with file and line.
+    Check {
+        /// The site config.
+        #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        /// The site config (its `database.url`).
+        #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
+    },
+}
+
+impl Cli {
+    /// Runs the chosen command.
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Serve { config } => serve(load(&config)?).await,
+            Command::Demo { listen, data_dir } => demo(listen, &data_dir).await,
+            Command::Simulate { listen, config } => simulate(listen, config.as_deref()).await,
+            Command::Check { config } => check(&config),
+            Command::Migrate { config } => migrate(&load(&config)?).await,
+        }
+    }
+}
+
+fn load(path: &Path) -> anyhow::Result<Config> {
+    Config::load(path).map_err(|p| anyhow::anyhow!("invalid config:\n{p}"))
+}
+
+fn demo_config() -> anyhow::Result<Config> {
+    Config::parse(Path::new("examples/demo/site.toml"), DEMO_CONFIG, None)
+        .map_err(|p| anyhow::anyhow!("built-in demo config is invalid:\n{p}"))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    tracing::info!(addr = %app.addr(), "sitewatch serving");
+    app.run_until_stopped(shutdown::on_signals()).await
+}
+
+async fn demo(listen: SocketAddr, data_dir: &Path) -> anyhow::Result<()> {
+    let mut config = demo_config()?;
+    let sim = Simulator::start(
+        "127.0.0.1:0".parse()?,
+        &devices::sim_devices(&config.devices),
+    )
+    .await
+    .context("Failed to start the simulated plant")?;
+    for d in &mut config.devices {
+        d.config.modbus.address = sim.addr().to_string();
+    }
+    config.http.listen = listen;
+    config.database.url = format!("sqlite://{}", data_dir.join("sitewatch.db").display());
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    println!("sitewatch demo: simulated plant on modbus://{}", sim.addr());
+    println!("dashboard:      http://{}/", app.addr());
+    println!("metrics:        http://{}/metrics", app.addr());
+    println!("data:           {}", data_dir.display());
+    println!("stop with Ctrl-C");
+    app.run_until_stopped(shutdown::on_signals()).await
+}
+
+async fn simulate(listen: SocketAddr, config: Option<&Path>) -> anyhow::Result<()> {
+    let config = match config {
+        Some(path) => load(path)?,
+        None => demo_config()?,
+    };
+    let sim = Simulator::start(listen, &devices::sim_devices(&config.devices)).await?;
+    println!(
+        "simulated plant on modbus://{}; stop with Ctrl-C",
+        sim.addr()
+    );
+    shutdown::on_signals().cancelled().await;
+    Ok(())
+}
+
+fn check(path: &Path) -> anyhow::Result<()> {
+    let config = load(path)?;
+    let points: usize = config.devices.iter().map(|d| d.profile.points.len()).sum();
+    println!(
+        "{}: ok ({} devices, {points} points)",
+        path.display(),
+        config.devices.len()
+    );
+    Ok(())
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let store = Store::connect(&config.database.url).await?;
+    store.migrate().await?;
+    println!("migrations applied");
+    Ok(())
+}

@@ -1,0 +1,270 @@
+//! Device profiles: register maps as data (`devices/*.toml`). A profile names each point's
+//! register, type, byte and word order, scale, offset and unit. Broken profiles are
+//! rejected with the file, line and reason.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::{Problem, Problems};
+
+/// Which Modbus table a point lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Table {
+    /// Read/write 16-bit registers (function 3).
+    Holding,
+    /// Read-only 16-bit registers (function 4).
+    Input,
+    /// Read/write bits (function 1).
+    Coil,
+    /// Read-only bits (function 2).
+    Discrete,
+}
+
+impl Table {
+    /// Whether the table holds single bits rather than 16-bit words.
+    pub fn is_bits(self) -> bool {
+        matches!(self, Table::Coil | Table::Discrete)
+    }
+}
+
+/// How a point's registers encode its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataType {
+    /// Unsigned 16-bit.
+    U16,
+    /// Signed 16-bit.
+    I16,
+    /// Unsigned 32-bit over two registers.
+    U32,
+    /// Signed 32-bit over two registers.
+    I32,
+    /// Unsigned 64-bit over four registers.
+    U64,
+    /// IEEE-754 single over two registers.
+    F32,
+    /// IEEE-754 double over four registers.
+    F64,
+    /// One bit: a coil or discrete input, or bit `bit` of a register.
+    Bit,
+    /// Bits `bit` .. `bit + bits` of a register, as an unsigned number.
+    Bitfield,
+}
+
+impl DataType {
+    /// Registers the type spans (bit types: one register or one bit).
+    pub fn words(self) -> u16 {
+        match self {
+            DataType::U32 | DataType::I32 | DataType::F32 => 2,
+            DataType::U64 | DataType::F64 => 4,
+            _ => 1,
+        }
+    }
+}
+
+/// Order of bytes within a register, or of registers within a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    /// Most significant first (Modbus standard).
+    #[default]
+    Big,
+    /// Least significant first.
+    Little,
+}
+
+/// One point of a profile, as written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointDef {
+    /// Point name, unique in the profile (`[a-z0-9_]`).
+    pub name: String,
+    /// Modbus table.
+    pub table: Table,
+    /// Zero-based register or bit address.
+    pub address: u16,
+    /// Encoding.
+    #[serde(rename = "type")]
+    pub data_type: DataType,
+    /// Bit index for `bit` and `bitfield` in a register.
+    pub bit: Option<u8>,
+    /// Width of a `bitfield`.
+    pub bits: Option<u8>,
+    /// Byte order inside each register; defaults to the profile's.
+    pub byte_order: Option<Order>,
+    /// Register order inside a multi-register value; defaults to the profile's.
+    pub word_order: Option<Order>,
+    /// Engineering value = raw * scale + offset.
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// See `scale`.
+    #[serde(default)]
+    pub offset: f64,
+    /// Engineering unit (`kWh`, `m3`, `V`; empty for states).
+    #[serde(default)]
+    pub unit: String,
+    /// Meaning of enumerated values, for display (`0 = "stopped"`).
+    #[serde(default)]
+    pub states: BTreeMap<String, String>,
+    /// What the point means, for people.
+    #[serde(default)]
+    pub description: String,
+    /// History deadband in engineering units (0 keeps every change).
+    #[serde(default)]
+    pub deadband: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// The header of a profile file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    id: String,
+    name: String,
+    /// The manual the register map follows.
+    manual: String,
+    #[serde(default)]
+    byte_order: Order,
+    #[serde(default)]
+    word_order: Order,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    profile: Header,
+    #[serde(default)]
+    points: Vec<Spanned<PointDef>>,
+}
+
+/// A validated profile.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// Profile id, referenced from the site config.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// The manual the map follows.
+    pub manual: String,
+    /// Points with their orders resolved.
+    pub points: Vec<PointDef>,
+}
+
+impl Profile {
+    /// Parses and validates one profile; `file` is only used in messages.
+    pub fn parse(file: &Path, text: &str) -> Result<Profile, Problems> {
+        let raw: ProfileFile =
+            toml::from_str(text).map_err(|e| Problems::from_toml(file, text, &e))?;
+        let mut problems = Problems::default();
+        let mut seen = HashSet::new();
+        let mut points = Vec::new();
+        for spanned in raw.points {
+            let at = |reason: String| Problem::at(file, text, spanned.span().start, reason);
+            let mut p = spanned.get_ref().clone();
+            p.byte_order.get_or_insert(raw.profile.byte_order);
+            p.word_order.get_or_insert(raw.profile.word_order);
+            if !seen.insert(p.name.clone()) {
+                problems.push(at(format!("duplicate point name `{}`", p.name)));
+            }
+            if let Err(reason) = check_point(&p) {
+                problems.push(at(format!("point `{}`: {reason}", p.name)));
+            }
+            points.push(p);
+        }
+        problems.into_result(Profile {
+            id: raw.profile.id,
+            name: raw.profile.name,
+            manual: raw.profile.manual,
+            points,
+        })
+    }
+}
+
+fn check_point(p: &PointDef) -> Result<(), String> {
+    if p.name.is_empty()
+        || !p
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err("name must be lower-case letters, digits and `_`".into());
+    }
+    if p.table.is_bits() && p.data_type != DataType::Bit {
+        return Err(format!("a {:?} table holds bits: type must be `bit`", p.table).to_lowercase());
+    }
+    let needs_bit = matches!(p.data_type, DataType::Bit | DataType::Bitfield) && !p.table.is_bits();
+    match (needs_bit, p.bit) {
+        (true, None) => return Err("`bit` is required for a bit in a register".into()),
+        (true, Some(b)) if b > 15 => return Err(format!("bit {b} is outside 0..=15")),
+        _ => {}
+    }
+    if p.data_type == DataType::Bitfield {
+        let width = p.bits.ok_or("`bits` is required for a bitfield")?;
+        if width == 0 || u16::from(p.bit.unwrap_or(0)) + u16::from(width) > 16 {
+            return Err(format!(
+                "bitfield of {width} bits does not fit in a register"
+            ));
+        }
+    }
+    if u32::from(p.address) + u32::from(p.data_type.words()) > 65536 {
+        return Err("registers run past address 65535".into());
+    }
+    if !p.scale.is_finite() || p.scale == 0.0 || !p.offset.is_finite() {
+        return Err("scale must be finite and non-zero, offset finite".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[profile]
+id = "t"
+name = "Test"
+manual = "none"
+
+[[points]]
+name = "power"
+table = "input"
+address = 12
+type = "f32"
+unit = "W"
+"#;
+
+    #[test]
+    fn valid_profile_resolves_default_orders() {
+        let p = Profile::parse(Path::new("t.toml"), GOOD).expect("valid");
+        assert_eq!(p.points[0].word_order, Some(Order::Big));
+        assert_eq!(p.points[0].unit, "W");
+    }
+
+    #[test]
+    fn broken_point_is_reported_with_file_and_line() {
+        let text = format!(
+            "{GOOD}\n[[points]]\nname = \"run\"\ntable = \"holding\"\naddress = 1\ntype = \"bit\"\n"
+        );
+        let err = Profile::parse(Path::new("devices/t.toml"), &text).expect_err("invalid");
+        let msg = err.to_string();
+        assert!(msg.contains("devices/t.toml:14:"), "{msg}");
+        assert!(msg.contains("`bit` is required"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_field_is_reported_with_line() {
+        let text = GOOD.replace("unit = \"W\"", "unit = \"W\"\nscael = 2");
+        let msg = Profile::parse(Path::new("x.toml"), &text)
+            .expect_err("invalid")
+            .to_string();
+        assert!(msg.starts_with("x.toml:13:"), "{msg}");
+        assert!(msg.contains("scael"), "{msg}");
+    }
+}

@@ -1,0 +1,172 @@
+//! `/api/v1`: devices, points, point history and the event journal.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sitewatch_core::points::{PointState, Quality};
+
+use super::{ApiError, AppState};
+use crate::store::{EventRow, Reading};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/devices", get(devices))
+        .route("/points", get(points))
+        .route("/points/{id}", get(point))
+        .route("/points/{id}/readings", get(readings))
+        .route("/events", get(events))
+}
+
+#[derive(Serialize)]
+struct DeviceView {
+    id: String,
+    name: String,
+    profile: String,
+    address: String,
+    unit_id: u8,
+    up: bool,
+    misses: u32,
+    last_error: Option<String>,
+    last_ok: Option<DateTime<Utc>>,
+}
+
+async fn devices(State(s): State<AppState>) -> Result<Json<Vec<DeviceView>>, ApiError> {
+    let states = s.engine.devices().await.ok_or(ApiError::Unavailable)?;
+    let views = s
+        .devices
+        .iter()
+        .filter_map(|d| {
+            let st = states.iter().find(|st| st.id == d.config.id)?;
+            Some(DeviceView {
+                id: d.config.id.clone(),
+                name: d.config.name.clone(),
+                profile: d.profile.id.clone(),
+                address: d.config.modbus.address.clone(),
+                unit_id: d.config.modbus.unit_id,
+                up: st.up,
+                misses: st.misses,
+                last_error: st.last_error.clone(),
+                last_ok: st.last_ok,
+            })
+        })
+        .collect();
+    Ok(Json(views))
+}
+
+#[derive(Serialize)]
+struct PointsView {
+    now: DateTime<Utc>,
+    points: Vec<PointView>,
+}
+
+#[derive(Serialize)]
+struct PointView {
+    #[serde(flatten)]
+    state: PointState,
+    name: String,
+    description: String,
+    states: std::collections::BTreeMap<String, String>,
+    age_seconds: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct PointFilter {
+    device: Option<String>,
+    quality: Option<Quality>,
+}
+
+async fn points(
+    State(s): State<AppState>,
+    Query(f): Query<PointFilter>,
+) -> Result<Json<PointsView>, ApiError> {
+    let now = Utc::now();
+    let all = s.engine.points().await.ok_or(ApiError::Unavailable)?;
+    let points = all
+        .into_iter()
+        .filter(|p| f.device.as_ref().is_none_or(|d| &p.device == d))
+        .filter(|p| f.quality.is_none_or(|q| p.quality == q))
+        .map(|p| view(&s, p, now))
+        .collect();
+    Ok(Json(PointsView { now, points }))
+}
+
+async fn point(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PointView>, ApiError> {
+    let all = s.engine.points().await.ok_or(ApiError::Unavailable)?;
+    let p = all
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| ApiError::NotFound(format!("point `{id}`")))?;
+    Ok(Json(view(&s, p, Utc::now())))
+}
+
+fn view(s: &AppState, state: PointState, now: DateTime<Utc>) -> PointView {
+    let name = state.id.split_once('.').map_or("", |x| x.1).to_owned();
+    let def = s
+        .devices
+        .iter()
+        .find(|d| d.config.id == state.device)
+        .and_then(|d| d.profile.points.iter().find(|p| p.name == name));
+    PointView {
+        age_seconds: state
+            .updated_at
+            .map(|t| (now - t).num_milliseconds() as f64 / 1000.0),
+        description: def.map(|d| d.description.clone()).unwrap_or_default(),
+        states: def.map(|d| d.states.clone()).unwrap_or_default(),
+        name,
+        state,
+    }
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    since: Option<DateTime<Utc>>,
+    limit: Option<i64>,
+}
+
+async fn readings(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Json<Vec<Reading>>, ApiError> {
+    let known = s.engine.points().await.ok_or(ApiError::Unavailable)?;
+    if !known.iter().any(|p| p.id == id) {
+        return Err(ApiError::NotFound(format!("point `{id}`")));
+    }
+    let limit = limit(q.limit)?;
+    let since = q.since.unwrap_or_else(|| Utc::now() - Duration::hours(1));
+    Ok(Json(s.store.readings(&id, since, limit).await?))
+}
+
+#[derive(Deserialize)]
+struct EventQuery {
+    after: Option<i64>,
+    kind: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn events(
+    State(s): State<AppState>,
+    Query(q): Query<EventQuery>,
+) -> Result<Json<Vec<EventRow>>, ApiError> {
+    let limit = limit(q.limit)?;
+    Ok(Json(
+        s.store
+            .events(q.after.unwrap_or(0), q.kind.as_deref(), limit)
+            .await?,
+    ))
+}
+
+fn limit(asked: Option<i64>) -> Result<i64, ApiError> {
+    match asked.unwrap_or(1000) {
+        n @ 1..=10_000 => Ok(n),
+        n => Err(ApiError::Invalid {
+            field: "limit",
+            message: format!("limit {n} is outside 1..=10000"),
+        }),
+    }
+}

@@ -1,0 +1,76 @@
+//! The HTTP side: JSON API under `/api/v1`, the dashboard at `/`, `/metrics`, `/healthz`
+//! and `/readyz`. `router(state)` is kept apart from serving so tests can call it directly.
+
+mod api;
+mod dashboard;
+mod error;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tokio::sync::broadcast;
+
+use crate::config::{Device, SiteConfig};
+use crate::engine::{EngineHandle, LiveEvent};
+use crate::metrics::Metrics;
+use crate::store::Store;
+pub use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Asks the engine.
+    pub engine: EngineHandle,
+    /// The database.
+    pub store: Store,
+    /// The metrics registry.
+    pub metrics: Metrics,
+    /// `[site]`.
+    pub site: Arc<SiteConfig>,
+    /// The configured devices.
+    pub devices: Arc<Vec<Device>>,
+    /// Live events for SSE.
+    pub live: broadcast::Sender<LiveEvent>,
+}
+
+/// Every route.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(dashboard::page))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .nest("/api/v1", api::router())
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database answers and the engine is running.
+async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
+    let db = s.store.ping().await;
+    let engine = s.engine.devices().await.is_some();
+    let status = if db && engine {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({ "database": db, "engine": engine });
+    (status, axum::Json(body))
+}
+
+async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
+}

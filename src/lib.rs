@@ -1,0 +1,15 @@
+//! sitewatch: a building-operations daemon. Sources (Modbus, MQTT, HTTP) produce facts;
+//! the pure core in `sitewatch-core` decides; sinks (store, metrics, live views) report.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod devices;
+pub mod engine;
+pub mod http;
+pub mod metrics;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;
+
+pub use sitewatch_core as core;

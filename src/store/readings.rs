@@ -1,0 +1,143 @@
+//! Point history and the event journal.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreError, placeholders};
+
+/// One kept value of a point.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Reading {
+    /// Point id.
+    pub point: String,
+    /// When it was read.
+    pub at: DateTime<Utc>,
+    /// The value.
+    pub value: f64,
+}
+
+/// One journal entry (quality change, device up/down, and later alarms and incidents).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EventRow {
+    /// Sequence number; increases with every entry.
+    pub id: i64,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What kind of event (`point_quality`, `device`, …).
+    pub kind: String,
+    /// What it is about (a point or device id).
+    pub subject: String,
+    /// The event as JSON.
+    pub body: serde_json::Value,
+}
+
+/// Rows per insert statement: well under both backends' bind-parameter limits.
+const CHUNK: usize = 500;
+
+fn ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+impl Store {
+    /// Writes readings in one transaction.
+    pub async fn insert_readings(&self, rows: &[Reading]) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for chunk in rows.chunks(CHUNK) {
+            let sql = format!(
+                "insert into readings (point_id, ts_ms, value) values {}",
+                placeholders(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q.bind(r.point.clone()).bind(ms(r.at)).bind(r.value);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes journal entries in one transaction (ids are assigned by the database).
+    pub async fn insert_events(
+        &self,
+        rows: &[(DateTime<Utc>, String, String, String)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for chunk in rows.chunks(CHUNK) {
+            let sql = format!(
+                "insert into events (ts_ms, kind, subject, body) values {}",
+                placeholders(chunk.len(), 4)
+            );
+            let mut q = sqlx::query(&sql);
+            for (at, kind, subject, body) in chunk {
+                q = q
+                    .bind(ms(*at))
+                    .bind(kind.clone())
+                    .bind(subject.clone())
+                    .bind(body.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A point's history since `since`, oldest first, at most `limit` rows.
+    pub async fn readings(
+        &self,
+        point: &str,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Reading>, StoreError> {
+        let rows = sqlx::query(
+            "select point_id, ts_ms, value from readings where point_id = $1 and ts_ms >= $2 order by ts_ms limit $3",
+        )
+        .bind(point.to_owned())
+        .bind(ms(since))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Reading {
+                    point: r.try_get("point_id")?,
+                    at: from_ms(r.try_get("ts_ms")?),
+                    value: r.try_get("value")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Journal entries after `after_id`, oldest first, optionally of one kind.
+    pub async fn events(
+        &self,
+        after_id: i64,
+        kind: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let rows = sqlx::query(
+            "select event_id, ts_ms, kind, subject, body from events where event_id > $1 and ($2 = '' or kind = $2) order by event_id limit $3",
+        )
+        .bind(after_id)
+        .bind(kind.unwrap_or("").to_owned())
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let body: String = r.try_get("body")?;
+                Ok(EventRow {
+                    id: r.try_get("event_id")?,
+                    at: from_ms(r.try_get("ts_ms")?),
+                    kind: r.try_get("kind")?,
+                    subject: r.try_get("subject")?,
+                    body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+                })
+            })
+            .collect()
+    }
+}

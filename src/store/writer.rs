@@ -1,0 +1,107 @@
+//! The store sink: batches readings and journal entries and writes them together. A failed
+//! write keeps the batch and retries, so a database blip loses nothing; when the channel
+//! closes at shutdown, whatever is left is flushed before the task ends.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use super::{Reading, Store};
+use crate::metrics::Metrics;
+
+/// Something to keep.
+#[derive(Debug, Clone)]
+pub enum StoreItem {
+    /// A point value for history.
+    Reading(Reading),
+    /// A journal entry: time, kind, subject, JSON body.
+    Event(DateTime<Utc>, String, String, String),
+}
+
+/// Flush when this many items wait, or every [`FLUSH_EVERY`].
+const BATCH: usize = 1000;
+const FLUSH_EVERY: Duration = Duration::from_millis(500);
+/// Final flush attempts at shutdown before giving up (and saying so).
+const FINAL_TRIES: u32 = 5;
+
+#[derive(Debug, Default)]
+struct Batch {
+    readings: Vec<Reading>,
+    events: Vec<(DateTime<Utc>, String, String, String)>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.readings.len() + self.events.len()
+    }
+
+    fn push(&mut self, item: StoreItem) {
+        match item {
+            StoreItem::Reading(r) => self.readings.push(r),
+            StoreItem::Event(at, k, s, b) => self.events.push((at, k, s, b)),
+        }
+    }
+
+    /// Writes what it holds; on failure keeps it for the next try.
+    async fn flush(&mut self, store: &Store, metrics: &Metrics) -> bool {
+        let mut ok = true;
+        if !self.events.is_empty() {
+            match store.insert_events(&self.events).await {
+                Ok(()) => {
+                    metrics.stored("events", self.events.len());
+                    self.events.clear();
+                }
+                Err(e) => ok = failed(metrics, "events", &e),
+            }
+        }
+        if !self.readings.is_empty() {
+            match store.insert_readings(&self.readings).await {
+                Ok(()) => {
+                    metrics.stored("readings", self.readings.len());
+                    self.readings.clear();
+                }
+                Err(e) => ok = failed(metrics, "readings", &e),
+            }
+        }
+        ok
+    }
+}
+
+fn failed(metrics: &Metrics, table: &str, e: &super::StoreError) -> bool {
+    metrics.store_error(table);
+    tracing::warn!(table, error = %e, "store write failed; keeping the batch to retry");
+    false
+}
+
+/// Runs until `rx` closes, then flushes the rest.
+pub async fn run(store: Store, mut rx: mpsc::Receiver<StoreItem>, metrics: Metrics) {
+    let mut batch = Batch::default();
+    let mut tick = tokio::time::interval(FLUSH_EVERY);
+    loop {
+        tokio::select! {
+            item = rx.recv() => match item {
+                Some(item) => {
+                    batch.push(item);
+                    if batch.len() >= BATCH {
+                        batch.flush(&store, &metrics).await;
+                    }
+                }
+                None => break,
+            },
+            _ = tick.tick() => {
+                batch.flush(&store, &metrics).await;
+            }
+        }
+    }
+    for attempt in 1..=FINAL_TRIES {
+        if batch.flush(&store, &metrics).await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+    }
+    tracing::error!(
+        rows = batch.len(),
+        "store unreachable at shutdown; rows not written"
+    );
+}

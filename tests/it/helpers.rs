@@ -1,0 +1,203 @@
+//! `spawn_app`: a daemon on a free port, its own simulator and its own database.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use sitewatch::app::App;
+use sitewatch::config::Config;
+use sitewatch::core::clock::SystemClock;
+use sitewatch::devices::{self, simulator::Simulator};
+use sitewatch::store::Store;
+use sqlx::Connection;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database of the given kind; its URL and a guard that drops it.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn pg_admin_url() -> String {
+    std::env::var("SITEWATCH_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub async fn fresh_db(kind: Db) -> TestDb {
+    match kind {
+        Db::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("t.db").display());
+            TestDb {
+                url,
+                _dir: Some(dir),
+            }
+        }
+        Db::Postgres => {
+            let name = format!(
+                "sitewatch_t{}_{}_{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed),
+                chrono::Utc::now().timestamp_micros() % 1_000_000
+            );
+            let admin = pg_admin_url();
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("PostgreSQL is up (scripts/test starts it)");
+            sqlx::query(&format!("create database {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let base = admin
+                .rsplit_once('/')
+                .map_or(admin.as_str(), |x| x.0)
+                .to_owned();
+            TestDb {
+                url: format!("{base}/{name}"),
+                _dir: None,
+            }
+        }
+    }
+}
+
+/// A running daemon with its simulator.
+pub struct TestApp {
+    pub base: String,
+    pub sim: Simulator,
+    pub db: TestDb,
+    pub client: reqwest::Client,
+    cancel: CancellationToken,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The demo plant's devices, polled every 100 ms, comm-lost after 2 misses.
+pub fn test_config(sim_addr: &str, db_url: &str) -> Config {
+    let text = format!(
+        r#"
+[site]
+id = "t"
+name = "Test Estate"
+
+[http]
+listen = "127.0.0.1:0"
+
+[database]
+url = "{db_url}"
+
+[[devices]]
+id = "em_b1"
+name = "Energy meter"
+profile = "eastron_sdm630"
+modbus = {{ address = "{sim_addr}", unit_id = 1, poll_interval = "100ms", timeout = "200ms", comm_loss_after = 2 }}
+
+[[devices]]
+id = "pump_1"
+name = "Pump 1"
+profile = "abb_acs580"
+modbus = {{ address = "{sim_addr}", unit_id = 3, poll_interval = "100ms", timeout = "200ms", comm_loss_after = 2 }}
+"#
+    );
+    Config::parse(Path::new("test.toml"), &text, None).expect("test config is valid")
+}
+
+pub async fn spawn_app(kind: Db) -> TestApp {
+    let db = fresh_db(kind).await;
+    let placeholder = test_config("127.0.0.1:1", &db.url);
+    let sim = Simulator::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        &devices::sim_devices(&placeholder.devices),
+    )
+    .await
+    .expect("simulator starts");
+    let config = test_config(&sim.addr().to_string(), &db.url);
+    let app = App::build(config, Arc::new(SystemClock))
+        .await
+        .expect("app builds");
+    let base = format!("http://{}", app.addr());
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(app.run_until_stopped(cancel.clone()));
+    TestApp {
+        base,
+        sim,
+        db,
+        client: reqwest::Client::new(),
+        cancel,
+        task: Some(task),
+    }
+}
+
+impl TestApp {
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+        resp.json().await.expect("json body")
+    }
+
+    pub async fn point(&self, id: &str) -> serde_json::Value {
+        self.get_json(&format!("/api/v1/points/{id}")).await
+    }
+
+    /// Stops the daemon the way SIGTERM does and waits for it to finish.
+    pub async fn stop(&mut self) {
+        self.cancel.cancel();
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("app task joins")
+                .expect("app stops cleanly");
+        }
+    }
+
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.db.url).await.expect("store connects")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, or panics with `what` after `within`.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A metric sample's value from Prometheus text, by exact series text.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)
+            .and_then(|rest| rest.trim().parse().ok())
+    })
+}
