@@ -31,6 +31,8 @@ pub struct RecentScan {
     pub tag: String,
     /// When it counts.
     pub at: DateTime<Utc>,
+    /// Whether it passed the sender checks; only those can make a later scan a duplicate.
+    pub allowed: bool,
 }
 
 /// Everything the book must keep across a restart.
@@ -169,7 +171,8 @@ impl PatrolBook {
         let delivered_late = scan.received_at - scan.scanned_at > self.windows.late_delivery;
         let checkpoint = self.resolve(&scan.tag);
         let (result, tour, events) = self.judge(&scan, at, checkpoint.as_deref());
-        self.remember(&scan, at, checkpoint.as_deref());
+        let allowed = !matches!(result, ScanResult::NotAllowed | ScanResult::Resent);
+        self.remember(&scan, at, checkpoint.as_deref(), allowed);
         let progress = tour
             .as_ref()
             .and_then(|id| self.state.tours.get(id))
@@ -319,18 +322,22 @@ impl PatrolBook {
             return (ScanResult::UnknownTag, None, Vec::new());
         };
         let dup = self.windows.duplicate;
-        let duplicate = self
-            .state
-            .recent
-            .iter()
-            .any(|r| r.guard == scan.guard && r.tag == checkpoint && (r.at - at).abs() <= dup);
+        let duplicate = self.state.recent.iter().any(|r| {
+            r.allowed && r.guard == scan.guard && r.tag == checkpoint && (r.at - at).abs() <= dup
+        });
         if duplicate {
             return (ScanResult::Duplicate, None, Vec::new());
         }
         self.judge_on_tour(&scan.guard, checkpoint, at)
     }
 
-    fn remember(&mut self, scan: &Scan, at: DateTime<Utc>, checkpoint: Option<&str>) {
+    fn remember(
+        &mut self,
+        scan: &Scan,
+        at: DateTime<Utc>,
+        checkpoint: Option<&str>,
+        allowed: bool,
+    ) {
         let tag = checkpoint
             .map(str::to_owned)
             .unwrap_or_else(|| match &scan.tag {
@@ -342,6 +349,7 @@ impl PatrolBook {
             guard: scan.guard.clone(),
             tag,
             at,
+            allowed,
         });
     }
 

@@ -133,7 +133,8 @@ fn after_done(tour: &mut Tour, i: usize, at: DateTime<Utc>, late: bool) -> Vec<P
 }
 
 /// Among the tours with this checkpoint whose window holds `at`, the best one to count the
-/// scan on: one where the stop is still open, a tour already under way, the earliest.
+/// scan on: one where the stop is still open and in turn, a tour already under way, the
+/// earliest.
 fn pick_open(candidates: &[&Tour], checkpoint: &str, at: DateTime<Utc>) -> Option<(TourId, usize)> {
     candidates
         .iter()
@@ -141,7 +142,13 @@ fn pick_open(candidates: &[&Tour], checkpoint: &str, at: DateTime<Utc>) -> Optio
         .filter_map(|t| t.stop_index(checkpoint).map(|i| (*t, i)))
         .min_by_key(|(t, i)| {
             let stop_done = t.stops.get(*i).is_some_and(|s| s.done_at.is_some());
-            (stop_done, t.started_at.is_none(), t.scheduled_start)
+            let out_of_turn = t.ordered && t.next_stop() != Some(*i);
+            (
+                stop_done,
+                out_of_turn,
+                t.started_at.is_none(),
+                t.scheduled_start,
+            )
         })
         .map(|(t, i)| (t.id.clone(), i))
 }

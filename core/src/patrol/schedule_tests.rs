@@ -94,7 +94,9 @@ fn cron_schedule_runs_in_site_time_and_skips_the_repeated_hour_copy() {
     assert_eq!(local_hours(tz, &starts), ["27 02:30", "28 02:30"]);
     assert_eq!(
         starts[0],
-        Utc.with_ymd_and_hms(2024, 10, 27, 0, 30, 0).unwrap()
+        Utc.with_ymd_and_hms(2024, 10, 27, 0, 30, 0)
+            .single()
+            .expect("valid")
     );
 }
 
@@ -113,7 +115,9 @@ fn cron_schedule_in_shanghai_crosses_midnight() {
     // Shanghai is UTC+8 all year: 23:00 local is 15:00 UTC.
     assert_eq!(
         starts[0],
-        Utc.with_ymd_and_hms(2024, 5, 1, 15, 0, 0).unwrap()
+        Utc.with_ymd_and_hms(2024, 5, 1, 15, 0, 0)
+            .single()
+            .expect("valid")
     );
 }
 
@@ -130,8 +134,8 @@ fn schedule_with_both_forms_or_a_bad_cron_is_refused() {
 fn hours_window_over_midnight_holds_late_evening_and_early_morning() {
     let tz = chrono_tz::Asia::Shanghai;
     let w = HoursWindow {
-        from: NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
-        to: NaiveTime::from_hms_opt(6, 0, 0).unwrap(),
+        from: NaiveTime::from_hms_opt(22, 0, 0).expect("valid"),
+        to: NaiveTime::from_hms_opt(6, 0, 0).expect("valid"),
     };
     assert!(w.contains(tz, local(tz, 2024, 5, 1, 23, 0)));
     assert!(w.contains(tz, local(tz, 2024, 5, 2, 5, 59)));
