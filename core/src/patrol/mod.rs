@@ -36,4 +36,6 @@ pub enum PatrolError {
 }
 
 #[cfg(test)]
+mod report_tests;
+#[cfg(test)]
 mod tests;

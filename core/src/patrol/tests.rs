@@ -2,13 +2,13 @@ use super::*;
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 
 /// 2024-05-01 22:00 in Shanghai: the start of the test tour.
-fn start() -> DateTime<Utc> {
+pub(super) fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 1, 14, 0, 0)
         .single()
         .expect("valid")
 }
 
-fn at(minutes: i64) -> DateTime<Utc> {
+pub(super) fn at(minutes: i64) -> DateTime<Utc> {
     start() + Duration::minutes(minutes)
 }
 
@@ -23,7 +23,7 @@ fn checkpoint(id: &str, uid: &str) -> Checkpoint {
     }
 }
 
-fn route(id: &str, stops: &[(&str, u32)], ordered: bool) -> Route {
+pub(super) fn route(id: &str, stops: &[(&str, u32)], ordered: bool) -> Route {
     Route {
         id: id.into(),
         name: id.into(),
@@ -40,7 +40,7 @@ fn route(id: &str, stops: &[(&str, u32)], ordered: bool) -> Route {
     }
 }
 
-fn config() -> PatrolConfig {
+pub(super) fn config() -> PatrolConfig {
     PatrolConfig {
         readers: vec!["gate-reader".into()],
         checkpoints: vec![
@@ -58,7 +58,7 @@ fn config() -> PatrolConfig {
     }
 }
 
-fn book_with(config: PatrolConfig) -> PatrolBook {
+pub(super) fn book_with(config: PatrolConfig) -> PatrolBook {
     let mut book = PatrolBook::new(config).expect("valid config");
     book.register_token("phone-1", "g1");
     book.register_token("phone-2", "g2");
@@ -66,11 +66,11 @@ fn book_with(config: PatrolConfig) -> PatrolBook {
     book
 }
 
-fn book() -> PatrolBook {
+pub(super) fn book() -> PatrolBook {
     book_with(config())
 }
 
-fn scan_by(id: &str, guard: &str, uid: &str, when: DateTime<Utc>) -> Scan {
+pub(super) fn scan_by(id: &str, guard: &str, uid: &str, when: DateTime<Utc>) -> Scan {
     let token = if guard == "g2" { "phone-2" } else { "phone-1" };
     Scan {
         id: id.into(),
@@ -84,7 +84,7 @@ fn scan_by(id: &str, guard: &str, uid: &str, when: DateTime<Utc>) -> Scan {
     }
 }
 
-fn scan(id: &str, uid: &str, when: DateTime<Utc>) -> Scan {
+pub(super) fn scan(id: &str, uid: &str, when: DateTime<Utc>) -> Scan {
     scan_by(id, "g1", uid, when)
 }
 
@@ -97,7 +97,7 @@ fn ok() -> ScanResult {
     ScanResult::Ok { late: false }
 }
 
-fn loop_tour(book: &PatrolBook) -> Tour {
+pub(super) fn loop_tour(book: &PatrolBook) -> Tour {
     let id = format!("loop@{}", start().to_rfc3339());
     book.tour(&id).expect("tour planned").clone()
 }
