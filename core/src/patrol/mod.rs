@@ -39,3 +39,5 @@ pub enum PatrolError {
 mod report_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tour_tests;
