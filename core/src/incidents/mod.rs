@@ -17,6 +17,8 @@ mod event;
 mod households;
 mod incident;
 mod policy;
+mod service;
+mod service_flow;
 mod sla;
 mod workflow;
 
@@ -34,6 +36,11 @@ pub use incident::{
     AlarmTrip, ClockView, Incident, IncidentId, IncidentSource, IncidentState, NewIncident,
 };
 pub use policy::{AlarmDecision, AlarmPolicyConfig, AlarmPriority, AlarmSignal};
+pub use service::{
+    Channel, Chaser, CompletionReport, FollowUpMethod, FollowUpRecord, NewRequest, RequestAction,
+    RequestCommand, RequestEvent, RequestEventKind, RequestId, RequestKind, RequestState,
+    ServiceConfig, ServiceError, ServiceRequest,
+};
 pub use sla::{
     SlaAnchor, SlaClock, SlaKind, SlaRule, SlaStatus, Span, accident_rules, complaint_rules,
     emergency_repair_rules, ordinary_repair_rules, suggestion_rules,

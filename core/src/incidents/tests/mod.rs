@@ -6,6 +6,7 @@
 mod alarms;
 mod claims;
 mod clocks;
+mod service;
 mod workflow;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
