@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::IncidentError;
 use super::attachments::AttachmentKind;
+use super::event::{IncidentAction, IncidentEventKind as Kind};
 use super::incident::Incident;
+use super::sla::SlaKind;
+use super::workflow::Step;
 
 /// An item of the claim dossier (rules.md §13.7, seed 004:147, 004:171).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -134,5 +137,90 @@ impl Incident {
             return Ok(());
         }
         Err(IncidentError::NoLossEstimate)
+    }
+}
+
+/// The claim steps of a command; guards run before anything changes.
+impl Step<'_> {
+    pub(super) fn file_claim_item(&mut self, item: ClaimItem) {
+        let recorded = self.recorded();
+        self.incident.claim.items.push((item, recorded));
+        self.emit(Kind::ClaimItemFiled { item });
+        if item == ClaimItem::ClaimNotice {
+            self.meet(SlaKind::ClaimNotice);
+        }
+    }
+
+    /// The insurance steps; guards run before anything changes.
+    pub(super) fn claim_step(&mut self, action: IncidentAction) -> Result<(), IncidentError> {
+        use IncidentAction as A;
+        let recorded = self.recorded();
+        let claim = &mut self.incident.claim;
+        match action {
+            A::FileIncidentReport => {
+                self.emit(Kind::IncidentReportFiled);
+                self.meet(SlaKind::IncidentReport);
+            }
+            A::NotifyInsurer(call) => {
+                claim.insurer_call = Some((recorded, call.clone()));
+                self.emit(Kind::InsurerNotified { call });
+                self.meet(SlaKind::InsurerNotified);
+            }
+            A::ReportToPolice => {
+                self.emit(Kind::PoliceReported);
+                self.meet(SlaKind::PoliceReport);
+            }
+            A::RecordInsurerConsent => {
+                claim.insurer_consent = Some(recorded);
+                self.emit(Kind::InsurerConsented);
+            }
+            other => return self.guarded_claim_step(other),
+        }
+        Ok(())
+    }
+
+    fn guarded_claim_step(&mut self, action: IncidentAction) -> Result<(), IncidentError> {
+        use IncidentAction as A;
+        let recorded = self.recorded();
+        match action {
+            A::DeclareEmergencyRepair => {
+                self.incident.check_emergency_repair()?;
+                self.incident.claim.emergency_repair = Some(recorded);
+                self.emit(Kind::EmergencyRepairDeclared);
+            }
+            A::EstimateLoss { amount_fen } => self.estimate_loss(amount_fen)?,
+            A::StartRepair => {
+                self.incident.check_start_repair()?;
+                self.incident.claim.repair_started = Some(recorded);
+                self.emit(Kind::RepairStarted);
+            }
+            A::ClearScene => {
+                self.incident.check_clear_scene()?;
+                self.incident.claim.scene_cleared = Some(recorded);
+                self.emit(Kind::SceneCleared);
+            }
+            // Every other action is routed before this point.
+            _ => {
+                return Err(IncidentError::InvalidTransition {
+                    from: self.incident.state,
+                    action: "apply",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn estimate_loss(&mut self, amount_fen: i64) -> Result<(), IncidentError> {
+        if amount_fen < 0 {
+            return Err(IncidentError::NegativeAmount(amount_fen));
+        }
+        if self.incident.claim.repair_started.is_some() {
+            // The estimate is what the insurer approves repair against (004:127); one made
+            // after the repair started is not that estimate.
+            return Err(IncidentError::RepairAlreadyStarted);
+        }
+        self.incident.claim.loss_estimate = Some((self.recorded(), amount_fen));
+        self.emit(Kind::LossEstimated { amount_fen });
+        Ok(())
     }
 }

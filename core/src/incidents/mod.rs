@@ -14,10 +14,12 @@ mod calendar;
 mod category;
 mod claims;
 mod event;
+mod handover;
 mod households;
 mod incident;
 mod policy;
 mod service;
+mod service_event;
 mod service_flow;
 mod sla;
 mod workflow;
@@ -31,16 +33,17 @@ pub use calendar::{CalendarConfig, CalendarError, WorkingCalendar};
 pub use category::{CategoryConfig, CategorySpec, Department, builtin};
 pub use claims::{ClaimFile, ClaimItem, InsurerCall, Recorded};
 pub use event::{IncidentAction, IncidentCommand, IncidentEvent, IncidentEventKind, SYSTEM_ACTOR};
+pub use handover::{Handover, HandoverEntry, HandoverError, HandoverItem};
 pub use households::Household;
 pub use incident::{
     AlarmTrip, ClockView, Incident, IncidentId, IncidentSource, IncidentState, NewIncident,
 };
 pub use policy::{AlarmDecision, AlarmPolicyConfig, AlarmPriority, AlarmSignal};
 pub use service::{
-    Channel, Chaser, CompletionReport, FollowUpMethod, FollowUpRecord, NewRequest, RequestAction,
-    RequestCommand, RequestEvent, RequestEventKind, RequestId, RequestKind, RequestState,
-    ServiceConfig, ServiceError, ServiceRequest,
+    Channel, Chaser, CompletionReport, FollowUpMethod, FollowUpRecord, NewRequest, RequestId,
+    RequestKind, RequestState, ServiceConfig, ServiceError, ServiceRequest,
 };
+pub use service_event::{RequestAction, RequestCommand, RequestEvent, RequestEventKind};
 pub use sla::{
     SlaAnchor, SlaClock, SlaKind, SlaRule, SlaStatus, Span, accident_rules, complaint_rules,
     emergency_repair_rules, ordinary_repair_rules, suggestion_rules,

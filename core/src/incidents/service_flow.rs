@@ -8,10 +8,10 @@ use super::calendar::WorkingCalendar;
 use super::event::SYSTEM_ACTOR;
 use super::incident::{ClockView, clock_views};
 use super::service::{
-    Chaser, CompletionReport, FollowUpRecord, NewRequest, RequestAction, RequestCommand,
-    RequestEvent, RequestEventKind as Kind, RequestId, RequestKind, RequestState as State,
-    ServiceConfig, ServiceError, ServiceRequest,
+    Chaser, CompletionReport, FollowUpRecord, NewRequest, RequestId, RequestKind,
+    RequestState as State, ServiceConfig, ServiceError, ServiceRequest,
 };
+use super::service_event::{RequestAction, RequestCommand, RequestEvent, RequestEventKind as Kind};
 use super::sla::{SlaAnchor, SlaClock, SlaKind, SlaRule};
 
 impl ServiceRequest {

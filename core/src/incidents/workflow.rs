@@ -8,11 +8,10 @@ use super::IncidentError;
 use super::attachments::{Attachment, NewAttachment};
 use super::calendar::WorkingCalendar;
 use super::category::CategorySpec;
-use super::claims::{ClaimItem, Recorded};
+use super::claims::Recorded;
 use super::event::{
     IncidentAction, IncidentCommand, IncidentEvent, IncidentEventKind as Kind, SYSTEM_ACTOR,
 };
-use super::households::Household;
 use super::incident::{Incident, IncidentId, IncidentState as State, NewIncident};
 use super::sla::{SlaAnchor, SlaClock, SlaKind, SlaRule};
 
@@ -124,12 +123,12 @@ impl Incident {
 }
 
 /// One command being applied: the incident, who, when, and the events so far.
-struct Step<'a> {
-    incident: &'a mut Incident,
-    now: DateTime<Utc>,
-    actor: String,
-    note: String,
-    out: Vec<IncidentEvent>,
+pub(super) struct Step<'a> {
+    pub(super) incident: &'a mut Incident,
+    pub(super) now: DateTime<Utc>,
+    pub(super) actor: String,
+    pub(super) note: String,
+    pub(super) out: Vec<IncidentEvent>,
 }
 
 impl<'a> Step<'a> {
@@ -143,7 +142,7 @@ impl<'a> Step<'a> {
         }
     }
 
-    fn emit(&mut self, kind: Kind) {
+    pub(super) fn emit(&mut self, kind: Kind) {
         let event = IncidentEvent {
             incident: self.incident.id,
             at: self.now,
@@ -155,7 +154,7 @@ impl<'a> Step<'a> {
         self.out.push(event);
     }
 
-    fn recorded(&self) -> Recorded {
+    pub(super) fn recorded(&self) -> Recorded {
         Recorded {
             at: self.now,
             by: self.actor.clone(),
@@ -304,7 +303,7 @@ impl<'a> Step<'a> {
 
     /// Meets the running clock of kind `sla`, if any; a late meeting that no tick caught
     /// reports the breach now so it is still counted once.
-    fn meet(&mut self, sla: SlaKind) {
+    pub(super) fn meet(&mut self, sla: SlaKind) {
         let now = self.now;
         let Some(clock) = self
             .incident
@@ -338,141 +337,5 @@ impl<'a> Step<'a> {
             attachment_id: id,
             kind,
         });
-    }
-
-    fn file_claim_item(&mut self, item: ClaimItem) {
-        let recorded = self.recorded();
-        self.incident.claim.items.push((item, recorded));
-        self.emit(Kind::ClaimItemFiled { item });
-        if item == ClaimItem::ClaimNotice {
-            self.meet(SlaKind::ClaimNotice);
-        }
-    }
-
-    /// The insurance steps; guards run before anything changes.
-    fn claim_step(&mut self, action: IncidentAction) -> Result<(), IncidentError> {
-        use IncidentAction as A;
-        let recorded = self.recorded();
-        let claim = &mut self.incident.claim;
-        match action {
-            A::FileIncidentReport => {
-                self.emit(Kind::IncidentReportFiled);
-                self.meet(SlaKind::IncidentReport);
-            }
-            A::NotifyInsurer(call) => {
-                claim.insurer_call = Some((recorded, call.clone()));
-                self.emit(Kind::InsurerNotified { call });
-                self.meet(SlaKind::InsurerNotified);
-            }
-            A::ReportToPolice => {
-                self.emit(Kind::PoliceReported);
-                self.meet(SlaKind::PoliceReport);
-            }
-            A::RecordInsurerConsent => {
-                claim.insurer_consent = Some(recorded);
-                self.emit(Kind::InsurerConsented);
-            }
-            other => return self.guarded_claim_step(other),
-        }
-        Ok(())
-    }
-
-    fn guarded_claim_step(&mut self, action: IncidentAction) -> Result<(), IncidentError> {
-        use IncidentAction as A;
-        let recorded = self.recorded();
-        match action {
-            A::DeclareEmergencyRepair => {
-                self.incident.check_emergency_repair()?;
-                self.incident.claim.emergency_repair = Some(recorded);
-                self.emit(Kind::EmergencyRepairDeclared);
-            }
-            A::EstimateLoss { amount_fen } => self.estimate_loss(amount_fen)?,
-            A::StartRepair => {
-                self.incident.check_start_repair()?;
-                self.incident.claim.repair_started = Some(recorded);
-                self.emit(Kind::RepairStarted);
-            }
-            A::ClearScene => {
-                self.incident.check_clear_scene()?;
-                self.incident.claim.scene_cleared = Some(recorded);
-                self.emit(Kind::SceneCleared);
-            }
-            // Every other action is routed before this point.
-            _ => {
-                return Err(IncidentError::InvalidTransition {
-                    from: self.incident.state,
-                    action: "apply",
-                });
-            }
-        }
-        Ok(())
-    }
-
-    fn estimate_loss(&mut self, amount_fen: i64) -> Result<(), IncidentError> {
-        if amount_fen < 0 {
-            return Err(IncidentError::NegativeAmount(amount_fen));
-        }
-        if self.incident.claim.repair_started.is_some() {
-            // The estimate is what the insurer approves repair against (004:127); one made
-            // after the repair started is not that estimate.
-            return Err(IncidentError::RepairAlreadyStarted);
-        }
-        self.incident.claim.loss_estimate = Some((self.recorded(), amount_fen));
-        self.emit(Kind::LossEstimated { amount_fen });
-        Ok(())
-    }
-
-    fn link_household(&mut self, unit: String, owner: Option<String>) -> Result<(), IncidentError> {
-        if self.incident.household(&unit).is_some() {
-            return Err(IncidentError::HouseholdAlreadyLinked(unit));
-        }
-        self.incident.households.push(Household::new(&unit, owner));
-        self.emit(Kind::HouseholdLinked { unit });
-        Ok(())
-    }
-
-    fn household_step(&mut self, action: IncidentAction) -> Result<(), IncidentError> {
-        use IncidentAction as A;
-        let now = self.now;
-        let unit = match &action {
-            A::ContactHousehold { unit }
-            | A::ListDamage { unit, .. }
-            | A::RecordCompensation { unit, .. } => unit.clone(),
-            _ => {
-                return Err(IncidentError::InvalidTransition {
-                    from: self.incident.state,
-                    action: "apply",
-                });
-            }
-        };
-        let household = self
-            .incident
-            .households
-            .iter_mut()
-            .find(|h| h.unit == unit)
-            .ok_or_else(|| IncidentError::UnknownHousehold(unit.clone()))?;
-        let kind = match action {
-            A::ContactHousehold { .. } => {
-                // The first contact is the one the rule measures; later calls keep it.
-                household.contacted_at.get_or_insert(now);
-                Kind::HouseholdContacted { unit }
-            }
-            A::ListDamage { item, .. } => {
-                household.damaged_items.push(item.clone());
-                Kind::DamageListed { unit, item }
-            }
-            A::RecordCompensation { outcome, .. } => {
-                household.compensation = Some(outcome.clone());
-                Kind::CompensationRecorded { unit, outcome }
-            }
-            _ => {
-                return Err(IncidentError::InvalidTransition {
-                    from: self.incident.state,
-                    action: "apply",
-                });
-            }
-        };
-        self.emit(kind);
-        Ok(())
     }
 }

@@ -6,6 +6,7 @@
 mod alarms;
 mod claims;
 mod clocks;
+mod handover;
 mod service;
 mod workflow;
 
