@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::incident::{ClockView, clock_views};
 use super::service_event::RequestEvent;
 use super::sla::{self, SlaClock, SlaKind, SlaRule};
 
@@ -235,6 +236,46 @@ pub struct ServiceRequest {
     pub chasers: Vec<Chaser>,
     /// Every change, in order.
     pub timeline: Vec<RequestEvent>,
+}
+
+/// Read-only views of a request for the board and the close check.
+impl ServiceRequest {
+    /// Whether any deadline is past due and unmet at `now` (the board's overdue list).
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.state.is_open() && self.clocks.iter().any(|c| c.is_running() && now > c.due_at)
+    }
+
+    /// The clock of kind `sla`, if this request has one.
+    pub fn clock(&self, sla: SlaKind) -> Option<&SlaClock> {
+        self.clocks.iter().find(|c| c.sla == sla)
+    }
+
+    /// Every running clock with its time left, for the board.
+    pub fn running_clocks(&self, now: DateTime<Utc>) -> Vec<ClockView> {
+        clock_views(self.id, &self.clocks, now)
+    }
+
+    /// The records a close still needs (rules.md §13.16, seed 001:851, 001:853).
+    pub fn missing_for_close(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        match self.kind {
+            RequestKind::Repair { .. } => {
+                if self.completion.is_none() {
+                    missing.push("completion report");
+                }
+                if self.follow_up.is_none() {
+                    missing.push("follow-up");
+                }
+                if self.rating.is_none() {
+                    missing.push("rating");
+                }
+            }
+            RequestKind::Complaint { .. } if self.follow_up.is_none() => missing.push("follow-up"),
+            RequestKind::Suggestion if self.reply.is_none() => missing.push("reply"),
+            _ => {}
+        }
+        missing
+    }
 }
 
 /// Why a request command was refused. A refused command changes nothing.
