@@ -1,0 +1,226 @@
+//! The insurance-claim file of an incident (rules.md §2.5, §13.6–7): the insurer call, the
+//! consent to clear the scene, the emergency-repair override, the loss estimate and the
+//! dossier checklist, with the guards that keep evidence until the insurer has seen it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::IncidentError;
+use super::attachments::AttachmentKind;
+use super::event::{IncidentAction, IncidentEventKind as Kind};
+use super::incident::Incident;
+use super::sla::SlaKind;
+use super::workflow::Step;
+
+/// An item of the claim dossier (rules.md §13.7, seed 004:147, 004:171).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimItem {
+    /// 《出险通知书》, the claim notice.
+    ClaimNotice,
+    /// 《损失清单》/《受损标的清单》, the loss list.
+    LossList,
+    /// Technical appraisal of cause and extent.
+    Appraisal,
+    /// Repair and replacement quotes and invoices.
+    QuotesAndInvoices,
+    /// Site photos.
+    Photos,
+    /// Statements of the people involved (当事人口述记录).
+    Statements,
+    /// Asset-valuation proof.
+    ValuationProof,
+}
+
+impl ClaimItem {
+    /// Every item, in dossier order.
+    pub const ALL: [ClaimItem; 7] = [
+        ClaimItem::ClaimNotice,
+        ClaimItem::LossList,
+        ClaimItem::Appraisal,
+        ClaimItem::QuotesAndInvoices,
+        ClaimItem::Photos,
+        ClaimItem::Statements,
+        ClaimItem::ValuationProof,
+    ];
+}
+
+/// What the insurer was told on the call (rules.md §2.5 step 6, seed 004:139).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InsurerCall {
+    /// 出险标的之名称, the insured object.
+    pub insured_object: String,
+    /// 保单号码, the policy number.
+    pub policy_number: String,
+    /// 出险原因, the cause.
+    pub cause: String,
+    /// 损失概况, an outline of the loss.
+    pub loss_outline: String,
+    /// The insurer's case reference, if given.
+    pub insurer_reference: Option<String>,
+}
+
+/// A recorded step: when and by whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub by: String,
+}
+
+/// The claim record of one incident.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimFile {
+    /// The insurer call, once made.
+    pub insurer_call: Option<(Recorded, InsurerCall)>,
+    /// The insurer's consent to clear the scene or dispose of salvage.
+    pub insurer_consent: Option<Recorded>,
+    /// The emergency-repair override (抢修), taken with before-repair photos.
+    pub emergency_repair: Option<Recorded>,
+    /// The loss estimate in fen, before repair.
+    pub loss_estimate: Option<(Recorded, i64)>,
+    /// When repair or replacement started.
+    pub repair_started: Option<Recorded>,
+    /// When the scene was cleared.
+    pub scene_cleared: Option<Recorded>,
+    /// Dossier items on file.
+    pub items: Vec<(ClaimItem, Recorded)>,
+}
+
+impl ClaimFile {
+    /// The dossier checklist: each item and whether it is on file.
+    pub fn checklist(&self) -> Vec<(ClaimItem, bool)> {
+        ClaimItem::ALL
+            .iter()
+            .map(|item| (*item, self.items.iter().any(|(i, _)| i == item)))
+            .collect()
+    }
+
+    /// Whether every dossier item is on file.
+    pub fn is_complete(&self) -> bool {
+        self.checklist().iter().all(|(_, done)| *done)
+    }
+}
+
+/// The guards of the claim workflow, checked before the incident changes.
+impl Incident {
+    /// An emergency repair may go ahead of the surveyor only once the scene is photographed
+    /// before repair (rules.md §13.6, seed 004:121).
+    pub(crate) fn check_emergency_repair(&self) -> Result<(), IncidentError> {
+        if self.attachment_count(AttachmentKind::BeforeRepairPhoto) == 0 {
+            return Err(IncidentError::NoBeforeRepairPhoto);
+        }
+        Ok(())
+    }
+
+    /// The scene stays until it is photographed and the insurer consents, or an emergency
+    /// repair (with its before-repair photos) overrides (rules.md §13.6, seed 004:119–121).
+    pub(crate) fn check_clear_scene(&self) -> Result<(), IncidentError> {
+        if self.attachment_count(AttachmentKind::ScenePhoto) == 0 {
+            return Err(IncidentError::NoScenePhoto);
+        }
+        if self.claim.insurer_consent.is_some() {
+            return Ok(());
+        }
+        if self.claim.emergency_repair.is_some() {
+            // Re-checked here so a restored record without photos cannot slip through.
+            return self.check_emergency_repair();
+        }
+        Err(IncidentError::NoConsentOrOverride)
+    }
+
+    /// Repair starts only after the loss is estimated (rules.md §13.7, seed 004:127), unless
+    /// it is the emergency repair the manual lets go first (004:121).
+    pub(crate) fn check_start_repair(&self) -> Result<(), IncidentError> {
+        if self.claim.loss_estimate.is_some() || self.claim.emergency_repair.is_some() {
+            return Ok(());
+        }
+        Err(IncidentError::NoLossEstimate)
+    }
+}
+
+/// The claim steps of a command; guards run before anything changes.
+impl Step<'_> {
+    pub(super) fn file_claim_item(&mut self, item: ClaimItem) {
+        let recorded = self.recorded();
+        self.incident.claim.items.push((item, recorded));
+        self.emit(Kind::ClaimItemFiled { item });
+        if item == ClaimItem::ClaimNotice {
+            self.meet(SlaKind::ClaimNotice);
+        }
+    }
+
+    /// The insurance steps; guards run before anything changes.
+    pub(super) fn claim_step(&mut self, action: IncidentAction) -> Result<(), IncidentError> {
+        use IncidentAction as A;
+        let recorded = self.recorded();
+        let claim = &mut self.incident.claim;
+        match action {
+            A::FileIncidentReport => {
+                self.emit(Kind::IncidentReportFiled);
+                self.meet(SlaKind::IncidentReport);
+            }
+            A::NotifyInsurer(call) => {
+                claim.insurer_call = Some((recorded, call.clone()));
+                self.emit(Kind::InsurerNotified { call });
+                self.meet(SlaKind::InsurerNotified);
+            }
+            A::ReportToPolice => {
+                self.emit(Kind::PoliceReported);
+                self.meet(SlaKind::PoliceReport);
+            }
+            A::RecordInsurerConsent => {
+                claim.insurer_consent = Some(recorded);
+                self.emit(Kind::InsurerConsented);
+            }
+            other => return self.guarded_claim_step(other),
+        }
+        Ok(())
+    }
+
+    fn guarded_claim_step(&mut self, action: IncidentAction) -> Result<(), IncidentError> {
+        use IncidentAction as A;
+        let recorded = self.recorded();
+        match action {
+            A::DeclareEmergencyRepair => {
+                self.incident.check_emergency_repair()?;
+                self.incident.claim.emergency_repair = Some(recorded);
+                self.emit(Kind::EmergencyRepairDeclared);
+            }
+            A::EstimateLoss { amount_fen } => self.estimate_loss(amount_fen)?,
+            A::StartRepair => {
+                self.incident.check_start_repair()?;
+                self.incident.claim.repair_started = Some(recorded);
+                self.emit(Kind::RepairStarted);
+            }
+            A::ClearScene => {
+                self.incident.check_clear_scene()?;
+                self.incident.claim.scene_cleared = Some(recorded);
+                self.emit(Kind::SceneCleared);
+            }
+            // Every other action is routed before this point.
+            _ => {
+                return Err(IncidentError::InvalidTransition {
+                    from: self.incident.state,
+                    action: "apply",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn estimate_loss(&mut self, amount_fen: i64) -> Result<(), IncidentError> {
+        if amount_fen < 0 {
+            return Err(IncidentError::NegativeAmount(amount_fen));
+        }
+        if self.incident.claim.repair_started.is_some() {
+            // The estimate is what the insurer approves repair against (004:127); one made
+            // after the repair started is not that estimate.
+            return Err(IncidentError::RepairAlreadyStarted);
+        }
+        self.incident.claim.loss_estimate = Some((self.recorded(), amount_fen));
+        self.emit(Kind::LossEstimated { amount_fen });
+        Ok(())
+    }
+}

@@ -1,0 +1,318 @@
+//! Customer-service requests: repairs (报修), complaints (投诉) and suggestions, with intake
+//! channel, classification and deadlines (rules.md §3, §4, §13.16, §13.18, §14). The data
+//! lives here, events and commands in [`super::service_event`], the state machine in
+//! [`super::service_flow`].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::incident::{ClockView, clock_views};
+use super::service_event::RequestEvent;
+use super::sla::{self, SlaClock, SlaKind, SlaRule};
+
+/// A request's number, handed out by the caller's store.
+pub type RequestId = i64;
+
+/// How a request came in (rules.md §13.16, seed 004:31, 003:15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// 电话报事.
+    Phone,
+    /// 亲临前台报事.
+    WalkIn,
+    /// The 24-hour hotline (热线电话).
+    Hotline,
+    /// The web form or email.
+    Web,
+}
+
+/// What kind of request, with its classification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RequestKind {
+    /// A repair; emergency (急修: leak, power loss, blocked drain, lift stopped, §14) or not.
+    Repair {
+        /// Emergency repair.
+        emergency: bool,
+    },
+    /// A complaint; important ones go to the manager at once (seed 000:159).
+    Complaint {
+        /// Important complaint.
+        important: bool,
+    },
+    /// A suggestion (意见箱 or written).
+    Suggestion,
+}
+
+/// Where a request is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    /// Taken in.
+    Received,
+    /// The owner was contacted or the complaint acknowledged.
+    Acknowledged,
+    /// Someone is working on it.
+    InProgress,
+    /// The work is done or the complaint resolved.
+    Completed,
+    /// The follow-up call (回访) is done.
+    FollowedUp,
+    /// Finished.
+    Closed,
+    /// Declined, with the reason given to the owner.
+    Declined,
+}
+
+impl RequestState {
+    /// The stable lower-case name used in the API, the store and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Received => "received",
+            RequestState::Acknowledged => "acknowledged",
+            RequestState::InProgress => "in_progress",
+            RequestState::Completed => "completed",
+            RequestState::FollowedUp => "followed_up",
+            RequestState::Closed => "closed",
+            RequestState::Declined => "declined",
+        }
+    }
+
+    /// Whether the request still takes changes and its clocks still run.
+    pub fn is_open(self) -> bool {
+        !matches!(self, RequestState::Closed | RequestState::Declined)
+    }
+}
+
+impl std::fmt::Display for RequestState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Deadlines per kind of request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceConfig {
+    /// Emergency repair clocks (rules.md §14 Repairs).
+    pub emergency_repair: Vec<SlaRule>,
+    /// Ordinary repair clocks (rules.md §14 Repairs).
+    pub ordinary_repair: Vec<SlaRule>,
+    /// Complaint clocks (rules.md §14 Complaints).
+    pub complaint: Vec<SlaRule>,
+    /// Suggestion clocks (rules.md §4.3, seed 001:837).
+    pub suggestion: Vec<SlaRule>,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            emergency_repair: sla::emergency_repair_rules(),
+            ordinary_repair: sla::ordinary_repair_rules(),
+            complaint: sla::complaint_rules(),
+            suggestion: sla::suggestion_rules(),
+        }
+    }
+}
+
+impl ServiceConfig {
+    /// The rules for `kind`.
+    pub fn rules_for(&self, kind: RequestKind) -> &[SlaRule] {
+        match kind {
+            RequestKind::Repair { emergency: true } => &self.emergency_repair,
+            RequestKind::Repair { emergency: false } => &self.ordinary_repair,
+            RequestKind::Complaint { .. } => &self.complaint,
+            RequestKind::Suggestion => &self.suggestion,
+        }
+    }
+}
+
+/// What the desk takes in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRequest {
+    /// Kind and classification.
+    pub kind: RequestKind,
+    /// Intake channel.
+    pub channel: Channel,
+    /// The unit it concerns.
+    pub unit: String,
+    /// The owner or tenant, if known.
+    pub owner: Option<String>,
+    /// What was asked.
+    pub summary: String,
+    /// Who took it in.
+    pub received_by: String,
+}
+
+/// The technician's report back (工完场清 and report, seed 001:851).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompletionReport {
+    /// Who did the work.
+    pub technician: String,
+    /// What was done, site left clean.
+    pub report: String,
+    /// When reported.
+    pub at: DateTime<Utc>,
+}
+
+/// How a follow-up was made (上门回访或电话回访, seed 003:381).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUpMethod {
+    /// A home visit.
+    Visit,
+    /// A phone call.
+    Phone,
+}
+
+/// The follow-up record (回访).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpRecord {
+    /// Who called or visited.
+    pub by: String,
+    /// How.
+    pub method: FollowUpMethod,
+    /// What the owner said.
+    pub outcome: String,
+    /// Whether the owner was satisfied.
+    pub satisfied: bool,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A chaser (催办) issued when a deadline passed; the department writes the reason for the
+/// delay on it (rules.md §13.18, seed 002:441 as an analogue).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chaser {
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// The deadline that passed.
+    pub overdue: SlaKind,
+    /// The reason for delay, once given.
+    pub reason_for_delay: Option<String>,
+    /// Who gave the reason.
+    pub explained_by: Option<String>,
+}
+
+/// A repair, complaint or suggestion and everything recorded against it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceRequest {
+    /// Its number.
+    pub id: RequestId,
+    /// Kind and classification.
+    pub kind: RequestKind,
+    /// Intake channel.
+    pub channel: Channel,
+    /// The unit.
+    pub unit: String,
+    /// The owner or tenant.
+    pub owner: Option<String>,
+    /// What was asked.
+    pub summary: String,
+    /// Where it is.
+    pub state: RequestState,
+    /// When it was taken in.
+    pub received_at: DateTime<Utc>,
+    /// Running and finished clocks.
+    pub clocks: Vec<SlaClock>,
+    /// Rules that start on completion.
+    pub pending_clocks: Vec<SlaRule>,
+    /// The technician sent, if any.
+    pub technician: Option<String>,
+    /// The reply given to the owner (a plan, or the answer to a suggestion).
+    pub reply: Option<String>,
+    /// The technician's completion report.
+    pub completion: Option<CompletionReport>,
+    /// The follow-up record.
+    pub follow_up: Option<FollowUpRecord>,
+    /// The rating (评定打分), 1 to 5.
+    pub rating: Option<u8>,
+    /// Why it was declined, as told to the owner.
+    pub decline_reason: Option<String>,
+    /// When an important complaint went to the manager.
+    pub manager_flagged_at: Option<DateTime<Utc>>,
+    /// Chasers issued for overdue deadlines.
+    pub chasers: Vec<Chaser>,
+    /// Every change, in order.
+    pub timeline: Vec<RequestEvent>,
+}
+
+/// Read-only views of a request for the board and the close check.
+impl ServiceRequest {
+    /// Whether any deadline is past due and unmet at `now` (the board's overdue list).
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.state.is_open() && self.clocks.iter().any(|c| c.is_running() && now > c.due_at)
+    }
+
+    /// The clock of kind `sla`, if this request has one.
+    pub fn clock(&self, sla: SlaKind) -> Option<&SlaClock> {
+        self.clocks.iter().find(|c| c.sla == sla)
+    }
+
+    /// Every running clock with its time left, for the board.
+    pub fn running_clocks(&self, now: DateTime<Utc>) -> Vec<ClockView> {
+        clock_views(self.id, &self.clocks, now)
+    }
+
+    /// The records a close still needs (rules.md §13.16, seed 001:851, 001:853).
+    pub fn missing_for_close(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        match self.kind {
+            RequestKind::Repair { .. } => {
+                if self.completion.is_none() {
+                    missing.push("completion report");
+                }
+                if self.follow_up.is_none() {
+                    missing.push("follow-up");
+                }
+                if self.rating.is_none() {
+                    missing.push("rating");
+                }
+            }
+            RequestKind::Complaint { .. } if self.follow_up.is_none() => missing.push("follow-up"),
+            RequestKind::Suggestion if self.reply.is_none() => missing.push("reply"),
+            _ => {}
+        }
+        missing
+    }
+}
+
+/// Why a request command was refused. A refused command changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// The step is not allowed from the current state.
+    #[error("cannot {action} a request that is {from}")]
+    InvalidTransition {
+        /// The current state.
+        from: RequestState,
+        /// What was asked.
+        action: &'static str,
+    },
+    /// Closed or declined.
+    #[error("request {id} is {state} and takes no more changes")]
+    NotOpen {
+        /// The request.
+        id: RequestId,
+        /// Closed or declined.
+        state: RequestState,
+    },
+    /// A required text (reason, report, reply) was empty.
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+    /// Closing before the closure records are in.
+    #[error("cannot close yet: missing {}", missing.join(", "))]
+    CannotClose {
+        /// Each missing record.
+        missing: Vec<&'static str>,
+    },
+    /// A rating outside 1 to 5.
+    #[error("rating {0} is outside 1 to 5")]
+    BadRating(u8),
+    /// No chaser waits for a reason.
+    #[error("no open chaser to explain")]
+    NoOpenChaser,
+    /// The step does not apply to this kind of request.
+    #[error("{0} applies only to complaints")]
+    NotAComplaint(&'static str),
+}

@@ -1,0 +1,162 @@
+//! What a service request says happened, and what callers ask it to do.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::service::{Channel, FollowUpMethod, RequestId, RequestKind, RequestState};
+use super::sla::SlaKind;
+
+/// One entry in a request's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestEvent {
+    /// The request.
+    pub request: RequestId,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who (`system` for ticks).
+    pub actor: String,
+    /// Free text.
+    pub note: String,
+    /// What happened.
+    pub kind: RequestEventKind,
+}
+
+/// What happened to a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RequestEventKind {
+    /// Taken in.
+    Received {
+        /// Kind.
+        kind: RequestKind,
+        /// Channel.
+        channel: Channel,
+    },
+    /// Moved between states.
+    StateChanged {
+        /// Before.
+        from: RequestState,
+        /// After.
+        to: RequestState,
+    },
+    /// An important complaint went to the manager.
+    ManagerFlagged,
+    /// A clock started.
+    SlaStarted {
+        /// Which.
+        sla: SlaKind,
+        /// Due.
+        due_at: DateTime<Utc>,
+    },
+    /// A clock's step was recorded.
+    SlaMet {
+        /// Which.
+        sla: SlaKind,
+        /// After the due time.
+        late: bool,
+    },
+    /// A clock passed its due time unmet; once per clock.
+    SlaBreached {
+        /// Which.
+        sla: SlaKind,
+        /// Due.
+        due_at: DateTime<Utc>,
+    },
+    /// A milestone without a state change (on site, made safe, replied, rated, visit agreed).
+    Milestone {
+        /// Which step, e.g. `on_site`, `replied`, `rated`.
+        step: String,
+    },
+    /// A chaser was issued.
+    ChaserIssued {
+        /// The deadline that passed.
+        overdue: SlaKind,
+    },
+    /// The reason for a delay was written on the open chaser.
+    DelayExplained {
+        /// The reason.
+        reason: String,
+    },
+}
+
+/// A request to change a service request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestCommand {
+    /// Who asks.
+    pub actor: String,
+    /// Free text kept on the timeline.
+    pub note: String,
+    /// What to do.
+    pub action: RequestAction,
+}
+
+impl RequestCommand {
+    /// `action` by `actor` with no note.
+    pub fn new(actor: &str, action: RequestAction) -> Self {
+        Self {
+            actor: actor.to_owned(),
+            note: String::new(),
+            action,
+        }
+    }
+}
+
+/// What a request command does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RequestAction {
+    /// Owner contacted / complaint acknowledged: received → acknowledged.
+    Acknowledge,
+    /// Send a technician or pass to a department: → in progress.
+    Dispatch {
+        /// Who.
+        technician: String,
+    },
+    /// The technician arrived. Meets `on_site`.
+    ArriveOnSite,
+    /// An emergency repair made safe. Meets `made_safe`.
+    MakeSafe,
+    /// A reply to the owner (a complaint's plan, a suggestion's answer). Meets `replied`.
+    Reply {
+        /// The reply.
+        text: String,
+    },
+    /// A visit time agreed with the owner; it replaces the on-site due time.
+    AgreeVisit {
+        /// The agreed time.
+        at: DateTime<Utc>,
+    },
+    /// The work is done: the technician's report (required for a repair).
+    Complete {
+        /// The report.
+        report: String,
+    },
+    /// The follow-up call or visit.
+    FollowUp {
+        /// How.
+        method: FollowUpMethod,
+        /// What the owner said.
+        outcome: String,
+        /// Whether satisfied.
+        satisfied: bool,
+    },
+    /// The rating, 1 to 5.
+    Rate {
+        /// Score.
+        score: u8,
+    },
+    /// Finish; a repair needs report, follow-up and rating first.
+    Close,
+    /// Decline, keeping the reason given to the owner.
+    Decline {
+        /// The reason.
+        reason: String,
+    },
+    /// Write the reason for delay on the open chaser.
+    ExplainDelay {
+        /// The reason.
+        reason: String,
+    },
+    /// Mark a complaint important and send it to the manager.
+    FlagImportant,
+}

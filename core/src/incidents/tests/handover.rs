@@ -1,0 +1,70 @@
+//! Shift hand-over with open items.
+
+use super::*;
+
+fn handover_with_two_incidents() -> (IncidentBook, Handover) {
+    let mut book = book();
+    open(&mut book, builtin::WATER_INGRESS);
+    let closed = open(&mut book, builtin::GAS);
+    apply(
+        &mut book,
+        closed,
+        IncidentAction::Cancel {
+            reason: "no gas found".to_owned(),
+        },
+        t0(),
+    );
+    open(&mut book, builtin::REPAIR);
+    let items = book.handover_items(t0() + mins(10));
+    let handover = Handover::start("night.desk", items, t0() + mins(10));
+    (book, handover)
+}
+
+#[test]
+fn a_hand_over_lists_every_open_incident_and_marks_the_overdue_ones() {
+    let (_, handover) = handover_with_two_incidents();
+    let refs: Vec<_> = handover
+        .entries
+        .iter()
+        .map(|e| (e.item.reference.as_str(), e.item.overdue))
+        .collect();
+    // The water ingress missed its 3-minute on-site clock; the repair is within 30 minutes.
+    assert_eq!(refs, vec![("incident:1", true), ("incident:3", false)]);
+}
+
+#[test]
+fn a_hand_over_completes_only_when_the_incoming_shift_acknowledged_every_item() {
+    let (_, mut handover) = handover_with_two_incidents();
+    handover
+        .add_item_note("incident:1", "pump running, check B2 at 07:00")
+        .unwrap();
+    handover
+        .acknowledge("incident:1", "day.desk", t0() + mins(20))
+        .unwrap();
+    let err = handover.complete("day.desk", t0() + mins(21)).unwrap_err();
+    assert_eq!(
+        err,
+        HandoverError::Unacknowledged(vec!["incident:3".to_owned()])
+    );
+    handover
+        .acknowledge("incident:3", "day.desk", t0() + mins(22))
+        .unwrap();
+    handover.complete("day.desk", t0() + mins(23)).unwrap();
+    assert_eq!(
+        handover.completed,
+        Some(("day.desk".to_owned(), t0() + mins(23)))
+    );
+    assert_eq!(
+        handover.add_note("late note"),
+        Err(HandoverError::AlreadyComplete)
+    );
+}
+
+#[test]
+fn acknowledging_an_item_not_on_the_list_is_refused() {
+    let (_, mut handover) = handover_with_two_incidents();
+    let err = handover
+        .acknowledge("incident:2", "day.desk", t0())
+        .unwrap_err();
+    assert_eq!(err, HandoverError::UnknownItem("incident:2".to_owned()));
+}
