@@ -44,7 +44,7 @@ pub struct Alarm {
     pub chattering: bool,
     /// Text for the operator.
     pub message: String,
-    /// The last value seen by its rule.
+    /// The value of its point at its last condition change (kept off the per-reading path).
     pub value: Option<f64>,
 }
 

@@ -188,6 +188,17 @@ fn consumption_alarms_only_while_the_unit_is_vacant() {
 }
 
 #[test]
+fn a_unit_marked_vacant_before_any_reading_takes_its_first_reading_as_the_baseline() {
+    let mut e = engine(vec![vacant_rule()]);
+    vacant(&mut e, true, t(0));
+    assert!(feed(&mut e, "meter7.water", 100.0, t(60)).is_empty());
+    assert_eq!(
+        lifecycle(&feed(&mut e, "meter7.water", 101.0, t(120))),
+        vec![Transition::Raised]
+    );
+}
+
+#[test]
 fn stale_value_alarms_when_unchanged_too_long_and_clears_when_it_moves() {
     let spec = StaleSpec {
         max_unchanged: Duration::hours(1),

@@ -82,3 +82,35 @@ fn restore_drops_alarms_of_rules_that_no_longer_exist() {
     assert!(new.alarm(TEMP).is_none());
     assert_eq!(state(&new, HIGH), AlarmState::AckActive);
 }
+
+#[test]
+fn restored_suppression_windows_keep_covering_and_still_expire() {
+    let mut old = engine(rules());
+    let cmd = AlarmCommand::Suppress {
+        scope: SuppressScope::Device("tank".into()),
+        reason: "maintenance mode".into(),
+        actor: "zhang.min".into(),
+        until: Some(t(mins(60))),
+    };
+    old.command(cmd, t(0)).expect("valid suppression");
+    feed(&mut old, "tank.level", 90.0, t(10));
+    let mut new = engine(rules());
+    new.restore_suppressions(old.suppressions().to_vec());
+    new.restore(old.alarms().cloned().collect());
+    assert_eq!(
+        new.alarm(HIGH)
+            .and_then(|a| a.suppressed.clone())
+            .as_deref(),
+        Some("maintenance mode")
+    );
+    let ended = new.tick(t(mins(60)));
+    let mine: Vec<_> = ended
+        .iter()
+        .filter(|ev| ev.alarm == HIGH)
+        .cloned()
+        .collect();
+    assert_eq!(
+        lifecycle(&mine),
+        vec![Transition::Unsuppressed, Transition::Raised]
+    );
+}
