@@ -174,32 +174,57 @@ pub enum AlarmError {
     },
 }
 
+impl AlarmCommand {
+    /// Checks what needs no engine state: reasons given, end times in the future.
+    fn validate(&self, now: DateTime<Utc>) -> Result<(), AlarmError> {
+        match self {
+            AlarmCommand::Shelve {
+                alarm,
+                reason,
+                until,
+                ..
+            } => {
+                require(reason, "shelve")?;
+                ends_after(Some(*until), now, || format!("shelve of {alarm}"))
+            }
+            AlarmCommand::Suppress {
+                scope,
+                reason,
+                until,
+                ..
+            } => {
+                require(reason, "suppress")?;
+                ends_after(*until, now, || format!("suppression {scope:?}"))
+            }
+            AlarmCommand::SetOutOfService { reason, .. } => require(reason, "take out of service"),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl AlarmEngine {
     /// Applies an operator or register command; the events it caused, or why not.
+    /// (One arm per command: a dispatch table, longer than most functions on purpose.)
     pub fn command(
         &mut self,
         cmd: AlarmCommand,
         now: DateTime<Utc>,
     ) -> Result<Vec<AlarmEvent>, AlarmError> {
-        let mut out = Vec::new();
+        cmd.validate(now)?;
+        let mut events = Vec::new();
+        let out = &mut events;
         match cmd {
             AlarmCommand::Acknowledge { alarm, actor, note } => {
-                self.acknowledge(&alarm, &actor, note.as_deref(), now, &mut out)?
+                self.acknowledge(&alarm, &actor, note.as_deref(), now, out)?
             }
             AlarmCommand::Shelve {
                 alarm,
                 actor,
                 reason,
                 until,
-            } => {
-                require(&reason, "shelve")?;
-                if until <= now {
-                    return Err(AlarmError::EndsInPast(format!("shelve of {alarm}")));
-                }
-                self.shelve(&alarm, &actor, reason, until, now, &mut out)?
-            }
+            } => self.shelve(&alarm, &actor, reason, until, now, out)?,
             AlarmCommand::Unshelve { alarm, actor } => {
-                self.unshelve(&alarm, Some(&actor), now, &mut out)?
+                self.unshelve(&alarm, Some(&actor), now, out)?
             }
             AlarmCommand::Suppress {
                 scope,
@@ -207,10 +232,6 @@ impl AlarmEngine {
                 actor,
                 until,
             } => {
-                require(&reason, "suppress")?;
-                if until.is_some_and(|u| u <= now) {
-                    return Err(AlarmError::EndsInPast(format!("suppression {scope:?}")));
-                }
                 let window = Suppression {
                     scope,
                     reason,
@@ -218,27 +239,35 @@ impl AlarmEngine {
                     since: now,
                     until,
                 };
-                self.suppress(window, now, &mut out)
+                self.suppress(window, now, out)
             }
             AlarmCommand::Unsuppress { scope, actor } => {
-                self.unsuppress(&scope, &actor, now, &mut out)?
+                self.unsuppress(&scope, &actor, now, out)?
             }
             AlarmCommand::SetOutOfService {
                 alarm,
                 actor,
                 reason,
-            } => {
-                require(&reason, "take out of service")?;
-                self.set_out_of_service(&alarm, &actor, reason, now, &mut out)?
-            }
+            } => self.set_out_of_service(&alarm, &actor, reason, now, out)?,
             AlarmCommand::ReturnToService { alarm, actor } => {
-                self.return_to_service(&alarm, &actor, now, &mut out)?
+                self.return_to_service(&alarm, &actor, now, out)?
             }
             AlarmCommand::SetUnitVacant { unit, vacant } => {
-                self.set_unit_vacant(&unit, vacant, now, &mut out)
+                self.set_unit_vacant(&unit, vacant, now, out)
             }
         }
-        Ok(out)
+        Ok(events)
+    }
+}
+
+fn ends_after(
+    until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    what: impl FnOnce() -> String,
+) -> Result<(), AlarmError> {
+    match until {
+        Some(until) if until <= now => Err(AlarmError::EndsInPast(what())),
+        _ => Ok(()),
     }
 }
 

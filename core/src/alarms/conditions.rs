@@ -134,6 +134,7 @@ impl RuleRuntime {
         self.delay.feed(false, now)
     }
 
+    /// The raw condition after a sample: one arm per kind, so the table reads as a whole.
     fn raw_on_sample(
         &mut self,
         own: bool,
