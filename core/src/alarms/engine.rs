@@ -1,0 +1,294 @@
+//! The alarm engine: owns the rules, the alarms and the site-wide state (point quality,
+//! vacant units, suppression windows), and routes point events and time to them.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use super::commands::{AlarmError, Suppression};
+use super::conditions::{Context, RuleRuntime};
+use super::config::AlarmConfig;
+use super::flood::{ChatterMeter, FloodMeter};
+use super::model::{Alarm, AlarmEvent, Transition};
+use super::rules::AlarmRule;
+use crate::points::{PointEvent, PointId};
+
+/// The pure ISA-18.2 alarm engine; fed point events, commands and `now`, it returns the
+/// events it caused.
+#[derive(Debug)]
+pub struct AlarmEngine {
+    pub(super) config: AlarmConfig,
+    /// Rule `i` drives alarm `i`; comm-loss alarms follow the rules' alarms.
+    pub(super) rules: Vec<RuleRuntime>,
+    pub(super) alarms: Vec<Alarm>,
+    pub(super) index: HashMap<String, usize>,
+    rule_points: Vec<Vec<PointId>>,
+    by_point: HashMap<PointId, Vec<usize>>,
+    pub(super) values: HashMap<PointId, f64>,
+    /// Points whose quality is not good: their rules are held.
+    bad: HashSet<PointId>,
+    pub(super) vacant: HashSet<String>,
+    pub(super) suppressions: Vec<Suppression>,
+    pub(super) flood: FloodMeter,
+    pub(super) chatter: ChatterMeter,
+}
+
+impl AlarmEngine {
+    /// An engine for these rules; every device named by a rule gets its comm-loss alarm.
+    pub fn new(rules: Vec<AlarmRule>, config: AlarmConfig) -> Result<Self, AlarmError> {
+        let mut engine = Self {
+            config,
+            rules: Vec::with_capacity(rules.len()),
+            alarms: Vec::with_capacity(rules.len()),
+            index: HashMap::new(),
+            rule_points: Vec::with_capacity(rules.len()),
+            by_point: HashMap::new(),
+            values: HashMap::new(),
+            bad: HashSet::new(),
+            vacant: HashSet::new(),
+            suppressions: Vec::new(),
+            flood: FloodMeter::default(),
+            chatter: ChatterMeter::default(),
+        };
+        for rule in rules {
+            engine.add_rule(rule)?;
+        }
+        let devices: Vec<String> = engine.alarms.iter().map(|a| a.device.clone()).collect();
+        for device in devices {
+            engine.comm_alarm(&device);
+        }
+        Ok(engine)
+    }
+
+    fn add_rule(&mut self, rule: AlarmRule) -> Result<(), AlarmError> {
+        rule.spec
+            .validate()
+            .map_err(|reason| AlarmError::InvalidRule {
+                rule: rule.id.clone(),
+                reason,
+            })?;
+        let i = self.rules.len();
+        if self.index.insert(rule.id.clone(), i).is_some() {
+            return Err(AlarmError::DuplicateRule(rule.id));
+        }
+        let points: Vec<PointId> = rule.points().into_iter().map(str::to_owned).collect();
+        for p in &points {
+            self.by_point.entry(p.clone()).or_default().push(i);
+        }
+        let mut alarm = Alarm::new(
+            rule.id.clone(),
+            rule.device.clone(),
+            Some(rule.point.clone()),
+            rule.spec.priority(),
+        );
+        alarm.message = rule.message.clone();
+        self.alarms.push(alarm);
+        self.rule_points.push(points);
+        self.rules.push(RuleRuntime::new(rule));
+        Ok(())
+    }
+
+    /// The index of a device's comm-loss alarm, created on first use.
+    pub(super) fn comm_alarm(&mut self, device: &str) -> usize {
+        let id = format!("{device}:comm");
+        if let Some(i) = self.index.get(&id) {
+            return *i;
+        }
+        let mut alarm = Alarm::new(
+            id.clone(),
+            device.to_owned(),
+            None,
+            self.config.comm_loss_priority,
+        );
+        alarm.message = format!("Communication lost with {device}");
+        alarm.suppressed = self.covering(&alarm, None);
+        self.index.insert(id, self.alarms.len());
+        self.alarms.push(alarm);
+        self.alarms.len() - 1
+    }
+
+    /// Every alarm the engine knows, normal ones included, rules first.
+    pub fn alarms(&self) -> impl Iterator<Item = &Alarm> {
+        self.alarms.iter()
+    }
+
+    /// Alarms worth a console line: not normal, or shelved, suppressed, out of service.
+    pub fn standing(&self) -> impl Iterator<Item = &Alarm> {
+        self.alarms.iter().filter(|a| a.is_standing())
+    }
+
+    /// One alarm by id.
+    pub fn alarm(&self, id: &str) -> Option<&Alarm> {
+        self.index.get(id).map(|i| &self.alarms[*i])
+    }
+
+    /// The suppression windows in force (to persist beside the alarms).
+    pub fn suppressions(&self) -> &[Suppression] {
+        &self.suppressions
+    }
+
+    pub(super) fn find(&self, id: &str) -> Result<usize, AlarmError> {
+        self.index
+            .get(id)
+            .copied()
+            .ok_or_else(|| AlarmError::UnknownAlarm(id.to_owned()))
+    }
+
+    /// The rule behind alarm `i`, if it is not a comm-loss alarm.
+    pub(super) fn rule(&self, i: usize) -> Option<&AlarmRule> {
+        self.rules.get(i).map(|r| &r.rule)
+    }
+
+    /// Applies a point event from the hub.
+    pub fn on_point(&mut self, ev: &PointEvent, now: DateTime<Utc>) -> Vec<AlarmEvent> {
+        let mut out = Vec::new();
+        match ev {
+            PointEvent::Sample { point, value, .. } => self.sample(point, *value, now, &mut out),
+            PointEvent::Quality { point, to, .. } => {
+                if *to == crate::points::Quality::Good {
+                    self.bad.remove(point);
+                } else {
+                    self.hold_point(point);
+                }
+            }
+            PointEvent::Device {
+                device, up, reason, ..
+            } => self.device(device, *up, reason.as_deref(), now, &mut out),
+            PointEvent::Rejected { .. } => {}
+        }
+        out
+    }
+
+    fn sample(&mut self, point: &str, value: f64, now: DateTime<Utc>, out: &mut Vec<AlarmEvent>) {
+        // A sample is a good value by definition, even before the hub's quality event.
+        if !self.bad.is_empty() {
+            self.bad.remove(point);
+        }
+        match self.values.get_mut(point) {
+            Some(v) => *v = value,
+            None => drop(self.values.insert(point.to_owned(), value)),
+        }
+        let Some(rules) = self.by_point.get(point) else {
+            return;
+        };
+        let ctx = Context {
+            values: &self.values,
+            vacant: &self.vacant,
+            tz: self.config.time_zone,
+        };
+        let mut flips = Vec::new();
+        for &i in rules {
+            if is_held(&self.bad, &self.rule_points[i]) {
+                continue;
+            }
+            if let Some(active) = self.rules[i].on_sample(point, value, now, ctx) {
+                flips.push((i, active));
+            }
+        }
+        for (i, active) in flips {
+            let v = self.values.get(&self.rules[i].rule.point).copied();
+            self.apply_condition(i, active, v, now, out);
+        }
+    }
+
+    fn hold_point(&mut self, point: &str) {
+        self.bad.insert(point.to_owned());
+        for &i in self.by_point.get(point).into_iter().flatten() {
+            self.rules[i].hold();
+        }
+    }
+
+    fn device(
+        &mut self,
+        device: &str,
+        up: bool,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+        out: &mut Vec<AlarmEvent>,
+    ) {
+        let i = self.comm_alarm(device);
+        let first = out.len();
+        self.apply_condition(i, !up, None, now, out);
+        // The raise carries the poller's reason (timeout, refused) for the journal.
+        for ev in &mut out[first..] {
+            if ev.transition == Transition::Raised {
+                ev.note = reason.map(str::to_owned);
+            }
+        }
+    }
+
+    /// Time passes: delays, shelve and suppression expiry, time-based rules, escalation,
+    /// chattering and flood bookkeeping.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<AlarmEvent> {
+        let mut out = Vec::new();
+        self.expire_suppressions(now, &mut out);
+        self.expire_shelves(now, &mut out);
+        self.tick_rules(now, &mut out);
+        self.escalate_all(now, &mut out);
+        self.settle_chattering(now, &mut out);
+        self.flood.settle(now, &self.config);
+        out
+    }
+
+    fn tick_rules(&mut self, now: DateTime<Utc>, out: &mut Vec<AlarmEvent>) {
+        let ctx = Context {
+            values: &self.values,
+            vacant: &self.vacant,
+            tz: self.config.time_zone,
+        };
+        let mut flips = Vec::new();
+        for (i, rule) in self.rules.iter_mut().enumerate() {
+            if is_held(&self.bad, &self.rule_points[i]) {
+                continue;
+            }
+            if let Some(active) = rule.on_tick(now, ctx) {
+                flips.push((i, active));
+            }
+        }
+        for (i, active) in flips {
+            let v = self.values.get(&self.rules[i].rule.point).copied();
+            self.apply_condition(i, active, v, now, out);
+        }
+    }
+
+    /// Puts back the alarm list saved before a restart: states, acknowledgements, shelves,
+    /// escalation. Definitions (priority, message) come from the current rules; alarms of
+    /// rules that no longer exist are dropped. Restore suppression windows first.
+    pub fn restore(&mut self, alarms: Vec<Alarm>) {
+        for saved in alarms {
+            let i = match self.index.get(&saved.id) {
+                Some(i) => *i,
+                None if saved.point.is_none() && saved.id.ends_with(":comm") => {
+                    self.comm_alarm(&saved.device)
+                }
+                None => continue,
+            };
+            let current = &self.alarms[i];
+            let alarm = Alarm {
+                id: current.id.clone(),
+                device: current.device.clone(),
+                point: current.point.clone(),
+                priority: current.priority,
+                message: current.message.clone(),
+                suppressed: self.covering(current, self.rule(i)),
+                ..saved
+            };
+            if let Some(rule) = self.rules.get_mut(i) {
+                rule.assume(alarm.active);
+            }
+            self.alarms[i] = alarm;
+        }
+    }
+
+    /// Puts back the suppression windows saved before a restart, without events.
+    pub fn restore_suppressions(&mut self, windows: Vec<Suppression>) {
+        self.suppressions = windows;
+        for i in 0..self.alarms.len() {
+            self.alarms[i].suppressed = self.covering(&self.alarms[i], self.rule(i));
+        }
+    }
+}
+
+fn is_held(bad: &HashSet<PointId>, points: &[PointId]) -> bool {
+    !bad.is_empty() && points.iter().any(|p| bad.contains(p))
+}
