@@ -9,7 +9,14 @@ use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
+use chrono::{DateTime, Utc};
+use sitewatch_core::alarms::AlarmStats;
+use sitewatch_core::incidents::{IncidentEvent, IncidentEventKind};
+use sitewatch_core::inspections::DueState;
+use sitewatch_core::patrol::PatrolEvent;
 use sitewatch_core::points::{PointEvent, Quality};
+
+use crate::engine::{Books, Output};
 
 const QUALITIES: [Quality; 4] = [
     Quality::Good,
@@ -33,12 +40,29 @@ struct Inner {
     source_rejects: IntCounterVec,
     store_writes: IntCounterVec,
     store_errors: IntCounterVec,
+    patrol_scans: IntCounterVec,
+    patrol_missed: IntCounterVec,
+    patrol_tours: IntCounterVec,
+    inspections_overdue: IntGaugeVec,
+    incident_events: IntCounterVec,
+    incident_breaches: IntCounterVec,
+    incidents_open: IntGaugeVec,
+    alarm_transitions: IntCounterVec,
+    alarms_active: IntGaugeVec,
+    alarm_figures: GaugeVec,
+    alarm_flood_seconds: prometheus::Counter,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
     r.register(Box::new(c.clone())).expect("unique metric");
     c
+}
+
+fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
+    let g = GaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+    r.register(Box::new(g.clone())).expect("unique metric");
+    g
 }
 
 fn int_gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
@@ -126,6 +150,21 @@ impl Metrics {
                 "Failed store writes (retried).",
                 &["table"],
             ),
+            patrol_scans: counter(&r, "sitewatch_patrol_scans_total", "Checkpoint scans by verdict (ok, unknown_tag, out_of_order, duplicate, …).", &["result"]),
+            patrol_missed: counter(&r, "sitewatch_patrol_checkpoints_missed_total", "Checkpoints not scanned by their tour's deadline.", &["route"]),
+            patrol_tours: counter(&r, "sitewatch_patrol_tours_total", "Closed tours by outcome (on_time, late, incomplete).", &["route", "outcome"]),
+            inspections_overdue: int_gauge(&r, "sitewatch_inspections_due", "Vacant units due or overdue for inspection.", &["state"]),
+            incident_events: counter(&r, "sitewatch_incident_events_total", "Incident timeline entries by kind.", &["kind"]),
+            incident_breaches: counter(&r, "sitewatch_incident_sla_breaches_total", "SLA clocks that ran out unmet.", &["sla"]),
+            incidents_open: int_gauge(&r, "sitewatch_incidents_open", "Open incidents by category and state.", &["category", "state"]),
+            alarm_transitions: counter(&r, "sitewatch_alarm_transitions_total", "Alarm lifecycle transitions (raised, cleared, acknowledged, shelved, escalated, …) by priority.", &["transition", "priority"]),
+            alarms_active: int_gauge(&r, "sitewatch_alarms", "Alarms not in normal, by priority and state.", &["priority", "state"]),
+            alarm_figures: gauge(&r, "sitewatch_alarm_load", "ISA-18.2 / EEMUA 191 figures: raised_last_10m, in_flood, chattering, standing_stale, shelved, suppressed, out_of_service.", &["figure"]),
+            alarm_flood_seconds: {
+                let c = prometheus::Counter::new("sitewatch_alarm_flood_seconds_total", "Time spent in alarm flood (more than 10 new alarms in 10 minutes).").expect("valid metric");
+                r.register(Box::new(c.clone())).expect("unique metric");
+                c
+            },
             registry: r,
         }))
     }
@@ -172,6 +211,82 @@ impl Metrics {
                 .point_quality
                 .with_label_values(&[point, q.as_str()])
                 .set(v);
+        }
+    }
+
+    /// Follows every decision of the core.
+    pub fn output(&self, out: &Output) {
+        match out {
+            Output::Point(ev) => self.point_event(ev),
+            Output::Scan(rec) => self.0.patrol_scans.with_label_values(&[rec.result.as_str()]).inc(),
+            Output::Patrol(ev) => self.patrol_event(ev),
+            Output::Incident(ev) => self.incident_event(ev),
+            Output::Inspection(_) => {}
+            Output::Alarm(ev) => {
+                let t = serde_json::to_value(&ev.transition).ok();
+                let name = t.as_ref().and_then(|v| v.get("kind")).and_then(|k| k.as_str()).unwrap_or("other");
+                self.0.alarm_transitions.with_label_values(&[name, ev.priority.as_str()]).inc();
+            }
+        }
+    }
+
+    fn patrol_event(&self, ev: &PatrolEvent) {
+        match ev {
+            PatrolEvent::CheckpointMissed { route, .. } => {
+                self.0.patrol_missed.with_label_values(&[route]).inc();
+            }
+            PatrolEvent::TourCompleted { tour, on_time, .. } => {
+                let outcome = if *on_time { "on_time" } else { "late" };
+                self.0.patrol_tours.with_label_values(&[&tour.route, outcome]).inc();
+            }
+            PatrolEvent::TourIncomplete { tour, .. } => {
+                self.0.patrol_tours.with_label_values(&[&tour.route, "incomplete"]).inc();
+            }
+            _ => {}
+        }
+    }
+
+    fn incident_event(&self, ev: &IncidentEvent) {
+        let kind = serde_json::to_value(&ev.kind).ok();
+        let name = kind.as_ref().and_then(|k| k.get("kind")).and_then(|k| k.as_str()).unwrap_or("other");
+        self.0.incident_events.with_label_values(&[name]).inc();
+        if let IncidentEventKind::SlaBreached { sla, .. } = &ev.kind {
+            self.0.incident_breaches.with_label_values(&[sla.as_str()]).inc();
+        }
+    }
+
+    /// Gauges read from the books once a tick.
+    pub fn books(&self, books: &Books, now: DateTime<Utc>) {
+        let due = books.vacant.due(now);
+        let count = |s: DueState| due.iter().filter(|d| d.state == s).count() as i64;
+        self.0.inspections_overdue.with_label_values(&["due"]).set(count(DueState::Due));
+        self.0.inspections_overdue.with_label_values(&["overdue"]).set(count(DueState::Overdue));
+        self.alarm_stats(&books.alarms.stats(now));
+        self.0.incidents_open.reset();
+        for ((category, state), n) in books.incidents.figures().open {
+            self.0.incidents_open.with_label_values(&[&category, state.as_str()]).set(n as i64);
+        }
+    }
+
+    fn alarm_stats(&self, st: &AlarmStats) {
+        for c in &st.counts {
+            self.0.alarms_active.with_label_values(&[c.priority.as_str(), c.state.as_str()]).set(i64::from(c.count));
+        }
+        let figures = [
+            ("raised_last_10m", f64::from(st.raised_in_window)),
+            ("in_flood", f64::from(u8::from(st.in_flood))),
+            ("chattering", f64::from(st.chattering)),
+            ("standing_stale", f64::from(st.stale)),
+            ("shelved", f64::from(st.shelved)),
+            ("suppressed", f64::from(st.suppressed)),
+            ("out_of_service", f64::from(st.out_of_service)),
+        ];
+        for (name, v) in figures {
+            self.0.alarm_figures.with_label_values(&[name]).set(v);
+        }
+        let delta = st.flood_seconds_total - self.0.alarm_flood_seconds.get();
+        if delta > 0.0 {
+            self.0.alarm_flood_seconds.inc_by(delta);
         }
     }
 

@@ -2,6 +2,7 @@
 //! profiles it binds. Loading validates everything and reports every problem at once.
 
 mod problems;
+mod rules;
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
@@ -12,7 +13,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::devices::profile::Profile;
+use sitewatch_core::alarms::{AlarmConfig, AlarmEngine, AlarmRule};
+use sitewatch_core::incidents::{IncidentBook, IncidentsConfig};
+use sitewatch_core::inspections::InspectionConfig;
+use sitewatch_core::patrol::PatrolConfig;
+
+use crate::devices::profile::{AlarmDef, Profile};
 pub use problems::{Problem, Problems};
 
 /// The profiles shipped in the binary (used by `demo`, and as a fallback).
@@ -34,6 +40,27 @@ struct RawConfig {
     profiles: ProfilesConfig,
     #[serde(default)]
     devices: Vec<Spanned<DeviceConfig>>,
+    #[serde(default)]
+    alarms: AlarmConfig,
+    #[serde(default)]
+    alarm_rules: Vec<Spanned<SiteAlarmRule>>,
+    #[serde(default)]
+    incidents: IncidentsConfig,
+    #[serde(default)]
+    patrol: PatrolConfig,
+    #[serde(default)]
+    inspections: InspectionConfig,
+}
+
+/// `[[alarm_rules]]`: a site's own rule for a point; it replaces the profile's rules for
+/// that point.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SiteAlarmRule {
+    /// `{device}.{point}`.
+    pub point: String,
+    /// The rule.
+    #[serde(flatten)]
+    pub def: AlarmDef,
 }
 
 /// `[site]`: who this daemon watches.
@@ -113,6 +140,10 @@ pub struct DeviceConfig {
     pub profile: String,
     /// Modbus connection.
     pub modbus: ModbusConfig,
+    /// The building unit (flat, shop) this device serves, for unit-level suppression and
+    /// vacant-unit rules.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 /// How to reach a Modbus device.
@@ -168,6 +199,18 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Devices with their profiles.
     pub devices: Vec<Device>,
+    /// `[alarms]`: escalation, flood and chattering settings.
+    pub alarms: AlarmConfig,
+    /// Alarm rules: the profiles' defaults with the site's `[[alarm_rules]]` applied.
+    pub alarm_rules: Vec<AlarmRule>,
+    /// Incident category per alarm rule id, for the incident policy.
+    pub alarm_categories: BTreeMap<String, String>,
+    /// `[incidents]`.
+    pub incidents: IncidentsConfig,
+    /// `[patrol]`.
+    pub patrol: PatrolConfig,
+    /// `[inspections]`.
+    pub inspections: InspectionConfig,
 }
 
 impl Config {
@@ -201,11 +244,20 @@ impl Config {
             }
         };
         let devices = bind_devices(file, text, raw.devices, &profiles, &mut problems);
+        let overrides = site_rules(file, text, raw.alarm_rules, &devices, &mut problems);
+        let (alarm_rules, alarm_categories) = rules::build(&devices, &overrides);
+        check_books(file, text, &raw.alarms, &alarm_rules, &raw.incidents, &raw.patrol, &mut problems);
         problems.into_result(Config {
             site: raw.site,
             http: raw.http,
             database: raw.database,
             devices,
+            alarms: raw.alarms,
+            alarm_rules,
+            alarm_categories,
+            incidents: raw.incidents,
+            patrol: raw.patrol,
+            inspections: raw.inspections,
         })
     }
 
@@ -225,6 +277,58 @@ impl Config {
 
 fn find(text: &str, key: &str) -> usize {
     text.find(key).unwrap_or(0)
+}
+
+/// Validates the site's own alarm rules: each must name a configured point.
+fn site_rules(
+    file: &Path,
+    text: &str,
+    raw: Vec<Spanned<SiteAlarmRule>>,
+    devices: &[Device],
+    problems: &mut Problems,
+) -> Vec<SiteAlarmRule> {
+    let known = |point: &str| {
+        point.split_once('.').is_some_and(|(d, p)| {
+            devices.iter().any(|dev| dev.config.id == d && dev.profile.points.iter().any(|x| x.name == p))
+        })
+    };
+    let mut out = Vec::new();
+    for spanned in raw {
+        let rule = spanned.get_ref().clone();
+        if known(&rule.point) {
+            out.push(rule);
+        } else {
+            let reason = format!("alarm rule for unknown point `{}`", rule.point);
+            problems.push(Problem::at(file, text, spanned.span().start, reason));
+        }
+    }
+    out
+}
+
+/// Builds the books once, as start-up will, so `check` reports what would stop `serve`.
+fn check_books(
+    file: &Path,
+    text: &str,
+    alarms: &AlarmConfig,
+    rules: &[AlarmRule],
+    incidents: &IncidentsConfig,
+    patrol: &PatrolConfig,
+    problems: &mut Problems,
+) {
+    let mut at = |section: &str, reason: String| {
+        problems.push(Problem::at(file, text, find(text, section), reason));
+    };
+    if let Err(e) = AlarmEngine::new(rules.to_vec(), alarms.clone()) {
+        at("[alarms]", format!("alarm rules: {e}"));
+    }
+    if let Err(e) = IncidentBook::new(incidents.clone()) {
+        for p in e.problems {
+            at("[incidents]", format!("incidents: {p}"));
+        }
+    }
+    for p in patrol.problems() {
+        at("[patrol]", format!("patrol: {p}"));
+    }
 }
 
 fn bind_devices(

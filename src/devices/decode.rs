@@ -152,6 +152,7 @@ mod tests {
             states: Default::default(),
             description: String::new(),
             deadband: 0.0,
+            alarms: Vec::new(),
         }
     }
 

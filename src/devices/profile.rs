@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use serde::Deserialize;
+use sitewatch_core::alarms::RuleSpec;
 use toml::Spanned;
 
 use crate::config::{Problem, Problems};
@@ -116,6 +117,24 @@ pub struct PointDef {
     /// History deadband in engineering units (0 keeps every change).
     #[serde(default)]
     pub deadband: f64,
+    /// Default alarm rules for this point (`[[points.alarms]]`).
+    #[serde(default)]
+    pub alarms: Vec<AlarmDef>,
+}
+
+/// An alarm rule as a profile or site config writes it: the rule itself (`kind = …`)
+/// plus what the incident policy and people need to know.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AlarmDef {
+    /// Incident category an alarm of this rule opens (`fire`, `water_ingress`, …).
+    #[serde(default)]
+    pub category: Option<String>,
+    /// What the alarm says; the point's description when unset.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The rule.
+    #[serde(flatten)]
+    pub spec: RuleSpec,
 }
 
 fn one() -> f64 {
@@ -256,6 +275,22 @@ unit = "W"
         let msg = err.to_string();
         assert!(msg.contains("devices/t.toml:14:"), "{msg}");
         assert!(msg.contains("`bit` is required"), "{msg}");
+    }
+
+    #[test]
+    fn alarm_rules_ride_on_points() {
+        let text = format!("{GOOD}[[points.alarms]]\nkind = \"high\"\nlimit = 80.0\ndeadband = 2.0\npriority = \"high\"\ncategory = \"equipment_damage\"\n");
+        let p = Profile::parse(Path::new("t.toml"), &text).expect("valid");
+        let def = &p.points[0].alarms[0];
+        assert_eq!(def.category.as_deref(), Some("equipment_damage"));
+        assert!(matches!(def.spec, RuleSpec::High(_)));
+    }
+
+    #[test]
+    fn misspelt_alarm_field_is_refused() {
+        let text = format!("{GOOD}[[points.alarms]]\nkind = \"high\"\nlimt = 80.0\n");
+        let msg = Profile::parse(Path::new("t.toml"), &text).expect_err("invalid").to_string();
+        assert!(msg.contains("limt") || msg.contains("limit"), "{msg}");
     }
 
     #[test]

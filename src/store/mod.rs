@@ -2,7 +2,9 @@
 //! SQL is portable; timestamps are UTC milliseconds in `bigint` columns; each backend has
 //! its own migrations (`migrations/sqlite`, `migrations/postgres`).
 
+mod patrol;
 mod readings;
+mod state;
 pub mod writer;
 
 use std::path::Path;

@@ -17,6 +17,8 @@ pub enum StoreItem {
     Reading(Reading),
     /// A journal entry: time, kind, subject, JSON body.
     Event(DateTime<Utc>, String, String, String),
+    /// The latest snapshot of a core book: name, JSON body, time.
+    State(String, String, DateTime<Utc>),
 }
 
 /// Flush when this many items wait, or every [`FLUSH_EVERY`].
@@ -29,17 +31,22 @@ const FINAL_TRIES: u32 = 5;
 struct Batch {
     readings: Vec<Reading>,
     events: Vec<(DateTime<Utc>, String, String, String)>,
+    /// Latest snapshot per book; older ones in the same batch are superseded.
+    states: std::collections::BTreeMap<String, (String, DateTime<Utc>)>,
 }
 
 impl Batch {
     fn len(&self) -> usize {
-        self.readings.len() + self.events.len()
+        self.readings.len() + self.events.len() + self.states.len()
     }
 
     fn push(&mut self, item: StoreItem) {
         match item {
             StoreItem::Reading(r) => self.readings.push(r),
             StoreItem::Event(at, k, s, b) => self.events.push((at, k, s, b)),
+            StoreItem::State(name, body, at) => {
+                self.states.insert(name, (body, at));
+            }
         }
     }
 
@@ -53,6 +60,16 @@ impl Batch {
                     self.events.clear();
                 }
                 Err(e) => ok = failed(metrics, "events", &e),
+            }
+        }
+        if !self.states.is_empty() {
+            let rows: Vec<_> = self.states.iter().map(|(n, (b, at))| (n.clone(), b.clone(), *at)).collect();
+            match store.upsert_states(&rows).await {
+                Ok(()) => {
+                    metrics.stored("core_state", rows.len());
+                    self.states.clear();
+                }
+                Err(e) => ok = failed(metrics, "core_state", &e),
             }
         }
         if !self.readings.is_empty() {

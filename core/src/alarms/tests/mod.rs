@@ -9,7 +9,6 @@ mod flood;
 mod lifecycle;
 mod masking;
 mod meters;
-mod perf;
 mod pumps;
 mod restore;
 mod thresholds;

@@ -1,21 +1,21 @@
 //! Wiring: `App::build(config)` connects, migrates and binds; `run_until_stopped` spawns
 //! sources, the engine and the sinks, and on cancel drains them in pipeline order.
 
+mod books;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sitewatch_core::clock::Clock;
-use sitewatch_core::points::PointsHub;
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::devices::{self, modbus::Poller};
-use crate::engine::Engine;
+use crate::devices::modbus::Poller;
+use crate::engine::{Engine, Sinks};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::store::{Store, writer};
@@ -68,24 +68,14 @@ impl App {
         let tasks = TaskTracker::new();
         let (handle, source_tx, inputs) = Engine::channels();
         let (store_tx, store_rx) = tokio::sync::mpsc::channel(8192);
-        let (live, _) = broadcast::channel(1024);
-        let (device_specs, point_specs) = devices::specs(&self.config.devices);
-        for d in &self.config.devices {
-            let ids: Vec<String> = point_specs
-                .iter()
-                .filter(|p| p.device == d.config.id)
-                .map(|p| p.id.clone())
-                .collect();
-            self.metrics.declare(&d.config.id, &ids);
+        let live = Engine::live_channel();
+        let books = books::load(&self.config, &self.store, self.clock.now()).await?;
+        for d in books.hub.devices() {
+            let ids: Vec<String> = books.hub.points().filter(|p| p.device == d.id).map(|p| p.id.clone()).collect();
+            self.metrics.declare(&d.id, &ids);
         }
-        let hub = PointsHub::new(device_specs, point_specs);
-        let engine = Engine::new(
-            hub,
-            self.clock.clone(),
-            self.metrics.clone(),
-            store_tx,
-            live.clone(),
-        );
+        let sinks = Sinks { metrics: self.metrics.clone(), store: store_tx, live: live.clone() };
+        let engine = Engine::new(books, self.clock.clone(), sinks);
         tasks.spawn(writer::run(
             self.store.clone(),
             store_rx,

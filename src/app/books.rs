@@ -1,0 +1,121 @@
+//! Building the core's books at start: from the config, with the state each had when the
+//! daemon last stopped, and with scans that were stored but never judged judged now.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use sitewatch_core::alarms::{AlarmEngine, AlarmRule, RuleSpec};
+use sitewatch_core::incidents::{Incident, IncidentBook};
+use sitewatch_core::inspections::{VacantBook, VacantState};
+use sitewatch_core::patrol::{PatrolBook, PatrolState};
+use sitewatch_core::points::{DeviceSpec, PointSpec, PointsHub};
+
+use crate::config::Config;
+use crate::devices;
+use crate::engine::{AlarmSnapshot, Books, PATROL_DEVICE, patrol_point};
+use crate::store::Store;
+
+/// The books as they stood when the daemon last stopped.
+pub(super) async fn load(config: &Config, store: &Store, now: DateTime<Utc>) -> anyhow::Result<Books> {
+    let (mut device_specs, mut point_specs) = devices::specs(&config.devices);
+    let (patrol_device, patrol_points) = patrol_specs(config);
+    device_specs.push(patrol_device);
+    point_specs.extend(patrol_points);
+    let mut rules = config.alarm_rules.clone();
+    rules.extend(patrol_rules(config)?);
+    let mut alarm_categories = config.alarm_categories.clone();
+    for r in config.patrol.routes.iter() {
+        alarm_categories.insert(patrol_rule_id(&r.id), "patrol_finding".into());
+    }
+    let mut alarms = AlarmEngine::new(rules, config.alarms.clone()).context("Failed to build alarm rules")?;
+    if let Some(snap) = restore::<AlarmSnapshot>(store, "alarms").await? {
+        alarms.restore_suppressions(snap.suppressions);
+        alarms.restore(snap.alarms);
+    }
+    let mut incidents = IncidentBook::new(config.incidents.clone()).map_err(|e| anyhow::anyhow!("incidents: {e:?}"))?;
+    incidents.restore(stored_incidents(store).await?);
+    let patrol = match restore::<PatrolState>(store, "patrol").await? {
+        Some(state) => PatrolBook::restore(config.patrol.clone(), state),
+        None => PatrolBook::new(config.patrol.clone()),
+    }
+    .map_err(|e| anyhow::anyhow!("patrol: {e}"))?;
+    let vacant_state = restore::<VacantState>(store, "vacant").await?.unwrap_or_default();
+    let vacant = VacantBook::new(config.inspections.clone(), vacant_state).map_err(|e| anyhow::anyhow!("inspections: {e}"))?;
+    let mut books = Books {
+        hub: PointsHub::new(device_specs, point_specs),
+        patrol,
+        vacant,
+        incidents,
+        alarms,
+        alarm_categories,
+    };
+    judge_pending_scans(&mut books, store, now).await?;
+    Ok(books)
+}
+
+async fn restore<T: DeserializeOwned>(store: &Store, name: &str) -> anyhow::Result<Option<T>> {
+    let Some(body) = store.state(name).await? else {
+        return Ok(None);
+    };
+    match serde_json::from_str(&body) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) => {
+            // A snapshot from an older build must not stop the site; say so and start fresh.
+            tracing::error!(book = name, error = %e, "stored state unreadable; starting this book empty");
+            Ok(None)
+        }
+    }
+}
+
+async fn stored_incidents(store: &Store) -> anyhow::Result<Vec<Incident>> {
+    let rows = store.states_with_prefix("incident:").await?;
+    Ok(rows.iter().filter_map(|(_, body)| serde_json::from_str(body).ok()).collect())
+}
+
+async fn judge_pending_scans(books: &mut Books, store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
+    for scan in store.pending_scans().await? {
+        let outcome = books.patrol.scan(scan, now);
+        store.set_scan_result(&outcome.record).await?;
+    }
+    Ok(())
+}
+
+fn patrol_specs(config: &Config) -> (DeviceSpec, Vec<PointSpec>) {
+    let device = DeviceSpec { id: PATROL_DEVICE.into(), comm_loss_after: u32::MAX };
+    let points = config
+        .patrol
+        .routes
+        .iter()
+        .map(|r| PointSpec {
+            id: patrol_point(&r.id),
+            device: PATROL_DEVICE.into(),
+            unit: String::new(),
+            stale_after: None,
+            history_deadband: 0.0,
+            history_heartbeat: chrono::Duration::hours(1),
+        })
+        .collect();
+    (device, points)
+}
+
+fn patrol_rule_id(route: &str) -> String {
+    format!("{}:missed", patrol_point(route))
+}
+
+/// One high-priority alarm per route while a checkpoint of its current tour is missed.
+fn patrol_rules(config: &Config) -> anyhow::Result<Vec<AlarmRule>> {
+    let spec: RuleSpec = toml::from_str("kind = \"high\"\nlimit = 0.5\npriority = \"high\"").context("patrol rule")?;
+    Ok(config
+        .patrol
+        .routes
+        .iter()
+        .map(|r| AlarmRule {
+            id: patrol_rule_id(&r.id),
+            point: patrol_point(&r.id),
+            device: PATROL_DEVICE.into(),
+            unit: None,
+            spec: spec.clone(),
+            message: format!("Patrol checkpoint missed on route {} (巡更漏检)", r.name),
+        })
+        .collect())
+}

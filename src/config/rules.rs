@@ -1,0 +1,83 @@
+//! Alarm rules for the configured devices: each profile point's `[[points.alarms]]`, unless
+//! the site's `[[alarm_rules]]` replace them for that point.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sitewatch_core::alarms::{AlarmRule, RuleSpec};
+
+use super::{Device, SiteAlarmRule};
+use crate::devices::profile::AlarmDef;
+
+/// The rules, and the incident category of each rule that names one.
+pub(super) fn build(devices: &[Device], site: &[SiteAlarmRule]) -> (Vec<AlarmRule>, BTreeMap<String, String>) {
+    let mut by_point: HashMap<&str, Vec<&AlarmDef>> = HashMap::new();
+    for r in site {
+        by_point.entry(r.point.as_str()).or_default().push(&r.def);
+    }
+    let mut rules = Vec::new();
+    let mut categories = BTreeMap::new();
+    for d in devices {
+        for p in &d.profile.points {
+            let id = format!("{}.{}", d.config.id, p.name);
+            let defs: Vec<&AlarmDef> = match by_point.get(id.as_str()) {
+                Some(site_defs) => site_defs.clone(),
+                None => p.alarms.iter().collect(),
+            };
+            for (i, def) in defs.into_iter().enumerate() {
+                let rule_id = rule_id(&id, &def.spec, i);
+                if let Some(c) = &def.category {
+                    categories.insert(rule_id.clone(), c.clone());
+                }
+                let what = if p.description.is_empty() { p.name.clone() } else { p.description.clone() };
+                rules.push(AlarmRule {
+                    id: rule_id,
+                    point: id.clone(),
+                    device: d.config.id.clone(),
+                    unit: d.config.unit.clone(),
+                    spec: qualify(&d.config.id, def.spec.clone()),
+                    message: def.message.clone().unwrap_or_else(|| format!("{}: {what}", d.config.name)),
+                });
+            }
+        }
+    }
+    (rules, categories)
+}
+
+/// `{point}:{kind}`, with the rule's index when a point has more than one.
+fn rule_id(point: &str, spec: &RuleSpec, index: usize) -> String {
+    let kind = serde_kind(spec);
+    if index == 0 { format!("{point}:{kind}") } else { format!("{point}:{kind}{index}") }
+}
+
+fn serde_kind(spec: &RuleSpec) -> &'static str {
+    match spec {
+        RuleSpec::High(_) => "high",
+        RuleSpec::Low(_) => "low",
+        RuleSpec::HighHigh(_) => "high_high",
+        RuleSpec::LowLow(_) => "low_low",
+        RuleSpec::Discrete(_) => "discrete",
+        RuleSpec::Counter(_) => "counter",
+        RuleSpec::NightFlow(_) => "night_flow",
+        RuleSpec::VacantConsumption(_) => "vacant_consumption",
+        RuleSpec::Stale(_) => "stale",
+        RuleSpec::PumpSwitchover(_) => "pump_switchover",
+        RuleSpec::PumpFault(_) => "pump_fault",
+    }
+}
+
+/// Profile rules name partner points by their short name; the engine wants full ids.
+fn qualify(device: &str, spec: RuleSpec) -> RuleSpec {
+    let full = |p: String| if p.contains('.') { p } else { format!("{device}.{p}") };
+    match spec {
+        RuleSpec::PumpSwitchover(mut s) => {
+            s.partner = full(s.partner);
+            RuleSpec::PumpSwitchover(s)
+        }
+        RuleSpec::PumpFault(mut s) => {
+            s.fault = s.fault.map(full);
+            s.demand = s.demand.map(full);
+            RuleSpec::PumpFault(s)
+        }
+        other => other,
+    }
+}

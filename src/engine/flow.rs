@@ -1,0 +1,127 @@
+//! How one book's decisions feed another: point events reach the alarm engine, alarm
+//! transitions reach the incident policy, a missed patrol checkpoint becomes a patrol
+//! point that alarms like any other, and findings open incidents by their action.
+
+use chrono::{DateTime, Utc};
+use sitewatch_core::alarms::{AlarmEvent, Transition};
+use sitewatch_core::incidents::{AlarmPriority, AlarmSignal, IncidentSource, NewIncident};
+use sitewatch_core::patrol::{FindingAction, IncidentCategory, PatrolEvent};
+use sitewatch_core::points::{PointEvent, SourceEvent};
+
+use super::{Books, Output};
+
+/// The virtual device whose points carry patrol misses (one per route).
+pub const PATROL_DEVICE: &str = "patrol";
+
+/// Point id of a route's missed-checkpoint count.
+pub fn patrol_point(route: &str) -> String {
+    format!("{PATROL_DEVICE}.{route}_missed")
+}
+
+/// Points through the hub, then on to the alarms and incidents.
+pub(super) fn source(books: &mut Books, ev: SourceEvent, now: DateTime<Utc>) -> Vec<Output> {
+    let events = books.hub.handle(ev, now);
+    points(books, events, now)
+}
+
+/// Point events on to the alarm engine.
+pub(super) fn points(books: &mut Books, events: Vec<PointEvent>, now: DateTime<Utc>) -> Vec<Output> {
+    let mut out = Vec::new();
+    for ev in events {
+        let alarm_events = books.alarms.on_point(&ev, now);
+        out.push(Output::Point(ev));
+        out.extend(alarms(books, alarm_events, now));
+    }
+    out
+}
+
+/// Alarm events on to the incident policy.
+pub(super) fn alarms(books: &mut Books, events: Vec<AlarmEvent>, now: DateTime<Utc>) -> Vec<Output> {
+    let mut out = Vec::new();
+    for ev in events {
+        if matches!(ev.transition, Transition::Raised | Transition::Repeated { .. } | Transition::Acknowledged) {
+            let signal = signal(books, &ev);
+            out.extend(books.incidents.on_alarm(signal, now).into_iter().map(Output::Incident));
+        }
+        out.push(Output::Alarm(Box::new(ev)));
+    }
+    out
+}
+
+fn signal(books: &Books, ev: &AlarmEvent) -> AlarmSignal {
+    let alarm = books.alarms.alarm(&ev.alarm);
+    AlarmSignal {
+        alarm_id: ev.alarm.clone(),
+        priority: ev.priority.as_str().parse().unwrap_or(AlarmPriority::Medium),
+        category_hint: books.alarm_categories.get(&ev.alarm).cloned().unwrap_or_default(),
+        raised_at: alarm.and_then(|a| a.raised_at).unwrap_or(ev.at),
+        acknowledged: alarm.is_some_and(|a| a.acked_at.is_some()),
+        message: ev.message.clone(),
+        location: ev.device.clone(),
+    }
+}
+
+/// Patrol events: misses move the route's patrol point (and so raise its alarm), a new
+/// tour resets it, findings open incidents by their action.
+pub(super) fn patrol(books: &mut Books, events: Vec<PatrolEvent>, now: DateTime<Utc>) -> Vec<Output> {
+    let mut out = Vec::new();
+    for ev in events {
+        let value = match &ev {
+            PatrolEvent::CheckpointMissed { route, .. } => Some((route.clone(), 1.0)),
+            PatrolEvent::TourStarted { route, .. } => Some((route.clone(), 0.0)),
+            _ => None,
+        };
+        let incident = finding_incident(&ev);
+        out.push(Output::Patrol(ev));
+        if let Some((route, v)) = value {
+            let polled = SourceEvent::Polled { device: PATROL_DEVICE.into(), values: vec![(patrol_point(&route), v)] };
+            out.extend(source(books, polled, now));
+        }
+        if let Some(new) = incident {
+            out.extend(open(books, new, now));
+        }
+    }
+    out
+}
+
+fn finding_incident(ev: &PatrolEvent) -> Option<NewIncident> {
+    let PatrolEvent::FindingRecorded { finding, action } = ev else {
+        return None;
+    };
+    let FindingAction::OpenIncident { category } = action else {
+        return None;
+    };
+    Some(NewIncident {
+        category: category_id(*category).into(),
+        title: finding.text.clone(),
+        location: finding.checkpoint.clone().unwrap_or_default(),
+        reported_by: finding.guard.clone(),
+        occurred_at: Some(finding.at),
+        source: IncidentSource::PatrolFinding(finding.id.clone()),
+    })
+}
+
+/// Opens an incident; a refusal (unknown category) is logged, never fatal.
+pub(super) fn open(books: &mut Books, new: NewIncident, now: DateTime<Utc>) -> Vec<Output> {
+    match books.incidents.open(new, now) {
+        Ok((_, events)) => events.into_iter().map(Output::Incident).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "incident not opened");
+            Vec::new()
+        }
+    }
+}
+
+/// The incident catalogue's id for a patrol or inspection category.
+pub fn category_id(c: IncidentCategory) -> &'static str {
+    match c {
+        IncidentCategory::WaterIngress => "water_ingress",
+        IncidentCategory::Fire => "fire",
+        IncidentCategory::EquipmentDamage => "equipment_damage",
+        IncidentCategory::CustomerProperty => "customer_property",
+        IncidentCategory::TheftRobbery => "theft_robbery",
+        IncidentCategory::VehicleDamage => "vehicle_damage",
+        IncidentCategory::PublicProperty => "third_party",
+        IncidentCategory::Violation => "patrol_finding",
+    }
+}

@@ -1,0 +1,187 @@
+//! What the core decided, and the sinks it goes to: metrics, the store (journal, history,
+//! book snapshots) and the live broadcast for the dashboard and SSE.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sitewatch_core::alarms::AlarmEvent;
+use sitewatch_core::incidents::{IncidentEvent, IncidentId};
+use sitewatch_core::inspections::InspectionEvent;
+use sitewatch_core::patrol::{PatrolEvent, ScanRecord};
+use sitewatch_core::points::PointEvent;
+use tokio::sync::{broadcast, mpsc};
+
+use super::Books;
+use crate::metrics::Metrics;
+use crate::store::Reading;
+use crate::store::writer::StoreItem;
+
+/// One decision of the core.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// From the points hub.
+    Point(PointEvent),
+    /// From the patrol book.
+    Patrol(PatrolEvent),
+    /// A judged scan.
+    Scan(Box<ScanRecord>),
+    /// From the vacant-unit book.
+    Inspection(InspectionEvent),
+    /// From the incident book.
+    Incident(IncidentEvent),
+    /// From the alarm engine.
+    Alarm(Box<AlarmEvent>),
+}
+
+/// An event for live views (dashboard, SSE).
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveEvent {
+    /// Event kind (`point`, `quality`, `device`, `patrol`, `scan`, `inspection`, `incident`).
+    pub kind: &'static str,
+    /// The event.
+    pub data: serde_json::Value,
+}
+
+/// Where decisions go.
+#[derive(Debug)]
+pub struct Sinks {
+    /// Prometheus.
+    pub metrics: Metrics,
+    /// The store writer.
+    pub store: mpsc::Sender<StoreItem>,
+    /// Live views.
+    pub live: broadcast::Sender<LiveEvent>,
+}
+
+impl Sinks {
+    /// Sends each output to every sink, then snapshots the books that changed.
+    pub async fn emit(&self, books: &Books, outputs: Vec<Output>) {
+        let mut changed = Changed::default();
+        for out in &outputs {
+            self.metrics.output(out);
+            changed.note(out);
+            if let Some(item) = store_item(out) {
+                // Backpressure, not loss: a slow store slows the engine.
+                let _ = self.store.send(item).await;
+            }
+            let (kind, data) = describe(out);
+            let _ = self.live.send(LiveEvent { kind, data });
+        }
+        for item in changed.snapshots(books) {
+            let _ = self.store.send(item).await;
+        }
+    }
+}
+
+#[derive(Default)]
+struct Changed {
+    patrol: bool,
+    vacant: bool,
+    alarms: bool,
+    incidents: std::collections::BTreeSet<IncidentId>,
+}
+
+impl Changed {
+    fn note(&mut self, out: &Output) {
+        match out {
+            Output::Patrol(_) | Output::Scan(_) => self.patrol = true,
+            Output::Inspection(_) => self.vacant = true,
+            Output::Incident(ev) => {
+                self.incidents.insert(ev.incident);
+            }
+            Output::Alarm(_) => self.alarms = true,
+            Output::Point(_) => {}
+        }
+    }
+
+    fn snapshots(&self, books: &Books) -> Vec<StoreItem> {
+        let now = Utc::now();
+        let mut out = Vec::new();
+        let mut push = |name: &str, body: Option<String>| {
+            if let Some(body) = body {
+                out.push(StoreItem::State(name.into(), body, now));
+            }
+        };
+        if self.patrol {
+            push("patrol", serde_json::to_string(&books.patrol.snapshot()).ok());
+        }
+        if self.vacant {
+            push("vacant", serde_json::to_string(&books.vacant.snapshot()).ok());
+        }
+        if self.alarms {
+            push("alarms", serde_json::to_string(&AlarmSnapshot::of(books)).ok());
+        }
+        for id in &self.incidents {
+            let body = books.incidents.get(*id).and_then(|i| serde_json::to_string(i).ok());
+            push(&format!("incident:{id}"), body);
+        }
+        out
+    }
+}
+
+fn journal(at: DateTime<Utc>, kind: &str, subject: &str, body: &impl Serialize) -> Option<StoreItem> {
+    let body = serde_json::to_string(body).ok()?;
+    Some(StoreItem::Event(at, kind.into(), subject.into(), body))
+}
+
+fn store_item(out: &Output) -> Option<StoreItem> {
+    match out {
+        Output::Point(PointEvent::Sample { point, value, at, record: true }) => {
+            Some(StoreItem::Reading(Reading { point: point.clone(), at: *at, value: *value }))
+        }
+        Output::Point(ev @ PointEvent::Quality { point, at, .. }) => journal(*at, "point_quality", point, ev),
+        Output::Point(ev @ PointEvent::Device { device, at, .. }) => journal(*at, "device", device, ev),
+        Output::Point(_) => None,
+        Output::Patrol(ev) => journal(Utc::now(), "patrol", &patrol_subject(ev), ev),
+        // Scans have their own table, written before the API answers.
+        Output::Scan(_) => None,
+        Output::Inspection(ev) => journal(Utc::now(), "inspection", "", ev),
+        Output::Incident(ev) => journal(ev.at, "incident", &ev.incident.to_string(), ev),
+        Output::Alarm(ev) => journal(ev.at, "alarm", &ev.alarm, ev.as_ref()),
+    }
+}
+
+/// The tour an event is about, for the journal's subject column.
+fn patrol_subject(ev: &PatrolEvent) -> String {
+    json(ev)
+        .get("tour")
+        .and_then(|t| t.as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn json<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+fn describe(out: &Output) -> (&'static str, serde_json::Value) {
+    match out {
+        Output::Point(ev @ PointEvent::Sample { .. }) => ("point", json(ev)),
+        Output::Point(ev @ PointEvent::Quality { .. }) => ("quality", json(ev)),
+        Output::Point(ev @ PointEvent::Device { .. }) => ("device", json(ev)),
+        Output::Point(ev) => ("rejected", json(ev)),
+        Output::Patrol(ev) => ("patrol", json(ev)),
+        Output::Scan(rec) => ("scan", json(rec.as_ref())),
+        Output::Inspection(ev) => ("inspection", json(ev)),
+        Output::Incident(ev) => ("incident", json(ev)),
+        Output::Alarm(ev) => ("alarm", json(ev.as_ref())),
+    }
+}
+
+/// What of the alarm engine must survive a restart: every standing alarm and every
+/// suppression window.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct AlarmSnapshot {
+    /// Alarms not in normal, or masked.
+    pub alarms: Vec<sitewatch_core::alarms::Alarm>,
+    /// Active suppression windows.
+    pub suppressions: Vec<sitewatch_core::alarms::Suppression>,
+}
+
+impl AlarmSnapshot {
+    fn of(books: &Books) -> Self {
+        Self {
+            alarms: books.alarms.standing().cloned().collect(),
+            suppressions: books.alarms.suppressions().to_vec(),
+        }
+    }
+}
