@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
-use chrono::{DateTime, Utc};
 use sitewatch_core::alarms::AlarmStats;
 use sitewatch_core::incidents::{IncidentEvent, IncidentEventKind};
 use sitewatch_core::inspections::DueState;
@@ -150,18 +150,72 @@ impl Metrics {
                 "Failed store writes (retried).",
                 &["table"],
             ),
-            patrol_scans: counter(&r, "sitewatch_patrol_scans_total", "Checkpoint scans by verdict (ok, unknown_tag, out_of_order, duplicate, …).", &["result"]),
-            patrol_missed: counter(&r, "sitewatch_patrol_checkpoints_missed_total", "Checkpoints not scanned by their tour's deadline.", &["route"]),
-            patrol_tours: counter(&r, "sitewatch_patrol_tours_total", "Closed tours by outcome (on_time, late, incomplete).", &["route", "outcome"]),
-            inspections_overdue: int_gauge(&r, "sitewatch_inspections_due", "Vacant units due or overdue for inspection.", &["state"]),
-            incident_events: counter(&r, "sitewatch_incident_events_total", "Incident timeline entries by kind.", &["kind"]),
-            incident_breaches: counter(&r, "sitewatch_incident_sla_breaches_total", "SLA clocks that ran out unmet.", &["sla"]),
-            incidents_open: int_gauge(&r, "sitewatch_incidents_open", "Open incidents by category and state.", &["category", "state"]),
-            alarm_transitions: counter(&r, "sitewatch_alarm_transitions_total", "Alarm lifecycle transitions (raised, cleared, acknowledged, shelved, escalated, …) by priority.", &["transition", "priority"]),
-            alarms_active: int_gauge(&r, "sitewatch_alarms", "Alarms not in normal, by priority and state.", &["priority", "state"]),
-            alarm_figures: gauge(&r, "sitewatch_alarm_load", "ISA-18.2 / EEMUA 191 figures: raised_last_10m, in_flood, chattering, standing_stale, shelved, suppressed, out_of_service.", &["figure"]),
+            patrol_scans: counter(
+                &r,
+                "sitewatch_patrol_scans_total",
+                "Checkpoint scans by verdict (ok, unknown_tag, out_of_order, duplicate, …).",
+                &["result"],
+            ),
+            patrol_missed: counter(
+                &r,
+                "sitewatch_patrol_checkpoints_missed_total",
+                "Checkpoints not scanned by their tour's deadline.",
+                &["route"],
+            ),
+            patrol_tours: counter(
+                &r,
+                "sitewatch_patrol_tours_total",
+                "Closed tours by outcome (on_time, late, incomplete).",
+                &["route", "outcome"],
+            ),
+            inspections_overdue: int_gauge(
+                &r,
+                "sitewatch_inspections_due",
+                "Vacant units due or overdue for inspection.",
+                &["state"],
+            ),
+            incident_events: counter(
+                &r,
+                "sitewatch_incident_events_total",
+                "Incident timeline entries by kind.",
+                &["kind"],
+            ),
+            incident_breaches: counter(
+                &r,
+                "sitewatch_incident_sla_breaches_total",
+                "SLA clocks that ran out unmet.",
+                &["sla"],
+            ),
+            incidents_open: int_gauge(
+                &r,
+                "sitewatch_incidents_open",
+                "Open incidents by category and state.",
+                &["category", "state"],
+            ),
+            alarm_transitions: counter(
+                &r,
+                "sitewatch_alarm_transitions_total",
+                "Alarm lifecycle transitions (raised, cleared, acknowledged, shelved, escalated, …) by priority.",
+                &["transition", "priority"],
+            ),
+            alarms_active: int_gauge(
+                &r,
+                "sitewatch_alarms",
+                "Alarms not in normal, by priority and state.",
+                &["priority", "state"],
+            ),
+            alarm_figures: gauge(
+                &r,
+                "sitewatch_alarm_load",
+                "ISA-18.2 / EEMUA 191 figures: raised_last_10m, in_flood, chattering, standing_stale, shelved, suppressed, out_of_service.",
+                &["figure"],
+            ),
             alarm_flood_seconds: {
-                let c = prometheus::Counter::new("sitewatch_alarm_flood_seconds_total", "Time spent in alarm flood (more than 10 new alarms in 10 minutes).").expect("valid metric");
+                let c = prometheus::Counter::new(
+                    "sitewatch_alarm_flood_seconds_total",
+                    "Time spent in alarm flood (more than 10 new alarms in 10 minutes).",
+                )
+                .expect("valid metric");
                 r.register(Box::new(c.clone())).expect("unique metric");
                 c
             },
@@ -218,14 +272,25 @@ impl Metrics {
     pub fn output(&self, out: &Output) {
         match out {
             Output::Point(ev) => self.point_event(ev),
-            Output::Scan(rec) => self.0.patrol_scans.with_label_values(&[rec.result.as_str()]).inc(),
+            Output::Scan(rec) => self
+                .0
+                .patrol_scans
+                .with_label_values(&[rec.result.as_str()])
+                .inc(),
             Output::Patrol(ev) => self.patrol_event(ev),
             Output::Incident(ev) => self.incident_event(ev),
             Output::Inspection(_) => {}
             Output::Alarm(ev) => {
                 let t = serde_json::to_value(&ev.transition).ok();
-                let name = t.as_ref().and_then(|v| v.get("kind")).and_then(|k| k.as_str()).unwrap_or("other");
-                self.0.alarm_transitions.with_label_values(&[name, ev.priority.as_str()]).inc();
+                let name = t
+                    .as_ref()
+                    .and_then(|v| v.get("kind"))
+                    .and_then(|k| k.as_str())
+                    .unwrap_or("other");
+                self.0
+                    .alarm_transitions
+                    .with_label_values(&[name, ev.priority.as_str()])
+                    .inc();
             }
         }
     }
@@ -237,10 +302,16 @@ impl Metrics {
             }
             PatrolEvent::TourCompleted { tour, on_time, .. } => {
                 let outcome = if *on_time { "on_time" } else { "late" };
-                self.0.patrol_tours.with_label_values(&[&tour.route, outcome]).inc();
+                self.0
+                    .patrol_tours
+                    .with_label_values(&[&tour.route, outcome])
+                    .inc();
             }
             PatrolEvent::TourIncomplete { tour, .. } => {
-                self.0.patrol_tours.with_label_values(&[&tour.route, "incomplete"]).inc();
+                self.0
+                    .patrol_tours
+                    .with_label_values(&[&tour.route, "incomplete"])
+                    .inc();
             }
             _ => {}
         }
@@ -248,10 +319,17 @@ impl Metrics {
 
     fn incident_event(&self, ev: &IncidentEvent) {
         let kind = serde_json::to_value(&ev.kind).ok();
-        let name = kind.as_ref().and_then(|k| k.get("kind")).and_then(|k| k.as_str()).unwrap_or("other");
+        let name = kind
+            .as_ref()
+            .and_then(|k| k.get("kind"))
+            .and_then(|k| k.as_str())
+            .unwrap_or("other");
         self.0.incident_events.with_label_values(&[name]).inc();
         if let IncidentEventKind::SlaBreached { sla, .. } = &ev.kind {
-            self.0.incident_breaches.with_label_values(&[sla.as_str()]).inc();
+            self.0
+                .incident_breaches
+                .with_label_values(&[sla.as_str()])
+                .inc();
         }
     }
 
@@ -259,18 +337,30 @@ impl Metrics {
     pub fn books(&self, books: &Books, now: DateTime<Utc>) {
         let due = books.vacant.due(now);
         let count = |s: DueState| due.iter().filter(|d| d.state == s).count() as i64;
-        self.0.inspections_overdue.with_label_values(&["due"]).set(count(DueState::Due));
-        self.0.inspections_overdue.with_label_values(&["overdue"]).set(count(DueState::Overdue));
+        self.0
+            .inspections_overdue
+            .with_label_values(&["due"])
+            .set(count(DueState::Due));
+        self.0
+            .inspections_overdue
+            .with_label_values(&["overdue"])
+            .set(count(DueState::Overdue));
         self.alarm_stats(&books.alarms.stats(now));
         self.0.incidents_open.reset();
         for ((category, state), n) in books.incidents.figures().open {
-            self.0.incidents_open.with_label_values(&[&category, state.as_str()]).set(n as i64);
+            self.0
+                .incidents_open
+                .with_label_values(&[&category, state.as_str()])
+                .set(n as i64);
         }
     }
 
     fn alarm_stats(&self, st: &AlarmStats) {
         for c in &st.counts {
-            self.0.alarms_active.with_label_values(&[c.priority.as_str(), c.state.as_str()]).set(i64::from(c.count));
+            self.0
+                .alarms_active
+                .with_label_values(&[c.priority.as_str(), c.state.as_str()])
+                .set(i64::from(c.count));
         }
         let figures = [
             ("raised_last_10m", f64::from(st.raised_in_window)),

@@ -16,7 +16,11 @@ use crate::engine::{AlarmSnapshot, Books, PATROL_DEVICE, patrol_point};
 use crate::store::Store;
 
 /// The books as they stood when the daemon last stopped.
-pub(super) async fn load(config: &Config, store: &Store, now: DateTime<Utc>) -> anyhow::Result<Books> {
+pub(super) async fn load(
+    config: &Config,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Books> {
     let (mut device_specs, mut point_specs) = devices::specs(&config.devices);
     let (patrol_device, patrol_points) = patrol_specs(config);
     device_specs.push(patrol_device);
@@ -27,20 +31,25 @@ pub(super) async fn load(config: &Config, store: &Store, now: DateTime<Utc>) -> 
     for r in config.patrol.routes.iter() {
         alarm_categories.insert(patrol_rule_id(&r.id), "patrol_finding".into());
     }
-    let mut alarms = AlarmEngine::new(rules, config.alarms.clone()).context("Failed to build alarm rules")?;
+    let mut alarms =
+        AlarmEngine::new(rules, config.alarms.clone()).context("Failed to build alarm rules")?;
     if let Some(snap) = restore::<AlarmSnapshot>(store, "alarms").await? {
         alarms.restore_suppressions(snap.suppressions);
         alarms.restore(snap.alarms);
     }
-    let mut incidents = IncidentBook::new(config.incidents.clone()).map_err(|e| anyhow::anyhow!("incidents: {e:?}"))?;
+    let mut incidents = IncidentBook::new(config.incidents.clone())
+        .map_err(|e| anyhow::anyhow!("incidents: {e:?}"))?;
     incidents.restore(stored_incidents(store).await?);
     let patrol = match restore::<PatrolState>(store, "patrol").await? {
         Some(state) => PatrolBook::restore(config.patrol.clone(), state),
         None => PatrolBook::new(config.patrol.clone()),
     }
     .map_err(|e| anyhow::anyhow!("patrol: {e}"))?;
-    let vacant_state = restore::<VacantState>(store, "vacant").await?.unwrap_or_default();
-    let vacant = VacantBook::new(config.inspections.clone(), vacant_state).map_err(|e| anyhow::anyhow!("inspections: {e}"))?;
+    let vacant_state = restore::<VacantState>(store, "vacant")
+        .await?
+        .unwrap_or_default();
+    let vacant = VacantBook::new(config.inspections.clone(), vacant_state)
+        .map_err(|e| anyhow::anyhow!("inspections: {e}"))?;
     let mut books = Books {
         hub: PointsHub::new(device_specs, point_specs),
         patrol,
@@ -69,10 +78,17 @@ async fn restore<T: DeserializeOwned>(store: &Store, name: &str) -> anyhow::Resu
 
 async fn stored_incidents(store: &Store) -> anyhow::Result<Vec<Incident>> {
     let rows = store.states_with_prefix("incident:").await?;
-    Ok(rows.iter().filter_map(|(_, body)| serde_json::from_str(body).ok()).collect())
+    Ok(rows
+        .iter()
+        .filter_map(|(_, body)| serde_json::from_str(body).ok())
+        .collect())
 }
 
-async fn judge_pending_scans(books: &mut Books, store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
+async fn judge_pending_scans(
+    books: &mut Books,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     for scan in store.pending_scans().await? {
         let outcome = books.patrol.scan(scan, now);
         store.set_scan_result(&outcome.record).await?;
@@ -81,7 +97,10 @@ async fn judge_pending_scans(books: &mut Books, store: &Store, now: DateTime<Utc
 }
 
 fn patrol_specs(config: &Config) -> (DeviceSpec, Vec<PointSpec>) {
-    let device = DeviceSpec { id: PATROL_DEVICE.into(), comm_loss_after: u32::MAX };
+    let device = DeviceSpec {
+        id: PATROL_DEVICE.into(),
+        comm_loss_after: u32::MAX,
+    };
     let points = config
         .patrol
         .routes
@@ -104,7 +123,8 @@ fn patrol_rule_id(route: &str) -> String {
 
 /// One high-priority alarm per route while a checkpoint of its current tour is missed.
 fn patrol_rules(config: &Config) -> anyhow::Result<Vec<AlarmRule>> {
-    let spec: RuleSpec = toml::from_str("kind = \"high\"\nlimit = 0.5\npriority = \"high\"").context("patrol rule")?;
+    let spec: RuleSpec = toml::from_str("kind = \"high\"\nlimit = 0.5\npriority = \"high\"")
+        .context("patrol rule")?;
     Ok(config
         .patrol
         .routes

@@ -71,10 +71,19 @@ impl App {
         let live = Engine::live_channel();
         let books = books::load(&self.config, &self.store, self.clock.now()).await?;
         for d in books.hub.devices() {
-            let ids: Vec<String> = books.hub.points().filter(|p| p.device == d.id).map(|p| p.id.clone()).collect();
+            let ids: Vec<String> = books
+                .hub
+                .points()
+                .filter(|p| p.device == d.id)
+                .map(|p| p.id.clone())
+                .collect();
             self.metrics.declare(&d.id, &ids);
         }
-        let sinks = Sinks { metrics: self.metrics.clone(), store: store_tx, live: live.clone() };
+        let sinks = Sinks {
+            metrics: self.metrics.clone(),
+            store: store_tx,
+            live: live.clone(),
+        };
         let engine = Engine::new(books, self.clock.clone(), sinks);
         tasks.spawn(writer::run(
             self.store.clone(),
@@ -94,6 +103,7 @@ impl App {
             site: Arc::new(self.config.site.clone()),
             devices: Arc::new(self.config.devices.clone()),
             live,
+            clock: self.clock.clone(),
         };
         let server = axum::serve(self.listener, http::router(state))
             .with_graceful_shutdown(cancel.clone().cancelled_owned());

@@ -246,7 +246,15 @@ impl Config {
         let devices = bind_devices(file, text, raw.devices, &profiles, &mut problems);
         let overrides = site_rules(file, text, raw.alarm_rules, &devices, &mut problems);
         let (alarm_rules, alarm_categories) = rules::build(&devices, &overrides);
-        check_books(file, text, &raw.alarms, &alarm_rules, &raw.incidents, &raw.patrol, &mut problems);
+        check_books(
+            file,
+            text,
+            &raw.alarms,
+            &alarm_rules,
+            &raw.incidents,
+            &raw.patrol,
+            &mut problems,
+        );
         problems.into_result(Config {
             site: raw.site,
             http: raw.http,
@@ -289,7 +297,9 @@ fn site_rules(
 ) -> Vec<SiteAlarmRule> {
     let known = |point: &str| {
         point.split_once('.').is_some_and(|(d, p)| {
-            devices.iter().any(|dev| dev.config.id == d && dev.profile.points.iter().any(|x| x.name == p))
+            devices
+                .iter()
+                .any(|dev| dev.config.id == d && dev.profile.points.iter().any(|x| x.name == p))
         })
     };
     let mut out = Vec::new();

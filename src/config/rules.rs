@@ -9,7 +9,10 @@ use super::{Device, SiteAlarmRule};
 use crate::devices::profile::AlarmDef;
 
 /// The rules, and the incident category of each rule that names one.
-pub(super) fn build(devices: &[Device], site: &[SiteAlarmRule]) -> (Vec<AlarmRule>, BTreeMap<String, String>) {
+pub(super) fn build(
+    devices: &[Device],
+    site: &[SiteAlarmRule],
+) -> (Vec<AlarmRule>, BTreeMap<String, String>) {
     let mut by_point: HashMap<&str, Vec<&AlarmDef>> = HashMap::new();
     for r in site {
         by_point.entry(r.point.as_str()).or_default().push(&r.def);
@@ -28,14 +31,21 @@ pub(super) fn build(devices: &[Device], site: &[SiteAlarmRule]) -> (Vec<AlarmRul
                 if let Some(c) = &def.category {
                     categories.insert(rule_id.clone(), c.clone());
                 }
-                let what = if p.description.is_empty() { p.name.clone() } else { p.description.clone() };
+                let what = if p.description.is_empty() {
+                    p.name.clone()
+                } else {
+                    p.description.clone()
+                };
                 rules.push(AlarmRule {
                     id: rule_id,
                     point: id.clone(),
                     device: d.config.id.clone(),
                     unit: d.config.unit.clone(),
                     spec: qualify(&d.config.id, def.spec.clone()),
-                    message: def.message.clone().unwrap_or_else(|| format!("{}: {what}", d.config.name)),
+                    message: def
+                        .message
+                        .clone()
+                        .unwrap_or_else(|| format!("{}: {what}", d.config.name)),
                 });
             }
         }
@@ -46,7 +56,11 @@ pub(super) fn build(devices: &[Device], site: &[SiteAlarmRule]) -> (Vec<AlarmRul
 /// `{point}:{kind}`, with the rule's index when a point has more than one.
 fn rule_id(point: &str, spec: &RuleSpec, index: usize) -> String {
     let kind = serde_kind(spec);
-    if index == 0 { format!("{point}:{kind}") } else { format!("{point}:{kind}{index}") }
+    if index == 0 {
+        format!("{point}:{kind}")
+    } else {
+        format!("{point}:{kind}{index}")
+    }
 }
 
 fn serde_kind(spec: &RuleSpec) -> &'static str {
@@ -67,7 +81,13 @@ fn serde_kind(spec: &RuleSpec) -> &'static str {
 
 /// Profile rules name partner points by their short name; the engine wants full ids.
 fn qualify(device: &str, spec: RuleSpec) -> RuleSpec {
-    let full = |p: String| if p.contains('.') { p } else { format!("{device}.{p}") };
+    let full = |p: String| {
+        if p.contains('.') {
+            p
+        } else {
+            format!("{device}.{p}")
+        }
+    };
     match spec {
         RuleSpec::PumpSwitchover(mut s) => {
             s.partner = full(s.partner);

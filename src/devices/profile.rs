@@ -279,7 +279,9 @@ unit = "W"
 
     #[test]
     fn alarm_rules_ride_on_points() {
-        let text = format!("{GOOD}[[points.alarms]]\nkind = \"high\"\nlimit = 80.0\ndeadband = 2.0\npriority = \"high\"\ncategory = \"equipment_damage\"\n");
+        let text = format!(
+            "{GOOD}[[points.alarms]]\nkind = \"high\"\nlimit = 80.0\ndeadband = 2.0\npriority = \"high\"\ncategory = \"equipment_damage\"\n"
+        );
         let p = Profile::parse(Path::new("t.toml"), &text).expect("valid");
         let def = &p.points[0].alarms[0];
         assert_eq!(def.category.as_deref(), Some("equipment_damage"));
@@ -289,7 +291,9 @@ unit = "W"
     #[test]
     fn misspelt_alarm_field_is_refused() {
         let text = format!("{GOOD}[[points.alarms]]\nkind = \"high\"\nlimt = 80.0\n");
-        let msg = Profile::parse(Path::new("t.toml"), &text).expect_err("invalid").to_string();
+        let msg = Profile::parse(Path::new("t.toml"), &text)
+            .expect_err("invalid")
+            .to_string();
         assert!(msg.contains("limt") || msg.contains("limit"), "{msg}");
     }
 

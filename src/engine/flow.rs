@@ -25,7 +25,11 @@ pub(super) fn source(books: &mut Books, ev: SourceEvent, now: DateTime<Utc>) -> 
 }
 
 /// Point events on to the alarm engine.
-pub(super) fn points(books: &mut Books, events: Vec<PointEvent>, now: DateTime<Utc>) -> Vec<Output> {
+pub(super) fn points(
+    books: &mut Books,
+    events: Vec<PointEvent>,
+    now: DateTime<Utc>,
+) -> Vec<Output> {
     let mut out = Vec::new();
     for ev in events {
         let alarm_events = books.alarms.on_point(&ev, now);
@@ -36,12 +40,25 @@ pub(super) fn points(books: &mut Books, events: Vec<PointEvent>, now: DateTime<U
 }
 
 /// Alarm events on to the incident policy.
-pub(super) fn alarms(books: &mut Books, events: Vec<AlarmEvent>, now: DateTime<Utc>) -> Vec<Output> {
+pub(super) fn alarms(
+    books: &mut Books,
+    events: Vec<AlarmEvent>,
+    now: DateTime<Utc>,
+) -> Vec<Output> {
     let mut out = Vec::new();
     for ev in events {
-        if matches!(ev.transition, Transition::Raised | Transition::Repeated { .. } | Transition::Acknowledged) {
+        if matches!(
+            ev.transition,
+            Transition::Raised | Transition::Repeated { .. } | Transition::Acknowledged
+        ) {
             let signal = signal(books, &ev);
-            out.extend(books.incidents.on_alarm(signal, now).into_iter().map(Output::Incident));
+            out.extend(
+                books
+                    .incidents
+                    .on_alarm(signal, now)
+                    .into_iter()
+                    .map(Output::Incident),
+            );
         }
         out.push(Output::Alarm(Box::new(ev)));
     }
@@ -52,8 +69,16 @@ fn signal(books: &Books, ev: &AlarmEvent) -> AlarmSignal {
     let alarm = books.alarms.alarm(&ev.alarm);
     AlarmSignal {
         alarm_id: ev.alarm.clone(),
-        priority: ev.priority.as_str().parse().unwrap_or(AlarmPriority::Medium),
-        category_hint: books.alarm_categories.get(&ev.alarm).cloned().unwrap_or_default(),
+        priority: ev
+            .priority
+            .as_str()
+            .parse()
+            .unwrap_or(AlarmPriority::Medium),
+        category_hint: books
+            .alarm_categories
+            .get(&ev.alarm)
+            .cloned()
+            .unwrap_or_default(),
         raised_at: alarm.and_then(|a| a.raised_at).unwrap_or(ev.at),
         acknowledged: alarm.is_some_and(|a| a.acked_at.is_some()),
         message: ev.message.clone(),
@@ -63,7 +88,11 @@ fn signal(books: &Books, ev: &AlarmEvent) -> AlarmSignal {
 
 /// Patrol events: misses move the route's patrol point (and so raise its alarm), a new
 /// tour resets it, findings open incidents by their action.
-pub(super) fn patrol(books: &mut Books, events: Vec<PatrolEvent>, now: DateTime<Utc>) -> Vec<Output> {
+pub(super) fn patrol(
+    books: &mut Books,
+    events: Vec<PatrolEvent>,
+    now: DateTime<Utc>,
+) -> Vec<Output> {
     let mut out = Vec::new();
     for ev in events {
         let value = match &ev {
@@ -74,7 +103,10 @@ pub(super) fn patrol(books: &mut Books, events: Vec<PatrolEvent>, now: DateTime<
         let incident = finding_incident(&ev);
         out.push(Output::Patrol(ev));
         if let Some((route, v)) = value {
-            let polled = SourceEvent::Polled { device: PATROL_DEVICE.into(), values: vec![(patrol_point(&route), v)] };
+            let polled = SourceEvent::Polled {
+                device: PATROL_DEVICE.into(),
+                values: vec![(patrol_point(&route), v)],
+            };
             out.extend(source(books, polled, now));
         }
         if let Some(new) = incident {

@@ -111,7 +111,11 @@ pub struct Engine {
 impl Engine {
     /// An engine over `books`, reporting to `sinks`.
     pub fn new(books: Books, clock: Arc<dyn Clock>, sinks: Sinks) -> Self {
-        Self { books, clock, sinks }
+        Self {
+            books,
+            clock,
+            sinks,
+        }
     }
 
     /// Channels for a new engine: the handle for callers, the sender for sources and
@@ -119,7 +123,11 @@ impl Engine {
     pub fn channels() -> (EngineHandle, mpsc::Sender<SourceEvent>, Inputs) {
         let (source_tx, sources) = mpsc::channel(4096);
         let (job_tx, jobs) = mpsc::channel(256);
-        (EngineHandle { jobs: job_tx }, source_tx, Inputs { sources, jobs })
+        (
+            EngineHandle { jobs: job_tx },
+            source_tx,
+            Inputs { sources, jobs },
+        )
     }
 
     /// A live-event channel for the sinks.

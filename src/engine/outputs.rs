@@ -102,34 +102,62 @@ impl Changed {
             }
         };
         if self.patrol {
-            push("patrol", serde_json::to_string(&books.patrol.snapshot()).ok());
+            push(
+                "patrol",
+                serde_json::to_string(&books.patrol.snapshot()).ok(),
+            );
         }
         if self.vacant {
-            push("vacant", serde_json::to_string(&books.vacant.snapshot()).ok());
+            push(
+                "vacant",
+                serde_json::to_string(&books.vacant.snapshot()).ok(),
+            );
         }
         if self.alarms {
-            push("alarms", serde_json::to_string(&AlarmSnapshot::of(books)).ok());
+            push(
+                "alarms",
+                serde_json::to_string(&AlarmSnapshot::of(books)).ok(),
+            );
         }
         for id in &self.incidents {
-            let body = books.incidents.get(*id).and_then(|i| serde_json::to_string(i).ok());
+            let body = books
+                .incidents
+                .get(*id)
+                .and_then(|i| serde_json::to_string(i).ok());
             push(&format!("incident:{id}"), body);
         }
         out
     }
 }
 
-fn journal(at: DateTime<Utc>, kind: &str, subject: &str, body: &impl Serialize) -> Option<StoreItem> {
+fn journal(
+    at: DateTime<Utc>,
+    kind: &str,
+    subject: &str,
+    body: &impl Serialize,
+) -> Option<StoreItem> {
     let body = serde_json::to_string(body).ok()?;
     Some(StoreItem::Event(at, kind.into(), subject.into(), body))
 }
 
 fn store_item(out: &Output) -> Option<StoreItem> {
     match out {
-        Output::Point(PointEvent::Sample { point, value, at, record: true }) => {
-            Some(StoreItem::Reading(Reading { point: point.clone(), at: *at, value: *value }))
+        Output::Point(PointEvent::Sample {
+            point,
+            value,
+            at,
+            record: true,
+        }) => Some(StoreItem::Reading(Reading {
+            point: point.clone(),
+            at: *at,
+            value: *value,
+        })),
+        Output::Point(ev @ PointEvent::Quality { point, at, .. }) => {
+            journal(*at, "point_quality", point, ev)
         }
-        Output::Point(ev @ PointEvent::Quality { point, at, .. }) => journal(*at, "point_quality", point, ev),
-        Output::Point(ev @ PointEvent::Device { device, at, .. }) => journal(*at, "device", device, ev),
+        Output::Point(ev @ PointEvent::Device { device, at, .. }) => {
+            journal(*at, "device", device, ev)
+        }
         Output::Point(_) => None,
         Output::Patrol(ev) => journal(Utc::now(), "patrol", &patrol_subject(ev), ev),
         // Scans have their own table, written before the API answers.

@@ -81,7 +81,7 @@ async fn points(
     State(s): State<AppState>,
     Query(f): Query<PointFilter>,
 ) -> Result<Json<PointsView>, ApiError> {
-    let now = Utc::now();
+    let now = s.clock.now();
     let all = s.engine.points().await.ok_or(ApiError::Unavailable)?;
     let points = all
         .into_iter()
@@ -101,7 +101,7 @@ async fn point(
         .into_iter()
         .find(|p| p.id == id)
         .ok_or_else(|| ApiError::NotFound(format!("point `{id}`")))?;
-    Ok(Json(view(&s, p, Utc::now())))
+    Ok(Json(view(&s, p, s.clock.now())))
 }
 
 fn view(s: &AppState, state: PointState, now: DateTime<Utc>) -> PointView {
@@ -138,7 +138,9 @@ async fn readings(
         return Err(ApiError::NotFound(format!("point `{id}`")));
     }
     let limit = limit(q.limit)?;
-    let since = q.since.unwrap_or_else(|| Utc::now() - Duration::hours(1));
+    let since = q
+        .since
+        .unwrap_or_else(|| s.clock.now() - Duration::hours(1));
     Ok(Json(s.store.readings(&id, since, limit).await?))
 }
 

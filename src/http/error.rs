@@ -22,6 +22,9 @@ pub enum ApiError {
         /// What is wrong with it.
         message: String,
     },
+    /// The request is valid but the record's state does not allow it.
+    #[error("{0}")]
+    Conflict(String),
     /// The engine is not running (shutting down).
     #[error("engine unavailable")]
     Unavailable,
@@ -45,6 +48,7 @@ impl IntoResponse for ApiError {
             ApiError::Invalid { field, .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some(*field))
             }
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store failure in request");
@@ -64,5 +68,15 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response()
+    }
+}
+
+impl ApiError {
+    /// A field that is missing or malformed.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::Invalid {
+            field,
+            message: message.into(),
+        }
     }
 }

@@ -1,9 +1,12 @@
 //! The HTTP side: JSON API under `/api/v1`, the dashboard at `/`, `/metrics`, `/healthz`
 //! and `/readyz`. `router(state)` is kept apart from serving so tests can call it directly.
 
+mod alarms;
 mod api;
 mod dashboard;
 mod error;
+mod incidents;
+mod patrol;
 
 use std::sync::Arc;
 
@@ -12,6 +15,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use sitewatch_core::clock::Clock;
 use tokio::sync::broadcast;
 
 use crate::config::{Device, SiteConfig};
@@ -35,6 +39,8 @@ pub struct AppState {
     pub devices: Arc<Vec<Device>>,
     /// Live events for SSE.
     pub live: broadcast::Sender<LiveEvent>,
+    /// The engine's clock, so records made here share its time.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Every route.
@@ -44,7 +50,13 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .nest("/api/v1", api::router())
+        .nest(
+            "/api/v1",
+            api::router()
+                .merge(alarms::router())
+                .merge(incidents::router())
+                .merge(patrol::router()),
+        )
         .with_state(state)
 }
 

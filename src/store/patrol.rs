@@ -50,7 +50,12 @@ impl Store {
     }
 
     /// Judged scans received in `[from, to)`, oldest first.
-    pub async fn scans(&self, from: DateTime<Utc>, to: DateTime<Utc>, limit: i64) -> Result<Vec<ScanRecord>, StoreError> {
+    pub async fn scans(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ScanRecord>, StoreError> {
         let rows = sqlx::query(
             "select record from scans where record is not null and received_ms >= $1 and received_ms < $2 \
              order by received_ms limit $3",

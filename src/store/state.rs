@@ -8,7 +8,10 @@ use super::{Store, StoreError};
 
 impl Store {
     /// Writes the latest snapshot of each named book (last one wins).
-    pub async fn upsert_states(&self, rows: &[(String, String, DateTime<Utc>)]) -> Result<(), StoreError> {
+    pub async fn upsert_states(
+        &self,
+        rows: &[(String, String, DateTime<Utc>)],
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         for (name, body, at) in rows {
             sqlx::query(
@@ -37,11 +40,15 @@ impl Store {
 
 impl Store {
     /// Every stored snapshot whose name starts with `prefix` (`incident:` …).
-    pub async fn states_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query("select name, body from core_state where name like $1 order by name")
-            .bind(format!("{prefix}%"))
-            .fetch_all(self.pool())
-            .await?;
+    pub async fn states_with_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows =
+            sqlx::query("select name, body from core_state where name like $1 order by name")
+                .bind(format!("{prefix}%"))
+                .fetch_all(self.pool())
+                .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("name")?, r.try_get("body")?)))
             .collect()

@@ -63,7 +63,11 @@ impl Batch {
             }
         }
         if !self.states.is_empty() {
-            let rows: Vec<_> = self.states.iter().map(|(n, (b, at))| (n.clone(), b.clone(), *at)).collect();
+            let rows: Vec<_> = self
+                .states
+                .iter()
+                .map(|(n, (b, at))| (n.clone(), b.clone(), *at))
+                .collect();
             match store.upsert_states(&rows).await {
                 Ok(()) => {
                     metrics.stored("core_state", rows.len());

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sitewatch::app::App;
 use sitewatch::config::Config;
-use sitewatch::core::clock::SystemClock;
+use sitewatch::core::clock::{Clock, SystemClock};
 use sitewatch::devices::{self, simulator::Simulator};
 use sitewatch::store::Store;
 use sqlx::Connection;
@@ -75,7 +75,7 @@ pub async fn fresh_db(kind: Db) -> TestDb {
 /// A running daemon with its simulator.
 pub struct TestApp {
     pub base: String,
-    pub sim: Simulator,
+    sim: Option<Simulator>,
     pub db: TestDb,
     pub client: reqwest::Client,
     cancel: CancellationToken,
@@ -84,6 +84,11 @@ pub struct TestApp {
 
 /// The demo plant's devices, polled every 100 ms, comm-lost after 2 misses.
 pub fn test_config(sim_addr: &str, db_url: &str) -> Config {
+    test_config_with(sim_addr, db_url, "")
+}
+
+/// The test plant plus `extra` TOML (patrol routes, alarm rules…).
+pub fn test_config_with(sim_addr: &str, db_url: &str, extra: &str) -> Config {
     let text = format!(
         r#"
 [site]
@@ -107,12 +112,25 @@ id = "pump_1"
 name = "Pump 1"
 profile = "abb_acs580"
 modbus = {{ address = "{sim_addr}", unit_id = 3, poll_interval = "100ms", timeout = "200ms", comm_loss_after = 2 }}
+
+[[devices]]
+id = "fire_panel"
+name = "Fire panel"
+profile = "fire_panel_gateway"
+modbus = {{ address = "{sim_addr}", unit_id = 4, poll_interval = "100ms", timeout = "200ms", comm_loss_after = 2 }}
+
+{extra}
 "#
     );
     Config::parse(Path::new("test.toml"), &text, None).expect("test config is valid")
 }
 
 pub async fn spawn_app(kind: Db) -> TestApp {
+    spawn_app_with(kind, "", Arc::new(SystemClock)).await
+}
+
+/// A daemon with `extra` config, on `clock`.
+pub async fn spawn_app_with(kind: Db, extra: &str, clock: Arc<dyn Clock>) -> TestApp {
     let db = fresh_db(kind).await;
     let placeholder = test_config("127.0.0.1:1", &db.url);
     let sim = Simulator::start(
@@ -121,16 +139,19 @@ pub async fn spawn_app(kind: Db) -> TestApp {
     )
     .await
     .expect("simulator starts");
-    let config = test_config(&sim.addr().to_string(), &db.url);
-    let app = App::build(config, Arc::new(SystemClock))
-        .await
-        .expect("app builds");
+    start(db, sim, extra, clock).await
+}
+
+/// Starts a daemon on an existing database and simulator (a restart).
+pub async fn start(db: TestDb, sim: Simulator, extra: &str, clock: Arc<dyn Clock>) -> TestApp {
+    let config = test_config_with(&sim.addr().to_string(), &db.url, extra);
+    let app = App::build(config, clock).await.expect("app builds");
     let base = format!("http://{}", app.addr());
     let cancel = CancellationToken::new();
     let task = tokio::spawn(app.run_until_stopped(cancel.clone()));
     TestApp {
         base,
-        sim,
+        sim: Some(sim),
         db,
         client: reqwest::Client::new(),
         cancel,
@@ -148,6 +169,49 @@ impl TestApp {
             .expect("request");
         assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
         resp.json().await.expect("json body")
+    }
+
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn metrics(&self) -> String {
+        let resp = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("request");
+        resp.text().await.expect("text")
+    }
+
+    /// Stops the daemon and hands back its database and simulator, for a restart.
+    pub async fn shut_down(mut self) -> (TestDb, Simulator) {
+        self.stop().await;
+        let db = std::mem::replace(
+            &mut self.db,
+            TestDb {
+                url: String::new(),
+                _dir: None,
+            },
+        );
+        let sim = self.sim.take().expect("simulator present until shut down");
+        (db, sim)
+    }
+
+    /// The plant this daemon polls.
+    pub fn sim(&self) -> &Simulator {
+        self.sim
+            .as_ref()
+            .expect("simulator present until shut down")
     }
 
     pub async fn point(&self, id: &str) -> serde_json::Value {

@@ -2,7 +2,9 @@
 //! files and a PostgreSQL database per test, the daemon's HTTP API and the CLI.
 #![allow(unreachable_pub, missing_debug_implementations)]
 
+mod alarms;
 mod cli;
 mod helpers;
+mod patrol;
 mod plant;
 mod storage;

@@ -32,8 +32,8 @@ async fn value_reaches_db(store: &Store, point: &str, want: f64) {
 
 async fn readings_arrive_with_values_and_units(db: Db) {
     let mut app = spawn_app(db).await;
-    app.sim.set(1, "voltage_l1", 231.5);
-    app.sim.set(3, "output_frequency", 47.25);
+    app.sim().set(1, "voltage_l1", 231.5);
+    app.sim().set(3, "output_frequency", 47.25);
     let p = value_reaches_api(&app, "em_b1.voltage_l1", 231.5).await;
     assert_eq!(p["unit"], "V");
     assert_eq!(p["device"], "em_b1");
@@ -68,9 +68,9 @@ async fn readings_arrive_with_values_and_units_on_postgres() {
 #[tokio::test]
 async fn stopped_simulator_turns_points_comm_lost_not_stale_good() {
     let mut app = spawn_app(Db::Sqlite).await;
-    app.sim.set(1, "current_l1", 12.5);
+    app.sim().set(1, "current_l1", 12.5);
     value_reaches_api(&app, "em_b1.current_l1", 12.5).await;
-    app.sim.stop();
+    app.sim().stop();
     let points = eventually("every point comm-lost", WAIT, || async {
         let v = app.get_json("/api/v1/points").await;
         let points = v["points"].as_array().cloned().unwrap_or_default();
@@ -138,9 +138,9 @@ async fn stopped_simulator_turns_points_comm_lost_not_stale_good() {
 #[tokio::test]
 async fn shutdown_flushes_what_was_not_yet_written() {
     let mut app = spawn_app(Db::Sqlite).await;
-    app.sim.set(1, "frequency", 49.5);
+    app.sim().set(1, "frequency", 49.5);
     value_reaches_api(&app, "em_b1.frequency", 49.5).await;
-    app.sim.set(1, "frequency", 50.5);
+    app.sim().set(1, "frequency", 50.5);
     value_reaches_api(&app, "em_b1.frequency", 50.5).await;
     // Stop at once: the batch holding 50.5 has likely not been flushed yet.
     app.stop().await;

@@ -100,6 +100,15 @@ impl IncidentBook {
         }
     }
 
+    /// An alarm's category: the hint itself when it names a catalogue category (a rule
+    /// that says `category = "equipment_damage"`), else the policy's hint table.
+    fn category_for_alarm(&self, hint: &str) -> String {
+        if self.config.catalogue.get(hint).is_some() {
+            return hint.to_owned();
+        }
+        self.config.alarm_policy.category_for(hint)
+    }
+
     /// The site calendar the book counts working days on.
     pub fn calendar(&self) -> &WorkingCalendar {
         &self.calendar
@@ -245,7 +254,7 @@ impl IncidentBook {
 
     fn open_from_alarm(&mut self, signal: AlarmSignal, now: DateTime<Utc>) -> Vec<IncidentEvent> {
         let new = NewIncident {
-            category: self.config.alarm_policy.category_for(&signal.category_hint),
+            category: self.category_for_alarm(&signal.category_hint),
             title: signal.message.clone(),
             location: signal.location.clone(),
             reported_by: SYSTEM_ACTOR.to_owned(),
