@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::devices::modbus::Poller;
-use crate::engine::{Engine, Sinks};
+use crate::engine::{Engine, LiveHub, Sinks};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::store::{Store, writer};
@@ -68,7 +68,7 @@ impl App {
         let tasks = TaskTracker::new();
         let (handle, source_tx, inputs) = Engine::channels();
         let (store_tx, store_rx) = tokio::sync::mpsc::channel(8192);
-        let live = Engine::live_channel();
+        let live = Arc::new(LiveHub::default());
         let books = books::load(&self.config, &self.store, self.clock.now()).await?;
         for d in books.hub.devices() {
             let ids: Vec<String> = books
@@ -104,6 +104,7 @@ impl App {
             devices: Arc::new(self.config.devices.clone()),
             live,
             clock: self.clock.clone(),
+            shutdown: cancel.clone(),
         };
         let server = axum::serve(self.listener, http::router(state))
             .with_graceful_shutdown(cancel.clone().cancelled_owned());

@@ -4,6 +4,7 @@
 //! touches the books.
 
 mod flow;
+mod live;
 mod outputs;
 
 use std::sync::Arc;
@@ -18,11 +19,12 @@ use sitewatch_core::incidents::IncidentBook;
 use sitewatch_core::inspections::VacantBook;
 use sitewatch_core::patrol::PatrolBook;
 use sitewatch_core::points::{DeviceState, PointState, PointsHub, SourceEvent};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 pub use flow::{PATROL_DEVICE, category_id, patrol_point};
-pub use outputs::{AlarmSnapshot, LiveEvent, Output, Sinks};
+pub use live::{LiveEvent, LiveHub};
+pub use outputs::{AlarmSnapshot, Output, Sinks};
 
 /// How often time-driven rules run.
 const TICK: Duration = Duration::from_secs(1);
@@ -128,11 +130,6 @@ impl Engine {
             source_tx,
             Inputs { sources, jobs },
         )
-    }
-
-    /// A live-event channel for the sinks.
-    pub fn live_channel() -> broadcast::Sender<LiveEvent> {
-        broadcast::channel(1024).0
     }
 
     /// Runs until `cancel`, then handles what the sources already sent and stops; the

@@ -8,9 +8,12 @@ use sitewatch_core::incidents::{IncidentEvent, IncidentId};
 use sitewatch_core::inspections::InspectionEvent;
 use sitewatch_core::patrol::{PatrolEvent, ScanRecord};
 use sitewatch_core::points::PointEvent;
-use tokio::sync::{broadcast, mpsc};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
 
 use super::Books;
+use super::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::store::Reading;
 use crate::store::writer::StoreItem;
@@ -32,15 +35,6 @@ pub enum Output {
     Alarm(Box<AlarmEvent>),
 }
 
-/// An event for live views (dashboard, SSE).
-#[derive(Debug, Clone, Serialize)]
-pub struct LiveEvent {
-    /// Event kind (`point`, `quality`, `device`, `patrol`, `scan`, `inspection`, `incident`).
-    pub kind: &'static str,
-    /// The event.
-    pub data: serde_json::Value,
-}
-
 /// Where decisions go.
 #[derive(Debug)]
 pub struct Sinks {
@@ -49,7 +43,7 @@ pub struct Sinks {
     /// The store writer.
     pub store: mpsc::Sender<StoreItem>,
     /// Live views.
-    pub live: broadcast::Sender<LiveEvent>,
+    pub live: Arc<LiveHub>,
 }
 
 impl Sinks {
@@ -64,7 +58,7 @@ impl Sinks {
                 let _ = self.store.send(item).await;
             }
             let (kind, data) = describe(out);
-            let _ = self.live.send(LiveEvent { kind, data });
+            self.live.publish(kind, data);
         }
         for item in changed.snapshots(books) {
             let _ = self.store.send(item).await;

@@ -6,6 +6,7 @@ mod api;
 mod dashboard;
 mod error;
 mod incidents;
+mod live;
 mod patrol;
 
 use std::sync::Arc;
@@ -16,10 +17,10 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use sitewatch_core::clock::Clock;
-use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{Device, SiteConfig};
-use crate::engine::{EngineHandle, LiveEvent};
+use crate::engine::{EngineHandle, LiveHub};
 use crate::metrics::Metrics;
 use crate::store::Store;
 pub use error::ApiError;
@@ -38,15 +39,18 @@ pub struct AppState {
     /// The configured devices.
     pub devices: Arc<Vec<Device>>,
     /// Live events for SSE.
-    pub live: broadcast::Sender<LiveEvent>,
+    pub live: Arc<LiveHub>,
     /// The engine's clock, so records made here share its time.
     pub clock: Arc<dyn Clock>,
+    /// Fires at shutdown, so long-lived streams end and shutdown is not held up.
+    pub shutdown: CancellationToken,
 }
 
 /// Every route.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(dashboard::page))
+        .route("/guard", get(dashboard::guard))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -55,7 +59,8 @@ pub fn router(state: AppState) -> Router {
             api::router()
                 .merge(alarms::router())
                 .merge(incidents::router())
-                .merge(patrol::router()),
+                .merge(patrol::router())
+                .merge(live::router()),
         )
         .with_state(state)
 }

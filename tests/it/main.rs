@@ -3,6 +3,7 @@
 #![allow(unreachable_pub, missing_debug_implementations)]
 
 mod alarms;
+mod browser;
 mod cli;
 mod helpers;
 mod patrol;

@@ -1,0 +1,80 @@
+//! `GET /api/v1/stream`: live events as Server-Sent Events. A client that reconnects with
+//! `Last-Event-ID` gets what it missed first; one too far behind gets a `reload` event.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use futures_util::stream::{self, Stream, StreamExt};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::AppState;
+use crate::engine::LiveEvent;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/stream", get(stream))
+}
+
+#[derive(Deserialize)]
+struct StreamQuery {
+    /// Comma-separated kinds to receive (`alarm,incident,scan`); all when absent.
+    kinds: Option<String>,
+}
+
+async fn stream(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<StreamQuery>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let last_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let kinds: Option<Vec<String>> = q
+        .kinds
+        .map(|k| k.split(',').map(|s| s.trim().to_owned()).collect());
+    let wanted = move |e: &LiveEvent| kinds.as_ref().is_none_or(|k| k.iter().any(|x| x == e.kind));
+    let (replay, rx) = s.live.subscribe(last_id);
+    let head: Vec<Event> = match replay {
+        Some(events) => events.iter().filter(|e| wanted(e)).map(to_sse).collect(),
+        None => vec![Event::default().event("reload").data("{}")],
+    };
+    let shutdown = s.shutdown.clone();
+    let live = stream::unfold((rx, shutdown), move |(mut rx, shutdown)| async move {
+        loop {
+            let next = tokio::select! {
+                () = shutdown.cancelled() => return None,
+                r = rx.recv() => r,
+            };
+            match next {
+                Ok(ev) => return Some((Some(ev), (rx, shutdown))),
+                // Too slow to keep up: tell the page to reload rather than show a gap.
+                Err(RecvError::Lagged(_)) => return Some((None, (rx, shutdown))),
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    let filter = wanted.clone();
+    let live = live.filter_map(move |ev| {
+        let out = match ev {
+            Some(e) if filter(&e) => Some(to_sse(&e)),
+            Some(_) => None,
+            None => Some(Event::default().event("reload").data("{}")),
+        };
+        async move { out }
+    });
+    let all = stream::iter(head).chain(live).map(Ok);
+    Sse::new(all).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn to_sse(e: &LiveEvent) -> Event {
+    Event::default()
+        .id(e.id.to_string())
+        .event(e.kind)
+        .data(e.data.to_string())
+}

@@ -1,0 +1,181 @@
+//! The dashboard in a real headless Chromium (Debian's chromium and chromium-driver,
+//! driven over WebDriver): values refresh by themselves, a fire alarm appears in the
+//! console with a count in the title, and the duty engineer acknowledges it.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use sitewatch::core::clock::ManualClock;
+
+use crate::helpers::{Db, eventually, spawn_app_with};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A chromedriver on a free port, killed on drop, with its own profile directory.
+struct Browser {
+    driver: Child,
+    _profile: tempfile::TempDir,
+    client: Client,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+async fn browser() -> Browser {
+    // Two rustls crypto back-ends are linked (ring, aws-lc-rs); WebDriver here is plain
+    // HTTP on loopback, so which one does not matter, only that one is chosen.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let port = free_port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver runs (scripts/test installs chromium-driver)");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+    ];
+    let mut args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    args.push(format!("--user-data-dir={}", profile.path().display()));
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": "/usr/bin/chromium", "args": args}),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let client = eventually("chromedriver answers", WAIT, || {
+        let caps = caps.clone();
+        let url = url.clone();
+        async move {
+            ClientBuilder::rustls()
+                .ok()?
+                .capabilities(caps)
+                .connect(&url)
+                .await
+                .ok()
+        }
+    })
+    .await;
+    Browser {
+        driver,
+        _profile: profile,
+        client,
+    }
+}
+
+async fn text_of(c: &Client, css: &str) -> Option<String> {
+    c.find(Locator::Css(css)).await.ok()?.text().await.ok()
+}
+
+#[tokio::test]
+async fn plant_values_refresh_by_themselves() {
+    let app = spawn_app_with(
+        Db::Sqlite,
+        "",
+        Arc::new(sitewatch::core::clock::SystemClock),
+    )
+    .await;
+    let b = browser().await;
+    app.sim().set(1, "voltage_l1", 228.5);
+    b.client
+        .goto(&format!("{}/#plant", app.base))
+        .await
+        .expect("page loads");
+    let cell = r#"tr[data-point="em_b1.voltage_l1"] td.value"#;
+    eventually("228.5 shown", WAIT, || async {
+        text_of(&b.client, cell).await.filter(|t| t == "228.5")
+    })
+    .await;
+    let unit = text_of(&b.client, r#"tr[data-point="em_b1.voltage_l1"] td.unit"#).await;
+    assert_eq!(unit.as_deref(), Some("V"));
+    // No reload: the page follows the plant.
+    app.sim().set(1, "voltage_l1", 231.25);
+    eventually("231.25 shown", WAIT, || async {
+        text_of(&b.client, cell).await.filter(|t| t == "231.25")
+    })
+    .await;
+    app.sim().stop();
+    let badge = r#"div[data-device="em_b1"] .badge"#;
+    eventually("comm lost shown", WAIT, || async {
+        text_of(&b.client, badge).await.filter(|t| t == "通讯中断")
+    })
+    .await;
+    b.client.clone().close().await.ok();
+}
+
+#[tokio::test]
+async fn fire_alarm_appears_in_the_console_and_is_acknowledged() {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 24, 18, 14, 0)
+            .single()
+            .expect("time"),
+    ));
+    let app = spawn_app_with(Db::Sqlite, "", clock).await;
+    let b = browser().await;
+    b.client
+        .goto(&format!("{}/#alarms", app.base))
+        .await
+        .expect("page loads");
+    b.client
+        .execute(
+            "localStorage.setItem('actor', 'duty-li'); localStorage.setItem('tab', 'alarms');",
+            vec![],
+        )
+        .await
+        .expect("script runs");
+    app.sim().set(4, "zone3_alarm", 1.0);
+    let row = r#"tr[data-alarm="fire_panel.zone3_alarm:discrete"]"#;
+    eventually("alarm row shown", WAIT, || async {
+        text_of(&b.client, row).await
+    })
+    .await;
+    let title = eventually("count in the title", WAIT, || async {
+        b.client.title().await.ok().filter(|t| t.starts_with("(1)"))
+    })
+    .await;
+    assert!(title.contains("Test Estate"));
+    b.client
+        .find(Locator::Css(&format!("{row} button")))
+        .await
+        .expect("acknowledge button")
+        .click()
+        .await
+        .expect("click");
+    let state = format!("{row} td.state");
+    eventually("acknowledged shown", WAIT, || async {
+        text_of(&b.client, &state)
+            .await
+            .filter(|t| t.starts_with("已确认"))
+    })
+    .await;
+    let alarm = app
+        .get_json("/api/v1/alarms/fire_panel.zone3_alarm:discrete")
+        .await;
+    assert_eq!(alarm["acked_by"], "duty-li");
+    b.client.clone().close().await.ok();
+}
