@@ -46,17 +46,15 @@ async fn stream(
     };
     let shutdown = s.shutdown.clone();
     let live = stream::unfold((rx, shutdown), move |(mut rx, shutdown)| async move {
-        loop {
-            let next = tokio::select! {
-                () = shutdown.cancelled() => return None,
-                r = rx.recv() => r,
-            };
-            match next {
-                Ok(ev) => return Some((Some(ev), (rx, shutdown))),
-                // Too slow to keep up: tell the page to reload rather than show a gap.
-                Err(RecvError::Lagged(_)) => return Some((None, (rx, shutdown))),
-                Err(RecvError::Closed) => return None,
-            }
+        let next = tokio::select! {
+            () = shutdown.cancelled() => return None,
+            r = rx.recv() => r,
+        };
+        match next {
+            Ok(ev) => Some((Some(ev), (rx, shutdown))),
+            // Too slow to keep up: tell the page to reload rather than show a gap.
+            Err(RecvError::Lagged(_)) => Some((None, (rx, shutdown))),
+            Err(RecvError::Closed) => None,
         }
     });
     let filter = wanted.clone();
