@@ -83,6 +83,7 @@ impl App {
             metrics: self.metrics.clone(),
             store: store_tx,
             live: live.clone(),
+            mqtt_prefix: None,
         };
         let engine = Engine::new(books, self.clock.clone(), sinks);
         tasks.spawn(writer::run(

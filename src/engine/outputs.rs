@@ -15,8 +15,8 @@ use tokio::sync::mpsc;
 use super::Books;
 use super::live::LiveHub;
 use crate::metrics::Metrics;
-use crate::store::Reading;
 use crate::store::writer::StoreItem;
+use crate::store::{OutMessage, Reading};
 
 /// One decision of the core.
 #[derive(Debug, Clone)]
@@ -44,6 +44,8 @@ pub struct Sinks {
     pub store: mpsc::Sender<StoreItem>,
     /// Live views.
     pub live: Arc<LiveHub>,
+    /// `sitewatch/{site}` when events are published over MQTT; `None` keeps no outbox.
+    pub mqtt_prefix: Option<String>,
 }
 
 impl Sinks {
@@ -56,6 +58,14 @@ impl Sinks {
             if let Some(item) = store_item(out) {
                 // Backpressure, not loss: a slow store slows the engine.
                 let _ = self.store.send(item).await;
+            }
+            for m in self
+                .mqtt_prefix
+                .as_deref()
+                .map(|p| mqtt_messages(p, out))
+                .unwrap_or_default()
+            {
+                let _ = self.store.send(StoreItem::Outbox(Utc::now(), m)).await;
             }
             let (kind, data) = describe(out);
             self.live.publish(kind, data);
@@ -173,6 +183,40 @@ fn patrol_subject(ev: &PatrolEvent) -> String {
 
 fn json<T: Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or_default()
+}
+
+/// What goes out over MQTT (architecture, "Interfaces"): every alarm transition as the
+/// alarm's retained state and as an event; incidents and scans as events. Point values
+/// are published straight from the live feed, not through the outbox: a lost one is
+/// replaced by the next.
+fn mqtt_messages(prefix: &str, out: &Output) -> Vec<OutMessage> {
+    let msg = |target: String, payload: serde_json::Value, retain: bool| OutMessage {
+        channel: "mqtt".into(),
+        target,
+        payload: payload.to_string(),
+        retain,
+    };
+    let event = |kind: &str, data: serde_json::Value| {
+        msg(
+            format!("{prefix}/events"),
+            serde_json::json!({"kind": kind, "data": data}),
+            false,
+        )
+    };
+    match out {
+        Output::Alarm(ev) => vec![
+            msg(
+                format!("{prefix}/alarms/{}", ev.alarm),
+                json(ev.as_ref()),
+                true,
+            ),
+            event("alarm", json(ev.as_ref())),
+        ],
+        Output::Incident(ev) => vec![event("incident", json(ev))],
+        Output::Scan(rec) => vec![event("scan", json(rec.as_ref()))],
+        Output::Patrol(ev) => vec![event("patrol", json(ev))],
+        _ => Vec::new(),
+    }
 }
 
 fn describe(out: &Output) -> (&'static str, serde_json::Value) {

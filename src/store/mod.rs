@@ -2,6 +2,7 @@
 //! SQL is portable; timestamps are UTC milliseconds in `bigint` columns; each backend has
 //! its own migrations (`migrations/sqlite`, `migrations/postgres`).
 
+mod outbox;
 mod patrol;
 mod readings;
 mod state;
@@ -15,6 +16,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 use thiserror::Error;
 
+pub use outbox::{OutMessage, Queued};
 pub use readings::{EventRow, Reading};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use super::{Reading, Store};
+use super::{OutMessage, Reading, Store};
 use crate::metrics::Metrics;
 
 /// Something to keep.
@@ -19,6 +19,8 @@ pub enum StoreItem {
     Event(DateTime<Utc>, String, String, String),
     /// The latest snapshot of a core book: name, JSON body, time.
     State(String, String, DateTime<Utc>),
+    /// A message for the outbox.
+    Outbox(DateTime<Utc>, OutMessage),
 }
 
 /// Flush when this many items wait, or every [`FLUSH_EVERY`].
@@ -33,11 +35,12 @@ struct Batch {
     events: Vec<(DateTime<Utc>, String, String, String)>,
     /// Latest snapshot per book; older ones in the same batch are superseded.
     states: std::collections::BTreeMap<String, (String, DateTime<Utc>)>,
+    outbox: Vec<OutMessage>,
 }
 
 impl Batch {
     fn len(&self) -> usize {
-        self.readings.len() + self.events.len() + self.states.len()
+        self.readings.len() + self.events.len() + self.states.len() + self.outbox.len()
     }
 
     fn push(&mut self, item: StoreItem) {
@@ -47,6 +50,7 @@ impl Batch {
             StoreItem::State(name, body, at) => {
                 self.states.insert(name, (body, at));
             }
+            StoreItem::Outbox(_, m) => self.outbox.push(m),
         }
     }
 
@@ -60,6 +64,15 @@ impl Batch {
                     self.events.clear();
                 }
                 Err(e) => ok = failed(metrics, "events", &e),
+            }
+        }
+        if !self.outbox.is_empty() {
+            match store.enqueue(Utc::now(), &self.outbox).await {
+                Ok(()) => {
+                    metrics.stored("outbox", self.outbox.len());
+                    self.outbox.clear();
+                }
+                Err(e) => ok = failed(metrics, "outbox", &e),
             }
         }
         if !self.states.is_empty() {

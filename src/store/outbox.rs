@@ -1,0 +1,115 @@
+//! The outbox: messages waiting for delivery, in the order they were decided.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreError, placeholders};
+
+/// A message to deliver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutMessage {
+    /// Delivery channel (`mqtt`).
+    pub channel: String,
+    /// Topic (MQTT) or address.
+    pub target: String,
+    /// The body.
+    pub payload: String,
+    /// Keep as the topic's retained state (MQTT).
+    pub retain: bool,
+}
+
+/// A stored message with its id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queued {
+    /// Outbox id, in decision order.
+    pub id: i64,
+    /// The message.
+    pub message: OutMessage,
+}
+
+impl Store {
+    /// Queues messages in one transaction.
+    pub async fn enqueue(
+        &self,
+        at: DateTime<Utc>,
+        messages: &[OutMessage],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for chunk in messages.chunks(200) {
+            let sql = format!(
+                "insert into outbox (created_ms, channel, target, payload, retain) values {}",
+                placeholders(chunk.len(), 5)
+            );
+            let mut q = sqlx::query(&sql);
+            for m in chunk {
+                q = q
+                    .bind(at.timestamp_millis())
+                    .bind(m.channel.clone())
+                    .bind(m.target.clone())
+                    .bind(m.payload.clone())
+                    .bind(i32::from(m.retain));
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Undelivered messages of a channel after `after_id`, oldest first.
+    pub async fn unsent(
+        &self,
+        channel: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Queued>, StoreError> {
+        let rows = sqlx::query(
+            "select outbox_id, target, payload, retain from outbox \
+             where channel = $1 and sent_ms is null and outbox_id > $2 order by outbox_id limit $3",
+        )
+        .bind(channel.to_owned())
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Queued {
+                    id: r.try_get("outbox_id")?,
+                    message: OutMessage {
+                        channel: channel.to_owned(),
+                        target: r.try_get("target")?,
+                        payload: r.try_get("payload")?,
+                        retain: r.try_get::<i32, _>("retain")? != 0,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Marks messages delivered.
+    pub async fn mark_sent(&self, ids: &[i64], at: DateTime<Utc>) -> Result<(), StoreError> {
+        for chunk in ids.chunks(500) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "update outbox set sent_ms = $1 where outbox_id in ({})",
+                list.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(at.timestamp_millis());
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(self.pool()).await?;
+        }
+        Ok(())
+    }
+
+    /// How many messages of a channel wait.
+    pub async fn backlog(&self, channel: &str) -> Result<i64, StoreError> {
+        let row =
+            sqlx::query("select count(*) as n from outbox where channel = $1 and sent_ms is null")
+                .bind(channel.to_owned())
+                .fetch_one(self.pool())
+                .await?;
+        Ok(row.try_get("n")?)
+    }
+}
