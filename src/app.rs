@@ -14,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::devices::mqtt::{self, MqttSource};
 use crate::devices::{self, modbus::Poller};
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineHandle};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::store::{Store, writer};
@@ -31,6 +32,7 @@ pub struct App {
     store: Store,
     metrics: Metrics,
     clock: Arc<dyn Clock>,
+    tick: Option<Duration>,
 }
 
 impl App {
@@ -43,6 +45,9 @@ impl App {
             .migrate()
             .await
             .context("Failed to migrate the database")?;
+        if config.uses_mqtt() {
+            mqtt::options(&config).context("Failed to configure MQTT")?;
+        }
         let listener = TcpListener::bind(config.http.listen)
             .await
             .with_context(|| format!("Failed to listen on {}", config.http.listen))?;
@@ -52,7 +57,15 @@ impl App {
             store,
             metrics: Metrics::new(),
             clock,
+            tick: None,
         })
+    }
+
+    /// Runs the engine's time-driven rules (staleness) every `tick`; tests use less than
+    /// the default second.
+    pub fn with_tick(mut self, tick: Duration) -> Self {
+        self.tick = Some(tick);
+        self
     }
 
     /// The address the HTTP server listens on.
@@ -67,6 +80,7 @@ impl App {
     pub async fn run_until_stopped(self, cancel: CancellationToken) -> anyhow::Result<()> {
         let tasks = TaskTracker::new();
         let (handle, source_tx, inputs) = Engine::channels();
+        let mqtt = self.mqtt_source(&handle, &source_tx)?;
         let (store_tx, store_rx) = tokio::sync::mpsc::channel(8192);
         let (live, _) = broadcast::channel(1024);
         let (device_specs, point_specs) = devices::specs(&self.config.devices);
@@ -86,6 +100,10 @@ impl App {
             store_tx,
             live.clone(),
         );
+        let engine = match self.tick {
+            Some(t) => engine.with_tick(t),
+            None => engine,
+        };
         tasks.spawn(writer::run(
             self.store.clone(),
             store_rx,
@@ -93,8 +111,12 @@ impl App {
         ));
         tasks.spawn(engine.run(inputs, cancel.clone()));
         for d in &self.config.devices {
-            let poller = Poller::new(d.clone(), source_tx.clone(), self.metrics.clone());
-            tasks.spawn(poller.run(cancel.clone()));
+            if let Some(poller) = Poller::new(d.clone(), source_tx.clone(), self.metrics.clone()) {
+                tasks.spawn(poller.run(cancel.clone()));
+            }
+        }
+        if let Some(source) = mqtt {
+            tasks.spawn(source.run(cancel.clone()));
         }
         drop(source_tx);
         let state = AppState {
@@ -120,6 +142,26 @@ impl App {
         }
         self.store.close().await;
         Ok(())
+    }
+}
+
+impl App {
+    /// The MQTT source, when devices use MQTT or a broker is configured (NFC readers).
+    fn mqtt_source(
+        &self,
+        engine: &EngineHandle,
+        sources: &tokio::sync::mpsc::Sender<sitewatch_core::points::SourceEvent>,
+    ) -> anyhow::Result<Option<MqttSource>> {
+        if !self.config.uses_mqtt() && self.config.mqtt.url.is_none() {
+            return Ok(None);
+        }
+        let out = mqtt::Outputs {
+            sources: sources.clone(),
+            scans: engine.scan_sender(),
+        };
+        let source = MqttSource::new(&self.config, out, self.metrics.clone(), self.clock.clone())
+            .context("Failed to configure MQTT")?;
+        Ok(Some(source))
     }
 }
 

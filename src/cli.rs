@@ -98,8 +98,12 @@ async fn demo(listen: SocketAddr, data_dir: &Path) -> anyhow::Result<()> {
     )
     .await
     .context("Failed to start the simulated plant")?;
-    for d in &mut config.devices {
-        d.config.modbus.address = sim.addr().to_string();
+    for m in config
+        .devices
+        .iter_mut()
+        .filter_map(|d| d.config.modbus.as_mut())
+    {
+        m.address = sim.addr().to_string();
     }
     config.http.listen = listen;
     config.database.url = format!("sqlite://{}", data_dir.join("sitewatch.db").display());
@@ -128,7 +132,7 @@ async fn simulate(listen: SocketAddr, config: Option<&Path>) -> anyhow::Result<(
 
 fn check(path: &Path) -> anyhow::Result<()> {
     let config = load(path)?;
-    let points: usize = config.devices.iter().map(|d| d.profile.points.len()).sum();
+    let points: usize = devices::specs(&config.devices).1.len();
     println!(
         "{}: ok ({} devices, {points} points)",
         path.display(),

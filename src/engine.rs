@@ -11,6 +11,7 @@ use sitewatch_core::points::{DeviceState, PointEvent, PointState, PointsHub, Sou
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::devices::nfc::NfcScan;
 use crate::metrics::Metrics;
 use crate::store::Reading;
 use crate::store::writer::StoreItem;
@@ -31,6 +32,7 @@ pub enum Command {
 #[derive(Debug, Clone)]
 pub struct EngineHandle {
     commands: mpsc::Sender<Command>,
+    scans: mpsc::Sender<NfcScan>,
 }
 
 impl EngineHandle {
@@ -42,6 +44,11 @@ impl EngineHandle {
     /// Every device's current state; `None` when the engine has stopped.
     pub async fn devices(&self) -> Option<Vec<DeviceState>> {
         self.ask(Command::Devices).await
+    }
+
+    /// Where NFC scans go (fixed readers over MQTT now, phones over HTTP later).
+    pub fn scan_sender(&self) -> mpsc::Sender<NfcScan> {
+        self.scans.clone()
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
@@ -68,6 +75,7 @@ pub struct Engine {
     metrics: Metrics,
     store: mpsc::Sender<StoreItem>,
     live: broadcast::Sender<LiveEvent>,
+    tick: Duration,
 }
 
 /// Channels the engine reads.
@@ -77,6 +85,8 @@ pub struct Inputs {
     pub sources: mpsc::Receiver<SourceEvent>,
     /// Commands and queries.
     pub commands: mpsc::Receiver<Command>,
+    /// NFC scans, journalled until the patrol module takes them.
+    pub scans: mpsc::Receiver<NfcScan>,
 }
 
 impl Engine {
@@ -94,7 +104,14 @@ impl Engine {
             metrics,
             store,
             live,
+            tick: TICK,
         }
+    }
+
+    /// Runs time-driven rules every `tick` instead of every second (tests use less).
+    pub fn with_tick(mut self, tick: Duration) -> Self {
+        self.tick = tick;
+        self
     }
 
     /// Channels for a new engine: the handle for callers, the senders for sources and
@@ -102,22 +119,29 @@ impl Engine {
     pub fn channels() -> (EngineHandle, mpsc::Sender<SourceEvent>, Inputs) {
         let (source_tx, sources) = mpsc::channel(4096);
         let (cmd_tx, commands) = mpsc::channel(256);
-        (
-            EngineHandle { commands: cmd_tx },
-            source_tx,
-            Inputs { sources, commands },
-        )
+        let (scan_tx, scans) = mpsc::channel(256);
+        let handle = EngineHandle {
+            commands: cmd_tx,
+            scans: scan_tx,
+        };
+        let inputs = Inputs {
+            sources,
+            commands,
+            scans,
+        };
+        (handle, source_tx, inputs)
     }
 
     /// Runs until `cancel`, then handles what the sources already sent and stops; the
     /// store sink then sees its channel close and flushes.
     pub async fn run(mut self, mut inputs: Inputs, cancel: CancellationToken) {
-        let mut tick = tokio::time::interval(TICK);
+        let mut tick = tokio::time::interval(self.tick);
         loop {
             tokio::select! {
                 () = cancel.cancelled() => break,
                 Some(ev) = inputs.sources.recv() => self.source(ev).await,
                 Some(cmd) = inputs.commands.recv() => self.command(cmd),
+                Some(scan) = inputs.scans.recv() => self.scan(scan).await,
                 _ = tick.tick() => {
                     let out = self.hub.tick(self.clock.now());
                     self.emit(out).await;
@@ -128,6 +152,21 @@ impl Engine {
         while let Some(ev) = inputs.sources.recv().await {
             self.source(ev).await;
         }
+        while let Ok(scan) = inputs.scans.try_recv() {
+            self.scan(scan).await;
+        }
+    }
+
+    /// Journals a scan (kind `scan`, subject the reader) and shows it live.
+    async fn scan(&mut self, scan: NfcScan) {
+        tracing::info!(reader = %scan.reader, tag = %scan.tag_uid, "nfc scan");
+        let body = serde_json::to_value(&scan).unwrap_or_default();
+        let item = StoreItem::Event(scan.at, "scan".into(), scan.reader, body.to_string());
+        let _ = self.store.send(item).await;
+        let _ = self.live.send(LiveEvent {
+            kind: "scan",
+            data: body,
+        });
     }
 
     async fn source(&mut self, ev: SourceEvent) {

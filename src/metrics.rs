@@ -11,6 +11,8 @@ use prometheus::{
 };
 use sitewatch_core::points::{PointEvent, Quality};
 
+use crate::devices::payload::RejectReason;
+
 const QUALITIES: [Quality; 4] = [
     Quality::Good,
     Quality::Stale,
@@ -33,6 +35,43 @@ struct Inner {
     source_rejects: IntCounterVec,
     store_writes: IntCounterVec,
     store_errors: IntCounterVec,
+    mqtt: MqttMetrics,
+}
+
+#[derive(Debug)]
+struct MqttMetrics {
+    messages: IntCounterVec,
+    rejects: IntCounterVec,
+    connected: IntGaugeVec,
+}
+
+impl MqttMetrics {
+    fn new(r: &Registry) -> Self {
+        let m = Self {
+            messages: counter(
+                r,
+                "sitewatch_mqtt_messages_total",
+                "MQTT messages received, by result (ok, scan, rejected).",
+                &["result"],
+            ),
+            rejects: counter(
+                r,
+                "sitewatch_mqtt_rejects_total",
+                "MQTT payloads or fields dropped, by reason (a fixed set).",
+                &["reason"],
+            ),
+            connected: int_gauge(
+                r,
+                "sitewatch_mqtt_connected",
+                "1 when connected to the broker with every subscription acknowledged.",
+                &[],
+            ),
+        };
+        for reason in RejectReason::ALL {
+            m.rejects.with_label_values(&[reason.as_str()]);
+        }
+        m
+    }
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -126,6 +165,7 @@ impl Metrics {
                 "Failed store writes (retried).",
                 &["table"],
             ),
+            mqtt: MqttMetrics::new(&r),
             registry: r,
         }))
     }
@@ -201,6 +241,26 @@ impl Metrics {
             .store_writes
             .with_label_values(&[table])
             .inc_by(rows as u64);
+    }
+
+    /// One MQTT message and what became of it (`ok`, `scan`, `rejected`).
+    pub fn mqtt_message(&self, result: &'static str) {
+        self.0.mqtt.messages.with_label_values(&[result]).inc();
+    }
+
+    /// One MQTT payload, or one field of it, dropped.
+    pub fn mqtt_reject(&self, reason: RejectReason) {
+        self.0
+            .mqtt
+            .rejects
+            .with_label_values(&[reason.as_str()])
+            .inc();
+    }
+
+    /// Whether the MQTT source is connected and subscribed.
+    pub fn mqtt_connected(&self, up: bool) {
+        let gauge = self.0.mqtt.connected.with_label_values::<&str>(&[]);
+        gauge.set(i64::from(up));
     }
 
     /// A failed write.

@@ -1,6 +1,7 @@
 //! The site config (`site.toml`, with `SITEWATCH_*` environment overrides) and the device
 //! profiles it binds. Loading validates everything and reports every problem at once.
 
+mod mqtt;
 mod problems;
 
 use std::collections::{BTreeMap, HashSet};
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::devices::profile::Profile;
+pub use mqtt::{BrokerUrl, DeviceMqttConfig, MqttConfig};
 pub use problems::{Problem, Problems};
 
 /// The profiles shipped in the binary (used by `demo`, and as a fallback).
@@ -34,6 +36,8 @@ struct RawConfig {
     profiles: ProfilesConfig,
     #[serde(default)]
     devices: Vec<Spanned<DeviceConfig>>,
+    #[serde(default)]
+    mqtt: MqttConfig,
 }
 
 /// `[site]`: who this daemon watches.
@@ -111,8 +115,10 @@ pub struct DeviceConfig {
     pub name: String,
     /// Profile id.
     pub profile: String,
-    /// Modbus connection.
-    pub modbus: ModbusConfig,
+    /// Modbus connection (exactly one of `modbus` and `mqtt`).
+    pub modbus: Option<ModbusConfig>,
+    /// MQTT binding: the topic the device's messages arrive on.
+    pub mqtt: Option<DeviceMqttConfig>,
 }
 
 /// How to reach a Modbus device.
@@ -168,6 +174,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Devices with their profiles.
     pub devices: Vec<Device>,
+    /// `[mqtt]`.
+    pub mqtt: MqttConfig,
 }
 
 impl Config {
@@ -201,11 +209,15 @@ impl Config {
             }
         };
         let devices = bind_devices(file, text, raw.devices, &profiles, &mut problems);
+        if let Some(Err(reason)) = raw.mqtt.url.as_deref().map(BrokerUrl::parse) {
+            problems.push(Problem::at(file, text, find(text, "[mqtt]"), reason));
+        }
         problems.into_result(Config {
             site: raw.site,
             http: raw.http,
             database: raw.database,
             devices,
+            mqtt: raw.mqtt,
         })
     }
 
@@ -219,7 +231,19 @@ impl Config {
                 Problems(vec![Problem::file(path, reason)])
             })?;
         }
+        if let Ok(url) = std::env::var("SITEWATCH_MQTT_URL") {
+            BrokerUrl::parse(&url).map_err(|r| Problems(vec![Problem::file(path, r)]))?;
+            self.mqtt.url = Some(url);
+        }
+        if let Ok(password) = std::env::var("SITEWATCH_MQTT_PASSWORD") {
+            self.mqtt.password = Some(password);
+        }
         Ok(())
+    }
+
+    /// Whether any device is read over MQTT.
+    pub fn uses_mqtt(&self) -> bool {
+        self.devices.iter().any(|d| d.config.mqtt.is_some())
     }
 }
 
@@ -248,11 +272,20 @@ fn bind_devices(
                 d.id
             )));
         }
-        if d.modbus.poll_interval.is_zero() || d.modbus.timeout.is_zero() {
+        if d.modbus
+            .as_ref()
+            .is_some_and(|m| m.poll_interval.is_zero() || m.timeout.is_zero())
+        {
             problems.push(at(format!(
                 "device `{}`: zero poll_interval or timeout",
                 d.id
             )));
+        }
+        if let Some(reason) = profiles
+            .get(&d.profile)
+            .and_then(|p| mqtt::check_source(&d, p))
+        {
+            problems.push(at(reason));
         }
         match profiles.get(&d.profile) {
             Some(p) => devices.push(Device {
