@@ -9,6 +9,7 @@ pub mod nfc;
 pub mod payload;
 mod plant;
 pub mod profile;
+pub mod sensors;
 pub mod simulator;
 pub mod throttle;
 pub mod topics;

@@ -386,3 +386,14 @@ async fn subscriptions_are_renewed_after_a_broker_restart_without_session() {
     app.stop().await;
     broker.kill();
 }
+
+#[tokio::test]
+async fn the_demo_broker_carries_sensor_messages() {
+    let broker = sitewatch::broker::EmbeddedBroker::start()
+        .await
+        .expect("embedded broker starts");
+    let mut app = spawn(broker.addr().port()).await;
+    app.send("leak_1", r#"{"water_leak":true}"#).await;
+    app.value("leak_1.leak", 1.0).await;
+    app.stop().await;
+}
