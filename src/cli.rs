@@ -9,8 +9,9 @@ use clap::{Parser, Subcommand};
 use sitewatch_core::clock::SystemClock;
 
 use crate::app::App;
+use crate::broker::EmbeddedBroker;
 use crate::config::{Config, DEMO_CONFIG};
-use crate::devices::{self, simulator::Simulator};
+use crate::devices::{self, sensors::SimSensors, simulator::Simulator};
 use crate::shutdown;
 use crate::store::Store;
 
@@ -38,6 +39,9 @@ enum Command {
         /// Where the SQLite file goes.
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
+        /// A real MQTT broker (`mqtt://host:port`) instead of the embedded one.
+        #[arg(long, env = "SITEWATCH_MQTT_URL")]
+        mqtt_url: Option<String>,
     },
     /// Serve only the simulated plant over Modbus TCP (the demo config's devices).
     Simulate {
@@ -67,7 +71,11 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Serve { config } => serve(load(&config)?).await,
-            Command::Demo { listen, data_dir } => demo(listen, &data_dir).await,
+            Command::Demo {
+                listen,
+                data_dir,
+                mqtt_url,
+            } => demo(listen, &data_dir, mqtt_url).await,
             Command::Simulate { listen, config } => simulate(listen, config.as_deref()).await,
             Command::Check { config } => check(&config),
             Command::Migrate { config } => migrate(&load(&config)?).await,
@@ -90,7 +98,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     app.run_until_stopped(shutdown::on_signals()).await
 }
 
-async fn demo(listen: SocketAddr, data_dir: &Path) -> anyhow::Result<()> {
+async fn demo(listen: SocketAddr, data_dir: &Path, mqtt_url: Option<String>) -> anyhow::Result<()> {
     let mut config = demo_config()?;
     let sim = Simulator::start(
         "127.0.0.1:0".parse()?,
@@ -98,18 +106,37 @@ async fn demo(listen: SocketAddr, data_dir: &Path) -> anyhow::Result<()> {
     )
     .await
     .context("Failed to start the simulated plant")?;
-    for d in &mut config.devices {
-        d.config.modbus.address = sim.addr().to_string();
+    for m in config
+        .devices
+        .iter_mut()
+        .filter_map(|d| d.config.modbus.as_mut())
+    {
+        m.address = sim.addr().to_string();
     }
+    let broker = demo_broker(&mut config, mqtt_url).await?;
     config.http.listen = listen;
     config.database.url = format!("sqlite://{}", data_dir.join("sitewatch.db").display());
+    let sensors = SimSensors::new(&config)?;
     let app = App::build(config, Arc::new(SystemClock)).await?;
     println!("sitewatch demo: simulated plant on modbus://{}", sim.addr());
+    println!("mqtt broker:    {broker}");
     println!("dashboard:      http://{}/", app.addr());
     println!("metrics:        http://{}/metrics", app.addr());
     println!("data:           {}", data_dir.display());
     println!("stop with Ctrl-C");
-    app.run_until_stopped(shutdown::on_signals()).await
+    let cancel = shutdown::on_signals();
+    tokio::spawn(sensors.run(cancel.clone()));
+    app.run_until_stopped(cancel).await
+}
+
+/// The broker the demo uses: the given one, or an embedded one. Returns its URL.
+async fn demo_broker(config: &mut Config, url: Option<String>) -> anyhow::Result<String> {
+    let url = match url.or_else(|| config.mqtt.url.clone()) {
+        Some(url) => url,
+        None => EmbeddedBroker::start().await?.url(),
+    };
+    config.mqtt.url = Some(url.clone());
+    Ok(url)
 }
 
 async fn simulate(listen: SocketAddr, config: Option<&Path>) -> anyhow::Result<()> {
@@ -128,7 +155,7 @@ async fn simulate(listen: SocketAddr, config: Option<&Path>) -> anyhow::Result<(
 
 fn check(path: &Path) -> anyhow::Result<()> {
     let config = load(path)?;
-    let points: usize = config.devices.iter().map(|d| d.profile.points.len()).sum();
+    let points: usize = devices::specs(&config.devices).1.len();
     println!(
         "{}: ok ({} devices, {points} points)",
         path.display(),

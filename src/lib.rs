@@ -2,12 +2,14 @@
 //! the pure core in `sitewatch-core` decides; sinks (store, metrics, live views) report.
 
 pub mod app;
+pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod devices;
 pub mod engine;
 pub mod http;
 pub mod metrics;
+pub mod scans;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;

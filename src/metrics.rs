@@ -16,6 +16,7 @@ use sitewatch_core::inspections::DueState;
 use sitewatch_core::patrol::PatrolEvent;
 use sitewatch_core::points::{PointEvent, Quality};
 
+use crate::devices::payload::RejectReason;
 use crate::engine::{Books, Output};
 
 const QUALITIES: [Quality; 4] = [
@@ -51,6 +52,43 @@ struct Inner {
     alarms_active: IntGaugeVec,
     alarm_figures: GaugeVec,
     alarm_flood_seconds: prometheus::Counter,
+    mqtt: MqttMetrics,
+}
+
+#[derive(Debug)]
+struct MqttMetrics {
+    messages: IntCounterVec,
+    rejects: IntCounterVec,
+    connected: IntGaugeVec,
+}
+
+impl MqttMetrics {
+    fn new(r: &Registry) -> Self {
+        let m = Self {
+            messages: counter(
+                r,
+                "sitewatch_mqtt_messages_total",
+                "MQTT messages received, by result (ok, scan, rejected).",
+                &["result"],
+            ),
+            rejects: counter(
+                r,
+                "sitewatch_mqtt_rejects_total",
+                "MQTT payloads or fields dropped, by reason (a fixed set).",
+                &["reason"],
+            ),
+            connected: int_gauge(
+                r,
+                "sitewatch_mqtt_connected",
+                "1 when connected to the broker with every subscription acknowledged.",
+                &[],
+            ),
+        };
+        for reason in RejectReason::ALL {
+            m.rejects.with_label_values(&[reason.as_str()]);
+        }
+        m
+    }
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -219,6 +257,7 @@ impl Metrics {
                 r.register(Box::new(c.clone())).expect("unique metric");
                 c
             },
+            mqtt: MqttMetrics::new(&r),
             registry: r,
         }))
     }
@@ -406,6 +445,26 @@ impl Metrics {
             .store_writes
             .with_label_values(&[table])
             .inc_by(rows as u64);
+    }
+
+    /// One MQTT message and what became of it (`ok`, `scan`, `rejected`).
+    pub fn mqtt_message(&self, result: &'static str) {
+        self.0.mqtt.messages.with_label_values(&[result]).inc();
+    }
+
+    /// One MQTT payload, or one field of it, dropped.
+    pub fn mqtt_reject(&self, reason: RejectReason) {
+        self.0
+            .mqtt
+            .rejects
+            .with_label_values(&[reason.as_str()])
+            .inc();
+    }
+
+    /// Whether the MQTT source is connected and subscribed.
+    pub fn mqtt_connected(&self, up: bool) {
+        let gauge = self.0.mqtt.connected.with_label_values::<&str>(&[]);
+        gauge.set(i64::from(up));
     }
 
     /// A failed write.

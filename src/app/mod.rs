@@ -15,6 +15,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::devices::modbus::Poller;
+use crate::devices::mqtt::{self, MqttSource};
+use crate::devices::nfc::NfcScan;
 use crate::engine::{Engine, LiveHub, Sinks};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -31,6 +33,7 @@ pub struct App {
     store: Store,
     metrics: Metrics,
     clock: Arc<dyn Clock>,
+    tick: Option<Duration>,
 }
 
 impl App {
@@ -43,6 +46,9 @@ impl App {
             .migrate()
             .await
             .context("Failed to migrate the database")?;
+        if config.uses_mqtt() {
+            mqtt::options(&config).context("Failed to configure MQTT")?;
+        }
         let listener = TcpListener::bind(config.http.listen)
             .await
             .with_context(|| format!("Failed to listen on {}", config.http.listen))?;
@@ -52,7 +58,15 @@ impl App {
             store,
             metrics: Metrics::new(),
             clock,
+            tick: None,
         })
+    }
+
+    /// Runs the engine's time-driven rules (staleness) every `tick`; tests use less than
+    /// the default second.
+    pub fn with_tick(mut self, tick: Duration) -> Self {
+        self.tick = Some(tick);
+        self
     }
 
     /// The address the HTTP server listens on.
@@ -67,6 +81,8 @@ impl App {
     pub async fn run_until_stopped(self, cancel: CancellationToken) -> anyhow::Result<()> {
         let tasks = TaskTracker::new();
         let (handle, source_tx, inputs) = Engine::channels();
+        let (scan_tx, scan_rx) = tokio::sync::mpsc::channel(256);
+        let mqtt = self.mqtt_source(scan_tx, &source_tx)?;
         let (store_tx, store_rx) = tokio::sync::mpsc::channel(8192);
         let live = Arc::new(LiveHub::default());
         let books = books::load(&self.config, &self.store, self.clock.now()).await?;
@@ -86,6 +102,10 @@ impl App {
             mqtt_prefix: None,
         };
         let engine = Engine::new(books, self.clock.clone(), sinks);
+        let engine = match self.tick {
+            Some(t) => engine.with_tick(t),
+            None => engine,
+        };
         tasks.spawn(writer::run(
             self.store.clone(),
             store_rx,
@@ -93,9 +113,19 @@ impl App {
         ));
         tasks.spawn(engine.run(inputs, cancel.clone()));
         for d in &self.config.devices {
-            let poller = Poller::new(d.clone(), source_tx.clone(), self.metrics.clone());
-            tasks.spawn(poller.run(cancel.clone()));
+            if let Some(poller) = Poller::new(d.clone(), source_tx.clone(), self.metrics.clone()) {
+                tasks.spawn(poller.run(cancel.clone()));
+            }
         }
+        if let Some(source) = mqtt {
+            tasks.spawn(source.run(cancel.clone()));
+        }
+        tasks.spawn(crate::scans::run_readers(
+            scan_rx,
+            self.store.clone(),
+            handle.clone(),
+            self.clock.clone(),
+        ));
         drop(source_tx);
         let state = AppState {
             engine: handle,
@@ -122,6 +152,26 @@ impl App {
         }
         self.store.close().await;
         Ok(())
+    }
+}
+
+impl App {
+    /// The MQTT source, when devices use MQTT or a broker is configured (NFC readers).
+    fn mqtt_source(
+        &self,
+        scans: tokio::sync::mpsc::Sender<NfcScan>,
+        sources: &tokio::sync::mpsc::Sender<sitewatch_core::points::SourceEvent>,
+    ) -> anyhow::Result<Option<MqttSource>> {
+        if !self.config.uses_mqtt() && self.config.mqtt.url.is_none() {
+            return Ok(None);
+        }
+        let out = mqtt::Outputs {
+            sources: sources.clone(),
+            scans,
+        };
+        let source = MqttSource::new(&self.config, out, self.metrics.clone(), self.clock.clone())
+            .context("Failed to configure MQTT")?;
+        Ok(Some(source))
     }
 }
 

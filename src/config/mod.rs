@@ -1,6 +1,7 @@
 //! The site config (`site.toml`, with `SITEWATCH_*` environment overrides) and the device
 //! profiles it binds. Loading validates everything and reports every problem at once.
 
+mod mqtt;
 mod problems;
 mod rules;
 
@@ -19,6 +20,7 @@ use sitewatch_core::inspections::InspectionConfig;
 use sitewatch_core::patrol::PatrolConfig;
 
 use crate::devices::profile::{AlarmDef, Profile};
+pub use mqtt::{BrokerUrl, DeviceMqttConfig, MqttConfig};
 pub use problems::{Problem, Problems};
 
 /// The profiles shipped in the binary (used by `demo`, and as a fallback).
@@ -50,6 +52,8 @@ struct RawConfig {
     patrol: PatrolConfig,
     #[serde(default)]
     inspections: InspectionConfig,
+    #[serde(default)]
+    mqtt: MqttConfig,
 }
 
 /// `[[alarm_rules]]`: a site's own rule for a point; it replaces the profile's rules for
@@ -138,12 +142,14 @@ pub struct DeviceConfig {
     pub name: String,
     /// Profile id.
     pub profile: String,
-    /// Modbus connection.
-    pub modbus: ModbusConfig,
     /// The building unit (flat, shop) this device serves, for unit-level suppression and
     /// vacant-unit rules.
     #[serde(default)]
     pub unit: Option<String>,
+    /// Modbus connection (exactly one of `modbus` and `mqtt`).
+    pub modbus: Option<ModbusConfig>,
+    /// MQTT binding: the topic the device's messages arrive on.
+    pub mqtt: Option<DeviceMqttConfig>,
 }
 
 /// How to reach a Modbus device.
@@ -211,6 +217,8 @@ pub struct Config {
     pub patrol: PatrolConfig,
     /// `[inspections]`.
     pub inspections: InspectionConfig,
+    /// `[mqtt]`.
+    pub mqtt: MqttConfig,
 }
 
 impl Config {
@@ -255,6 +263,9 @@ impl Config {
             &raw.patrol,
             &mut problems,
         );
+        if let Some(Err(reason)) = raw.mqtt.url.as_deref().map(BrokerUrl::parse) {
+            problems.push(Problem::at(file, text, find(text, "[mqtt]"), reason));
+        }
         problems.into_result(Config {
             site: raw.site,
             http: raw.http,
@@ -266,6 +277,7 @@ impl Config {
             incidents: raw.incidents,
             patrol: raw.patrol,
             inspections: raw.inspections,
+            mqtt: raw.mqtt,
         })
     }
 
@@ -279,7 +291,19 @@ impl Config {
                 Problems(vec![Problem::file(path, reason)])
             })?;
         }
+        if let Ok(url) = std::env::var("SITEWATCH_MQTT_URL") {
+            BrokerUrl::parse(&url).map_err(|r| Problems(vec![Problem::file(path, r)]))?;
+            self.mqtt.url = Some(url);
+        }
+        if let Ok(password) = std::env::var("SITEWATCH_MQTT_PASSWORD") {
+            self.mqtt.password = Some(password);
+        }
         Ok(())
+    }
+
+    /// Whether any device is read over MQTT.
+    pub fn uses_mqtt(&self) -> bool {
+        self.devices.iter().any(|d| d.config.mqtt.is_some())
     }
 }
 
@@ -362,11 +386,20 @@ fn bind_devices(
                 d.id
             )));
         }
-        if d.modbus.poll_interval.is_zero() || d.modbus.timeout.is_zero() {
+        if d.modbus
+            .as_ref()
+            .is_some_and(|m| m.poll_interval.is_zero() || m.timeout.is_zero())
+        {
             problems.push(at(format!(
                 "device `{}`: zero poll_interval or timeout",
                 d.id
             )));
+        }
+        if let Some(reason) = profiles
+            .get(&d.profile)
+            .and_then(|p| mqtt::check_source(&d, p))
+        {
+            problems.push(at(reason));
         }
         match profiles.get(&d.profile) {
             Some(p) => devices.push(Device {

@@ -1,11 +1,18 @@
-//! Device I/O: profiles (register maps as data), decoding, the Modbus poller and the
-//! built-in simulated plant.
+//! Device I/O: profiles (register maps and MQTT bindings as data), decoding, the Modbus
+//! poller, the MQTT source, NFC readers and the built-in simulated plant and sensors.
 
+pub mod binding;
 pub mod decode;
 pub mod modbus;
+pub mod mqtt;
+pub mod nfc;
+pub mod payload;
 mod plant;
 pub mod profile;
+pub mod sensors;
 pub mod simulator;
+pub mod throttle;
+pub mod topics;
 
 use std::sync::Arc;
 
@@ -19,11 +26,13 @@ pub fn specs(devices: &[Device]) -> (Vec<DeviceSpec>, Vec<PointSpec>) {
         .iter()
         .map(|d| DeviceSpec {
             id: d.config.id.clone(),
-            comm_loss_after: d.config.modbus.comm_loss_after,
+            // MQTT devices never miss a poll; staleness speaks for them.
+            comm_loss_after: d.config.modbus.as_ref().map_or(1, |m| m.comm_loss_after),
         })
         .collect();
     let point_specs = devices
         .iter()
+        .filter(|d| d.config.modbus.is_some())
         .flat_map(|d| {
             d.profile.points.iter().map(|p| PointSpec {
                 id: format!("{}.{}", d.config.id, p.name),
@@ -35,17 +44,40 @@ pub fn specs(devices: &[Device]) -> (Vec<DeviceSpec>, Vec<PointSpec>) {
                 history_heartbeat: chrono::Duration::minutes(5),
             })
         })
+        .chain(devices.iter().flat_map(mqtt_specs))
         .collect();
     (device_specs, point_specs)
+}
+
+fn mqtt_specs(d: &Device) -> impl Iterator<Item = PointSpec> + '_ {
+    let mqtt = d.config.mqtt.as_ref();
+    let points = if mqtt.is_some() {
+        d.profile.mqtt_points.as_slice()
+    } else {
+        &[]
+    };
+    let device_stale = mqtt.and_then(|m| m.stale_after);
+    points.iter().map(move |p| PointSpec {
+        id: format!("{}.{}", d.config.id, p.name),
+        device: d.config.id.clone(),
+        unit: p.unit.clone(),
+        stale_after: device_stale
+            .or(p.stale_after)
+            .and_then(|s| chrono::Duration::from_std(s).ok()),
+        history_deadband: p.deadband,
+        history_heartbeat: chrono::Duration::minutes(5),
+    })
 }
 
 /// The simulator's view of the configured devices.
 pub fn sim_devices(devices: &[Device]) -> Vec<simulator::SimDevice> {
     devices
         .iter()
-        .map(|d| simulator::SimDevice {
-            unit_id: d.config.modbus.unit_id,
-            profile: Arc::clone(&d.profile),
+        .filter_map(|d| {
+            Some(simulator::SimDevice {
+                unit_id: d.config.modbus.as_ref()?.unit_id,
+                profile: Arc::clone(&d.profile),
+            })
         })
         .collect()
 }

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::decode::{decode_bit, decode_words};
 use super::profile::{PointDef, Table};
-use crate::config::Device;
+use crate::config::{Device, ModbusConfig};
 use crate::metrics::Metrics;
 
 /// Largest register read Modbus allows in one request.
@@ -76,6 +76,7 @@ pub fn plan(points: &[PointDef]) -> Vec<Block> {
 /// Polls one device until cancelled.
 pub struct Poller {
     device: Device,
+    cfg: ModbusConfig,
     blocks: Vec<Block>,
     tx: mpsc::Sender<SourceEvent>,
     metrics: Metrics,
@@ -100,24 +101,26 @@ enum Outcome {
 }
 
 impl Poller {
-    /// A poller for `device` reporting to `tx`.
-    pub fn new(device: Device, tx: mpsc::Sender<SourceEvent>, metrics: Metrics) -> Self {
+    /// A poller for `device` reporting to `tx`; `None` when it is not a Modbus device.
+    pub fn new(device: Device, tx: mpsc::Sender<SourceEvent>, metrics: Metrics) -> Option<Self> {
+        let cfg = device.config.modbus.clone()?;
         let blocks = plan(&device.profile.points);
-        Self {
+        Some(Self {
             device,
+            cfg,
             blocks,
             tx,
             metrics,
             ctx: None,
             failures: 0,
             next_connect: None,
-        }
+        })
     }
 
     /// Polls at the device's interval until `cancel` fires. A slow poll skips ticks rather
     /// than queueing them.
     pub async fn run(mut self, cancel: CancellationToken) {
-        let mut tick = tokio::time::interval(self.device.config.modbus.poll_interval);
+        let mut tick = tokio::time::interval(self.cfg.poll_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
@@ -190,7 +193,7 @@ impl Poller {
         if self.next_connect.is_some_and(|t| Instant::now() < t) {
             return Err("not connected; waiting to retry".into());
         }
-        let cfg = &self.device.config.modbus;
+        let cfg = &self.cfg;
         let result = tokio::time::timeout(cfg.timeout, open(&cfg.address, cfg.unit_id)).await;
         match result {
             Ok(Ok(ctx)) => {
@@ -205,7 +208,7 @@ impl Poller {
 
     /// Exponential back-off from the poll interval up to [`MAX_BACKOFF`].
     fn backoff(&mut self, reason: String) -> String {
-        let base = self.device.config.modbus.poll_interval;
+        let base = self.cfg.poll_interval;
         let wait = base
             .saturating_mul(1 << self.failures.min(5))
             .min(MAX_BACKOFF);
@@ -217,7 +220,7 @@ impl Poller {
     /// answering), the inner one a Modbus exception (it answered, but not with data).
     async fn read(&mut self, b: &Block) -> Result<Result<Raw, ExceptionCode>, String> {
         let ctx = self.ctx.as_mut().ok_or("not connected")?;
-        let timeout = self.device.config.modbus.timeout;
+        let timeout = self.cfg.timeout;
         let started = Instant::now();
         let fut = async {
             match b.table {

@@ -1,6 +1,7 @@
 //! Device profiles: register maps as data (`devices/*.toml`). A profile names each point's
 //! register, type, byte and word order, scale, offset and unit. Broken profiles are
-//! rejected with the file, line and reason.
+//! rejected with the file, line and reason. A profile may instead (or also) bind points to
+//! MQTT messages: `[[mqtt_points]]` and a `topic` pattern (see [`super::binding`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -9,6 +10,7 @@ use serde::Deserialize;
 use sitewatch_core::alarms::RuleSpec;
 use toml::Spanned;
 
+use super::binding::{self, MqttPointDef};
 use crate::config::{Problem, Problems};
 
 /// Which Modbus table a point lives in.
@@ -153,6 +155,8 @@ struct Header {
     byte_order: Order,
     #[serde(default)]
     word_order: Order,
+    /// MQTT topic pattern for devices of this profile; `{device}` is the device id.
+    topic: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,6 +165,8 @@ struct ProfileFile {
     profile: Header,
     #[serde(default)]
     points: Vec<Spanned<PointDef>>,
+    #[serde(default)]
+    mqtt_points: Vec<Spanned<MqttPointDef>>,
 }
 
 /// A validated profile.
@@ -174,6 +180,10 @@ pub struct Profile {
     pub manual: String,
     /// Points with their orders resolved.
     pub points: Vec<PointDef>,
+    /// MQTT topic pattern (`zigbee2mqtt/{device}`), if the profile is read over MQTT.
+    pub topic: Option<String>,
+    /// Points read from MQTT messages.
+    pub mqtt_points: Vec<MqttPointDef>,
 }
 
 impl Profile {
@@ -197,13 +207,64 @@ impl Profile {
             }
             points.push(p);
         }
+        let mqtt_points = mqtt_points(file, text, raw.mqtt_points, &mut seen, &mut problems);
+        if let Some(Err(reason)) = raw.profile.topic.as_deref().map(binding::check_topic) {
+            problems.push(Problem::at(
+                file,
+                text,
+                text.find("topic").unwrap_or(0),
+                reason,
+            ));
+        }
         problems.into_result(Profile {
             id: raw.profile.id,
             name: raw.profile.name,
             manual: raw.profile.manual,
             points,
+            topic: raw.profile.topic,
+            mqtt_points,
         })
     }
+
+    /// A point's description and state names, Modbus or MQTT.
+    pub fn describe(&self, name: &str) -> Option<(&str, &BTreeMap<String, String>)> {
+        let modbus = self.points.iter().find(|p| p.name == name);
+        let mqtt = self.mqtt_points.iter().find(|p| p.name == name);
+        modbus
+            .map(|p| (p.description.as_str(), &p.states))
+            .or_else(|| mqtt.map(|p| (p.description.as_str(), &p.states)))
+    }
+}
+
+fn mqtt_points(
+    file: &Path,
+    text: &str,
+    raw: Vec<Spanned<MqttPointDef>>,
+    seen: &mut HashSet<String>,
+    problems: &mut Problems,
+) -> Vec<MqttPointDef> {
+    let mut out = Vec::new();
+    for spanned in raw {
+        let start = spanned.span().start;
+        let at = |reason: String| Problem::at(file, text, start, reason);
+        let p = spanned.into_inner();
+        if !seen.insert(p.name.clone()) {
+            problems.push(at(format!("duplicate point name `{}`", p.name)));
+        }
+        if let Err(reason) = check_name(&p.name).and_then(|()| binding::check(&p)) {
+            problems.push(at(format!("point `{}`: {reason}", p.name)));
+        }
+        out.push(p);
+    }
+    out
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+    if name.is_empty() || !name.chars().all(ok) {
+        return Err("name must be lower-case letters, digits and `_`".into());
+    }
+    Ok(())
 }
 
 fn check_point(p: &PointDef) -> Result<(), String> {
@@ -295,6 +356,27 @@ unit = "W"
             .expect_err("invalid")
             .to_string();
         assert!(msg.contains("limt") || msg.contains("limit"), "{msg}");
+    }
+
+    #[test]
+    fn mqtt_points_are_read_and_checked_with_their_line() {
+        let text = format!(
+            "{GOOD}\n[[mqtt_points]]\nname = \"leak\"\npath = \"water_leak\"\nstale_after = \"2h\"\n\n[[mqtt_points]]\nname = \"power\"\npath = \"a..b\"\n"
+        );
+        let msg = Profile::parse(Path::new("p.toml"), &text)
+            .expect_err("invalid")
+            .to_string();
+        assert!(
+            msg.contains("p.toml:21:") && msg.contains("empty key"),
+            "{msg}"
+        );
+        let ok = text.replace("\n[[mqtt_points]]\nname = \"power\"\npath = \"a..b\"\n", "");
+        let p = Profile::parse(Path::new("p.toml"), &ok).expect("valid");
+        assert_eq!(
+            p.mqtt_points[0].stale_after,
+            Some(std::time::Duration::from_secs(7200))
+        );
+        assert_eq!(p.describe("leak").map(|d| d.0), Some(""));
     }
 
     #[test]

@@ -108,6 +108,7 @@ pub struct Engine {
     books: Books,
     clock: Arc<dyn Clock>,
     sinks: Sinks,
+    tick: Duration,
 }
 
 impl Engine {
@@ -117,7 +118,14 @@ impl Engine {
             books,
             clock,
             sinks,
+            tick: TICK,
         }
+    }
+
+    /// Runs time-driven rules every `tick` instead of every second (tests use less).
+    pub fn with_tick(mut self, tick: Duration) -> Self {
+        self.tick = tick;
+        self
     }
 
     /// Channels for a new engine: the handle for callers, the sender for sources and
@@ -135,7 +143,7 @@ impl Engine {
     /// Runs until `cancel`, then handles what the sources already sent and stops; the
     /// store sink then sees its channel close and flushes.
     pub async fn run(mut self, mut inputs: Inputs, cancel: CancellationToken) {
-        let mut tick = tokio::time::interval(TICK);
+        let mut tick = tokio::time::interval(self.tick);
         loop {
             tokio::select! {
                 () = cancel.cancelled() => break,

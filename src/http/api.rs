@@ -25,7 +25,8 @@ struct DeviceView {
     name: String,
     profile: String,
     address: String,
-    unit_id: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit_id: Option<u8>,
     up: bool,
     misses: u32,
     last_error: Option<String>,
@@ -43,8 +44,8 @@ async fn devices(State(s): State<AppState>) -> Result<Json<Vec<DeviceView>>, Api
                 id: d.config.id.clone(),
                 name: d.config.name.clone(),
                 profile: d.profile.id.clone(),
-                address: d.config.modbus.address.clone(),
-                unit_id: d.config.modbus.unit_id,
+                address: address(d),
+                unit_id: d.config.modbus.as_ref().map(|m| m.unit_id),
                 up: st.up,
                 misses: st.misses,
                 last_error: st.last_error.clone(),
@@ -53,6 +54,15 @@ async fn devices(State(s): State<AppState>) -> Result<Json<Vec<DeviceView>>, Api
         })
         .collect();
     Ok(Json(views))
+}
+
+/// Where a device is reached: its Modbus address, or `mqtt:` and its topic.
+fn address(d: &crate::config::Device) -> String {
+    match (&d.config.modbus, d.mqtt_topic()) {
+        (Some(m), _) => m.address.clone(),
+        (None, Some(topic)) => format!("mqtt:{topic}"),
+        (None, None) => String::new(),
+    }
 }
 
 #[derive(Serialize)]
@@ -110,13 +120,13 @@ fn view(s: &AppState, state: PointState, now: DateTime<Utc>) -> PointView {
         .devices
         .iter()
         .find(|d| d.config.id == state.device)
-        .and_then(|d| d.profile.points.iter().find(|p| p.name == name));
+        .and_then(|d| d.profile.describe(&name));
     PointView {
         age_seconds: state
             .updated_at
             .map(|t| (now - t).num_milliseconds() as f64 / 1000.0),
-        description: def.map(|d| d.description.clone()).unwrap_or_default(),
-        states: def.map(|d| d.states.clone()).unwrap_or_default(),
+        description: def.map(|d| d.0.to_owned()).unwrap_or_default(),
+        states: def.map(|d| d.1.clone()).unwrap_or_default(),
         name,
         state,
     }

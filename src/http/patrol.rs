@@ -14,6 +14,7 @@ use sitewatch_core::patrol::{
 
 use super::{ApiError, AppState};
 use crate::engine::Output;
+use crate::scans::{IntakeError, ScanAnswer};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -37,12 +38,6 @@ pub(crate) struct ScanBody {
     pub guard: String,
     /// When the tag was scanned; now when absent.
     pub scanned_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Serialize)]
-struct ScanAnswer {
-    record: ScanRecord,
-    progress: Option<TourProgress>,
 }
 
 async fn scan(
@@ -79,11 +74,12 @@ async fn scan(
         scanned_at: b.scanned_at.unwrap_or(now),
         received_at: now,
     };
-    let fresh = s.store.insert_scan(&scan).await?;
-    let answer = judge(&s, scan, Some(token)).await?;
-    if fresh {
-        s.store.set_scan_result(&answer.record).await?;
-    }
+    let (answer, fresh) = crate::scans::take(&s.store, &s.engine, scan, true)
+        .await
+        .map_err(|e| match e {
+            IntakeError::Store(e) => ApiError::Store(e),
+            IntakeError::Unavailable => ApiError::Unavailable,
+        })?;
     Ok((
         if fresh {
             StatusCode::CREATED
@@ -92,28 +88,6 @@ async fn scan(
         },
         Json(answer),
     ))
-}
-
-/// Hands a stored scan to the patrol book; its events go on to alarms and incidents.
-async fn judge(s: &AppState, scan: Scan, token: Option<String>) -> Result<ScanAnswer, ApiError> {
-    s.engine
-        .act(move |b, now| {
-            if let Some(t) = token {
-                b.patrol.register_token(&t, &scan.guard);
-            }
-            let outcome = b.patrol.scan(scan, now);
-            let mut out = vec![Output::Scan(Box::new(outcome.record.clone()))];
-            out.extend(outcome.events.into_iter().map(Output::Patrol));
-            (
-                ScanAnswer {
-                    record: outcome.record,
-                    progress: outcome.progress,
-                },
-                out,
-            )
-        })
-        .await
-        .ok_or(ApiError::Unavailable)
 }
 
 #[derive(Deserialize)]

@@ -1,4 +1,4 @@
-//! One integration binary against real parts: the Modbus simulator over TCP, SQLite
+//! One integration binary against real parts: the Modbus simulator over TCP, Mosquitto, SQLite
 //! files and a PostgreSQL database per test, the daemon's HTTP API and the CLI.
 #![allow(unreachable_pub, missing_debug_implementations)]
 
@@ -6,6 +6,7 @@ mod alarms;
 mod browser;
 mod cli;
 mod helpers;
+mod mqtt;
 mod patrol;
 mod plant;
 mod storage;

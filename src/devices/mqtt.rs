@@ -1,0 +1,263 @@
+//! The MQTT source: one client subscribes (QoS 1, persistent session) to every MQTT
+//! device's topic and to the NFC readers' scan topics, turns messages into point values
+//! for the hub and scans for the patrol module, and drops what does not fit its binding,
+//! counted and logged once per topic per minute.
+//!
+//! rumqttc reconnects by itself but does not subscribe again. When the broker kept no
+//! session for us (`ConnAck.session_present == false`: a restart without persistence, an
+//! expired session) the subscriptions are gone and the client would stay connected and
+//! deaf, so they are renewed after every such ConnAck, and after the first one of the
+//! process (the config may have changed since the broker stored the session).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rumqttc::{
+    AsyncClient, ConnAck, Event, EventLoop, MqttOptions, Packet, QoS, SubAck, SubscribeFilter,
+    SubscribeReasonCode, Transport,
+};
+use sitewatch_core::clock::Clock;
+use sitewatch_core::points::SourceEvent;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::nfc::NfcScan;
+use super::payload::RejectReason;
+use super::throttle::LogThrottle;
+use super::topics::{Routed, TopicMap};
+use crate::config::{BrokerUrl, Config};
+use crate::metrics::Metrics;
+
+/// First wait before reconnecting; doubles up to [`MAX_BACKOFF`].
+const MIN_BACKOFF: Duration = Duration::from_millis(200);
+/// Longest wait between reconnect attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// One log line per topic per this long for dropped payloads.
+const LOG_EVERY: Duration = Duration::from_secs(60);
+/// Largest message accepted (sensor payloads are a few hundred bytes).
+const MAX_PACKET: usize = 64 * 1024;
+
+/// Where the source's output goes.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    /// Point values, to the engine.
+    pub sources: mpsc::Sender<SourceEvent>,
+    /// NFC scans, to the patrol module (the engine for now).
+    pub scans: mpsc::Sender<NfcScan>,
+}
+
+/// The MQTT source task.
+pub struct MqttSource {
+    options: MqttOptions,
+    topics: TopicMap,
+    out: Outputs,
+    metrics: Metrics,
+    clock: Arc<dyn Clock>,
+    throttle: LogThrottle,
+}
+
+// By hand: rumqttc's `MqttOptions` debug output shows the password.
+impl std::fmt::Debug for MqttSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MqttSource")
+            .field("broker", &self.options.broker_address())
+            .field("client_id", &self.options.client_id())
+            .field("topics", &self.topics)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Client options from `[mqtt]`: QoS 1 needs a persistent session, so `clean_session` is
+/// off and the client id stable.
+pub fn options(config: &Config) -> anyhow::Result<MqttOptions> {
+    let m = &config.mqtt;
+    let url = m
+        .url
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("devices use MQTT but `[mqtt] url` is not set"))?;
+    let url = BrokerUrl::parse(url).map_err(anyhow::Error::msg)?;
+    let id = m
+        .client_id
+        .clone()
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| format!("sitewatch-{}", config.site.id));
+    let mut o = MqttOptions::new(id, url.host, url.port);
+    o.set_keep_alive(m.keep_alive.max(Duration::from_secs(1)));
+    o.set_clean_session(false);
+    o.set_max_packet_size(MAX_PACKET, MAX_PACKET);
+    if let Some(user) = &m.username {
+        o.set_credentials(user.clone(), m.password.clone().unwrap_or_default());
+    }
+    if url.tls {
+        o.set_transport(Transport::tls_with_default_config());
+    }
+    Ok(o)
+}
+
+impl MqttSource {
+    /// A source for the MQTT devices and NFC readers of `config`.
+    pub fn new(
+        config: &Config,
+        out: Outputs,
+        metrics: Metrics,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            options: options(config)?,
+            topics: TopicMap::new(&config.site.id, &config.devices),
+            out,
+            metrics,
+            clock,
+            throttle: LogThrottle::new(LOG_EVERY),
+        })
+    }
+
+    /// Runs until `cancel`, reconnecting with back-off whenever the connection fails.
+    pub async fn run(mut self, cancel: CancellationToken) {
+        let (host, port) = self.options.broker_address();
+        let (client, mut events) = AsyncClient::new(self.options.clone(), 64);
+        let mut backoff = MIN_BACKOFF;
+        let mut first = true;
+        tracing::info!(%host, port, "mqtt source starting");
+        loop {
+            let event = tokio::select! {
+                () = cancel.cancelled() => break,
+                ev = events.poll() => ev,
+            };
+            match event {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    backoff = MIN_BACKOFF;
+                    self.connected(&client, &ack, std::mem::take(&mut first));
+                }
+                Ok(Event::Incoming(Packet::SubAck(ack))) => self.subscribed(&ack),
+                Ok(Event::Incoming(Packet::Publish(p))) => self.message(&p.topic, &p.payload).await,
+                Ok(_) => {}
+                Err(e) => {
+                    self.metrics.mqtt_connected(false);
+                    tracing::warn!(%host, port, error = %e, retry_in = ?backoff, "mqtt connection failed");
+                    if !sleep_or_cancel(backoff, &cancel).await {
+                        break;
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+        self.metrics.mqtt_connected(false);
+        disconnect(client, events).await;
+    }
+
+    fn connected(&self, client: &AsyncClient, ack: &ConnAck, first: bool) {
+        let session = ack.session_present;
+        if session && !first {
+            tracing::info!(session, "mqtt reconnected; broker kept our subscriptions");
+            self.metrics.mqtt_connected(true);
+            return;
+        }
+        let subs = self.topics.subscriptions();
+        tracing::info!(session, topics = subs.len(), "mqtt connected; subscribing");
+        let filters = subs
+            .into_iter()
+            .map(|t| SubscribeFilter::new(t, QoS::AtLeastOnce));
+        if let Err(e) = client.try_subscribe_many(filters) {
+            tracing::error!(error = %e, "mqtt subscribe could not be queued");
+        }
+    }
+
+    fn subscribed(&self, ack: &SubAck) {
+        let refused = ack
+            .return_codes
+            .iter()
+            .filter(|c| matches!(c, SubscribeReasonCode::Failure))
+            .count();
+        if refused > 0 {
+            tracing::error!(refused, "mqtt broker refused subscriptions (check its ACL)");
+        }
+        self.metrics.mqtt_connected(refused == 0);
+    }
+
+    async fn message(&mut self, topic: &str, payload: &[u8]) {
+        match self.topics.route(topic, payload, self.clock.now()) {
+            Routed::Values {
+                device,
+                values,
+                rejects,
+            } => {
+                for (point, reason) in rejects {
+                    self.reject(topic, reason, payload, Some(&point));
+                }
+                if values.is_empty() {
+                    self.metrics.mqtt_message("rejected");
+                    return;
+                }
+                self.metrics.mqtt_message("ok");
+                let _ = self
+                    .out
+                    .sources
+                    .send(SourceEvent::Polled { device, values })
+                    .await;
+            }
+            Routed::Scan(scan) => {
+                self.metrics.mqtt_message("scan");
+                let _ = self.out.scans.send(scan).await;
+            }
+            Routed::Rejected(reason) => {
+                self.metrics.mqtt_message("rejected");
+                self.reject(topic, reason, payload, None);
+            }
+        }
+    }
+
+    fn reject(&mut self, topic: &str, reason: RejectReason, payload: &[u8], point: Option<&str>) {
+        self.metrics.mqtt_reject(reason);
+        if let Some(held_back) = self.throttle.allow(topic, Instant::now()) {
+            let payload = snippet(payload);
+            let reason = reason.as_str();
+            tracing::warn!(topic, reason, point, %payload, held_back, "dropped an MQTT payload that does not fit its binding");
+        }
+    }
+}
+
+/// The start of a payload, for a log line.
+fn snippet(payload: &[u8]) -> String {
+    let text = String::from_utf8_lossy(payload);
+    match text.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.into_owned(),
+    }
+}
+
+/// Sleeps `d`; `false` when cancelled first.
+async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        () = cancel.cancelled() => false,
+        () = tokio::time::sleep(d) => true,
+    }
+}
+
+/// Says goodbye to the broker, briefly: the session stays for the next start.
+async fn disconnect(client: AsyncClient, mut events: EventLoop) {
+    if client.try_disconnect().is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        while let Ok(ev) = events.poll().await {
+            if matches!(ev, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_snippets_are_short_and_lossless_enough() {
+        assert_eq!(snippet(b"{\"a\":1}"), "{\"a\":1}");
+        let long = "x".repeat(200);
+        assert_eq!(snippet(long.as_bytes()).chars().count(), 81);
+        assert_eq!(snippet(b"\xff"), "\u{fffd}");
+    }
+}
