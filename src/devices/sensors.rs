@@ -138,10 +138,9 @@ fn scan_payload(step: u64) -> Option<String> {
     }
     let tag = TAGS[(step / 6) as usize % TAGS.len()];
     let guard = "demo_guard";
-    let id = format!("{READER}-{step}");
-    Some(format!(
-        r#"{{"uid":"{tag}","guard":"{guard}","id":"{id}"}}"#
-    ))
+    // No scan id: the daemon derives one from reader, tag and time, so a restarted demo's
+    // scans are new scans, not resends of the last run's.
+    Some(format!(r#"{{"uid":"{tag}","guard":"{guard}"}}"#))
 }
 
 #[cfg(test)]
