@@ -9,6 +9,7 @@ pub mod devices;
 pub mod engine;
 pub mod http;
 pub mod metrics;
+pub mod outbox;
 pub mod scans;
 pub mod shutdown;
 pub mod store;

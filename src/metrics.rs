@@ -53,6 +53,9 @@ struct Inner {
     alarm_figures: GaugeVec,
     alarm_flood_seconds: prometheus::Counter,
     mqtt: MqttMetrics,
+    mqtt_out_sent: prometheus::IntCounter,
+    mqtt_out_connected: prometheus::IntGauge,
+    outbox_backlog: IntGaugeVec,
 }
 
 #[derive(Debug)]
@@ -258,6 +261,30 @@ impl Metrics {
                 c
             },
             mqtt: MqttMetrics::new(&r),
+            mqtt_out_sent: {
+                let c = prometheus::IntCounter::new(
+                    "sitewatch_mqtt_published_total",
+                    "Outbox messages confirmed by the broker (QoS 1 PUBACK).",
+                )
+                .expect("valid metric");
+                r.register(Box::new(c.clone())).expect("unique metric");
+                c
+            },
+            mqtt_out_connected: {
+                let g = prometheus::IntGauge::new(
+                    "sitewatch_mqtt_publisher_connected",
+                    "1 while the publisher is connected to the broker.",
+                )
+                .expect("valid metric");
+                r.register(Box::new(g.clone())).expect("unique metric");
+                g
+            },
+            outbox_backlog: int_gauge(
+                &r,
+                "sitewatch_outbox_backlog",
+                "Messages waiting in the outbox, by channel.",
+                &["channel"],
+            ),
             registry: r,
         }))
     }
@@ -417,6 +444,21 @@ impl Metrics {
         if delta > 0.0 {
             self.0.alarm_flood_seconds.inc_by(delta);
         }
+    }
+
+    /// Outbox messages the broker confirmed.
+    pub fn mqtt_out_sent(&self, n: usize) {
+        self.0.mqtt_out_sent.inc_by(n as u64);
+    }
+
+    /// Whether the publisher is connected.
+    pub fn mqtt_out_connected(&self, up: bool) {
+        self.0.mqtt_out_connected.set(i64::from(up));
+    }
+
+    /// Messages waiting in the outbox.
+    pub fn outbox_backlog(&self, channel: &str, n: i64) {
+        self.0.outbox_backlog.with_label_values(&[channel]).set(n);
     }
 
     /// One Modbus request and how it ended.

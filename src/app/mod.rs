@@ -20,6 +20,7 @@ use crate::devices::nfc::NfcScan;
 use crate::engine::{Engine, LiveHub, Sinks};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use crate::outbox::mqtt::{Publisher, topic_prefix};
 use crate::store::{Store, writer};
 
 /// How long shutdown may take before the rest is abandoned.
@@ -99,7 +100,12 @@ impl App {
             metrics: self.metrics.clone(),
             store: store_tx,
             live: live.clone(),
-            mqtt_prefix: None,
+            mqtt_prefix: self
+                .config
+                .mqtt
+                .url
+                .as_ref()
+                .map(|_| topic_prefix(&self.config)),
         };
         let engine = Engine::new(books, self.clock.clone(), sinks);
         let engine = match self.tick {
@@ -119,6 +125,17 @@ impl App {
         }
         if let Some(source) = mqtt {
             tasks.spawn(source.run(cancel.clone()));
+        }
+        if self.config.mqtt.url.is_some() {
+            let publisher = Publisher::new(
+                &self.config,
+                self.store.clone(),
+                live.clone(),
+                self.metrics.clone(),
+                self.clock.clone(),
+            )
+            .context("Failed to configure the MQTT publisher")?;
+            tasks.spawn(publisher.run(cancel.clone()));
         }
         tasks.spawn(crate::scans::run_readers(
             scan_rx,

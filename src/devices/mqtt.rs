@@ -70,6 +70,12 @@ impl std::fmt::Debug for MqttSource {
 /// Client options from `[mqtt]`: QoS 1 needs a persistent session, so `clean_session` is
 /// off and the client id stable.
 pub fn options(config: &Config) -> anyhow::Result<MqttOptions> {
+    options_with_suffix(config, "")
+}
+
+/// Client options with `suffix` on the client id, for a second client of the same
+/// daemon (the publisher) that must not take over the source's session.
+pub fn options_with_suffix(config: &Config, suffix: &str) -> anyhow::Result<MqttOptions> {
     let m = &config.mqtt;
     let url = m
         .url
@@ -81,7 +87,7 @@ pub fn options(config: &Config) -> anyhow::Result<MqttOptions> {
         .clone()
         .filter(|id| !id.is_empty())
         .unwrap_or_else(|| format!("sitewatch-{}", config.site.id));
-    let mut o = MqttOptions::new(id, url.host, url.port);
+    let mut o = MqttOptions::new(format!("{id}{suffix}"), url.host, url.port);
     o.set_keep_alive(m.keep_alive.max(Duration::from_secs(1)));
     o.set_clean_session(false);
     o.set_max_packet_size(MAX_PACKET, MAX_PACKET);

@@ -75,6 +75,8 @@ pub async fn fresh_db(kind: Db) -> TestDb {
 /// A running daemon with its simulator.
 pub struct TestApp {
     pub base: String,
+    /// Site id, unique per test (MQTT topics are under `sitewatch/{site}`).
+    pub site: String,
     sim: Option<Simulator>,
     pub db: TestDb,
     pub client: reqwest::Client,
@@ -89,10 +91,15 @@ pub fn test_config(sim_addr: &str, db_url: &str) -> Config {
 
 /// The test plant plus `extra` TOML (patrol routes, alarm rules…).
 pub fn test_config_with(sim_addr: &str, db_url: &str, extra: &str) -> Config {
+    test_config_for("t", sim_addr, db_url, extra)
+}
+
+/// The same, for site `site` (MQTT topics are under `sitewatch/{site}`).
+pub fn test_config_for(site: &str, sim_addr: &str, db_url: &str, extra: &str) -> Config {
     let text = format!(
         r#"
 [site]
-id = "t"
+id = "{site}"
 name = "Test Estate"
 
 [http]
@@ -144,12 +151,18 @@ pub async fn spawn_app_with(kind: Db, extra: &str, clock: Arc<dyn Clock>) -> Tes
 
 /// Starts a daemon on an existing database and simulator (a restart).
 pub async fn start(db: TestDb, sim: Simulator, extra: &str, clock: Arc<dyn Clock>) -> TestApp {
-    let config = test_config_with(&sim.addr().to_string(), &db.url, extra);
+    let site = format!(
+        "t{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let config = test_config_for(&site, &sim.addr().to_string(), &db.url, extra);
     let app = App::build(config, clock).await.expect("app builds");
     let base = format!("http://{}", app.addr());
     let cancel = CancellationToken::new();
     let task = tokio::spawn(app.run_until_stopped(cancel.clone()));
     TestApp {
+        site,
         base,
         sim: Some(sim),
         db,

@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod helpers;
 mod mqtt;
+mod mqtt_out;
 mod patrol;
 mod plant;
 mod storage;

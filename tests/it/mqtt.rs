@@ -318,13 +318,13 @@ async fn nfc_reader_scans_are_stored_and_judged() {
 }
 
 /// A Mosquitto of our own, without persistence: a restart forgets every session.
-struct OwnBroker {
+pub(crate) struct OwnBroker {
     port: u16,
     child: Option<Child>,
 }
 
 impl OwnBroker {
-    fn start_on(port: u16) -> OwnBroker {
+    pub(crate) fn start_on(port: u16) -> OwnBroker {
         let child = Command::new("mosquitto")
             .args(["-p", &port.to_string()])
             .stdout(Stdio::null())
@@ -342,7 +342,7 @@ impl OwnBroker {
         }
     }
 
-    async fn ready(&self) {
+    pub(crate) async fn ready(&self) {
         let addr = format!("127.0.0.1:{}", self.port);
         eventually("own mosquitto listening", WAIT, || async {
             tokio::net::TcpStream::connect(&addr).await.ok().map(|_| ())
@@ -350,7 +350,7 @@ impl OwnBroker {
         .await;
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -364,7 +364,7 @@ impl Drop for OwnBroker {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
 }

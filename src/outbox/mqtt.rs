@@ -1,0 +1,256 @@
+//! The MQTT publisher: outbox messages at QoS 1 (marked sent on PUBACK), point values as
+//! retained state straight from the live feed (QoS 0: the next value replaces a lost
+//! one), and `sitewatch/{site}/status` online/offline with a retained last will.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS};
+use sitewatch_core::clock::Clock;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::devices::mqtt::options_with_suffix;
+use crate::engine::{LiveEvent, LiveHub};
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// How often the outbox is read and deliveries recorded.
+const POLL: Duration = Duration::from_millis(200);
+/// Most outbox messages handed to the client and not yet confirmed.
+const WINDOW: usize = 64;
+/// Longest wait between reconnect attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The publisher task.
+pub struct Publisher {
+    options: MqttOptions,
+    prefix: String,
+    store: Store,
+    live: Arc<LiveHub>,
+    metrics: Metrics,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the client was handed, in order, so each outgoing packet id maps to its outbox row.
+#[derive(Debug, Default)]
+struct Window {
+    /// Publishes handed to the client, waiting for their packet id (`None`: not from the outbox).
+    handed: VecDeque<Option<i64>>,
+    /// Packet id → outbox id, waiting for PUBACK.
+    inflight: HashMap<u16, i64>,
+    /// Confirmed, to be marked sent.
+    acked: Vec<i64>,
+    /// Highest outbox id handed over on this connection.
+    last: i64,
+}
+
+impl Window {
+    fn reset(&mut self) {
+        // After a reconnect everything unconfirmed is sent again (at least once).
+        *self = Window {
+            acked: std::mem::take(&mut self.acked),
+            ..Window::default()
+        };
+    }
+
+    fn busy(&self) -> usize {
+        self.handed.len() + self.inflight.len()
+    }
+}
+
+impl Publisher {
+    /// A publisher for `config`'s broker, topics under `sitewatch/{site}`.
+    pub fn new(
+        config: &Config,
+        store: Store,
+        live: Arc<LiveHub>,
+        metrics: Metrics,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let prefix = topic_prefix(config);
+        let mut options = options_with_suffix(config, "-out")?;
+        options.set_last_will(LastWill::new(
+            format!("{prefix}/status"),
+            "offline",
+            QoS::AtLeastOnce,
+            true,
+        ));
+        Ok(Self {
+            options,
+            prefix,
+            store,
+            live,
+            metrics,
+            clock,
+        })
+    }
+
+    /// Publishes until `cancel`, then says offline and stops.
+    pub async fn run(self, cancel: CancellationToken) {
+        let (client, mut events) = AsyncClient::new(self.options.clone(), 256);
+        let (_, mut points) = self.live.subscribe(None);
+        let mut window = Window::default();
+        let mut connected = false;
+        let mut backoff = Duration::from_millis(200);
+        let mut tick = tokio::time::interval(POLL);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                ev = events.poll() => match ev {
+                    Ok(ev) => {
+                        backoff = Duration::from_millis(200);
+                        connected |= self.on_event(&client, ev, &mut window);
+                    }
+                    Err(e) => {
+                        if connected {
+                            tracing::warn!(error = %e, "mqtt publisher disconnected; outbox keeps what is not confirmed");
+                        }
+                        connected = false;
+                        window.reset();
+                        self.metrics.mqtt_out_connected(false);
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                    }
+                },
+                p = points.recv() => self.on_live(&client, connected, p, &mut window),
+                _ = tick.tick() => self.pump(&client, connected, &mut window).await,
+            }
+        }
+        self.flush_acked(&mut window).await;
+        let _ = client.try_publish(
+            format!("{}/status", self.prefix),
+            QoS::AtLeastOnce,
+            true,
+            "offline",
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(500), drain(&mut events)).await;
+        let _ = client.disconnect().await;
+    }
+
+    /// Follows the client's events; returns true when (re)connected.
+    fn on_event(&self, client: &AsyncClient, ev: Event, w: &mut Window) -> bool {
+        match ev {
+            Event::Incoming(Packet::ConnAck(_)) => {
+                w.reset();
+                self.metrics.mqtt_out_connected(true);
+                w.handed.push_back(None);
+                let _ = client.try_publish(
+                    format!("{}/status", self.prefix),
+                    QoS::AtLeastOnce,
+                    true,
+                    "online",
+                );
+                return true;
+            }
+            Event::Outgoing(Outgoing::Publish(pkid)) => {
+                if let Some(Some(id)) = w.handed.pop_front() {
+                    w.inflight.insert(pkid, id);
+                }
+            }
+            Event::Incoming(Packet::PubAck(ack)) => {
+                if let Some(id) = w.inflight.remove(&ack.pkid) {
+                    w.acked.push(id);
+                }
+            }
+            _ => {}
+        }
+        false
+    }
+
+    /// Point values as retained state; skipped while disconnected (the next one will do).
+    fn on_live(
+        &self,
+        client: &AsyncClient,
+        connected: bool,
+        ev: Result<LiveEvent, broadcast::error::RecvError>,
+        w: &mut Window,
+    ) {
+        let Ok(ev) = ev else { return };
+        if !connected || ev.kind != "point" {
+            return;
+        }
+        let Some(point) = ev.data.get("point").and_then(|p| p.as_str()) else {
+            return;
+        };
+        let payload =
+            serde_json::json!({"value": ev.data["value"], "at": ev.data["at"]}).to_string();
+        if client
+            .try_publish(
+                format!("{}/points/{point}", self.prefix),
+                QoS::AtMostOnce,
+                true,
+                payload,
+            )
+            .is_ok()
+        {
+            w.handed.push_back(None);
+        }
+    }
+
+    /// Records confirmations and hands over the next outbox messages.
+    async fn pump(&self, client: &AsyncClient, connected: bool, w: &mut Window) {
+        self.flush_acked(w).await;
+        if let Ok(n) = self.store.backlog("mqtt").await {
+            self.metrics.outbox_backlog("mqtt", n);
+        }
+        if !connected || w.busy() >= WINDOW {
+            return;
+        }
+        let rows = match self
+            .store
+            .unsent("mqtt", w.last, (WINDOW - w.busy()) as i64)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => return tracing::warn!(error = %e, "outbox unreadable; will retry"),
+        };
+        for q in rows {
+            if client
+                .try_publish(
+                    q.message.target,
+                    QoS::AtLeastOnce,
+                    q.message.retain,
+                    q.message.payload,
+                )
+                .is_err()
+            {
+                break;
+            }
+            w.handed.push_back(Some(q.id));
+            w.last = q.id;
+        }
+    }
+
+    async fn flush_acked(&self, w: &mut Window) {
+        if w.acked.is_empty() {
+            return;
+        }
+        match self.store.mark_sent(&w.acked, self.clock.now()).await {
+            Ok(()) => {
+                self.metrics.mqtt_out_sent(w.acked.len());
+                w.acked.clear();
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot record deliveries; will retry"),
+        }
+    }
+}
+
+async fn drain(events: &mut EventLoop) {
+    while events.poll().await.is_ok() {}
+}
+
+/// `sitewatch/{site}`: every topic the daemon publishes is under it.
+pub fn topic_prefix(config: &Config) -> String {
+    format!("sitewatch/{}", config.site.id)
+}
