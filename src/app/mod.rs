@@ -112,10 +112,12 @@ impl App {
             Some(t) => engine.with_tick(t),
             None => engine,
         };
+        let outbox_ready = Arc::new(tokio::sync::Notify::new());
         tasks.spawn(writer::run(
             self.store.clone(),
             store_rx,
             self.metrics.clone(),
+            outbox_ready.clone(),
         ));
         tasks.spawn(engine.run(inputs, cancel.clone()));
         for d in &self.config.devices {
@@ -133,6 +135,7 @@ impl App {
                 live.clone(),
                 self.metrics.clone(),
                 self.clock.clone(),
+                outbox_ready,
             )
             .context("Failed to configure the MQTT publisher")?;
             tasks.spawn(publisher.run(cancel.clone()));

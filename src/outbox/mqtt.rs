@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS};
 use sitewatch_core::clock::Clock;
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -17,7 +17,8 @@ use crate::engine::{LiveEvent, LiveHub};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
-/// How often the outbox is read and deliveries recorded.
+/// How often the outbox is read and deliveries recorded when nothing new was written
+/// (the store writer wakes the publisher at once when it queues a message).
 const POLL: Duration = Duration::from_millis(200);
 /// Most outbox messages handed to the client and not yet confirmed.
 const WINDOW: usize = 64;
@@ -32,6 +33,7 @@ pub struct Publisher {
     live: Arc<LiveHub>,
     metrics: Metrics,
     clock: Arc<dyn Clock>,
+    ready: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -77,6 +79,7 @@ impl Publisher {
         live: Arc<LiveHub>,
         metrics: Metrics,
         clock: Arc<dyn Clock>,
+        ready: Arc<Notify>,
     ) -> anyhow::Result<Self> {
         let prefix = topic_prefix(config);
         let mut options = options_with_suffix(config, "-out")?;
@@ -93,6 +96,7 @@ impl Publisher {
             live,
             metrics,
             clock,
+            ready,
         })
     }
 
@@ -125,6 +129,7 @@ impl Publisher {
                 },
                 p = points.recv() => self.on_live(&client, connected, p, &mut window),
                 _ = tick.tick() => self.pump(&client, connected, &mut window).await,
+                () = self.ready.notified() => self.pump(&client, connected, &mut window).await,
             }
         }
         self.flush_acked(&mut window).await;

@@ -1,11 +1,14 @@
-//! The store sink: batches readings and journal entries and writes them together. A failed
-//! write keeps the batch and retries, so a database blip loses nothing; when the channel
-//! closes at shutdown, whatever is left is flushed before the task ends.
+//! The store sink: writes readings, journal entries, snapshots and outbox messages with
+//! group commit (what arrived while the last write ran goes in the next transaction). A
+//! failed write keeps the batch and retries, so a database blip loses nothing; when the
+//! channel closes at shutdown, whatever is left is flushed before the task ends.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc};
 
 use super::{OutMessage, Reading, Store};
 use crate::metrics::Metrics;
@@ -23,8 +26,9 @@ pub enum StoreItem {
     Outbox(DateTime<Utc>, OutMessage),
 }
 
-/// Flush when this many items wait, or every [`FLUSH_EVERY`].
+/// Most items written in one transaction.
 const BATCH: usize = 1000;
+/// Retry interval for a batch whose write failed.
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
 /// Final flush attempts at shutdown before giving up (and saying so).
 const FINAL_TRIES: u32 = 5;
@@ -109,21 +113,36 @@ fn failed(metrics: &Metrics, table: &str, e: &super::StoreError) -> bool {
 }
 
 /// Runs until `rx` closes, then flushes the rest.
-pub async fn run(store: Store, mut rx: mpsc::Receiver<StoreItem>, metrics: Metrics) {
+pub async fn run(
+    store: Store,
+    mut rx: mpsc::Receiver<StoreItem>,
+    metrics: Metrics,
+    outbox_ready: Arc<Notify>,
+) {
     let mut batch = Batch::default();
-    let mut tick = tokio::time::interval(FLUSH_EVERY);
+    let mut retry = tokio::time::interval(FLUSH_EVERY);
     loop {
         tokio::select! {
             item = rx.recv() => match item {
                 Some(item) => {
                     batch.push(item);
-                    if batch.len() >= BATCH {
-                        batch.flush(&store, &metrics).await;
+                    // Group commit: whatever else already waits goes in the same
+                    // transaction; a lone item is written at once (an alarm's MQTT event
+                    // should not wait for a timer).
+                    while batch.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(item) => batch.push(item),
+                            Err(_) => break,
+                        }
+                    }
+                    let outbox = !batch.outbox.is_empty();
+                    if batch.flush(&store, &metrics).await && outbox {
+                        outbox_ready.notify_one();
                     }
                 }
                 None => break,
             },
-            _ = tick.tick() => {
+            _ = retry.tick(), if batch.len() > 0 => {
                 batch.flush(&store, &metrics).await;
             }
         }

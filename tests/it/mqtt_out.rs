@@ -57,19 +57,31 @@ async fn with_broker(port: u16) -> TestApp {
 }
 
 #[tokio::test]
-async fn alarm_states_events_points_and_status_reach_the_broker() {
+async fn fire_zone_alarm_reaches_a_real_mosquitto_subscriber_and_the_dashboard_api() {
     let app = with_broker(1883).await;
     let (_client, msgs) = subscribe(1883, &format!("sitewatch/{}/#", app.site)).await;
-    app.sim().set(3, "fault", 1.0);
-    let alarm_topic = format!("sitewatch/{}/alarms/pump_1.fault:discrete", app.site);
+    app.sim().set(4, "zone2_alarm", 1.0);
+    let alarm_topic = format!(
+        "sitewatch/{}/alarms/fire_panel.zone2_alarm:discrete",
+        app.site
+    );
     let (_, state, _) = seen(&msgs, "alarm state", |(t, b, _)| {
         t == &alarm_topic && b["state"] == "unack_active"
     })
     .await;
-    assert_eq!(state["priority"], "high");
+    assert_eq!(state["priority"], "emergency");
+    let api = app
+        .get_json("/api/v1/alarms/fire_panel.zone2_alarm:discrete")
+        .await;
+    assert_eq!(
+        (api["state"].as_str(), api["priority"].as_str()),
+        (Some("unack_active"), Some("emergency"))
+    );
     let events = format!("sitewatch/{}/events", app.site);
     seen(&msgs, "alarm event", |(t, b, _)| {
-        t == &events && b["kind"] == "alarm" && b["data"]["alarm"] == "pump_1.fault:discrete"
+        t == &events
+            && b["kind"] == "alarm"
+            && b["data"]["alarm"] == "fire_panel.zone2_alarm:discrete"
     })
     .await;
     let status = format!("sitewatch/{}/status", app.site);
@@ -77,7 +89,7 @@ async fn alarm_states_events_points_and_status_reach_the_broker() {
         t == &status && b == "online"
     })
     .await;
-    let point = format!("sitewatch/{}/points/pump_1.fault", app.site);
+    let point = format!("sitewatch/{}/points/fire_panel.zone2_alarm", app.site);
     seen(&msgs, "point value", |(t, b, _)| {
         t == &point && b["value"] == 1.0
     })
