@@ -4,6 +4,7 @@
 
 mod alarms;
 mod cli;
+mod grafana;
 mod helpers;
 mod patrol;
 mod plant;
