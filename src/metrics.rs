@@ -320,7 +320,10 @@ impl Metrics {
                     .with_label_values(&[device])
                     .set(i64::from(*up));
             }
-            PointEvent::Rejected { reason, .. } => self.reject("points", reason),
+            // Label values are snake_case: "unknown device" -> "unknown_device".
+            PointEvent::Rejected { reason, .. } => {
+                self.reject("points", &reason.replace(' ', "_"));
+            }
         }
     }
 
@@ -384,10 +387,11 @@ impl Metrics {
     }
 
     fn incident_event(&self, ev: &IncidentEvent) {
+        // `IncidentEventKind` is tagged by `type`; its `kind` field (attachments) is no kind.
         let kind = serde_json::to_value(&ev.kind).ok();
         let name = kind
             .as_ref()
-            .and_then(|k| k.get("kind"))
+            .and_then(|k| k.get("type"))
             .and_then(|k| k.as_str())
             .unwrap_or("other");
         self.0.incident_events.with_label_values(&[name]).inc();

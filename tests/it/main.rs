@@ -5,6 +5,7 @@
 mod alarms;
 mod browser;
 mod cli;
+mod grafana;
 mod helpers;
 mod mqtt;
 mod mqtt_out;
