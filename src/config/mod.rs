@@ -323,7 +323,7 @@ fn site_rules(
         point.split_once('.').is_some_and(|(d, p)| {
             devices
                 .iter()
-                .any(|dev| dev.config.id == d && dev.profile.points.iter().any(|x| x.name == p))
+                .any(|dev| dev.config.id == d && dev.profile.alarm_points().any(|x| x.0 == p))
         })
     };
     let mut out = Vec::new();

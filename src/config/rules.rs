@@ -20,21 +20,21 @@ pub(super) fn build(
     let mut rules = Vec::new();
     let mut categories = BTreeMap::new();
     for d in devices {
-        for p in &d.profile.points {
-            let id = format!("{}.{}", d.config.id, p.name);
+        for (name, description, alarms) in d.profile.alarm_points() {
+            let id = format!("{}.{}", d.config.id, name);
             let defs: Vec<&AlarmDef> = match by_point.get(id.as_str()) {
                 Some(site_defs) => site_defs.clone(),
-                None => p.alarms.iter().collect(),
+                None => alarms.iter().collect(),
             };
             for (i, def) in defs.into_iter().enumerate() {
                 let rule_id = rule_id(&id, &def.spec, i);
                 if let Some(c) = &def.category {
                     categories.insert(rule_id.clone(), c.clone());
                 }
-                let what = if p.description.is_empty() {
-                    p.name.clone()
+                let what = if description.is_empty() {
+                    name
                 } else {
-                    p.description.clone()
+                    description
                 };
                 rules.push(AlarmRule {
                     id: rule_id,

@@ -37,6 +37,9 @@ pub struct MqttPointDef {
     /// History deadband in engineering units (0 keeps every change).
     #[serde(default)]
     pub deadband: f64,
+    /// Default alarm rules for this point (`[[mqtt_points.alarms]]`).
+    #[serde(default)]
+    pub alarms: Vec<super::profile::AlarmDef>,
 }
 
 /// What one message gave for a device's points.

@@ -226,6 +226,19 @@ impl Profile {
         })
     }
 
+    /// Every point, Modbus and MQTT, with its description and default alarm rules.
+    pub fn alarm_points(&self) -> impl Iterator<Item = (&str, &str, &[AlarmDef])> {
+        let modbus = self
+            .points
+            .iter()
+            .map(|p| (p.name.as_str(), p.description.as_str(), p.alarms.as_slice()));
+        let mqtt = self
+            .mqtt_points
+            .iter()
+            .map(|p| (p.name.as_str(), p.description.as_str(), p.alarms.as_slice()));
+        modbus.chain(mqtt)
+    }
+
     /// A point's description and state names, Modbus or MQTT.
     pub fn describe(&self, name: &str) -> Option<(&str, &BTreeMap<String, String>)> {
         let modbus = self.points.iter().find(|p| p.name == name);

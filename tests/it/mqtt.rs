@@ -235,6 +235,33 @@ async fn zigbee2mqtt_leak_payload_arrives_as_point_values() {
 }
 
 #[tokio::test]
+async fn a_leak_reported_over_mqtt_raises_an_emergency_and_opens_a_water_ingress_incident() {
+    let mut app = spawn(SYSTEM_BROKER).await;
+    app.send("leak_1", r#"{"water_leak":true}"#).await;
+    let alarm = eventually("leak alarm", WAIT, || async {
+        let list = app.get_json("/api/v1/alarms").await;
+        list.as_array()?
+            .iter()
+            .find(|a| a["id"] == "leak_1.leak:discrete")
+            .cloned()
+    })
+    .await;
+    assert_eq!(
+        (alarm["priority"].as_str(), alarm["state"].as_str()),
+        (Some("emergency"), Some("unack_active"))
+    );
+    eventually("water ingress incident", WAIT, || async {
+        let list = app.get_json("/api/v1/incidents").await;
+        list.as_array()?
+            .iter()
+            .find(|i| i["category"] == "water_ingress")
+            .cloned()
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn plain_numbers_and_booleans_are_point_values() {
     let mut app = spawn(SYSTEM_BROKER).await;
     app.send("level", "42.5").await;
