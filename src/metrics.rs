@@ -51,6 +51,7 @@ struct Inner {
     alarms_active: IntGaugeVec,
     alarm_figures: GaugeVec,
     alarm_flood_seconds: prometheus::Counter,
+    service: crate::customers::ServiceMetrics,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -219,8 +220,14 @@ impl Metrics {
                 r.register(Box::new(c.clone())).expect("unique metric");
                 c
             },
+            service: crate::customers::ServiceMetrics::register(&r),
             registry: r,
         }))
+    }
+
+    /// Service-request, notice and follow-up metrics.
+    pub fn service(&self) -> &crate::customers::ServiceMetrics {
+        &self.0.service
     }
 
     /// Prometheus text exposition of every metric.
@@ -279,7 +286,7 @@ impl Metrics {
                 .inc(),
             Output::Patrol(ev) => self.patrol_event(ev),
             Output::Incident(ev) => self.incident_event(ev),
-            Output::Inspection(_) => {}
+            Output::Inspection(_) | Output::Vacant(_) => {}
             Output::Alarm(ev) => {
                 let t = serde_json::to_value(&ev.transition).ok();
                 let name = t

@@ -91,6 +91,12 @@ impl App {
             self.metrics.clone(),
         ));
         tasks.spawn(engine.run(inputs, cancel.clone()));
+        tasks.spawn(crate::customers::chase::run(
+            self.store.clone(),
+            self.metrics.clone(),
+            self.clock.clone(),
+            cancel.clone(),
+        ));
         for d in &self.config.devices {
             let poller = Poller::new(d.clone(), source_tx.clone(), self.metrics.clone());
             tasks.spawn(poller.run(cancel.clone()));

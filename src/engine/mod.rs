@@ -22,7 +22,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 pub use flow::{PATROL_DEVICE, category_id, patrol_point};
-pub use outputs::{AlarmSnapshot, LiveEvent, Output, Sinks};
+pub use outputs::{AlarmSnapshot, LiveEvent, Output, Sinks, VacantChange};
 
 /// How often time-driven rules run.
 const TICK: Duration = Duration::from_secs(1);

@@ -5,8 +5,11 @@ mod alarms;
 mod api;
 mod dashboard;
 mod error;
+mod followups;
 mod incidents;
 mod patrol;
+mod requests;
+mod units;
 
 use std::sync::Arc;
 
@@ -55,7 +58,10 @@ pub fn router(state: AppState) -> Router {
             api::router()
                 .merge(alarms::router())
                 .merge(incidents::router())
-                .merge(patrol::router()),
+                .merge(patrol::router())
+                .merge(units::router())
+                .merge(requests::router())
+                .merge(followups::router()),
         )
         .with_state(state)
 }

@@ -2,8 +2,12 @@
 //! SQL is portable; timestamps are UTC milliseconds in `bigint` columns; each backend has
 //! its own migrations (`migrations/sqlite`, `migrations/postgres`).
 
+mod customers;
+mod inspections;
+mod notices;
 mod patrol;
 mod readings;
+mod requests;
 mod state;
 pub mod writer;
 
@@ -15,7 +19,9 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 use thiserror::Error;
 
+pub use customers::ImportSummary;
 pub use readings::{EventRow, Reading};
+pub use requests::{StoredRequest, kind_name};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");

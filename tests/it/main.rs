@@ -4,7 +4,9 @@
 
 mod alarms;
 mod cli;
+mod customers;
 mod helpers;
 mod patrol;
 mod plant;
+mod requests;
 mod storage;
