@@ -7,6 +7,8 @@ mod dashboard;
 mod error;
 mod followups;
 mod incidents;
+mod inspections;
+mod notices;
 mod patrol;
 mod requests;
 mod units;
@@ -61,7 +63,9 @@ pub fn router(state: AppState) -> Router {
                 .merge(patrol::router())
                 .merge(units::router())
                 .merge(requests::router())
-                .merge(followups::router()),
+                .merge(followups::router())
+                .merge(inspections::router())
+                .merge(notices::router()),
         )
         .with_state(state)
 }

@@ -4,7 +4,7 @@
 
 mod customers;
 mod inspections;
-mod notices;
+pub mod notices;
 mod patrol;
 mod readings;
 mod requests;
