@@ -1,4 +1,4 @@
-//! The command line: `serve`, `demo`, `simulate`, `check`, `migrate`.
+//! The command line: `serve`, `demo`, `simulate`, `check`, `migrate`, `import`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -58,11 +58,30 @@ enum Command {
         #[arg(long, short, default_value = "site.toml")]
         config: PathBuf,
     },
+    /// Import records from a spreadsheet's CSV (all rows or none).
+    Import {
+        /// What to import.
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// Apply database migrations and exit.
     Migrate {
         /// The site config (its `database.url`).
         #[arg(long, short, default_value = "site.toml")]
         config: PathBuf,
+    },
+}
+
+/// What `import` reads.
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// The unit register: buildings, floors, units, owners, tenants and occupancy.
+    Units {
+        /// The site config (its `database.url`).
+        #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
+        /// The CSV file.
+        file: PathBuf,
     },
 }
 
@@ -79,6 +98,9 @@ impl Cli {
             Command::Simulate { listen, config } => simulate(listen, config.as_deref()).await,
             Command::Check { config } => check(&config),
             Command::Migrate { config } => migrate(&load(&config)?).await,
+            Command::Import {
+                what: ImportCommand::Units { config, file },
+            } => import_units(&load(&config)?, &file).await,
         }
     }
 }
@@ -117,7 +139,9 @@ async fn demo(listen: SocketAddr, data_dir: &Path, mqtt_url: Option<String>) -> 
     config.http.listen = listen;
     config.database.url = format!("sqlite://{}", data_dir.join("sitewatch.db").display());
     let sensors = SimSensors::new(&config)?;
+    let url = config.database.url.clone();
     let app = App::build(config, Arc::new(SystemClock)).await?;
+    crate::customers::seed_demo(&url).await?;
     println!("sitewatch demo: simulated plant on modbus://{}", sim.addr());
     println!("mqtt broker:    {broker}");
     println!("dashboard:      http://{}/", app.addr());
@@ -169,4 +193,31 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     store.migrate().await?;
     println!("migrations applied");
     Ok(())
+}
+
+async fn import_units(config: &Config, file: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("Failed to read {}", file.display()))?;
+    let store = Store::connect(&config.database.url).await?;
+    store.migrate().await?;
+    let now = chrono::Utc::now();
+    match crate::customers::import(&store, &text, "cli", now).await {
+        Ok(s) => {
+            println!(
+                "{}: {} units created, {} updated, {} changed occupancy",
+                file.display(),
+                s.created,
+                s.updated,
+                s.occupancy_changed
+            );
+            Ok(())
+        }
+        Err(crate::customers::ImportError::Rows(rows)) => {
+            for r in &rows {
+                eprintln!("{}:{}: {}", file.display(), r.line, r.reason);
+            }
+            anyhow::bail!("{} invalid rows; nothing was imported", rows.len())
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod broker;
 pub mod cli;
 pub mod config;
+pub mod customers;
 pub mod devices;
 pub mod engine;
 pub mod http;

@@ -56,6 +56,7 @@ struct Inner {
     mqtt_out_sent: prometheus::IntCounter,
     mqtt_out_connected: prometheus::IntGauge,
     outbox_backlog: IntGaugeVec,
+    service: crate::customers::ServiceMetrics,
 }
 
 #[derive(Debug)]
@@ -285,8 +286,14 @@ impl Metrics {
                 "Messages waiting in the outbox, by channel.",
                 &["channel"],
             ),
+            service: crate::customers::ServiceMetrics::register(&r),
             registry: r,
         }))
+    }
+
+    /// Service-request, notice and follow-up metrics.
+    pub fn service(&self) -> &crate::customers::ServiceMetrics {
+        &self.0.service
     }
 
     /// Prometheus text exposition of every metric.
@@ -348,7 +355,7 @@ impl Metrics {
                 .inc(),
             Output::Patrol(ev) => self.patrol_event(ev),
             Output::Incident(ev) => self.incident_event(ev),
-            Output::Inspection(_) => {}
+            Output::Inspection(_) | Output::Vacant(_) => {}
             Output::Alarm(ev) => {
                 let t = serde_json::to_value(&ev.transition).ok();
                 let name = t

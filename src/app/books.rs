@@ -58,6 +58,9 @@ pub(super) async fn load(
         alarms,
         alarm_categories,
     };
+    let vacant_units = crate::customers::vacancy::vacant_units(store).await?;
+    // At start the unit register is the truth; the alarm events it causes are not news.
+    let _ = crate::customers::vacancy::apply(&mut books, vacant_units, now);
     judge_pending_scans(&mut books, store, now).await?;
     Ok(books)
 }

@@ -120,6 +120,12 @@ impl App {
             outbox_ready.clone(),
         ));
         tasks.spawn(engine.run(inputs, cancel.clone()));
+        tasks.spawn(crate::customers::chase::run(
+            self.store.clone(),
+            self.metrics.clone(),
+            self.clock.clone(),
+            cancel.clone(),
+        ));
         for d in &self.config.devices {
             if let Some(poller) = Poller::new(d.clone(), source_tx.clone(), self.metrics.clone()) {
                 tasks.spawn(poller.run(cancel.clone()));

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use flow::{PATROL_DEVICE, category_id, patrol_point};
 pub use live::{LiveEvent, LiveHub};
-pub use outputs::{AlarmSnapshot, Output, Sinks};
+pub use outputs::{AlarmSnapshot, Output, Sinks, VacantChange};
 
 /// How often time-driven rules run.
 const TICK: Duration = Duration::from_secs(1);

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sitewatch_core::alarms::AlarmEvent;
 use sitewatch_core::incidents::{IncidentEvent, IncidentId};
-use sitewatch_core::inspections::InspectionEvent;
+use sitewatch_core::inspections::{InspectionEvent, KeyLoan};
 use sitewatch_core::patrol::{PatrolEvent, ScanRecord};
 use sitewatch_core::points::PointEvent;
 use std::sync::Arc;
@@ -33,6 +33,26 @@ pub enum Output {
     Incident(IncidentEvent),
     /// From the alarm engine.
     Alarm(Box<AlarmEvent>),
+    /// The vacant list or the key register changed (not by an inspection).
+    Vacant(VacantChange),
+}
+
+/// A change to the vacant list or the key register.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum VacantChange {
+    /// A unit joined or left the vacant list.
+    Occupancy {
+        /// Unit id.
+        unit: String,
+        /// Vacant now.
+        vacant: bool,
+    },
+    /// A key set was signed out or back in.
+    Key {
+        /// The loan as it stands.
+        loan: KeyLoan,
+    },
 }
 
 /// Where decisions go.
@@ -88,7 +108,7 @@ impl Changed {
     fn note(&mut self, out: &Output) {
         match out {
             Output::Patrol(_) | Output::Scan(_) => self.patrol = true,
-            Output::Inspection(_) => self.vacant = true,
+            Output::Inspection(_) | Output::Vacant(_) => self.vacant = true,
             Output::Incident(ev) => {
                 self.incidents.insert(ev.incident);
             }
@@ -167,6 +187,7 @@ fn store_item(out: &Output) -> Option<StoreItem> {
         // Scans have their own table, written before the API answers.
         Output::Scan(_) => None,
         Output::Inspection(ev) => journal(Utc::now(), "inspection", "", ev),
+        Output::Vacant(ev) => journal(Utc::now(), "vacant", "", ev),
         Output::Incident(ev) => journal(ev.at, "incident", &ev.incident.to_string(), ev),
         Output::Alarm(ev) => journal(ev.at, "alarm", &ev.alarm, ev.as_ref()),
     }
@@ -228,6 +249,7 @@ fn describe(out: &Output) -> (&'static str, serde_json::Value) {
         Output::Patrol(ev) => ("patrol", json(ev)),
         Output::Scan(rec) => ("scan", json(rec.as_ref())),
         Output::Inspection(ev) => ("inspection", json(ev)),
+        Output::Vacant(ev) => ("vacant", json(ev)),
         Output::Incident(ev) => ("incident", json(ev)),
         Output::Alarm(ev) => ("alarm", json(ev.as_ref())),
     }

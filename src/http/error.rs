@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::customers::RowProblem;
 use crate::store::StoreError;
 
 /// A failed API request.
@@ -25,6 +26,17 @@ pub enum ApiError {
     /// The request is valid but the record's state does not allow it.
     #[error("{0}")]
     Conflict(String),
+    /// Rows of an upload are invalid; nothing was written.
+    #[error("{} rows are invalid; nothing was imported", .0.len())]
+    InvalidRows(Vec<RowProblem>),
+    /// The record cannot move on until these records are in.
+    #[error("cannot {action} yet: missing {}", missing.join(", "))]
+    Missing {
+        /// What was asked.
+        action: &'static str,
+        /// Each missing record.
+        missing: Vec<&'static str>,
+    },
     /// The engine is not running (shutting down).
     #[error("engine unavailable")]
     Unavailable,
@@ -39,6 +51,12 @@ struct Body<'a> {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// Each bad row of an upload, with its line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problems: Option<&'a [RowProblem]>,
+    /// Each record still missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    missing: Option<&'a [&'static str]>,
 }
 
 impl IntoResponse for ApiError {
@@ -49,6 +67,8 @@ impl IntoResponse for ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some(*field))
             }
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
+            ApiError::InvalidRows(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rows", None),
+            ApiError::Missing { .. } => (StatusCode::CONFLICT, "missing_records", None),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store failure in request");
@@ -65,6 +85,14 @@ impl IntoResponse for ApiError {
                 code,
                 message,
                 field,
+                problems: match &self {
+                    ApiError::InvalidRows(p) => Some(p),
+                    _ => None,
+                },
+                missing: match &self {
+                    ApiError::Missing { missing, .. } => Some(missing),
+                    _ => None,
+                },
             }),
         )
             .into_response()

@@ -5,9 +5,14 @@ mod alarms;
 mod api;
 mod dashboard;
 mod error;
+mod followups;
 mod incidents;
+mod inspections;
 mod live;
+mod notices;
 mod patrol;
+mod requests;
+mod units;
 
 use std::sync::Arc;
 
@@ -60,7 +65,12 @@ pub fn router(state: AppState) -> Router {
                 .merge(alarms::router())
                 .merge(incidents::router())
                 .merge(patrol::router())
-                .merge(live::router()),
+                .merge(live::router())
+                .merge(units::router())
+                .merge(requests::router())
+                .merge(followups::router())
+                .merge(inspections::router())
+                .merge(notices::router()),
         )
         .with_state(state)
 }

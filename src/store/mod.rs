@@ -2,9 +2,13 @@
 //! SQL is portable; timestamps are UTC milliseconds in `bigint` columns; each backend has
 //! its own migrations (`migrations/sqlite`, `migrations/postgres`).
 
+mod customers;
+mod inspections;
+pub mod notices;
 mod outbox;
 mod patrol;
 mod readings;
+mod requests;
 mod state;
 pub mod writer;
 
@@ -16,8 +20,10 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 use thiserror::Error;
 
+pub use customers::ImportSummary;
 pub use outbox::{OutMessage, Queued};
 pub use readings::{EventRow, Reading};
+pub use requests::{StoredRequest, kind_name};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
@@ -97,6 +103,19 @@ impl Store {
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query("select 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later fails
+    /// at once with "database is locked" when another writer got in between, instead of
+    /// waiting its turn.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     /// The pool, for the per-aggregate modules.

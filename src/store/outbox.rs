@@ -34,7 +34,7 @@ impl Store {
         at: DateTime<Utc>,
         messages: &[OutMessage],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         for chunk in messages.chunks(200) {
             let sql = format!(
                 "insert into outbox (created_ms, channel, target, payload, retain) values {}",

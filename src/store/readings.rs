@@ -45,7 +45,7 @@ fn from_ms(ms: i64) -> DateTime<Utc> {
 impl Store {
     /// Writes readings in one transaction.
     pub async fn insert_readings(&self, rows: &[Reading]) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         for chunk in rows.chunks(CHUNK) {
             let sql = format!(
                 "insert into readings (point_id, ts_ms, value) values {}",
@@ -66,7 +66,7 @@ impl Store {
         &self,
         rows: &[(DateTime<Utc>, String, String, String)],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         for chunk in rows.chunks(CHUNK) {
             let sql = format!(
                 "insert into events (ts_ms, kind, subject, body) values {}",

@@ -12,7 +12,7 @@ impl Store {
         &self,
         rows: &[(String, String, DateTime<Utc>)],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         for (name, body, at) in rows {
             sqlx::query(
                 "insert into core_state (name, body, updated_ms) values ($1, $2, $3) \

@@ -138,6 +138,10 @@ pub async fn spawn_app(kind: Db) -> TestApp {
 
 /// A daemon with `extra` config, on `clock`.
 pub async fn spawn_app_with(kind: Db, extra: &str, clock: Arc<dyn Clock>) -> TestApp {
+    // Logs stay silent unless asked for (`TEST_LOG=1`).
+    if std::env::var_os("TEST_LOG").is_some() {
+        sitewatch::telemetry::init();
+    }
     let db = fresh_db(kind).await;
     let placeholder = test_config("127.0.0.1:1", &db.url);
     let sim = Simulator::start(

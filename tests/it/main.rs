@@ -5,10 +5,14 @@
 mod alarms;
 mod browser;
 mod cli;
+mod customers;
 mod grafana;
 mod helpers;
 mod mqtt;
 mod mqtt_out;
+mod notices;
 mod patrol;
 mod plant;
+mod requests;
 mod storage;
+mod vacant;

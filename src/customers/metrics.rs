@@ -1,0 +1,97 @@
+//! Service metrics: requests by kind and state, overdue requests, chasers issued, notices
+//! issued, and the follow-up rate (回访率, rules.md §13.17) over 30 days.
+
+use prometheus::{Gauge, IntCounterVec, IntGaugeVec, Opts, Registry};
+
+/// The service gauges and counters, registered once with the daemon's registry.
+#[derive(Debug, Clone)]
+pub struct ServiceMetrics {
+    requests: IntGaugeVec,
+    overdue: IntGaugeVec,
+    chasers: IntCounterVec,
+    notices: IntCounterVec,
+    followup_rate: Gauge,
+}
+
+/// Kinds every gauge is set for, so a zero shows as zero.
+const KINDS: [&str; 3] = ["repair", "complaint", "suggestion"];
+
+impl ServiceMetrics {
+    /// Creates and registers every service metric in `r`.
+    #[allow(clippy::expect_used)] // metric definitions are static; a clash is a bug at start-up
+    pub fn register(r: &Registry) -> Self {
+        let int_gauge = |name: &str, help: &str, labels: &[&str]| {
+            let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+            r.register(Box::new(g.clone())).expect("unique metric");
+            g
+        };
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            r.register(Box::new(c.clone())).expect("unique metric");
+            c
+        };
+        let followup_rate = Gauge::new(
+            "sitewatch_followup_rate_ratio",
+            "Completed repairs and complaints of the last 30 days that were followed up (回访率).",
+        )
+        .expect("valid metric");
+        r.register(Box::new(followup_rate.clone()))
+            .expect("unique metric");
+        Self {
+            requests: int_gauge(
+                "sitewatch_service_requests",
+                "Service requests by kind (repair, complaint, suggestion) and state.",
+                &["kind", "state"],
+            ),
+            overdue: int_gauge(
+                "sitewatch_service_overdue",
+                "Open service requests with a deadline past due.",
+                &["kind"],
+            ),
+            chasers: counter(
+                "sitewatch_service_chasers_total",
+                "Chasers (催办) issued for overdue service requests.",
+                &["kind"],
+            ),
+            notices: counter(
+                "sitewatch_notices_total",
+                "Notices issued to owners by level (notice, important, urgent).",
+                &["level"],
+            ),
+            followup_rate,
+        }
+    }
+
+    /// Sets the request gauges from `(kind, state, count)` rows and overdue counts.
+    pub fn set_requests(&self, counts: &[(String, String, i64)], overdue: &[(&str, i64)]) {
+        self.requests.reset();
+        for (kind, state, n) in counts {
+            self.requests.with_label_values(&[kind, state]).set(*n);
+        }
+        for kind in KINDS {
+            let n = overdue
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, n)| n)
+                .sum();
+            self.overdue.with_label_values(&[kind]).set(n);
+        }
+    }
+
+    /// Chasers issued for a request of `kind`.
+    pub fn chasers(&self, kind: &str, n: usize) {
+        self.chasers.with_label_values(&[kind]).inc_by(n as u64);
+    }
+
+    /// A notice issued.
+    pub fn notice(&self, level: &str) {
+        self.notices.with_label_values(&[level]).inc();
+    }
+
+    /// The follow-up rate; unset (left as is) when nothing was completed.
+    pub fn set_followup_rate(&self, followed: usize, completed: usize) {
+        if completed > 0 {
+            self.followup_rate.set(followed as f64 / completed as f64);
+        }
+    }
+}

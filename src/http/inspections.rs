@@ -1,0 +1,267 @@
+//! `/api/v1/inspections` and `/api/v1/keys`: vacant units due for inspection, submitting an
+//! inspection (stored before the answer; each category of failed items opens an incident),
+//! and signing key sets out and back in (rules.md §13.22–23).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use sitewatch_core::incidents::{IncidentId, IncidentSource, NewIncident};
+use sitewatch_core::inspections::{
+    ChecklistItem, DueUnit, Inspection, InspectionAction, InspectionError, InspectionEvent,
+    ItemResult, KeyError, KeyLoan, MeterReadings,
+};
+
+use super::{ApiError, AppState};
+use crate::engine::{Books, Output, VacantChange, category_id};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/inspections/due", get(due))
+        .route("/inspections", post(submit))
+        .route("/keys/{set}/sign-out", post(sign_out))
+        .route("/keys/{set}/sign-in", post(sign_in))
+}
+
+async fn due(State(s): State<AppState>) -> Result<Json<Vec<DueUnit>>, ApiError> {
+    let due = s
+        .engine
+        .read(|b, now| b.vacant.due(now))
+        .await
+        .ok_or(ApiError::Unavailable)?;
+    Ok(Json(due))
+}
+
+/// An inspection as the inspector's phone sends it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InspectionBody {
+    /// Client-made id, so a resend is recognised.
+    id: String,
+    unit: String,
+    inspector: String,
+    key_set: Option<String>,
+    items: Vec<ItemResult>,
+    #[serde(default)]
+    meters: MeterReadings,
+}
+
+#[derive(Serialize)]
+struct InspectionAnswer {
+    passed: bool,
+    /// Incidents opened for failed items.
+    incidents: Vec<IncidentId>,
+    /// Checklist as judged (meter items corrected from the readings).
+    items: Vec<ItemResult>,
+}
+
+async fn submit(
+    State(s): State<AppState>,
+    Json(b): Json<InspectionBody>,
+) -> Result<(StatusCode, Json<InspectionAnswer>), ApiError> {
+    super::alarms::require_actor(&b.inspector)?;
+    if b.id.trim().is_empty() || b.id.len() > 100 {
+        return Err(ApiError::invalid(
+            "id",
+            "an inspection id of 1 to 100 characters is required",
+        ));
+    }
+    let missing: Vec<ChecklistItem> = ChecklistItem::ALL
+        .into_iter()
+        .filter(|i| !b.items.iter().any(|r| r.item == *i))
+        .collect();
+    if !missing.is_empty() {
+        return Err(inspection_error(InspectionError::Incomplete(missing)));
+    }
+    let inspection = Inspection {
+        id: b.id,
+        unit: b.unit,
+        inspector: b.inspector,
+        key_set: b.key_set,
+        items: b.items,
+        meters: b.meters,
+    };
+    precheck(&s, &inspection).await?;
+    if !s
+        .store
+        .insert_inspection(&inspection, s.clock.now())
+        .await?
+    {
+        return Err(ApiError::Conflict(format!(
+            "inspection {} is already recorded",
+            inspection.id
+        )));
+    }
+    let answer = s
+        .engine
+        .act(move |b, now| judge(b, inspection, now))
+        .await
+        .ok_or(ApiError::Unavailable)?
+        .map_err(inspection_error)?;
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// Refuses before storing what the book would refuse: a unit not vacant, an unknown key set.
+async fn precheck(s: &AppState, i: &Inspection) -> Result<(), ApiError> {
+    let (unit, set) = (i.unit.clone(), i.key_set.clone());
+    let problem = s
+        .engine
+        .read(move |b, _| {
+            if b.vacant.due_dates(&unit).is_none() {
+                return Some(InspectionError::NotVacant(unit));
+            }
+            set.filter(|k| b.vacant.keys().get(k).is_none())
+                .map(InspectionError::UnknownKeySet)
+        })
+        .await
+        .ok_or(ApiError::Unavailable)?;
+    problem.map_or(Ok(()), |e| Err(inspection_error(e)))
+}
+
+type Judged = Result<InspectionAnswer, InspectionError>;
+
+/// Submits to the book and opens an incident per category of failed items.
+fn judge(
+    b: &mut Books,
+    inspection: Inspection,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (Judged, Vec<Output>) {
+    let (id, inspector) = (inspection.id.clone(), inspection.inspector.clone());
+    let outcome = match b.vacant.submit(inspection, now) {
+        Ok(o) => o,
+        Err(e) => return (Err(e), Vec::new()),
+    };
+    let (mut passed, mut items) = (true, Vec::new());
+    for ev in &outcome.events {
+        if let InspectionEvent::InspectionRecorded {
+            inspection,
+            passed: p,
+        } = ev
+        {
+            (passed, items) = (*p, inspection.items.clone());
+        }
+    }
+    let mut out: Vec<Output> = outcome.events.into_iter().map(Output::Inspection).collect();
+    let mut incidents = Vec::new();
+    for InspectionAction::OpenIncident {
+        category,
+        unit,
+        items,
+        notes,
+    } in outcome.actions
+    {
+        let names: Vec<String> = items.iter().map(|i| item_name(*i)).collect();
+        let new = NewIncident {
+            category: category_id(category).into(),
+            title: format!(
+                "空置房巡查不合格 {unit}: {} {}",
+                names.join(", "),
+                notes.join("; ")
+            ),
+            location: unit,
+            reported_by: inspector.clone(),
+            occurred_at: Some(now),
+            source: IncidentSource::InspectionFinding(id.clone()),
+        };
+        match b.incidents.open(new, now) {
+            Ok((iid, events)) => {
+                incidents.push(iid);
+                out.extend(events.into_iter().map(Output::Incident));
+            }
+            Err(e) => tracing::warn!(error = %e, "inspection incident not opened"),
+        }
+    }
+    (
+        Ok(InspectionAnswer {
+            passed,
+            incidents,
+            items,
+        }),
+        out,
+    )
+}
+
+fn item_name(i: ChecklistItem) -> String {
+    serde_json::to_value(i)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn inspection_error(e: InspectionError) -> ApiError {
+    match e {
+        InspectionError::NotVacant(_) => ApiError::Conflict(e.to_string()),
+        InspectionError::Incomplete(_) => ApiError::invalid("items", e.to_string()),
+        InspectionError::UnknownKeySet(_) => ApiError::invalid("key_set", e.to_string()),
+        InspectionError::Config(_) => ApiError::Conflict(e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignOutBody {
+    holder: String,
+    #[serde(default)]
+    purpose: String,
+}
+
+async fn sign_out(
+    State(s): State<AppState>,
+    Path(set): Path<String>,
+    Json(b): Json<SignOutBody>,
+) -> Result<Json<KeyLoan>, ApiError> {
+    super::alarms::require_actor(&b.holder)?;
+    let loan = key_step(&s, move |b2, now| {
+        b2.vacant
+            .keys_mut()
+            .sign_out(&set, &b.holder, &b.purpose, now)
+    })
+    .await?;
+    s.store.insert_key_out(&loan).await?;
+    Ok(Json(loan))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignInBody {
+    by: String,
+}
+
+async fn sign_in(
+    State(s): State<AppState>,
+    Path(set): Path<String>,
+    Json(b): Json<SignInBody>,
+) -> Result<Json<KeyLoan>, ApiError> {
+    super::alarms::require_actor(&b.by)?;
+    let loan = key_step(&s, move |b2, now| {
+        b2.vacant.keys_mut().sign_in(&set, &b.by, now)
+    })
+    .await?;
+    s.store.record_key_in(&loan).await?;
+    Ok(Json(loan))
+}
+
+/// Runs a key-register step in the engine; the loan, or why not.
+async fn key_step<F>(s: &AppState, f: F) -> Result<KeyLoan, ApiError>
+where
+    F: FnOnce(&mut Books, chrono::DateTime<chrono::Utc>) -> Result<KeyLoan, KeyError>
+        + Send
+        + 'static,
+{
+    let result = s
+        .engine
+        .act(move |b, now| match f(b, now) {
+            Ok(loan) => {
+                let out = vec![Output::Vacant(VacantChange::Key { loan: loan.clone() })];
+                (Ok(loan), out)
+            }
+            Err(e) => (Err(e), Vec::new()),
+        })
+        .await
+        .ok_or(ApiError::Unavailable)?;
+    result.map_err(|e| match e {
+        KeyError::UnknownSet(_) => ApiError::NotFound(e.to_string()),
+        _ => ApiError::Conflict(e.to_string()),
+    })
+}

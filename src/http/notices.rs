@@ -1,0 +1,229 @@
+//! `/api/v1/notices`: notices to owners (通知, rules.md §13.14) at a level with its colour,
+//! drafted from zh-CN templates, with a posting expiry and target units (all, a building,
+//! a list, or the households of an incident); per-unit delivery and confirmation records.
+//! A planned stoppage is refused unless noticed at least 24 h ahead (§14).
+
+use std::collections::BTreeSet;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{ApiError, AppState};
+use crate::customers::notices::{
+    DeliveryChannel, Notice, NoticeLevel, NoticeTarget, NoticeTemplate, check_window,
+};
+use crate::store::notices::DeliveryRecord;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/notices", get(list).post(issue))
+        .route("/notices/{id}", get(one))
+        .route("/notices/{id}/deliveries", post(deliveries))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoticeBody {
+    level: NoticeLevel,
+    #[serde(default = "general")]
+    template: NoticeTemplate,
+    title: Option<String>,
+    body: Option<String>,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+    expires_at: DateTime<Utc>,
+    target: NoticeTarget,
+    created_by: String,
+}
+
+fn general() -> NoticeTemplate {
+    NoticeTemplate::General
+}
+
+async fn issue(
+    State(s): State<AppState>,
+    Json(b): Json<NoticeBody>,
+) -> Result<(StatusCode, Json<Notice>), ApiError> {
+    super::alarms::require_actor(&b.created_by)?;
+    let now = s.clock.now();
+    check_window(b.template, b.starts_at, b.ends_at, b.expires_at, now)
+        .map_err(|(field, message)| ApiError::invalid(field, message))?;
+    let (title, text) = draft(&s, &b)?;
+    let units = targets(&s, &b.target).await?;
+    let mut notice = Notice {
+        id: 0,
+        level: b.level,
+        color: b.level.color().to_owned(),
+        template: b.template,
+        title,
+        body: text,
+        starts_at: b.starts_at,
+        ends_at: b.ends_at,
+        expires_at: b.expires_at,
+        target: b.target,
+        created_by: b.created_by,
+        created_at: now,
+        deliveries: Vec::new(),
+    };
+    notice.id = s.store.insert_notice(&notice, &units).await?;
+    s.metrics.service().notice(b.level.as_str());
+    let stored = s.store.notice(notice.id).await?.unwrap_or(notice);
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+/// Title and text as written, or from the template (the level heads the title).
+fn draft(s: &AppState, b: &NoticeBody) -> Result<(String, String), ApiError> {
+    let tz: chrono_tz::Tz = s.site.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let (t_title, t_body) = match (b.template, b.starts_at) {
+        (NoticeTemplate::General, _) => (String::new(), String::new()),
+        (t, Some(from)) => t.render(from, b.ends_at.unwrap_or(from), tz),
+        (_, None) => {
+            return Err(ApiError::invalid(
+                "starts_at",
+                "a template notice needs its start time",
+            ));
+        }
+    };
+    let title = b
+        .title
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or(t_title);
+    let text = b
+        .body
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or(t_body);
+    if title.is_empty() || text.is_empty() {
+        return Err(ApiError::invalid(
+            "title",
+            "a notice needs a title and a body, or a template",
+        ));
+    }
+    Ok((format!("【{}】{title}", b.level.heading()), text))
+}
+
+/// The unit ids a target names; every one must be in the register.
+async fn targets(s: &AppState, target: &NoticeTarget) -> Result<Vec<String>, ApiError> {
+    let ids =
+        |units: Vec<crate::customers::Unit>| units.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    let units = match target {
+        NoticeTarget::All => ids(s.store.units(None, None).await?),
+        NoticeTarget::Building { building } => ids(s.store.units(Some(building), None).await?),
+        NoticeTarget::Units { units } => units.clone(),
+        NoticeTarget::Incident { incident } => households(s, *incident).await?,
+    };
+    let known: BTreeSet<String> = ids(s.store.units(None, None).await?).into_iter().collect();
+    let unknown: Vec<&String> = units.iter().filter(|u| !known.contains(*u)).collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::invalid(
+            "target",
+            format!("units not in the register: {unknown:?}"),
+        ));
+    }
+    if units.is_empty() {
+        return Err(ApiError::invalid("target", "the target names no units"));
+    }
+    Ok(units
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect())
+}
+
+/// The units linked to an incident as affected households (§13.9).
+async fn households(s: &AppState, incident: i64) -> Result<Vec<String>, ApiError> {
+    s.engine
+        .read(move |b, _| {
+            b.incidents
+                .get(incident)
+                .map(|i| i.households.iter().map(|h| h.unit.clone()).collect())
+        })
+        .await
+        .ok_or(ApiError::Unavailable)?
+        .ok_or_else(|| ApiError::NotFound(format!("incident {incident}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    /// Only notices still posted.
+    #[serde(default)]
+    current: bool,
+}
+
+async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<Notice>>, ApiError> {
+    let now = s.clock.now();
+    Ok(Json(s.store.notices(q.current.then_some(now)).await?))
+}
+
+async fn one(State(s): State<AppState>, Path(id): Path<i64>) -> Result<Json<Notice>, ApiError> {
+    s.store
+        .notice(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("notice {id}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveriesBody {
+    by: String,
+    records: Vec<RecordBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordBody {
+    unit: String,
+    channel: DeliveryChannel,
+    /// The household confirmed it (a signature, a reply); implies delivery.
+    #[serde(default)]
+    confirmed: bool,
+}
+
+/// Records deliveries and confirmations per unit; every unit must be a target, else none
+/// is recorded.
+async fn deliveries(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Json(b): Json<DeliveriesBody>,
+) -> Result<Json<Notice>, ApiError> {
+    super::alarms::require_actor(&b.by)?;
+    let notice = s
+        .store
+        .notice(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("notice {id}")))?;
+    let targets: BTreeSet<&str> = notice.deliveries.iter().map(|d| d.unit.as_str()).collect();
+    if let Some(r) = b
+        .records
+        .iter()
+        .find(|r| !targets.contains(r.unit.as_str()))
+    {
+        return Err(ApiError::invalid(
+            "unit",
+            format!("unit `{}` is not a target of notice {id}", r.unit),
+        ));
+    }
+    let now = s.clock.now();
+    for r in b.records {
+        let record = DeliveryRecord {
+            unit: r.unit,
+            channel: r.channel,
+            delivered: true,
+            confirmed: r.confirmed,
+            by: b.by.clone(),
+            at: now,
+        };
+        s.store.record_delivery(id, &record).await?;
+    }
+    one(State(s), Path(id)).await
+}

@@ -1,0 +1,195 @@
+//! `/api/v1/requests`: repair requests (报修), complaints (投诉) and suggestions: intake,
+//! the list (by state, overdue), one request with its timeline, and every step (acknowledge,
+//! dispatch, complete with the report, follow-up, rating, decline with the reason, explain
+//! a delay on a chaser, close). A repair closes only with its three records (§13.16).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use sitewatch_core::incidents::{
+    Channel, ClockView, NewRequest, RequestAction, RequestCommand, RequestEvent, RequestId,
+    RequestKind, RequestState, ServiceConfig, ServiceError, ServiceRequest, WorkingCalendar,
+};
+
+use super::{ApiError, AppState};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/requests", get(list).post(intake))
+        .route("/requests/{id}", get(one))
+        .route("/requests/{id}/commands", post(command))
+}
+
+/// What the desk takes in.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntakeBody {
+    kind: RequestKind,
+    channel: Channel,
+    unit: String,
+    owner: Option<String>,
+    summary: String,
+    received_by: String,
+}
+
+async fn intake(
+    State(s): State<AppState>,
+    Json(b): Json<IntakeBody>,
+) -> Result<(StatusCode, Json<ServiceRequest>), ApiError> {
+    super::alarms::require_actor(&b.received_by)?;
+    if b.summary.trim().is_empty() {
+        return Err(ApiError::invalid("summary", "say what the owner asked"));
+    }
+    if s.store.unit(&b.unit).await?.is_none() {
+        return Err(ApiError::invalid(
+            "unit",
+            format!("unit `{}` is not in the register", b.unit),
+        ));
+    }
+    let calendar = calendar(&s).await?;
+    let now = s.clock.now();
+    let new = NewRequest {
+        kind: b.kind,
+        channel: b.channel,
+        unit: b.unit,
+        owner: b.owner,
+        summary: b.summary,
+        received_by: b.received_by,
+    };
+    let config = ServiceConfig::default();
+    let request = s
+        .store
+        .create_request(now, |id| {
+            ServiceRequest::new(id, new, &config, &calendar, now).0
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(request)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    state: Option<RequestState>,
+    kind: Option<String>,
+    #[serde(default)]
+    overdue: bool,
+}
+
+/// A request with its running clocks, for the lists.
+#[derive(Serialize)]
+struct RequestView {
+    #[serde(flatten)]
+    request: ServiceRequest,
+    overdue: bool,
+    running: Vec<ClockView>,
+}
+
+impl RequestView {
+    fn of(request: ServiceRequest, now: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            overdue: request.is_overdue(now),
+            running: request.running_clocks(now),
+            request,
+        }
+    }
+}
+
+async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<RequestView>>, ApiError> {
+    let now = s.clock.now();
+    let rows = s.store.requests(q.state, q.kind.as_deref()).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| RequestView::of(r.request, now))
+            .filter(|v| !q.overdue || v.overdue)
+            .collect(),
+    ))
+}
+
+async fn one(
+    State(s): State<AppState>,
+    Path(id): Path<RequestId>,
+) -> Result<Json<RequestView>, ApiError> {
+    let stored = s
+        .store
+        .request(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("request {id}")))?;
+    Ok(Json(RequestView::of(stored.request, s.clock.now())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandBody {
+    actor: String,
+    #[serde(default)]
+    note: String,
+    action: RequestAction,
+}
+
+async fn command(
+    State(s): State<AppState>,
+    Path(id): Path<RequestId>,
+    Json(b): Json<CommandBody>,
+) -> Result<Json<Vec<RequestEvent>>, ApiError> {
+    super::alarms::require_actor(&b.actor)?;
+    let calendar = calendar(&s).await?;
+    let mut stored = s
+        .store
+        .request(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("request {id}")))?;
+    let now = s.clock.now();
+    let cmd = RequestCommand {
+        actor: b.actor,
+        note: b.note,
+        action: b.action,
+    };
+    let events = stored
+        .request
+        .apply(cmd, &calendar, now)
+        .map_err(service_error)?;
+    if !s
+        .store
+        .save_request(&stored.request, stored.version, now)
+        .await?
+    {
+        return Err(ApiError::Conflict(format!(
+            "request {id} was changed meanwhile; read it again and retry"
+        )));
+    }
+    Ok(Json(events))
+}
+
+/// The site's working-day calendar, as the incident book has it.
+async fn calendar(s: &AppState) -> Result<WorkingCalendar, ApiError> {
+    s.engine
+        .read(|b, _| b.incidents.calendar().clone())
+        .await
+        .ok_or(ApiError::Unavailable)
+}
+
+fn service_error(e: ServiceError) -> ApiError {
+    match e {
+        ServiceError::CannotClose { missing } => ApiError::Missing {
+            action: "close",
+            missing,
+        },
+        ServiceError::Empty(field) => ApiError::invalid(field_name(field), e.to_string()),
+        ServiceError::BadRating(_) => ApiError::invalid("score", e.to_string()),
+        ServiceError::NotAComplaint(_) => ApiError::invalid("action", e.to_string()),
+        _ => ApiError::Conflict(e.to_string()),
+    }
+}
+
+fn field_name(what: &str) -> &'static str {
+    match what {
+        "reply" => "text",
+        "completion report" => "report",
+        _ => "reason",
+    }
+}

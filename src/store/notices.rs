@@ -1,0 +1,176 @@
+//! Notices and their per-unit delivery and confirmation records (rules.md §13.14).
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError};
+use crate::customers::notices::{
+    Delivery, DeliveryChannel, Notice, NoticeLevel, NoticeTarget, NoticeTemplate,
+};
+
+fn ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn opt_ms(row: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    Ok(row.try_get::<Option<i64>, _>(col)?.map(from_ms))
+}
+
+/// A delivery or confirmation to record.
+#[derive(Debug, Clone)]
+pub struct DeliveryRecord {
+    /// The unit.
+    pub unit: String,
+    /// How.
+    pub channel: DeliveryChannel,
+    /// Delivered at this time (kept if already delivered).
+    pub delivered: bool,
+    /// Confirmed by the household at this time.
+    pub confirmed: bool,
+    /// Who records it.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Keeps a notice (its `id` is ignored) with one record per target unit; its number.
+    pub async fn insert_notice(&self, n: &Notice, units: &[String]) -> Result<i64, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(
+            "insert into notices (level, template, title, body, starts_at_ms, ends_at_ms, expires_at_ms, \
+             target, created_by, created_at_ms, updated_at_ms) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning notice_id",
+        )
+        .bind(n.level.as_str())
+        .bind(n.template.as_str())
+        .bind(n.title.clone())
+        .bind(n.body.clone())
+        .bind(n.starts_at.map(ms))
+        .bind(n.ends_at.map(ms))
+        .bind(ms(n.expires_at))
+        .bind(serde_json::to_string(&n.target).unwrap_or_default())
+        .bind(n.created_by.clone())
+        .bind(ms(n.created_at))
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get("notice_id")?;
+        for unit in units {
+            sqlx::query(
+                "insert into notice_units (notice_id, unit_id, created_at_ms, updated_at_ms) values ($1, $2, $3, $3)",
+            )
+            .bind(id)
+            .bind(unit.clone())
+            .bind(ms(n.created_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Notices, newest first, with their records; only those still posted at `now` when
+    /// `current` is set.
+    pub async fn notices(&self, current: Option<DateTime<Utc>>) -> Result<Vec<Notice>, StoreError> {
+        let rows =
+            sqlx::query("select * from notices where expires_at_ms > $1 order by notice_id desc")
+                .bind(current.map_or(i64::MIN, ms))
+                .fetch_all(self.pool())
+                .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut notice = notice_of(r)?;
+            notice.deliveries = self.deliveries(notice.id).await?;
+            out.push(notice);
+        }
+        Ok(out)
+    }
+
+    /// One notice with its records.
+    pub async fn notice(&self, id: i64) -> Result<Option<Notice>, StoreError> {
+        let row = sqlx::query("select * from notices where notice_id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut notice = notice_of(&row)?;
+        notice.deliveries = self.deliveries(id).await?;
+        Ok(Some(notice))
+    }
+
+    async fn deliveries(&self, notice: i64) -> Result<Vec<Delivery>, StoreError> {
+        let rows = sqlx::query(
+            "select unit_id, channel, delivered_at_ms, confirmed_at_ms, recorded_by from notice_units \
+             where notice_id = $1 order by unit_id",
+        )
+        .bind(notice)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let channel: Option<String> = r.try_get("channel")?;
+                Ok(Delivery {
+                    unit: r.try_get("unit_id")?,
+                    channel: channel.as_deref().and_then(DeliveryChannel::parse),
+                    delivered_at: opt_ms(r, "delivered_at_ms")?,
+                    confirmed_at: opt_ms(r, "confirmed_at_ms")?,
+                    recorded_by: r.try_get("recorded_by")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a delivery or confirmation for a target unit; false when the unit is not a
+    /// target of the notice. A confirmation implies delivery; first times stand.
+    pub async fn record_delivery(
+        &self,
+        notice: i64,
+        d: &DeliveryRecord,
+    ) -> Result<bool, StoreError> {
+        let at = ms(d.at);
+        let delivered = (d.delivered || d.confirmed).then_some(at);
+        let confirmed = d.confirmed.then_some(at);
+        let done = sqlx::query(
+            "update notice_units set channel = $1, recorded_by = $2, updated_at_ms = $3, \
+             delivered_at_ms = coalesce(delivered_at_ms, $4), confirmed_at_ms = coalesce(confirmed_at_ms, $5) \
+             where notice_id = $6 and unit_id = $7",
+        )
+        .bind(d.channel.as_str())
+        .bind(d.by.clone())
+        .bind(at)
+        .bind(delivered)
+        .bind(confirmed)
+        .bind(notice)
+        .bind(d.unit.clone())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+fn notice_of(r: &AnyRow) -> Result<Notice, StoreError> {
+    let level: String = r.try_get("level")?;
+    let level = NoticeLevel::parse(&level).unwrap_or(NoticeLevel::Notice);
+    let template: String = r.try_get("template")?;
+    let target: String = r.try_get("target")?;
+    Ok(Notice {
+        id: r.try_get("notice_id")?,
+        level,
+        color: level.color().to_owned(),
+        template: NoticeTemplate::parse(&template).unwrap_or(NoticeTemplate::General),
+        title: r.try_get("title")?,
+        body: r.try_get("body")?,
+        starts_at: opt_ms(r, "starts_at_ms")?,
+        ends_at: opt_ms(r, "ends_at_ms")?,
+        expires_at: from_ms(r.try_get("expires_at_ms")?),
+        target: serde_json::from_str(&target).unwrap_or(NoticeTarget::All),
+        created_by: r.try_get("created_by")?,
+        created_at: from_ms(r.try_get("created_at_ms")?),
+        deliveries: Vec::new(),
+    })
+}
