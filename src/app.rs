@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::devices::{self, modbus::Poller};
+use crate::devices::{self, modbus::Bus};
 use crate::engine::Engine;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -92,9 +92,11 @@ impl App {
             self.metrics.clone(),
         ));
         tasks.spawn(engine.run(inputs, cancel.clone()));
-        for d in &self.config.devices {
-            let poller = Poller::new(d.clone(), source_tx.clone(), self.metrics.clone());
-            tasks.spawn(poller.run(cancel.clone()));
+        // One task per connection: devices behind one gateway or serial line share it.
+        for devices in devices::modbus::group(&self.config.devices) {
+            if let Some(bus) = Bus::new(devices, source_tx.clone(), self.metrics.clone()) {
+                tasks.spawn(bus.run(cancel.clone()));
+            }
         }
         drop(source_tx);
         let state = AppState {

@@ -1,18 +1,19 @@
 //! The site config (`site.toml`, with `SITEWATCH_*` environment overrides) and the device
 //! profiles it binds. Loading validates everything and reports every problem at once.
 
+mod modbus;
 mod problems;
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::devices::profile::Profile;
+pub use modbus::{ModbusConfig, Parity, SerialConfig, Transport};
 pub use problems::{Problem, Problems};
 
 /// The profiles shipped in the binary (used by `demo`, and as a fallback).
@@ -115,39 +116,6 @@ pub struct DeviceConfig {
     pub modbus: ModbusConfig,
 }
 
-/// How to reach a Modbus device.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModbusConfig {
-    /// `host:port` of the device or gateway.
-    pub address: String,
-    /// Unit (slave) id.
-    #[serde(default = "default_unit")]
-    pub unit_id: u8,
-    /// Time between polls.
-    #[serde(default = "default_interval", with = "humantime_serde")]
-    pub poll_interval: Duration,
-    /// Time to wait for one answer.
-    #[serde(default = "default_timeout", with = "humantime_serde")]
-    pub timeout: Duration,
-    /// Failed polls in a row after which the device is comm-lost.
-    #[serde(default = "default_misses")]
-    pub comm_loss_after: u32,
-}
-
-fn default_unit() -> u8 {
-    1
-}
-fn default_interval() -> Duration {
-    Duration::from_secs(5)
-}
-fn default_timeout() -> Duration {
-    Duration::from_secs(1)
-}
-fn default_misses() -> u32 {
-    3
-}
-
 /// A device with its profile resolved.
 #[derive(Debug, Clone)]
 pub struct Device {
@@ -236,6 +204,7 @@ fn bind_devices(
 ) -> Vec<Device> {
     let mut seen = HashSet::new();
     let mut devices = Vec::new();
+    let mut buses = Vec::new();
     for spanned in raw {
         let at = |reason: String| Problem::at(file, text, spanned.span().start, reason);
         let d = spanned.get_ref().clone();
@@ -248,12 +217,10 @@ fn bind_devices(
                 d.id
             )));
         }
-        if d.modbus.poll_interval.is_zero() || d.modbus.timeout.is_zero() {
-            problems.push(at(format!(
-                "device `{}`: zero poll_interval or timeout",
-                d.id
-            )));
+        for reason in d.modbus.problems() {
+            problems.push(at(format!("device `{}`: {reason}", d.id)));
         }
+        buses.push((spanned.span().start, d.clone()));
         match profiles.get(&d.profile) {
             Some(p) => devices.push(Device {
                 config: d,
@@ -264,6 +231,9 @@ fn bind_devices(
                 d.id, d.profile
             ))),
         }
+    }
+    for (offset, reason) in modbus::bus_problems(&buses) {
+        problems.push(Problem::at(file, text, offset, reason));
     }
     devices
 }

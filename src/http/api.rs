@@ -43,7 +43,7 @@ async fn devices(State(s): State<AppState>) -> Result<Json<Vec<DeviceView>>, Api
                 id: d.config.id.clone(),
                 name: d.config.name.clone(),
                 profile: d.profile.id.clone(),
-                address: d.config.modbus.address.clone(),
+                address: d.config.modbus.endpoint(),
                 unit_id: d.config.modbus.unit_id,
                 up: st.up,
                 misses: st.misses,

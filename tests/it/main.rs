@@ -4,5 +4,6 @@
 
 mod cli;
 mod helpers;
+mod modbus;
 mod plant;
 mod storage;
