@@ -5,6 +5,7 @@
 //! and RTU-over-TCP links and cleans a line after a timeout.
 
 mod bus;
+pub mod commission;
 mod read;
 mod transport;
 
