@@ -7,7 +7,7 @@ fn parse(text: &str) -> Result<Config, Problems> {
 #[test]
 fn demo_config_is_valid_with_builtin_profiles() {
     let config = parse(DEMO_CONFIG).expect("demo config is valid");
-    assert_eq!(config.devices.len(), 4);
+    assert_eq!(config.devices.len(), 5);
     assert_eq!(config.site.timezone, "Asia/Shanghai");
     assert_eq!(config.devices[0].profile.id, "eastron_sdm630");
 }
@@ -16,7 +16,7 @@ fn demo_config_is_valid_with_builtin_profiles() {
 fn demo_config_is_valid_with_profiles_from_disk() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo/site.toml");
     let config = Config::load(&path).expect("valid");
-    assert_eq!(config.devices.len(), 4);
+    assert_eq!(config.devices.len(), 5);
 }
 
 #[test]

@@ -21,7 +21,7 @@ fn check_accepts_the_example_config() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("4 devices"), "{stdout}");
+    assert!(stdout.contains("5 devices"), "{stdout}");
 }
 
 #[test]
