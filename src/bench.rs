@@ -58,7 +58,12 @@ pub fn run(opts: BenchOptions) -> anyhow::Result<()> {
     let simulators = sim_rt.block_on(async {
         let mut out = Vec::new();
         for _ in 0..opts.devices {
-            out.push(Simulator::start("127.0.0.1:0".parse()?, &sims).await?);
+            let sim = Simulator::start("127.0.0.1:0".parse()?, &sims).await?;
+            // The bench profile has no model: give every register a value to read.
+            for a in 0..opts.registers {
+                sim.set(1, &format!("r{a}"), f64::from(a));
+            }
+            out.push(sim);
         }
         anyhow::Ok(out)
     })?;
@@ -150,7 +155,7 @@ async fn bare_loop(
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let Some(mut ctx) = (match addr {
-                Some(a) => tcp::connect(a).await.ok(),
+                Some(a) => tcp::connect_slave(a, tokio_modbus::Slave(1)).await.ok(),
                 None => None,
             }) else {
                 return lat;
