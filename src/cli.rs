@@ -1,4 +1,5 @@
-//! The command line: `serve`, `demo`, `simulate`, `check`, `migrate`, `import`.
+//! The command line: `serve`, `demo`, `simulate`, `check`, `migrate`, `import`,
+//! `device read` (commissioning) and `bench`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use sitewatch_core::clock::SystemClock;
 use crate::app::App;
 use crate::broker::EmbeddedBroker;
 use crate::config::{Config, DEMO_CONFIG};
-use crate::devices::{self, sensors::SimSensors, simulator::Simulator};
+use crate::devices::{self, modbus::commission, sensors::SimSensors, simulator::Simulator};
 use crate::shutdown;
 use crate::store::Store;
 
@@ -64,6 +65,16 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Commissioning: talk to one device of a site config.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+    /// Benchmarks (run with `--release`).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Apply database migrations and exit.
     Migrate {
         /// The site config (its `database.url`).
@@ -85,6 +96,34 @@ enum ImportCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Read every point of one device once and print raw registers and decoded values.
+    Read {
+        /// The device id.
+        name: String,
+        /// The site config.
+        #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Poll simulated devices on loopback: sitewatch's buses against a bare tokio-modbus loop.
+    Modbus {
+        /// Simulated devices, one connection each.
+        #[arg(long, default_value_t = 200)]
+        devices: usize,
+        /// Holding registers per device.
+        #[arg(long, default_value_t = 20)]
+        registers: u16,
+        /// Seconds per phase (four phases).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+}
+
 impl Cli {
     /// Runs the chosen command.
     pub async fn run(self) -> anyhow::Result<()> {
@@ -101,6 +140,28 @@ impl Cli {
             Command::Import {
                 what: ImportCommand::Units { config, file },
             } => import_units(&load(&config)?, &file).await,
+            Command::Device {
+                command: DeviceCommand::Read { name, config },
+            } => device_read(&load(&config)?, &name).await,
+            Command::Bench {
+                command:
+                    BenchCommand::Modbus {
+                        devices,
+                        registers,
+                        seconds,
+                    },
+            } => {
+                let opts = crate::bench::BenchOptions {
+                    devices,
+                    registers,
+                    seconds,
+                };
+                // The bench builds its own runtimes, so it runs on a plain thread.
+                let bench = std::thread::spawn(move || crate::bench::run(opts));
+                tokio::task::spawn_blocking(move || bench.join())
+                    .await?
+                    .map_err(|_| anyhow::anyhow!("the benchmark panicked"))?
+            }
         }
     }
 }
@@ -220,4 +281,27 @@ async fn import_units(config: &Config, file: &Path) -> anyhow::Result<()> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+async fn device_read(config: &Config, name: &str) -> anyhow::Result<()> {
+    let device = config
+        .devices
+        .iter()
+        .find(|d| d.config.id == name)
+        .ok_or_else(|| anyhow::anyhow!("no device `{name}` in the config"))?;
+    let m = device
+        .config
+        .modbus
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("`{name}` is not a Modbus device"))?;
+    println!(
+        "{} ({}) at {} unit {}",
+        device.config.id,
+        device.profile.id,
+        m.endpoint(),
+        m.unit_id
+    );
+    let rows = commission::read_device(device).await;
+    print!("{}", commission::format_table(&rows));
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! the pure core in `sitewatch-core` decides; sinks (store, metrics, live views) report.
 
 pub mod app;
+pub mod bench;
 pub mod broker;
 pub mod cli;
 pub mod config;

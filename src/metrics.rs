@@ -38,6 +38,8 @@ struct Inner {
     device_up: IntGaugeVec,
     modbus_requests: IntCounterVec,
     modbus_latency: HistogramVec,
+    modbus_skipped: IntCounterVec,
+    bus_utilisation: GaugeVec,
     source_rejects: IntCounterVec,
     store_writes: IntCounterVec,
     store_errors: IntCounterVec,
@@ -153,8 +155,25 @@ impl Metrics {
         .expect("valid metric");
         r.register(Box::new(modbus_latency.clone()))
             .expect("unique metric");
+        let bus_utilisation = GaugeVec::new(
+            Opts::new(
+                "sitewatch_modbus_bus_utilisation_ratio",
+                "Share of the last second a bus spent on requests (1 = saturated).",
+            ),
+            &["bus"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(bus_utilisation.clone()))
+            .expect("unique metric");
         Metrics(Arc::new(Inner {
             point_value,
+            bus_utilisation,
+            modbus_skipped: counter(
+                &r,
+                "sitewatch_modbus_polls_skipped_total",
+                "Polls skipped because the device's bus was still busy when they were due.",
+                &["device"],
+            ),
             point_quality: int_gauge(
                 &r,
                 "sitewatch_point_quality",
@@ -482,6 +501,19 @@ impl Metrics {
             .modbus_latency
             .with_label_values(&[device])
             .observe(took.as_secs_f64());
+    }
+
+    /// Polls of `device` skipped because its bus was busy (0 declares the series).
+    pub fn modbus_skipped(&self, device: &str, polls: u64) {
+        self.0
+            .modbus_skipped
+            .with_label_values(&[device])
+            .inc_by(polls);
+    }
+
+    /// Share of recent time the bus `bus` spent on requests.
+    pub fn bus_utilisation(&self, bus: &str, ratio: f64) {
+        self.0.bus_utilisation.with_label_values(&[bus]).set(ratio);
     }
 
     /// Input dropped; `reason` must come from a fixed set.

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::devices::modbus::Poller;
+use crate::devices::modbus::{self, Bus};
 use crate::devices::mqtt::{self, MqttSource};
 use crate::devices::nfc::NfcScan;
 use crate::engine::{Engine, LiveHub, Sinks};
@@ -126,9 +126,10 @@ impl App {
             self.clock.clone(),
             cancel.clone(),
         ));
-        for d in &self.config.devices {
-            if let Some(poller) = Poller::new(d.clone(), source_tx.clone(), self.metrics.clone()) {
-                tasks.spawn(poller.run(cancel.clone()));
+        // One task per connection: devices behind one gateway or serial line share it.
+        for devices in modbus::group(&self.config.devices) {
+            if let Some(bus) = Bus::new(devices, source_tx.clone(), self.metrics.clone()) {
+                tasks.spawn(bus.run(cancel.clone()));
             }
         }
         if let Some(source) = mqtt {

@@ -1,6 +1,7 @@
 //! The site config (`site.toml`, with `SITEWATCH_*` environment overrides) and the device
 //! profiles it binds. Loading validates everything and reports every problem at once.
 
+mod modbus;
 mod mqtt;
 mod problems;
 mod rules;
@@ -9,7 +10,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -20,6 +20,7 @@ use sitewatch_core::inspections::InspectionConfig;
 use sitewatch_core::patrol::PatrolConfig;
 
 use crate::devices::profile::{AlarmDef, Profile};
+pub use modbus::{ModbusConfig, Parity, SerialConfig, Transport};
 pub use mqtt::{BrokerUrl, DeviceMqttConfig, MqttConfig};
 pub use problems::{Problem, Problems};
 
@@ -150,39 +151,6 @@ pub struct DeviceConfig {
     pub modbus: Option<ModbusConfig>,
     /// MQTT binding: the topic the device's messages arrive on.
     pub mqtt: Option<DeviceMqttConfig>,
-}
-
-/// How to reach a Modbus device.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModbusConfig {
-    /// `host:port` of the device or gateway.
-    pub address: String,
-    /// Unit (slave) id.
-    #[serde(default = "default_unit")]
-    pub unit_id: u8,
-    /// Time between polls.
-    #[serde(default = "default_interval", with = "humantime_serde")]
-    pub poll_interval: Duration,
-    /// Time to wait for one answer.
-    #[serde(default = "default_timeout", with = "humantime_serde")]
-    pub timeout: Duration,
-    /// Failed polls in a row after which the device is comm-lost.
-    #[serde(default = "default_misses")]
-    pub comm_loss_after: u32,
-}
-
-fn default_unit() -> u8 {
-    1
-}
-fn default_interval() -> Duration {
-    Duration::from_secs(5)
-}
-fn default_timeout() -> Duration {
-    Duration::from_secs(1)
-}
-fn default_misses() -> u32 {
-    3
 }
 
 /// A device with its profile resolved.
@@ -374,6 +342,7 @@ fn bind_devices(
 ) -> Vec<Device> {
     let mut seen = HashSet::new();
     let mut devices = Vec::new();
+    let mut buses = Vec::new();
     for spanned in raw {
         let at = |reason: String| Problem::at(file, text, spanned.span().start, reason);
         let d = spanned.get_ref().clone();
@@ -386,14 +355,11 @@ fn bind_devices(
                 d.id
             )));
         }
-        if d.modbus
-            .as_ref()
-            .is_some_and(|m| m.poll_interval.is_zero() || m.timeout.is_zero())
-        {
-            problems.push(at(format!(
-                "device `{}`: zero poll_interval or timeout",
-                d.id
-            )));
+        if let Some(m) = &d.modbus {
+            for reason in m.problems() {
+                problems.push(at(format!("device `{}`: {reason}", d.id)));
+            }
+            buses.push((spanned.span().start, d.id.clone(), m.clone()));
         }
         if let Some(reason) = profiles
             .get(&d.profile)
@@ -411,6 +377,9 @@ fn bind_devices(
                 d.id, d.profile
             ))),
         }
+    }
+    for (offset, reason) in modbus::bus_problems(&buses) {
+        problems.push(Problem::at(file, text, offset, reason));
     }
     devices
 }

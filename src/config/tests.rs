@@ -7,7 +7,7 @@ fn parse(text: &str) -> Result<Config, Problems> {
 #[test]
 fn demo_config_is_valid_with_builtin_profiles() {
     let config = parse(DEMO_CONFIG).expect("demo config is valid");
-    assert_eq!(config.devices.len(), 6);
+    assert_eq!(config.devices.len(), 7);
     assert_eq!(config.site.timezone, "Asia/Shanghai");
     assert_eq!(config.devices[0].profile.id, "eastron_sdm630");
 }
@@ -16,7 +16,7 @@ fn demo_config_is_valid_with_builtin_profiles() {
 fn demo_config_is_valid_with_profiles_from_disk() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo/site.toml");
     let config = Config::load(&path).expect("valid");
-    assert_eq!(config.devices.len(), 6);
+    assert_eq!(config.devices.len(), 7);
 }
 
 #[test]
@@ -31,7 +31,7 @@ timezone = "Mars/Olympus"
 id = "a"
 name = "A"
 profile = "no_such_profile"
-modbus = { address = "127.0.0.1:502" }
+modbus = { address = "127.0.0.1:502", unit_id = 2 }
 
 [[devices]]
 id = "a"
@@ -141,4 +141,79 @@ mqtt = {}
     let topic = config.devices[0].mqtt_topic();
     assert_eq!(topic.as_deref(), Some("zigbee2mqtt/leak_b1_pump_room"));
     assert!(config.uses_mqtt());
+}
+
+const SITE: &str = "[site]\nid = \"x\"\nname = \"X\"\n";
+
+#[test]
+fn rtu_devices_take_a_serial_line_with_defaults() {
+    let text = format!(
+        "{SITE}\n[[devices]]\nid = \"lt\"\nname = \"L\"\nprofile = \"eastron_sdm630\"\nmodbus = {{ transport = \"rtu\", unit_id = 7, serial = {{ path = \"/dev/ttyUSB0\", parity = \"even\" }} }}\n"
+    );
+    let config = parse(&text).expect("valid");
+    let m = config.devices[0].config.modbus.as_ref().expect("modbus");
+    let serial = m.serial.as_ref().expect("serial");
+    assert_eq!((serial.baud_rate, serial.parity), (9600, Parity::Even));
+    assert_eq!((serial.data_bits, serial.stop_bits), (8, 1));
+    assert_eq!(m.bus_key(), "rtu:///dev/ttyUSB0");
+}
+
+#[test]
+fn bad_transport_settings_are_reported_with_their_line() {
+    let text = format!(
+        "{SITE}
+[[devices]]
+id = \"a\"
+name = \"A\"
+profile = \"eastron_sdm630\"
+modbus = {{ transport = \"rtu\" }}
+
+[[devices]]
+id = \"b\"
+name = \"B\"
+profile = \"eastron_sdm630\"
+modbus = {{ transport = \"rtu\", serial = {{ path = \"/dev/ttyS1\", data_bits = 9, stop_bits = 3 }} }}
+
+[[devices]]
+id = \"c\"
+name = \"C\"
+profile = \"eastron_sdm630\"
+modbus = {{ transport = \"rtu_over_tcp\", address = \"10.0.0.9:4001\", unit_id = 2 }}
+
+[[devices]]
+id = \"d\"
+name = \"D\"
+profile = \"eastron_sdm630\"
+modbus = {{ transport = \"rtu_over_tcp\", address = \"10.0.0.9:4001\", unit_id = 2 }}
+"
+    );
+    let lines: Vec<String> = parse(&text)
+        .expect_err("invalid")
+        .0
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let has = |line: &str, what: &str| lines.iter().any(|l| l.contains(line) && l.contains(what));
+    assert!(has("site.toml:5:", "needs `serial`"), "{lines:?}");
+    assert!(has("site.toml:11:", "data_bits` 9"), "{lines:?}");
+    assert!(has("site.toml:11:", "stop_bits` 3"), "{lines:?}");
+    assert!(
+        has(
+            "site.toml:23:",
+            "unit id 2 on rtu+tcp://10.0.0.9:4001 is already `c`"
+        ),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn unknown_serial_keys_are_refused() {
+    let text = format!(
+        "{SITE}\n[[devices]]\nid = \"a\"\nname = \"A\"\nprofile = \"eastron_sdm630\"\nmodbus = {{ transport = \"rtu\", serial = {{ path = \"/dev/x\", baud = 9600 }} }}\n"
+    );
+    let msg = parse(&text).expect_err("invalid").to_string();
+    assert!(
+        msg.contains("site.toml:9:") && msg.contains("baud"),
+        "{msg}"
+    );
 }

@@ -19,6 +19,7 @@ pub(crate) fn model_for(profile: &str, seed: u64) -> Box<dyn Model> {
         "tuf_2000m" => Box::new(WaterMeter { m3: 4_321.0, phase }),
         "abb_acs580" => Box::new(Pump { phase }),
         "fire_panel_gateway" => Box::new(FirePanel),
+        "aquaread_leveline_ctd" => Box::new(Tank { phase }),
         _ => Box::new(Idle),
     }
 }
@@ -108,6 +109,24 @@ impl Model for FirePanel {
                 ]
             })
             .collect()
+    }
+}
+
+/// A roof water tank: drawn down by the day, refilled by the pump, in a 10-minute cycle.
+#[derive(Debug)]
+struct Tank {
+    phase: f64,
+}
+
+impl Model for Tank {
+    fn step(&mut self, t: f64, _dt: f64) -> Vec<(String, f64)> {
+        let level_m = 2.2 + 0.8 * (TAU * t / 600.0 + self.phase).sin();
+        vec![
+            // `level` shares these registers; writing the pressure sets both.
+            v("water_pressure", (level_m / 0.010197 * 10.0).round() / 10.0),
+            v("temperature", 18.5 + 0.5 * (t / 300.0).sin()),
+            v("conductivity", 420.0),
+        ]
     }
 }
 

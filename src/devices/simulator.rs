@@ -1,9 +1,13 @@
-//! The built-in simulated plant: a Modbus TCP server on loopback whose registers follow
-//! the same device profiles the pollers read, with values that move over time (meter
-//! counters rise, the pump starts and stops, a fire zone goes into alarm now and then).
+//! The built-in simulated plant: a Modbus TCP server on loopback (or an RTU server on a
+//! serial line) whose registers follow the same device profiles the pollers read, with
+//! values that move over time (meter counters rise, the pump starts and stops, a fire
+//! zone goes into alarm now and then). A unit can be made to answer late, to test what
+//! the poller does with replies that arrive after its timeout.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -36,6 +40,7 @@ struct Unit {
 #[derive(Debug, Default)]
 struct Plant {
     units: HashMap<u8, Unit>,
+    delays: HashMap<u8, Duration>,
 }
 
 /// A running simulator; dropping it (or [`Simulator::stop`]) closes the port and every
@@ -50,11 +55,32 @@ pub struct Simulator {
 impl Simulator {
     /// Starts serving `devices` on `listen` (port 0 picks a free one).
     pub async fn start(listen: SocketAddr, devices: &[SimDevice]) -> std::io::Result<Simulator> {
+        Self::start_tcp(listen, devices, false).await
+    }
+
+    /// Starts serving `devices` as Modbus RTU frames over TCP, as a serial gateway in
+    /// transparent mode does.
+    pub async fn start_rtu_over_tcp(
+        listen: SocketAddr,
+        devices: &[SimDevice],
+    ) -> std::io::Result<Simulator> {
+        Self::start_tcp(listen, devices, true).await
+    }
+
+    async fn start_tcp(
+        listen: SocketAddr,
+        devices: &[SimDevice],
+        rtu: bool,
+    ) -> std::io::Result<Simulator> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let plant = Arc::new(Mutex::new(Plant::new(devices)));
         let cancel = CancellationToken::new();
-        tokio::spawn(serve(listener, plant.clone(), cancel.clone()));
+        if rtu {
+            tokio::spawn(serve_rtu_over_tcp(listener, plant.clone(), cancel.clone()));
+        } else {
+            tokio::spawn(serve(listener, plant.clone(), cancel.clone()));
+        }
         tokio::spawn(animate(plant.clone(), cancel.clone()));
         Ok(Simulator {
             addr,
@@ -63,7 +89,39 @@ impl Simulator {
         })
     }
 
-    /// Where it listens.
+    /// Starts serving `devices` as Modbus RTU on the serial port (or pseudo-terminal) at
+    /// `path`. Units it does not play stay silent, as on an RS-485 line.
+    pub fn start_rtu(path: &std::path::Path, devices: &[SimDevice]) -> std::io::Result<Simulator> {
+        let builder = tokio_serial::new(path.to_string_lossy(), 9600);
+        let serial = tokio_serial::SerialStream::open(&builder).map_err(std::io::Error::other)?;
+        let plant = Arc::new(Mutex::new(Plant::new(devices)));
+        let cancel = CancellationToken::new();
+        let service = SimService {
+            plant: plant.clone(),
+            silent_unknown: true,
+        };
+        let server = tokio_modbus::server::rtu::Server::new(serial);
+        let until = cancel.clone().cancelled_owned();
+        tokio::spawn(async move {
+            if let Err(e) = server.serve_until(service, until).await {
+                tracing::warn!(error = %e, "RTU simulator stopped");
+            }
+        });
+        tokio::spawn(animate(plant.clone(), cancel.clone()));
+        Ok(Simulator {
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            plant,
+            cancel,
+        })
+    }
+
+    /// Makes the device at `unit_id` answer `delay` late (zero: on time again). The answer
+    /// carries the values as they were when the request came in.
+    pub fn set_delay(&self, unit_id: u8, delay: Duration) {
+        lock(&self.plant).delays.insert(unit_id, delay);
+    }
+
+    /// Where it listens (`0.0.0.0:0` for an RTU simulator).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -98,8 +156,32 @@ async fn serve(listener: TcpListener, plant: Arc<Mutex<Plant>>, cancel: Cancella
     let on_connected = |stream, addr| {
         let service = SimService {
             plant: plant.clone(),
+            silent_unknown: false,
         };
         async move { accept_tcp_connection(stream, addr, |_| Ok(Some(service.clone()))) }
+    };
+    let on_error = |e| tracing::debug!(error = %e, "simulator connection failed");
+    if let Err(e) = server
+        .serve_until(&on_connected, on_error, cancel.cancelled_owned())
+        .await
+    {
+        tracing::warn!(error = %e, "simulator stopped");
+    }
+}
+
+async fn serve_rtu_over_tcp(
+    listener: TcpListener,
+    plant: Arc<Mutex<Plant>>,
+    cancel: CancellationToken,
+) {
+    use tokio_modbus::server::rtu_over_tcp;
+    let server = rtu_over_tcp::Server::new(listener);
+    let on_connected = |stream, addr| {
+        let service = SimService {
+            plant: plant.clone(),
+            silent_unknown: true,
+        };
+        async move { rtu_over_tcp::accept_tcp_connection(stream, addr, |_| Ok(Some(service.clone()))) }
     };
     let on_error = |e| tracing::debug!(error = %e, "simulator connection failed");
     if let Err(e) = server
@@ -214,15 +296,35 @@ impl Unit {
 #[derive(Debug, Clone)]
 struct SimService {
     plant: Arc<Mutex<Plant>>,
+    /// RTU: a unit nobody plays does not answer. TCP: the gateway says so.
+    silent_unknown: bool,
 }
+
+type Answer = Result<Option<Response>, ExceptionCode>;
 
 impl tokio_modbus::server::Service for SimService {
     type Request = SlaveRequest<'static>;
-    type Response = Response;
+    type Response = Option<Response>;
     type Exception = ExceptionCode;
-    type Future = std::future::Ready<Result<Response, ExceptionCode>>;
+    type Future = Pin<Box<dyn Future<Output = Answer> + Send>>;
 
     fn call(&self, req: Self::Request) -> Self::Future {
-        std::future::ready(lock(&self.plant).answer(req))
+        let (answer, delay) = {
+            let plant = lock(&self.plant);
+            let delay = plant.delays.get(&req.slave).copied().unwrap_or_default();
+            let known = plant.units.contains_key(&req.slave);
+            let answer = if known || !self.silent_unknown {
+                plant.answer(req).map(Some)
+            } else {
+                Ok(None)
+            };
+            (answer, delay)
+        };
+        Box::pin(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            answer
+        })
     }
 }

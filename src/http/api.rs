@@ -59,7 +59,7 @@ async fn devices(State(s): State<AppState>) -> Result<Json<Vec<DeviceView>>, Api
 /// Where a device is reached: its Modbus address, or `mqtt:` and its topic.
 fn address(d: &crate::config::Device) -> String {
     match (&d.config.modbus, d.mqtt_topic()) {
-        (Some(m), _) => m.address.clone(),
+        (Some(m), _) => m.endpoint(),
         (None, Some(topic)) => format!("mqtt:{topic}"),
         (None, None) => String::new(),
     }

@@ -282,3 +282,50 @@ pub fn metric(text: &str, series: &str) -> Option<f64> {
             .and_then(|rest| rest.trim().parse().ok())
     })
 }
+
+/// A site config with the given `[[devices]]` text; profiles from `profiles` when given,
+/// the built-in set otherwise.
+pub fn site_config(db_url: &str, devices: &str, profiles: Option<&Path>) -> Config {
+    let dir = profiles.map_or(String::new(), |p| {
+        format!("[profiles]\ndir = \"{}\"\n", p.display())
+    });
+    let text = format!(
+        "[site]\nid = \"t\"\nname = \"Test Estate\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n[database]\nurl = \"{db_url}\"\n\n{dir}\n{devices}"
+    );
+    Config::parse(Path::new("test.toml"), &text, Some(Path::new("/")))
+        .unwrap_or_else(|p| panic!("test config is valid: {p}"))
+}
+
+/// Runs a daemon with `config` next to an already started simulator.
+pub async fn spawn_app_on(db: TestDb, sim: Simulator, config: Config) -> TestApp {
+    let app = App::build(config, Arc::new(SystemClock))
+        .await
+        .expect("app builds");
+    let base = format!("http://{}", app.addr());
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(app.run_until_stopped(cancel.clone()));
+    TestApp {
+        base,
+        site: "t".into(),
+        sim: Some(sim),
+        db,
+        client: reqwest::Client::new(),
+        cancel,
+        task: Some(task),
+    }
+}
+
+impl TestApp {
+    /// Puts a new simulator in place of the old one (a device restarted).
+    pub fn set_sim(&mut self, sim: Simulator) {
+        self.sim = Some(sim);
+    }
+
+    /// One device of `/api/v1/devices`.
+    pub async fn device(&self, id: &str) -> serde_json::Value {
+        let all = self.get_json("/api/v1/devices").await;
+        all.as_array()
+            .and_then(|a| a.iter().find(|d| d["id"] == id).cloned())
+            .unwrap_or_else(|| panic!("device {id} in {all}"))
+    }
+}

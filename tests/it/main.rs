@@ -8,6 +8,7 @@ mod cli;
 mod customers;
 mod grafana;
 mod helpers;
+mod modbus;
 mod mqtt;
 mod mqtt_out;
 mod notices;

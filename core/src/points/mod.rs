@@ -220,7 +220,15 @@ impl PointsHub {
         match event {
             SourceEvent::Polled { device, values } => self.polled(&device, values, now),
             SourceEvent::PollFailed { device, reason } => self.poll_failed(&device, reason, now),
-            SourceEvent::PointsBad { points, .. } => {
+            SourceEvent::PointsBad {
+                device,
+                points,
+                reason,
+            } => {
+                // The device answered, so it stays up; the reason still shows on it.
+                if let Some(d) = self.devices.get_mut(&device) {
+                    d.last_error = Some(reason);
+                }
                 let mut out = Vec::new();
                 for id in points {
                     self.set_quality(&id, Quality::BadConfig, now, &mut out);
