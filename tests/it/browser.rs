@@ -179,3 +179,154 @@ async fn fire_alarm_appears_in_the_console_and_is_acknowledged() {
     assert_eq!(alarm["acked_by"], "duty-li");
     b.client.clone().close().await.ok();
 }
+
+async fn guard_page(app: &crate::helpers::TestApp) -> Browser {
+    let b = browser().await;
+    b.client
+        .goto(&format!("{}/guard", app.base))
+        .await
+        .expect("page loads");
+    b.client
+        .execute(
+            "localStorage.setItem('guard', 'guard-zhang'); localStorage.removeItem('scanQueue');",
+            vec![],
+        )
+        .await
+        .expect("script runs");
+    b.client.refresh().await.expect("reload");
+    b
+}
+
+async fn stored_results(app: &crate::helpers::TestApp) -> Vec<String> {
+    let rows = app
+        .get_json("/api/v1/patrol/scans?from=2026-11-24T00:00:00Z&to=2026-11-26T00:00:00Z")
+        .await;
+    rows.as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|x| {
+                    x["record"]["checkpoint"]
+                        .as_str()
+                        .or(x["checkpoint"].as_str())
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn guard_types_a_short_code_and_a_queued_scan_is_sent_when_back_online() {
+    let app = spawn_app_with(Db::Sqlite, crate::patrol::PATROL, crate::patrol::clock()).await;
+    crate::patrol::open_tour(&app).await;
+    let b = guard_page(&app).await;
+    // Headless Chromium has no Web NFC: the page offers the typed code.
+    let nfc = b.client.find(Locator::Id("nfc")).await.expect("nfc button");
+    assert!(!nfc.is_enabled().await.expect("state"));
+    b.client
+        .find(Locator::Id("code"))
+        .await
+        .expect("input")
+        .send_keys("b1l")
+        .await
+        .expect("type");
+    b.client
+        .find(Locator::Id("send"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    eventually("ok shown", WAIT, || async {
+        text_of(&b.client, "#result")
+            .await
+            .filter(|t| t.starts_with("ok"))
+    })
+    .await;
+    eventually("next checkpoint shown", WAIT, || async {
+        text_of(&b.client, "#tour")
+            .await
+            .filter(|t| t.contains("roof"))
+    })
+    .await;
+    // The network drops: the scan waits on the phone with its time, then goes when it can.
+    b.client
+        .execute("window.realFetch = window.fetch; window.fetch = () => Promise.reject(new Error('offline'));", vec![])
+        .await
+        .expect("script runs");
+    b.client
+        .find(Locator::Id("code"))
+        .await
+        .expect("input")
+        .send_keys("ROOF")
+        .await
+        .expect("type");
+    b.client
+        .find(Locator::Id("send"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    eventually("queued", WAIT, || async {
+        text_of(&b.client, "#queue")
+            .await
+            .filter(|t| t.contains("1"))
+    })
+    .await;
+    assert_eq!(stored_results(&app).await, vec!["b1_lobby"]);
+    b.client
+        .execute("window.fetch = window.realFetch; flush();", vec![])
+        .await
+        .expect("script runs");
+    eventually("queue emptied", WAIT, || async {
+        text_of(&b.client, "#queue").await.filter(|t| t.is_empty())
+    })
+    .await;
+    let stored = eventually("both scans stored", WAIT, || async {
+        let s = stored_results(&app).await;
+        (s.len() == 2).then_some(s)
+    })
+    .await;
+    assert_eq!(stored, vec!["b1_lobby", "roof"]);
+    b.client.clone().close().await.ok();
+}
+
+#[tokio::test]
+async fn a_tag_read_through_web_nfc_is_scanned() {
+    let app = spawn_app_with(Db::Sqlite, crate::patrol::PATROL, crate::patrol::clock()).await;
+    crate::patrol::open_tour(&app).await;
+    let b = guard_page(&app).await;
+    // A stand-in NDEFReader: the page's NFC path runs as on a phone; the test plays the tag.
+    let stub =
+        "window.NDEFReader = class { async scan() { window.nfcReader = this; } }; setupNfc();";
+    b.client.execute(stub, vec![]).await.expect("stub installs");
+    b.client
+        .find(Locator::Id("nfc"))
+        .await
+        .expect("nfc button")
+        .click()
+        .await
+        .expect("click");
+    eventually("reader waiting", WAIT, || async {
+        text_of(&b.client, "#result")
+            .await
+            .filter(|t| t.contains("Hold"))
+    })
+    .await;
+    b.client
+        .execute(
+            "window.nfcReader.onreading({ serialNumber: '04:a2:3b:11' });",
+            vec![],
+        )
+        .await
+        .expect("tag read");
+    eventually("ok shown", WAIT, || async {
+        text_of(&b.client, "#result")
+            .await
+            .filter(|t| t.starts_with("ok"))
+    })
+    .await;
+    assert_eq!(stored_results(&app).await, vec!["b1_lobby"]);
+    b.client.clone().close().await.ok();
+}

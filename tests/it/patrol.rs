@@ -13,7 +13,7 @@ use crate::helpers::{Db, TestApp, eventually, metric, spawn_app_with};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-const PATROL: &str = r#"
+pub(crate) const PATROL: &str = r#"
 [patrol]
 readers = ["gate_1"]
 
@@ -42,7 +42,7 @@ schedules = [{ every_hours = 2, from = "22:00", to = "06:00" }]
 "#;
 
 /// 02:01 in Shanghai: the 02:00 night tour is open.
-fn clock() -> Arc<ManualClock> {
+pub(crate) fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 24, 18, 1, 0)
             .single()
@@ -58,7 +58,7 @@ async fn scan(app: &TestApp, id: &str, tag: serde_json::Value) -> (u16, serde_js
     app.post_json("/api/v1/patrol/scans", body).await
 }
 
-async fn open_tour(app: &TestApp) {
+pub(crate) async fn open_tour(app: &TestApp) {
     eventually("the 02:00 tour is open", WAIT, || async {
         let next = app.get_json("/api/v1/patrol/next?route=night").await;
         (next["next"] == "b1_lobby").then_some(())

@@ -3,6 +3,7 @@
 //! incident at the unit, and the unit's key set is signed out and back in.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
@@ -10,7 +11,7 @@ use sitewatch::core::clock::ManualClock;
 use sitewatch::core::inspections::ChecklistItem;
 
 use crate::customers::{import_csv, three_units};
-use crate::helpers::{Db, TestApp, spawn_app_with};
+use crate::helpers::{Db, TestApp, eventually, spawn_app_with};
 
 fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(
@@ -129,4 +130,48 @@ async fn an_occupied_unit_cannot_be_inspected_as_vacant() {
     });
     let (status, answer) = app.post_json("/api/v1/inspections", body).await;
     assert_eq!(status, 409, "{answer}");
+}
+
+#[tokio::test]
+async fn power_used_in_a_vacant_unit_raises_an_alarm_through_the_alarm_engine() {
+    // The building's energy meter stands in for unit 1-0302's own meter.
+    let extra = "[[alarm_rules]]\npoint = \"em_b1.import_energy\"\nkind = \"vacant_consumption\"\nunit = \"1-0302\"\n";
+    let app = spawn_app_with(
+        Db::Sqlite,
+        extra,
+        Arc::new(sitewatch::core::clock::SystemClock),
+    )
+    .await;
+    app.sim().set(1, "import_energy", 1000.0);
+    let value = |v: f64| {
+        let app = &app;
+        async move {
+            eventually(
+                &format!("meter reads {v}"),
+                Duration::from_secs(10),
+                || async { (app.point("em_b1.import_energy").await["value"] == v).then_some(()) },
+            )
+            .await
+        }
+    };
+    value(1000.0).await;
+    let (status, body) = import_csv(&app, &three_units()).await;
+    assert_eq!(status, 200, "{body}");
+    let alarm_id = "em_b1.import_energy:vacant_consumption";
+    // A steady meter in an empty unit is fine.
+    app.sim().set(1, "import_energy", 1000.0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.get_json(&format!("/api/v1/alarms/{alarm_id}")).await["state"] == "normal");
+    // Power used while nobody lives there: an alarm.
+    app.sim().set(1, "import_energy", 1000.5);
+    let alarm = eventually(
+        "vacant consumption alarm",
+        Duration::from_secs(10),
+        || async {
+            let a = app.get_json(&format!("/api/v1/alarms/{alarm_id}")).await;
+            (a["state"] == "unack_active").then_some(a)
+        },
+    )
+    .await;
+    assert_eq!(alarm["device"], "em_b1");
 }
