@@ -122,6 +122,21 @@ enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// The alarm engine's cost per reading, and reading-to-MQTT-event latency end to end.
+    Alarms {
+        /// Points with a threshold rule each.
+        #[arg(long, default_value_t = 10_000)]
+        points: usize,
+        /// Of those, how many stay in alarm.
+        #[arg(long, default_value_t = 1_000)]
+        active: usize,
+        /// Readings fed through the engine.
+        #[arg(long, default_value_t = 1_000_000)]
+        readings: usize,
+        /// Alarms raised end to end for the latency figures.
+        #[arg(long, default_value_t = 300)]
+        events: usize,
+    },
 }
 
 impl Cli {
@@ -161,6 +176,23 @@ impl Cli {
                 tokio::task::spawn_blocking(move || bench.join())
                     .await?
                     .map_err(|_| anyhow::anyhow!("the benchmark panicked"))?
+            }
+            Command::Bench {
+                command:
+                    BenchCommand::Alarms {
+                        points,
+                        active,
+                        readings,
+                        events,
+                    },
+            } => {
+                let o = crate::bench::alarms::AlarmBenchOptions {
+                    points,
+                    active,
+                    readings,
+                    events,
+                };
+                crate::bench::alarms::run(o).await
             }
         }
     }

@@ -103,6 +103,7 @@ impl Publisher {
     /// Publishes until `cancel`, then says offline and stops.
     pub async fn run(self, cancel: CancellationToken) {
         let (client, mut events) = AsyncClient::new(self.options.clone(), 256);
+        events.set_network_options(crate::devices::mqtt::network_options());
         let (_, mut points) = self.live.subscribe(None);
         let mut window = Window::default();
         let mut connected = false;

@@ -22,7 +22,7 @@ use thiserror::Error;
 
 pub use customers::ImportSummary;
 pub use outbox::{OutMessage, Queued};
-pub use readings::{EventRow, Reading};
+pub use readings::{EventRow, JournalRow, Reading};
 pub use requests::{StoredRequest, kind_name};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -76,7 +76,14 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("pragma journal_mode = wal; pragma busy_timeout = 5000; pragma synchronous = normal;").await?;
+                        // One statement each: not every driver path runs a multi-statement string.
+                        for pragma in [
+                            "pragma journal_mode = wal",
+                            "pragma busy_timeout = 5000",
+                            "pragma synchronous = normal",
+                        ] {
+                            conn.execute(pragma).await?;
+                        }
                     }
                     Ok(())
                 })

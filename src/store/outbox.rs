@@ -35,22 +35,7 @@ impl Store {
         messages: &[OutMessage],
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        for chunk in messages.chunks(200) {
-            let sql = format!(
-                "insert into outbox (created_ms, channel, target, payload, retain) values {}",
-                placeholders(chunk.len(), 5)
-            );
-            let mut q = sqlx::query(&sql);
-            for m in chunk {
-                q = q
-                    .bind(at.timestamp_millis())
-                    .bind(m.channel.clone())
-                    .bind(m.target.clone())
-                    .bind(m.payload.clone())
-                    .bind(i32::from(m.retain));
-            }
-            q.execute(&mut *tx).await?;
-        }
+        enqueue_in(&mut tx, at, messages).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -112,4 +97,29 @@ impl Store {
                 .await?;
         Ok(row.try_get("n")?)
     }
+}
+
+/// Queues messages inside the caller's transaction.
+pub(crate) async fn enqueue_in(
+    tx: &mut sqlx::AnyConnection,
+    at: DateTime<Utc>,
+    messages: &[OutMessage],
+) -> Result<(), StoreError> {
+    for chunk in messages.chunks(200) {
+        let sql = format!(
+            "insert into outbox (created_ms, channel, target, payload, retain) values {}",
+            placeholders(chunk.len(), 5)
+        );
+        let mut q = sqlx::query(&sql);
+        for m in chunk {
+            q = q
+                .bind(at.timestamp_millis())
+                .bind(m.channel.clone())
+                .bind(m.target.clone())
+                .bind(m.payload.clone())
+                .bind(i32::from(m.retain));
+        }
+        q.execute(&mut *tx).await?;
+    }
+    Ok(())
 }

@@ -42,46 +42,64 @@ fn from_ms(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
+/// A journal entry to write: time, kind, subject, JSON body.
+pub type JournalRow = (DateTime<Utc>, String, String, String);
+
+/// Readings, inside the caller's transaction.
+pub(crate) async fn insert_readings_in(
+    tx: &mut sqlx::AnyConnection,
+    rows: &[Reading],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(CHUNK) {
+        let sql = format!(
+            "insert into readings (point_id, ts_ms, value) values {}",
+            placeholders(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q.bind(r.point.clone()).bind(ms(r.at)).bind(r.value);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// Journal entries, inside the caller's transaction (ids are assigned by the database).
+pub(crate) async fn insert_events_in(
+    tx: &mut sqlx::AnyConnection,
+    rows: &[JournalRow],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(CHUNK) {
+        let sql = format!(
+            "insert into events (ts_ms, kind, subject, body) values {}",
+            placeholders(chunk.len(), 4)
+        );
+        let mut q = sqlx::query(&sql);
+        for (at, kind, subject, body) in chunk {
+            q = q
+                .bind(ms(*at))
+                .bind(kind.clone())
+                .bind(subject.clone())
+                .bind(body.clone());
+        }
+        q.execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Writes readings in one transaction.
     pub async fn insert_readings(&self, rows: &[Reading]) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        for chunk in rows.chunks(CHUNK) {
-            let sql = format!(
-                "insert into readings (point_id, ts_ms, value) values {}",
-                placeholders(chunk.len(), 3)
-            );
-            let mut q = sqlx::query(&sql);
-            for r in chunk {
-                q = q.bind(r.point.clone()).bind(ms(r.at)).bind(r.value);
-            }
-            q.execute(&mut *tx).await?;
-        }
+        insert_readings_in(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Writes journal entries in one transaction (ids are assigned by the database).
-    pub async fn insert_events(
-        &self,
-        rows: &[(DateTime<Utc>, String, String, String)],
-    ) -> Result<(), StoreError> {
+    /// Writes journal entries in one transaction.
+    pub async fn insert_events(&self, rows: &[JournalRow]) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        for chunk in rows.chunks(CHUNK) {
-            let sql = format!(
-                "insert into events (ts_ms, kind, subject, body) values {}",
-                placeholders(chunk.len(), 4)
-            );
-            let mut q = sqlx::query(&sql);
-            for (at, kind, subject, body) in chunk {
-                q = q
-                    .bind(ms(*at))
-                    .bind(kind.clone())
-                    .bind(subject.clone())
-                    .bind(body.clone());
-            }
-            q.execute(&mut *tx).await?;
-        }
+        insert_events_in(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -13,17 +13,7 @@ impl Store {
         rows: &[(String, String, DateTime<Utc>)],
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        for (name, body, at) in rows {
-            sqlx::query(
-                "insert into core_state (name, body, updated_ms) values ($1, $2, $3) \
-                 on conflict (name) do update set body = excluded.body, updated_ms = excluded.updated_ms",
-            )
-            .bind(name.clone())
-            .bind(body.clone())
-            .bind(at.timestamp_millis())
-            .execute(&mut *tx)
-            .await?;
-        }
+        upsert_states_in(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -53,4 +43,23 @@ impl Store {
             .map(|r| Ok((r.try_get("name")?, r.try_get("body")?)))
             .collect()
     }
+}
+
+/// Snapshots, inside the caller's transaction.
+pub(crate) async fn upsert_states_in(
+    tx: &mut sqlx::AnyConnection,
+    rows: &[(String, String, DateTime<Utc>)],
+) -> Result<(), StoreError> {
+    for (name, body, at) in rows {
+        sqlx::query(
+            "insert into core_state (name, body, updated_ms) values ($1, $2, $3) \
+             on conflict (name) do update set body = excluded.body, updated_ms = excluded.updated_ms",
+        )
+        .bind(name.clone())
+        .bind(body.clone())
+        .bind(at.timestamp_millis())
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }

@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, mpsc};
 
-use super::{OutMessage, Reading, Store};
+use super::outbox::enqueue_in;
+use super::readings::{insert_events_in, insert_readings_in};
+use super::state::upsert_states_in;
+use super::{OutMessage, Reading, Store, StoreError};
 use crate::metrics::Metrics;
 
 /// Something to keep.
@@ -58,58 +61,43 @@ impl Batch {
         }
     }
 
-    /// Writes what it holds; on failure keeps it for the next try.
+    /// Writes what it holds in one transaction (one commit, one sync); on failure keeps
+    /// it all for the next try.
     async fn flush(&mut self, store: &Store, metrics: &Metrics) -> bool {
-        let mut ok = true;
-        if !self.events.is_empty() {
-            match store.insert_events(&self.events).await {
-                Ok(()) => {
-                    metrics.stored("events", self.events.len());
-                    self.events.clear();
-                }
-                Err(e) => ok = failed(metrics, "events", &e),
+        if self.len() == 0 {
+            return true;
+        }
+        match self.write(store).await {
+            Ok(()) => {
+                metrics.stored("events", self.events.len());
+                metrics.stored("outbox", self.outbox.len());
+                metrics.stored("core_state", self.states.len());
+                metrics.stored("readings", self.readings.len());
+                *self = Batch::default();
+                true
+            }
+            Err(e) => {
+                metrics.store_error("batch");
+                tracing::warn!(rows = self.len(), error = %e, "store write failed; keeping the batch to retry");
+                false
             }
         }
-        if !self.outbox.is_empty() {
-            match store.enqueue(Utc::now(), &self.outbox).await {
-                Ok(()) => {
-                    metrics.stored("outbox", self.outbox.len());
-                    self.outbox.clear();
-                }
-                Err(e) => ok = failed(metrics, "outbox", &e),
-            }
-        }
-        if !self.states.is_empty() {
-            let rows: Vec<_> = self
-                .states
-                .iter()
-                .map(|(n, (b, at))| (n.clone(), b.clone(), *at))
-                .collect();
-            match store.upsert_states(&rows).await {
-                Ok(()) => {
-                    metrics.stored("core_state", rows.len());
-                    self.states.clear();
-                }
-                Err(e) => ok = failed(metrics, "core_state", &e),
-            }
-        }
-        if !self.readings.is_empty() {
-            match store.insert_readings(&self.readings).await {
-                Ok(()) => {
-                    metrics.stored("readings", self.readings.len());
-                    self.readings.clear();
-                }
-                Err(e) => ok = failed(metrics, "readings", &e),
-            }
-        }
-        ok
     }
-}
 
-fn failed(metrics: &Metrics, table: &str, e: &super::StoreError) -> bool {
-    metrics.store_error(table);
-    tracing::warn!(table, error = %e, "store write failed; keeping the batch to retry");
-    false
+    async fn write(&self, store: &Store) -> Result<(), StoreError> {
+        let mut tx = store.write_tx().await?;
+        insert_events_in(&mut tx, &self.events).await?;
+        enqueue_in(&mut tx, Utc::now(), &self.outbox).await?;
+        let states: Vec<_> = self
+            .states
+            .iter()
+            .map(|(n, (b, at))| (n.clone(), b.clone(), *at))
+            .collect();
+        upsert_states_in(&mut tx, &states).await?;
+        insert_readings_in(&mut tx, &self.readings).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// Runs until `rx` closes, then flushes the rest.

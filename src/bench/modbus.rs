@@ -134,7 +134,7 @@ fn bench_config(opts: &BenchOptions, addrs: &[String]) -> anyhow::Result<Config>
     .map_err(|p| anyhow::anyhow!("bench config: {p}"))
 }
 
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+pub(crate) fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("sitewatch-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
@@ -319,7 +319,7 @@ fn client_cpu() -> f64 {
     ticks as f64 / 100.0
 }
 
-fn rss_mb() -> f64 {
+pub(crate) fn rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()

@@ -1,0 +1,7 @@
+//! Benchmarks (`sitewatch bench …`, run with `--release`): figures and ratios printed,
+//! never asserted in tests.
+
+pub mod alarms;
+pub mod modbus;
+
+pub use modbus::{BenchOptions, run};
