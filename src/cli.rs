@@ -65,6 +65,12 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Export records as CSV to standard output.
+    Export {
+        /// What to export.
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
     /// Commissioning: talk to one device of a site config.
     Device {
         #[command(subcommand)]
@@ -93,6 +99,19 @@ enum ImportCommand {
         config: PathBuf,
         /// The CSV file.
         file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// The meter readings kept at a billing cut-off (抄表), for Finance.
+    MeterSnapshots {
+        /// `YYYY-MM`.
+        #[arg(long)]
+        period: String,
+        /// The site config (its `database.url`).
+        #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
     },
 }
 
@@ -155,6 +174,16 @@ impl Cli {
             Command::Import {
                 what: ImportCommand::Units { config, file },
             } => import_units(&load(&config)?, &file).await,
+            Command::Export {
+                what: ExportCommand::MeterSnapshots { period, config },
+            } => {
+                let store = Store::connect(&load(&config)?.database.url).await?;
+                print!(
+                    "{}",
+                    crate::billing::to_csv(&store.snapshots(&period).await?)
+                );
+                Ok(())
+            }
             Command::Device {
                 command: DeviceCommand::Read { name, config },
             } => device_read(&load(&config)?, &name).await,

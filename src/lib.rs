@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod billing;
 pub mod broker;
 pub mod cli;
 pub mod config;

@@ -120,6 +120,13 @@ impl App {
             outbox_ready.clone(),
         ));
         tasks.spawn(engine.run(inputs, cancel.clone()));
+        tasks.spawn(crate::billing::run(
+            Arc::new(self.config.clone()),
+            self.store.clone(),
+            handle.clone(),
+            self.clock.clone(),
+            cancel.clone(),
+        ));
         tasks.spawn(crate::customers::chase::run(
             self.store.clone(),
             self.metrics.clone(),

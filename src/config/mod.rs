@@ -19,6 +19,7 @@ use sitewatch_core::incidents::{IncidentBook, IncidentsConfig};
 use sitewatch_core::inspections::InspectionConfig;
 use sitewatch_core::patrol::PatrolConfig;
 
+use crate::billing::BillingConfig;
 use crate::devices::profile::{AlarmDef, Profile};
 pub use modbus::{ModbusConfig, Parity, SerialConfig, Transport};
 pub use mqtt::{BrokerUrl, DeviceMqttConfig, MqttConfig};
@@ -55,6 +56,8 @@ struct RawConfig {
     inspections: InspectionConfig,
     #[serde(default)]
     mqtt: MqttConfig,
+    #[serde(default)]
+    billing: BillingConfig,
 }
 
 /// `[[alarm_rules]]`: a site's own rule for a point; it replaces the profile's rules for
@@ -187,6 +190,8 @@ pub struct Config {
     pub inspections: InspectionConfig,
     /// `[mqtt]`.
     pub mqtt: MqttConfig,
+    /// `[billing]`: the meter-reading cut-off.
+    pub billing: BillingConfig,
 }
 
 impl Config {
@@ -246,6 +251,7 @@ impl Config {
             patrol: raw.patrol,
             inspections: raw.inspections,
             mqtt: raw.mqtt,
+            billing: raw.billing,
         })
     }
 

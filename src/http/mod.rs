@@ -12,6 +12,7 @@ mod live;
 mod notices;
 mod patrol;
 mod requests;
+mod snapshots;
 mod units;
 
 use std::sync::Arc;
@@ -66,6 +67,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(incidents::router())
                 .merge(patrol::router())
                 .merge(live::router())
+                .merge(snapshots::router())
                 .merge(units::router())
                 .merge(requests::router())
                 .merge(followups::router())

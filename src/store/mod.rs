@@ -9,6 +9,7 @@ mod outbox;
 mod patrol;
 mod readings;
 mod requests;
+mod snapshots;
 mod state;
 pub mod writer;
 

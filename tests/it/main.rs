@@ -3,6 +3,7 @@
 #![allow(unreachable_pub, missing_debug_implementations)]
 
 mod alarms;
+mod billing;
 mod browser;
 mod cli;
 mod customers;
