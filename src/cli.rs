@@ -141,6 +141,15 @@ enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// MQTT ingest: messages/s into sitewatch against a bare rumqttc subscriber.
+    Mqtt {
+        /// Messages per phase.
+        #[arg(long, default_value_t = 100_000)]
+        messages: u64,
+        /// Topics (devices) they are spread over.
+        #[arg(long, default_value_t = 100)]
+        devices: usize,
+    },
     /// The alarm engine's cost per reading, and reading-to-MQTT-event latency end to end.
     Alarms {
         /// Points with a threshold rule each.
@@ -205,6 +214,12 @@ impl Cli {
                 tokio::task::spawn_blocking(move || bench.join())
                     .await?
                     .map_err(|_| anyhow::anyhow!("the benchmark panicked"))?
+            }
+            Command::Bench {
+                command: BenchCommand::Mqtt { messages, devices },
+            } => {
+                crate::bench::mqtt::run(crate::bench::mqtt::MqttBenchOptions { messages, devices })
+                    .await
             }
             Command::Bench {
                 command:

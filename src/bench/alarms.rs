@@ -36,7 +36,7 @@ pub struct AlarmBenchOptions {
 
 /// The broker for the end-to-end part: `SITEWATCH_BENCH_MQTT` (`host:port`, e.g. a local
 /// Mosquitto) or an embedded one.
-async fn broker() -> anyhow::Result<(Option<EmbeddedBroker>, String, u16)> {
+pub(crate) async fn broker() -> anyhow::Result<(Option<EmbeddedBroker>, String, u16)> {
     if let Ok(addr) = std::env::var("SITEWATCH_BENCH_MQTT") {
         let (host, port) = addr
             .rsplit_once(':')

@@ -3,5 +3,6 @@
 
 pub mod alarms;
 pub mod modbus;
+pub mod mqtt;
 
 pub use modbus::{BenchOptions, run};

@@ -1,0 +1,170 @@
+//! `sitewatch bench mqtt`: messages/s from a publisher through the broker, first into a
+//! bare rumqttc subscriber, then into sitewatch (MQTT source, payload parsing, points hub,
+//! alarm engine, store), in one run and with the same publisher.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use sitewatch_core::clock::SystemClock;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::config::Config;
+
+/// What to run.
+#[derive(Debug, Clone, Copy)]
+pub struct MqttBenchOptions {
+    /// Messages per phase.
+    pub messages: u64,
+    /// Devices (topics) they are spread over.
+    pub devices: usize,
+}
+
+/// Runs both phases and prints messages/s and the ratio.
+pub async fn run(o: MqttBenchOptions) -> anyhow::Result<()> {
+    let (_embedded, host, port) = super::alarms::broker().await?;
+    let bare = bare_phase(&o, &host, port).await?;
+    let sw = sitewatch_phase(&o, &host, port).await?;
+    println!(
+        "MQTT ingest, {} messages (QoS 1) over {} topics, broker {host}:{port}",
+        o.messages, o.devices
+    );
+    println!("  bare rumqttc subscriber  {bare:>10.0} msg/s");
+    println!(
+        "  sitewatch                {sw:>10.0} msg/s   ({:.2}x the bare subscriber; target 0.9x)",
+        sw / bare
+    );
+    println!("RSS {:.1} MB", super::modbus::rss_mb());
+    Ok(())
+}
+
+fn client(id: &str, host: &str, port: u16) -> (AsyncClient, rumqttc::EventLoop) {
+    let mut opts = MqttOptions::new(id, host, port);
+    opts.set_max_packet_size(64 * 1024, 64 * 1024);
+    let (c, mut e) = AsyncClient::new(opts, 4096);
+    e.set_network_options(crate::devices::mqtt::network_options());
+    (c, e)
+}
+
+/// Publishes the phase's messages as fast as the client takes them.
+async fn publish_all(
+    o: &MqttBenchOptions,
+    host: &str,
+    port: u16,
+    prefix: &str,
+) -> anyhow::Result<()> {
+    let (pubc, mut events) = client(&format!("bench-pub-{prefix}"), host, port);
+    tokio::spawn(async move { while events.poll().await.is_ok() {} });
+    for i in 0..o.messages {
+        let topic = format!("{prefix}/d{:04}", i as usize % o.devices);
+        pubc.publish(topic, QoS::AtLeastOnce, false, format!("{}", i % 1000))
+            .await?;
+    }
+    Ok(())
+}
+
+async fn bare_phase(o: &MqttBenchOptions, host: &str, port: u16) -> anyhow::Result<f64> {
+    let (sub, mut events) = client("bench-bare-sub", host, port);
+    sub.subscribe("benchbare/#", QoS::AtLeastOnce).await?;
+    let count = Arc::new(AtomicU64::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok(ev) = events.poll().await {
+            if let Event::Incoming(Packet::Publish(p)) = ev {
+                // The least a subscriber does: parse the number.
+                if std::str::from_utf8(&p.payload)
+                    .ok()
+                    .and_then(|s| s.parse::<f64>().ok())
+                    .is_some()
+                {
+                    seen.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let start = Instant::now();
+    publish_all(o, host, port, "benchbare").await?;
+    wait_for(|| async { count.load(Ordering::Relaxed) }, o.messages).await?;
+    Ok(o.messages as f64 / start.elapsed().as_secs_f64())
+}
+
+async fn sitewatch_phase(o: &MqttBenchOptions, host: &str, port: u16) -> anyhow::Result<f64> {
+    let dir = super::modbus::tempfile_dir()?;
+    let app = App::build(site(o, host, port, &dir)?, Arc::new(SystemClock)).await?;
+    let metrics = format!("http://{}/metrics", app.addr());
+    let cancel = CancellationToken::new();
+    let daemon = tokio::spawn(app.run_until_stopped(cancel.clone()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let start = Instant::now();
+    publish_all(o, host, port, "benchsw").await?;
+    wait_for(|| ok_messages(&metrics), o.messages).await?;
+    let rate = o.messages as f64 / start.elapsed().as_secs_f64();
+    cancel.cancel();
+    let _ = daemon.await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(rate)
+}
+
+/// `sitewatch_mqtt_messages_total{result="ok"}` from the daemon's own `/metrics`.
+async fn ok_messages(url: &str) -> u64 {
+    let Ok(text) = http_get(url).await else {
+        return 0;
+    };
+    text.lines()
+        .find_map(|l| l.strip_prefix(r#"sitewatch_mqtt_messages_total{result="ok"} "#))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+/// A minimal HTTP/1.0 GET, so the benchmark needs no HTTP client crate.
+async fn http_get(url: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").context("http url")?;
+    let (addr, path) = rest.split_once('/').context("path")?;
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(format!("GET /{path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).await?;
+    Ok(buf)
+}
+
+async fn wait_for<F, Fut>(count: F, want: u64) -> anyhow::Result<()>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = u64>,
+{
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count().await < want {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {} of {want} messages arrived",
+            count().await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+fn site(
+    o: &MqttBenchOptions,
+    host: &str,
+    port: u16,
+    dir: &std::path::Path,
+) -> anyhow::Result<Config> {
+    let mut text = format!(
+        "[site]\nid = \"benchsw\"\nname = \"Bench\"\n[http]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://{}/bench.db\"\n[mqtt]\nurl = \"mqtt://{host}:{port}\"\nclient_id = \"bench-sitewatch\"\n",
+        dir.display()
+    );
+    for i in 0..o.devices {
+        text.push_str(&format!(
+            "[[devices]]\nid = \"d{i:04}\"\nname = \"D{i}\"\nprofile = \"mqtt_plain_value\"\nmqtt = {{ topic = \"benchsw/d{i:04}\" }}\n"
+        ));
+    }
+    Config::parse(std::path::Path::new("bench.toml"), &text, None)
+        .map_err(|p| anyhow::anyhow!("bench config: {p}"))
+}
