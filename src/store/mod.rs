@@ -2,6 +2,7 @@
 //! SQL is portable; timestamps are UTC milliseconds in `bigint` columns; each backend has
 //! its own migrations (`migrations/sqlite`, `migrations/postgres`).
 
+mod audit;
 mod customers;
 mod inspections;
 pub mod notices;
@@ -10,6 +11,7 @@ mod patrol;
 mod readings;
 mod requests;
 mod state;
+mod users;
 pub mod writer;
 
 use std::path::Path;
@@ -20,10 +22,12 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 use thiserror::Error;
 
+pub use audit::{AuditEntry, AuditFilter};
 pub use customers::ImportSummary;
 pub use outbox::{OutMessage, Queued};
 pub use readings::{EventRow, Reading};
 pub use requests::{StoredRequest, kind_name};
+pub use users::{Holder, UserRow};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
