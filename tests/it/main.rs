@@ -3,6 +3,7 @@
 #![allow(unreachable_pub, missing_debug_implementations)]
 
 mod alarms;
+mod auth;
 mod auth_walk;
 mod browser;
 mod cli;
