@@ -121,7 +121,8 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> r
         .request(method.clone(), format!("{}{path}", app.base))
         .header("content-type", "application/json");
     if method != Method::GET {
-        req = req.body("{}");
+        // Customer service may send incidents only notes and household steps.
+        req = req.body(r#"{"note": "", "action": {"type": "add_note"}}"#);
     }
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -169,4 +170,21 @@ async fn a_guard_reads_only_their_own_next_checkpoint() {
     assert_eq!(own.status(), 200);
     let other = call(&app, "GET", "/api/v1/patrol/next?guard=g8", Some(&t)).await;
     assert_eq!(other.status(), 403);
+}
+
+#[tokio::test]
+async fn customer_service_may_note_an_incident_but_not_dispatch_it() {
+    let app = spawn_app(Db::Sqlite).await;
+    user(&app, "root", Role::Admin, "root-password").await;
+    let t = token(&app, "desk", Role::CustomerService).await;
+    let send = |kind: &'static str| {
+        raw_client()
+            .post(format!("{}/api/v1/incidents/999/commands", app.base))
+            .bearer_auth(&t)
+            .json(&serde_json::json!({"note": "", "action": {"type": kind}}))
+            .send()
+    };
+    assert_eq!(send("dispatch").await.expect("req").status(), 403);
+    // Past the layer: the incident does not exist.
+    assert_eq!(send("add_note").await.expect("req").status(), 404);
 }

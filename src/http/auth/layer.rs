@@ -27,9 +27,8 @@ pub(crate) async fn layer(State(s): State<AppState>, req: Request, next: Next) -
         return next.run(req).await;
     }
     let who = authenticate(&s, req.headers()).await;
-    if s.auth.required(&s.store).await
-        && let Some(refusal) = refusal(&rule, who.as_ref(), &req, &route)
-    {
+    let required = s.auth.required(&s.store).await;
+    if required && let Some(refusal) = refusal(&rule, who.as_ref(), &req, &route) {
         return refusal;
     }
     let (mut parts, body) = req.into_parts();
@@ -43,6 +42,15 @@ pub(crate) async fn layer(State(s): State<AppState>, req: Request, next: Next) -
         return refuse(&route, StatusCode::PAYLOAD_TOO_LARGE, "body too large");
     };
     let (bytes, after) = with_actor(bytes, &rule, who.as_ref());
+    if let (true, Some(n), Some(p)) = (required, rule.narrow, &who)
+        && !n.allows(p.role, after.as_ref())
+    {
+        return refuse(
+            &route,
+            StatusCode::FORBIDDEN,
+            "your role may not send this command",
+        );
+    }
     let target = target(&mut parts).await;
     let before = audit::before(&s, &route, &target).await;
     parts.headers.remove(header::CONTENT_LENGTH);

@@ -28,7 +28,45 @@ pub(crate) struct Rule {
     pub actor_field: Option<&'static str>,
     /// A query parameter a guard may only set to their own name.
     pub own_query: Option<&'static str>,
+    /// A role that may send only some kinds of body here.
+    pub narrow: Option<Narrow>,
 }
+
+/// `role` may call the route only with one of `values` at the body's JSON `pointer`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Narrow {
+    /// The role narrowed.
+    pub role: Role,
+    /// Where the kind is (`/action/type`).
+    pub pointer: &'static str,
+    /// The kinds it may send.
+    pub values: &'static [&'static str],
+}
+
+impl Narrow {
+    /// Whether `role` may send `body`.
+    pub(crate) fn allows(&self, role: Role, body: Option<&serde_json::Value>) -> bool {
+        role != self.role
+            || body
+                .and_then(|b| b.pointer(self.pointer))
+                .and_then(|v| v.as_str())
+                .is_some_and(|v| self.values.contains(&v))
+    }
+}
+
+/// Customer service works an incident's households and notes, not its field steps.
+const CS_INCIDENT_STEPS: Narrow = Narrow {
+    role: Cs,
+    pointer: "/action/type",
+    values: &[
+        "add_note",
+        "link_household",
+        "contact_household",
+        "list_damage",
+        "record_compensation",
+        "follow_up",
+    ],
+};
 
 use Role::{CustomerService as Cs, DutyEngineer as Duty, Guard, Viewer};
 
@@ -48,6 +86,7 @@ const fn r(method: &'static str, path: &'static str, access: Access) -> Rule {
         access,
         actor_field: None,
         own_query: None,
+        narrow: None,
     }
 }
 
@@ -63,6 +102,7 @@ const fn w(
         access: Access::Roles(roles),
         actor_field: Some(actor),
         own_query: None,
+        narrow: None,
     }
 }
 
@@ -74,6 +114,7 @@ const fn own(path: &'static str, roles: &'static [Role], query: &'static str) ->
         access: Access::Roles(roles),
         actor_field: None,
         own_query: Some(query),
+        narrow: None,
     }
 }
 
@@ -111,7 +152,10 @@ pub(crate) const TABLE: &[Rule] = &[
     w("POST", "/api/v1/incidents", DUTY_CS, "reported_by"),
     r("GET", "/api/v1/incidents/board", only(READ)),
     r("GET", "/api/v1/incidents/{id}", only(READ)),
-    w("POST", "/api/v1/incidents/{id}/commands", DUTY_CS, "actor"),
+    Rule {
+        narrow: Some(CS_INCIDENT_STEPS),
+        ..w("POST", "/api/v1/incidents/{id}/commands", DUTY_CS, "actor")
+    },
     w("POST", "/api/v1/patrol/scans", PATROL, "guard"),
     r("GET", "/api/v1/patrol/scans", only(READ)),
     w("POST", "/api/v1/patrol/findings", PATROL, "guard"),
