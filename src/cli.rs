@@ -1,5 +1,5 @@
 //! The command line: `serve`, `demo`, `simulate`, `check`, `migrate`, `import`,
-//! `device read` (commissioning) and `bench`.
+//! `device read` (commissioning), `bench`, and `user` / `token` (accounts).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -81,6 +81,16 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// People who sign in: `user add NAME --role ROLE`, `user list`.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API tokens for devices and integrations: `token create`, `token revoke`.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Apply database migrations and exit.
     Migrate {
         /// The site config (its `database.url`).
@@ -110,6 +120,53 @@ enum ExportCommand {
         #[arg(long)]
         period: String,
         /// The site config (its `database.url`).
+        #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is prompted for, or read from stdin.
+    Add {
+        /// Log-in name.
+        name: String,
+        /// admin, duty_engineer, guard, customer_service or viewer.
+        #[arg(long)]
+        role: crate::access::Role,
+        /// Read the password from stdin (one line) without a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+        /// The site config (its `database.url`).
+        #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
+    },
+    /// List users and their roles.
+    List {
+        /// The site config.
+        #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once.
+    Create {
+        /// The token's name (the actor in the audit trail).
+        name: String,
+        /// The role it acts with.
+        #[arg(long)]
+        role: crate::access::Role,
+        /// The site config.
+        #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
+    },
+    /// Revoke every live token of this name.
+    Revoke {
+        /// The token's name.
+        name: String,
+        /// The site config.
         #[arg(long, short, default_value = "site.toml")]
         config: PathBuf,
     },
@@ -196,6 +253,8 @@ impl Cli {
             Command::Device {
                 command: DeviceCommand::Read { name, config },
             } => device_read(&load(&config)?, &name).await,
+            Command::User { command } => user(command).await,
+            Command::Token { command } => token(command).await,
             Command::Bench {
                 command:
                     BenchCommand::Modbus {
@@ -251,6 +310,38 @@ fn demo_config() -> anyhow::Result<Config> {
         .map_err(|p| anyhow::anyhow!("built-in demo config is invalid:\n{p}"))
 }
 
+async fn user(command: UserCommand) -> anyhow::Result<()> {
+    use crate::accounts;
+    match command {
+        UserCommand::Add {
+            name,
+            role,
+            password_stdin,
+            config,
+        } => accounts::add_user(&store(&config).await?, &name, role, password_stdin).await,
+        UserCommand::List { config } => accounts::list_users(&store(&config).await?).await,
+    }
+}
+
+async fn token(command: TokenCommand) -> anyhow::Result<()> {
+    use crate::accounts;
+    match command {
+        TokenCommand::Create { name, role, config } => {
+            accounts::create_token(&store(&config).await?, &name, role).await
+        }
+        TokenCommand::Revoke { name, config } => {
+            accounts::revoke_token(&store(&config).await?, &name).await
+        }
+    }
+}
+
+/// The config's database, migrated.
+async fn store(config: &Path) -> anyhow::Result<Store> {
+    let store = Store::connect(&load(config)?.database.url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = App::build(config, Arc::new(SystemClock)).await?;
     tracing::info!(addr = %app.addr(), "sitewatch serving");
@@ -277,6 +368,9 @@ async fn demo(listen: SocketAddr, data_dir: &Path, mqtt_url: Option<String>) -> 
     config.database.url = format!("sqlite://{}", data_dir.join("sitewatch.db").display());
     let sensors = SimSensors::new(&config)?;
     let url = config.database.url.clone();
+    let store = Store::connect(&url).await?;
+    store.migrate().await?;
+    crate::accounts::seed_demo(&store).await?;
     let app = App::build(config, Arc::new(SystemClock)).await?;
     crate::customers::seed_demo(&url).await?;
     println!("sitewatch demo: simulated plant on modbus://{}", sim.addr());

@@ -1,6 +1,8 @@
 //! sitewatch: a building-operations daemon. Sources (Modbus, MQTT, HTTP) produce facts;
 //! the pure core in `sitewatch-core` decides; sinks (store, metrics, live views) report.
 
+pub mod access;
+pub mod accounts;
 pub mod app;
 pub mod bench;
 pub mod billing;

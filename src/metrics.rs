@@ -58,6 +58,7 @@ struct Inner {
     mqtt_out_sent: prometheus::IntCounter,
     mqtt_out_connected: prometheus::IntGauge,
     outbox_backlog: IntGaugeVec,
+    login_failures: IntCounterVec,
     service: crate::customers::ServiceMetrics,
 }
 
@@ -305,6 +306,18 @@ impl Metrics {
                 "Messages waiting in the outbox, by channel.",
                 &["channel"],
             ),
+            login_failures: {
+                let c = counter(
+                    &r,
+                    "sitewatch_login_failures_total",
+                    "Refused log-ins, by reason (bad_credentials, rate_limited).",
+                    &["reason"],
+                );
+                for reason in ["bad_credentials", "rate_limited"] {
+                    c.with_label_values(&[reason]);
+                }
+                c
+            },
             service: crate::customers::ServiceMetrics::register(&r),
             registry: r,
         }))
@@ -484,6 +497,11 @@ impl Metrics {
     /// Whether the publisher is connected.
     pub fn mqtt_out_connected(&self, up: bool) {
         self.0.mqtt_out_connected.set(i64::from(up));
+    }
+
+    /// A refused log-in (`bad_credentials`, `rate_limited`).
+    pub fn login_failure(&self, reason: &str) {
+        self.0.login_failures.with_label_values(&[reason]).inc();
     }
 
     /// Messages waiting in the outbox.

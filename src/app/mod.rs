@@ -47,6 +47,7 @@ impl App {
             .migrate()
             .await
             .context("Failed to migrate the database")?;
+        crate::accounts::check_listen(&store, config.http.listen).await?;
         if config.uses_mqtt() {
             mqtt::options(&config).context("Failed to configure MQTT")?;
         }
@@ -170,8 +171,10 @@ impl App {
             live,
             clock: self.clock.clone(),
             shutdown: cancel.clone(),
+            auth: Arc::default(),
         };
-        let server = axum::serve(self.listener, http::router(state))
+        let router = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(self.listener, router)
             .with_graceful_shutdown(cancel.clone().cancelled_owned());
         tasks.spawn(async move {
             if let Err(e) = server.await {

@@ -1,8 +1,9 @@
 //! The HTTP side: JSON API under `/api/v1`, the dashboard at `/`, `/metrics`, `/healthz`
-//! and `/readyz`. `router(state)` is kept apart from serving so tests can call it directly.
+//! and `/readyz`, behind one auth layer (`auth`: sessions, tokens, roles, audit). `router(state)` is kept apart from serving so tests can call it directly.
 
 mod alarms;
 mod api;
+pub mod auth;
 mod dashboard;
 mod error;
 mod followups;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
+use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use sitewatch_core::clock::Clock;
@@ -29,6 +31,7 @@ use crate::config::{Device, SiteConfig};
 use crate::engine::{EngineHandle, LiveHub};
 use crate::metrics::Metrics;
 use crate::store::Store;
+pub use auth::{Actor, AuthState, Principal};
 pub use error::ApiError;
 
 /// What every handler can reach.
@@ -50,6 +53,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Fires at shutdown, so long-lived streams end and shutdown is not held up.
     pub shutdown: CancellationToken,
+    /// Sign-in state: whether users exist, recent log-in failures.
+    pub auth: Arc<AuthState>,
 }
 
 /// Every route.
@@ -74,6 +79,10 @@ pub fn router(state: AppState) -> Router {
                 .merge(inspections::router())
                 .merge(notices::router()),
         )
+        .merge(auth::login_router())
+        .merge(auth::audit_router())
+        // After routing, so the layer sees the matched route; one table decides access.
+        .route_layer(from_fn_with_state(state.clone(), auth::layer))
         .with_state(state)
 }
 

@@ -7,7 +7,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState};
+use super::{Actor, ApiError, AppState};
 use crate::customers::{self, ImportError, MeterBase, Occupancy, OccupancyChange, Unit, vacancy};
 use crate::store::ImportSummary;
 
@@ -73,9 +73,11 @@ struct ImportAnswer {
 async fn import(
     State(s): State<AppState>,
     Query(q): Query<ImportQuery>,
+    Actor(signed_in): Actor,
     body: String,
 ) -> Result<Json<ImportAnswer>, ApiError> {
-    let actor = q.actor.unwrap_or_else(|| "import".to_owned());
+    // Signed in: the user imports; open mode: the query's `actor`.
+    let actor = signed_in.or(q.actor).unwrap_or_else(|| "import".to_owned());
     let summary = customers::import(&s.store, &body, &actor, s.clock.now())
         .await
         .map_err(|e| match e {

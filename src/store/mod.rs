@@ -2,6 +2,7 @@
 //! SQL is portable; timestamps are UTC milliseconds in `bigint` columns; each backend has
 //! its own migrations (`migrations/sqlite`, `migrations/postgres`).
 
+mod audit;
 mod customers;
 mod inspections;
 pub mod notices;
@@ -11,6 +12,7 @@ mod readings;
 mod requests;
 mod snapshots;
 mod state;
+mod users;
 pub mod writer;
 
 use std::path::Path;
@@ -21,10 +23,12 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 use thiserror::Error;
 
+pub use audit::{AuditEntry, AuditFilter};
 pub use customers::ImportSummary;
 pub use outbox::{OutMessage, Queued};
 pub use readings::{EventRow, JournalRow, Reading};
 pub use requests::{StoredRequest, kind_name};
+pub use users::{Holder, UserRow};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");

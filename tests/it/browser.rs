@@ -330,3 +330,147 @@ async fn a_tag_read_through_web_nfc_is_scanned() {
     assert_eq!(stored_results(&app).await, vec!["b1_lobby"]);
     b.client.clone().close().await.ok();
 }
+
+/// Where screenshots go: `target/screenshots/` in the crate, kept as a test artifact.
+fn screenshot_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+async fn shoot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).expect("write png");
+}
+
+async fn open_tab(c: &Client, tab: &str, ready_css: &str) {
+    c.find(Locator::Css(&format!(r#"nav button[data-tab="{tab}"]"#)))
+        .await
+        .expect("tab button")
+        .click()
+        .await
+        .expect("click tab");
+    eventually(&format!("{tab} tab shown"), WAIT, || async {
+        c.find(Locator::Css(ready_css)).await.ok()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_duty_engineer_signs_in_acknowledges_a_fire_alarm_and_signs_out() {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 24, 18, 14, 0)
+            .single()
+            .expect("time"),
+    ));
+    let app = spawn_app_with(Db::Sqlite, "", clock).await;
+    crate::auth_walk::user(
+        &app,
+        "li",
+        sitewatch::access::Role::DutyEngineer,
+        "li-password",
+    )
+    .await;
+    let api = crate::auth_walk::token(&app, "checker", sitewatch::access::Role::Viewer).await;
+    let b = browser().await;
+    let c = &b.client;
+    c.goto(&format!("{}/", app.base)).await.expect("page loads");
+    eventually("sent to the log-in form", WAIT, || async {
+        c.current_url().await.ok().filter(|u| u.path() == "/login")
+    })
+    .await;
+    shoot(c, "login").await;
+    c.find(Locator::Id("username"))
+        .await
+        .expect("name")
+        .send_keys("li")
+        .await
+        .expect("type");
+    c.find(Locator::Id("password"))
+        .await
+        .expect("pw")
+        .send_keys("li-password")
+        .await
+        .expect("type");
+    c.find(Locator::Id("signin"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    eventually("signed in as li", WAIT, || async {
+        text_of(c, "#me").await.filter(|t| t == "li")
+    })
+    .await;
+    app.sim().set(4, "zone3_alarm", 1.0);
+    let row = r#"tr[data-alarm="fire_panel.zone3_alarm:discrete"]"#;
+    open_tab(c, "alarms", row).await;
+    shoot(c, "alarms").await;
+    c.find(Locator::Css(&format!("{row} button")))
+        .await
+        .expect("acknowledge button")
+        .click()
+        .await
+        .expect("click");
+    eventually("acknowledged shown", WAIT, || async {
+        text_of(c, &format!("{row} td.state"))
+            .await
+            .filter(|t| t.starts_with("已确认"))
+    })
+    .await;
+    let alarm: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/alarms/fire_panel.zone3_alarm:discrete",
+            app.base
+        ))
+        .bearer_auth(&api)
+        .send()
+        .await
+        .expect("alarm")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(alarm["acked_by"], "li");
+    let clock_css = r#"div[data-incident] span[class^="s-"]"#;
+    open_tab(c, "incidents", clock_css).await;
+    let clock = text_of(c, clock_css).await.unwrap_or_default();
+    assert!(clock.contains(':'), "an SLA clock runs: {clock}");
+    shoot(c, "incidents").await;
+    open_tab(c, "patrol", "#patrol .card").await;
+    shoot(c, "patrol").await;
+    open_tab(c, "plant", r#"tr[data-point="em_b1.voltage_l1"]"#).await;
+    shoot(c, "plant").await;
+    c.goto(&format!("{}/guard", app.base))
+        .await
+        .expect("guard page");
+    eventually("guard page shows the signed-in user", WAIT, || async {
+        let v = c
+            .find(Locator::Id("guard"))
+            .await
+            .ok()?
+            .prop("value")
+            .await
+            .ok()??;
+        (v == "li").then_some(())
+    })
+    .await;
+    shoot(c, "guard").await;
+    c.goto(&format!("{}/", app.base))
+        .await
+        .expect("back to the desk");
+    let logout = eventually("log-out button", WAIT, || async {
+        let b = c.find(Locator::Id("logout")).await.ok()?;
+        b.is_displayed().await.ok()?.then_some(b)
+    })
+    .await;
+    logout.click().await.expect("log out");
+    eventually("back at the log-in form", WAIT, || async {
+        c.current_url().await.ok().filter(|u| u.path() == "/login")
+    })
+    .await;
+    c.goto(&format!("{}/", app.base)).await.expect("page");
+    let url = c.current_url().await.expect("url");
+    assert_eq!(url.path(), "/login", "the session ended");
+    b.client.clone().close().await.ok();
+}

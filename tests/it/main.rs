@@ -3,6 +3,8 @@
 #![allow(unreachable_pub, missing_debug_implementations)]
 
 mod alarms;
+mod auth;
+mod auth_walk;
 mod billing;
 mod browser;
 mod cli;

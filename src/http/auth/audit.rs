@@ -1,0 +1,147 @@
+//! The audit trail as the layer writes it (who, when, method and matched route, target,
+//! status, the record before where cheap, the request body after), and read back:
+//! `GET /api/v1/audit?actor=&from=&to=&action=&limit=` and the `/audit` page (admin only).
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Html;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::AppState;
+use crate::http::ApiError;
+use crate::store::{AuditEntry, AuditFilter};
+
+/// An audit row waiting for the answer's status.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub ip: String,
+    pub route: String,
+}
+
+/// Writes the row; a failure is logged, never shown (the change itself stands).
+pub(crate) async fn write(s: &AppState, p: Pending, status: StatusCode) {
+    let entry = AuditEntry {
+        at: s.clock.now(),
+        actor: p.actor,
+        action: p.action,
+        target: p.target,
+        status: status.as_u16(),
+        before: p.before,
+        after: p.after,
+        ip: p.ip,
+        route: p.route,
+    };
+    if let Err(e) = s.store.insert_audit(&entry).await {
+        tracing::error!(error = %e, action = %entry.action, "audit row not written");
+    }
+}
+
+/// The record as it stood before the change: alarms and incidents, read from the engine.
+/// Other records' `before` is left empty (their own history tables keep it).
+pub(crate) async fn before(s: &AppState, route: &str, target: &str) -> Option<Value> {
+    if route.starts_with("/api/v1/alarms/{id}") {
+        let id = target.to_owned();
+        return s
+            .engine
+            .read(move |b, _| {
+                b.alarms
+                    .alarm(&id)
+                    .and_then(|a| serde_json::to_value(a).ok())
+            })
+            .await
+            .flatten();
+    }
+    if route.starts_with("/api/v1/incidents/{id}") {
+        let id = target.parse().ok()?;
+        return s
+            .engine
+            .read(move |b, _| {
+                b.incidents
+                    .get(id)
+                    .and_then(|i| serde_json::to_value(i).ok())
+            })
+            .await
+            .flatten();
+    }
+    None
+}
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/audit", get(list))
+        .route("/audit", get(page))
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    limit: Option<i64>,
+}
+
+impl AuditQuery {
+    fn filter(self) -> AuditFilter {
+        let blank = |s: Option<String>| s.filter(|x| !x.trim().is_empty());
+        AuditFilter {
+            actor: blank(self.actor),
+            action: blank(self.action),
+            from: self.from,
+            to: self.to,
+            limit: self.limit.unwrap_or(500).clamp(1, 10_000),
+        }
+    }
+}
+
+async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    Ok(Json(s.store.audit(&q.filter()).await?))
+}
+
+async fn page(
+    State(s): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Html<String>, ApiError> {
+    let (actor, action) = (q.actor.clone(), q.action.clone());
+    let rows = s.store.audit(&q.filter()).await?;
+    let tz: chrono_tz::Tz = s.site.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let body: String = rows
+        .iter()
+        .map(|e| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                e.at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S"),
+                esc(&e.actor),
+                esc(&e.action),
+                esc(&e.target),
+                e.status,
+                esc(&e.after.as_ref().map(ToString::to_string).unwrap_or_default()),
+            )
+        })
+        .collect();
+    Ok(Html(format!(
+        include_str!("../assets/audit.html"),
+        actor = esc(&actor.unwrap_or_default()),
+        action = esc(&action.unwrap_or_default()),
+        rows = body
+    )))
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -1,0 +1,249 @@
+//! The access table: for each method and matched route, who may call it and which body
+//! field names the person acting (overwritten with the authenticated name). One table,
+//! checked in one middleware; a route missing from it is admin-only.
+
+use axum::http::Method;
+
+use crate::access::Role;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Anyone, signed in or not (health, metrics, the log-in form).
+    Open,
+    /// Only these roles (admin is always added).
+    Roles(&'static [Role]),
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rule {
+    /// `GET`, `POST`, `PUT`…
+    pub method: &'static str,
+    /// The route as registered (`/api/v1/alarms/{id}/acknowledge`).
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// The body field naming who acts, set to the signed-in name.
+    pub actor_field: Option<&'static str>,
+    /// A query parameter a guard may only set to their own name.
+    pub own_query: Option<&'static str>,
+    /// A role that may send only some kinds of body here.
+    pub narrow: Option<Narrow>,
+}
+
+/// `role` may call the route only with one of `values` at the body's JSON `pointer`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Narrow {
+    /// The role narrowed.
+    pub role: Role,
+    /// Where the kind is (`/action/type`).
+    pub pointer: &'static str,
+    /// The kinds it may send.
+    pub values: &'static [&'static str],
+}
+
+impl Narrow {
+    /// Whether `role` may send `body`.
+    pub(crate) fn allows(&self, role: Role, body: Option<&serde_json::Value>) -> bool {
+        role != self.role
+            || body
+                .and_then(|b| b.pointer(self.pointer))
+                .and_then(|v| v.as_str())
+                .is_some_and(|v| self.values.contains(&v))
+    }
+}
+
+/// Customer service works an incident's households and notes, not its field steps.
+const CS_INCIDENT_STEPS: Narrow = Narrow {
+    role: Cs,
+    pointer: "/action/type",
+    values: &[
+        "add_note",
+        "link_household",
+        "contact_household",
+        "list_damage",
+        "record_compensation",
+        "follow_up",
+    ],
+};
+
+use Role::{CustomerService as Cs, DutyEngineer as Duty, Guard, Viewer};
+
+/// Readers: every role but the guard, who sees only the guard page.
+const READ: &[Role] = &[Duty, Cs, Viewer];
+const DUTY: &[Role] = &[Duty];
+const CS: &[Role] = &[Cs];
+const DUTY_CS: &[Role] = &[Duty, Cs];
+const PATROL: &[Role] = &[Duty, Guard];
+const GUARD_PAGE: &[Role] = &[Duty, Guard, Viewer];
+const ADMIN: &[Role] = &[];
+
+const fn r(method: &'static str, path: &'static str, access: Access) -> Rule {
+    Rule {
+        method,
+        path,
+        access,
+        actor_field: None,
+        own_query: None,
+        narrow: None,
+    }
+}
+
+const fn w(
+    method: &'static str,
+    path: &'static str,
+    roles: &'static [Role],
+    actor: &'static str,
+) -> Rule {
+    Rule {
+        method,
+        path,
+        access: Access::Roles(roles),
+        actor_field: Some(actor),
+        own_query: None,
+        narrow: None,
+    }
+}
+
+/// A read a guard may make only about themselves (`?guard=` their own name).
+const fn own(path: &'static str, roles: &'static [Role], query: &'static str) -> Rule {
+    Rule {
+        method: "GET",
+        path,
+        access: Access::Roles(roles),
+        actor_field: None,
+        own_query: Some(query),
+        narrow: None,
+    }
+}
+
+const OPEN: Access = Access::Open;
+const fn only(roles: &'static [Role]) -> Access {
+    Access::Roles(roles)
+}
+
+/// Every route of `http::router`, with who may call it.
+pub(crate) const TABLE: &[Rule] = &[
+    r("GET", "/healthz", OPEN),
+    r("GET", "/readyz", OPEN),
+    r("GET", "/metrics", OPEN),
+    r("GET", "/login", OPEN),
+    r("POST", "/login", OPEN),
+    r("POST", "/logout", OPEN),
+    r("GET", "/", only(READ)),
+    r("GET", "/guard", only(GUARD_PAGE)),
+    r("GET", "/audit", only(ADMIN)),
+    r("GET", "/api/v1/audit", only(ADMIN)),
+    r("GET", "/api/v1/devices", only(READ)),
+    r("GET", "/api/v1/points", only(READ)),
+    r("GET", "/api/v1/points/{id}", only(READ)),
+    r("GET", "/api/v1/points/{id}/readings", only(READ)),
+    r("GET", "/api/v1/events", only(READ)),
+    r("GET", "/api/v1/meter-snapshots", only(READ)),
+    r("GET", "/api/v1/meter-snapshots/periods", only(READ)),
+    r("GET", "/api/v1/stream", only(READ)),
+    r("GET", "/api/v1/alarms", only(READ)),
+    r("GET", "/api/v1/alarms/history", only(READ)),
+    r("GET", "/api/v1/alarms/{id}", only(READ)),
+    w("POST", "/api/v1/alarms/commands", DUTY, "actor"),
+    w("POST", "/api/v1/alarms/{id}/acknowledge", DUTY, "actor"),
+    w("POST", "/api/v1/alarms/{id}/shelve", DUTY, "actor"),
+    w("POST", "/api/v1/alarms/{id}/unshelve", DUTY, "actor"),
+    r("GET", "/api/v1/incidents", only(READ)),
+    w("POST", "/api/v1/incidents", DUTY_CS, "reported_by"),
+    r("GET", "/api/v1/incidents/board", only(READ)),
+    r("GET", "/api/v1/incidents/{id}", only(READ)),
+    Rule {
+        narrow: Some(CS_INCIDENT_STEPS),
+        ..w("POST", "/api/v1/incidents/{id}/commands", DUTY_CS, "actor")
+    },
+    w("POST", "/api/v1/patrol/scans", PATROL, "guard"),
+    r("GET", "/api/v1/patrol/scans", only(READ)),
+    w("POST", "/api/v1/patrol/findings", PATROL, "guard"),
+    r("GET", "/api/v1/patrol/tours", only(READ)),
+    own("/api/v1/patrol/next", GUARD_PAGE, "guard"),
+    r("GET", "/api/v1/patrol/report", only(READ)),
+    r("GET", "/api/v1/units", only(READ)),
+    r("POST", "/api/v1/units/import", only(CS)),
+    r("GET", "/api/v1/units/{id}", only(READ)),
+    w("PUT", "/api/v1/units/{id}/occupancy", CS, "actor"),
+    r("GET", "/api/v1/requests", only(READ)),
+    w("POST", "/api/v1/requests", CS, "received_by"),
+    r("GET", "/api/v1/requests/{id}", only(READ)),
+    w("POST", "/api/v1/requests/{id}/commands", CS, "actor"),
+    r("GET", "/api/v1/followups/due", only(READ)),
+    r("GET", "/api/v1/inspections/due", only(READ)),
+    w("POST", "/api/v1/inspections", DUTY_CS, "inspector"),
+    r("POST", "/api/v1/keys/{set}/sign-out", only(DUTY_CS)),
+    w("POST", "/api/v1/keys/{set}/sign-in", DUTY_CS, "by"),
+    r("GET", "/api/v1/notices", only(READ)),
+    w("POST", "/api/v1/notices", CS, "created_by"),
+    r("GET", "/api/v1/notices/{id}", only(READ)),
+    w("POST", "/api/v1/notices/{id}/deliveries", CS, "by"),
+];
+
+const ADMIN_ONLY: Rule = r("", "", only(ADMIN));
+
+/// The rule for a request; admin-only when the route is not in the table.
+pub(crate) fn rule(method: &Method, path: &str) -> Rule {
+    let m = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    TABLE
+        .iter()
+        .find(|r| r.method == m && r.path == path)
+        .copied()
+        .unwrap_or(ADMIN_ONLY)
+}
+
+impl Access {
+    /// Whether `role` may call the route.
+    pub(crate) fn allows(self, role: Role) -> bool {
+        match self {
+            Access::Open => true,
+            Access::Roles(roles) => role == Role::Admin || roles.contains(&role),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_routes_are_admin_only() {
+        let r = rule(&Method::DELETE, "/api/v1/alarms/{id}");
+        assert!(r.access.allows(Role::Admin));
+        assert!(!r.access.allows(Role::DutyEngineer));
+    }
+
+    #[test]
+    fn each_route_is_listed_once() {
+        for (i, a) in TABLE.iter().enumerate() {
+            assert!(
+                !TABLE[i + 1..]
+                    .iter()
+                    .any(|b| a.method == b.method && a.path == b.path),
+                "{} {} twice",
+                a.method,
+                a.path
+            );
+        }
+    }
+
+    #[test]
+    fn viewers_read_and_never_write() {
+        for rule in TABLE.iter().filter(|r| r.access != Access::Open) {
+            assert_eq!(
+                rule.access.allows(Role::Viewer),
+                rule.method == "GET" && !rule.path.contains("audit"),
+                "{} {}",
+                rule.method,
+                rule.path
+            );
+        }
+    }
+}
