@@ -6,6 +6,7 @@ mod api;
 pub mod auth;
 mod dashboard;
 mod error;
+mod files;
 mod followups;
 mod incidents;
 mod inspections;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(patrol::router())
                 .merge(live::router())
                 .merge(snapshots::router())
+                .merge(files::router())
                 .merge(units::router())
                 .merge(requests::router())
                 .merge(followups::router())

@@ -136,6 +136,12 @@ async fn finding(
     if b.id.trim().is_empty() {
         return Err(ApiError::invalid("id", "a finding id is required"));
     }
+    if let Some(photo) = &b.photo
+        && !s.store.file_exists(photo).await?
+    {
+        let message = format!("no uploaded file `{photo}`; POST it to /api/v1/files first");
+        return Err(ApiError::invalid("photo", message));
+    }
     let finding = Finding {
         id: b.id,
         kind: b.kind,

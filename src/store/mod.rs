@@ -4,6 +4,7 @@
 
 mod audit;
 mod customers;
+mod files;
 mod inspections;
 pub mod notices;
 mod outbox;
@@ -25,6 +26,7 @@ use thiserror::Error;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use customers::ImportSummary;
+pub use files::StoredFile;
 pub use outbox::{OutMessage, Queued};
 pub use readings::{EventRow, JournalRow, Reading};
 pub use requests::{StoredRequest, kind_name};

@@ -20,6 +20,13 @@ const CS: &[&str] = &["admin", "customer_service"];
 const DUTY_CS: &[&str] = &["admin", "duty_engineer", "customer_service"];
 const PATROL: &[&str] = &["admin", "duty_engineer", "guard"];
 const GUARD_PAGE: &[&str] = &["admin", "duty_engineer", "guard", "viewer"];
+const GUARD_PAGE_CS: &[&str] = &[
+    "admin",
+    "duty_engineer",
+    "guard",
+    "customer_service",
+    "viewer",
+];
 const ADMIN: &[&str] = &["admin"];
 /// Open to everyone, signed in or not.
 const OPEN: &[&str] = &[];
@@ -60,6 +67,7 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/patrol/report", READ),
     ("GET", "/api/v1/meter-snapshots?period=2026-11", READ),
     ("GET", "/api/v1/meter-snapshots/periods", READ),
+    ("GET", "/api/v1/files/0000", GUARD_PAGE_CS),
     ("GET", "/api/v1/units", READ),
     ("POST", "/api/v1/units/import", CS),
     ("GET", "/api/v1/units/1-0101", READ),

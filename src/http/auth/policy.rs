@@ -78,6 +78,9 @@ const DUTY_CS: &[Role] = &[Duty, Cs];
 const PATROL: &[Role] = &[Duty, Guard];
 const GUARD_PAGE: &[Role] = &[Duty, Guard, Viewer];
 const ADMIN: &[Role] = &[];
+/// Photos and documents: guards (findings), duty engineers and customer service.
+const UPLOAD: &[Role] = &[Duty, Guard, Cs];
+const GUARD_PAGE_CS: &[Role] = &[Duty, Guard, Cs, Viewer];
 
 const fn r(method: &'static str, path: &'static str, access: Access) -> Rule {
     Rule {
@@ -141,6 +144,8 @@ pub(crate) const TABLE: &[Rule] = &[
     r("GET", "/api/v1/points/{id}/readings", only(READ)),
     r("GET", "/api/v1/events", only(READ)),
     r("GET", "/api/v1/meter-snapshots", only(READ)),
+    r("POST", "/api/v1/files", only(UPLOAD)),
+    r("GET", "/api/v1/files/{id}", only(GUARD_PAGE_CS)),
     r("GET", "/api/v1/meter-snapshots/periods", only(READ)),
     r("GET", "/api/v1/stream", only(READ)),
     r("GET", "/api/v1/alarms", only(READ)),
