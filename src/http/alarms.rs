@@ -69,12 +69,19 @@ async fn one(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<A
 struct HistoryQuery {
     after: Option<i64>,
     limit: Option<i64>,
+    /// The newest `latest` entries, newest first (the console's history list).
+    latest: Option<i64>,
 }
 
 async fn history(
     State(s): State<AppState>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<Vec<EventRow>>, ApiError> {
+    if let Some(n) = q.latest {
+        return Ok(Json(
+            s.store.latest_events("alarm", n.clamp(1, 1000)).await?,
+        ));
+    }
     let limit = q.limit.unwrap_or(500).clamp(1, 10_000);
     Ok(Json(
         s.store

@@ -130,6 +130,18 @@ impl Store {
             .collect()
     }
 
+    /// The newest `n` journal entries of a kind, newest first.
+    pub async fn latest_events(&self, kind: &str, n: i64) -> Result<Vec<EventRow>, StoreError> {
+        let rows = sqlx::query(
+            "select event_id, ts_ms, kind, subject, body from events where kind = $1 order by event_id desc limit $2",
+        )
+        .bind(kind.to_owned())
+        .bind(n)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(event_row).collect()
+    }
+
     /// Journal entries after `after_id`, oldest first, optionally of one kind.
     pub async fn events(
         &self,
@@ -145,17 +157,17 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                let body: String = r.try_get("body")?;
-                Ok(EventRow {
-                    id: r.try_get("event_id")?,
-                    at: from_ms(r.try_get("ts_ms")?),
-                    kind: r.try_get("kind")?,
-                    subject: r.try_get("subject")?,
-                    body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-                })
-            })
-            .collect()
+        rows.iter().map(event_row).collect()
     }
+}
+
+fn event_row(r: &sqlx::any::AnyRow) -> Result<EventRow, StoreError> {
+    let body: String = r.try_get("body")?;
+    Ok(EventRow {
+        id: r.try_get("event_id")?,
+        at: from_ms(r.try_get("ts_ms")?),
+        kind: r.try_get("kind")?,
+        subject: r.try_get("subject")?,
+        body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    })
 }

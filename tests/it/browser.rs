@@ -177,6 +177,27 @@ async fn fire_alarm_appears_in_the_console_and_is_acknowledged() {
         .get_json("/api/v1/alarms/fire_panel.zone3_alarm:discrete")
         .await;
     assert_eq!(alarm["acked_by"], "duty-li");
+    // The console's history lists the acknowledgement, newest first.
+    eventually("history shows the acknowledgement", WAIT, || async {
+        text_of(&b.client, "#alarms .card:last-child tbody tr:first-child")
+            .await
+            .filter(|t| t.contains("acknowledged") && t.contains("duty-li"))
+    })
+    .await;
+    // The service tab draws its three lists (empty on a new site).
+    b.client
+        .find(Locator::Css(r#"nav button[data-tab="service"]"#))
+        .await
+        .expect("service tab")
+        .click()
+        .await
+        .expect("click");
+    eventually("service lists shown", WAIT, || async {
+        text_of(&b.client, "#service")
+            .await
+            .filter(|t| t.contains("报修与投诉") && t.contains("待回访") && t.contains("通知"))
+    })
+    .await;
     b.client.clone().close().await.ok();
 }
 
