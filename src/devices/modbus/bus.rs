@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Block, Link, decode_block, plan, read_block};
 use crate::config::{Device, ModbusConfig};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, ModbusDeviceMetrics};
 
 /// How often bus utilisation is published.
 const UTILISATION_WINDOW: Duration = Duration::from_secs(1);
@@ -36,6 +36,10 @@ struct Member {
     cfg: ModbusConfig,
     blocks: Vec<Block>,
     due: Instant,
+    /// Point ids by profile index, built once (not a `format!` per value per poll).
+    ids: Vec<PointId>,
+    /// This device's request metrics, looked up once.
+    requests: ModbusDeviceMetrics,
 }
 
 /// The devices of one connection and the task that polls them.
@@ -79,11 +83,17 @@ impl Bus {
                 let cfg = device.config.modbus.clone()?;
                 metrics.modbus_skipped(&device.config.id, 0);
                 let blocks = plan(&device.profile.points);
+                let ids = (0..device.profile.points.len())
+                    .map(|p| point_id(&device, p))
+                    .collect();
+                let requests = metrics.modbus_device(&device.config.id);
                 Some(Member {
                     device,
                     cfg,
                     blocks,
                     due: now,
+                    ids,
+                    requests,
                 })
             })
             .collect();
@@ -166,15 +176,10 @@ impl Bus {
     }
 
     async fn poll(&mut self, i: usize) -> Vec<SourceEvent> {
-        let Bus {
-            link,
-            members,
-            metrics,
-            ..
-        } = self;
+        let Bus { link, members, .. } = self;
         let m = &members[i];
         let (cfg, id) = (&m.cfg, &m.device.config.id);
-        let mut values = Vec::new();
+        let mut values = Vec::with_capacity(m.ids.len());
         let mut bad = Vec::new();
         let mut reason = None;
         for block in &m.blocks {
@@ -185,23 +190,23 @@ impl Bus {
             let started = Instant::now();
             let result = read_block(ctx, block, cfg.timeout).await;
             let label = result.as_ref().err().map_or("ok", |e| e.label());
-            metrics.modbus_request(id, started.elapsed(), label);
+            m.requests.request(started.elapsed(), label);
             match result {
                 Ok(raw) => {
                     for (p, v) in decode_block(&m.device.profile.points, block, &raw) {
                         match v {
-                            Ok(v) => values.push((point_id(&m.device, p), v)),
+                            Ok(v) => values.push((m.ids[p].clone(), v)),
                             Err(e) => {
                                 let name = &m.device.profile.points[p].name;
                                 reason = Some(format!("{name}: {e}"));
-                                bad.push(point_id(&m.device, p));
+                                bad.push(m.ids[p].clone());
                             }
                         }
                     }
                 }
                 Err(e) if e.is_exception() => {
                     reason = Some(e.to_string());
-                    bad.extend(block.points.iter().map(|&p| point_id(&m.device, p)));
+                    bad.extend(block.points.iter().map(|&p| m.ids[p].clone()));
                 }
                 Err(e) => {
                     link.failed(&e, cfg.timeout);
