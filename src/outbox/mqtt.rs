@@ -106,6 +106,7 @@ impl Publisher {
         events.set_network_options(crate::devices::mqtt::network_options());
         let (_, mut points) = self.live.subscribe(None);
         let mut window = Window::default();
+        let mut latest: HashMap<String, String> = HashMap::new();
         let mut connected = false;
         let mut backoff = Duration::from_millis(200);
         let mut tick = tokio::time::interval(POLL);
@@ -128,8 +129,11 @@ impl Publisher {
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                     }
                 },
-                p = points.recv() => self.on_live(&client, connected, p, &mut window),
-                _ = tick.tick() => self.pump(&client, connected, &mut window).await,
+                p = points.recv() => self.on_live(p, &mut latest),
+                _ = tick.tick() => {
+                    self.publish_points(&client, connected, &mut latest, &mut window);
+                    self.pump(&client, connected, &mut window).await;
+                }
                 () = self.ready.notified() => self.pump(&client, connected, &mut window).await,
             }
         }
@@ -174,16 +178,16 @@ impl Publisher {
         false
     }
 
-    /// Point values as retained state; skipped while disconnected (the next one will do).
+    /// Notes a point's latest value; [`Publisher::publish_points`] sends the latest of each
+    /// point once per tick, so a point sampled a hundred times a second costs the broker one
+    /// retained message per tick, not a hundred.
     fn on_live(
         &self,
-        client: &AsyncClient,
-        connected: bool,
         ev: Result<LiveEvent, broadcast::error::RecvError>,
-        w: &mut Window,
+        latest: &mut HashMap<String, String>,
     ) {
         let Ok(ev) = ev else { return };
-        if !connected || ev.kind != "point" {
+        if ev.kind != "point" {
             return;
         }
         let Some(point) = ev.data.get("point").and_then(|p| p.as_str()) else {
@@ -191,15 +195,28 @@ impl Publisher {
         };
         let payload =
             serde_json::json!({"value": ev.data["value"], "at": ev.data["at"]}).to_string();
-        if client
-            .try_publish(
-                format!("{}/points/{point}", self.prefix),
-                QoS::AtMostOnce,
-                true,
-                payload,
-            )
-            .is_ok()
-        {
+        latest.insert(point.to_owned(), payload);
+    }
+
+    /// Point values as retained state (QoS 0: a lost one is replaced by the next).
+    fn publish_points(
+        &self,
+        client: &AsyncClient,
+        connected: bool,
+        latest: &mut HashMap<String, String>,
+        w: &mut Window,
+    ) {
+        if !connected {
+            return;
+        }
+        for (point, payload) in latest.drain() {
+            let topic = format!("{}/points/{point}", self.prefix);
+            if client
+                .try_publish(topic, QoS::AtMostOnce, true, payload)
+                .is_err()
+            {
+                break;
+            }
             w.handed.push_back(None);
         }
     }
