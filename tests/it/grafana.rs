@@ -15,20 +15,6 @@ use crate::helpers::{Db, eventually, spawn_app};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// Metrics colleagues are adding (issue 8); panels on them carry `in-flight` in their
-/// description and may return no series until the metric is defined under `src/`.
-const IN_FLIGHT: [&str; 9] = [
-    "sitewatch_modbus_polls_skipped_total",
-    "sitewatch_modbus_bus_utilisation_ratio",
-    "sitewatch_mqtt_messages_total",
-    "sitewatch_mqtt_rejects_total",
-    "sitewatch_service_requests",
-    "sitewatch_service_overdue",
-    "sitewatch_service_chasers_total",
-    "sitewatch_notices_total",
-    "sitewatch_followup_rate_ratio",
-];
-
 #[tokio::test]
 async fn metrics_pass_promtool_check() {
     let mut app = spawn_app(Db::Sqlite).await;
@@ -49,11 +35,10 @@ async fn every_dashboard_query_returns_series_from_a_real_prometheus() {
     prom.wait_for_scrapes(2).await;
     promtool_check(&get_text(&format!("http://{}/metrics", demo.addr)).await);
     let defined = defined_metric_names();
-    let (mut live, mut fallback, mut in_flight, mut failures) = (0, 0, 0, Vec::new());
+    let (mut live, mut fallback, mut failures) = (0, 0, Vec::new());
     for q in dashboard_queries() {
-        let waived = pending(&q, &defined, &mut failures);
+        check_names(&q, &defined, &mut failures);
         match prom.instant(&q.expr).await {
-            Ok(_) if waived => in_flight += 1,
             Ok(rows) if rows.is_empty() => {
                 failures.push(format!("{}: `{}` returned no series", q.panel, q.expr));
             }
@@ -66,7 +51,7 @@ async fn every_dashboard_query_returns_series_from_a_real_prometheus() {
     }
     eprintln!(
         "dashboard queries: {live} with labelled series, {fallback} unlabelled (sums or `or \
-         vector(0)`), {in_flight} in flight (parsed, no series yet)"
+         vector(0)`)"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(
@@ -75,31 +60,18 @@ async fn every_dashboard_query_returns_series_from_a_real_prometheus() {
     );
 }
 
-/// Checks the query's metric names and says whether it may come back empty: only when its
-/// panel is marked `in-flight` and one of its metrics is not defined under `src/` yet. A
-/// name neither defined nor in flight is a typo that `or vector(0)` would hide.
-fn pending(q: &PanelQuery, defined: &str, failures: &mut Vec<String>) -> bool {
-    let mut waiting = false;
+/// Every metric a query names must be defined under `src/`: a typo would otherwise hide
+/// behind `or vector(0)`.
+fn check_names(q: &PanelQuery, defined: &str, failures: &mut Vec<String>) {
     for name in metric_names(&q.expr) {
         let base = ["_bucket", "_count", "_sum"]
             .iter()
             .find_map(|s| name.strip_suffix(s))
             .unwrap_or(&name);
-        if defined.contains(&format!("\"{name}\"")) || defined.contains(&format!("\"{base}\"")) {
-            continue;
-        }
-        if !IN_FLIGHT.contains(&name.as_str()) {
+        if !defined.contains(&format!("\"{name}\"")) && !defined.contains(&format!("\"{base}\"")) {
             failures.push(format!("{}: no metric `{name}` in src/", q.panel));
-        } else if !q.in_flight {
-            failures.push(format!(
-                "{}: `{name}` is in flight; mark the panel",
-                q.panel
-            ));
-        } else {
-            waiting = true;
         }
     }
-    waiting
 }
 
 fn metric_names(expr: &str) -> Vec<String> {
@@ -133,7 +105,6 @@ fn defined_metric_names() -> String {
 struct PanelQuery {
     panel: String,
     expr: String,
-    in_flight: bool,
 }
 
 /// Every target `expr` of every panel (rows included) of every `dashboards/*.json`, with
@@ -161,7 +132,6 @@ fn dashboard_queries() -> Vec<PanelQuery> {
 fn collect(node: &Value, file: &str, out: &mut Vec<PanelQuery>) {
     for panel in node["panels"].as_array().into_iter().flatten() {
         let title = format!("{file} / {}", panel["title"].as_str().unwrap_or("?"));
-        let desc = panel["description"].as_str().unwrap_or("");
         for target in panel["targets"].as_array().into_iter().flatten() {
             let expr = target["expr"].as_str().unwrap_or("");
             assert!(!expr.is_empty(), "{title}: a target without expr");
@@ -173,7 +143,6 @@ fn collect(node: &Value, file: &str, out: &mut Vec<PanelQuery>) {
             out.push(PanelQuery {
                 panel: title.clone(),
                 expr,
-                in_flight: desc.contains("in-flight"),
             });
         }
         collect(panel, file, out);
