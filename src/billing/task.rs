@@ -28,6 +28,7 @@ pub async fn run(
     let billing: &BillingConfig = &config.billing;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut taken: Vec<String> = store.snapshot_periods().await.unwrap_or_default();
+    let started = std::time::Instant::now();
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
@@ -37,6 +38,11 @@ pub async fn run(
         let Some(period) = due_period(clock.now(), tz, billing.cutoff_day, &done) else {
             continue;
         };
+        // Just started: give the meters a first poll, so a snapshot taken late (the daemon
+        // was down at the cut-off) holds readings rather than blanks.
+        if started.elapsed() < FIRST_READ_GRACE && !meters_read(&engine).await {
+            continue;
+        }
         match take(&config, &store, &engine, &period, clock.now()).await {
             Ok(n) => {
                 tracing::info!(period, meters = n, "meter snapshot taken");
@@ -45,6 +51,21 @@ pub async fn run(
             Err(e) => tracing::warn!(period, error = %e, "meter snapshot failed; trying again"),
         }
     }
+}
+
+/// How long after start a due snapshot waits for every meter's first reading.
+const FIRST_READ_GRACE: Duration = Duration::from_secs(300);
+
+async fn meters_read(engine: &EngineHandle) -> bool {
+    engine
+        .read(|b, _| {
+            b.hub
+                .points()
+                .filter(|p| is_meter(&p.unit))
+                .all(|p| p.value.is_some())
+        })
+        .await
+        .unwrap_or(false)
 }
 
 async fn take(

@@ -108,3 +108,25 @@ async fn meters_are_read_at_the_cut_off_and_exported_as_csv() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), csv);
 }
+
+#[tokio::test]
+async fn a_snapshot_taken_late_waits_for_the_meters_first_reading() {
+    // The daemon starts on the 25th: November's cut-off has passed with no snapshot.
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0)
+            .single()
+            .expect("time"),
+    ));
+    let app = spawn_app_with(Db::Sqlite, "", clock).await;
+    app.sim().set(1, "import_energy", 777.0);
+    let rows = eventually("late snapshot taken", WAIT, || async {
+        let v = app.get_json("/api/v1/meter-snapshots?period=2026-11").await;
+        v.as_array().filter(|a| !a.is_empty()).cloned()
+    })
+    .await;
+    assert_eq!(
+        (rows[0]["value"].as_f64(), rows[0]["quality"].as_str()),
+        (Some(777.0), Some("good")),
+        "{rows:?}"
+    );
+}
