@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use sitewatch_core::alarms::{Alarm, AlarmCommand, AlarmError, AlarmEvent};
 
-use super::{ApiError, AppState};
+use super::{ApiError, ApiJson, AppState};
 use crate::engine::Output;
 use crate::store::EventRow;
 
@@ -120,7 +120,7 @@ fn alarm_error(e: AlarmError) -> ApiError {
 
 async fn command(
     State(s): State<AppState>,
-    Json(cmd): Json<AlarmCommand>,
+    ApiJson(cmd): ApiJson<AlarmCommand>,
 ) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
     Ok(Json(run(&s, cmd).await?))
 }
@@ -134,7 +134,7 @@ struct Ack {
 async fn acknowledge(
     State(s): State<AppState>,
     Path(alarm): Path<String>,
-    Json(a): Json<Ack>,
+    ApiJson(a): ApiJson<Ack>,
 ) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
     require_actor(&a.actor)?;
     Ok(Json(
@@ -162,7 +162,7 @@ struct ShelveBody {
 async fn shelve(
     State(s): State<AppState>,
     Path(alarm): Path<String>,
-    Json(b): Json<ShelveBody>,
+    ApiJson(b): ApiJson<ShelveBody>,
 ) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
     require_actor(&b.actor)?;
     let until = match (b.until, b.minutes) {
@@ -192,7 +192,7 @@ async fn shelve(
 async fn unshelve(
     State(s): State<AppState>,
     Path(alarm): Path<String>,
-    Json(a): Json<Ack>,
+    ApiJson(a): ApiJson<Ack>,
 ) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
     require_actor(&a.actor)?;
     Ok(Json(

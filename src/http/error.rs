@@ -37,6 +37,15 @@ pub enum ApiError {
         /// Each missing record.
         missing: Vec<&'static str>,
     },
+    /// The request body is not the JSON the route takes (malformed, wrong shape, wrong
+    /// content type).
+    #[error("{message}")]
+    BadBody {
+        /// 400, 415 or 422, as the JSON extractor decided.
+        status: StatusCode,
+        /// What was wrong, from the extractor.
+        message: String,
+    },
     /// The engine is not running (shutting down).
     #[error("engine unavailable")]
     Unavailable,
@@ -69,12 +78,14 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
             ApiError::InvalidRows(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rows", None),
             ApiError::Missing { .. } => (StatusCode::CONFLICT, "missing_records", None),
+            ApiError::BadBody { status, .. } => (*status, "bad_body", Some("body")),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store failure in request");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
             }
         };
+        API_ERRORS.with_label_values(&[code]).inc();
         let message = match &self {
             ApiError::Store(_) => "internal error".to_owned(),
             other => other.to_string(),
@@ -105,6 +116,41 @@ impl ApiError {
         ApiError::Invalid {
             field,
             message: message.into(),
+        }
+    }
+}
+
+/// API requests refused, by error code; registered in every metrics registry so
+/// `/metrics` shows bad input to the API.
+pub static API_ERRORS: std::sync::LazyLock<prometheus::IntCounterVec> =
+    std::sync::LazyLock::new(|| {
+        let opts = prometheus::Opts::new(
+            "sitewatch_api_errors_total",
+            "API requests refused, by error code (invalid, bad_body, not_found, conflict, …).",
+        );
+        #[allow(clippy::expect_used)] // a static, valid definition
+        prometheus::IntCounterVec::new(opts, &["code"]).expect("valid metric")
+    });
+
+/// A JSON body whose rejections answer with the stable error body (and count), instead of
+/// axum's plain-text message.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    Json<T>: axum::extract::FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(r) => Err(ApiError::BadBody {
+                status: r.status(),
+                message: r.body_text(),
+            }),
         }
     }
 }

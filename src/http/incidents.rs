@@ -11,7 +11,7 @@ use sitewatch_core::incidents::{
     ClockView, Incident, IncidentCommand, IncidentError, IncidentEvent, IncidentId, NewIncident,
 };
 
-use super::{ApiError, AppState};
+use super::{ApiError, ApiJson, AppState};
 use crate::engine::Output;
 
 pub(super) fn router() -> Router<AppState> {
@@ -69,7 +69,7 @@ async fn board(State(s): State<AppState>) -> Result<Json<Vec<ClockView>>, ApiErr
 
 async fn open(
     State(s): State<AppState>,
-    Json(new): Json<NewIncident>,
+    ApiJson(new): ApiJson<NewIncident>,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
     super::alarms::require_actor(&new.reported_by)?;
     if new.title.trim().is_empty() {
@@ -92,7 +92,7 @@ async fn open(
 async fn command(
     State(s): State<AppState>,
     Path(id): Path<IncidentId>,
-    Json(cmd): Json<IncidentCommand>,
+    ApiJson(cmd): ApiJson<IncidentCommand>,
 ) -> Result<Json<Vec<IncidentEvent>>, ApiError> {
     super::alarms::require_actor(&cmd.actor)?;
     let result = s

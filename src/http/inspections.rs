@@ -13,7 +13,7 @@ use sitewatch_core::inspections::{
     ItemResult, KeyError, KeyLoan, MeterReadings,
 };
 
-use super::{ApiError, AppState};
+use super::{ApiError, ApiJson, AppState};
 use crate::engine::{Books, Output, VacantChange, category_id};
 
 pub(super) fn router() -> Router<AppState> {
@@ -58,7 +58,7 @@ struct InspectionAnswer {
 
 async fn submit(
     State(s): State<AppState>,
-    Json(b): Json<InspectionBody>,
+    ApiJson(b): ApiJson<InspectionBody>,
 ) -> Result<(StatusCode, Json<InspectionAnswer>), ApiError> {
     super::alarms::require_actor(&b.inspector)?;
     if b.id.trim().is_empty() || b.id.len() > 100 {
@@ -209,7 +209,7 @@ struct SignOutBody {
 async fn sign_out(
     State(s): State<AppState>,
     Path(set): Path<String>,
-    Json(b): Json<SignOutBody>,
+    ApiJson(b): ApiJson<SignOutBody>,
 ) -> Result<Json<KeyLoan>, ApiError> {
     super::alarms::require_actor(&b.holder)?;
     let loan = key_step(&s, move |b2, now| {
@@ -231,7 +231,7 @@ struct SignInBody {
 async fn sign_in(
     State(s): State<AppState>,
     Path(set): Path<String>,
-    Json(b): Json<SignInBody>,
+    ApiJson(b): ApiJson<SignInBody>,
 ) -> Result<Json<KeyLoan>, ApiError> {
     super::alarms::require_actor(&b.by)?;
     let loan = key_step(&s, move |b2, now| {

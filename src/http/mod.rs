@@ -33,7 +33,7 @@ use crate::engine::{EngineHandle, LiveHub};
 use crate::metrics::Metrics;
 use crate::store::Store;
 pub use auth::{Actor, AuthState, Principal};
-pub use error::ApiError;
+pub use error::{API_ERRORS, ApiError, ApiJson};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{ApiError, AppState};
+use super::{ApiError, ApiJson, AppState};
 use crate::customers::notices::{
     DeliveryChannel, Notice, NoticeLevel, NoticeTarget, NoticeTemplate, check_window,
 };
@@ -46,7 +46,7 @@ fn general() -> NoticeTemplate {
 
 async fn issue(
     State(s): State<AppState>,
-    Json(b): Json<NoticeBody>,
+    ApiJson(b): ApiJson<NoticeBody>,
 ) -> Result<(StatusCode, Json<Notice>), ApiError> {
     super::alarms::require_actor(&b.created_by)?;
     let now = s.clock.now();
@@ -194,7 +194,7 @@ struct RecordBody {
 async fn deliveries(
     State(s): State<AppState>,
     Path(id): Path<i64>,
-    Json(b): Json<DeliveriesBody>,
+    ApiJson(b): ApiJson<DeliveriesBody>,
 ) -> Result<Json<Notice>, ApiError> {
     super::alarms::require_actor(&b.by)?;
     let notice = s

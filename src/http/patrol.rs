@@ -12,7 +12,7 @@ use sitewatch_core::patrol::{
     Subject, TagRef, Tour, TourProgress,
 };
 
-use super::{ApiError, AppState};
+use super::{ApiError, ApiJson, AppState};
 use crate::engine::Output;
 use crate::scans::{IntakeError, ScanAnswer};
 
@@ -42,7 +42,7 @@ pub(crate) struct ScanBody {
 
 async fn scan(
     State(s): State<AppState>,
-    Json(b): Json<ScanBody>,
+    ApiJson(b): ApiJson<ScanBody>,
 ) -> Result<(StatusCode, Json<ScanAnswer>), ApiError> {
     super::alarms::require_actor(&b.guard)?;
     if b.id.trim().is_empty() || b.id.len() > 100 {
@@ -130,7 +130,7 @@ struct FindingAnswer {
 
 async fn finding(
     State(s): State<AppState>,
-    Json(b): Json<FindingBody>,
+    ApiJson(b): ApiJson<FindingBody>,
 ) -> Result<(StatusCode, Json<FindingAnswer>), ApiError> {
     super::alarms::require_actor(&b.guard)?;
     if b.id.trim().is_empty() {

@@ -13,7 +13,7 @@ use sitewatch_core::incidents::{
     RequestKind, RequestState, ServiceConfig, ServiceError, ServiceRequest, WorkingCalendar,
 };
 
-use super::{ApiError, AppState};
+use super::{ApiError, ApiJson, AppState};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -36,7 +36,7 @@ struct IntakeBody {
 
 async fn intake(
     State(s): State<AppState>,
-    Json(b): Json<IntakeBody>,
+    ApiJson(b): ApiJson<IntakeBody>,
 ) -> Result<(StatusCode, Json<ServiceRequest>), ApiError> {
     super::alarms::require_actor(&b.received_by)?;
     if b.summary.trim().is_empty() {
@@ -134,7 +134,7 @@ struct CommandBody {
 async fn command(
     State(s): State<AppState>,
     Path(id): Path<RequestId>,
-    Json(b): Json<CommandBody>,
+    ApiJson(b): ApiJson<CommandBody>,
 ) -> Result<Json<Vec<RequestEvent>>, ApiError> {
     super::alarms::require_actor(&b.actor)?;
     let calendar = calendar(&s).await?;

@@ -7,7 +7,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::{Actor, ApiError, AppState};
+use super::{Actor, ApiError, ApiJson, AppState};
 use crate::customers::{self, ImportError, MeterBase, Occupancy, OccupancyChange, Unit, vacancy};
 use crate::store::ImportSummary;
 
@@ -104,7 +104,7 @@ struct OccupancyBody {
 async fn occupancy(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Json(b): Json<OccupancyBody>,
+    ApiJson(b): ApiJson<OccupancyBody>,
 ) -> Result<Json<UnitView>, ApiError> {
     super::alarms::require_actor(&b.actor)?;
     if s.store.unit(&id).await?.is_none() {

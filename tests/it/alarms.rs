@@ -182,3 +182,52 @@ async fn standing_alarms_survive_a_restart_exactly() {
     );
     assert_eq!(zone["shelved"]["reason"], "detector replacement");
 }
+
+#[tokio::test]
+async fn malformed_bodies_get_the_stable_error_body_and_are_counted() {
+    let app = spawn_app_with(Db::Sqlite, "", clock()).await;
+    let post = |body: &'static str| {
+        let url = format!(
+            "{}/api/v1/alarms/pump_1.fault:discrete/acknowledge",
+            app.base
+        );
+        let client = app.client.clone();
+        async move {
+            let resp = client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("request");
+            let status = resp.status().as_u16();
+            (
+                status,
+                resp.json::<serde_json::Value>()
+                    .await
+                    .expect("a JSON error body"),
+            )
+        }
+    };
+    let (status, err) = post("{not json").await;
+    assert_eq!(
+        (status, err["code"].as_str(), err["field"].as_str()),
+        (400, Some("bad_body"), Some("body")),
+        "{err}"
+    );
+    let (status, err) = post(r#"{"who": "li"}"#).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (422, Some("bad_body")),
+        "{err}"
+    );
+    assert!(
+        err["message"].as_str().is_some_and(|m| m.contains("actor")),
+        "{err}"
+    );
+    let m = app.metrics().await;
+    assert_eq!(
+        metric(&m, r#"sitewatch_api_errors_total{code="bad_body"}"#),
+        Some(2.0)
+    );
+}
