@@ -149,9 +149,10 @@ impl Engine {
                 () = cancel.cancelled() => break,
                 Some(ev) = inputs.sources.recv() => self.source(ev).await,
                 Some(job) = inputs.jobs.recv() => {
-                    let out = job(&mut self.books, self.clock.now());
-                    let out = self.follow(out);
-                    self.sinks.emit(&self.books, out).await;
+                    let now = self.clock.now();
+                    let out = job(&mut self.books, now);
+                    let out = self.follow(out, now);
+                    self.sinks.emit(&self.books, out, now).await;
                 }
                 _ = tick.tick() => self.tick().await,
             }
@@ -164,8 +165,7 @@ impl Engine {
 
     /// A job's own outputs, plus what they set off in other books (a finding opens an
     /// incident, an acknowledgement reaches the incident policy).
-    fn follow(&mut self, outputs: Vec<Output>) -> Vec<Output> {
-        let now = self.clock.now();
+    fn follow(&mut self, outputs: Vec<Output>, now: DateTime<Utc>) -> Vec<Output> {
         let mut out = Vec::new();
         for o in outputs {
             match o {
@@ -178,8 +178,9 @@ impl Engine {
     }
 
     async fn source(&mut self, ev: SourceEvent) {
-        let out = flow::source(&mut self.books, ev, self.clock.now());
-        self.sinks.emit(&self.books, out).await;
+        let now = self.clock.now();
+        let out = flow::source(&mut self.books, ev, now);
+        self.sinks.emit(&self.books, out, now).await;
     }
 
     async fn tick(&mut self) {
@@ -194,6 +195,6 @@ impl Engine {
         out.extend(b.vacant.tick(now).into_iter().map(Output::Inspection));
         out.extend(b.incidents.tick(now).into_iter().map(Output::Incident));
         self.sinks.metrics.books(&self.books, now);
-        self.sinks.emit(&self.books, out).await;
+        self.sinks.emit(&self.books, out, now).await;
     }
 }

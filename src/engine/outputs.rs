@@ -69,13 +69,14 @@ pub struct Sinks {
 }
 
 impl Sinks {
-    /// Sends each output to every sink, then snapshots the books that changed.
-    pub async fn emit(&self, books: &Books, outputs: Vec<Output>) {
+    /// Sends each output to every sink, then snapshots the books that changed. `now` is
+    /// the engine clock's time, stamped on entries whose event carries none.
+    pub async fn emit(&self, books: &Books, outputs: Vec<Output>, now: DateTime<Utc>) {
         let mut changed = Changed::default();
         for out in &outputs {
             self.metrics.output(out);
             changed.note(out);
-            if let Some(item) = store_item(out) {
+            if let Some(item) = store_item(out, now) {
                 // Backpressure, not loss: a slow store slows the engine.
                 let _ = self.store.send(item).await;
             }
@@ -85,12 +86,12 @@ impl Sinks {
                 .map(|p| mqtt_messages(p, out))
                 .unwrap_or_default()
             {
-                let _ = self.store.send(StoreItem::Outbox(Utc::now(), m)).await;
+                let _ = self.store.send(StoreItem::Outbox(now, m)).await;
             }
             let (kind, data) = describe(out);
             self.live.publish(kind, data);
         }
-        for item in changed.snapshots(books) {
+        for item in changed.snapshots(books, now) {
             let _ = self.store.send(item).await;
         }
     }
@@ -117,8 +118,7 @@ impl Changed {
         }
     }
 
-    fn snapshots(&self, books: &Books) -> Vec<StoreItem> {
-        let now = Utc::now();
+    fn snapshots(&self, books: &Books, now: DateTime<Utc>) -> Vec<StoreItem> {
         let mut out = Vec::new();
         let mut push = |name: &str, body: Option<String>| {
             if let Some(body) = body {
@@ -164,7 +164,7 @@ fn journal(
     Some(StoreItem::Event(at, kind.into(), subject.into(), body))
 }
 
-fn store_item(out: &Output) -> Option<StoreItem> {
+fn store_item(out: &Output, now: DateTime<Utc>) -> Option<StoreItem> {
     match out {
         Output::Point(PointEvent::Sample {
             point,
@@ -183,11 +183,11 @@ fn store_item(out: &Output) -> Option<StoreItem> {
             journal(*at, "device", device, ev)
         }
         Output::Point(_) => None,
-        Output::Patrol(ev) => journal(Utc::now(), "patrol", &patrol_subject(ev), ev),
+        Output::Patrol(ev) => journal(now, "patrol", &patrol_subject(ev), ev),
         // Scans have their own table, written before the API answers.
         Output::Scan(_) => None,
-        Output::Inspection(ev) => journal(Utc::now(), "inspection", "", ev),
-        Output::Vacant(ev) => journal(Utc::now(), "vacant", "", ev),
+        Output::Inspection(ev) => journal(now, "inspection", "", ev),
+        Output::Vacant(ev) => journal(now, "vacant", "", ev),
         Output::Incident(ev) => journal(ev.at, "incident", &ev.incident.to_string(), ev),
         Output::Alarm(ev) => journal(ev.at, "alarm", &ev.alarm, ev.as_ref()),
     }
