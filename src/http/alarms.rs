@@ -91,7 +91,10 @@ async fn history(
 }
 
 /// Runs one alarm command in the engine and returns the transitions it caused.
-pub(super) async fn run(s: &AppState, cmd: AlarmCommand) -> Result<Vec<AlarmEvent>, ApiError> {
+pub(super) async fn run(
+    s: &AppState,
+    cmd: AlarmCommand,
+) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
     let result = s
         .engine
         .act(move |b, now| match b.alarms.command(cmd, now) {
@@ -106,7 +109,7 @@ pub(super) async fn run(s: &AppState, cmd: AlarmCommand) -> Result<Vec<AlarmEven
         })
         .await
         .ok_or(ApiError::Unavailable)?;
-    result.map_err(alarm_error)
+    result.map(Json).map_err(alarm_error)
 }
 
 fn alarm_error(e: AlarmError) -> ApiError {
@@ -122,7 +125,7 @@ async fn command(
     State(s): State<AppState>,
     ApiJson(cmd): ApiJson<AlarmCommand>,
 ) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
-    Ok(Json(run(&s, cmd).await?))
+    run(&s, cmd).await
 }
 
 #[derive(Deserialize)]
@@ -136,18 +139,16 @@ async fn acknowledge(
     Path(alarm): Path<String>,
     ApiJson(a): ApiJson<Ack>,
 ) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
-    require_actor(&a.actor)?;
-    Ok(Json(
-        run(
-            &s,
-            AlarmCommand::Acknowledge {
-                alarm,
-                actor: a.actor,
-                note: a.note,
-            },
-        )
-        .await?,
-    ))
+    super::require_actor(&a.actor)?;
+    run(
+        &s,
+        AlarmCommand::Acknowledge {
+            alarm,
+            actor: a.actor,
+            note: a.note,
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -164,7 +165,7 @@ async fn shelve(
     Path(alarm): Path<String>,
     ApiJson(b): ApiJson<ShelveBody>,
 ) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
-    require_actor(&b.actor)?;
+    super::require_actor(&b.actor)?;
     let until = match (b.until, b.minutes) {
         (Some(t), _) => t,
         (None, Some(m)) if m > 0 => s.clock.now() + Duration::minutes(m),
@@ -175,18 +176,16 @@ async fn shelve(
             ));
         }
     };
-    Ok(Json(
-        run(
-            &s,
-            AlarmCommand::Shelve {
-                alarm,
-                actor: b.actor,
-                reason: b.reason,
-                until,
-            },
-        )
-        .await?,
-    ))
+    run(
+        &s,
+        AlarmCommand::Shelve {
+            alarm,
+            actor: b.actor,
+            reason: b.reason,
+            until,
+        },
+    )
+    .await
 }
 
 async fn unshelve(
@@ -194,26 +193,13 @@ async fn unshelve(
     Path(alarm): Path<String>,
     ApiJson(a): ApiJson<Ack>,
 ) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
-    require_actor(&a.actor)?;
-    Ok(Json(
-        run(
-            &s,
-            AlarmCommand::Unshelve {
-                alarm,
-                actor: a.actor,
-            },
-        )
-        .await?,
-    ))
-}
-
-/// Every change names who made it (the audit trail needs it).
-pub(super) fn require_actor(actor: &str) -> Result<(), ApiError> {
-    if actor.trim().is_empty() {
-        return Err(ApiError::invalid(
-            "actor",
-            "who is doing this must be given",
-        ));
-    }
-    Ok(())
+    super::require_actor(&a.actor)?;
+    run(
+        &s,
+        AlarmCommand::Unshelve {
+            alarm,
+            actor: a.actor,
+        },
+    )
+    .await
 }

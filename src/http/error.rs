@@ -154,3 +154,26 @@ where
         }
     }
 }
+
+/// Every change names who made it (the audit trail needs it).
+pub fn require_actor(actor: &str) -> Result<(), ApiError> {
+    if actor.trim().is_empty() {
+        return Err(ApiError::invalid(
+            "actor",
+            "who is doing this must be given",
+        ));
+    }
+    Ok(())
+}
+
+/// A client-made record id (a phone's scan or inspection): 1 to 100 characters, so a
+/// resend is recognised and nothing unbounded reaches the store.
+pub fn require_client_id(id: &str, what: &str) -> Result<(), ApiError> {
+    if id.trim().is_empty() || id.len() > 100 {
+        return Err(ApiError::invalid(
+            "id",
+            format!("{what} id of 1 to 100 characters is required"),
+        ));
+    }
+    Ok(())
+}

@@ -71,7 +71,7 @@ async fn open(
     State(s): State<AppState>,
     ApiJson(new): ApiJson<NewIncident>,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
-    super::alarms::require_actor(&new.reported_by)?;
+    super::require_actor(&new.reported_by)?;
     if new.title.trim().is_empty() {
         return Err(ApiError::invalid("title", "an incident needs a title"));
     }
@@ -94,7 +94,7 @@ async fn command(
     Path(id): Path<IncidentId>,
     ApiJson(cmd): ApiJson<IncidentCommand>,
 ) -> Result<Json<Vec<IncidentEvent>>, ApiError> {
-    super::alarms::require_actor(&cmd.actor)?;
+    super::require_actor(&cmd.actor)?;
     let result = s
         .engine
         .act(move |b, now| match b.incidents.apply(id, cmd, now) {

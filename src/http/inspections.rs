@@ -60,13 +60,8 @@ async fn submit(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<InspectionBody>,
 ) -> Result<(StatusCode, Json<InspectionAnswer>), ApiError> {
-    super::alarms::require_actor(&b.inspector)?;
-    if b.id.trim().is_empty() || b.id.len() > 100 {
-        return Err(ApiError::invalid(
-            "id",
-            "an inspection id of 1 to 100 characters is required",
-        ));
-    }
+    super::require_actor(&b.inspector)?;
+    super::require_client_id(&b.id, "an inspection")?;
     let missing: Vec<ChecklistItem> = ChecklistItem::ALL
         .into_iter()
         .filter(|i| !b.items.iter().any(|r| r.item == *i))
@@ -211,7 +206,7 @@ async fn sign_out(
     Path(set): Path<String>,
     ApiJson(b): ApiJson<SignOutBody>,
 ) -> Result<Json<KeyLoan>, ApiError> {
-    super::alarms::require_actor(&b.holder)?;
+    super::require_actor(&b.holder)?;
     let loan = key_step(&s, move |b2, now| {
         b2.vacant
             .keys_mut()
@@ -233,7 +228,7 @@ async fn sign_in(
     Path(set): Path<String>,
     ApiJson(b): ApiJson<SignInBody>,
 ) -> Result<Json<KeyLoan>, ApiError> {
-    super::alarms::require_actor(&b.by)?;
+    super::require_actor(&b.by)?;
     let loan = key_step(&s, move |b2, now| {
         b2.vacant.keys_mut().sign_in(&set, &b.by, now)
     })

@@ -33,7 +33,7 @@ use crate::engine::{EngineHandle, LiveHub};
 use crate::metrics::Metrics;
 use crate::store::Store;
 pub use auth::{Actor, AuthState, Principal};
-pub use error::{API_ERRORS, ApiError, ApiJson};
+pub use error::{API_ERRORS, ApiError, ApiJson, require_actor, require_client_id};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]

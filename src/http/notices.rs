@@ -48,7 +48,7 @@ async fn issue(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<NoticeBody>,
 ) -> Result<(StatusCode, Json<Notice>), ApiError> {
-    super::alarms::require_actor(&b.created_by)?;
+    super::require_actor(&b.created_by)?;
     let now = s.clock.now();
     check_window(b.template, b.starts_at, b.ends_at, b.expires_at, now)
         .map_err(|(field, message)| ApiError::invalid(field, message))?;
@@ -196,7 +196,7 @@ async fn deliveries(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<DeliveriesBody>,
 ) -> Result<Json<Notice>, ApiError> {
-    super::alarms::require_actor(&b.by)?;
+    super::require_actor(&b.by)?;
     let notice = s
         .store
         .notice(id)

@@ -44,13 +44,8 @@ async fn scan(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<ScanBody>,
 ) -> Result<(StatusCode, Json<ScanAnswer>), ApiError> {
-    super::alarms::require_actor(&b.guard)?;
-    if b.id.trim().is_empty() || b.id.len() > 100 {
-        return Err(ApiError::invalid(
-            "id",
-            "a scan id of 1 to 100 characters is required",
-        ));
-    }
+    super::require_actor(&b.guard)?;
+    super::require_client_id(&b.id, "a scan")?;
     let tag = match (b.tag_uid, b.short_code) {
         (Some(uid), _) if !uid.trim().is_empty() => TagRef::Uid(uid),
         (_, Some(code)) if !code.trim().is_empty() => TagRef::ShortCode(code),
@@ -132,7 +127,7 @@ async fn finding(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<FindingBody>,
 ) -> Result<(StatusCode, Json<FindingAnswer>), ApiError> {
-    super::alarms::require_actor(&b.guard)?;
+    super::require_actor(&b.guard)?;
     if b.id.trim().is_empty() {
         return Err(ApiError::invalid("id", "a finding id is required"));
     }

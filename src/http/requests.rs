@@ -38,7 +38,7 @@ async fn intake(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<IntakeBody>,
 ) -> Result<(StatusCode, Json<ServiceRequest>), ApiError> {
-    super::alarms::require_actor(&b.received_by)?;
+    super::require_actor(&b.received_by)?;
     if b.summary.trim().is_empty() {
         return Err(ApiError::invalid("summary", "say what the owner asked"));
     }
@@ -136,7 +136,7 @@ async fn command(
     Path(id): Path<RequestId>,
     ApiJson(b): ApiJson<CommandBody>,
 ) -> Result<Json<Vec<RequestEvent>>, ApiError> {
-    super::alarms::require_actor(&b.actor)?;
+    super::require_actor(&b.actor)?;
     let calendar = calendar(&s).await?;
     let mut stored = s
         .store

@@ -106,7 +106,7 @@ async fn occupancy(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<OccupancyBody>,
 ) -> Result<Json<UnitView>, ApiError> {
-    super::alarms::require_actor(&b.actor)?;
+    super::require_actor(&b.actor)?;
     if s.store.unit(&id).await?.is_none() {
         return Err(ApiError::NotFound(format!("unit {id}")));
     }

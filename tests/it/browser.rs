@@ -11,7 +11,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use sitewatch::core::clock::ManualClock;
 
-use crate::helpers::{Db, eventually, spawn_app_with};
+use crate::helpers::{Db, eventually, free_port, spawn_app_with};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -27,13 +27,6 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 async fn browser() -> Browser {
@@ -86,6 +79,26 @@ async fn browser() -> Browser {
         _profile: profile,
         client,
     }
+}
+
+/// Clicks the element with `id`.
+async fn click_id(c: &Client, id: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .expect("element")
+        .click()
+        .await
+        .expect("click");
+}
+
+/// Types `text` into the element with `id`.
+async fn type_into(c: &Client, id: &str, text: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .expect("input")
+        .send_keys(text)
+        .await
+        .expect("type");
 }
 
 async fn text_of(c: &Client, css: &str) -> Option<String> {
@@ -248,20 +261,8 @@ async fn guard_types_a_short_code_and_a_queued_scan_is_sent_when_back_online() {
     // Headless Chromium has no Web NFC: the page offers the typed code.
     let nfc = b.client.find(Locator::Id("nfc")).await.expect("nfc button");
     assert!(!nfc.is_enabled().await.expect("state"));
-    b.client
-        .find(Locator::Id("code"))
-        .await
-        .expect("input")
-        .send_keys("b1l")
-        .await
-        .expect("type");
-    b.client
-        .find(Locator::Id("send"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
+    type_into(&b.client, "code", "b1l").await;
+    click_id(&b.client, "send").await;
     eventually("ok shown", WAIT, || async {
         text_of(&b.client, "#result")
             .await
@@ -279,20 +280,8 @@ async fn guard_types_a_short_code_and_a_queued_scan_is_sent_when_back_online() {
         .execute("window.realFetch = window.fetch; window.fetch = () => Promise.reject(new Error('offline'));", vec![])
         .await
         .expect("script runs");
-    b.client
-        .find(Locator::Id("code"))
-        .await
-        .expect("input")
-        .send_keys("ROOF")
-        .await
-        .expect("type");
-    b.client
-        .find(Locator::Id("send"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
+    type_into(&b.client, "code", "ROOF").await;
+    click_id(&b.client, "send").await;
     eventually("queued", WAIT, || async {
         text_of(&b.client, "#queue")
             .await
@@ -326,13 +315,7 @@ async fn a_tag_read_through_web_nfc_is_scanned() {
     let stub =
         "window.NDEFReader = class { async scan() { window.nfcReader = this; } }; setupNfc();";
     b.client.execute(stub, vec![]).await.expect("stub installs");
-    b.client
-        .find(Locator::Id("nfc"))
-        .await
-        .expect("nfc button")
-        .click()
-        .await
-        .expect("click");
+    click_id(&b.client, "nfc").await;
     eventually("reader waiting", WAIT, || async {
         text_of(&b.client, "#result")
             .await

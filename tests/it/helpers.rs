@@ -329,3 +329,11 @@ impl TestApp {
             .unwrap_or_else(|| panic!("device {id} in {all}"))
     }
 }
+
+/// A TCP port nothing listens on right now (for a chromedriver, a private Mosquitto…).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}

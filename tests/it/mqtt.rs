@@ -3,7 +3,6 @@
 //! silent sensor turns stale, NFC scans are stored and judged, and a broker restart without a
 //! kept session does not leave the daemon deaf.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -17,7 +16,7 @@ use sitewatch::core::clock::SystemClock;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{Db, TestDb, eventually, fresh_db, metric};
+use crate::helpers::{Db, TestDb, eventually, free_port, fresh_db, metric};
 
 const WAIT: Duration = Duration::from_secs(10);
 const SYSTEM_BROKER: u16 = 1883;
@@ -389,11 +388,6 @@ impl Drop for OwnBroker {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-pub(crate) fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 #[tokio::test]

@@ -8,8 +8,8 @@ use std::time::Duration;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use sitewatch::core::clock::SystemClock;
 
-use crate::helpers::{Db, TestApp, eventually, metric, spawn_app_with};
-use crate::mqtt::{OwnBroker, free_port};
+use crate::helpers::{Db, TestApp, eventually, free_port, metric, spawn_app_with};
+use crate::mqtt::OwnBroker;
 
 const WAIT: Duration = Duration::from_secs(15);
 
