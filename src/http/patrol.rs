@@ -128,9 +128,7 @@ async fn finding(
     ApiJson(b): ApiJson<FindingBody>,
 ) -> Result<(StatusCode, Json<FindingAnswer>), ApiError> {
     super::require_actor(&b.guard)?;
-    if b.id.trim().is_empty() {
-        return Err(ApiError::invalid("id", "a finding id is required"));
-    }
+    super::require_client_id(&b.id, "a finding")?;
     if let Some(photo) = &b.photo
         && !s.store.file_exists(photo).await?
     {

@@ -189,3 +189,13 @@ async fn a_finding_of_a_violation_opens_an_incident() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_finding_needs_a_bounded_id() {
+    let app = spawn_app_with(Db::Sqlite, PATROL, clock()).await;
+    for id in [String::new(), "x".repeat(101)] {
+        let body = json!({"id": id, "kind": "vehicle", "text": "blocking the gate", "guard": "guard-zhang"});
+        let (status, err) = app.post_json("/api/v1/patrol/findings", body).await;
+        assert_eq!((status, err["field"].as_str()), (422, Some("id")), "{err}");
+    }
+}
