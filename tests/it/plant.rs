@@ -41,17 +41,18 @@ async fn readings_arrive_with_values_and_units(db: Db) {
     assert_eq!(p["unit"], "Hz");
     let store = app.store().await;
     value_reaches_db(&store, "em_b1.voltage_l1", 231.5).await;
-    let history = app
-        .get_json("/api/v1/points/pump_1.output_frequency/readings")
-        .await;
-    assert!(
+    // History is written by the store writer after the value is live: read until it is.
+    eventually("47.25 in the history API", WAIT, || async {
+        let history = app
+            .get_json("/api/v1/points/pump_1.output_frequency/readings")
+            .await;
         history
-            .as_array()
-            .expect("array")
+            .as_array()?
             .iter()
-            .any(|r| r["value"] == 47.25),
-        "{history}"
-    );
+            .any(|r| r["value"] == 47.25)
+            .then_some(())
+    })
+    .await;
     app.stop().await;
 }
 
