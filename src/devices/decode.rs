@@ -19,6 +19,9 @@ pub enum DecodeError {
     /// A float that is NaN or infinite (an unset or failed meter register).
     #[error("not a finite number")]
     NotFinite,
+    /// An enumeration code the profile does not name.
+    #[error("code {0} is not one of the profile's states")]
+    UnknownState(u16),
 }
 
 /// Decodes a register-table point from its registers (starting at its address).
@@ -41,6 +44,13 @@ pub fn decode_words(p: &PointDef, words: &[u16]) -> Result<f64, DecodeError> {
         DataType::F64 => f64::from_be_bytes(arr(&bytes)),
         DataType::Bit => f64::from((words[0] >> p.bit.unwrap_or(0)) & 1),
         DataType::Bitfield => f64::from(field(p, words[0])),
+        DataType::Enum => {
+            let code = u16::from_be_bytes([bytes[0], bytes[1]]);
+            if !p.states.contains_key(&code.to_string()) {
+                return Err(DecodeError::UnknownState(code));
+            }
+            f64::from(code)
+        }
     };
     if !raw.is_finite() {
         return Err(DecodeError::NotFinite);
@@ -58,7 +68,7 @@ pub fn decode_bit(p: &PointDef, bit: bool) -> f64 {
 pub fn encode_words(p: &PointDef, value: f64, current: u16) -> Vec<u16> {
     let raw = (value - p.offset) / p.scale;
     let bytes: Vec<u8> = match p.data_type {
-        DataType::U16 => (raw.round() as u16).to_be_bytes().to_vec(),
+        DataType::U16 | DataType::Enum => (raw.round() as u16).to_be_bytes().to_vec(),
         DataType::I16 => (raw.round() as i16).to_be_bytes().to_vec(),
         DataType::U32 => (raw.round() as u32).to_be_bytes().to_vec(),
         DataType::I32 => (raw.round() as i32).to_be_bytes().to_vec(),
@@ -154,6 +164,21 @@ mod tests {
             deadband: 0.0,
             alarms: Vec::new(),
         }
+    }
+
+    #[test]
+    fn an_enum_reads_its_named_codes_and_refuses_others() {
+        let mut p = point(DataType::Enum, Order::Big, Order::Big);
+        p.states = [("0", "stopped"), ("1", "running"), ("4", "fault")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into();
+        assert_eq!(decode_words(&p, &[4]), Ok(4.0));
+        assert_eq!(
+            decode_words(&p, &[7]),
+            Err(DecodeError::UnknownState(7)),
+            "a code the manual does not list is a bad reading, not a value"
+        );
+        assert_eq!(encode_words(&p, 1.0, 0), vec![1]);
     }
 
     #[test]

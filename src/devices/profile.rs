@@ -56,6 +56,9 @@ pub enum DataType {
     Bit,
     /// Bits `bit` .. `bit + bits` of a register, as an unsigned number.
     Bitfield,
+    /// An unsigned 16-bit code that must be one of the point's `states` (a drive's
+    /// operating mode, a panel's zone state); any other code is a bad reading.
+    Enum,
 }
 
 impl DataType {
@@ -306,6 +309,9 @@ fn check_point(p: &PointDef) -> Result<(), String> {
             ));
         }
     }
+    if p.data_type == DataType::Enum {
+        check_states(p)?;
+    }
     if u32::from(p.address) + u32::from(p.data_type.words()) > 65536 {
         return Err("registers run past address 65535".into());
     }
@@ -313,6 +319,22 @@ fn check_point(p: &PointDef) -> Result<(), String> {
         return Err("scale must be finite and non-zero, offset finite".into());
     }
     Ok(())
+}
+
+/// An enumeration names its codes: at least one, each a register value.
+fn check_states(p: &PointDef) -> Result<(), String> {
+    if p.states.is_empty() {
+        return Err("an `enum` needs its `states` (code = \"name\")".into());
+    }
+    if p.scale != 1.0 || p.offset != 0.0 {
+        return Err("an `enum` is a code: it takes no scale or offset".into());
+    }
+    match p.states.keys().find(|k| k.parse::<u16>().is_err()) {
+        Some(k) => Err(format!(
+            "state code `{k}` is not a register value 0..=65535"
+        )),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -390,6 +412,28 @@ unit = "W"
             Some(std::time::Duration::from_secs(7200))
         );
         assert_eq!(p.describe("leak").map(|d| d.0), Some(""));
+    }
+
+    #[test]
+    fn an_enum_needs_numeric_state_codes() {
+        let point =
+            "\n[[points]]\nname = \"mode\"\ntable = \"holding\"\naddress = 3\ntype = \"enum\"\n";
+        let bare = format!("{GOOD}{point}");
+        let msg = Profile::parse(Path::new("d.toml"), &bare)
+            .expect_err("an enum without states")
+            .to_string();
+        assert!(
+            msg.contains("d.toml:14:") && msg.contains("`states`"),
+            "{msg}"
+        );
+        let named = format!("{bare}states = {{ 0 = \"stopped\", run = \"running\" }}\n");
+        let msg = Profile::parse(Path::new("d.toml"), &named)
+            .expect_err("a state code that is not a number")
+            .to_string();
+        assert!(msg.contains("`run`"), "{msg}");
+        let good = format!("{bare}states = {{ 0 = \"stopped\", 1 = \"running\" }}\n");
+        let p = Profile::parse(Path::new("d.toml"), &good).expect("valid");
+        assert_eq!(p.points[1].data_type, DataType::Enum);
     }
 
     #[test]
