@@ -40,6 +40,9 @@ pub struct App {
 impl App {
     /// Connects to and migrates the database and binds the HTTP listener.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+        // rustls picks its crypto provider by itself only when exactly one is linked; say
+        // which, so a dependency that links another cannot make TLS connects panic.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let store = Store::connect(&config.database.url)
             .await
             .with_context(|| format!("Failed to open database {}", redact(&config.database.url)))?;

@@ -239,6 +239,13 @@ impl Config {
         if let Some(Err(reason)) = raw.mqtt.url.as_deref().map(BrokerUrl::parse) {
             problems.push(Problem::at(file, text, find(text, "[mqtt]"), reason));
         }
+        if let Some(reason) = raw.mqtt.tls_problem() {
+            problems.push(Problem::at(file, text, find(text, "[mqtt]"), reason));
+        }
+        let mut mqtt = raw.mqtt;
+        if let Some(base) = base {
+            mqtt.resolve_paths(base);
+        }
         problems.into_result(Config {
             site: raw.site,
             http: raw.http,
@@ -250,7 +257,7 @@ impl Config {
             incidents: raw.incidents,
             patrol: raw.patrol,
             inspections: raw.inspections,
-            mqtt: raw.mqtt,
+            mqtt,
             billing: raw.billing,
         })
     }

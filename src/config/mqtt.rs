@@ -2,6 +2,7 @@
 //! its profile to a concrete topic.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -28,6 +29,13 @@ pub struct MqttConfig {
     /// Keep-alive interval; the broker drops us after 1.5 of these without a packet.
     #[serde(default = "default_keep_alive", with = "humantime_serde")]
     pub keep_alive: Duration,
+    /// For `mqtts://`: the PEM file of the CA that signed the broker's certificate (a site's
+    /// own CA); the system's root certificates when unset. Relative to the config file.
+    pub ca_file: Option<PathBuf>,
+    /// For `mqtts://` with client certificates: our PEM certificate…
+    pub client_cert: Option<PathBuf>,
+    /// …and its PEM private key.
+    pub client_key: Option<PathBuf>,
 }
 
 fn default_keep_alive() -> Duration {
@@ -42,6 +50,9 @@ impl Default for MqttConfig {
             username: None,
             password: None,
             keep_alive: default_keep_alive(),
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
         }
     }
 }
@@ -54,7 +65,43 @@ impl fmt::Debug for MqttConfig {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("keep_alive", &self.keep_alive)
+            .field("ca_file", &self.ca_file)
+            .field("client_cert", &self.client_cert)
+            .field("client_key", &self.client_key)
             .finish()
+    }
+}
+
+impl MqttConfig {
+    /// What is inconsistent in the TLS settings.
+    pub(super) fn tls_problem(&self) -> Option<String> {
+        let tls = self
+            .url
+            .as_deref()
+            .and_then(|u| BrokerUrl::parse(u).ok())
+            .is_some_and(|u| u.tls);
+        let files = self.ca_file.is_some() || self.client_cert.is_some();
+        if files && !tls {
+            return Some("`ca_file` and `client_cert` need an `mqtts://` url".into());
+        }
+        if self.client_cert.is_some() != self.client_key.is_some() {
+            return Some("`client_cert` and `client_key` go together".into());
+        }
+        None
+    }
+
+    /// Makes the certificate paths relative to the config file's directory.
+    pub(super) fn resolve_paths(&mut self, base: &Path) {
+        for path in [
+            &mut self.ca_file,
+            &mut self.client_cert,
+            &mut self.client_key,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *path = base.join(&*path);
+        }
     }
 }
 

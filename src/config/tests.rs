@@ -217,3 +217,31 @@ fn unknown_serial_keys_are_refused() {
         "{msg}"
     );
 }
+
+#[test]
+fn broker_certificates_need_tls_and_come_in_pairs() {
+    let plain = format!("{SITE}\n[mqtt]\nurl = \"mqtt://b\"\nca_file = \"ca.pem\"\n");
+    let msg = parse(&plain).expect_err("a CA on plain MQTT").to_string();
+    assert!(
+        msg.contains("site.toml:5:1") && msg.contains("need an `mqtts://` url"),
+        "{msg}"
+    );
+    let half = format!("{SITE}\n[mqtt]\nurl = \"mqtts://b\"\nclient_cert = \"me.pem\"\n");
+    let msg = parse(&half)
+        .expect_err("a certificate without its key")
+        .to_string();
+    assert!(msg.contains("`client_key` go together"), "{msg}");
+    let full = format!(
+        "{SITE}\n[mqtt]\nurl = \"mqtts://b\"\nca_file = \"ca.pem\"\nclient_cert = \"me.pem\"\nclient_key = \"me.key\"\n"
+    );
+    let config = Config::parse(
+        Path::new("/etc/sw/site.toml"),
+        &full,
+        Some(Path::new("/etc/sw")),
+    )
+    .expect("valid");
+    assert_eq!(
+        config.mqtt.ca_file.as_deref(),
+        Some(Path::new("/etc/sw/ca.pem"))
+    );
+}

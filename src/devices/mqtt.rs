@@ -104,9 +104,24 @@ pub fn options_with_suffix(config: &Config, suffix: &str) -> anyhow::Result<Mqtt
         o.set_credentials(user.clone(), m.password.clone().unwrap_or_default());
     }
     if url.tls {
-        o.set_transport(Transport::tls_with_default_config());
+        o.set_transport(tls(m)?);
     }
     Ok(o)
+}
+
+/// The system's roots, or the site's own CA and client certificate when configured.
+fn tls(m: &crate::config::MqttConfig) -> anyhow::Result<Transport> {
+    let read = |what: &str, path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("[mqtt] {what} {}: {e}", path.display()))
+    };
+    let Some(ca) = &m.ca_file else {
+        return Ok(Transport::tls_with_default_config());
+    };
+    let client = match (&m.client_cert, &m.client_key) {
+        (Some(cert), Some(key)) => Some((read("client_cert", cert)?, read("client_key", key)?)),
+        _ => None,
+    };
+    Ok(Transport::tls(read("ca_file", ca)?, client, None))
 }
 
 impl MqttSource {

@@ -30,8 +30,7 @@ impl Drop for Browser {
 }
 
 async fn browser() -> Browser {
-    // Two rustls crypto back-ends are linked (ring, aws-lc-rs); WebDriver here is plain
-    // HTTP on loopback, so which one does not matter, only that one is chosen.
+    // As the daemon does: name rustls's provider rather than rely on it being the only one.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let port = free_port();
     let driver = Command::new("chromedriver")

@@ -32,6 +32,8 @@ struct MqttApp {
     client: reqwest::Client,
     cancel: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Certificates to publish with, for a TLS broker.
+    tls: Option<tls::Certs>,
     _db: TestDb,
 }
 
@@ -41,7 +43,7 @@ fn unique() -> String {
     format!("{}_{n}_{t}", std::process::id())
 }
 
-fn config(port: u16, prefix: &str, site: &str, db_url: &str) -> Config {
+fn config(broker: &str, prefix: &str, site: &str, db_url: &str) -> Config {
     let text = format!(
         r#"
 [site]
@@ -55,7 +57,7 @@ listen = "127.0.0.1:0"
 url = "{db_url}"
 
 [mqtt]
-url = "mqtt://127.0.0.1:{port}"
+{broker}
 client_id = "sitewatch-test-{site}"
 keep_alive = "5s"
 
@@ -94,13 +96,21 @@ mqtt = {{ topic = "{prefix}/temp", stale_after = "300ms" }}
 }
 
 async fn spawn(port: u16) -> MqttApp {
+    spawn_with(port, &format!("url = \"mqtt://127.0.0.1:{port}\"")).await
+}
+
+/// A daemon whose `[mqtt]` section starts with `broker` (url and TLS settings).
+async fn spawn_with(port: u16, broker: &str) -> MqttApp {
     let db = fresh_db(Db::Sqlite).await;
     let id = unique();
     let (prefix, site) = (format!("sitewatch-test/{id}"), format!("t{id}"));
-    let app = App::build(config(port, &prefix, &site, &db.url), Arc::new(SystemClock))
-        .await
-        .expect("app builds")
-        .with_tick(Duration::from_millis(100));
+    let app = App::build(
+        config(broker, &prefix, &site, &db.url),
+        Arc::new(SystemClock),
+    )
+    .await
+    .expect("app builds")
+    .with_tick(Duration::from_millis(100));
     let cancel = CancellationToken::new();
     let base = format!("http://{}", app.addr());
     let task = Some(tokio::spawn(app.run_until_stopped(cancel.clone())));
@@ -112,6 +122,7 @@ async fn spawn(port: u16) -> MqttApp {
         client: reqwest::Client::new(),
         cancel,
         task,
+        tls: None,
         _db: db,
     };
     app.wait_subscribed().await;
@@ -148,6 +159,11 @@ impl MqttApp {
     }
 
     async fn send(&self, device_topic: &str, payload: &str) {
+        if let Some(tls) = &self.tls {
+            let topic = format!("{}/{device_topic}", self.prefix);
+            tls.publish(self.port, &topic, payload);
+            return;
+        }
         publish(
             self.port,
             &format!("{}/{device_topic}", self.prefix),
@@ -419,4 +435,171 @@ async fn the_demo_broker_carries_sensor_messages() {
     app.send("leak_1", r#"{"water_leak":true}"#).await;
     app.value("leak_1.leak", 1.0).await;
     app.stop().await;
+}
+
+/// A site CA, a broker certificate for `localhost` and a client certificate, made with the
+/// `openssl` command, and a Mosquitto that demands a client certificate.
+mod tls {
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+
+    pub(super) struct Certs {
+        dir: tempfile::TempDir,
+    }
+
+    fn openssl(dir: &Path, args: &[&str]) {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `name` signed by the CA with the X.509 v3 extensions `ext` (webpki takes no v1).
+    fn signed(dir: &Path, name: &str, ext: &str) {
+        let (key, csr, crt) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+        );
+        openssl(dir, &["genrsa", "-out", &key, "2048"]);
+        let subj = format!("/CN={name}");
+        openssl(
+            dir,
+            &["req", "-new", "-key", &key, "-subj", &subj, "-out", &csr],
+        );
+        let ext_file = format!("{name}.ext");
+        std::fs::write(dir.join(&ext_file), ext).expect("ext file");
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+                &crt,
+                "-extfile",
+                &ext_file,
+            ],
+        );
+    }
+
+    impl Certs {
+        pub(super) fn make() -> Certs {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let d = dir.path();
+            openssl(d, &["genrsa", "-out", "ca.key", "2048"]);
+            openssl(
+                d,
+                &[
+                    "req",
+                    "-x509",
+                    "-new",
+                    "-key",
+                    "ca.key",
+                    "-subj",
+                    "/CN=Site CA",
+                    "-days",
+                    "2",
+                    "-out",
+                    "ca.crt",
+                    "-addext",
+                    "basicConstraints=critical,CA:TRUE",
+                    "-addext",
+                    "keyUsage=critical,keyCertSign,cRLSign",
+                ],
+            );
+            signed(
+                d,
+                "broker",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+            );
+            signed(d, "sitewatch", "extendedKeyUsage=clientAuth\n");
+            // Mosquitto started as root drops to its own user, which must read these.
+            use std::os::unix::fs::PermissionsExt;
+            for path in [d.to_path_buf(), d.join("broker.key")] {
+                let mode = if path.is_dir() { 0o755 } else { 0o644 };
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                    .expect("permissions");
+            }
+            Certs { dir }
+        }
+
+        pub(super) fn path(&self, file: &str) -> PathBuf {
+            self.dir.path().join(file)
+        }
+
+        /// A Mosquitto on `port` that speaks only TLS and wants a client certificate.
+        pub(super) fn broker(&self, port: u16) -> Child {
+            let conf = self.path("mosquitto.conf");
+            let text = format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\nrequire_certificate true\n\
+                 cafile {}\ncertfile {}\nkeyfile {}\n",
+                self.path("ca.crt").display(),
+                self.path("broker.crt").display(),
+                self.path("broker.key").display(),
+            );
+            std::fs::write(&conf, text).expect("broker config");
+            Command::new("mosquitto")
+                .arg("-c")
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("mosquitto runs")
+        }
+
+        /// Publishes one QoS 1 message over TLS with the client certificate.
+        pub(super) fn publish(&self, port: u16, topic: &str, payload: &str) {
+            let status = Command::new("mosquitto_pub")
+                .args(["-h", "localhost", "-p", &port.to_string(), "-q", "1"])
+                .args(["-t", topic, "-m", payload, "--cafile"])
+                .arg(self.path("ca.crt"))
+                .arg("--cert")
+                .arg(self.path("sitewatch.crt"))
+                .arg("--key")
+                .arg(self.path("sitewatch.key"))
+                .status()
+                .expect("mosquitto_pub runs");
+            assert!(status.success(), "mosquitto_pub over TLS failed");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_tls_broker_with_the_sites_own_ca_and_client_certificates_is_read() {
+    let certs = tls::Certs::make();
+    let port = free_port();
+    let mut broker = certs.broker(port);
+    let addr = format!("127.0.0.1:{port}");
+    eventually("TLS mosquitto listening", WAIT, || async {
+        tokio::net::TcpStream::connect(&addr).await.ok().map(|_| ())
+    })
+    .await;
+    let section = format!(
+        "url = \"mqtts://localhost:{port}\"\nca_file = \"{}\"\nclient_cert = \"{}\"\nclient_key = \"{}\"",
+        certs.path("ca.crt").display(),
+        certs.path("sitewatch.crt").display(),
+        certs.path("sitewatch.key").display(),
+    );
+    let mut app = spawn_with(port, &section).await;
+    app.tls = Some(certs);
+    app.send("level", "4.5").await;
+    app.value("level.value", 4.5).await;
+    app.stop().await;
+    let _ = broker.kill();
+    let _ = broker.wait();
 }
