@@ -207,6 +207,21 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         devices: usize,
     },
+    /// Resident memory of the whole daemon polling many devices (simulator in another process).
+    Rss {
+        /// Devices, one connection each.
+        #[arg(long, default_value_t = 1000)]
+        devices: usize,
+        /// Holding registers per device.
+        #[arg(long, default_value_t = 20)]
+        registers: u16,
+        /// Polls per second over all devices.
+        #[arg(long, default_value_t = 2000.0)]
+        rate: f64,
+        /// Seconds to run before reading the memory.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
     /// The alarm engine's cost per reading, and reading-to-MQTT-event latency end to end.
     Alarms {
         /// Points with a threshold rule each.
@@ -273,6 +288,23 @@ impl Cli {
                 tokio::task::spawn_blocking(move || bench.join())
                     .await?
                     .map_err(|_| anyhow::anyhow!("the benchmark panicked"))?
+            }
+            Command::Bench {
+                command:
+                    BenchCommand::Rss {
+                        devices,
+                        registers,
+                        rate,
+                        seconds,
+                    },
+            } => {
+                let opts = crate::bench::rss::RssOptions {
+                    devices,
+                    registers,
+                    rate,
+                    seconds,
+                };
+                crate::bench::rss::run(opts).await
             }
             Command::Bench {
                 command: BenchCommand::Mqtt { messages, devices },

@@ -4,5 +4,6 @@
 pub mod alarms;
 pub mod modbus;
 pub mod mqtt;
+pub mod rss;
 
 pub use modbus::{BenchOptions, run};

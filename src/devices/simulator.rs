@@ -220,6 +220,10 @@ impl Plant {
                 overrides: HashMap::new(),
                 words: HashMap::new(),
             };
+            // A real device answers every register of its map, modelled or not.
+            for p in &d.profile.points {
+                unit.write(&p.name, 0.0);
+            }
             unit.step(0.0, 0.0);
             plant.units.insert(d.unit_id, unit);
         }
