@@ -20,6 +20,7 @@ use sitewatch_core::inspections::InspectionConfig;
 use sitewatch_core::patrol::PatrolConfig;
 
 use crate::billing::BillingConfig;
+use sitewatch_core::incidents::KpiTargets;
 use crate::devices::profile::{AlarmDef, Profile};
 pub use modbus::{ModbusConfig, Parity, SerialConfig, Transport};
 pub use mqtt::{BrokerUrl, DeviceMqttConfig, MqttConfig};
@@ -58,6 +59,8 @@ struct RawConfig {
     mqtt: MqttConfig,
     #[serde(default)]
     billing: BillingConfig,
+    #[serde(default)]
+    kpis: KpiTargets,
 }
 
 /// `[[alarm_rules]]`: a site's own rule for a point; it replaces the profile's rules for
@@ -192,6 +195,8 @@ pub struct Config {
     pub mqtt: MqttConfig,
     /// `[billing]`: the meter-reading cut-off.
     pub billing: BillingConfig,
+    /// `[kpis]`: targets of the service KPIs (rules.md §9, §13.17).
+    pub kpis: KpiTargets,
 }
 
 impl Config {
@@ -252,6 +257,7 @@ impl Config {
             inspections: raw.inspections,
             mqtt: raw.mqtt,
             billing: raw.billing,
+            kpis: raw.kpis,
         })
     }
 

@@ -68,3 +68,15 @@ fn acknowledging_an_item_not_on_the_list_is_refused() {
         .unwrap_err();
     assert_eq!(err, HandoverError::UnknownItem("incident:2".to_owned()));
 }
+
+#[test]
+fn the_outgoing_person_cannot_acknowledge_or_take_over_their_own_hand_over() {
+    let (_, mut handover) = handover_with_two_incidents();
+    let err = handover
+        .acknowledge("incident:1", "night.desk", t0() + mins(20))
+        .unwrap_err();
+    assert_eq!(err, HandoverError::SamePerson("night.desk".to_owned()));
+    assert!(handover.entries.iter().all(|e| e.acknowledged.is_none()));
+    let err = handover.complete("night.desk", t0() + mins(21)).unwrap_err();
+    assert_eq!(err, HandoverError::SamePerson("night.desk".to_owned()));
+}
