@@ -141,7 +141,12 @@ impl App {
                 engine: handle.clone(),
                 clock: self.clock.clone(),
                 targets: self.config.kpis,
-                tz: self.config.site.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai),
+                tz: self
+                    .config
+                    .site
+                    .timezone
+                    .parse()
+                    .unwrap_or(chrono_tz::Asia::Shanghai),
             },
             cancel.clone(),
         ));

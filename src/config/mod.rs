@@ -20,11 +20,11 @@ use sitewatch_core::inspections::InspectionConfig;
 use sitewatch_core::patrol::PatrolConfig;
 
 use crate::billing::BillingConfig;
-use sitewatch_core::incidents::KpiTargets;
 use crate::devices::profile::{AlarmDef, Profile};
 pub use modbus::{ModbusConfig, Parity, SerialConfig, Transport};
 pub use mqtt::{BrokerUrl, DeviceMqttConfig, MqttConfig};
 pub use problems::{Problem, Problems};
+use sitewatch_core::incidents::KpiTargets;
 
 /// The profiles shipped in the binary (used by `demo`, and as a fallback).
 pub static BUILTIN_PROFILES: include_dir::Dir<'_> =

@@ -11,9 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sitewatch_core::incidents::{
-    Handover, HandoverError, HandoverItem, RequestKind, alarm_items,
-};
+use sitewatch_core::incidents::{Handover, HandoverError, HandoverItem, RequestKind, alarm_items};
 
 use super::{ApiError, ApiJson, AppState};
 use crate::store::{DutyEntry, StoredHandover};
@@ -212,10 +210,7 @@ struct DutyLog {
     handovers: Vec<StoredHandover>,
 }
 
-async fn log(
-    State(s): State<AppState>,
-    Query(q): Query<Span>,
-) -> Result<Json<DutyLog>, ApiError> {
+async fn log(State(s): State<AppState>, Query(q): Query<Span>) -> Result<Json<DutyLog>, ApiError> {
     let (from, to) = q.bounds()?;
     Ok(Json(DutyLog {
         entries: s.store.duty_entries(from, to).await?,

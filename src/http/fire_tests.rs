@@ -39,7 +39,10 @@ pub(super) fn check(
             "a fire-system test that suppresses alarms needs its start and end",
         ));
     }
-    if let Some(unknown) = devices.iter().find(|d| !s.devices.iter().any(|c| &c.config.id == *d)) {
+    if let Some(unknown) = devices
+        .iter()
+        .find(|d| !s.devices.iter().any(|c| &c.config.id == *d))
+    {
         return Err(ApiError::invalid(
             "devices",
             format!("device `{unknown}` is not configured"),

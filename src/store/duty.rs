@@ -83,12 +83,11 @@ impl Store {
 
     /// One hand-over.
     pub async fn handover(&self, id: i64) -> Result<Option<StoredHandover>, StoreError> {
-        let row = sqlx::query(
-            "select handover_id, body, version from handovers where handover_id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
+        let row =
+            sqlx::query("select handover_id, body, version from handovers where handover_id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
         Ok(row.as_ref().and_then(stored_handover))
     }
 

@@ -110,7 +110,11 @@ impl Store {
         .bind(since.timestamp_millis())
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.iter().filter_map(stored_request).map(|s| s.request).collect())
+        Ok(rows
+            .iter()
+            .filter_map(stored_request)
+            .map(|s| s.request)
+            .collect())
     }
 
     /// Requests per (kind, state), for the gauges.

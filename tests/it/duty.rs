@@ -226,7 +226,10 @@ async fn hand_over_lists_open_items_and_completes_when_all_are_acknowledged(kind
     };
     let hour = chrono::Duration::hours(1);
     let within = app
-        .get_json(&format!("/api/v1/handovers?{}", span(t0() - hour, t0() + hour)))
+        .get_json(&format!(
+            "/api/v1/handovers?{}",
+            span(t0() - hour, t0() + hour)
+        ))
         .await;
     assert_eq!(within.as_array().map(Vec::len), Some(1), "{within}");
     let later = app
@@ -253,7 +256,10 @@ async fn hand_over_lists_open_items_and_completes_when_all_are_acknowledged(kind
         .await;
     assert_eq!((status, body["field"].as_str()), (422, Some("text")));
     let log = app
-        .get_json(&format!("/api/v1/duty-log?{}", span(t0() - hour, t0() + hour)))
+        .get_json(&format!(
+            "/api/v1/duty-log?{}",
+            span(t0() - hour, t0() + hour)
+        ))
         .await;
     assert_eq!(log["entries"][0]["text"], "02:10 巡查B2，水泵正常", "{log}");
     assert_eq!(log["handovers"][0]["id"], id, "{log}");
@@ -310,7 +316,12 @@ async fn kpis_of_a_constructed_month_are_exact() {
     clock.advance(chrono::Duration::minutes(25));
     step(&app, ids[9], json!({"type": "acknowledge"})).await;
     for id in &ids {
-        step(&app, *id, json!({"type": "dispatch", "technician": "tech-zhang"})).await;
+        step(
+            &app,
+            *id,
+            json!({"type": "dispatch", "technician": "tech-zhang"}),
+        )
+        .await;
     }
     let complete = json!({"type": "complete", "report": "已修复，现场已清理"});
     clock.advance(chrono::Duration::hours(4));
@@ -322,16 +333,23 @@ async fn kpis_of_a_constructed_month_are_exact() {
         step(&app, *id, complete.clone()).await;
     }
     for (n, id) in ids[..5].iter().enumerate() {
-        let call = json!({"type": "follow_up", "method": "phone", "outcome": "ok", "satisfied": n != 0});
+        let call =
+            json!({"type": "follow_up", "method": "phone", "outcome": "ok", "satisfied": n != 0});
         step(&app, *id, call).await;
     }
 
     let report = app.get_json("/api/v1/kpis?period=2026-11").await;
     let repairs = kpi(&report, "repairs_in_time");
-    assert_eq!((repairs["count"].as_u64(), repairs["of"].as_u64()), (Some(8), Some(10)));
+    assert_eq!(
+        (repairs["count"].as_u64(), repairs["of"].as_u64()),
+        (Some(8), Some(10))
+    );
     assert_eq!(repairs["ratio"].as_f64(), Some(0.8));
     let follow = kpi(&report, "follow_up_rate");
-    assert_eq!((follow["count"].as_u64(), follow["of"].as_u64()), (Some(5), Some(10)));
+    assert_eq!(
+        (follow["count"].as_u64(), follow["of"].as_u64()),
+        (Some(5), Some(10))
+    );
     assert_eq!(follow["ratio"].as_f64(), Some(0.5));
     assert_eq!(follow["target"].as_f64(), Some(1.0));
     assert_eq!(follow["met"], false);
@@ -439,9 +457,7 @@ async fn a_request_names_its_incident_and_the_incident_lists_its_requests() {
         .as_array()
         .expect("rows")
         .iter()
-        .find(|r| {
-            r["action"] == "POST /api/v1/requests/{id}/incident" && r["status"] == 200
-        })
+        .find(|r| r["action"] == "POST /api/v1/requests/{id}/incident" && r["status"] == 200)
         .cloned()
         .unwrap_or_else(|| panic!("link in {audit}"));
     assert_eq!(row["target"], complaint.to_string());
@@ -476,15 +492,24 @@ async fn a_fire_system_test_keeps_the_panel_quiet_for_its_window_only() {
     };
     // Only a fire-system test suppresses, and only configured devices.
     let (status, body) = app
-        .post_json("/api/v1/notices", notice("heavy_rain", json!(["fire_panel"])))
+        .post_json(
+            "/api/v1/notices",
+            notice("heavy_rain", json!(["fire_panel"])),
+        )
         .await;
     assert_eq!((status, body["field"].as_str()), (422, Some("devices")));
     let (status, body) = app
-        .post_json("/api/v1/notices", notice("fire_system_test", json!(["fire_panel_9"])))
+        .post_json(
+            "/api/v1/notices",
+            notice("fire_system_test", json!(["fire_panel_9"])),
+        )
         .await;
     assert_eq!((status, body["field"].as_str()), (422, Some("devices")));
     let (status, issued) = app
-        .post_json("/api/v1/notices", notice("fire_system_test", json!(["fire_panel"])))
+        .post_json(
+            "/api/v1/notices",
+            notice("fire_system_test", json!(["fire_panel"])),
+        )
         .await;
     assert_eq!(status, 201, "{issued}");
     assert_eq!(issued["title"], "【通告】消防系统测试通知");
@@ -501,7 +526,9 @@ async fn a_fire_system_test_keeps_the_panel_quiet_for_its_window_only() {
     // In the window: suppressed; the test trips a zone and nobody is paged.
     clock.set(starts + chrono::Duration::minutes(1));
     eventually("panel suppressed", WAIT, || async {
-        fire_alarm(&app).await["suppressed"].as_str().map(str::to_owned)
+        fire_alarm(&app).await["suppressed"]
+            .as_str()
+            .map(str::to_owned)
     })
     .await;
     app.sim().set(4, "zone2_alarm", 1.0);

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::book::IncidentBook;
-use crate::alarms::AlarmEngine;
 use super::service::ServiceRequest;
+use crate::alarms::AlarmEngine;
 
 /// One open item handed over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,7 +190,12 @@ pub fn alarm_items(alarms: &AlarmEngine) -> Vec<HandoverItem> {
         .filter(|a| a.state.is_unacknowledged())
         .map(|a| HandoverItem {
             reference: format!("alarm:{}", a.id),
-            summary: format!("[{}] {} ({})", a.priority.as_str(), a.message, a.state.as_str()),
+            summary: format!(
+                "[{}] {} ({})",
+                a.priority.as_str(),
+                a.message,
+                a.state.as_str()
+            ),
             overdue: a.escalation_level > 0,
         })
         .collect()

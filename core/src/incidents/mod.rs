@@ -36,10 +36,10 @@ pub use claims::{ClaimFile, ClaimItem, InsurerCall, Recorded};
 pub use event::{IncidentAction, IncidentCommand, IncidentEvent, IncidentEventKind, SYSTEM_ACTOR};
 pub use handover::{Handover, HandoverEntry, HandoverError, HandoverItem, alarm_items};
 pub use households::Household;
-pub use kpi::{Kpi, KpiTargets, service_kpis};
 pub use incident::{
     AlarmTrip, ClockView, Incident, IncidentId, IncidentSource, IncidentState, NewIncident,
 };
+pub use kpi::{Kpi, KpiTargets, service_kpis};
 pub use policy::{AlarmDecision, AlarmPolicyConfig, AlarmPriority, AlarmSignal};
 pub use service::{
     Channel, Chaser, CompletionReport, FollowUpMethod, FollowUpRecord, NewRequest, RequestId,

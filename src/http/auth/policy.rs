@@ -259,7 +259,9 @@ mod tests {
         for rule in TABLE.iter().filter(|r| r.access != Access::Open) {
             assert_eq!(
                 rule.access.allows(Role::Viewer),
-                rule.method == "GET" && !rule.path.contains("audit") && !STAFF_ONLY.contains(&rule.path),
+                rule.method == "GET"
+                    && !rule.path.contains("audit")
+                    && !STAFF_ONLY.contains(&rule.path),
                 "{} {}",
                 rule.method,
                 rule.path

@@ -77,6 +77,8 @@ fn the_outgoing_person_cannot_acknowledge_or_take_over_their_own_hand_over() {
         .unwrap_err();
     assert_eq!(err, HandoverError::SamePerson("night.desk".to_owned()));
     assert!(handover.entries.iter().all(|e| e.acknowledged.is_none()));
-    let err = handover.complete("night.desk", t0() + mins(21)).unwrap_err();
+    let err = handover
+        .complete("night.desk", t0() + mins(21))
+        .unwrap_err();
     assert_eq!(err, HandoverError::SamePerson("night.desk".to_owned()));
 }
