@@ -105,6 +105,7 @@ pub fn service_kpis(
         .filter(|r| matches!(r.kind, RequestKind::Repair { .. }))
         .map(|r| work_clock(r).map(on_time))
         .collect();
+    // A repair whose kind has no work clock (none configured) has no deadline to miss.
     let repairs_on_time = repairs.iter().filter(|r| **r != Some(false)).count();
     let responses: Vec<bool> = work
         .iter()
