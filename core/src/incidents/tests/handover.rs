@@ -82,3 +82,41 @@ fn the_outgoing_person_cannot_acknowledge_or_take_over_their_own_hand_over() {
         .unwrap_err();
     assert_eq!(err, HandoverError::SamePerson("night.desk".to_owned()));
 }
+
+#[test]
+fn a_repair_waiting_past_its_follow_up_deadline_is_handed_over_as_overdue() {
+    let new = NewRequest {
+        kind: RequestKind::Repair { emergency: false },
+        channel: Channel::Phone,
+        unit: "A-1203".to_owned(),
+        owner: None,
+        summary: "tap leaking".to_owned(),
+        received_by: "desk".to_owned(),
+    };
+    let cal = WorkingCalendar::default();
+    let mut r = ServiceRequest::new(4, new, &ServiceConfig::default(), &cal, t0()).0;
+    let steps = [
+        RequestAction::Acknowledge,
+        RequestAction::Dispatch {
+            technician: "zhang".to_owned(),
+        },
+        RequestAction::ArriveOnSite,
+        RequestAction::Complete {
+            report: "washer replaced".to_owned(),
+        },
+    ];
+    for (n, action) in steps.into_iter().enumerate() {
+        let at = t0() + mins(10 * (n as i64 + 1));
+        r.apply(RequestCommand::new("desk", action), &cal, at)
+            .unwrap();
+    }
+    // Completed Thursday 10:40 with every other deadline met; the follow-up call is due
+    // one working day later (§14), so only it can make the item overdue.
+    let before = r.handover_item(t0() + Duration::hours(24)).unwrap();
+    assert_eq!(
+        (before.reference.as_str(), before.overdue),
+        ("request:4", false)
+    );
+    let after = r.handover_item(t0() + Duration::hours(25)).unwrap();
+    assert!(after.overdue, "{after:?}");
+}
