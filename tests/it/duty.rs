@@ -563,3 +563,50 @@ async fn a_fire_system_test_keeps_the_panel_quiet_for_its_window_only() {
     })
     .await;
 }
+
+/// A restart inside the window keeps the panel quiet: the suppression is part of the
+/// alarm book's saved state, and the test is not put in place twice.
+#[tokio::test]
+async fn a_fire_system_test_window_survives_a_restart() {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let app = app_with_units(Db::Sqlite, clock.clone()).await;
+    let starts = t0() + chrono::Duration::hours(2);
+    let ends = starts + chrono::Duration::hours(1);
+    let (status, issued) = app
+        .post_json(
+            "/api/v1/notices",
+            json!({
+                "level": "important",
+                "template": "fire_system_test",
+                "starts_at": starts,
+                "ends_at": ends,
+                "expires_at": ends,
+                "target": {"type": "all"},
+                "created_by": "desk-chen",
+                "devices": ["fire_panel"]
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    clock.set(starts);
+    eventually("panel suppressed", WAIT, || async {
+        fire_alarm(&app).await["suppressed"]
+            .as_str()
+            .map(str::to_owned)
+    })
+    .await;
+    let (db, sim) = app.shut_down().await;
+    let app = crate::helpers::start(db, sim, "", clock.clone()).await;
+    assert!(fire_alarm(&app).await["suppressed"].is_string());
+    app.sim().set(4, "zone2_alarm", 1.0);
+    eventually("zone active behind the suppression", WAIT, || async {
+        Some(fire_alarm(&app).await).filter(|a| a["active"] == true)
+    })
+    .await;
+    assert_eq!(fire_incidents(&app).await, 0);
+    clock.set(ends);
+    eventually("alarm raised at the window's end", WAIT, || async {
+        Some(fire_alarm(&app).await).filter(|a| a["state"] == "unack_active")
+    })
+    .await;
+}
