@@ -137,6 +137,22 @@ impl App {
             self.clock.clone(),
             cancel.clone(),
         ));
+        tasks.spawn(crate::customers::duty::run(
+            crate::customers::duty::DutyTask {
+                store: self.store.clone(),
+                metrics: self.metrics.clone(),
+                engine: handle.clone(),
+                clock: self.clock.clone(),
+                targets: self.config.kpis,
+                tz: self
+                    .config
+                    .site
+                    .timezone
+                    .parse()
+                    .unwrap_or(chrono_tz::Asia::Shanghai),
+            },
+            cancel.clone(),
+        ));
         // One task per connection: devices behind one gateway or serial line share it.
         for devices in modbus::group(&self.config.devices) {
             if let Some(bus) = Bus::new(devices, source_tx.clone(), self.metrics.clone()) {
@@ -175,6 +191,7 @@ impl App {
             clock: self.clock.clone(),
             shutdown: cancel.clone(),
             auth: Arc::default(),
+            kpis: self.config.kpis,
         };
         let router = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(self.listener, router)

@@ -24,6 +24,7 @@ use crate::devices::profile::{AlarmDef, Profile};
 pub use modbus::{ModbusConfig, Parity, SerialConfig, Transport};
 pub use mqtt::{BrokerUrl, DeviceMqttConfig, MqttConfig};
 pub use problems::{Problem, Problems};
+use sitewatch_core::incidents::KpiTargets;
 
 /// The profiles shipped in the binary (used by `demo`, and as a fallback).
 pub static BUILTIN_PROFILES: include_dir::Dir<'_> =
@@ -58,6 +59,8 @@ struct RawConfig {
     mqtt: MqttConfig,
     #[serde(default)]
     billing: BillingConfig,
+    #[serde(default)]
+    kpis: KpiTargets,
 }
 
 /// `[[alarm_rules]]`: a site's own rule for a point; it replaces the profile's rules for
@@ -192,6 +195,8 @@ pub struct Config {
     pub mqtt: MqttConfig,
     /// `[billing]`: the meter-reading cut-off.
     pub billing: BillingConfig,
+    /// `[kpis]`: targets of the service KPIs (rules.md §9, §13.17).
+    pub kpis: KpiTargets,
 }
 
 impl Config {
@@ -259,6 +264,7 @@ impl Config {
             inspections: raw.inspections,
             mqtt,
             billing: raw.billing,
+            kpis: raw.kpis,
         })
     }
 

@@ -245,3 +245,16 @@ fn broker_certificates_need_tls_and_come_in_pairs() {
         Some(Path::new("/etc/sw/ca.pem"))
     );
 }
+
+#[test]
+fn kpi_targets_default_to_the_manuals_and_are_editable() {
+    let base = "[site]\nid = \"x\"\nname = \"X\"\n";
+    let config = parse(base).expect("valid");
+    assert_eq!(config.kpis.satisfaction, 0.95);
+    assert_eq!(config.kpis.follow_up_rate, 1.0);
+    let edited = parse(&format!("{base}[kpis]\nsatisfaction = 0.85\n")).expect("valid");
+    assert_eq!(edited.kpis.satisfaction, 0.85);
+    assert_eq!(edited.kpis.repairs_in_time, 0.95);
+    let err = parse(&format!("{base}[kpis]\nsatisfied = 0.85\n")).unwrap_err();
+    assert!(err.to_string().contains("satisfied"), "{err}");
+}

@@ -1,7 +1,8 @@
 //! Service metrics: requests by kind and state, overdue requests, chasers issued, notices
 //! issued, and the follow-up rate (回访率, rules.md §13.17) over 30 days.
 
-use prometheus::{Gauge, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{Gauge, GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use sitewatch_core::incidents::Kpi;
 
 /// The service gauges and counters, registered once with the daemon's registry.
 #[derive(Debug, Clone)]
@@ -11,6 +12,8 @@ pub struct ServiceMetrics {
     chasers: IntCounterVec,
     notices: IntCounterVec,
     followup_rate: Gauge,
+    kpi: GaugeVec,
+    kpi_target: GaugeVec,
 }
 
 /// Kinds every gauge is set for, so a zero shows as zero.
@@ -37,7 +40,20 @@ impl ServiceMetrics {
         .expect("valid metric");
         r.register(Box::new(followup_rate.clone()))
             .expect("unique metric");
+        let gauge = |name: &str, help: &str| {
+            let g = GaugeVec::new(Opts::new(name, help), &["kpi"]).expect("valid metric");
+            r.register(Box::new(g.clone())).expect("unique metric");
+            g
+        };
         Self {
+            kpi: gauge(
+                "sitewatch_kpi_ratio",
+                "Service KPIs of the current month (follow_up_rate, satisfaction, repairs_in_time, responses_in_time); NaN when nothing was counted.",
+            ),
+            kpi_target: gauge(
+                "sitewatch_kpi_target_ratio",
+                "Targets of the service KPIs (rules.md §9, §13.17; editable in [kpis]).",
+            ),
             requests: int_gauge(
                 "sitewatch_service_requests",
                 "Service requests by kind (repair, complaint, suggestion) and state.",
@@ -92,6 +108,15 @@ impl ServiceMetrics {
     pub fn set_followup_rate(&self, followed: usize, completed: usize) {
         if completed > 0 {
             self.followup_rate.set(followed as f64 / completed as f64);
+        }
+    }
+
+    /// The KPIs of the current month and their targets.
+    pub fn set_kpis(&self, kpis: &[Kpi]) {
+        for k in kpis {
+            let ratio = k.ratio.unwrap_or(f64::NAN);
+            self.kpi.with_label_values(&[&k.name]).set(ratio);
+            self.kpi_target.with_label_values(&[&k.name]).set(k.target);
         }
     }
 }

@@ -4,6 +4,7 @@
 //! their templates, and the service metrics.
 
 pub mod chase;
+pub mod duty;
 pub mod import;
 pub mod metrics;
 pub mod notices;

@@ -5,11 +5,15 @@ mod alarms;
 mod api;
 pub mod auth;
 mod dashboard;
+mod duty;
 mod error;
 mod files;
+mod fire_tests;
 mod followups;
 mod incidents;
 mod inspections;
+mod kpis;
+mod links;
 mod live;
 mod notices;
 mod patrol;
@@ -56,6 +60,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Sign-in state: whether users exist, recent log-in failures.
     pub auth: Arc<AuthState>,
+    /// `[kpis]`: targets of the service KPIs.
+    pub kpis: sitewatch_core::incidents::KpiTargets,
 }
 
 /// Every route.
@@ -79,7 +85,11 @@ pub fn router(state: AppState) -> Router {
                 .merge(requests::router())
                 .merge(followups::router())
                 .merge(inspections::router())
-                .merge(notices::router()),
+                .merge(notices::router())
+                .merge(duty::router())
+                .merge(fire_tests::router())
+                .merge(kpis::router())
+                .merge(links::router()),
         )
         .merge(auth::login_router())
         .merge(auth::audit_router())

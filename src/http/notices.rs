@@ -38,6 +38,9 @@ struct NoticeBody {
     expires_at: DateTime<Utc>,
     target: NoticeTarget,
     created_by: String,
+    /// Fire panel devices a `fire_system_test` suppresses for its window.
+    #[serde(default)]
+    devices: Vec<String>,
 }
 
 fn general() -> NoticeTemplate {
@@ -52,6 +55,8 @@ async fn issue(
     let now = s.clock.now();
     check_window(b.template, b.starts_at, b.ends_at, b.expires_at, now)
         .map_err(|(field, message)| ApiError::invalid(field, message))?;
+    let window = (b.starts_at, b.ends_at);
+    super::fire_tests::check(&s, b.template, &b.devices, window)?;
     let (title, text) = draft(&s, &b)?;
     let units = targets(&s, &b.target).await?;
     let mut notice = Notice {
@@ -70,6 +75,7 @@ async fn issue(
         deliveries: Vec::new(),
     };
     notice.id = s.store.insert_notice(&notice, &units).await?;
+    super::fire_tests::plan(&s, notice.id, b.devices, window, &notice.created_by).await?;
     s.metrics.service().notice(b.level.as_str());
     let stored = s.store.notice(notice.id).await?.unwrap_or(notice);
     Ok((StatusCode::CREATED, Json(stored)))

@@ -32,6 +32,8 @@ struct IntakeBody {
     owner: Option<String>,
     summary: String,
     received_by: String,
+    /// The incident the request came from (a repair after a leak, a complaint about one).
+    incident: Option<sitewatch_core::incidents::IncidentId>,
 }
 
 async fn intake(
@@ -48,8 +50,10 @@ async fn intake(
             format!("unit `{}` is not in the register", b.unit),
         ));
     }
+    super::links::check_intake(&s, b.kind, b.incident).await?;
     let calendar = calendar(&s).await?;
     let now = s.clock.now();
+    let incident = b.incident;
     let new = NewRequest {
         kind: b.kind,
         channel: b.channel,
@@ -62,7 +66,9 @@ async fn intake(
     let request = s
         .store
         .create_request(now, |id| {
-            ServiceRequest::new(id, new, &config, &calendar, now).0
+            let mut request = ServiceRequest::new(id, new, &config, &calendar, now).0;
+            request.incident = incident;
+            request
         })
         .await?;
     Ok((StatusCode::CREATED, Json(request)))

@@ -4,6 +4,7 @@
 
 mod audit;
 mod customers;
+pub mod duty;
 mod files;
 mod inspections;
 pub mod notices;
@@ -26,6 +27,7 @@ use thiserror::Error;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use customers::ImportSummary;
+pub use duty::{DutyEntry, FireTest, StoredHandover};
 pub use files::StoredFile;
 pub use outbox::{OutMessage, Queued};
 pub use readings::{EventRow, JournalRow, Reading};

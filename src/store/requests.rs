@@ -46,14 +46,15 @@ impl Store {
         .await?;
         let request = build(row.try_get("service_request_id")?);
         sqlx::query(
-            "update service_requests set kind = $1, state = $2, unit_id = $3, body = $4, version = 1 \
-             where service_request_id = $5",
+            "update service_requests set kind = $1, state = $2, unit_id = $3, body = $4, version = 1, \
+             incident_id = $6 where service_request_id = $5",
         )
         .bind(kind_name(request.kind))
         .bind(request.state.as_str())
         .bind(request.unit.clone())
         .bind(serde_json::to_string(&request).unwrap_or_default())
         .bind(request.id)
+        .bind(request.incident)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -67,7 +68,7 @@ impl Store {
                 .bind(id)
                 .fetch_optional(self.pool())
                 .await?;
-        Ok(row.as_ref().and_then(stored))
+        Ok(row.as_ref().and_then(stored_request))
     }
 
     /// Requests, optionally in one state and of one kind, by number.
@@ -84,7 +85,7 @@ impl Store {
         .bind(kind.unwrap_or("").to_owned())
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.iter().filter_map(stored).collect())
+        Ok(rows.iter().filter_map(stored_request).collect())
     }
 
     /// Requests still open (not closed or declined).
@@ -95,7 +96,7 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.iter().filter_map(stored).collect())
+        Ok(rows.iter().filter_map(stored_request).collect())
     }
 
     /// Requests changed since `since` (for the follow-up rate).
@@ -109,7 +110,11 @@ impl Store {
         .bind(since.timestamp_millis())
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.iter().filter_map(stored).map(|s| s.request).collect())
+        Ok(rows
+            .iter()
+            .filter_map(stored_request)
+            .map(|s| s.request)
+            .collect())
     }
 
     /// Requests per (kind, state), for the gauges.
@@ -133,21 +138,22 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "update service_requests set state = $1, body = $2, version = version + 1, updated_at_ms = $3 \
-             where service_request_id = $4 and version = $5",
+            "update service_requests set state = $1, body = $2, version = version + 1, updated_at_ms = $3, \
+             incident_id = $6 where service_request_id = $4 and version = $5",
         )
         .bind(request.state.as_str())
         .bind(serde_json::to_string(request).unwrap_or_default())
         .bind(now.timestamp_millis())
         .bind(request.id)
         .bind(version)
+        .bind(request.incident)
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
     }
 }
 
-fn stored(row: &sqlx::any::AnyRow) -> Option<StoredRequest> {
+pub(super) fn stored_request(row: &sqlx::any::AnyRow) -> Option<StoredRequest> {
     let body: String = row.try_get("body").ok()?;
     match serde_json::from_str(&body) {
         Ok(request) => Some(StoredRequest {

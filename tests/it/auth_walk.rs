@@ -85,6 +85,16 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("POST", "/api/v1/notices", CS),
     ("GET", "/api/v1/notices/999", READ),
     ("POST", "/api/v1/notices/999/deliveries", CS),
+    ("GET", "/api/v1/notices/999/fire-tests", READ),
+    ("POST", "/api/v1/requests/999/incident", DUTY_CS),
+    ("GET", "/api/v1/incidents/999/requests", READ),
+    ("GET", "/api/v1/kpis", READ),
+    ("GET", "/api/v1/handovers", READ),
+    ("POST", "/api/v1/handovers", DUTY_CS),
+    ("GET", "/api/v1/handovers/999", READ),
+    ("POST", "/api/v1/handovers/999/commands", DUTY_CS),
+    ("GET", "/api/v1/duty-log", DUTY_CS),
+    ("POST", "/api/v1/duty-log", DUTY_CS),
 ];
 
 /// A client that does not follow redirects, so a page's log-in redirect is seen.

@@ -214,6 +214,21 @@ async fn fire_alarm_appears_in_the_console_and_is_acknowledged() {
             .filter(|t| t.contains("报修与投诉") && t.contains("待回访") && t.contains("通知"))
     })
     .await;
+    // Its KPI panel names the manuals' KPIs with their targets (no data yet on a new site).
+    eventually("KPI panel shown", WAIT, || async {
+        text_of(&b.client, "#service")
+            .await
+            .filter(|t| t.contains("本月指标") && t.contains("回访率") && t.contains("95.0%"))
+    })
+    .await;
+    // The hand-over tab lists the hand-overs (none yet).
+    open_tab(&b.client, "handover", "#handover .card").await;
+    eventually("hand-over list shown", WAIT, || async {
+        text_of(&b.client, "#handover")
+            .await
+            .filter(|t| t.contains("交接班记录"))
+    })
+    .await;
     b.client.clone().close().await.ok();
 }
 

@@ -9,6 +9,7 @@ mod billing;
 mod browser;
 mod cli;
 mod customers;
+mod duty;
 mod files;
 mod grafana;
 mod helpers;

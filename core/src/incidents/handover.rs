@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::book::IncidentBook;
 use super::service::ServiceRequest;
+use crate::alarms::AlarmEngine;
 
 /// One open item handed over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +58,9 @@ pub enum HandoverError {
     /// Items still unacknowledged.
     #[error("items not acknowledged: {}", .0.join(", "))]
     Unacknowledged(Vec<String>),
+    /// The outgoing person tried to take over their own shift's items.
+    #[error("`{0}` handed over; the incoming shift acknowledges and takes over")]
+    SamePerson(String),
 }
 
 impl Handover {
@@ -98,6 +102,7 @@ impl Handover {
         now: DateTime<Utc>,
     ) -> Result<(), HandoverError> {
         self.check_open()?;
+        self.check_incoming(by)?;
         self.entry_mut(reference)?
             .acknowledged
             .get_or_insert_with(|| (by.to_owned(), now));
@@ -116,6 +121,7 @@ impl Handover {
     /// Completes the hand-over; every item must be acknowledged first.
     pub fn complete(&mut self, incoming: &str, now: DateTime<Utc>) -> Result<(), HandoverError> {
         self.check_open()?;
+        self.check_incoming(incoming)?;
         let outstanding = self.outstanding();
         if !outstanding.is_empty() {
             return Err(HandoverError::Unacknowledged(outstanding));
@@ -129,6 +135,15 @@ impl Handover {
             Some(_) => Err(HandoverError::AlreadyComplete),
             None => Ok(()),
         }
+    }
+
+    /// The incoming shift verifies each item (予以核实, rules.md §1.5), so the person who
+    /// handed over cannot acknowledge for them.
+    fn check_incoming(&self, by: &str) -> Result<(), HandoverError> {
+        if by == self.outgoing {
+            return Err(HandoverError::SamePerson(by.to_owned()));
+        }
+        Ok(())
     }
 
     fn entry_mut(&mut self, reference: &str) -> Result<&mut HandoverEntry, HandoverError> {
@@ -165,4 +180,23 @@ impl ServiceRequest {
             overdue: self.is_overdue(now),
         })
     }
+}
+
+/// Every alarm still waiting for an acknowledgement, as a hand-over item (rules.md §13.19
+/// lists unacknowledged alarms among the open items). Waiting is overdue once escalated.
+pub fn alarm_items(alarms: &AlarmEngine) -> Vec<HandoverItem> {
+    alarms
+        .alarms()
+        .filter(|a| a.state.is_unacknowledged())
+        .map(|a| HandoverItem {
+            reference: format!("alarm:{}", a.id),
+            summary: format!(
+                "[{}] {} ({})",
+                a.priority.as_str(),
+                a.message,
+                a.state.as_str()
+            ),
+            overdue: a.escalation_level > 0,
+        })
+        .collect()
 }

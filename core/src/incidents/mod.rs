@@ -17,6 +17,7 @@ mod event;
 mod handover;
 mod households;
 mod incident;
+mod kpi;
 mod policy;
 mod service;
 mod service_event;
@@ -33,11 +34,12 @@ pub use calendar::{CalendarConfig, CalendarError, WorkingCalendar};
 pub use category::{CategoryConfig, CategorySpec, Department, builtin};
 pub use claims::{ClaimFile, ClaimItem, InsurerCall, Recorded};
 pub use event::{IncidentAction, IncidentCommand, IncidentEvent, IncidentEventKind, SYSTEM_ACTOR};
-pub use handover::{Handover, HandoverEntry, HandoverError, HandoverItem};
+pub use handover::{Handover, HandoverEntry, HandoverError, HandoverItem, alarm_items};
 pub use households::Household;
 pub use incident::{
     AlarmTrip, ClockView, Incident, IncidentId, IncidentSource, IncidentState, NewIncident,
 };
+pub use kpi::{Kpi, KpiTargets, service_kpis};
 pub use policy::{AlarmDecision, AlarmPolicyConfig, AlarmPriority, AlarmSignal};
 pub use service::{
     Channel, Chaser, CompletionReport, FollowUpMethod, FollowUpRecord, NewRequest, RequestId,

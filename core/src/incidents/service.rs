@@ -236,6 +236,9 @@ pub struct ServiceRequest {
     pub chasers: Vec<Chaser>,
     /// Every change, in order.
     pub timeline: Vec<RequestEvent>,
+    /// The incident it came from or opened, if any (linked through the API).
+    #[serde(default)]
+    pub incident: Option<super::IncidentId>,
 }
 
 /// Read-only views of a request for the board and the close check.

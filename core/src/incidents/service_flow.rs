@@ -43,6 +43,7 @@ impl ServiceRequest {
             manager_flagged_at: None,
             chasers: Vec::new(),
             timeline: Vec::new(),
+            incident: None,
         };
         let mut step = Step {
             request: &mut request,

@@ -186,6 +186,18 @@ pub(crate) const TABLE: &[Rule] = &[
     w("POST", "/api/v1/notices", CS, "created_by"),
     r("GET", "/api/v1/notices/{id}", only(READ)),
     w("POST", "/api/v1/notices/{id}/deliveries", CS, "by"),
+    r("GET", "/api/v1/notices/{id}/fire-tests", only(READ)),
+    w("POST", "/api/v1/requests/{id}/incident", DUTY_CS, "actor"),
+    r("GET", "/api/v1/incidents/{id}/requests", only(READ)),
+    r("GET", "/api/v1/kpis", only(READ)),
+    // Hand-over (交接班, rules.md §13.19): the duty engineers and the front desk hand over.
+    r("GET", "/api/v1/handovers", only(READ)),
+    w("POST", "/api/v1/handovers", DUTY_CS, "outgoing"),
+    r("GET", "/api/v1/handovers/{id}", only(READ)),
+    w("POST", "/api/v1/handovers/{id}/commands", DUTY_CS, "actor"),
+    // The duty log is the staff's own record, reviewed by the manager (admin), §13.19.
+    r("GET", "/api/v1/duty-log", only(DUTY_CS)),
+    w("POST", "/api/v1/duty-log", DUTY_CS, "author"),
 ];
 
 const ADMIN_ONLY: Rule = r("", "", only(ADMIN));
@@ -239,12 +251,17 @@ mod tests {
         }
     }
 
+    /// Reads kept from viewers: the staff's own duty log (rules.md §13.19).
+    const STAFF_ONLY: &[&str] = &["/api/v1/duty-log"];
+
     #[test]
     fn viewers_read_and_never_write() {
         for rule in TABLE.iter().filter(|r| r.access != Access::Open) {
             assert_eq!(
                 rule.access.allows(Role::Viewer),
-                rule.method == "GET" && !rule.path.contains("audit"),
+                rule.method == "GET"
+                    && !rule.path.contains("audit")
+                    && !STAFF_ONLY.contains(&rule.path),
                 "{} {}",
                 rule.method,
                 rule.path

@@ -68,3 +68,55 @@ fn acknowledging_an_item_not_on_the_list_is_refused() {
         .unwrap_err();
     assert_eq!(err, HandoverError::UnknownItem("incident:2".to_owned()));
 }
+
+#[test]
+fn the_outgoing_person_cannot_acknowledge_or_take_over_their_own_hand_over() {
+    let (_, mut handover) = handover_with_two_incidents();
+    let err = handover
+        .acknowledge("incident:1", "night.desk", t0() + mins(20))
+        .unwrap_err();
+    assert_eq!(err, HandoverError::SamePerson("night.desk".to_owned()));
+    assert!(handover.entries.iter().all(|e| e.acknowledged.is_none()));
+    let err = handover
+        .complete("night.desk", t0() + mins(21))
+        .unwrap_err();
+    assert_eq!(err, HandoverError::SamePerson("night.desk".to_owned()));
+}
+
+#[test]
+fn a_repair_waiting_past_its_follow_up_deadline_is_handed_over_as_overdue() {
+    let new = NewRequest {
+        kind: RequestKind::Repair { emergency: false },
+        channel: Channel::Phone,
+        unit: "A-1203".to_owned(),
+        owner: None,
+        summary: "tap leaking".to_owned(),
+        received_by: "desk".to_owned(),
+    };
+    let cal = WorkingCalendar::default();
+    let mut r = ServiceRequest::new(4, new, &ServiceConfig::default(), &cal, t0()).0;
+    let steps = [
+        RequestAction::Acknowledge,
+        RequestAction::Dispatch {
+            technician: "zhang".to_owned(),
+        },
+        RequestAction::ArriveOnSite,
+        RequestAction::Complete {
+            report: "washer replaced".to_owned(),
+        },
+    ];
+    for (n, action) in steps.into_iter().enumerate() {
+        let at = t0() + mins(10 * (n as i64 + 1));
+        r.apply(RequestCommand::new("desk", action), &cal, at)
+            .unwrap();
+    }
+    // Completed Thursday 10:40 with every other deadline met; the follow-up call is due
+    // one working day later (§14), so only it can make the item overdue.
+    let before = r.handover_item(t0() + Duration::hours(24)).unwrap();
+    assert_eq!(
+        (before.reference.as_str(), before.overdue),
+        ("request:4", false)
+    );
+    let after = r.handover_item(t0() + Duration::hours(25)).unwrap();
+    assert!(after.overdue, "{after:?}");
+}

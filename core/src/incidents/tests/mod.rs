@@ -7,6 +7,7 @@ mod alarms;
 mod claims;
 mod clocks;
 mod handover;
+mod kpi;
 mod service;
 mod workflow;
 

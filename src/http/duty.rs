@@ -1,0 +1,219 @@
+//! `/api/v1/handovers` and `/api/v1/duty-log`: the shift hand-over (交接班, rules.md §1.5,
+//! §13.19). Starting one lists every open item at that moment (unacknowledged alarms, open
+//! incidents, open repairs and complaints, with overdue deadlines and follow-ups flagged);
+//! the outgoing shift adds notes; the incoming shift acknowledges each item; completing
+//! needs every item acknowledged. The duty log holds the staff's entries per shift and,
+//! read back, the hand-overs of the same span (reviewable by the manager).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sitewatch_core::incidents::{Handover, HandoverError, HandoverItem, RequestKind, alarm_items};
+
+use super::{ApiError, ApiJson, AppState};
+use crate::store::{DutyEntry, StoredHandover};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/handovers", get(list).post(start))
+        .route("/handovers/{id}", get(one))
+        .route("/handovers/{id}/commands", post(command))
+        .route("/duty-log", get(log).post(write))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartBody {
+    outgoing: String,
+    /// A note for the whole shift.
+    note: Option<String>,
+}
+
+async fn start(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<StartBody>,
+) -> Result<(StatusCode, Json<StoredHandover>), ApiError> {
+    super::require_actor(&b.outgoing)?;
+    let items = open_items(&s).await?;
+    let mut handover = Handover::start(&b.outgoing, items, s.clock.now());
+    if let Some(note) = b.note.filter(|n| !n.trim().is_empty()) {
+        handover.add_note(&note).map_err(handover_error)?;
+    }
+    let id = s.store.insert_handover(&handover).await?;
+    let stored = StoredHandover {
+        id,
+        handover,
+        version: 1,
+    };
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+/// Every open item now: alarms and incidents from the engine, repairs and complaints
+/// from the store (suggestions are answered by the office, not handed over).
+async fn open_items(s: &AppState) -> Result<Vec<HandoverItem>, ApiError> {
+    let (mut items, now) = s
+        .engine
+        .read(|b, now| {
+            let mut items = alarm_items(&b.alarms);
+            items.extend(b.incidents.handover_items(now));
+            (items, now)
+        })
+        .await
+        .ok_or(ApiError::Unavailable)?;
+    for stored in s.store.open_requests().await? {
+        if !matches!(stored.request.kind, RequestKind::Suggestion) {
+            items.extend(stored.request.handover_item(now));
+        }
+    }
+    Ok(items)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Span {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+}
+
+impl Span {
+    fn bounds(&self) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+        let from = self.from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        let to = self.to.unwrap_or(DateTime::<Utc>::MAX_UTC);
+        if to <= from {
+            return Err(ApiError::invalid("to", "`to` must be after `from`"));
+        }
+        Ok((from, to))
+    }
+}
+
+async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<Span>,
+) -> Result<Json<Vec<StoredHandover>>, ApiError> {
+    let (from, to) = q.bounds()?;
+    Ok(Json(s.store.handovers(from, to).await?))
+}
+
+async fn one(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<StoredHandover>, ApiError> {
+    s.store
+        .handover(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("hand-over {id}")))
+}
+
+/// A step on a hand-over.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum HandoverAction {
+    /// The outgoing shift's note for the whole shift.
+    Note { text: String },
+    /// A handling note on one item (加注处理意见).
+    ItemNote { reference: String, text: String },
+    /// The incoming shift verified one item.
+    Acknowledge { reference: String },
+    /// The incoming shift takes over; every item must be acknowledged.
+    Complete,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandBody {
+    actor: String,
+    action: HandoverAction,
+}
+
+async fn command(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<CommandBody>,
+) -> Result<Json<StoredHandover>, ApiError> {
+    super::require_actor(&b.actor)?;
+    let mut stored = s
+        .store
+        .handover(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("hand-over {id}")))?;
+    let now = s.clock.now();
+    let h = &mut stored.handover;
+    match b.action {
+        HandoverAction::Note { text } => h.add_note(non_empty(&text)?),
+        HandoverAction::ItemNote { reference, text } => {
+            h.add_item_note(&reference, non_empty(&text)?)
+        }
+        HandoverAction::Acknowledge { reference } => h.acknowledge(&reference, &b.actor, now),
+        HandoverAction::Complete => h.complete(&b.actor, now),
+    }
+    .map_err(handover_error)?;
+    if !s
+        .store
+        .save_handover(id, &stored.handover, stored.version, now)
+        .await?
+    {
+        return Err(ApiError::Conflict(format!(
+            "hand-over {id} was changed meanwhile; read it again and retry"
+        )));
+    }
+    stored.version += 1;
+    Ok(Json(stored))
+}
+
+fn non_empty(text: &str) -> Result<&str, ApiError> {
+    if text.trim().is_empty() {
+        return Err(ApiError::invalid("text", "a note must say something"));
+    }
+    Ok(text)
+}
+
+fn handover_error(e: HandoverError) -> ApiError {
+    match e {
+        HandoverError::UnknownItem(_) => ApiError::invalid("reference", e.to_string()),
+        _ => ApiError::Conflict(e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryBody {
+    author: String,
+    /// The shift, e.g. `2026-11-24 early`.
+    shift: String,
+    text: String,
+}
+
+async fn write(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<EntryBody>,
+) -> Result<(StatusCode, Json<DutyEntry>), ApiError> {
+    super::require_actor(&b.author)?;
+    if b.shift.trim().is_empty() {
+        return Err(ApiError::invalid("shift", "name the shift"));
+    }
+    let text = non_empty(&b.text)?;
+    let entry = s
+        .store
+        .add_duty_entry(&b.author, &b.shift, text, s.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(entry)))
+}
+
+/// The duty log of a span: entries and hand-overs.
+#[derive(Serialize)]
+struct DutyLog {
+    entries: Vec<DutyEntry>,
+    handovers: Vec<StoredHandover>,
+}
+
+async fn log(State(s): State<AppState>, Query(q): Query<Span>) -> Result<Json<DutyLog>, ApiError> {
+    let (from, to) = q.bounds()?;
+    Ok(Json(DutyLog {
+        entries: s.store.duty_entries(from, to).await?,
+        handovers: s.store.handovers(from, to).await?,
+    }))
+}

@@ -1,0 +1,90 @@
+//! Fire-system tests (消防系统测试, rules.md §13.15, §7.3): a `fire_system_test` notice may
+//! name the fire panel devices; for the notice's window their alarms are suppressed (the
+//! alarm engine's own suppression by device, put in place by `customers::duty` when the
+//! window begins and lifted by the engine when it ends), so a planned test pages nobody.
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+
+use super::{ApiError, AppState};
+use crate::customers::notices::NoticeTemplate;
+use crate::store::FireTest;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/notices/{id}/fire-tests", get(of_notice))
+}
+
+/// Checks the devices a notice names before it is issued: only a fire-system test with a
+/// window names devices, and each must be configured.
+pub(super) fn check(
+    s: &AppState,
+    template: NoticeTemplate,
+    devices: &[String],
+    window: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+) -> Result<(), ApiError> {
+    if devices.is_empty() {
+        return Ok(());
+    }
+    if template != NoticeTemplate::FireSystemTest {
+        return Err(ApiError::invalid(
+            "devices",
+            "only a fire_system_test notice suppresses devices",
+        ));
+    }
+    if window.0.is_none() || window.1.is_none() {
+        return Err(ApiError::invalid(
+            "ends_at",
+            "a fire-system test that suppresses alarms needs its start and end",
+        ));
+    }
+    if let Some(unknown) = devices
+        .iter()
+        .find(|d| !s.devices.iter().any(|c| &c.config.id == *d))
+    {
+        return Err(ApiError::invalid(
+            "devices",
+            format!("device `{unknown}` is not configured"),
+        ));
+    }
+    Ok(())
+}
+
+/// Keeps the planned test of an issued notice (checked by [`check`] first).
+pub(super) async fn plan(
+    s: &AppState,
+    notice: i64,
+    devices: Vec<String>,
+    window: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    by: &str,
+) -> Result<(), ApiError> {
+    let (Some(starts_at), Some(ends_at)) = window else {
+        return Ok(());
+    };
+    if devices.is_empty() {
+        return Ok(());
+    }
+    let test = FireTest {
+        id: 0,
+        notice,
+        devices,
+        starts_at,
+        ends_at,
+        created_by: by.to_owned(),
+        applied_at: None,
+    };
+    s.store.insert_fire_test(&test, s.clock.now()).await?;
+    Ok(())
+}
+
+async fn of_notice(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<FireTest>>, ApiError> {
+    s.store
+        .notice(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("notice {id}")))?;
+    Ok(Json(s.store.notice_fire_tests(id).await?))
+}

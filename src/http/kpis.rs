@@ -1,0 +1,63 @@
+//! `/api/v1/kpis`: the service KPIs of a period (rules.md §9, §13.17): follow-up rate
+//! (回访率), satisfaction (满意率), repairs in time (维修及时率) and responses in time,
+//! each with its count, its base and its target (`[kpis]`). `?period=2026-11` is a month
+//! in site time; `?from=&to=` any span.
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sitewatch_core::incidents::Kpi;
+
+use super::{ApiError, AppState};
+use crate::customers::duty;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/kpis", get(kpis))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KpiQuery {
+    period: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize)]
+struct KpiReport {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    kpis: Vec<Kpi>,
+}
+
+async fn kpis(
+    State(s): State<AppState>,
+    Query(q): Query<KpiQuery>,
+) -> Result<Json<KpiReport>, ApiError> {
+    let (from, to) = span(&s, &q)?;
+    let kpis = duty::kpis(&s.store, &s.kpis, from, to).await?;
+    Ok(Json(KpiReport { from, to, kpis }))
+}
+
+/// The span asked for: a month, a `from`–`to` span, or the current month.
+fn span(s: &AppState, q: &KpiQuery) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    let tz: chrono_tz::Tz = s.site.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    match (&q.period, q.from, q.to) {
+        (Some(p), None, None) => {
+            duty::month(p, tz).ok_or_else(|| ApiError::invalid("period", "use YYYY-MM"))
+        }
+        (None, Some(from), Some(to)) if from < to => Ok((from, to)),
+        (None, Some(_), Some(_)) => Err(ApiError::invalid("to", "`to` must be after `from`")),
+        (None, None, None) => {
+            let local = s.clock.now().with_timezone(&tz);
+            let p = local.format("%Y-%m").to_string();
+            duty::month(&p, tz).ok_or_else(|| ApiError::invalid("period", "use YYYY-MM"))
+        }
+        _ => Err(ApiError::invalid(
+            "period",
+            "give either period=YYYY-MM or both from and to",
+        )),
+    }
+}

@@ -1,0 +1,290 @@
+//! The duty desk's records (rules.md §13.19, §13.15): shift hand-overs (the core's
+//! `Handover` as JSON, numbered by the database, versioned like service requests), the
+//! duty log, planned fire-system tests, and the requests linked to an incident.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sitewatch_core::incidents::{Handover, IncidentId};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::requests::stored_request;
+use super::{Store, StoreError, StoredRequest};
+
+fn ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// A stored hand-over with its number and the version it was read at.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredHandover {
+    /// Its number.
+    pub id: i64,
+    /// The record.
+    #[serde(flatten)]
+    pub handover: Handover,
+    /// Row version; a save must name it.
+    #[serde(skip)]
+    pub version: i64,
+}
+
+/// One entry of the duty log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DutyEntry {
+    /// Its number.
+    pub id: i64,
+    /// Who wrote it.
+    pub author: String,
+    /// The shift it belongs to (free text, e.g. `2026-11-24 early`).
+    pub shift: String,
+    /// What happened.
+    pub text: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A planned fire-system test: the devices whose alarms are suppressed for its window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FireTest {
+    /// Its number.
+    pub id: i64,
+    /// The notice that announced it.
+    pub notice: i64,
+    /// Fire panel device ids.
+    pub devices: Vec<String>,
+    /// Window start.
+    pub starts_at: DateTime<Utc>,
+    /// Window end.
+    pub ends_at: DateTime<Utc>,
+    /// Who scheduled it.
+    pub created_by: String,
+    /// When the suppression was put in place.
+    pub applied_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Keeps a new hand-over; its number.
+    pub async fn insert_handover(&self, h: &Handover) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "insert into handovers (outgoing, started_at_ms, completed_at_ms, body, version, created_at_ms, updated_at_ms) \
+             values ($1, $2, null, $3, 1, $2, $2) returning handover_id",
+        )
+        .bind(h.outgoing.clone())
+        .bind(ms(h.started_at))
+        .bind(serde_json::to_string(h).unwrap_or_default())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("handover_id")?)
+    }
+
+    /// One hand-over.
+    pub async fn handover(&self, id: i64) -> Result<Option<StoredHandover>, StoreError> {
+        let row =
+            sqlx::query("select handover_id, body, version from handovers where handover_id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.as_ref().and_then(stored_handover))
+    }
+
+    /// Hand-overs started in `[from, to)`, oldest first.
+    pub async fn handovers(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<StoredHandover>, StoreError> {
+        let rows = sqlx::query(
+            "select handover_id, body, version from handovers \
+             where started_at_ms >= $1 and started_at_ms < $2 order by handover_id",
+        )
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().filter_map(stored_handover).collect())
+    }
+
+    /// Saves a changed hand-over if nobody saved it since `version`; false when someone did.
+    pub async fn save_handover(
+        &self,
+        id: i64,
+        h: &Handover,
+        version: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "update handovers set body = $1, completed_at_ms = $2, version = version + 1, updated_at_ms = $3 \
+             where handover_id = $4 and version = $5",
+        )
+        .bind(serde_json::to_string(h).unwrap_or_default())
+        .bind(h.completed.as_ref().map(|(_, at)| ms(*at)))
+        .bind(ms(now))
+        .bind(id)
+        .bind(version)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Writes a duty-log entry.
+    pub async fn add_duty_entry(
+        &self,
+        author: &str,
+        shift: &str,
+        text: &str,
+        at: DateTime<Utc>,
+    ) -> Result<DutyEntry, StoreError> {
+        let row = sqlx::query(
+            "insert into duty_log (author, shift, text, at_ms, created_at_ms) \
+             values ($1, $2, $3, $4, $4) returning duty_log_id",
+        )
+        .bind(author.to_owned())
+        .bind(shift.to_owned())
+        .bind(text.to_owned())
+        .bind(ms(at))
+        .fetch_one(self.pool())
+        .await?;
+        Ok(DutyEntry {
+            id: row.try_get("duty_log_id")?,
+            author: author.to_owned(),
+            shift: shift.to_owned(),
+            text: text.to_owned(),
+            at,
+        })
+    }
+
+    /// Duty-log entries written in `[from, to)`, oldest first.
+    pub async fn duty_entries(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<DutyEntry>, StoreError> {
+        let rows = sqlx::query(
+            "select duty_log_id, author, shift, text, at_ms from duty_log \
+             where at_ms >= $1 and at_ms < $2 order by at_ms, duty_log_id",
+        )
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DutyEntry {
+                    id: r.try_get("duty_log_id")?,
+                    author: r.try_get("author")?,
+                    shift: r.try_get("shift")?,
+                    text: r.try_get("text")?,
+                    at: from_ms(r.try_get("at_ms")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Keeps a planned fire-system test; its number.
+    pub async fn insert_fire_test(
+        &self,
+        t: &FireTest,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "insert into fire_tests (notice_id, devices, starts_at_ms, ends_at_ms, created_by, applied_at_ms, created_at_ms, updated_at_ms) \
+             values ($1, $2, $3, $4, $5, null, $6, $6) returning fire_test_id",
+        )
+        .bind(t.notice)
+        .bind(serde_json::to_string(&t.devices).unwrap_or_default())
+        .bind(ms(t.starts_at))
+        .bind(ms(t.ends_at))
+        .bind(t.created_by.clone())
+        .bind(ms(now))
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("fire_test_id")?)
+    }
+
+    /// Fire tests not yet put in place whose window has begun and not ended at `now`.
+    pub async fn due_fire_tests(&self, now: DateTime<Utc>) -> Result<Vec<FireTest>, StoreError> {
+        let rows = sqlx::query(
+            "select fire_test_id, notice_id, devices, starts_at_ms, ends_at_ms, created_by, applied_at_ms \
+             from fire_tests where applied_at_ms is null and starts_at_ms <= $1 and ends_at_ms > $1 \
+             order by fire_test_id",
+        )
+        .bind(ms(now))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(fire_test).collect()
+    }
+
+    /// Fire tests announced by a notice.
+    pub async fn notice_fire_tests(&self, notice: i64) -> Result<Vec<FireTest>, StoreError> {
+        let rows = sqlx::query(
+            "select fire_test_id, notice_id, devices, starts_at_ms, ends_at_ms, created_by, applied_at_ms \
+             from fire_tests where notice_id = $1 order by fire_test_id",
+        )
+        .bind(notice)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(fire_test).collect()
+    }
+
+    /// Records that a fire test's suppression is in place.
+    pub async fn mark_fire_test_applied(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "update fire_tests set applied_at_ms = $1, updated_at_ms = $1 where fire_test_id = $2",
+        )
+        .bind(ms(now))
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Requests linked to an incident, by number.
+    pub async fn incident_requests(
+        &self,
+        incident: IncidentId,
+    ) -> Result<Vec<StoredRequest>, StoreError> {
+        let rows = sqlx::query(
+            "select body, version from service_requests where incident_id = $1 order by service_request_id",
+        )
+        .bind(incident)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().filter_map(stored_request).collect())
+    }
+}
+
+fn stored_handover(row: &AnyRow) -> Option<StoredHandover> {
+    let body: String = row.try_get("body").ok()?;
+    match serde_json::from_str(&body) {
+        Ok(handover) => Some(StoredHandover {
+            id: row.try_get("handover_id").ok()?,
+            handover,
+            version: row.try_get("version").ok()?,
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "stored hand-over unreadable; skipped");
+            None
+        }
+    }
+}
+
+fn fire_test(r: &AnyRow) -> Result<FireTest, StoreError> {
+    let devices: String = r.try_get("devices")?;
+    Ok(FireTest {
+        id: r.try_get("fire_test_id")?,
+        notice: r.try_get("notice_id")?,
+        devices: serde_json::from_str(&devices).unwrap_or_default(),
+        starts_at: from_ms(r.try_get("starts_at_ms")?),
+        ends_at: from_ms(r.try_get("ends_at_ms")?),
+        created_by: r.try_get("created_by")?,
+        applied_at: r.try_get::<Option<i64>, _>("applied_at_ms")?.map(from_ms),
+    })
+}
