@@ -24,6 +24,9 @@ pub(super) fn router() -> Router<AppState> {
 struct StreamQuery {
     /// Comma-separated kinds to receive (`alarm,incident,scan`); all when absent.
     kinds: Option<String>,
+    /// `recorded`: point samples only when history keeps them (past the deadband, or the
+    /// heartbeat), not every poll; what a sparkline needs at a fraction of the traffic.
+    samples: Option<String>,
 }
 
 async fn stream(
@@ -38,7 +41,11 @@ async fn stream(
     let kinds: Option<Vec<String>> = q
         .kinds
         .map(|k| k.split(',').map(|s| s.trim().to_owned()).collect());
-    let wanted = move |e: &LiveEvent| kinds.as_ref().is_none_or(|k| k.iter().any(|x| x == e.kind));
+    let recorded_only = q.samples.as_deref() == Some("recorded");
+    let wanted = move |e: &LiveEvent| {
+        kinds.as_ref().is_none_or(|k| k.iter().any(|x| x == e.kind))
+            && !(recorded_only && e.kind == "point" && e.data["record"] == false)
+    };
     let (replay, rx) = s.live.subscribe(last_id);
     let head: Vec<Event> = match replay {
         Some(events) => events.iter().filter(|e| wanted(e)).map(to_sse).collect(),
