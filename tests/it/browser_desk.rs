@@ -73,10 +73,11 @@ async fn an_incident_opened_from_the_board_shows_its_timeline_notices_and_photo(
     .await;
     // The page redraws every second: read until the household step is drawn.
     let rows = "#timeline tbody tr[data-event]";
-    eventually("the timeline up to the linked household", WAIT, || async {
-        text_of(c, &format!("{rows}:last-child"))
-            .await
-            .filter(|t| t.contains("1-0301") && t.contains("duty-li"))
+    eventually("the timeline up to the photo", WAIT, || async {
+        let all = text_of(c, "#timeline").await?;
+        let last = text_of(c, &format!("{rows}:last-child")).await?;
+        (all.contains("关联住户 · 1-0301") && last.contains("附件") && last.contains(&file_id))
+            .then_some(())
     })
     .await;
     let before = count(c, rows).await;
