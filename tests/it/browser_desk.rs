@@ -151,6 +151,44 @@ async fn an_incident_opened_from_the_board_shows_its_timeline_notices_and_photo(
     );
     shoot(c, "incident_page").await;
 
+    // The page offers the steps its state allows; the engineer on site takes one.
+    c.execute("localStorage.setItem('actor', 'duty-wang');", vec![])
+        .await
+        .expect("script runs");
+    let step = r#"div[data-incident-page] button[data-action="arrive_on_site"]"#;
+    assert_eq!(
+        count(
+            c,
+            r#"div[data-incident-page] button[data-action="dispatch"]"#
+        )
+        .await,
+        0
+    );
+    c.find(Locator::Css(step))
+        .await
+        .expect("on-site button")
+        .click()
+        .await
+        .expect("click");
+    eventually("on site shown", WAIT, || async {
+        text_of(c, "div[data-incident-page] .badge.state")
+            .await
+            .filter(|t| t == "已到场")
+    })
+    .await;
+    let inc = app.get_json(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(inc["state"], "on_site");
+    let last = inc["timeline"]
+        .as_array()
+        .and_then(|t| {
+            t.iter()
+                .rev()
+                .find(|e| e["kind"]["type"] == "state_changed")
+        })
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last["actor"], "duty-wang", "{last}");
+
     // The board's tab buttons lead back to the dashboard.
     c.find(Locator::Css(r#"nav button[data-tab="incidents"]"#))
         .await
