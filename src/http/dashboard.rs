@@ -44,11 +44,13 @@ pub(super) async fn guard(
     Html(render(GUARD, &s, who.as_deref()))
 }
 
-/// Fills in the site name, and the signed-in user and their CSRF token (empty when open),
-/// which the page's `fetch` calls send back in `X-CSRF-Token`.
+/// Fills in the site name, and the signed-in user, their role (so the page offers only
+/// the steps it may take) and their CSRF token (empty when open), which the page's
+/// `fetch` calls send back in `X-CSRF-Token`.
 fn render(page: &str, s: &AppState, who: Option<&Principal>) -> String {
     page.replace("{{site_name}}", &html_escape(&s.site.name))
         .replace("{{user}}", &html_escape(who.map_or("", |p| &p.name)))
+        .replace("{{role}}", who.map_or("", |p| p.role.as_str()))
         .replace(
             "{{csrf}}",
             &html_escape(who.and_then(|p| p.csrf.as_deref()).unwrap_or("")),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
+use sitewatch::access::Role;
 use sitewatch::core::clock::{Clock, ManualClock};
 
 use crate::customers::{import_csv, three_units};
@@ -129,6 +130,20 @@ async fn the_incident_page_has_its_own_url_and_an_unknown_one_is_not_found() {
         .await
         .expect("page");
     assert_eq!(missing.status(), 404);
+    // Signed in, the page knows the role, so a viewer is offered no steps.
+    crate::auth_walk::user(&app, "root", Role::Admin, "root-password").await;
+    let viewer = crate::auth_walk::token(&app, "wall", Role::Viewer).await;
+    let html = app
+        .client
+        .get(format!("{}/incidents/{id}", app.base))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains(r#"<meta name="role" content="viewer">"#));
 }
 
 async fn notices_filter_by_incident(kind: Db) {
