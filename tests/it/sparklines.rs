@@ -93,6 +93,11 @@ async fn a_bad_batch_is_refused_with_the_field_at_fault() {
             "query",
             "since",
         ),
+        (
+            "/api/v1/stream?kinds=point&samples=some",
+            "query",
+            "samples",
+        ),
     ];
     for (path, field, says) in cases {
         let (status, body) = get(&app, path).await;
