@@ -1,4 +1,5 @@
-//! `/api/v1`: devices, points, point history and the event journal.
+//! `/api/v1`: devices, points, point history (one point, or a batch for sparklines) and
+//! the event journal.
 
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
@@ -7,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::points::{PointState, Quality};
 
-use super::{ApiError, AppState};
+use super::{ApiError, ApiQuery, AppState};
 use crate::store::{EventRow, Reading};
 
 pub(super) fn router() -> Router<AppState> {
@@ -16,6 +17,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/points", get(points))
         .route("/points/{id}", get(point))
         .route("/points/{id}/readings", get(readings))
+        .route("/readings", get(batch_readings))
         .route("/events", get(events))
 }
 
@@ -152,6 +154,91 @@ async fn readings(
         .since
         .unwrap_or_else(|| s.clock.now() - Duration::hours(1));
     Ok(Json(s.store.readings(&id, since, limit).await?))
+}
+
+/// Most points one batch may ask for: a plant tab's worth, not the whole register.
+const BATCH_POINTS: usize = 500;
+/// Readings per point in a batch unless `limit` says otherwise: plenty for a sparkline.
+const BATCH_LIMIT: i64 = 360;
+
+#[derive(Deserialize)]
+struct BatchQuery {
+    /// Comma-separated point ids.
+    points: Option<String>,
+    since: Option<DateTime<Utc>>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Sample {
+    at: DateTime<Utc>,
+    value: f64,
+}
+
+#[derive(Serialize)]
+struct BatchView {
+    /// The server's time, so a page trims its window on the daemon's clock, not its own.
+    now: DateTime<Utc>,
+    since: DateTime<Utc>,
+    /// Each asked point's newest readings since `since`, oldest first.
+    points: std::collections::BTreeMap<String, Vec<Sample>>,
+}
+
+/// `GET /api/v1/readings?points=a,b&since=&limit=`: the recent history of many points in
+/// one request (the plant tab's sparklines), at most `limit` readings each.
+async fn batch_readings(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<BatchQuery>,
+) -> Result<Json<BatchView>, ApiError> {
+    let ids = batch_points(q.points.as_deref().unwrap_or(""))?;
+    let known = s.engine.points().await.ok_or(ApiError::Unavailable)?;
+    let unknown: Vec<&str> = ids
+        .iter()
+        .filter(|id| !known.iter().any(|p| &p.id == *id))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::invalid(
+            "points",
+            format!("unknown points: {}", unknown.join(", ")),
+        ));
+    }
+    let limit = match q.limit {
+        None => BATCH_LIMIT,
+        asked => limit(asked)?,
+    };
+    let now = s.clock.now();
+    let since = q.since.unwrap_or_else(|| now - Duration::hours(1));
+    let mut points = std::collections::BTreeMap::new();
+    for id in ids {
+        let rows = s.store.recent_readings(&id, since, limit).await?;
+        let samples = rows
+            .into_iter()
+            .map(|r| Sample {
+                at: r.at,
+                value: r.value,
+            })
+            .collect();
+        points.insert(id, samples);
+    }
+    Ok(Json(BatchView { now, since, points }))
+}
+
+/// The distinct ids of a `points=` list: 1 to [`BATCH_POINTS`] of them.
+fn batch_points(list: &str) -> Result<Vec<String>, ApiError> {
+    let ids: std::collections::BTreeSet<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if ids.is_empty() || ids.len() > BATCH_POINTS {
+        return Err(ApiError::invalid(
+            "points",
+            format!("give 1 to {BATCH_POINTS} point ids, comma-separated"),
+        ));
+    }
+    Ok(ids.into_iter().collect())
 }
 
 #[derive(Deserialize)]

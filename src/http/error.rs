@@ -155,6 +155,29 @@ where
     }
 }
 
+/// A query string whose rejections answer with the stable error body (code `invalid`,
+/// field `query`) and count, instead of axum's plain-text 400.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(r) => Err(ApiError::invalid("query", r.body_text())),
+        }
+    }
+}
+
 /// Every change names who made it (the audit trail needs it).
 pub fn require_actor(actor: &str) -> Result<(), ApiError> {
     if actor.trim().is_empty() {

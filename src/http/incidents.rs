@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sitewatch_core::incidents::{
     ClockView, Incident, IncidentCommand, IncidentError, IncidentEvent, IncidentId, NewIncident,
 };
@@ -46,16 +46,39 @@ async fn list(
     Ok(Json(list))
 }
 
+/// One incident as its page shows it: the record (timeline, attachments, households,
+/// alarm trips) and its running clocks as the board shows them, so the page's traffic
+/// lights match the board's.
+#[derive(Serialize)]
+struct IncidentView {
+    #[serde(flatten)]
+    incident: Incident,
+    board: Vec<ClockView>,
+}
+
 async fn one(
     State(s): State<AppState>,
     Path(id): Path<IncidentId>,
-) -> Result<Json<Incident>, ApiError> {
+) -> Result<Json<IncidentView>, ApiError> {
     s.engine
-        .read(move |b, _| b.incidents.get(id).cloned())
+        .read(move |b, now| {
+            b.incidents.get(id).map(|i| IncidentView {
+                board: i.running_clocks(now),
+                incident: i.clone(),
+            })
+        })
         .await
         .ok_or(ApiError::Unavailable)?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))
+}
+
+/// Whether incident `id` exists (the incident page answers 404 for one that does not).
+pub(super) async fn exists(s: &AppState, id: IncidentId) -> Result<bool, ApiError> {
+    s.engine
+        .read(move |b, _| b.incidents.get(id).is_some())
+        .await
+        .ok_or(ApiError::Unavailable)
 }
 
 async fn board(State(s): State<AppState>) -> Result<Json<Vec<ClockView>>, ApiError> {

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
@@ -13,7 +13,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::AppState;
+use super::{ApiError, ApiQuery, AppState};
 use crate::engine::LiveEvent;
 
 pub(super) fn router() -> Router<AppState> {
@@ -24,13 +24,25 @@ pub(super) fn router() -> Router<AppState> {
 struct StreamQuery {
     /// Comma-separated kinds to receive (`alarm,incident,scan`); all when absent.
     kinds: Option<String>,
+    /// Which point samples to pass; every poll's when absent.
+    samples: Option<Samples>,
+}
+
+#[derive(Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Samples {
+    /// Every poll's sample.
+    All,
+    /// Only samples history keeps (past the deadband, or the heartbeat): what a sparkline
+    /// needs, at a fraction of the traffic.
+    Recorded,
 }
 
 async fn stream(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<StreamQuery>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    ApiQuery(q): ApiQuery<StreamQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let last_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -38,7 +50,11 @@ async fn stream(
     let kinds: Option<Vec<String>> = q
         .kinds
         .map(|k| k.split(',').map(|s| s.trim().to_owned()).collect());
-    let wanted = move |e: &LiveEvent| kinds.as_ref().is_none_or(|k| k.iter().any(|x| x == e.kind));
+    let recorded_only = q.samples == Some(Samples::Recorded);
+    let wanted = move |e: &LiveEvent| {
+        kinds.as_ref().is_none_or(|k| k.iter().any(|x| x == e.kind))
+            && !(recorded_only && e.kind == "point" && e.data["record"] == false)
+    };
     let (replay, rx) = s.live.subscribe(last_id);
     let head: Vec<Event> = match replay {
         Some(events) => events.iter().filter(|e| wanted(e)).map(to_sse).collect(),
@@ -67,7 +83,7 @@ async fn stream(
         async move { out }
     });
     let all = stream::iter(head).chain(live).map(Ok);
-    Sse::new(all).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(all).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 fn to_sse(e: &LiveEvent) -> Event {

@@ -37,7 +37,7 @@ use crate::engine::{EngineHandle, LiveHub};
 use crate::metrics::Metrics;
 use crate::store::Store;
 pub use auth::{Actor, AuthState, Principal};
-pub use error::{API_ERRORS, ApiError, ApiJson, require_actor, require_client_id};
+pub use error::{API_ERRORS, ApiError, ApiJson, ApiQuery, require_actor, require_client_id};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(dashboard::page))
         .route("/guard", get(dashboard::guard))
+        .route("/incidents/{id}", get(dashboard::incident))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

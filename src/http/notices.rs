@@ -1,18 +1,18 @@
 //! `/api/v1/notices`: notices to owners (通知, rules.md §13.14) at a level with its colour,
 //! drafted from zh-CN templates, with a posting expiry and target units (all, a building,
-//! a list, or the households of an incident); per-unit delivery and confirmation records.
+//! a list, or the households of an incident; `?incident=` lists those of one); per-unit delivery and confirmation records.
 //! A planned stoppage is refused unless noticed at least 24 h ahead (§14).
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{ApiError, ApiJson, AppState};
+use super::{ApiError, ApiJson, ApiQuery, AppState};
 use crate::customers::notices::{
     DeliveryChannel, Notice, NoticeLevel, NoticeTarget, NoticeTemplate, check_window,
 };
@@ -160,14 +160,23 @@ struct ListQuery {
     /// Only notices still posted.
     #[serde(default)]
     current: bool,
+    /// Only notices targeting this incident's households (the incident page).
+    incident: Option<i64>,
 }
 
 async fn list(
     State(s): State<AppState>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<Notice>>, ApiError> {
     let now = s.clock.now();
-    Ok(Json(s.store.notices(q.current.then_some(now)).await?))
+    let current = q.current.then_some(now);
+    let Some(incident) = q.incident else {
+        return Ok(Json(s.store.notices(current).await?));
+    };
+    let target = NoticeTarget::Incident { incident };
+    let mut notices = s.store.notices_targeting(&target).await?;
+    notices.retain(|n| current.is_none_or(|now| n.expires_at > now));
+    Ok(Json(notices))
 }
 
 async fn one(State(s): State<AppState>, Path(id): Path<i64>) -> Result<Json<Notice>, ApiError> {

@@ -91,6 +91,26 @@ impl Store {
         Ok(out)
     }
 
+    /// Notices for exactly `target` (e.g. an incident's households), newest first, with
+    /// their records. The target column holds the target as serde writes it, so equal
+    /// targets are equal text.
+    pub async fn notices_targeting(
+        &self,
+        target: &NoticeTarget,
+    ) -> Result<Vec<Notice>, StoreError> {
+        let rows = sqlx::query("select * from notices where target = $1 order by notice_id desc")
+            .bind(serde_json::to_string(target).unwrap_or_default())
+            .fetch_all(self.pool())
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut notice = notice_of(r)?;
+            notice.deliveries = self.deliveries(notice.id).await?;
+            out.push(notice);
+        }
+        Ok(out)
+    }
+
     /// One notice with its records.
     pub async fn notice(&self, id: i64) -> Result<Option<Notice>, StoreError> {
         let row = sqlx::query("select * from notices where notice_id = $1")

@@ -130,6 +130,36 @@ impl Store {
             .collect()
     }
 
+    /// A point's newest `limit` readings since `since`, oldest first: the recent end of
+    /// the history, for a sparkline, even when the window holds more rows than `limit`.
+    pub async fn recent_readings(
+        &self,
+        point: &str,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Reading>, StoreError> {
+        let rows = sqlx::query(
+            "select point_id, ts_ms, value from readings where point_id = $1 and ts_ms >= $2 order by ts_ms desc limit $3",
+        )
+        .bind(point.to_owned())
+        .bind(ms(since))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                Ok(Reading {
+                    point: r.try_get("point_id")?,
+                    at: from_ms(r.try_get("ts_ms")?),
+                    value: r.try_get("value")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
     /// The newest `n` journal entries of a kind, newest first.
     pub async fn latest_events(&self, kind: &str, n: i64) -> Result<Vec<EventRow>, StoreError> {
         let rows = sqlx::query(

@@ -13,13 +13,13 @@ use sitewatch::core::clock::ManualClock;
 
 use crate::helpers::{Db, eventually, free_port, spawn_app_with};
 
-const WAIT: Duration = Duration::from_secs(15);
+pub const WAIT: Duration = Duration::from_secs(15);
 
 /// A chromedriver on a free port, killed on drop, with its own profile directory.
-struct Browser {
+pub struct Browser {
     driver: Child,
     _profile: tempfile::TempDir,
-    client: Client,
+    pub client: Client,
 }
 
 impl Drop for Browser {
@@ -29,7 +29,7 @@ impl Drop for Browser {
     }
 }
 
-async fn browser() -> Browser {
+pub async fn browser() -> Browser {
     // As the daemon does: name rustls's provider rather than rely on it being the only one.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let port = free_port();
@@ -100,7 +100,7 @@ async fn type_into(c: &Client, id: &str, text: &str) {
         .expect("type");
 }
 
-async fn text_of(c: &Client, css: &str) -> Option<String> {
+pub async fn text_of(c: &Client, css: &str) -> Option<String> {
     c.find(Locator::Css(css)).await.ok()?.text().await.ok()
 }
 
@@ -360,13 +360,13 @@ fn screenshot_dir() -> std::path::PathBuf {
     dir
 }
 
-async fn shoot(c: &Client, name: &str) {
+pub async fn shoot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).expect("write png");
 }
 
-async fn open_tab(c: &Client, tab: &str, ready_css: &str) {
+pub async fn open_tab(c: &Client, tab: &str, ready_css: &str) {
     c.find(Locator::Css(&format!(r#"nav button[data-tab="{tab}"]"#)))
         .await
         .expect("tab button")
