@@ -3,6 +3,7 @@
 
 mod modbus;
 mod mqtt;
+mod notify;
 mod problems;
 mod rules;
 
@@ -23,6 +24,7 @@ use crate::billing::BillingConfig;
 use crate::devices::profile::{AlarmDef, Profile};
 pub use modbus::{ModbusConfig, Parity, SerialConfig, Transport};
 pub use mqtt::{BrokerUrl, DeviceMqttConfig, MqttConfig};
+pub use notify::{NotifyConfig, RateLimit, RetryConfig, SmtpConfig, TlsMode, WebhookConfig};
 pub use problems::{Problem, Problems};
 
 /// The profiles shipped in the binary (used by `demo`, and as a fallback).
@@ -58,6 +60,7 @@ struct RawConfig {
     mqtt: MqttConfig,
     #[serde(default)]
     billing: BillingConfig,
+    notify: Option<NotifyConfig>,
 }
 
 /// `[[alarm_rules]]`: a site's own rule for a point; it replaces the profile's rules for
@@ -192,6 +195,8 @@ pub struct Config {
     pub mqtt: MqttConfig,
     /// `[billing]`: the meter-reading cut-off.
     pub billing: BillingConfig,
+    /// `[notify]`: sending notices; `None` sends nothing (notices are still recorded).
+    pub notify: Option<NotifyConfig>,
 }
 
 impl Config {
@@ -239,6 +244,10 @@ impl Config {
         if let Some(Err(reason)) = raw.mqtt.url.as_deref().map(BrokerUrl::parse) {
             problems.push(Problem::at(file, text, find(text, "[mqtt]"), reason));
         }
+        for (key, reason) in raw.notify.iter().flat_map(NotifyConfig::problems) {
+            let at = find_in_section(text, "[notify", key);
+            problems.push(Problem::at(file, text, at, reason));
+        }
         problems.into_result(Config {
             site: raw.site,
             http: raw.http,
@@ -252,6 +261,7 @@ impl Config {
             inspections: raw.inspections,
             mqtt: raw.mqtt,
             billing: raw.billing,
+            notify: raw.notify,
         })
     }
 
@@ -272,6 +282,20 @@ impl Config {
         if let Ok(password) = std::env::var("SITEWATCH_MQTT_PASSWORD") {
             self.mqtt.password = Some(password);
         }
+        let notify = self.notify.as_mut();
+        if let (Some(smtp), Ok(password)) = (
+            notify.and_then(|n| n.smtp.as_mut()),
+            std::env::var("SITEWATCH_SMTP_PASSWORD"),
+        ) {
+            smtp.password = Some(password);
+        }
+        let notify = self.notify.as_mut();
+        if let (Some(hook), Ok(token)) = (
+            notify.and_then(|n| n.webhook.as_mut()),
+            std::env::var("SITEWATCH_WEBHOOK_TOKEN"),
+        ) {
+            hook.token = Some(token);
+        }
         Ok(())
     }
 
@@ -283,6 +307,12 @@ impl Config {
 
 fn find(text: &str, key: &str) -> usize {
     text.find(key).unwrap_or(0)
+}
+
+/// The first `key` at or after the first `section` header, else the header itself.
+fn find_in_section(text: &str, section: &str, key: &str) -> usize {
+    let start = find(text, section);
+    text[start..].find(key).map_or(start, |i| start + i)
 }
 
 /// Validates the site's own alarm rules: each must name a configured point.

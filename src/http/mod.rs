@@ -56,6 +56,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Sign-in state: whether users exist, recent log-in failures.
     pub auth: Arc<AuthState>,
+    /// Notice sending: the `[notify]` policy and the sender's doorbell.
+    pub notify: crate::notify::Planner,
 }
 
 /// Every route.

@@ -7,6 +7,7 @@ mod customers;
 mod files;
 mod inspections;
 pub mod notices;
+pub mod notify;
 mod outbox;
 mod patrol;
 mod readings;
