@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
+use sqlx::Connection;
 use sitewatch::core::clock::ManualClock;
 
 use crate::customers::{HEAD, import_csv};
@@ -218,10 +219,19 @@ async fn an_owner_gets_the_mail_and_one_without_an_address_is_failed_with_the_re
     let app = spawn_app_with(Db::Sqlite, &notify_toml(Some(smtp.port), None, ""), clock).await;
     let csv = format!(
         "{HEAD}1,3,0303,112,occupied,刘洋,,liu@example.cn,email,,\n\
-         1,3,0304,70,occupied,赵六,13800000009,,email,,\n\
+         1,3,0304,70,occupied,赵六,13800000009,zhao@example.cn,email,,\n\
          1,3,0305,70,occupied,钱七,13800000010,,paper,,\n"
     );
     assert_eq!(import_csv(&app, &csv).await.0, 200);
+    // The import refuses an email preference without an address, but a register edited
+    // behind it (records carried over from an older system) can still have one.
+    let mut conn = sqlx::SqliteConnection::connect(&app.db.url)
+        .await
+        .expect("connect");
+    sqlx::query("update unit_contacts set email = null where unit_id = '1-0304'")
+        .execute(&mut conn)
+        .await
+        .expect("email cleared");
     let id = issue(
         &app,
         stoppage(t0(), json!({"type": "building", "building": "1"})),
