@@ -349,7 +349,7 @@ mod tests {
             recent: 1,
             incident_message: Some(3),
         };
-        let d = decide(&policy(), Some(7), &[r.clone()], told);
+        let d = decide(&policy(), Some(7), std::slice::from_ref(&r), told);
         assert_eq!(d[0].status, Status::Suppressed);
         assert!(
             d[0].reason

@@ -14,8 +14,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
-use sqlx::Connection;
 use sitewatch::core::clock::ManualClock;
+use sqlx::Connection;
 
 use crate::customers::{HEAD, import_csv};
 use crate::helpers::{Db, TestApp, eventually, free_port, metric, spawn_app_with, start};
