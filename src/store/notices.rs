@@ -87,6 +87,13 @@ impl Store {
                 NoticeTarget::Incident { incident } => Some(incident),
                 _ => None,
             };
+            if self.backend() == super::Backend::Postgres {
+                // Flood control reads what earlier notices queued: one planner at a time,
+                // as SQLite's `BEGIN IMMEDIATE` already gives (readers are not blocked).
+                sqlx::query("lock table notice_messages in exclusive mode")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             planned = plan_in(&mut tx, id, incident, recipients, policy, n.created_at).await?;
             if let Some(prefix) = &policy.mqtt_prefix {
                 enqueue_in(&mut tx, n.created_at, &[mqtt_message(prefix, id, n)]).await?;

@@ -489,3 +489,54 @@ async fn a_notice_storm_for_one_incident_gives_one_message_per_contact() {
         "4 × 3 for the storm, 3 for the rate limit"
     );
 }
+
+#[tokio::test]
+async fn the_notice_itself_goes_out_on_mqtt_and_unconfigured_channels_are_failed_with_the_reason() {
+    let extra = format!(
+        "[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\n\n{}",
+        notify_toml(None, None, "")
+    );
+    let app = spawn_app_with(Db::Sqlite, &extra, Arc::new(ManualClock::new(t0()))).await;
+    let (_client, msgs) =
+        crate::mqtt_out::subscribe(1883, &format!("sitewatch/{}/notices/#", app.site)).await;
+    assert_eq!(
+        import_csv(&app, &crate::customers::three_units()).await.0,
+        200
+    );
+    let id = issue(
+        &app,
+        stoppage(t0(), json!({"type": "building", "building": "1"})),
+    )
+    .await;
+    let topic = format!("sitewatch/{}/notices/{id}", app.site);
+    let (_, body, retain) =
+        crate::mqtt_out::seen(&msgs, "the notice on MQTT", |(t, _, _)| t == &topic).await;
+    assert_eq!(body["title"], "【重要通告】计划停水通知");
+    assert_eq!((body["color"].as_str(), retain), (Some("yellow"), false));
+    let r = recipients(&app, id).await;
+    assert_eq!(
+        r.len(),
+        4,
+        "owner and tenant of 0301, owners of 0302 and 0303: {r:?}"
+    );
+    let sms = &r["1-0301/tenant"];
+    assert_eq!(
+        (sms["channel"].as_str(), sms["status"].as_str()),
+        (Some("webhook"), Some("failed"))
+    );
+    assert!(
+        sms["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("[notify.webhook]"),
+        "{sms}"
+    );
+    let mail = &r["1-0303/owner"];
+    assert!(
+        mail["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("[notify.smtp]"),
+        "{mail}"
+    );
+}
