@@ -100,14 +100,17 @@ impl Sender {
         let now = self.clock.now();
         match result {
             Ok(()) => {
-                self.record_delivered(m.id, now).await;
+                self.record(m.id, || self.store.mark_message_delivered(m.id, now))
+                    .await;
                 notify.message(m.channel, Status::Delivered);
             }
             Err(e) => {
                 let retry_at = self.retry_at(m, &e, now);
-                self.store
-                    .mark_message_failed(m.id, &e.reason, retry_at, now)
-                    .await?;
+                self.record(m.id, || {
+                    self.store
+                        .mark_message_failed(m.id, &e.reason, retry_at, now)
+                })
+                .await;
                 if retry_at.is_none() {
                     notify.message(m.channel, Status::Failed);
                 }
@@ -117,12 +120,17 @@ impl Sender {
         Ok(())
     }
 
-    /// Acceptance must be recorded, or the message would be sent again: keep trying
-    /// (a stop in between leaves it `sent`, queued again at the next start).
-    async fn record_delivered(&self, id: i64, at: DateTime<Utc>) {
+    /// The outcome must be recorded: a delivery not recorded would be sent again, a
+    /// failure not recorded would sit `sent` until the next start. Keep trying (a stop in
+    /// between leaves it `sent`, queued again at the next start).
+    async fn record<F, Fut>(&self, id: i64, write: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<(), crate::store::StoreError>>,
+    {
         let mut wait = Duration::from_millis(100);
-        while let Err(e) = self.store.mark_message_delivered(id, at).await {
-            tracing::warn!(error = %e, message = id, "cannot record a delivery; retrying");
+        while let Err(e) = write().await {
+            tracing::warn!(error = %e, message = id, "cannot record a notice message's outcome; retrying");
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_secs(5));
         }
