@@ -10,6 +10,7 @@ create table notice_messages (
     role text not null,
     name text not null,
     channel text not null,
+    preferred_channel text not null,
     address text,
     contact_key text not null,
     incident_id bigint,

@@ -64,6 +64,8 @@ pub struct Outgoing {
     pub name: String,
     /// How it travels.
     pub channel: Channel,
+    /// The recipient's preference (`sms`, `phone`, `wechat`, `email`).
+    pub preferred: String,
     /// Email address or phone number.
     pub address: String,
     /// Attempts made before this one.

@@ -100,6 +100,8 @@ pub struct Recipient {
     pub role: Role,
     /// Name.
     pub name: String,
+    /// Their preference (sms, phone, wechat, email, paper), told to the gateway.
+    pub preferred: ContactChannel,
     /// Channel from their preference.
     pub channel: Channel,
     /// Email address or phone number for the channel, when on file.
@@ -131,6 +133,7 @@ impl Recipient {
             unit: unit.to_owned(),
             role: contact.role,
             name: contact.name.clone(),
+            preferred: contact.preferred_channel,
             channel,
             address,
             key,

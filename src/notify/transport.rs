@@ -145,6 +145,7 @@ impl Webhook {
             "unit": m.unit,
             "name": m.name,
             "phone": m.address,
+            "prefers": m.preferred,
             "title": m.title,
             "text": m.body,
         });

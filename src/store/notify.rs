@@ -62,8 +62,9 @@ pub(crate) async fn plan_in(
     for (r, d) in recipients.iter().zip(decisions) {
         sqlx::query(
             "insert into notice_messages (notice_id, unit_id, role, name, channel, address, contact_key, \
-             incident_id, status, reason, attempts, idempotency_key, next_attempt_ms, created_at_ms, updated_at_ms) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $12, $12)",
+             incident_id, status, reason, attempts, idempotency_key, next_attempt_ms, created_at_ms, updated_at_ms, \
+             preferred_channel) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $12, $12, $13)",
         )
         .bind(notice)
         .bind(r.unit.clone())
@@ -77,6 +78,7 @@ pub(crate) async fn plan_in(
         .bind(d.reason.clone())
         .bind(format!("notice-{notice}-{}-{}", r.unit, r.role.as_str()))
         .bind(ms(now))
+        .bind(r.preferred.as_str())
         .execute(&mut *tx)
         .await?;
         planned.rows.push((r.channel, d.status));
@@ -138,7 +140,8 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Outgoing>, StoreError> {
         let rows = sqlx::query(
-            "select m.message_id, m.notice_id, m.unit_id, m.name, m.channel, m.address, m.attempts, \
+            "select m.message_id, m.notice_id, m.unit_id, m.name, m.channel, m.preferred_channel, \
+             m.address, m.attempts, \
              m.idempotency_key, n.title, n.body from notice_messages m \
              join notices n on n.notice_id = m.notice_id \
              where m.status = 'queued' and m.next_attempt_ms <= $1 order by m.message_id limit $2",
@@ -156,6 +159,7 @@ impl Store {
                     unit: r.try_get("unit_id")?,
                     name: r.try_get("name")?,
                     channel: Channel::parse(&channel).unwrap_or(Channel::Paper),
+                    preferred: r.try_get("preferred_channel")?,
                     address: r
                         .try_get::<Option<String>, _>("address")?
                         .unwrap_or_default(),

@@ -389,6 +389,14 @@ async fn webhook_recovers_across_a_restart(kind: Db) {
         assert!(phones.contains(&phone), "{phone} in {phones:?}");
     }
     assert_eq!(accepted[0].1["title"], "【重要通告】计划停水通知");
+    let prefers: BTreeMap<&str, &str> = accepted
+        .iter()
+        .filter_map(|(_, b)| Some((b["phone"].as_str()?, b["prefers"].as_str()?)))
+        .collect();
+    assert_eq!(
+        prefers["13800000003"], "wechat",
+        "the gateway is told: {prefers:?}"
+    );
     // Nothing more is sent later.
     clock.advance(chrono::Duration::hours(1));
     tokio::time::sleep(Duration::from_millis(500)).await;
