@@ -53,7 +53,7 @@ impl Sender {
         })
     }
 
-    /// Sends until `cancel`; the message in hand is finished first.
+    /// Sends until `cancel`; a message in hand is left `sent`, queued again at the next start.
     pub async fn run(self, cancel: CancellationToken) {
         match self.store.requeue_in_flight(self.clock.now()).await {
             Ok(0) => {}
@@ -83,7 +83,7 @@ impl Sender {
             if cancel.is_cancelled() {
                 break;
             }
-            if let Err(e) = self.deliver(&m).await {
+            if let Err(e) = self.deliver(&m, cancel).await {
                 tracing::warn!(error = %e, message = m.id, "cannot record a notice message; will retry");
             }
         }
@@ -92,9 +92,18 @@ impl Sender {
         }
     }
 
-    async fn deliver(&self, m: &Outgoing) -> Result<(), crate::store::StoreError> {
+    async fn deliver(
+        &self,
+        m: &Outgoing,
+        cancel: &CancellationToken,
+    ) -> Result<(), crate::store::StoreError> {
         self.store.mark_message_sent(m.id, self.clock.now()).await?;
-        let result = self.transports.send(m).await;
+        // A slow server must not hold up shutdown: the message stays `sent` and the next
+        // start queues it again.
+        let result = tokio::select! {
+            r = self.transports.send(m) => r,
+            () = cancel.cancelled() => return Ok(()),
+        };
         let notify = self.metrics.notify();
         notify.attempt(m.channel, result.is_ok());
         let now = self.clock.now();
