@@ -14,6 +14,7 @@ pub mod devices;
 pub mod engine;
 pub mod http;
 pub mod metrics;
+pub mod notify;
 pub mod outbox;
 pub mod scans;
 pub mod shutdown;

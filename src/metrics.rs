@@ -60,6 +60,7 @@ struct Inner {
     outbox_backlog: IntGaugeVec,
     login_failures: IntCounterVec,
     service: crate::customers::ServiceMetrics,
+    notify: crate::notify::NotifyMetrics,
 }
 
 #[derive(Debug)]
@@ -321,6 +322,7 @@ impl Metrics {
                 c
             },
             service: crate::customers::ServiceMetrics::register(&r),
+            notify: crate::notify::NotifyMetrics::register(&r),
             registry: r,
         }))
     }
@@ -328,6 +330,11 @@ impl Metrics {
     /// Service-request, notice and follow-up metrics.
     pub fn service(&self) -> &crate::customers::ServiceMetrics {
         &self.0.service
+    }
+
+    /// Notice message metrics.
+    pub fn notify(&self) -> &crate::notify::NotifyMetrics {
+        &self.0.notify
     }
 
     /// Prometheus text exposition of every metric.

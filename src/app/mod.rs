@@ -192,6 +192,7 @@ impl App {
             shutdown: cancel.clone(),
             auth: Arc::default(),
             kpis: self.config.kpis,
+            notify: self.notify_sender(&tasks, &cancel)?,
         };
         let router = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(self.listener, router)
@@ -213,6 +214,35 @@ impl App {
 }
 
 impl App {
+    /// Starts the notice sender when `[notify]` is set; the planner for the HTTP side.
+    fn notify_sender(
+        &self,
+        tasks: &TaskTracker,
+        cancel: &CancellationToken,
+    ) -> anyhow::Result<crate::notify::Planner> {
+        let Some(config) = &self.config.notify else {
+            return Ok(crate::notify::Planner::default());
+        };
+        let planner = crate::notify::Planner {
+            policy: Some(crate::notify::plan::Policy::new(
+                config,
+                self.config.mqtt.url.is_some(),
+                &self.config.site.id,
+            )),
+            wake: Arc::default(),
+        };
+        let sender = crate::notify::sender::Sender::new(
+            config,
+            self.store.clone(),
+            self.metrics.clone(),
+            self.clock.clone(),
+            planner.wake.clone(),
+        )
+        .context("Failed to configure notice sending")?;
+        tasks.spawn(sender.run(cancel.clone()));
+        Ok(planner)
+    }
+
     /// The MQTT source, when devices use MQTT or a broker is configured (NFC readers).
     fn mqtt_source(
         &self,

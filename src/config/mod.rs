@@ -3,6 +3,7 @@
 
 mod modbus;
 mod mqtt;
+mod notify;
 mod problems;
 mod rules;
 
@@ -23,6 +24,7 @@ use crate::billing::BillingConfig;
 use crate::devices::profile::{AlarmDef, Profile};
 pub use modbus::{ModbusConfig, Parity, SerialConfig, Transport};
 pub use mqtt::{BrokerUrl, DeviceMqttConfig, MqttConfig};
+pub use notify::{NotifyConfig, RateLimit, RetryConfig, SmtpConfig, TlsMode, WebhookConfig};
 pub use problems::{Problem, Problems};
 use sitewatch_core::incidents::KpiTargets;
 
@@ -61,6 +63,7 @@ struct RawConfig {
     billing: BillingConfig,
     #[serde(default)]
     kpis: KpiTargets,
+    notify: Option<NotifyConfig>,
 }
 
 /// `[[alarm_rules]]`: a site's own rule for a point; it replaces the profile's rules for
@@ -197,6 +200,8 @@ pub struct Config {
     pub billing: BillingConfig,
     /// `[kpis]`: targets of the service KPIs (rules.md §9, §13.17).
     pub kpis: KpiTargets,
+    /// `[notify]`: sending notices; `None` sends nothing (notices are still recorded).
+    pub notify: Option<NotifyConfig>,
 }
 
 impl Config {
@@ -244,6 +249,10 @@ impl Config {
         if let Some(Err(reason)) = raw.mqtt.url.as_deref().map(BrokerUrl::parse) {
             problems.push(Problem::at(file, text, find(text, "[mqtt]"), reason));
         }
+        for (key, reason) in raw.notify.iter().flat_map(NotifyConfig::problems) {
+            let at = find_in_section(text, "[notify", key);
+            problems.push(Problem::at(file, text, at, reason));
+        }
         if let Some(reason) = raw.mqtt.tls_problem() {
             problems.push(Problem::at(file, text, find(text, "[mqtt]"), reason));
         }
@@ -265,6 +274,7 @@ impl Config {
             mqtt,
             billing: raw.billing,
             kpis: raw.kpis,
+            notify: raw.notify,
         })
     }
 
@@ -285,6 +295,20 @@ impl Config {
         if let Ok(password) = std::env::var("SITEWATCH_MQTT_PASSWORD") {
             self.mqtt.password = Some(password);
         }
+        let notify = self.notify.as_mut();
+        if let (Some(smtp), Ok(password)) = (
+            notify.and_then(|n| n.smtp.as_mut()),
+            std::env::var("SITEWATCH_SMTP_PASSWORD"),
+        ) {
+            smtp.password = Some(password);
+        }
+        let notify = self.notify.as_mut();
+        if let (Some(hook), Ok(token)) = (
+            notify.and_then(|n| n.webhook.as_mut()),
+            std::env::var("SITEWATCH_WEBHOOK_TOKEN"),
+        ) {
+            hook.token = Some(token);
+        }
         Ok(())
     }
 
@@ -296,6 +320,12 @@ impl Config {
 
 fn find(text: &str, key: &str) -> usize {
     text.find(key).unwrap_or(0)
+}
+
+/// The first `key` at or after the first `section` header, else the header itself.
+fn find_in_section(text: &str, section: &str, key: &str) -> usize {
+    let start = find(text, section);
+    text[start..].find(key).map_or(start, |i| start + i)
 }
 
 /// Validates the site's own alarm rules: each must name a configured point.

@@ -258,3 +258,47 @@ fn kpi_targets_default_to_the_manuals_and_are_editable() {
     let err = parse(&format!("{base}[kpis]\nsatisfied = 0.85\n")).unwrap_err();
     assert!(err.to_string().contains("satisfied"), "{err}");
 }
+
+#[test]
+fn notify_problems_point_at_their_lines_and_defaults_fill_the_rest() {
+    let text = r#"
+[site]
+id = "x"
+name = "X"
+
+[notify]
+
+[notify.smtp]
+host = "127.0.0.1"
+from = "not an address"
+
+[notify.webhook]
+url = "ftp://gateway"
+"#;
+    let problems = parse(text).expect_err("invalid");
+    let lines: Vec<String> = problems.0.iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("site.toml:10:1:") && lines[0].contains("from"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("site.toml:12:1:") && lines[1].contains("scheme `ftp`"),
+        "{lines:?}"
+    );
+
+    let ok =
+        "[site]\nid = \"x\"\nname = \"X\"\n\n[notify.smtp]\nhost = \"mail\"\nfrom = \"a@b.cn\"\n";
+    let notify = parse(ok).expect("valid").notify.expect("[notify] set");
+    let smtp = notify.smtp.expect("smtp");
+    assert_eq!((smtp.tls, smtp.port()), (TlsMode::Starttls, 587));
+    assert_eq!((notify.retry.attempts, notify.rate_limit.messages), (6, 3));
+    assert_eq!(notify.retry.delay(1), std::time::Duration::from_secs(30));
+    assert_eq!(notify.retry.delay(20), std::time::Duration::from_secs(1800));
+    assert!(
+        parse("[site]\nid = \"x\"\nname = \"X\"\n")
+            .expect("valid")
+            .notify
+            .is_none()
+    );
+}

@@ -240,6 +240,10 @@ pub struct Notice {
     pub created_at: DateTime<Utc>,
     /// One record per target unit.
     pub deliveries: Vec<Delivery>,
+    /// One message record per owner or tenant of a target unit (`[notify]`): channel,
+    /// status (queued, sent, delivered, failed, suppressed, hand), reason, attempts.
+    #[serde(default, skip_deserializing)]
+    pub recipients: Vec<crate::notify::MessageRecord>,
 }
 
 /// Why a notice cannot be issued: the field at fault and a sentence.

@@ -62,6 +62,8 @@ pub struct AppState {
     pub auth: Arc<AuthState>,
     /// `[kpis]`: targets of the service KPIs.
     pub kpis: sitewatch_core::incidents::KpiTargets,
+    /// Notice sending: the `[notify]` policy and the sender's doorbell.
+    pub notify: crate::notify::Planner,
 }
 
 /// Every route.

@@ -2,6 +2,8 @@
 //! drafted from zh-CN templates, with a posting expiry and target units (all, a building,
 //! a list, or the households of an incident; `?incident=` lists those of one); per-unit delivery and confirmation records.
 //! A planned stoppage is refused unless noticed at least 24 h ahead (§14).
+//! With `[notify]`, issuing also queues one message per owner and tenant (see
+//! `crate::notify`); `GET /notices/{id}` shows each recipient's message record.
 
 use std::collections::BTreeSet;
 
@@ -16,6 +18,7 @@ use super::{ApiError, ApiJson, ApiQuery, AppState};
 use crate::customers::notices::{
     DeliveryChannel, Notice, NoticeLevel, NoticeTarget, NoticeTemplate, check_window,
 };
+use crate::notify::plan::Recipient;
 use crate::store::notices::DeliveryRecord;
 
 pub(super) fn router() -> Router<AppState> {
@@ -73,10 +76,21 @@ async fn issue(
         created_by: b.created_by,
         created_at: now,
         deliveries: Vec::new(),
+        recipients: Vec::new(),
     };
-    notice.id = s.store.insert_notice(&notice, &units).await?;
+    let recipients = match &s.notify.policy {
+        Some(_) => recipients(&s, &units).await?,
+        None => Vec::new(),
+    };
+    let send = s.notify.policy.as_ref().map(|p| (p, recipients.as_slice()));
+    let (id, planned) = s.store.insert_notice(&notice, &units, send).await?;
+    notice.id = id;
     super::fire_tests::plan(&s, notice.id, b.devices, window, &notice.created_by).await?;
     s.metrics.service().notice(b.level.as_str());
+    for (channel, status) in planned.rows {
+        s.metrics.notify().message(channel, status);
+    }
+    s.notify.wake.notify_one();
     let stored = s.store.notice(notice.id).await?.unwrap_or(notice);
     Ok((StatusCode::CREATED, Json(stored)))
 }
@@ -138,6 +152,17 @@ async fn targets(s: &AppState, target: &NoticeTarget) -> Result<Vec<String>, Api
         .into_iter()
         .collect::<BTreeSet<_>>()
         .into_iter()
+        .collect())
+}
+
+/// The owner and tenant of every target unit, unit by unit.
+async fn recipients(s: &AppState, units: &[String]) -> Result<Vec<Recipient>, ApiError> {
+    let wanted: BTreeSet<&str> = units.iter().map(String::as_str).collect();
+    let register = s.store.units(None, None).await?;
+    Ok(register
+        .iter()
+        .filter(|u| wanted.contains(u.id.as_str()))
+        .flat_map(|u| u.contacts.iter().map(|c| Recipient::of(&u.id, c)))
         .collect())
 }
 

@@ -8,6 +8,7 @@ pub mod duty;
 mod files;
 mod inspections;
 pub mod notices;
+pub mod notify;
 mod outbox;
 mod patrol;
 mod readings;

@@ -4,10 +4,13 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError};
+use super::notify::{Planned, plan_in};
+use super::outbox::enqueue_in;
+use super::{OutMessage, Store, StoreError};
 use crate::customers::notices::{
     Delivery, DeliveryChannel, Notice, NoticeLevel, NoticeTarget, NoticeTemplate,
 };
+use crate::notify::plan::{Policy, Recipient};
 
 fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
@@ -39,8 +42,16 @@ pub struct DeliveryRecord {
 }
 
 impl Store {
-    /// Keeps a notice (its `id` is ignored) with one record per target unit; its number.
-    pub async fn insert_notice(&self, n: &Notice, units: &[String]) -> Result<i64, StoreError> {
+    /// Keeps a notice (its `id` is ignored) with one record per target unit and, when
+    /// `send` gives the `[notify]` policy, one message per recipient (flood control
+    /// decided here, against what the store already holds) and the notice on MQTT, all in
+    /// one transaction. Its number and the messages planned.
+    pub async fn insert_notice(
+        &self,
+        n: &Notice,
+        units: &[String],
+        send: Option<(&Policy, &[Recipient])>,
+    ) -> Result<(i64, Planned), StoreError> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "insert into notices (level, template, title, body, starts_at_ms, ends_at_ms, expires_at_ms, \
@@ -70,8 +81,26 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        let mut planned = Planned::default();
+        if let Some((policy, recipients)) = send {
+            let incident = match n.target {
+                NoticeTarget::Incident { incident } => Some(incident),
+                _ => None,
+            };
+            if self.backend() == super::Backend::Postgres {
+                // Flood control reads what earlier notices queued: one planner at a time,
+                // as SQLite's `BEGIN IMMEDIATE` already gives (readers are not blocked).
+                sqlx::query("lock table notice_messages in exclusive mode")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            planned = plan_in(&mut tx, id, incident, recipients, policy, n.created_at).await?;
+            if let Some(prefix) = &policy.mqtt_prefix {
+                enqueue_in(&mut tx, n.created_at, &[mqtt_message(prefix, id, n)]).await?;
+            }
+        }
         tx.commit().await?;
-        Ok(id)
+        Ok((id, planned))
     }
 
     /// Notices, newest first, with their records; only those still posted at `now` when
@@ -86,6 +115,7 @@ impl Store {
         for r in &rows {
             let mut notice = notice_of(r)?;
             notice.deliveries = self.deliveries(notice.id).await?;
+            notice.recipients = self.notice_messages(notice.id).await?;
             out.push(notice);
         }
         Ok(out)
@@ -106,12 +136,13 @@ impl Store {
         for r in &rows {
             let mut notice = notice_of(r)?;
             notice.deliveries = self.deliveries(notice.id).await?;
+            notice.recipients = self.notice_messages(notice.id).await?;
             out.push(notice);
         }
         Ok(out)
     }
 
-    /// One notice with its records.
+    /// One notice with its records and recipients' messages.
     pub async fn notice(&self, id: i64) -> Result<Option<Notice>, StoreError> {
         let row = sqlx::query("select * from notices where notice_id = $1")
             .bind(id)
@@ -120,6 +151,7 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let mut notice = notice_of(&row)?;
         notice.deliveries = self.deliveries(id).await?;
+        notice.recipients = self.notice_messages(id).await?;
         Ok(Some(notice))
     }
 
@@ -192,5 +224,27 @@ fn notice_of(r: &AnyRow) -> Result<Notice, StoreError> {
         created_by: r.try_get("created_by")?,
         created_at: from_ms(r.try_get("created_at_ms")?),
         deliveries: Vec::new(),
+        recipients: Vec::new(),
     })
+}
+
+/// The notice itself on `{prefix}/{id}` (a lobby screen, an app), through the outbox.
+fn mqtt_message(prefix: &str, id: i64, n: &Notice) -> OutMessage {
+    let payload = serde_json::json!({
+        "id": id,
+        "level": n.level,
+        "color": n.color,
+        "title": n.title,
+        "body": n.body,
+        "starts_at": n.starts_at,
+        "ends_at": n.ends_at,
+        "expires_at": n.expires_at,
+        "target": n.target,
+    });
+    OutMessage {
+        channel: "mqtt".into(),
+        target: format!("{prefix}/{id}"),
+        payload: payload.to_string(),
+        retain: false,
+    }
 }

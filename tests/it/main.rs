@@ -19,6 +19,7 @@ mod modbus;
 mod mqtt;
 mod mqtt_out;
 mod notices;
+mod notify;
 mod patrol;
 mod plant;
 mod requests;

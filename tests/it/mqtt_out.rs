@@ -13,10 +13,10 @@ use crate::mqtt::OwnBroker;
 
 const WAIT: Duration = Duration::from_secs(15);
 
-type Seen = Arc<Mutex<Vec<(String, serde_json::Value, bool)>>>;
+pub type Seen = Arc<Mutex<Vec<(String, serde_json::Value, bool)>>>;
 
 /// A subscriber recording every message under `filter`.
-async fn subscribe(port: u16, filter: &str) -> (AsyncClient, Seen) {
+pub async fn subscribe(port: u16, filter: &str) -> (AsyncClient, Seen) {
     let id = format!("it-sub-{}", free_port());
     let (client, mut events) = AsyncClient::new(MqttOptions::new(id, "127.0.0.1", port), 64);
     client
@@ -40,7 +40,7 @@ async fn subscribe(port: u16, filter: &str) -> (AsyncClient, Seen) {
     (client, seen)
 }
 
-async fn seen(
+pub async fn seen(
     seen: &Seen,
     what: &str,
     pred: impl Fn(&(String, serde_json::Value, bool)) -> bool,
