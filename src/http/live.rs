@@ -13,19 +13,33 @@ use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
+use utoipa::{IntoParams, OpenApi};
+
 use super::AppState;
 use crate::engine::LiveEvent;
+
+#[derive(OpenApi)]
+#[openapi(paths(stream))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/stream", get(stream))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StreamQuery {
     /// Comma-separated kinds to receive (`alarm,incident,scan`); all when absent.
     kinds: Option<String>,
 }
 
+/// Live events as Server-Sent Events; `Last-Event-ID` replays what was missed.
+#[utoipa::path(get, path = "/stream", tag = "plant",
+    params(StreamQuery, ("Last-Event-ID" = Option<u64>, Header, description = "The last event seen")),
+    responses(
+        (status = 200, description = "An event stream (`alarm`, `incident`, `scan`, …, and `reload`)",
+            body = String, content_type = "text/event-stream"),
+    ))]
 async fn stream(
     State(s): State<AppState>,
     headers: HeaderMap,

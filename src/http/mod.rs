@@ -12,6 +12,8 @@ mod incidents;
 mod inspections;
 mod live;
 mod notices;
+pub mod openapi;
+pub(crate) mod page;
 mod patrol;
 mod requests;
 mod snapshots;
@@ -34,6 +36,8 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 pub use auth::{Actor, AuthState, Principal};
 pub use error::{API_ERRORS, ApiError, ApiJson, require_actor, require_client_id};
+/// The error body as the OpenAPI document names it.
+pub(crate) type ErrorBody = error::Body<'static>;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -79,7 +83,10 @@ pub fn router(state: AppState) -> Router {
                 .merge(requests::router())
                 .merge(followups::router())
                 .merge(inspections::router())
-                .merge(notices::router()),
+                .merge(notices::router())
+                .merge(openapi::router())
+                // Points a paged answer's `Link` header at its next page.
+                .layer(axum::middleware::from_fn(page::link_next)),
         )
         .merge(auth::login_router())
         .merge(auth::audit_router())

@@ -8,7 +8,7 @@ use super::{AlarmState, Priority};
 use crate::points::PointId;
 
 /// One alarm and everything an operator or a restart needs to know about it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alarm {
     /// Stable id: the rule id, or `"{device}:comm"` for communication loss.
     pub id: String,
@@ -102,7 +102,7 @@ impl Alarm {
 }
 
 /// Who shelved an alarm, why, and until when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Shelve {
     /// The shelve ends by itself at this time.
     pub until: DateTime<Utc>,
@@ -115,7 +115,7 @@ pub struct Shelve {
 }
 
 /// Who took an alarm out of service, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OutOfService {
     /// Operator.
     pub by: String,
@@ -126,7 +126,7 @@ pub struct OutOfService {
 }
 
 /// One lifecycle transition: the alarm journal entry and the MQTT event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AlarmEvent {
     /// Alarm id.
     pub alarm: String,
@@ -137,6 +137,7 @@ pub struct AlarmEvent {
     /// Alarm priority.
     pub priority: Priority,
     /// What happened.
+    #[schema(value_type = Object)]
     pub transition: Transition,
     /// The state after the transition.
     pub state: AlarmState,
