@@ -151,9 +151,7 @@ async fn points(
         .filter(|p| window.contains(p.updated_at))
         .map(|p| view(&s, p, now))
         .collect();
-    Ok(page
-        .slice(points)
-        .map(|points| PointsView { now, points }))
+    Ok(page.slice(points).map(|points| PointsView { now, points }))
 }
 
 /// One point.

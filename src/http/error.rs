@@ -98,9 +98,11 @@ impl IntoResponse for ApiError {
             ApiError::InvalidRows(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rows", None),
             ApiError::Missing { .. } => (StatusCode::CONFLICT, "missing_records", None),
             ApiError::BadBody { status, .. } => (*status, "bad_body", Some("body")),
-            ApiError::BadQuery { field, .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some(field.as_str()))
-            }
+            ApiError::BadQuery { field, .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                Some(field.as_str()),
+            ),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store failure in request");

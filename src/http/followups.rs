@@ -3,9 +3,9 @@
 //! followed up (from the engine's incident book), with their due times (rules.md §14:
 //! one working day after a repair, two after a complaint).
 
+use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::incidents::{

@@ -9,8 +9,8 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sitewatch_core::incidents::{
-    ClockView, Incident, IncidentCommand, IncidentError, IncidentEvent, IncidentId,
-    IncidentState, NewIncident,
+    ClockView, Incident, IncidentCommand, IncidentError, IncidentEvent, IncidentId, IncidentState,
+    NewIncident,
 };
 use utoipa::{IntoParams, OpenApi};
 

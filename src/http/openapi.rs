@@ -4,10 +4,10 @@
 
 use std::sync::LazyLock;
 
+use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::Router;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{HttpMethod, OpenApi as Document};
 use utoipa::{Modify, OpenApi};

@@ -7,7 +7,7 @@
 //! checked here too, so every list refuses a backwards window the same way.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, OriginalUri, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
@@ -49,7 +49,12 @@ impl Page {
         };
         let offset = match offset.unwrap_or(0) {
             n if n >= 0 => n,
-            n => return Err(ApiError::invalid("offset", format!("offset {n} is negative"))),
+            n => {
+                return Err(ApiError::invalid(
+                    "offset",
+                    format!("offset {n} is negative"),
+                ));
+            }
         };
         Ok(Page { limit, offset })
     }
@@ -136,7 +141,11 @@ impl<T: Serialize> IntoResponse for Paged<T> {
 /// Adds `Link: <…>; rel="next"` to every answer that says a next page exists; the handler
 /// knows the offset, this layer knows the request's URI.
 pub(crate) async fn link_next(req: Request, next: Next) -> Response {
-    let uri = req.uri().clone();
+    // Inside a nested router the URI lacks the prefix; the original one has it.
+    let uri = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| req.uri().clone(), |o| o.0.clone());
     let mut resp = next.run(req).await;
     let offset = resp
         .headers()

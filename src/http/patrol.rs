@@ -127,10 +127,7 @@ async fn scans(
     let to = r.to.unwrap_or_else(|| s.clock.now());
     let from = r.from.unwrap_or(to - Duration::hours(24));
     Window::new(Some(from), Some(to))?;
-    let rows = s
-        .store
-        .scans(from, to, page.offset, page.fetch())
-        .await?;
+    let rows = s.store.scans(from, to, page.offset, page.fetch()).await?;
     Ok(page.of_fetched(rows))
 }
 

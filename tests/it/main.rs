@@ -16,6 +16,7 @@ mod modbus;
 mod mqtt;
 mod mqtt_out;
 mod notices;
+mod openapi;
 mod patrol;
 mod plant;
 mod requests;

@@ -18,7 +18,19 @@ use super::sla::{SlaClock, SlaKind, SlaRule, SlaStatus};
 pub type IncidentId = i64;
 
 /// Where an incident is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentState {
     /// Raised, nobody sent yet.

@@ -8,7 +8,19 @@ use serde::{Deserialize, Serialize};
 use super::calendar::WorkingCalendar;
 
 /// Which deadline a clock measures. The snake-case name is the `sla` metric label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SlaKind {
     /// Someone on site (an accident, a repair).

@@ -2,11 +2,11 @@
 //! status, the record before where cheap, the request body after), and read back:
 //! `GET /api/v1/audit?actor=&from=&to=&action=&limit=` and the `/audit` page (admin only).
 
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::get;
-use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
