@@ -42,8 +42,10 @@ struct ListQuery {
     /// Only alarms raised before this time.
     to: Option<DateTime<Utc>>,
     /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
     /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
     offset: Option<i64>,
 }
 
@@ -110,8 +112,10 @@ struct HistoryQuery {
     /// To (exclusive).
     to: Option<DateTime<Utc>>,
     /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
     /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
     offset: Option<i64>,
     /// The newest `latest` entries, newest first (the console's history list); 1 to 10000.
     latest: Option<i64>,

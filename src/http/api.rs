@@ -45,8 +45,10 @@ struct DeviceView {
 #[into_params(parameter_in = Query)]
 pub(super) struct PageQuery {
     /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     pub limit: Option<i64>,
     /// Items to skip (default 0); the answer's `X-Next-Offset` gives the next page's.
+    #[param(minimum = 0, default = 0)]
     pub offset: Option<i64>,
 }
 
@@ -124,8 +126,10 @@ struct PointFilter {
     /// Only points last read before this time.
     to: Option<DateTime<Utc>>,
     /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
     /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
     offset: Option<i64>,
 }
 
@@ -201,8 +205,10 @@ struct HistoryQuery {
     /// To (exclusive).
     to: Option<DateTime<Utc>>,
     /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
     /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
     offset: Option<i64>,
 }
 
@@ -247,8 +253,10 @@ struct EventQuery {
     /// To (exclusive).
     to: Option<DateTime<Utc>>,
     /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
     /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
     offset: Option<i64>,
 }
 

@@ -44,8 +44,10 @@ struct DueQuery {
     /// Only units due before this time.
     to: Option<DateTime<Utc>>,
     /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
     /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
     offset: Option<i64>,
 }
 
@@ -90,6 +92,7 @@ struct InspectionBody {
 struct InspectionAnswer {
     passed: bool,
     /// Incidents opened for failed items.
+    #[schema(value_type = Vec<i64>)]
     incidents: Vec<IncidentId>,
     /// Checklist as judged (meter items corrected from the readings).
     items: Vec<ItemResult>,

@@ -108,8 +108,10 @@ struct Range {
     /// Received before; now by default.
     to: Option<DateTime<Utc>>,
     /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
     /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
     offset: Option<i64>,
 }
 
@@ -214,8 +216,10 @@ struct ToursQuery {
     /// The site-local date; today by default.
     date: Option<NaiveDate>,
     /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
     /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
     offset: Option<i64>,
 }
 

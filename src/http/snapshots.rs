@@ -33,8 +33,10 @@ struct SnapshotQuery {
     /// `csv` for the spreadsheet (always whole, not paged); JSON otherwise.
     format: Option<String>,
     /// Items per page, 1 to 10000 (default 1000); JSON only.
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
     /// Items to skip (default 0); JSON only.
+    #[param(minimum = 0, default = 0)]
     offset: Option<i64>,
 }
 

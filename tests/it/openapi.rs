@@ -157,11 +157,29 @@ async fn the_document_is_openapi_3_1_with_the_error_body_and_the_main_records() 
         })
         .collect();
     assert!(dangling.is_empty(), "dangling references: {dangling:?}");
-    // Refusals of a list name the error body.
-    let units = &doc["paths"]["/api/v1/units"]["get"]["responses"]["422"];
+    // Refusals of a list name the error body; its answer names the paging headers and
+    // its `limit` the bounds.
+    let units = &doc["paths"]["/api/v1/units"]["get"];
     assert_eq!(
-        units["content"]["application/json"]["schema"]["$ref"],
+        units["responses"]["422"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/ErrorBody"
+    );
+    assert!(
+        units["responses"]["200"]["headers"]["x-next-offset"].is_object(),
+        "{units}"
+    );
+    let limit = units["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "limit"))
+        .expect("a limit parameter");
+    assert_eq!(
+        (
+            &limit["schema"]["minimum"],
+            &limit["schema"]["maximum"],
+            &limit["schema"]["default"]
+        ),
+        (&json!(1), &json!(10000), &json!(1000)),
+        "{limit}"
     );
 }
 

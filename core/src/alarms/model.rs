@@ -15,6 +15,7 @@ pub struct Alarm {
     /// Device the alarm belongs to.
     pub device: String,
     /// Point the alarm watches; `None` for device-wide alarms.
+    #[schema(value_type = Option<String>)]
     pub point: Option<PointId>,
     /// Priority, from the rule or its kind.
     pub priority: Priority,
@@ -133,6 +134,7 @@ pub struct AlarmEvent {
     /// Device id.
     pub device: String,
     /// Point id, when the alarm has one.
+    #[schema(value_type = Option<String>)]
     pub point: Option<PointId>,
     /// Alarm priority.
     pub priority: Priority,

@@ -121,6 +121,7 @@ pub struct AlarmTrip {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Incident {
     /// Its number.
+    #[schema(value_type = i64)]
     pub id: IncidentId,
     /// Category key.
     pub category: String,

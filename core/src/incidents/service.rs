@@ -199,6 +199,7 @@ pub struct Chaser {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ServiceRequest {
     /// Its number.
+    #[schema(value_type = i64)]
     pub id: RequestId,
     /// Kind and classification.
     pub kind: RequestKind,

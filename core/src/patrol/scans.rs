@@ -123,5 +123,6 @@ pub struct ScanRecord {
     /// The checkpoint, when the tag is known.
     pub checkpoint: Option<String>,
     /// The tour it was judged against, if any.
+    #[schema(value_type = Option<String>)]
     pub tour: Option<TourId>,
 }

@@ -140,6 +140,7 @@ pub enum PointEvent {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PointState {
     /// Point id.
+    #[schema(value_type = String)]
     pub id: PointId,
     /// Device id.
     pub device: String,

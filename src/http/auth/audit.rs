@@ -101,8 +101,10 @@ struct AuditQuery {
     /// To (exclusive).
     to: Option<DateTime<Utc>>,
     /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
     /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
     offset: Option<i64>,
 }
 
