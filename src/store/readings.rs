@@ -125,7 +125,7 @@ impl Store {
     ) -> Result<Vec<Reading>, StoreError> {
         let rows = sqlx::query(
             "select point_id, ts_ms, value from readings where point_id = $1 and ts_ms >= $2 \
-             and ts_ms < $3 order by ts_ms limit $4 offset $5",
+             and ts_ms < $3 order by ts_ms, value limit $4 offset $5",
         )
         .bind(point.to_owned())
         .bind(between.0)
