@@ -13,11 +13,12 @@ use crate::engine::{EngineHandle, Output};
 use crate::store::{Store, StoreError};
 
 /// The verdict on a scan and where the guard's tour stands.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ScanAnswer {
     /// The scan with its verdict.
     pub record: ScanRecord,
     /// The tour it counted for.
+    #[schema(value_type = Option<Object>)]
     pub progress: Option<TourProgress>,
 }
 

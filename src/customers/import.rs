@@ -23,7 +23,7 @@ const OPTIONAL: [&str; 6] = [
 ];
 
 /// A row that cannot be imported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RowProblem {
     /// Line in the file (1 is the header).
     pub line: u64,

@@ -17,7 +17,7 @@ pub use import::{RowProblem, parse_units};
 pub use metrics::ServiceMetrics;
 
 /// Whether anyone lives in a unit (rules.md §13.10, §13.22).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Occupancy {
     /// Lived in or let.
@@ -52,7 +52,7 @@ impl Occupancy {
 }
 
 /// How an owner or tenant prefers to be reached (rules.md §8.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactChannel {
     /// A call.
@@ -93,7 +93,7 @@ impl ContactChannel {
 }
 
 /// An owner's or a tenant's place on a unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 业主.
@@ -113,7 +113,7 @@ impl Role {
 }
 
 /// An owner or tenant of a unit with how to reach them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Contact {
     /// Owner or tenant.
     pub role: Role,
@@ -128,7 +128,7 @@ pub struct Contact {
 }
 
 /// A unit of the register with its people.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Unit {
     /// `<building>-<unit>`, e.g. `1-0302`.
     pub id: String,
@@ -156,7 +156,7 @@ impl Unit {
 }
 
 /// Meter base readings taken at a move-in or move-out (rules.md §13.10, 000:113, 003:575).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeterBase {
     /// Water meter, m³.
@@ -166,7 +166,7 @@ pub struct MeterBase {
 }
 
 /// One change of a unit's occupancy, with the base readings taken then.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OccupancyChange {
     /// The unit.
     pub unit: String,

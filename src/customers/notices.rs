@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub const STOPPAGE_LEAD_HOURS: i64 = 24;
 
 /// How loud a notice is (§13.14: 通告 / 重要通告 / 紧急通告).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeLevel {
     /// 通告, shown green.
@@ -56,7 +56,7 @@ impl NoticeLevel {
 }
 
 /// What a notice is drafted from (§13.14 templates).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeTemplate {
     /// Free text: title and body as written.
@@ -146,7 +146,7 @@ impl NoticeTemplate {
 }
 
 /// Which units a notice is for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum NoticeTarget {
     /// Every unit of the estate.
@@ -169,7 +169,7 @@ pub enum NoticeTarget {
 }
 
 /// How a notice reached a unit (§13.14: paper, phone or SMS).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryChannel {
     /// Printed and delivered, signed for.
@@ -197,7 +197,7 @@ impl DeliveryChannel {
 }
 
 /// A unit's delivery and confirmation record for one notice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Delivery {
     /// The unit.
     pub unit: String,
@@ -212,7 +212,7 @@ pub struct Delivery {
 }
 
 /// A notice with its per-unit records.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Notice {
     /// Its number.
     pub id: i64,

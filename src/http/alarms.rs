@@ -1,16 +1,22 @@
 //! `/api/v1/alarms`: the standing alarm list, one alarm, the alarm history (journal),
 //! and the operator's commands: acknowledge, shelve, unshelve, suppress, out of service.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
-use sitewatch_core::alarms::{Alarm, AlarmCommand, AlarmError, AlarmEvent};
+use sitewatch_core::alarms::{Alarm, AlarmCommand, AlarmError, AlarmEvent, AlarmState};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::{ApiError, ApiJson, AppState};
+use super::page::{ApiQuery, MAX_LIMIT, Page, Paged, Window};
+use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::engine::Output;
 use crate::store::EventRow;
+
+#[derive(OpenApi)]
+#[openapi(paths(list, history, command, one, acknowledge, shelve, unshelve))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -23,25 +29,49 @@ pub(super) fn router() -> Router<AppState> {
         .route("/alarms/{id}/unshelve", post(unshelve))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     /// Include alarms in normal too.
     #[serde(default)]
     all: bool,
+    /// Only alarms in this state.
+    state: Option<AlarmState>,
+    /// Only alarms raised at or after this time.
+    from: Option<DateTime<Utc>>,
+    /// Only alarms raised before this time.
+    to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
+    limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
 }
 
+/// The standing alarms (or all with `all=true`), highest priority first, then oldest.
+#[utoipa::path(get, path = "/alarms", tag = "alarms", params(ListQuery),
+    responses(
+        (status = 200, description = "One page of alarms", body = Vec<Alarm>),
+        (status = 422, description = "Bad filter or paging parameter", body = ErrorBody),
+        (status = 503, description = "Engine unavailable", body = ErrorBody),
+    ))]
 async fn list(
     State(s): State<AppState>,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<Alarm>>, ApiError> {
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Paged<Vec<Alarm>>, ApiError> {
+    let page = Page::new(q.limit, q.offset)?;
+    let window = Window::new(q.from, q.to)?;
     let alarms = s
         .engine
         .read(move |b, _| {
-            let mut v: Vec<Alarm> = if q.all {
+            let all = q.all || q.state.is_some();
+            let mut v: Vec<Alarm> = if all {
                 b.alarms.alarms().cloned().collect()
             } else {
                 b.alarms.standing().cloned().collect()
             };
+            v.retain(|a| q.state.is_none_or(|st| a.state == st) && window.contains(a.raised_at));
             // Highest priority first, then oldest first: the order a duty engineer works in.
             v.sort_by(|a, b| {
                 a.priority
@@ -52,9 +82,16 @@ async fn list(
         })
         .await
         .ok_or(ApiError::Unavailable)?;
-    Ok(Json(alarms))
+    Ok(page.slice(alarms))
 }
 
+/// One alarm.
+#[utoipa::path(get, path = "/alarms/{id}", tag = "alarms",
+    params(("id" = String, Path, description = "Alarm id")),
+    responses(
+        (status = 200, description = "The alarm", body = Alarm),
+        (status = 404, description = "No such alarm", body = ErrorBody),
+    ))]
 async fn one(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Alarm>, ApiError> {
     let key = id.clone();
     s.engine
@@ -65,29 +102,56 @@ async fn one(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<A
         .ok_or_else(|| ApiError::NotFound(format!("alarm `{id}`")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
+    /// Only entries after this journal sequence number.
     after: Option<i64>,
+    /// From (inclusive).
+    from: Option<DateTime<Utc>>,
+    /// To (exclusive).
+    to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
-    /// The newest `latest` entries, newest first (the console's history list).
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
+    /// The newest `latest` entries, newest first (the console's history list); 1 to 10000.
     latest: Option<i64>,
 }
 
+/// The alarm journal: every transition, oldest first (or the newest with `latest`).
+#[utoipa::path(get, path = "/alarms/history", tag = "alarms", params(HistoryQuery),
+    responses(
+        (status = 200, description = "One page of alarm journal entries", body = Vec<EventRow>),
+        (status = 422, description = "Bad filter or paging parameter", body = ErrorBody),
+    ))]
 async fn history(
     State(s): State<AppState>,
-    Query(q): Query<HistoryQuery>,
-) -> Result<Json<Vec<EventRow>>, ApiError> {
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> Result<Paged<Vec<EventRow>>, ApiError> {
     if let Some(n) = q.latest {
-        return Ok(Json(
-            s.store.latest_events("alarm", n.clamp(1, 1000)).await?,
-        ));
+        if !(1..=MAX_LIMIT).contains(&n) {
+            let message = format!("latest {n} is outside 1..={MAX_LIMIT}");
+            return Err(ApiError::invalid("latest", message));
+        }
+        let rows = s.store.latest_events("alarm", n).await?;
+        return Ok(Paged::whole(rows));
     }
-    let limit = q.limit.unwrap_or(500).clamp(1, 10_000);
-    Ok(Json(
-        s.store
-            .events(q.after.unwrap_or(0), Some("alarm"), limit)
-            .await?,
-    ))
+    let page = Page::new(q.limit, q.offset)?;
+    let window = Window::new(q.from, q.to)?;
+    let rows = s
+        .store
+        .events_page(
+            q.after.unwrap_or(0),
+            Some("alarm"),
+            window.millis(),
+            page.offset,
+            page.fetch(),
+        )
+        .await?;
+    Ok(page.of_fetched(rows))
 }
 
 /// Runs one alarm command in the engine and returns the transitions it caused.
@@ -121,6 +185,16 @@ fn alarm_error(e: AlarmError) -> ApiError {
     }
 }
 
+/// Any alarm command (acknowledge, shelve, unshelve, suppress, out of service), tagged.
+#[utoipa::path(post, path = "/alarms/commands", tag = "alarms",
+    request_body(content = Object, description = "An `AlarmCommand`: `{\"type\": \"acknowledge\", \"alarm\": …, \"actor\": …}`"),
+    responses(
+        (status = 200, description = "The transitions it caused", body = Vec<AlarmEvent>),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such alarm", body = ErrorBody),
+        (status = 409, description = "The alarm's state does not allow it", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid (`actor`, `reason`, `until`)", body = ErrorBody),
+    ))]
 async fn command(
     State(s): State<AppState>,
     ApiJson(cmd): ApiJson<AlarmCommand>,
@@ -128,12 +202,23 @@ async fn command(
     run(&s, cmd).await
 }
 
-#[derive(Deserialize)]
+/// Who acts, and an optional note.
+#[derive(Deserialize, ToSchema)]
 struct Ack {
     actor: String,
     note: Option<String>,
 }
 
+/// Acknowledges an alarm.
+#[utoipa::path(post, path = "/alarms/{id}/acknowledge", tag = "alarms",
+    params(("id" = String, Path, description = "Alarm id")), request_body = Ack,
+    responses(
+        (status = 200, description = "The transitions it caused", body = Vec<AlarmEvent>),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such alarm", body = ErrorBody),
+        (status = 409, description = "The alarm's state does not allow it", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid (`actor`, `reason`, `until`)", body = ErrorBody),
+    ))]
 async fn acknowledge(
     State(s): State<AppState>,
     Path(alarm): Path<String>,
@@ -151,7 +236,8 @@ async fn acknowledge(
     .await
 }
 
-#[derive(Deserialize)]
+/// Shelve until a time, or for some minutes.
+#[derive(Deserialize, ToSchema)]
 struct ShelveBody {
     actor: String,
     reason: String,
@@ -160,6 +246,16 @@ struct ShelveBody {
     minutes: Option<i64>,
 }
 
+/// Shelves an alarm for a while.
+#[utoipa::path(post, path = "/alarms/{id}/shelve", tag = "alarms",
+    params(("id" = String, Path, description = "Alarm id")), request_body = ShelveBody,
+    responses(
+        (status = 200, description = "The transitions it caused", body = Vec<AlarmEvent>),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such alarm", body = ErrorBody),
+        (status = 409, description = "The alarm's state does not allow it", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid (`actor`, `reason`, `until`)", body = ErrorBody),
+    ))]
 async fn shelve(
     State(s): State<AppState>,
     Path(alarm): Path<String>,
@@ -188,6 +284,16 @@ async fn shelve(
     .await
 }
 
+/// Ends a shelve early.
+#[utoipa::path(post, path = "/alarms/{id}/unshelve", tag = "alarms",
+    params(("id" = String, Path, description = "Alarm id")), request_body = Ack,
+    responses(
+        (status = 200, description = "The transitions it caused", body = Vec<AlarmEvent>),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such alarm", body = ErrorBody),
+        (status = 409, description = "The alarm's state does not allow it", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid (`actor`, `reason`, `until`)", body = ErrorBody),
+    ))]
 async fn unshelve(
     State(s): State<AppState>,
     Path(alarm): Path<String>,

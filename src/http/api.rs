@@ -1,15 +1,21 @@
 //! `/api/v1`: devices, points, point history (one point, or a batch for sparklines) and
 //! the event journal.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::points::{PointState, Quality};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::{ApiError, ApiQuery, AppState};
+use super::page::{ApiQuery, Page, Paged, Window};
+use super::{ApiError, AppState, ErrorBody};
 use crate::store::{EventRow, Reading};
+
+#[derive(OpenApi)]
+#[openapi(paths(devices, points, point, readings, batch_readings, events))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -21,7 +27,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/events", get(events))
 }
 
-#[derive(Serialize)]
+/// A configured device and whether it answers.
+#[derive(Serialize, ToSchema)]
 struct DeviceView {
     id: String,
     name: String,
@@ -35,7 +42,30 @@ struct DeviceView {
     last_ok: Option<DateTime<Utc>>,
 }
 
-async fn devices(State(s): State<AppState>) -> Result<Json<Vec<DeviceView>>, ApiError> {
+/// Paging only.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct PageQuery {
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
+    pub limit: Option<i64>,
+    /// Items to skip (default 0); the answer's `X-Next-Offset` gives the next page's.
+    #[param(minimum = 0, default = 0)]
+    pub offset: Option<i64>,
+}
+
+/// The configured devices, with their communication state.
+#[utoipa::path(get, path = "/devices", tag = "plant", params(PageQuery),
+    responses(
+        (status = 200, description = "One page of devices", body = Vec<DeviceView>),
+        (status = 422, description = "Bad `limit` or `offset`", body = ErrorBody),
+        (status = 503, description = "Engine unavailable", body = ErrorBody),
+    ))]
+async fn devices(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Paged<Vec<DeviceView>>, ApiError> {
+    let page = Page::new(q.limit, q.offset)?;
     let states = s.engine.devices().await.ok_or(ApiError::Unavailable)?;
     let views = s
         .devices
@@ -55,7 +85,7 @@ async fn devices(State(s): State<AppState>) -> Result<Json<Vec<DeviceView>>, Api
             })
         })
         .collect();
-    Ok(Json(views))
+    Ok(page.slice(views))
 }
 
 /// Where a device is reached: its Modbus address, or `mqtt:` and its topic.
@@ -67,13 +97,16 @@ fn address(d: &crate::config::Device) -> String {
     }
 }
 
-#[derive(Serialize)]
+/// The points as of `now`.
+#[derive(Serialize, ToSchema)]
 struct PointsView {
     now: DateTime<Utc>,
+    /// One page of points.
     points: Vec<PointView>,
 }
 
-#[derive(Serialize)]
+/// A point's state with its description.
+#[derive(Serialize, ToSchema)]
 struct PointView {
     #[serde(flatten)]
     state: PointState,
@@ -83,27 +116,58 @@ struct PointView {
     age_seconds: Option<f64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PointFilter {
+    /// Only this device's points.
     device: Option<String>,
+    /// Only points of this quality (the point's state).
     quality: Option<Quality>,
+    /// Only points last read at or after this time.
+    from: Option<DateTime<Utc>>,
+    /// Only points last read before this time.
+    to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
+    limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
 }
 
+/// The points, filtered; paged inside `points`.
+#[utoipa::path(get, path = "/points", tag = "plant", params(PointFilter),
+    responses(
+        (status = 200, description = "One page of points", body = PointsView),
+        (status = 422, description = "Bad filter or paging parameter", body = ErrorBody),
+        (status = 503, description = "Engine unavailable", body = ErrorBody),
+    ))]
 async fn points(
     State(s): State<AppState>,
-    Query(f): Query<PointFilter>,
-) -> Result<Json<PointsView>, ApiError> {
+    ApiQuery(f): ApiQuery<PointFilter>,
+) -> Result<Paged<PointsView>, ApiError> {
+    let page = Page::new(f.limit, f.offset)?;
+    let window = Window::new(f.from, f.to)?;
     let now = s.clock.now();
     let all = s.engine.points().await.ok_or(ApiError::Unavailable)?;
     let points = all
         .into_iter()
         .filter(|p| f.device.as_ref().is_none_or(|d| &p.device == d))
         .filter(|p| f.quality.is_none_or(|q| p.quality == q))
+        .filter(|p| window.contains(p.updated_at))
         .map(|p| view(&s, p, now))
         .collect();
-    Ok(Json(PointsView { now, points }))
+    Ok(page.slice(points).map(|points| PointsView { now, points }))
 }
 
+/// One point.
+#[utoipa::path(get, path = "/points/{id}", tag = "plant",
+    params(("id" = String, Path, description = "Point id, `{device}.{point}`")),
+    responses(
+        (status = 200, description = "The point", body = PointView),
+        (status = 404, description = "No such point", body = ErrorBody),
+        (status = 503, description = "Engine unavailable", body = ErrorBody),
+    ))]
 async fn point(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -134,26 +198,49 @@ fn view(s: &AppState, state: PointState, now: DateTime<Utc>) -> PointView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
+    /// From (inclusive); an hour ago by default. `from` is the same.
+    #[serde(alias = "from")]
     since: Option<DateTime<Utc>>,
+    /// To (exclusive).
+    to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
 }
 
+/// A point's kept readings, oldest first.
+#[utoipa::path(get, path = "/points/{id}/readings", tag = "plant",
+    params(("id" = String, Path, description = "Point id"), HistoryQuery),
+    responses(
+        (status = 200, description = "One page of readings", body = Vec<Reading>),
+        (status = 404, description = "No such point", body = ErrorBody),
+        (status = 422, description = "Bad time or paging parameter", body = ErrorBody),
+    ))]
 async fn readings(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<HistoryQuery>,
-) -> Result<Json<Vec<Reading>>, ApiError> {
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> Result<Paged<Vec<Reading>>, ApiError> {
     let known = s.engine.points().await.ok_or(ApiError::Unavailable)?;
     if !known.iter().any(|p| p.id == id) {
         return Err(ApiError::NotFound(format!("point `{id}`")));
     }
-    let limit = limit(q.limit)?;
+    let page = Page::new(q.limit, q.offset)?;
     let since = q
         .since
         .unwrap_or_else(|| s.clock.now() - Duration::hours(1));
-    Ok(Json(s.store.readings(&id, since, limit).await?))
+    let window = Window::new(Some(since), q.to)?;
+    let rows = s
+        .store
+        .readings_page(&id, window.millis(), page.offset, page.fetch())
+        .await?;
+    Ok(page.of_fetched(rows))
 }
 
 /// Most points one batch may ask for: a plant tab's worth, not the whole register.
@@ -161,7 +248,8 @@ const BATCH_POINTS: usize = 500;
 /// Readings per point in a batch unless `limit` says otherwise: plenty for a sparkline.
 const BATCH_LIMIT: i64 = 360;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct BatchQuery {
     /// Comma-separated point ids.
     points: Option<String>,
@@ -169,13 +257,13 @@ struct BatchQuery {
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Sample {
     at: DateTime<Utc>,
     value: f64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct BatchView {
     /// The server's time, so a page trims its window on the daemon's clock, not its own.
     now: DateTime<Utc>,
@@ -186,6 +274,12 @@ struct BatchView {
 
 /// `GET /api/v1/readings?points=a,b&since=&limit=`: the recent history of many points in
 /// one request (the plant tab's sparklines), at most `limit` readings each.
+#[utoipa::path(get, path = "/readings", tag = "plant", params(BatchQuery),
+    responses(
+        (status = 200, description = "Each point's readings since `since`, oldest first", body = BatchView),
+        (status = 422, description = "No, too many or unknown points, or a bad `limit`", body = ErrorBody),
+        (status = 503, description = "Engine unavailable", body = ErrorBody),
+    ))]
 async fn batch_readings(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<BatchQuery>,
@@ -205,7 +299,7 @@ async fn batch_readings(
     }
     let limit = match q.limit {
         None => BATCH_LIMIT,
-        asked => limit(asked)?,
+        asked => Page::new(asked, None)?.limit,
     };
     let now = s.clock.now();
     let since = q.since.unwrap_or_else(|| now - Duration::hours(1));
@@ -241,31 +335,46 @@ fn batch_points(list: &str) -> Result<Vec<String>, ApiError> {
     Ok(ids.into_iter().collect())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EventQuery {
+    /// Only entries after this sequence number (a cursor that survives new entries).
     after: Option<i64>,
+    /// Only entries of this kind (`alarm`, `device`, `point_quality`, …).
     kind: Option<String>,
+    /// From (inclusive).
+    from: Option<DateTime<Utc>>,
+    /// To (exclusive).
+    to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
 }
 
+/// The event journal, oldest first.
+#[utoipa::path(get, path = "/events", tag = "plant", params(EventQuery),
+    responses(
+        (status = 200, description = "One page of journal entries", body = Vec<EventRow>),
+        (status = 422, description = "Bad filter or paging parameter", body = ErrorBody),
+    ))]
 async fn events(
     State(s): State<AppState>,
-    Query(q): Query<EventQuery>,
-) -> Result<Json<Vec<EventRow>>, ApiError> {
-    let limit = limit(q.limit)?;
-    Ok(Json(
-        s.store
-            .events(q.after.unwrap_or(0), q.kind.as_deref(), limit)
-            .await?,
-    ))
-}
-
-fn limit(asked: Option<i64>) -> Result<i64, ApiError> {
-    match asked.unwrap_or(1000) {
-        n @ 1..=10_000 => Ok(n),
-        n => Err(ApiError::Invalid {
-            field: "limit",
-            message: format!("limit {n} is outside 1..=10000"),
-        }),
-    }
+    ApiQuery(q): ApiQuery<EventQuery>,
+) -> Result<Paged<Vec<EventRow>>, ApiError> {
+    let page = Page::new(q.limit, q.offset)?;
+    let window = Window::new(q.from, q.to)?;
+    let rows = s
+        .store
+        .events_page(
+            q.after.unwrap_or(0),
+            q.kind.as_deref(),
+            window.millis(),
+            page.offset,
+            page.fetch(),
+        )
+        .await?;
+    Ok(page.of_fetched(rows))
 }

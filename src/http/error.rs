@@ -46,6 +46,14 @@ pub enum ApiError {
         /// What was wrong, from the extractor.
         message: String,
     },
+    /// A query parameter is not of its type, or is not one the route takes.
+    #[error("{message}")]
+    BadQuery {
+        /// The parameter at fault (`query` when the string as a whole is wrong).
+        field: String,
+        /// What was wrong, from the parser.
+        message: String,
+    },
     /// The engine is not running (shutting down).
     #[error("engine unavailable")]
     Unavailable,
@@ -54,17 +62,28 @@ pub enum ApiError {
     Store(#[from] StoreError),
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every refusal; the OpenAPI document names it `ErrorBody`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorBody)]
+pub(crate) struct Body<'a> {
+    /// Stable, machine-readable: `not_found`, `invalid`, `conflict`, `invalid_rows`,
+    /// `missing_records`, `bad_body`, `unavailable`, `internal` (and `unsupported_type`
+    /// for file uploads, `forbidden`/`unauthorized` from sign-in).
+    #[schema(value_type = String, example = "invalid")]
     code: &'a str,
+    /// For people.
     message: String,
+    /// The parameter or body field at fault, where one is.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "limit")]
     field: Option<&'a str>,
     /// Each bad row of an upload, with its line.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
     problems: Option<&'a [RowProblem]>,
     /// Each record still missing.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<String>>)]
     missing: Option<&'a [&'static str]>,
 }
 
@@ -79,6 +98,11 @@ impl IntoResponse for ApiError {
             ApiError::InvalidRows(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rows", None),
             ApiError::Missing { .. } => (StatusCode::CONFLICT, "missing_records", None),
             ApiError::BadBody { status, .. } => (*status, "bad_body", Some("body")),
+            ApiError::BadQuery { field, .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                Some(field.as_str()),
+            ),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store failure in request");
@@ -151,29 +175,6 @@ where
                 status: r.status(),
                 message: r.body_text(),
             }),
-        }
-    }
-}
-
-/// A query string whose rejections answer with the stable error body (code `invalid`,
-/// field `query`) and count, instead of axum's plain-text 400.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ApiQuery<T>(pub T);
-
-impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
-            Err(r) => Err(ApiError::invalid("query", r.body_text())),
         }
     }
 }

@@ -12,9 +12,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sitewatch_core::incidents::AttachmentLimits;
 
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
 use super::auth::Actor;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ErrorBody};
 use crate::store::StoredFile;
+
+#[derive(OpenApi)]
+#[openapi(paths(upload, download))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     let limit = AttachmentLimits::default().max_bytes as usize;
@@ -23,19 +29,32 @@ pub(super) fn router() -> Router<AppState> {
         .route("/files/{id}", get(download))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UploadQuery {
     /// Who uploads (replaced by the signed-in user when sign-in is on).
     by: Option<String>,
 }
 
-#[derive(Serialize)]
+/// The file as kept; `id` is what findings and inspections refer to.
+#[derive(Serialize, ToSchema)]
 struct Uploaded {
     id: String,
     content_type: String,
     size_bytes: usize,
 }
 
+/// Uploads a photo or document: the body is the file with its `Content-Type`.
+#[utoipa::path(post, path = "/files", tag = "files", params(UploadQuery),
+    request_body(description = "The file (JPEG, PNG, HEIC, PDF; up to 20 MiB)",
+        content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/heic"),
+            (Vec<u8> = "application/pdf"))),
+    responses(
+        (status = 201, description = "Kept", body = Uploaded),
+        (status = 413, description = "Larger than 20 MiB"),
+        (status = 415, description = "Type not accepted (`unsupported_type`)", body = ErrorBody),
+        (status = 422, description = "Empty file", body = ErrorBody),
+    ))]
 async fn upload(
     State(s): State<AppState>,
     Actor(signed_in): Actor,
@@ -87,6 +106,13 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
+/// Downloads a file as uploaded.
+#[utoipa::path(get, path = "/files/{id}", tag = "files",
+    params(("id" = String, Path, description = "File id")),
+    responses(
+        (status = 200, description = "The file, with its content type", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 404, description = "No such file", body = ErrorBody),
+    ))]
 async fn download(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let file = s
         .store

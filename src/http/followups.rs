@@ -3,26 +3,33 @@
 //! followed up (from the engine's incident book), with their due times (rules.md §14:
 //! one working day after a repair, two after a complaint).
 
+use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sitewatch_core::incidents::{
     Incident, IncidentEventKind, IncidentState, RequestState, ServiceRequest, SlaKind,
     WorkingCalendar,
 };
 
-use super::{ApiError, AppState};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::page::{ApiQuery, Page, Paged, Window};
+use super::{ApiError, AppState, ErrorBody};
 use crate::customers::chase::awaits_follow_up;
 use crate::store::kind_name;
+
+#[derive(OpenApi)]
+#[openapi(paths(due))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/followups/due", get(due))
 }
 
 /// A follow-up call waiting to be made.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct FollowUpDue {
     /// `request:<id>` or `incident:<id>`.
     reference: String,
@@ -40,7 +47,36 @@ struct FollowUpDue {
     overdue: bool,
 }
 
-async fn due(State(s): State<AppState>) -> Result<Json<Vec<FollowUpDue>>, ApiError> {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct DueQuery {
+    /// Only calls past due (`true`) or not yet due (`false`).
+    overdue: Option<bool>,
+    /// Only calls due at or after this time.
+    from: Option<DateTime<Utc>>,
+    /// Only calls due before this time.
+    to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
+    limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
+}
+
+/// Follow-up calls waiting to be made, soonest due first.
+#[utoipa::path(get, path = "/followups/due", tag = "requests", params(DueQuery),
+    responses(
+        (status = 200, description = "One page of calls due", body = Vec<FollowUpDue>),
+        (status = 422, description = "Bad filter or paging parameter", body = ErrorBody),
+    ))]
+async fn due(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<DueQuery>,
+) -> Result<Paged<Vec<FollowUpDue>>, ApiError> {
+    let page = Page::new(q.limit, q.offset)?;
+    let window = Window::new(q.from, q.to)?;
     let (mut list, calendar) = s
         .engine
         .read(|b, now| {
@@ -64,8 +100,9 @@ async fn due(State(s): State<AppState>) -> Result<Json<Vec<FollowUpDue>>, ApiErr
     {
         list.extend(request_due(&stored.request, &calendar, now));
     }
+    list.retain(|f| q.overdue.is_none_or(|o| f.overdue == o) && window.contains(Some(f.due_at)));
     list.sort_by_key(|f| f.due_at);
-    Ok(Json(list))
+    Ok(page.slice(list))
 }
 
 fn request_due(

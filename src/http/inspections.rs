@@ -13,8 +13,17 @@ use sitewatch_core::inspections::{
     ItemResult, KeyError, KeyLoan, MeterReadings,
 };
 
-use super::{ApiError, ApiJson, AppState};
+use chrono::{DateTime, Utc};
+use sitewatch_core::inspections::DueState;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::page::{ApiQuery, Page, Paged, Window};
+use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::engine::{Books, Output, VacantChange, category_id};
+
+#[derive(OpenApi)]
+#[openapi(paths(due, submit, sign_out, sign_in))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -24,17 +33,48 @@ pub(super) fn router() -> Router<AppState> {
         .route("/keys/{set}/sign-in", post(sign_in))
 }
 
-async fn due(State(s): State<AppState>) -> Result<Json<Vec<DueUnit>>, ApiError> {
-    let due = s
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct DueQuery {
+    /// Only units in this state (`due` or `overdue`).
+    state: Option<DueState>,
+    /// Only units due at or after this time.
+    from: Option<DateTime<Utc>>,
+    /// Only units due before this time.
+    to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
+    limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
+}
+
+/// Vacant units due (or overdue) for inspection.
+#[utoipa::path(get, path = "/inspections/due", tag = "inspections", params(DueQuery),
+    responses(
+        (status = 200, description = "One page of units due", body = Vec<DueUnit>),
+        (status = 422, description = "Bad filter or paging parameter", body = ErrorBody),
+        (status = 503, description = "Engine unavailable", body = ErrorBody),
+    ))]
+async fn due(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<DueQuery>,
+) -> Result<Paged<Vec<DueUnit>>, ApiError> {
+    let page = Page::new(q.limit, q.offset)?;
+    let window = Window::new(q.from, q.to)?;
+    let mut due = s
         .engine
         .read(|b, now| b.vacant.due(now))
         .await
         .ok_or(ApiError::Unavailable)?;
-    Ok(Json(due))
+    due.retain(|d| q.state.is_none_or(|st| d.state == st) && window.contains(Some(d.due_at)));
+    Ok(page.slice(due))
 }
 
 /// An inspection as the inspector's phone sends it.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct InspectionBody {
     /// Client-made id, so a resend is recognised.
@@ -47,15 +87,25 @@ struct InspectionBody {
     meters: MeterReadings,
 }
 
-#[derive(Serialize)]
+/// The inspection as judged.
+#[derive(Serialize, ToSchema)]
 struct InspectionAnswer {
     passed: bool,
     /// Incidents opened for failed items.
+    #[schema(value_type = Vec<i64>)]
     incidents: Vec<IncidentId>,
     /// Checklist as judged (meter items corrected from the readings).
     items: Vec<ItemResult>,
 }
 
+/// Submits an inspection of a vacant unit; each category of failed items opens an incident.
+#[utoipa::path(post, path = "/inspections", tag = "inspections", request_body = InspectionBody,
+    responses(
+        (status = 201, description = "Recorded and judged", body = InspectionAnswer),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 409, description = "Unit not vacant, or the inspection is already recorded", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid (`items`, `key_set`, `id`, `inspector`)", body = ErrorBody),
+    ))]
 async fn submit(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<InspectionBody>,
@@ -193,7 +243,8 @@ fn inspection_error(e: InspectionError) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+/// Who takes the key set, and why.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignOutBody {
     holder: String,
@@ -201,6 +252,16 @@ struct SignOutBody {
     purpose: String,
 }
 
+/// Signs a key set out.
+#[utoipa::path(post, path = "/keys/{set}/sign-out", tag = "inspections",
+    params(("set" = String, Path, description = "Key set id")), request_body = SignOutBody,
+    responses(
+        (status = 200, description = "The loan", body = KeyLoan),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such key set", body = ErrorBody),
+        (status = 409, description = "Already out", body = ErrorBody),
+        (status = 422, description = "`holder` missing", body = ErrorBody),
+    ))]
 async fn sign_out(
     State(s): State<AppState>,
     Path(set): Path<String>,
@@ -217,12 +278,23 @@ async fn sign_out(
     Ok(Json(loan))
 }
 
-#[derive(Deserialize)]
+/// Who takes the key set back.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignInBody {
     by: String,
 }
 
+/// Signs a key set back in.
+#[utoipa::path(post, path = "/keys/{set}/sign-in", tag = "inspections",
+    params(("set" = String, Path, description = "Key set id")), request_body = SignInBody,
+    responses(
+        (status = 200, description = "The completed loan", body = KeyLoan),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such key set", body = ErrorBody),
+        (status = 409, description = "Not out", body = ErrorBody),
+        (status = 422, description = "`by` missing", body = ErrorBody),
+    ))]
 async fn sign_in(
     State(s): State<AppState>,
     Path(set): Path<String>,

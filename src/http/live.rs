@@ -13,14 +13,21 @@ use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
 use super::{ApiError, ApiQuery, AppState};
 use crate::engine::LiveEvent;
+
+#[derive(OpenApi)]
+#[openapi(paths(stream))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/stream", get(stream))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StreamQuery {
     /// Comma-separated kinds to receive (`alarm,incident,scan`); all when absent.
     kinds: Option<String>,
@@ -28,7 +35,7 @@ struct StreamQuery {
     samples: Option<Samples>,
 }
 
-#[derive(Deserialize, PartialEq, Eq)]
+#[derive(Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "snake_case")]
 enum Samples {
     /// Every poll's sample.
@@ -38,6 +45,13 @@ enum Samples {
     Recorded,
 }
 
+/// Live events as Server-Sent Events; `Last-Event-ID` replays what was missed.
+#[utoipa::path(get, path = "/stream", tag = "plant",
+    params(StreamQuery, ("Last-Event-ID" = Option<u64>, Header, description = "The last event seen")),
+    responses(
+        (status = 200, description = "An event stream (`alarm`, `incident`, `scan`, …, and `reload`)",
+            body = String, content_type = "text/event-stream"),
+    ))]
 async fn stream(
     State(s): State<AppState>,
     headers: HeaderMap,

@@ -16,6 +16,8 @@ mod kpis;
 mod links;
 mod live;
 mod notices;
+pub mod openapi;
+pub(crate) mod page;
 mod patrol;
 mod requests;
 mod snapshots;
@@ -37,7 +39,10 @@ use crate::engine::{EngineHandle, LiveHub};
 use crate::metrics::Metrics;
 use crate::store::Store;
 pub use auth::{Actor, AuthState, Principal};
-pub use error::{API_ERRORS, ApiError, ApiJson, ApiQuery, require_actor, require_client_id};
+pub use error::{API_ERRORS, ApiError, ApiJson, require_actor, require_client_id};
+pub(crate) use page::ApiQuery;
+/// The error body as the OpenAPI document names it.
+pub(crate) type ErrorBody = error::Body<'static>;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -92,7 +97,10 @@ pub fn router(state: AppState) -> Router {
                 .merge(duty::router())
                 .merge(fire_tests::router())
                 .merge(kpis::router())
-                .merge(links::router()),
+                .merge(links::router())
+                .merge(openapi::router())
+                // Points a paged answer's `Link` header at its next page.
+                .layer(axum::middleware::from_fn(page::link_next)),
         )
         .merge(auth::login_router())
         .merge(auth::audit_router())

@@ -14,12 +14,19 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{ApiError, ApiJson, ApiQuery, AppState};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::page::{ApiQuery, Page, Paged, Window};
+use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::customers::notices::{
     DeliveryChannel, Notice, NoticeLevel, NoticeTarget, NoticeTemplate, check_window,
 };
 use crate::notify::plan::Recipient;
 use crate::store::notices::DeliveryRecord;
+
+#[derive(OpenApi)]
+#[openapi(paths(list, issue, one, deliveries))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -28,7 +35,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/notices/{id}/deliveries", post(deliveries))
 }
 
-#[derive(Deserialize)]
+/// A notice as customer service drafts it.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NoticeBody {
     level: NoticeLevel,
@@ -50,6 +58,14 @@ fn general() -> NoticeTemplate {
     NoticeTemplate::General
 }
 
+/// Issues a notice to owners (a planned stoppage needs 24 h notice).
+#[utoipa::path(post, path = "/notices", tag = "notices", request_body = NoticeBody,
+    responses(
+        (status = 201, description = "The notice with its target units", body = Notice),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "The target incident does not exist", body = ErrorBody),
+        (status = 422, description = "A field is invalid (`title`, `target`, `starts_at`, `expires_at`, …)", body = ErrorBody),
+    ))]
 async fn issue(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<NoticeBody>,
@@ -179,7 +195,8 @@ async fn households(s: &AppState, incident: i64) -> Result<Vec<String>, ApiError
         .ok_or_else(|| ApiError::NotFound(format!("incident {incident}")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     /// Only notices still posted.
@@ -187,23 +204,52 @@ struct ListQuery {
     current: bool,
     /// Only notices targeting this incident's households (the incident page).
     incident: Option<i64>,
+    /// Only notices created at or after this time.
+    from: Option<DateTime<Utc>>,
+    /// Only notices created before this time.
+    to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
+    limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
 }
 
+/// Notices, newest first, with their delivery records.
+#[utoipa::path(get, path = "/notices", tag = "notices", params(ListQuery),
+    responses(
+        (status = 200, description = "One page of notices", body = Vec<Notice>),
+        (status = 422, description = "Bad filter or paging parameter", body = ErrorBody),
+    ))]
 async fn list(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<Json<Vec<Notice>>, ApiError> {
+) -> Result<Paged<Vec<Notice>>, ApiError> {
+    let page = Page::new(q.limit, q.offset)?;
+    let window = Window::new(q.from, q.to)?;
     let now = s.clock.now();
     let current = q.current.then_some(now);
-    let Some(incident) = q.incident else {
-        return Ok(Json(s.store.notices(current).await?));
+    let mut notices = match q.incident {
+        None => s.store.notices(current).await?,
+        Some(incident) => {
+            let target = NoticeTarget::Incident { incident };
+            let mut notices = s.store.notices_targeting(&target).await?;
+            notices.retain(|n| current.is_none_or(|now| n.expires_at > now));
+            notices
+        }
     };
-    let target = NoticeTarget::Incident { incident };
-    let mut notices = s.store.notices_targeting(&target).await?;
-    notices.retain(|n| current.is_none_or(|now| n.expires_at > now));
-    Ok(Json(notices))
+    notices.retain(|n| window.contains(Some(n.created_at)));
+    Ok(page.slice(notices))
 }
 
+/// One notice with its per-unit delivery records.
+#[utoipa::path(get, path = "/notices/{id}", tag = "notices",
+    params(("id" = i64, Path, description = "Notice number")),
+    responses(
+        (status = 200, description = "The notice", body = Notice),
+        (status = 404, description = "No such notice", body = ErrorBody),
+    ))]
 async fn one(State(s): State<AppState>, Path(id): Path<i64>) -> Result<Json<Notice>, ApiError> {
     s.store
         .notice(id)
@@ -212,14 +258,16 @@ async fn one(State(s): State<AppState>, Path(id): Path<i64>) -> Result<Json<Noti
         .ok_or_else(|| ApiError::NotFound(format!("notice {id}")))
 }
 
-#[derive(Deserialize)]
+/// Deliveries and confirmations, per unit.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DeliveriesBody {
     by: String,
     records: Vec<RecordBody>,
 }
 
-#[derive(Deserialize)]
+/// One unit's delivery.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RecordBody {
     unit: String,
@@ -231,6 +279,14 @@ struct RecordBody {
 
 /// Records deliveries and confirmations per unit; every unit must be a target, else none
 /// is recorded.
+#[utoipa::path(post, path = "/notices/{id}/deliveries", tag = "notices",
+    params(("id" = i64, Path, description = "Notice number")), request_body = DeliveriesBody,
+    responses(
+        (status = 200, description = "The notice with its records", body = Notice),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such notice", body = ErrorBody),
+        (status = 422, description = "A unit is not a target (`unit`), or `by` is missing", body = ErrorBody),
+    ))]
 async fn deliveries(
     State(s): State<AppState>,
     Path(id): Path<i64>,

@@ -1,7 +1,7 @@
 //! `/api/v1/patrol`: scans from guards' phones (stored before the answer, judged, never
 //! dropped), findings, today's tours, what is next for a guard, and the daily report.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -12,9 +12,16 @@ use sitewatch_core::patrol::{
     Subject, TagRef, Tour, TourProgress,
 };
 
-use super::{ApiError, ApiJson, AppState};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::page::{ApiQuery, Page, Paged, Window};
+use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::engine::Output;
 use crate::scans::{IntakeError, ScanAnswer};
+
+#[derive(OpenApi)]
+#[openapi(paths(scan, scans, finding, tours, next, report))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -26,7 +33,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// A scan as a phone sends it; `scanned_at` is the phone's time (a queued scan keeps it).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ScanBody {
     /// Client-made id, so a resent queue is recognised.
     pub id: String,
@@ -40,6 +47,14 @@ pub(crate) struct ScanBody {
     pub scanned_at: Option<DateTime<Utc>>,
 }
 
+/// Takes a scan from a guard's phone: stored before the answer, judged, never dropped.
+#[utoipa::path(post, path = "/patrol/scans", tag = "patrol", request_body = ScanBody,
+    responses(
+        (status = 201, description = "A new scan, judged", body = ScanAnswer),
+        (status = 200, description = "A scan already received (a resend), as judged then", body = ScanAnswer),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid (`id`, `guard`, `tag_uid`)", body = ErrorBody),
+    ))]
 async fn scan(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<ScanBody>,
@@ -85,29 +100,45 @@ async fn scan(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Range {
+    /// Received at or after; 24 hours before `to` by default.
     from: Option<DateTime<Utc>>,
+    /// Received before; now by default.
     to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
 }
 
+/// Judged scans received in the window, oldest first.
+#[utoipa::path(get, path = "/patrol/scans", tag = "patrol", params(Range),
+    responses(
+        (status = 200, description = "One page of scans", body = Vec<ScanRecord>),
+        (status = 422, description = "Bad time or paging parameter", body = ErrorBody),
+    ))]
 async fn scans(
     State(s): State<AppState>,
-    Query(r): Query<Range>,
-) -> Result<Json<Vec<ScanRecord>>, ApiError> {
-    let to = r.to.unwrap_or_else(Utc::now);
+    ApiQuery(r): ApiQuery<Range>,
+) -> Result<Paged<Vec<ScanRecord>>, ApiError> {
+    let page = Page::new(r.limit, r.offset)?;
+    let to = r.to.unwrap_or_else(|| s.clock.now());
     let from = r.from.unwrap_or(to - Duration::hours(24));
-    Ok(Json(
-        s.store
-            .scans(from, to, r.limit.unwrap_or(1000).clamp(1, 10_000))
-            .await?,
-    ))
+    Window::new(Some(from), Some(to))?;
+    let rows = s.store.scans(from, to, page.offset, page.fetch()).await?;
+    Ok(page.of_fetched(rows))
 }
 
-#[derive(Deserialize)]
+/// A finding as a guard's phone sends it.
+#[derive(Deserialize, ToSchema)]
 struct FindingBody {
+    /// Client-made id, so a resend is recognised.
     id: String,
+    #[schema(value_type = String)]
     kind: FindingType,
     text: String,
     photo: Option<String>,
@@ -117,12 +148,22 @@ struct FindingBody {
     at: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize)]
+/// The finding as kept, and what it set off.
+#[derive(Serialize, ToSchema)]
 struct FindingAnswer {
+    #[schema(value_type = Object)]
     finding: Finding,
+    #[schema(value_type = Option<Object>)]
     action: Option<FindingAction>,
 }
 
+/// Records a finding (a photo, if any, uploaded first to /api/v1/files).
+#[utoipa::path(post, path = "/patrol/findings", tag = "patrol", request_body = FindingBody,
+    responses(
+        (status = 201, description = "The finding kept", body = FindingAnswer),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid (`id`, `guard`, `photo`)", body = ErrorBody),
+    ))]
 async fn finding(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<FindingBody>,
@@ -162,9 +203,24 @@ async fn finding(
     Ok((StatusCode::CREATED, Json(FindingAnswer { finding, action })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DateQuery {
+    /// The site-local date; today by default.
     date: Option<NaiveDate>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ToursQuery {
+    /// The site-local date; today by default.
+    date: Option<NaiveDate>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
+    limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
 }
 
 /// The site-local date asked for, today by default.
@@ -173,27 +229,47 @@ fn local_date(q: &DateQuery, tz: chrono_tz::Tz, now: DateTime<Utc>) -> NaiveDate
         .unwrap_or_else(|| now.with_timezone(&tz).date_naive())
 }
 
+/// The day's tours with their progress.
+#[utoipa::path(get, path = "/patrol/tours", tag = "patrol", params(ToursQuery),
+    responses(
+        (status = 200, description = "One page of tours", body = Vec<Object>),
+        (status = 422, description = "Bad date or paging parameter", body = ErrorBody),
+    ))]
 async fn tours(
     State(s): State<AppState>,
-    Query(q): Query<DateQuery>,
-) -> Result<Json<Vec<Tour>>, ApiError> {
+    ApiQuery(q): ApiQuery<ToursQuery>,
+) -> Result<Paged<Vec<Tour>>, ApiError> {
+    let page = Page::new(q.limit, q.offset)?;
+    let day = DateQuery { date: q.date };
     let tours = s
         .engine
-        .read(move |b, now| b.patrol.tours_on(local_date(&q, b.patrol.time_zone(), now)))
+        .read(move |b, now| {
+            b.patrol
+                .tours_on(local_date(&day, b.patrol.time_zone(), now))
+        })
         .await
         .ok_or(ApiError::Unavailable)?;
-    Ok(Json(tours))
+    Ok(page.slice(tours))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct NextQuery {
+    /// The guard (a guard may ask only about themselves).
     guard: Option<String>,
+    /// Or the route.
     route: Option<String>,
 }
 
+/// The next checkpoint for a guard or a route.
+#[utoipa::path(get, path = "/patrol/next", tag = "patrol", params(NextQuery),
+    responses(
+        (status = 200, description = "The tour in progress, or null", body = Option<Object>),
+        (status = 422, description = "Neither `guard` nor `route`", body = ErrorBody),
+    ))]
 async fn next(
     State(s): State<AppState>,
-    Query(q): Query<NextQuery>,
+    ApiQuery(q): ApiQuery<NextQuery>,
 ) -> Result<Json<Option<TourProgress>>, ApiError> {
     let who = match (q.guard, q.route) {
         (Some(g), _) => Subject::Guard(g),
@@ -208,9 +284,15 @@ async fn next(
     Ok(Json(next))
 }
 
+/// The daily patrol report.
+#[utoipa::path(get, path = "/patrol/report", tag = "patrol", params(DateQuery),
+    responses(
+        (status = 200, description = "The report for the day", body = Object),
+        (status = 422, description = "Bad date", body = ErrorBody),
+    ))]
 async fn report(
     State(s): State<AppState>,
-    Query(q): Query<DateQuery>,
+    ApiQuery(q): ApiQuery<DateQuery>,
 ) -> Result<Json<PatrolReport>, ApiError> {
     let report = s
         .engine

@@ -3,7 +3,7 @@
 //! dispatch, complete with the report, follow-up, rating, decline with the reason, explain
 //! a delay on a chaser, close). A repair closes only with its three records (§13.16).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,7 +13,15 @@ use sitewatch_core::incidents::{
     RequestKind, RequestState, ServiceConfig, ServiceError, ServiceRequest, WorkingCalendar,
 };
 
-use super::{ApiError, ApiJson, AppState};
+use chrono::{DateTime, Utc};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::page::{ApiQuery, Page, Paged, Window};
+use super::{ApiError, ApiJson, AppState, ErrorBody};
+
+#[derive(OpenApi)]
+#[openapi(paths(list, intake, one, command))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -23,7 +31,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// What the desk takes in.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct IntakeBody {
     kind: RequestKind,
@@ -36,6 +44,13 @@ struct IntakeBody {
     incident: Option<sitewatch_core::incidents::IncidentId>,
 }
 
+/// Takes in a repair request, complaint or suggestion.
+#[utoipa::path(post, path = "/requests", tag = "requests", request_body = IntakeBody,
+    responses(
+        (status = 201, description = "The request taken in, with its clocks", body = ServiceRequest),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid (`summary`, `unit`, `received_by`)", body = ErrorBody),
+    ))]
 async fn intake(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<IntakeBody>,
@@ -74,21 +89,37 @@ async fn intake(
     Ok((StatusCode::CREATED, Json(request)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    /// Only requests in this state.
     state: Option<RequestState>,
+    /// Only this kind (`repair`, `complaint`, `suggestion`).
     kind: Option<String>,
+    /// Only requests past a deadline.
     #[serde(default)]
     overdue: bool,
+    /// Only requests received at or after this time.
+    from: Option<DateTime<Utc>>,
+    /// Only requests received before this time.
+    to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
+    limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
 }
 
 /// A request with its running clocks, for the lists.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RequestView {
     #[serde(flatten)]
     request: ServiceRequest,
+    /// Past a deadline now.
     overdue: bool,
+    /// Running clocks with their time left.
     running: Vec<ClockView>,
 }
 
@@ -102,20 +133,36 @@ impl RequestView {
     }
 }
 
+/// Requests by number, filtered.
+#[utoipa::path(get, path = "/requests", tag = "requests", params(ListQuery),
+    responses(
+        (status = 200, description = "One page of requests", body = Vec<RequestView>),
+        (status = 422, description = "Bad filter or paging parameter", body = ErrorBody),
+    ))]
 async fn list(
     State(s): State<AppState>,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<RequestView>>, ApiError> {
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Paged<Vec<RequestView>>, ApiError> {
+    let page = Page::new(q.limit, q.offset)?;
+    let window = Window::new(q.from, q.to)?;
     let now = s.clock.now();
     let rows = s.store.requests(q.state, q.kind.as_deref()).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|r| RequestView::of(r.request, now))
-            .filter(|v| !q.overdue || v.overdue)
-            .collect(),
-    ))
+    let views: Vec<RequestView> = rows
+        .into_iter()
+        .filter(|r| window.contains(Some(r.request.received_at)))
+        .map(|r| RequestView::of(r.request, now))
+        .filter(|v| !q.overdue || v.overdue)
+        .collect();
+    Ok(page.slice(views))
 }
 
+/// One request with its timeline.
+#[utoipa::path(get, path = "/requests/{id}", tag = "requests",
+    params(("id" = i64, Path, description = "Request number")),
+    responses(
+        (status = 200, description = "The request", body = RequestView),
+        (status = 404, description = "No such request", body = ErrorBody),
+    ))]
 async fn one(
     State(s): State<AppState>,
     Path(id): Path<RequestId>,
@@ -128,15 +175,29 @@ async fn one(
     Ok(Json(RequestView::of(stored.request, s.clock.now())))
 }
 
-#[derive(Deserialize)]
+/// One step on a request.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CommandBody {
     actor: String,
     #[serde(default)]
     note: String,
+    /// `{"type": "acknowledge" | "dispatch" | "complete" | …, …}`.
+    #[schema(value_type = Object)]
     action: RequestAction,
 }
 
+/// One step: acknowledge, dispatch, complete with the report, follow-up, rating, decline,
+/// explain a delay, close (a repair closes only with its three records).
+#[utoipa::path(post, path = "/requests/{id}/commands", tag = "requests",
+    params(("id" = i64, Path, description = "Request number")), request_body = CommandBody,
+    responses(
+        (status = 200, description = "The events it caused", body = Vec<Object>),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such request", body = ErrorBody),
+        (status = 409, description = "State does not allow it, changed meanwhile, or records missing (`missing_records`)", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid", body = ErrorBody),
+    ))]
 async fn command(
     State(s): State<AppState>,
     Path(id): Path<RequestId>,

@@ -2,14 +2,21 @@
 //! CSV import (all or nothing), and occupancy changes with meter base readings, which the
 //! engine learns at once (vacant units join the inspection schedule).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::{Actor, ApiError, ApiJson, AppState};
+use super::page::{ApiQuery, Page, Paged, Window};
+use super::{Actor, ApiError, ApiJson, AppState, ErrorBody};
 use crate::customers::{self, ImportError, MeterBase, Occupancy, OccupancyChange, Unit, vacancy};
 use crate::store::ImportSummary;
+
+#[derive(OpenApi)]
+#[openapi(paths(list, import, one, occupancy))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -19,29 +26,58 @@ pub(super) fn router() -> Router<AppState> {
         .route("/units/{id}/occupancy", put(occupancy))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    /// Only this building.
     building: Option<String>,
+    /// Only units in this occupancy (their state).
     occupancy: Option<Occupancy>,
+    /// Only units whose occupancy started at or after this time.
+    from: Option<DateTime<Utc>>,
+    /// Only units whose occupancy started before this time.
+    to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
+    limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
 }
 
+/// The unit register with owners and tenants, by unit id.
+#[utoipa::path(get, path = "/units", tag = "units", params(ListQuery),
+    responses(
+        (status = 200, description = "One page of units", body = Vec<Unit>),
+        (status = 422, description = "Bad filter or paging parameter", body = ErrorBody),
+    ))]
 async fn list(
     State(s): State<AppState>,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<Unit>>, ApiError> {
-    Ok(Json(
-        s.store.units(q.building.as_deref(), q.occupancy).await?,
-    ))
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Paged<Vec<Unit>>, ApiError> {
+    let page = Page::new(q.limit, q.offset)?;
+    let window = Window::new(q.from, q.to)?;
+    let mut units = s.store.units(q.building.as_deref(), q.occupancy).await?;
+    units.retain(|u| window.contains(Some(u.occupancy_since)));
+    Ok(page.slice(units))
 }
 
-#[derive(Serialize)]
+/// A unit with its occupancy history.
+#[derive(Serialize, ToSchema)]
 struct UnitView {
     #[serde(flatten)]
     unit: Unit,
     history: Vec<OccupancyChange>,
 }
 
+/// One unit with its occupancy history.
+#[utoipa::path(get, path = "/units/{id}", tag = "units",
+    params(("id" = String, Path, description = "Unit id, `<building>-<unit>`")),
+    responses(
+        (status = 200, description = "The unit", body = UnitView),
+        (status = 404, description = "No such unit", body = ErrorBody),
+    ))]
 async fn one(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -55,13 +91,16 @@ async fn one(
     Ok(Json(UnitView { unit, history }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ImportQuery {
+    /// Who imports, when sign-in is off.
     actor: Option<String>,
 }
 
-#[derive(Serialize)]
+/// What an import changed.
+#[derive(Serialize, ToSchema)]
 struct ImportAnswer {
     #[serde(flatten)]
     summary: ImportSummary,
@@ -70,9 +109,15 @@ struct ImportAnswer {
 }
 
 /// Body: the CSV text. Every row is checked first; one bad row and nothing is written.
+#[utoipa::path(post, path = "/units/import", tag = "units", params(ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "The register as CSV"),
+    responses(
+        (status = 200, description = "What changed", body = ImportAnswer),
+        (status = 422, description = "Rows are invalid (`invalid_rows`, with `problems`); nothing written", body = ErrorBody),
+    ))]
 async fn import(
     State(s): State<AppState>,
-    Query(q): Query<ImportQuery>,
+    ApiQuery(q): ApiQuery<ImportQuery>,
     Actor(signed_in): Actor,
     body: String,
 ) -> Result<Json<ImportAnswer>, ApiError> {
@@ -91,7 +136,8 @@ async fn import(
     }))
 }
 
-#[derive(Deserialize)]
+/// A change of occupancy with the meter bases.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OccupancyBody {
     occupancy: Occupancy,
@@ -101,6 +147,15 @@ struct OccupancyBody {
     meters: MeterBase,
 }
 
+/// Changes a unit's occupancy (move-in, move-out), with meter base readings.
+#[utoipa::path(put, path = "/units/{id}/occupancy", tag = "units",
+    params(("id" = String, Path, description = "Unit id")), request_body = OccupancyBody,
+    responses(
+        (status = 200, description = "The unit as it now stands", body = UnitView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such unit", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid (`actor`)", body = ErrorBody),
+    ))]
 async fn occupancy(
     State(s): State<AppState>,
     Path(id): Path<String>,

@@ -8,7 +8,7 @@ use sqlx::Row;
 use super::{Store, StoreError};
 
 /// One audit row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// When.
     pub at: DateTime<Utc>,
@@ -43,6 +43,8 @@ pub struct AuditFilter {
     pub to: Option<DateTime<Utc>>,
     /// At most this many, newest first.
     pub limit: i64,
+    /// Skip this many first (paging).
+    pub offset: i64,
 }
 
 impl Store {
@@ -71,13 +73,14 @@ impl Store {
         let rows = sqlx::query(
             "select at_ms, actor, action, target, status, before_json, after_json, ip, route from audit \
              where ($1 = '' or actor = $1) and ($2 = '' or action like '%' || $2 || '%') \
-             and at_ms >= $3 and at_ms < $4 order by at_ms desc, audit_id desc limit $5",
+             and at_ms >= $3 and at_ms < $4 order by at_ms desc, audit_id desc limit $5 offset $6",
         )
         .bind(f.actor.clone().unwrap_or_default())
         .bind(f.action.clone().unwrap_or_default())
         .bind(f.from.map_or(i64::MIN, |t| t.timestamp_millis()))
         .bind(f.to.map_or(i64::MAX, |t| t.timestamp_millis()))
         .bind(f.limit)
+        .bind(f.offset)
         .fetch_all(self.pool())
         .await?;
         Ok(rows.iter().filter_map(entry).collect())

@@ -12,7 +12,7 @@ use crate::customers::{
 };
 
 /// What an import changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
     /// Units new to the register.
     pub created: usize,

@@ -54,15 +54,17 @@ impl Store {
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        offset: i64,
         limit: i64,
     ) -> Result<Vec<ScanRecord>, StoreError> {
         let rows = sqlx::query(
             "select record from scans where record is not null and received_ms >= $1 and received_ms < $2 \
-             order by received_ms limit $3",
+             order by received_ms, scan_id limit $3 offset $4",
         )
         .bind(from.timestamp_millis())
         .bind(to.timestamp_millis())
         .bind(limit)
+        .bind(offset)
         .fetch_all(self.pool())
         .await?;
         Ok(rows

@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::{Store, StoreError, placeholders};
 
 /// One kept value of a point.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Reading {
     /// Point id.
     pub point: String,
@@ -17,7 +17,7 @@ pub struct Reading {
 }
 
 /// One journal entry (quality change, device up/down, and later alarms and incidents).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct EventRow {
     /// Sequence number; increases with every entry.
     pub id: i64,
@@ -111,12 +111,27 @@ impl Store {
         since: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Reading>, StoreError> {
+        self.readings_page(point, (ms(since), i64::MAX), 0, limit)
+            .await
+    }
+
+    /// A page of a point's readings with `between.0 <= ts_ms < between.1`, oldest first.
+    pub async fn readings_page(
+        &self,
+        point: &str,
+        between: (i64, i64),
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Reading>, StoreError> {
         let rows = sqlx::query(
-            "select point_id, ts_ms, value from readings where point_id = $1 and ts_ms >= $2 order by ts_ms limit $3",
+            "select point_id, ts_ms, value from readings where point_id = $1 and ts_ms >= $2 \
+             and ts_ms < $3 order by ts_ms, value limit $4 offset $5",
         )
         .bind(point.to_owned())
-        .bind(ms(since))
+        .bind(between.0)
+        .bind(between.1)
         .bind(limit)
+        .bind(offset)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
@@ -179,12 +194,31 @@ impl Store {
         kind: Option<&str>,
         limit: i64,
     ) -> Result<Vec<EventRow>, StoreError> {
+        self.events_page(after_id, kind, (i64::MIN, i64::MAX), 0, limit)
+            .await
+    }
+
+    /// A page of journal entries after `after_id` with `between.0 <= ts_ms < between.1`,
+    /// oldest first, optionally of one kind.
+    pub async fn events_page(
+        &self,
+        after_id: i64,
+        kind: Option<&str>,
+        between: (i64, i64),
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, StoreError> {
         let rows = sqlx::query(
-            "select event_id, ts_ms, kind, subject, body from events where event_id > $1 and ($2 = '' or kind = $2) order by event_id limit $3",
+            "select event_id, ts_ms, kind, subject, body from events where event_id > $1 \
+             and ($2 = '' or kind = $2) and ts_ms >= $3 and ts_ms < $4 \
+             order by event_id limit $5 offset $6",
         )
         .bind(after_id)
         .bind(kind.unwrap_or("").to_owned())
+        .bind(between.0)
+        .bind(between.1)
         .bind(limit)
+        .bind(offset)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(event_row).collect()

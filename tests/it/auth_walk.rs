@@ -42,6 +42,7 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/incidents/999", READ),
     ("GET", "/audit", ADMIN),
     ("GET", "/api/v1/audit", ADMIN),
+    ("GET", "/api/v1/openapi.json", ANY),
     ("GET", "/api/v1/devices", READ),
     ("GET", "/api/v1/points", READ),
     ("GET", "/api/v1/points/em_b1.voltage_l1", READ),

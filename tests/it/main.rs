@@ -20,6 +20,7 @@ mod mqtt;
 mod mqtt_out;
 mod notices;
 mod notify;
+mod openapi;
 mod patrol;
 mod plant;
 mod requests;

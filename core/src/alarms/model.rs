@@ -8,13 +8,14 @@ use super::{AlarmState, Priority};
 use crate::points::PointId;
 
 /// One alarm and everything an operator or a restart needs to know about it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alarm {
     /// Stable id: the rule id, or `"{device}:comm"` for communication loss.
     pub id: String,
     /// Device the alarm belongs to.
     pub device: String,
     /// Point the alarm watches; `None` for device-wide alarms.
+    #[schema(value_type = Option<String>)]
     pub point: Option<PointId>,
     /// Priority, from the rule or its kind.
     pub priority: Priority,
@@ -102,7 +103,7 @@ impl Alarm {
 }
 
 /// Who shelved an alarm, why, and until when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Shelve {
     /// The shelve ends by itself at this time.
     pub until: DateTime<Utc>,
@@ -115,7 +116,7 @@ pub struct Shelve {
 }
 
 /// Who took an alarm out of service, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OutOfService {
     /// Operator.
     pub by: String,
@@ -126,17 +127,19 @@ pub struct OutOfService {
 }
 
 /// One lifecycle transition: the alarm journal entry and the MQTT event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AlarmEvent {
     /// Alarm id.
     pub alarm: String,
     /// Device id.
     pub device: String,
     /// Point id, when the alarm has one.
+    #[schema(value_type = Option<String>)]
     pub point: Option<PointId>,
     /// Alarm priority.
     pub priority: Priority,
     /// What happened.
+    #[schema(value_type = Object)]
     pub transition: Transition,
     /// The state after the transition.
     pub state: AlarmState,

@@ -204,6 +204,11 @@ impl IncidentBook {
             .collect()
     }
 
+    /// Every incident the book holds, open or not, by id.
+    pub fn all_incidents(&self) -> Vec<&Incident> {
+        self.incidents.values().collect()
+    }
+
     /// Incident `id`, open or not.
     pub fn get(&self, id: IncidentId) -> Option<&Incident> {
         self.incidents.get(&id)

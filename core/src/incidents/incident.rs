@@ -18,7 +18,19 @@ use super::sla::{SlaClock, SlaKind, SlaRule, SlaStatus};
 pub type IncidentId = i64;
 
 /// Where an incident is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentState {
     /// Raised, nobody sent yet.
@@ -64,7 +76,7 @@ impl fmt::Display for IncidentState {
 }
 
 /// What raised an incident.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentSource {
     /// Opened by hand (a phone call, a walk-in, the duty desk).
@@ -80,7 +92,7 @@ pub enum IncidentSource {
 }
 
 /// What the caller knows when opening an incident.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewIncident {
     /// A category key from the catalogue.
     pub category: String,
@@ -97,7 +109,7 @@ pub struct NewIncident {
 }
 
 /// One tripping of an alarm attached to an incident.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AlarmTrip {
     /// The alarm's id.
     pub alarm_id: String,
@@ -106,9 +118,10 @@ pub struct AlarmTrip {
 }
 
 /// An incident and everything recorded against it. Nothing is ever removed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Incident {
     /// Its number.
+    #[schema(value_type = i64)]
     pub id: IncidentId,
     /// Category key.
     pub category: String,
@@ -131,14 +144,19 @@ pub struct Incident {
     /// Running and finished clocks.
     pub clocks: Vec<SlaClock>,
     /// Rules whose anchor has not come yet (they start on resolution).
+    #[schema(value_type = Vec<Object>)]
     pub pending_clocks: Vec<SlaRule>,
     /// Every change, in order.
+    #[schema(value_type = Vec<Object>)]
     pub timeline: Vec<IncidentEvent>,
     /// Files the store keeps, referenced by id.
+    #[schema(value_type = Vec<Object>)]
     pub attachments: Vec<Attachment>,
     /// The insurance-claim record.
+    #[schema(value_type = Object)]
     pub claim: ClaimFile,
     /// Households the incident affects.
+    #[schema(value_type = Vec<Object>)]
     pub households: Vec<Household>,
     /// Alarm trips attached to it.
     pub alarm_trips: Vec<AlarmTrip>,
@@ -147,7 +165,7 @@ pub struct Incident {
 }
 
 /// A clock as the board shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClockView {
     /// The incident (or request) it belongs to.
     pub owner_id: i64,

@@ -14,7 +14,7 @@ use super::sla::{self, SlaClock, SlaKind, SlaRule};
 pub type RequestId = i64;
 
 /// How a request came in (rules.md §13.16, seed 004:31, 003:15).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// 电话报事.
@@ -28,7 +28,7 @@ pub enum Channel {
 }
 
 /// What kind of request, with its classification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RequestKind {
     /// A repair; emergency (急修: leak, power loss, blocked drain, lift stopped, §14) or not.
@@ -46,7 +46,7 @@ pub enum RequestKind {
 }
 
 /// Where a request is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestState {
     /// Taken in.
@@ -146,7 +146,7 @@ pub struct NewRequest {
 }
 
 /// The technician's report back (工完场清 and report, seed 001:851).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CompletionReport {
     /// Who did the work.
     pub technician: String,
@@ -157,7 +157,7 @@ pub struct CompletionReport {
 }
 
 /// How a follow-up was made (上门回访或电话回访, seed 003:381).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FollowUpMethod {
     /// A home visit.
@@ -167,7 +167,7 @@ pub enum FollowUpMethod {
 }
 
 /// The follow-up record (回访).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FollowUpRecord {
     /// Who called or visited.
     pub by: String,
@@ -183,7 +183,7 @@ pub struct FollowUpRecord {
 
 /// A chaser (催办) issued when a deadline passed; the department writes the reason for the
 /// delay on it (rules.md §13.18, seed 002:441 as an analogue).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Chaser {
     /// When it was issued.
     pub issued_at: DateTime<Utc>,
@@ -196,9 +196,10 @@ pub struct Chaser {
 }
 
 /// A repair, complaint or suggestion and everything recorded against it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ServiceRequest {
     /// Its number.
+    #[schema(value_type = i64)]
     pub id: RequestId,
     /// Kind and classification.
     pub kind: RequestKind,
@@ -217,6 +218,7 @@ pub struct ServiceRequest {
     /// Running and finished clocks.
     pub clocks: Vec<SlaClock>,
     /// Rules that start on completion.
+    #[schema(value_type = Vec<Object>)]
     pub pending_clocks: Vec<SlaRule>,
     /// The technician sent, if any.
     pub technician: Option<String>,
@@ -235,6 +237,7 @@ pub struct ServiceRequest {
     /// Chasers issued for overdue deadlines.
     pub chasers: Vec<Chaser>,
     /// Every change, in order.
+    #[schema(value_type = Vec<Object>)]
     pub timeline: Vec<RequestEvent>,
     /// The incident it came from or opened, if any (linked through the API).
     #[serde(default)]

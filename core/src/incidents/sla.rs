@@ -8,7 +8,19 @@ use serde::{Deserialize, Serialize};
 use super::calendar::WorkingCalendar;
 
 /// Which deadline a clock measures. The snake-case name is the `sla` metric label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SlaKind {
     /// Someone on site (an accident, a repair).
@@ -112,7 +124,7 @@ impl SlaRule {
 }
 
 /// The board's traffic light for a clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SlaStatus {
     /// Met on time.
@@ -126,7 +138,7 @@ pub enum SlaStatus {
 }
 
 /// A running or finished deadline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SlaClock {
     /// Which deadline.
     pub sla: SlaKind,

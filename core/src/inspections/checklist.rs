@@ -8,7 +8,19 @@ use serde::{Deserialize, Serialize};
 use crate::patrol::IncidentCategory;
 
 /// One item of the checklist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ChecklistItem {
     /// Doors and windows locked.
@@ -80,7 +92,7 @@ impl ChecklistItem {
 }
 
 /// The inspector's answer for one item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ItemResult {
     /// The item.
     pub item: ChecklistItem,
@@ -115,7 +127,7 @@ impl ItemResult {
 }
 
 /// Meter readings taken at an inspection.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MeterReadings {
     /// Water meter, m³.
     pub water: Option<f64>,

@@ -28,7 +28,7 @@ pub enum KeyError {
 }
 
 /// One sign-out of a key set; complete once signed back in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KeyLoan {
     /// Key set id.
     pub set: String,

@@ -44,7 +44,7 @@ pub struct VacantState {
 }
 
 /// Whether a unit's inspection is due or already overdue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DueState {
     /// The interval has passed.
@@ -54,7 +54,7 @@ pub enum DueState {
 }
 
 /// A unit that needs inspecting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DueUnit {
     /// Unit id.
     pub unit: String,

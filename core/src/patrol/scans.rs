@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::tours::TourId;
 
 /// How a scan names its checkpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "by", content = "value", rename_all = "snake_case")]
 pub enum TagRef {
     /// The NFC UID as read, any case or separators.
@@ -17,7 +17,7 @@ pub enum TagRef {
 }
 
 /// Where a scan came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "via", rename_all = "snake_case")]
 pub enum ScanSource {
     /// A fixed reader over MQTT.
@@ -33,7 +33,7 @@ pub enum ScanSource {
 }
 
 /// One scan as received.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Scan {
     /// Id made by the sender, so a resent scan is known again.
     pub id: String,
@@ -50,7 +50,7 @@ pub struct Scan {
 }
 
 /// Which side of its window a scan fell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WindowSide {
     /// Before the tour's scheduled start.
@@ -60,7 +60,7 @@ pub enum WindowSide {
 }
 
 /// The verdict on a scan. Only `Ok` moves a tour on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum ScanResult {
     /// Counted; `late` when after the checkpoint's due time but before the tour deadline.
@@ -110,7 +110,7 @@ impl ScanResult {
 }
 
 /// A scan with its verdict: what the caller stores, valid or not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScanRecord {
     /// The scan as received.
     pub scan: Scan,
@@ -123,5 +123,6 @@ pub struct ScanRecord {
     /// The checkpoint, when the tag is known.
     pub checkpoint: Option<String>,
     /// The tour it was judged against, if any.
+    #[schema(value_type = Option<String>)]
     pub tour: Option<TourId>,
 }

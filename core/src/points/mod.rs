@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub type PointId = String;
 
 /// How far a point's value can be trusted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Quality {
     /// Read recently from a device that answers.
@@ -137,9 +137,10 @@ pub enum PointEvent {
 }
 
 /// The current state of one point.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PointState {
     /// Point id.
+    #[schema(value_type = String)]
     pub id: PointId,
     /// Device id.
     pub device: String,

@@ -2,18 +2,26 @@
 //! status, the record before where cheap, the request body after), and read back:
 //! `GET /api/v1/audit?actor=&from=&to=&action=&limit=` and the `/audit` page (admin only).
 
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use utoipa::{IntoParams, OpenApi};
+
 use super::AppState;
-use crate::http::ApiError;
+use crate::http::page::{ApiQuery, Page, Paged, Window};
+use crate::http::{ApiError, ErrorBody};
 use crate::store::{AuditEntry, AuditFilter};
+
+/// The audit read, for the OpenAPI document (the path is under `/api/v1`).
+#[derive(OpenApi)]
+#[openapi(paths(list))]
+pub(crate) struct Doc;
 
 /// An audit row waiting for the answer's status.
 #[derive(Debug)]
@@ -81,33 +89,54 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/audit", get(page))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
+    /// Exactly this actor.
     actor: Option<String>,
+    /// Actions containing this text.
     action: Option<String>,
+    /// From (inclusive).
     from: Option<DateTime<Utc>>,
+    /// To (exclusive).
     to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
 }
 
 impl AuditQuery {
-    fn filter(self) -> AuditFilter {
+    fn filter(self) -> Result<(AuditFilter, Page), ApiError> {
+        let page = Page::new(self.limit, self.offset)?;
+        Window::new(self.from, self.to)?;
         let blank = |s: Option<String>| s.filter(|x| !x.trim().is_empty());
-        AuditFilter {
+        let filter = AuditFilter {
             actor: blank(self.actor),
             action: blank(self.action),
             from: self.from,
             to: self.to,
-            limit: self.limit.unwrap_or(500).clamp(1, 10_000),
-        }
+            limit: page.fetch(),
+            offset: page.offset,
+        };
+        Ok((filter, page))
     }
 }
 
+/// The audit trail, newest first (admin only).
+#[utoipa::path(get, path = "/audit", tag = "audit", params(AuditQuery),
+    responses(
+        (status = 200, description = "One page of audit rows", body = Vec<AuditEntry>),
+        (status = 422, description = "Bad filter or paging parameter", body = ErrorBody),
+    ))]
 async fn list(
     State(s): State<AppState>,
-    Query(q): Query<AuditQuery>,
-) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    Ok(Json(s.store.audit(&q.filter()).await?))
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> Result<Paged<Vec<AuditEntry>>, ApiError> {
+    let (filter, page) = q.filter()?;
+    Ok(page.of_fetched(s.store.audit(&filter).await?))
 }
 
 async fn page(
@@ -115,7 +144,8 @@ async fn page(
     Query(q): Query<AuditQuery>,
 ) -> Result<Html<String>, ApiError> {
     let (actor, action) = (q.actor.clone(), q.action.clone());
-    let rows = s.store.audit(&q.filter()).await?;
+    let (filter, page) = q.filter()?;
+    let rows = page.of_fetched(s.store.audit(&filter).await?).body;
     let tz: chrono_tz::Tz = s.site.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
     let body: String = rows
         .iter()

@@ -22,6 +22,17 @@ use super::AppState;
 use crate::access::{Role, token_hash};
 use crate::store::Store;
 pub(super) use audit::router as audit_router;
+
+/// The audit read's part of the OpenAPI document.
+pub(super) fn audit_doc() -> utoipa::openapi::OpenApi {
+    <audit::Doc as utoipa::OpenApi>::openapi()
+}
+
+/// Every route in the access table as (method, path): what the OpenAPI test checks the
+/// document against.
+pub fn route_table() -> Vec<(&'static str, &'static str)> {
+    policy::TABLE.iter().map(|r| (r.method, r.path)).collect()
+}
 pub(super) use layer::layer;
 pub(super) use login::router as login_router;
 

@@ -81,6 +81,8 @@ const ADMIN: &[Role] = &[];
 /// Photos and documents: guards (findings), duty engineers and customer service.
 const UPLOAD: &[Role] = &[Duty, Guard, Cs];
 const GUARD_PAGE_CS: &[Role] = &[Duty, Guard, Cs, Viewer];
+/// Every signed-in role.
+const ANY: &[Role] = &[Duty, Guard, Cs, Viewer];
 
 const fn r(method: &'static str, path: &'static str, access: Access) -> Rule {
     Rule {
@@ -139,6 +141,7 @@ pub(crate) const TABLE: &[Rule] = &[
     r("GET", "/incidents/{id}", only(READ)),
     r("GET", "/audit", only(ADMIN)),
     r("GET", "/api/v1/audit", only(ADMIN)),
+    r("GET", "/api/v1/openapi.json", only(ANY)),
     r("GET", "/api/v1/devices", only(READ)),
     r("GET", "/api/v1/points", only(READ)),
     r("GET", "/api/v1/points/{id}", only(READ)),
@@ -211,9 +214,14 @@ pub(crate) fn rule(method: &Method, path: &str) -> Rule {
     } else {
         method.as_str()
     };
+    rule_for(m, path)
+}
+
+/// The rule for a method given by name and a route as registered.
+pub(crate) fn rule_for(method: &str, path: &str) -> Rule {
     TABLE
         .iter()
-        .find(|r| r.method == m && r.path == path)
+        .find(|r| r.method == method && r.path == path)
         .copied()
         .unwrap_or(ADMIN_ONLY)
 }
