@@ -5,7 +5,7 @@
 //! needs every item acknowledged. The duty log holds the staff's entries per shift and,
 //! read back, the hand-overs of the same span (reviewable by the manager).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,8 +13,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::incidents::{Handover, HandoverError, HandoverItem, RequestKind, alarm_items};
 
-use super::{ApiError, ApiJson, AppState};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::page::{ApiQuery, Page, Paged, Window};
+use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::store::{DutyEntry, StoredHandover};
+
+#[derive(OpenApi)]
+#[openapi(paths(list, start, one, command, log, write))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -24,7 +31,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/duty-log", get(log).post(write))
 }
 
-#[derive(Deserialize)]
+/// The outgoing shift starts a hand-over.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StartBody {
     outgoing: String,
@@ -32,6 +40,13 @@ struct StartBody {
     note: Option<String>,
 }
 
+/// Starts a hand-over listing every open item now.
+#[utoipa::path(post, path = "/handovers", tag = "duty", request_body = StartBody,
+    responses(
+        (status = 201, description = "The hand-over with its open items", body = StoredHandover),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 422, description = "No outgoing person named", body = ErrorBody),
+    ))]
 async fn start(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<StartBody>,
@@ -71,11 +86,31 @@ async fn open_items(s: &AppState) -> Result<Vec<HandoverItem>, ApiError> {
     Ok(items)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct Span {
+    /// From this time (inclusive).
     from: Option<DateTime<Utc>>,
+    /// Before this time.
     to: Option<DateTime<Utc>>,
+}
+
+/// A span with a page: the hand-over list.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    /// Started at or after this time.
+    from: Option<DateTime<Utc>>,
+    /// Started before this time.
+    to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
+    limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
 }
 
 impl Span {
@@ -89,14 +124,33 @@ impl Span {
     }
 }
 
+/// Kept hand-overs, oldest first.
+#[utoipa::path(get, path = "/handovers", tag = "duty", params(ListQuery),
+    responses(
+        (status = 200, description = "One page of hand-overs", body = Vec<StoredHandover>),
+        (status = 422, description = "Bad `limit`, `offset` or window", body = ErrorBody),
+    ))]
 async fn list(
     State(s): State<AppState>,
-    Query(q): Query<Span>,
-) -> Result<Json<Vec<StoredHandover>>, ApiError> {
-    let (from, to) = q.bounds()?;
-    Ok(Json(s.store.handovers(from, to).await?))
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Paged<Vec<StoredHandover>>, ApiError> {
+    let page = Page::new(q.limit, q.offset)?;
+    Window::new(q.from, q.to)?;
+    let span = Span {
+        from: q.from,
+        to: q.to,
+    };
+    let (from, to) = span.bounds()?;
+    Ok(page.slice(s.store.handovers(from, to).await?))
 }
 
+/// One hand-over.
+#[utoipa::path(get, path = "/handovers/{id}", tag = "duty",
+    params(("id" = i64, Path, description = "Hand-over number")),
+    responses(
+        (status = 200, description = "The hand-over", body = StoredHandover),
+        (status = 404, description = "No such hand-over", body = ErrorBody),
+    ))]
 async fn one(
     State(s): State<AppState>,
     Path(id): Path<i64>,
@@ -109,7 +163,8 @@ async fn one(
 }
 
 /// A step on a hand-over.
-#[derive(Deserialize)]
+/// A step on a hand-over.
+#[derive(Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum HandoverAction {
     /// The outgoing shift's note for the whole shift.
@@ -122,13 +177,25 @@ enum HandoverAction {
     Complete,
 }
 
-#[derive(Deserialize)]
+/// Who takes a step, and which.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CommandBody {
     actor: String,
     action: HandoverAction,
 }
 
+/// A note (overall or per item) from the outgoing shift, an acknowledgement of an item
+/// or the completion by the incoming shift.
+#[utoipa::path(post, path = "/handovers/{id}/commands", tag = "duty", request_body = CommandBody,
+    params(("id" = i64, Path, description = "Hand-over number")),
+    responses(
+        (status = 200, description = "The hand-over after the step", body = StoredHandover),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such hand-over", body = ErrorBody),
+        (status = 409, description = "Complete already, items unacknowledged, the outgoing person taking over, or changed meanwhile", body = ErrorBody),
+        (status = 422, description = "Unknown item reference or empty note", body = ErrorBody),
+    ))]
 async fn command(
     State(s): State<AppState>,
     Path(id): Path<i64>,
@@ -178,7 +245,8 @@ fn handover_error(e: HandoverError) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+/// An entry for the duty log.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EntryBody {
     author: String,
@@ -187,6 +255,13 @@ struct EntryBody {
     text: String,
 }
 
+/// Writes an entry in the duty log.
+#[utoipa::path(post, path = "/duty-log", tag = "duty", request_body = EntryBody,
+    responses(
+        (status = 201, description = "The entry", body = DutyEntry),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 422, description = "No author, shift or text", body = ErrorBody),
+    ))]
 async fn write(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<EntryBody>,
@@ -204,13 +279,23 @@ async fn write(
 }
 
 /// The duty log of a span: entries and hand-overs.
-#[derive(Serialize)]
+/// The duty log of a span: entries and hand-overs.
+#[derive(Serialize, ToSchema)]
 struct DutyLog {
     entries: Vec<DutyEntry>,
     handovers: Vec<StoredHandover>,
 }
 
-async fn log(State(s): State<AppState>, Query(q): Query<Span>) -> Result<Json<DutyLog>, ApiError> {
+/// The duty log of a span, for the manager's review.
+#[utoipa::path(get, path = "/duty-log", tag = "duty", params(Span),
+    responses(
+        (status = 200, description = "Entries and hand-overs in the span", body = DutyLog),
+        (status = 422, description = "`to` not after `from`", body = ErrorBody),
+    ))]
+async fn log(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<Span>,
+) -> Result<Json<DutyLog>, ApiError> {
     let (from, to) = q.bounds()?;
     Ok(Json(DutyLog {
         entries: s.store.duty_entries(from, to).await?,

@@ -8,9 +8,15 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 
-use super::{ApiError, AppState};
+use utoipa::OpenApi;
+
+use super::{ApiError, AppState, ErrorBody};
 use crate::customers::notices::NoticeTemplate;
 use crate::store::FireTest;
+
+#[derive(OpenApi)]
+#[openapi(paths(of_notice))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/notices/{id}/fire-tests", get(of_notice))
@@ -78,6 +84,13 @@ pub(super) async fn plan(
     Ok(())
 }
 
+/// The fire-system tests a notice announced, with the devices kept quiet and when.
+#[utoipa::path(get, path = "/notices/{id}/fire-tests", tag = "notices",
+    params(("id" = i64, Path, description = "Notice number")),
+    responses(
+        (status = 200, description = "The notice's planned tests", body = Vec<FireTest>),
+        (status = 404, description = "No such notice", body = ErrorBody),
+    ))]
 async fn of_notice(
     State(s): State<AppState>,
     Path(id): Path<i64>,

@@ -3,38 +3,56 @@
 //! each with its count, its base and its target (`[kpis]`). `?period=2026-11` is a month
 //! in site time; `?from=&to=` any span.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::incidents::Kpi;
 
-use super::{ApiError, AppState};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::page::ApiQuery;
+use super::{ApiError, AppState, ErrorBody};
 use crate::customers::duty;
+
+#[derive(OpenApi)]
+#[openapi(paths(kpis))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/kpis", get(kpis))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct KpiQuery {
+    /// A month in site time, `YYYY-MM`; the current month when nothing is given.
     period: Option<String>,
+    /// Or a span: from this time…
     from: Option<DateTime<Utc>>,
+    /// …to this time (both needed).
     to: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize)]
+/// The KPIs of a span with their targets.
+#[derive(Serialize, ToSchema)]
 struct KpiReport {
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     kpis: Vec<Kpi>,
 }
 
+/// Follow-up rate, satisfaction, repairs and responses in time (rules.md §9, §13.17).
+#[utoipa::path(get, path = "/kpis", tag = "service", params(KpiQuery),
+    responses(
+        (status = 200, description = "The KPIs of the span", body = KpiReport),
+        (status = 422, description = "Bad `period` or span", body = ErrorBody),
+    ))]
 async fn kpis(
     State(s): State<AppState>,
-    Query(q): Query<KpiQuery>,
+    ApiQuery(q): ApiQuery<KpiQuery>,
 ) -> Result<Json<KpiReport>, ApiError> {
     let (from, to) = span(&s, &q)?;
     let kpis = duty::kpis(&s.store, &s.kpis, from, to).await?;

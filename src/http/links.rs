@@ -11,8 +11,14 @@ use sitewatch_core::incidents::{
     IncidentId, IncidentSource, NewIncident, RequestId, RequestKind, ServiceRequest,
 };
 
-use super::{ApiError, ApiJson, AppState};
+use utoipa::{OpenApi, ToSchema};
+
+use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::engine::Output;
+
+#[derive(OpenApi)]
+#[openapi(paths(link, requests))]
+pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -21,7 +27,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// Name an existing incident, or open one (category and title) from the request.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LinkBody {
     actor: String,
@@ -29,13 +35,24 @@ struct LinkBody {
     open: Option<OpenBody>,
 }
 
-#[derive(Deserialize)]
+/// An incident to open from the request.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OpenBody {
     category: String,
     title: String,
 }
 
+/// Links a request to the incident it came from, or opens one from it.
+#[utoipa::path(post, path = "/requests/{id}/incident", tag = "requests", request_body = LinkBody,
+    params(("id" = i64, Path, description = "Request number")),
+    responses(
+        (status = 200, description = "The request with its incident", body = ServiceRequest),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such request", body = ErrorBody),
+        (status = 409, description = "Already linked, or changed meanwhile", body = ErrorBody),
+        (status = 422, description = "Neither or both of `incident` and `open`, an unknown incident or category", body = ErrorBody),
+    ))]
 async fn link(
     State(s): State<AppState>,
     Path(id): Path<RequestId>,
@@ -119,6 +136,13 @@ async fn open_from(
         .map_err(|e| ApiError::invalid("category", e.to_string()))
 }
 
+/// The requests linked to an incident.
+#[utoipa::path(get, path = "/incidents/{id}/requests", tag = "incidents",
+    params(("id" = i64, Path, description = "Incident number")),
+    responses(
+        (status = 200, description = "The incident's requests", body = Vec<ServiceRequest>),
+        (status = 404, description = "No such incident", body = ErrorBody),
+    ))]
 async fn requests(
     State(s): State<AppState>,
     Path(id): Path<IncidentId>,

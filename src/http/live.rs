@@ -32,6 +32,7 @@ struct StreamQuery {
     /// Comma-separated kinds to receive (`alarm,incident,scan`); all when absent.
     kinds: Option<String>,
     /// Which point samples to pass; every poll's when absent.
+    #[param(inline)]
     samples: Option<Samples>,
 }
 

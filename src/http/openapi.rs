@@ -19,7 +19,7 @@ use super::auth::policy::{self, Access};
 use super::page::{NEXT_OFFSET, TOTAL_COUNT};
 use super::{AppState, ErrorBody};
 use super::{alarms, api, files, followups, incidents, inspections, live, notices, patrol};
-use super::{requests, snapshots, units};
+use super::{duty, fire_tests, kpis, links, requests, snapshots, units};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -69,6 +69,10 @@ pub fn document() -> Document {
         followups::Doc::openapi(),
         inspections::Doc::openapi(),
         notices::Doc::openapi(),
+        duty::Doc::openapi(),
+        kpis::Doc::openapi(),
+        links::Doc::openapi(),
+        fire_tests::Doc::openapi(),
         super::auth::audit_doc(),
     ];
     let mut v1 = Root::openapi();

@@ -230,10 +230,11 @@ where
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         match serde_path_to_error::deserialize(de) {
             Ok(v) => Ok(ApiQuery(v)),
-            Err(e) => Err(ApiError::BadQuery {
-                field: field_of(&e.path().to_string(), &e.inner().to_string()),
-                message: e.inner().to_string(),
-            }),
+            Err(e) => {
+                let field = field_of(&e.path().to_string(), &e.inner().to_string());
+                let message = format!("query parameter `{field}`: {}", e.inner());
+                Err(ApiError::BadQuery { field, message })
+            }
         }
     }
 }

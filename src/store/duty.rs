@@ -20,7 +20,7 @@ fn from_ms(ms: i64) -> DateTime<Utc> {
 }
 
 /// A stored hand-over with its number and the version it was read at.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StoredHandover {
     /// Its number.
     pub id: i64,
@@ -33,7 +33,7 @@ pub struct StoredHandover {
 }
 
 /// One entry of the duty log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DutyEntry {
     /// Its number.
     pub id: i64,
@@ -48,7 +48,7 @@ pub struct DutyEntry {
 }
 
 /// A planned fire-system test: the devices whose alarms are suppressed for its window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FireTest {
     /// Its number.
     pub id: i64,

@@ -226,7 +226,8 @@ async fn a_malformed_incident_filter_answers_the_stable_error_body_and_is_counte
     let body: serde_json::Value = resp.json().await.expect("json");
     assert_eq!(
         (body["code"].as_str(), body["field"].as_str()),
-        (Some("invalid"), Some("query"))
+        (Some("invalid"), Some("incident")),
+        "the parameter at fault is named"
     );
     assert!(
         body["message"]

@@ -90,12 +90,12 @@ async fn a_bad_batch_is_refused_with_the_field_at_fault() {
         ),
         (
             "/api/v1/readings?points=em_b1.voltage_l1&since=yesterday",
-            "query",
+            "since",
             "since",
         ),
         (
             "/api/v1/stream?kinds=point&samples=some",
-            "query",
+            "samples",
             "samples",
         ),
     ];

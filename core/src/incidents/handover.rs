@@ -10,7 +10,7 @@ use super::service::ServiceRequest;
 use crate::alarms::AlarmEngine;
 
 /// One open item handed over.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HandoverItem {
     /// A stable reference such as `incident:12`, `request:40` or `alarm:fp-1`.
     pub reference: String,
@@ -21,18 +21,19 @@ pub struct HandoverItem {
 }
 
 /// An item on a hand-over with its notes and acknowledgement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HandoverEntry {
     /// The item.
     pub item: HandoverItem,
     /// The outgoing shift's handling notes.
     pub notes: Vec<String>,
-    /// Who in the incoming shift acknowledged it, and when.
+    /// Who in the incoming shift acknowledged it, and when (`[name, time]`).
+    #[schema(value_type = Option<Vec<String>>)]
     pub acknowledged: Option<(String, DateTime<Utc>)>,
 }
 
 /// A hand-over record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Handover {
     /// The outgoing duty person.
     pub outgoing: String,
@@ -42,7 +43,8 @@ pub struct Handover {
     pub notes: Vec<String>,
     /// The items.
     pub entries: Vec<HandoverEntry>,
-    /// Who took over and when, once every item is acknowledged.
+    /// Who took over and when, once every item is acknowledged (`[name, time]`).
+    #[schema(value_type = Option<Vec<String>>)]
     pub completed: Option<(String, DateTime<Utc>)>,
 }
 

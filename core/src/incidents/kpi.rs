@@ -38,7 +38,7 @@ impl Default for KpiTargets {
 }
 
 /// One KPI over a period.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Kpi {
     /// Stable name: `follow_up_rate`, `satisfaction`, `repairs_in_time`, `responses_in_time`.
     pub name: String,
