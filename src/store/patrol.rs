@@ -49,7 +49,8 @@ impl Store {
             .collect())
     }
 
-    /// Judged scans received in `[from, to)`, oldest first.
+    /// Judged scans received in `[from, to)`, oldest first; scans received together (a
+    /// phone sending its offline queue) in the order they were scanned.
     pub async fn scans(
         &self,
         from: DateTime<Utc>,
@@ -59,7 +60,7 @@ impl Store {
     ) -> Result<Vec<ScanRecord>, StoreError> {
         let rows = sqlx::query(
             "select record from scans where record is not null and received_ms >= $1 and received_ms < $2 \
-             order by received_ms, scan_id limit $3 offset $4",
+             order by received_ms, scanned_ms, scan_id limit $3 offset $4",
         )
         .bind(from.timestamp_millis())
         .bind(to.timestamp_millis())
