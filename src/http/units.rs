@@ -1,6 +1,7 @@
 //! `/api/v1/units`: the unit register (业户档案) with owners, tenants and occupancy, its
 //! CSV import (all or nothing), and occupancy changes with meter base readings, which the
-//! engine learns at once (vacant units join the inspection schedule).
+//! engine learns at once (vacant units join the inspection schedule). `/api/v1/owners`
+//! finds owners and tenants by name, phone or email, with the units they belong to.
 
 use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
@@ -11,11 +12,13 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{Actor, ApiError, ApiJson, AppState, ErrorBody};
-use crate::customers::{self, ImportError, MeterBase, Occupancy, OccupancyChange, Unit, vacancy};
+use crate::customers::{
+    self, Contact, ImportError, MeterBase, Occupancy, OccupancyChange, Role, Unit, vacancy,
+};
 use crate::store::ImportSummary;
 
 #[derive(OpenApi)]
-#[openapi(paths(list, import, one, occupancy))]
+#[openapi(paths(list, import, one, occupancy, owners))]
 pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
@@ -24,6 +27,73 @@ pub(super) fn router() -> Router<AppState> {
         .route("/units/import", post(import))
         .route("/units/{id}", get(one))
         .route("/units/{id}/occupancy", put(occupancy))
+        .route("/owners", get(owners))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct OwnerQuery {
+    /// Part of a name, phone number or email address (any case).
+    q: Option<String>,
+    /// Only owners or only tenants.
+    role: Option<Role>,
+    /// Only this building.
+    building: Option<String>,
+    /// Items per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, default = 1000)]
+    limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
+}
+
+/// An owner or tenant with the unit they belong to.
+#[derive(Serialize, ToSchema)]
+struct OwnerView {
+    /// The unit id.
+    unit: String,
+    /// The unit's occupancy now.
+    occupancy: Occupancy,
+    #[serde(flatten)]
+    contact: Contact,
+}
+
+/// Owners and tenants (业户档案), found by name, phone or email: who is calling, and
+/// which unit is theirs.
+#[utoipa::path(get, path = "/owners", tag = "units", params(OwnerQuery),
+    responses(
+        (status = 200, description = "One page of owners and tenants, by unit", body = Vec<OwnerView>),
+        (status = 422, description = "Bad filter or paging parameter", body = ErrorBody),
+    ))]
+async fn owners(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<OwnerQuery>,
+) -> Result<Paged<Vec<OwnerView>>, ApiError> {
+    let page = Page::new(q.limit, q.offset)?;
+    let needle = q.q.as_deref().map(str::trim).unwrap_or("").to_lowercase();
+    let units = s.store.units(q.building.as_deref(), None).await?;
+    let found = units
+        .into_iter()
+        .flat_map(|u| {
+            let (unit, occupancy) = (u.id, u.occupancy);
+            u.contacts.into_iter().map(move |contact| OwnerView {
+                unit: unit.clone(),
+                occupancy,
+                contact,
+            })
+        })
+        .filter(|o| q.role.is_none_or(|r| o.contact.role == r))
+        .filter(|o| needle.is_empty() || matches(&o.contact, &needle))
+        .collect();
+    Ok(page.slice(found))
+}
+
+fn matches(c: &Contact, needle: &str) -> bool {
+    [Some(&c.name), c.phone.as_ref(), c.email.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(|field| field.to_lowercase().contains(needle))
 }
 
 #[derive(Deserialize, IntoParams)]

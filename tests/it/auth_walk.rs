@@ -97,6 +97,7 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/handovers/999", READ),
     ("POST", "/api/v1/handovers/999/commands", DUTY_CS),
     ("GET", "/api/v1/duty-log", DUTY_CS),
+    ("GET", "/api/v1/owners", DUTY_CS),
     ("POST", "/api/v1/duty-log", DUTY_CS),
 ];
 

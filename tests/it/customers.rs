@@ -163,3 +163,43 @@ async fn the_import_route_reports_bad_rows_by_line_and_the_register_stays_empty(
     let unit = app.get_json("/api/v1/units/1-0303").await;
     assert_eq!(unit["contacts"][0]["preferred_channel"], "email");
 }
+
+/// Customer service on the phone: the caller's number or name finds them and their unit.
+#[tokio::test]
+async fn an_owner_is_found_by_phone_or_name_with_their_unit() {
+    let app = crate::helpers::spawn_app(Db::Sqlite).await;
+    let (status, body) = import_csv(&app, &three_units()).await;
+    assert_eq!(status, 200, "{body}");
+    let by_phone = app.get_json("/api/v1/owners?q=13900000002").await;
+    assert_eq!(by_phone.as_array().map(Vec::len), Some(1), "{by_phone}");
+    assert_eq!(
+        (
+            &by_phone[0]["name"],
+            &by_phone[0]["role"],
+            &by_phone[0]["unit"]
+        ),
+        (
+            &serde_json::json!("李雷"),
+            &serde_json::json!("tenant"),
+            &serde_json::json!("1-0301")
+        ),
+    );
+    let by_name = app.get_json("/api/v1/owners?q=张伟").await;
+    assert_eq!(by_name[0]["unit"], "1-0302");
+    assert_eq!(by_name[0]["occupancy"], "vacant");
+    let by_mail = app.get_json("/api/v1/owners?q=LIU@EXAMPLE").await;
+    assert_eq!(by_mail[0]["name"], "刘洋");
+    let owners = app.get_json("/api/v1/owners?role=owner").await;
+    assert_eq!(owners.as_array().map(Vec::len), Some(3), "{owners}");
+    let nobody = app.get_json("/api/v1/owners?q=999999").await;
+    assert_eq!(nobody, serde_json::json!([]));
+    let resp = app
+        .client
+        .get(format!("{}/api/v1/owners?role=landlord", app.base))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 422);
+    let bad: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(bad["field"], "role", "{bad}");
+}

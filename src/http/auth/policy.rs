@@ -177,6 +177,7 @@ pub(crate) const TABLE: &[Rule] = &[
     r("GET", "/api/v1/units", only(READ)),
     r("POST", "/api/v1/units/import", only(CS)),
     r("GET", "/api/v1/units/{id}", only(READ)),
+    r("GET", "/api/v1/owners", only(DUTY_CS)),
     w("PUT", "/api/v1/units/{id}/occupancy", CS, "actor"),
     r("GET", "/api/v1/requests", only(READ)),
     w("POST", "/api/v1/requests", CS, "received_by"),
@@ -261,8 +262,9 @@ mod tests {
         }
     }
 
-    /// Reads kept from viewers: the staff's own duty log (rules.md §13.19).
-    const STAFF_ONLY: &[&str] = &["/api/v1/duty-log"];
+    /// Reads kept from viewers: the staff's own duty log (rules.md §13.19), and the search
+    /// of owners by name or phone (personal data, for whoever is on the phone with them).
+    const STAFF_ONLY: &[&str] = &["/api/v1/duty-log", "/api/v1/owners"];
 
     #[test]
     fn viewers_read_and_never_write() {
