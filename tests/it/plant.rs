@@ -116,6 +116,14 @@ async fn stopped_simulator_turns_points_comm_lost_not_stale_good() {
         ),
         Some(1.0)
     );
+    assert_eq!(
+        metric(
+            &metrics,
+            r#"sitewatch_point_quality{point="em_b1.current_l1",quality="good"}"#
+        ),
+        None,
+        "a point has one quality series, its current one"
+    );
     assert!(
         metric(
             &metrics,

@@ -19,12 +19,7 @@ use sitewatch_core::points::{PointEvent, Quality};
 use crate::devices::payload::RejectReason;
 use crate::engine::{Books, Output};
 
-const QUALITIES: [Quality; 4] = [
-    Quality::Good,
-    Quality::Stale,
-    Quality::CommLost,
-    Quality::BadConfig,
-];
+mod points;
 
 /// Cheap-clone handle to every metric.
 #[derive(Debug, Clone)]
@@ -33,8 +28,7 @@ pub struct Metrics(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     registry: Registry,
-    point_value: GaugeVec,
-    point_quality: IntGaugeVec,
+    points: Arc<points::PointTable>,
     device_up: IntGaugeVec,
     modbus_requests: IntCounterVec,
     modbus_latency: HistogramVec,
@@ -136,16 +130,7 @@ impl Metrics {
             prometheus::process_collector::ProcessCollector::for_self(),
         ))
         .expect("process collector");
-        let point_value = GaugeVec::new(
-            Opts::new(
-                "sitewatch_point_value",
-                "Last value of a point, in its engineering unit.",
-            ),
-            &["point"],
-        )
-        .expect("valid metric");
-        r.register(Box::new(point_value.clone()))
-            .expect("unique metric");
+        let points = Arc::new(points::PointTable::default());
         let modbus_latency = HistogramVec::new(
             HistogramOpts::new(
                 "sitewatch_modbus_request_duration_seconds",
@@ -170,19 +155,13 @@ impl Metrics {
         r.register(Box::new(bus_utilisation.clone()))
             .expect("unique metric");
         Metrics(Arc::new(Inner {
-            point_value,
+            points,
             bus_utilisation,
             modbus_skipped: counter(
                 &r,
                 "sitewatch_modbus_polls_skipped_total",
                 "Polls skipped because the device's bus was still busy when they were due.",
                 &["device"],
-            ),
-            point_quality: int_gauge(
-                &r,
-                "sitewatch_point_quality",
-                "1 for the point's current quality (good, stale, comm_lost, bad_config).",
-                &["point", "quality"],
             ),
             device_up: int_gauge(
                 &r,
@@ -344,7 +323,9 @@ impl Metrics {
         if TextEncoder::new().encode(&families, &mut buf).is_err() {
             return String::new();
         }
-        String::from_utf8(buf).unwrap_or_default()
+        let mut text = String::from_utf8(buf).unwrap_or_default();
+        self.0.points.render(&mut text);
+        text
     }
 
     /// Declares a device and its points so they show before the first poll.
@@ -359,7 +340,7 @@ impl Metrics {
     pub fn point_event(&self, ev: &PointEvent) {
         match ev {
             PointEvent::Sample { point, value, .. } => {
-                self.0.point_value.with_label_values(&[point]).set(*value);
+                self.0.points.value(point, *value);
             }
             PointEvent::Quality { point, to, .. } => self.set_quality(point, *to),
             PointEvent::Device { device, up, .. } => {
@@ -376,13 +357,7 @@ impl Metrics {
     }
 
     fn set_quality(&self, point: &str, now: Quality) {
-        for q in QUALITIES {
-            let v = i64::from(q == now);
-            self.0
-                .point_quality
-                .with_label_values(&[point, q.as_str()])
-                .set(v);
-        }
+        self.0.points.quality(point, now);
     }
 
     /// Follows every decision of the core.
