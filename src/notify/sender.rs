@@ -109,13 +109,15 @@ impl Sender {
         let now = self.clock.now();
         match result {
             Ok(()) => {
-                self.record(m.id, || self.store.mark_message_delivered(m.id, now))
-                    .await;
+                self.record(m.id, cancel, || {
+                    self.store.mark_message_delivered(m.id, now)
+                })
+                .await;
                 notify.message(m.channel, Status::Delivered);
             }
             Err(e) => {
                 let retry_at = self.retry_at(m, &e, now);
-                self.record(m.id, || {
+                self.record(m.id, cancel, || {
                     self.store
                         .mark_message_failed(m.id, &e.reason, retry_at, now)
                 })
@@ -132,7 +134,9 @@ impl Sender {
     /// The outcome must be recorded: a delivery not recorded would be sent again, a
     /// failure not recorded would sit `sent` until the next start. Keep trying (a stop in
     /// between leaves it `sent`, queued again at the next start).
-    async fn record<F, Fut>(&self, id: i64, write: F)
+    /// Writes an outcome, retrying while the database is away; a stop gives up (the
+    /// message stays `sent` and is queued again at the next start, same idempotency key).
+    async fn record<F, Fut>(&self, id: i64, cancel: &CancellationToken, write: F)
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<(), crate::store::StoreError>>,
@@ -140,7 +144,10 @@ impl Sender {
         let mut wait = Duration::from_millis(100);
         while let Err(e) = write().await {
             tracing::warn!(error = %e, message = id, "cannot record a notice message's outcome; retrying");
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
+            }
             wait = (wait * 2).min(Duration::from_secs(5));
         }
     }
