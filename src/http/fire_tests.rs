@@ -23,7 +23,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// Checks the devices a notice names before it is issued: only a fire-system test with a
-/// window names devices, and each must be configured.
+/// window still to come names devices, and each must be configured.
 pub(super) fn check(
     s: &AppState,
     template: NoticeTemplate,
@@ -39,10 +39,17 @@ pub(super) fn check(
             "only a fire_system_test notice suppresses devices",
         ));
     }
-    if window.0.is_none() || window.1.is_none() {
+    let Some(ends_at) = window.0.and(window.1) else {
         return Err(ApiError::invalid(
             "ends_at",
             "a fire-system test that suppresses alarms needs its start and end",
+        ));
+    };
+    // A window already over would be kept but never applied: say so instead.
+    if ends_at <= s.clock.now() {
+        return Err(ApiError::invalid(
+            "ends_at",
+            "the test window has already ended",
         ));
     }
     if let Some(unknown) = devices

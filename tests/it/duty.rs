@@ -505,6 +505,15 @@ async fn a_fire_system_test_keeps_the_panel_quiet_for_its_window_only() {
         )
         .await;
     assert_eq!((status, body["field"].as_str()), (422, Some("devices")));
+    let mut over = notice("fire_system_test", json!(["fire_panel"]));
+    over["starts_at"] = json!(t0() - chrono::Duration::hours(2));
+    over["ends_at"] = json!(t0() - chrono::Duration::hours(1));
+    let (status, body) = app.post_json("/api/v1/notices", over).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("ends_at")),
+        "a window already over would never be applied: {body}"
+    );
     let (status, issued) = app
         .post_json(
             "/api/v1/notices",
