@@ -108,15 +108,20 @@ fn runtime(name: &str) -> anyhow::Result<tokio::runtime::Runtime> {
         .context("Failed to start a runtime")
 }
 
-fn bench_config(opts: &BenchOptions, addrs: &[String]) -> anyhow::Result<Config> {
+/// The `bench` profile: `registers` holding registers `r0`, `r1`… read as `u16`.
+pub(crate) fn bench_profile(registers: u16) -> String {
     let mut profile = "[profile]\nid = \"bench\"\nname = \"Bench\"\nmanual = \"none\"\n".to_owned();
-    for a in 0..opts.registers {
+    for a in 0..registers {
         profile.push_str(&format!(
             "[[points]]\nname = \"r{a}\"\ntable = \"holding\"\naddress = {a}\ntype = \"u16\"\n"
         ));
     }
+    profile
+}
+
+fn bench_config(opts: &BenchOptions, addrs: &[String]) -> anyhow::Result<Config> {
     let dir = tempfile_dir()?;
-    std::fs::write(dir.join("bench.toml"), profile)?;
+    std::fs::write(dir.join("bench.toml"), bench_profile(opts.registers))?;
     let mut text = format!(
         "[site]\nid = \"b\"\nname = \"B\"\n[profiles]\ndir = \"{}\"\n",
         dir.display()
@@ -320,10 +325,15 @@ fn client_cpu() -> f64 {
 }
 
 pub(crate) fn rss_mb() -> f64 {
+    status_mb("VmRSS:")
+}
+
+/// A memory figure of this process from `/proc/self/status` (`VmRSS:`, `VmHWM:`), in MB.
+pub(crate) fn status_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }

@@ -67,7 +67,7 @@ pub async fn run(opts: RssOptions) -> anyhow::Result<()> {
     let (t0, r0) = (Instant::now(), requests(addr).await?);
     tokio::time::sleep(Duration::from_secs(opts.seconds)).await;
     let rate = (requests(addr).await? - r0) / t0.elapsed().as_secs_f64();
-    let (rss, peak) = (super::modbus::rss_mb(), peak_mb());
+    let (rss, peak) = (super::modbus::rss_mb(), super::modbus::status_mb("VmHWM:"));
     cancel.cancel();
     task.await??;
     println!(
@@ -88,14 +88,11 @@ fn write_config(
     opts: &RssOptions,
     port: u16,
 ) -> anyhow::Result<std::path::PathBuf> {
-    let mut profile = "[profile]\nid = \"bench\"\nname = \"Bench\"\nmanual = \"none\"\n".to_owned();
-    for a in 0..opts.registers {
-        profile.push_str(&format!(
-            "[[points]]\nname = \"r{a}\"\ntable = \"holding\"\naddress = {a}\ntype = \"u16\"\n"
-        ));
-    }
     std::fs::create_dir_all(dir.join("profiles"))?;
-    std::fs::write(dir.join("profiles/bench.toml"), profile)?;
+    std::fs::write(
+        dir.join("profiles/bench.toml"),
+        super::modbus::bench_profile(opts.registers),
+    )?;
     let interval = opts.devices as f64 / opts.rate.max(1.0);
     let mut text = format!(
         "[site]\nid = \"rss\"\nname = \"RSS bench\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
@@ -145,13 +142,4 @@ async fn requests(addr: std::net::SocketAddr) -> anyhow::Result<f64> {
         .filter(|l| l.starts_with("sitewatch_modbus_requests_total{") && l.contains("\"ok\""))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum())
-}
-
-fn peak_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }

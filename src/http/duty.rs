@@ -15,7 +15,7 @@ use sitewatch_core::incidents::{Handover, HandoverError, HandoverItem, RequestKi
 
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::page::{ApiQuery, Page, Paged, Window};
+use super::page::{ApiQuery, Page, Paged};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::store::{DutyEntry, StoredHandover};
 
@@ -135,7 +135,6 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Paged<Vec<StoredHandover>>, ApiError> {
     let page = Page::new(q.limit, q.offset)?;
-    Window::new(q.from, q.to)?;
     let span = Span {
         from: q.from,
         to: q.to,
