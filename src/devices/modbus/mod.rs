@@ -2,11 +2,13 @@
 //! line) form a [`Bus`] polled by one task, one request at a time; separate buses run
 //! concurrently. `plan` coalesces a profile's points into as few reads as the protocol
 //! allows, `read` performs one of them and explains failures, `transport` opens TCP, RTU
-//! and RTU-over-TCP links and cleans a line after a timeout.
+//! and RTU-over-TCP links and cleans a line after a timeout; `tcp` is the small Modbus TCP
+//! client behind the TCP links.
 
 mod bus;
 pub mod commission;
 mod read;
+mod tcp;
 mod transport;
 
 pub use bus::{Bus, group};

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, lookup_host};
 use tokio_modbus::Slave;
-use tokio_modbus::client::{Context, rtu, tcp};
+use tokio_modbus::client::{Context, rtu};
 use tokio_modbus::slave::SlaveContext;
 
 use super::BlockError;
@@ -201,7 +201,7 @@ async fn connect(
     match (transport, serial) {
         (Transport::Rtu, Some(s)) => Ok(rtu_state(Box::new(open_serial(&s)?))),
         (Transport::RtuOverTcp, _) => Ok(rtu_state(Box::new(connect_tcp(&address).await?))),
-        _ => Ok(State::Tcp(tcp::attach(connect_tcp(&address).await?))),
+        _ => Ok(State::Tcp(super::tcp::attach(connect_tcp(&address).await?))),
     }
 }
 
