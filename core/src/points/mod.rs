@@ -155,7 +155,16 @@ pub struct PointState {
     #[serde(skip)]
     recorded: Option<(f64, DateTime<Utc>)>,
     #[serde(skip)]
-    spec: PointSpec,
+    limits: Limits,
+}
+
+/// The parts of a [`PointSpec`] the hub decides with, kept apart from the id, device and
+/// unit so a point holds each of those once (memory: a site has tens of thousands).
+#[derive(Debug, Clone)]
+struct Limits {
+    stale_after: Option<Duration>,
+    history_deadband: f64,
+    history_heartbeat: Duration,
 }
 
 /// The current state of one device.
@@ -178,9 +187,12 @@ pub struct DeviceState {
 /// Latest value and quality of every point; pure, fed events and `now`.
 #[derive(Debug, Default)]
 pub struct PointsHub {
-    points: BTreeMap<PointId, PointState>,
+    /// Sorted by id, found by binary search: the set is fixed at start, and a sorted
+    /// `Vec` holds a point in a third of the memory of a `BTreeMap` node slot.
+    points: Vec<PointState>,
     devices: BTreeMap<String, DeviceState>,
-    by_device: HashMap<String, Vec<PointId>>,
+    /// Indexes into `points`.
+    by_device: HashMap<String, Vec<usize>>,
 }
 
 impl PointsHub {
@@ -191,19 +203,36 @@ impl PointsHub {
         for d in devices {
             hub.devices.insert(d.id.clone(), DeviceState::new(d));
         }
-        for p in points {
-            hub.by_device
-                .entry(p.device.clone())
-                .or_default()
-                .push(p.id.clone());
-            hub.points.insert(p.id.clone(), PointState::new(p));
+        let mut points: Vec<PointState> = points.into_iter().map(PointState::new).collect();
+        points.sort_by(|a, b| a.id.cmp(&b.id));
+        // A repeated id keeps its last spec, as a map insert would.
+        points.dedup_by(|later, kept| {
+            let same = later.id == kept.id;
+            if same {
+                std::mem::swap(later, kept);
+            }
+            same
+        });
+        points.shrink_to_fit();
+        for (i, p) in points.iter().enumerate() {
+            hub.by_device.entry(p.device.clone()).or_default().push(i);
         }
+        hub.points = points;
         hub
+    }
+
+    fn index(&self, id: &str) -> Option<usize> {
+        self.points.binary_search_by(|p| p.id.as_str().cmp(id)).ok()
+    }
+
+    fn point_mut(&mut self, id: &str) -> Option<&mut PointState> {
+        let i = self.index(id)?;
+        self.points.get_mut(i)
     }
 
     /// Every point, ordered by id.
     pub fn points(&self) -> impl Iterator<Item = &PointState> {
-        self.points.values()
+        self.points.iter()
     }
 
     /// Every device, ordered by id.
@@ -213,7 +242,7 @@ impl PointsHub {
 
     /// One point.
     pub fn point(&self, id: &str) -> Option<&PointState> {
-        self.points.get(id)
+        self.index(id).map(|i| &self.points[i])
     }
 
     /// Applies a source fact.
@@ -241,15 +270,11 @@ impl PointsHub {
 
     /// Time passes: points without news for longer than `stale_after` turn stale.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<PointEvent> {
-        let stale: Vec<PointId> = self
-            .points
-            .values()
-            .filter(|p| p.quality == Quality::Good && p.is_overdue(now))
-            .map(|p| p.id.clone())
-            .collect();
         let mut out = Vec::new();
-        for id in stale {
-            self.set_quality(&id, Quality::Stale, now, &mut out);
+        for p in &mut self.points {
+            if p.quality == Quality::Good && p.is_overdue(now) {
+                out.extend(p.change_quality(Quality::Stale, now));
+            }
         }
         out
     }
@@ -285,7 +310,7 @@ impl PointsHub {
     }
 
     fn sample(&mut self, id: &str, value: f64, now: DateTime<Utc>, out: &mut Vec<PointEvent>) {
-        let Some(p) = self.points.get_mut(id) else {
+        let Some(p) = self.point_mut(id) else {
             out.push(unknown("point", id));
             return;
         };
@@ -296,12 +321,12 @@ impl PointsHub {
             p.recorded = Some((value, now));
         }
         out.push(PointEvent::Sample {
-            point: id.to_owned(),
+            point: p.id.clone(),
             value,
             at: now,
             record,
         });
-        self.set_quality(id, Quality::Good, now, out);
+        out.extend(p.change_quality(Quality::Good, now));
     }
 
     fn poll_failed(&mut self, device: &str, reason: String, now: DateTime<Utc>) -> Vec<PointEvent> {
@@ -321,8 +346,8 @@ impl PointsHub {
             reason: Some(reason),
             at: now,
         });
-        for id in self.by_device.get(device).cloned().unwrap_or_default() {
-            self.set_quality(&id, Quality::CommLost, now, &mut out);
+        for &i in self.by_device.get(device).into_iter().flatten() {
+            out.extend(self.points[i].change_quality(Quality::CommLost, now));
         }
         out
     }
@@ -334,20 +359,10 @@ impl PointsHub {
         now: DateTime<Utc>,
         out: &mut Vec<PointEvent>,
     ) {
-        let Some(p) = self.points.get_mut(id) else {
-            out.push(unknown("point", id));
-            return;
-        };
-        if p.quality == to {
-            return;
+        match self.point_mut(id) {
+            Some(p) => out.extend(p.change_quality(to, now)),
+            None => out.push(unknown("point", id)),
         }
-        let from = std::mem::replace(&mut p.quality, to);
-        out.push(PointEvent::Quality {
-            point: id.to_owned(),
-            from,
-            to,
-            at: now,
-        });
     }
 }
 
@@ -361,19 +376,34 @@ fn unknown(kind: &str, id: &str) -> PointEvent {
 impl PointState {
     fn new(spec: PointSpec) -> Self {
         Self {
-            id: spec.id.clone(),
-            device: spec.device.clone(),
-            unit: spec.unit.clone(),
+            id: spec.id,
+            device: spec.device,
+            unit: spec.unit,
             value: None,
             quality: Quality::Stale,
             updated_at: None,
             recorded: None,
-            spec,
+            limits: Limits {
+                stale_after: spec.stale_after,
+                history_deadband: spec.history_deadband,
+                history_heartbeat: spec.history_heartbeat,
+            },
         }
     }
 
+    /// Sets the quality; the event when it changed.
+    fn change_quality(&mut self, to: Quality, now: DateTime<Utc>) -> Option<PointEvent> {
+        let from = std::mem::replace(&mut self.quality, to);
+        (from != to).then(|| PointEvent::Quality {
+            point: self.id.clone(),
+            from,
+            to,
+            at: now,
+        })
+    }
+
     fn is_overdue(&self, now: DateTime<Utc>) -> bool {
-        match (self.spec.stale_after, self.updated_at) {
+        match (self.limits.stale_after, self.updated_at) {
             (Some(limit), Some(at)) => now - at > limit,
             _ => false,
         }
@@ -384,8 +414,8 @@ impl PointState {
             None => true,
             Some((last, at)) => {
                 let moved = (value - last).abs();
-                (moved > 0.0 && moved >= self.spec.history_deadband)
-                    || now - at >= self.spec.history_heartbeat
+                (moved > 0.0 && moved >= self.limits.history_deadband)
+                    || now - at >= self.limits.history_heartbeat
             }
         }
     }
