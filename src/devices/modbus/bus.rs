@@ -3,6 +3,7 @@
 //! When the bus cannot keep up, polls are skipped and counted, never queued.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sitewatch_core::points::{PointId, SourceEvent};
@@ -11,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Block, Link, decode_block, plan, read_block};
 use crate::config::{Device, ModbusConfig};
+use crate::devices::profile::Profile;
 use crate::metrics::{Metrics, ModbusDeviceMetrics};
 
 /// How often bus utilisation is published.
@@ -36,8 +38,11 @@ pub fn group(devices: &[Device]) -> Vec<Vec<Device>> {
     out.into_iter().map(|(_, ds)| ds).collect()
 }
 
+/// What the bus keeps of a device: its id, register map and Modbus settings, not the whole
+/// config entry (over a kilobyte each, times a thousand devices).
 struct Member {
-    device: Device,
+    id: String,
+    profile: Arc<Profile>,
     cfg: ModbusConfig,
     blocks: Vec<Block>,
     due: Instant,
@@ -93,7 +98,8 @@ impl Bus {
                     .collect();
                 let requests = metrics.modbus_device(&device.config.id);
                 Some(Member {
-                    device,
+                    id: device.config.id,
+                    profile: device.profile,
                     cfg,
                     blocks,
                     due: now,
@@ -180,14 +186,14 @@ impl Bus {
         let (next, skipped) = schedule(m.due, m.cfg.poll_interval, now);
         m.due = next;
         if skipped > 0 {
-            self.metrics.modbus_skipped(&m.device.config.id, skipped);
+            self.metrics.modbus_skipped(&m.id, skipped);
         }
     }
 
     async fn poll(&mut self, i: usize) -> Vec<SourceEvent> {
         let Bus { link, members, .. } = self;
         let m = &members[i];
-        let (cfg, id) = (&m.cfg, &m.device.config.id);
+        let (cfg, id) = (&m.cfg, &m.id);
         let mut values = Vec::with_capacity(m.ids.len());
         let mut bad = Vec::new();
         let mut reason = None;
@@ -202,11 +208,11 @@ impl Bus {
             m.requests.request(started.elapsed(), label);
             match result {
                 Ok(raw) => {
-                    for (p, v) in decode_block(&m.device.profile.points, block, &raw) {
+                    for (p, v) in decode_block(&m.profile.points, block, &raw) {
                         match v {
                             Ok(v) => values.push((m.ids[p].clone(), v)),
                             Err(e) => {
-                                let name = &m.device.profile.points[p].name;
+                                let name = &m.profile.points[p].name;
                                 reason = Some(format!("{name}: {e}"));
                                 bad.push(m.ids[p].clone());
                             }
