@@ -13,6 +13,7 @@ pub mod customers;
 pub mod devices;
 pub mod engine;
 pub mod http;
+pub mod memory;
 pub mod metrics;
 pub mod notify;
 pub mod outbox;
