@@ -109,7 +109,7 @@ fn patrol_specs(config: &Config) -> (DeviceSpec, Vec<PointSpec>) {
         .routes
         .iter()
         .map(|r| PointSpec {
-            id: patrol_point(&r.id),
+            id: patrol_point(&r.id).into(),
             device: PATROL_DEVICE.into(),
             unit: String::new(),
             stale_after: None,

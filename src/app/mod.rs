@@ -96,7 +96,7 @@ impl App {
                 .hub
                 .points()
                 .filter(|p| p.device == d.id)
-                .map(|p| p.id.clone())
+                .map(|p| p.id.to_string())
                 .collect();
             self.metrics.declare(&d.id, &ids);
         }

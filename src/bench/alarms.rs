@@ -143,7 +143,7 @@ fn hub_cost(o: &AlarmBenchOptions) -> anyhow::Result<f64> {
             .collect(),
         (0..o.points)
             .map(|k| PointSpec {
-                id: point(k),
+                id: point(k).into(),
                 device: format!("dev{}", k / 50),
                 unit: String::new(),
                 stale_after: None,
@@ -161,7 +161,7 @@ fn hub_cost(o: &AlarmBenchOptions) -> anyhow::Result<f64> {
             (0..devices).map(move |d| SourceEvent::Polled {
                 device: format!("dev{d}"),
                 values: (d * 50..((d + 1) * 50).min(o.points))
-                    .map(|k| (point(k), value(o, k, i)))
+                    .map(|k| (point(k).into(), value(o, k, i)))
                     .collect(),
             })
         })
@@ -181,7 +181,7 @@ fn hub_cost(o: &AlarmBenchOptions) -> anyhow::Result<f64> {
 
 fn sample(point: String, value: f64, at: chrono::DateTime<Utc>) -> PointEvent {
     PointEvent::Sample {
-        point,
+        point: point.into(),
         value,
         at,
         record: false,

@@ -90,7 +90,7 @@ async fn take(
                 .find(|d| d.config.id == p.device)
                 .and_then(|d| d.config.unit.clone()),
             device: p.device.clone(),
-            point: p.id.clone(),
+            point: p.id.to_string(),
             value: p.value,
             measure: p.unit.clone(),
             quality: p.quality.as_str().to_owned(),

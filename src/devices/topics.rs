@@ -97,7 +97,7 @@ impl TopicMap {
         };
         match binding::extract(&b.profile.mqtt_points, payload) {
             Ok(x) => {
-                let id = |name: String| format!("{}.{name}", b.device);
+                let id = |name: String| -> PointId { format!("{}.{name}", b.device).into() };
                 Routed::Values {
                     device: b.device.clone(),
                     values: x.values.into_iter().map(|(n, v)| (id(n), v)).collect(),
@@ -168,18 +168,15 @@ mqtt = { topic = "site/+/door_1" }
             panic!("{got:?}")
         };
         assert_eq!(device, "leak_1");
+        assert!(values.contains(&("leak_1.leak".into(), 1.0)), "{values:?}");
         assert!(
-            values.contains(&("leak_1.leak".to_owned(), 1.0)),
-            "{values:?}"
-        );
-        assert!(
-            values.contains(&("leak_1.battery".to_owned(), 91.0)),
+            values.contains(&("leak_1.battery".into(), 91.0)),
             "{values:?}"
         );
         assert!(rejects.is_empty());
         let got = map().route("site/b2/door_1", br#"{"contact":false}"#, now());
         assert!(
-            matches!(got, Routed::Values { ref values, .. } if values == &[("door_1.open".to_owned(), 1.0)]),
+            matches!(got, Routed::Values { ref values, .. } if values == &[("door_1.open".into(), 1.0)]),
             "{got:?}"
         );
     }

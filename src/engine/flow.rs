@@ -105,7 +105,7 @@ pub(super) fn patrol(
         if let Some((route, v)) = value {
             let polled = SourceEvent::Polled {
                 device: PATROL_DEVICE.into(),
-                values: vec![(patrol_point(&route), v)],
+                values: vec![(patrol_point(&route).into(), v)],
             };
             out.extend(source(books, polled, now));
         }

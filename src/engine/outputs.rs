@@ -172,7 +172,7 @@ fn store_item(out: &Output, now: DateTime<Utc>) -> Option<StoreItem> {
             at,
             record: true,
         }) => Some(StoreItem::Reading(Reading {
-            point: point.clone(),
+            point: point.to_string(),
             at: *at,
             value: *value,
         })),

@@ -175,7 +175,7 @@ async fn point(
     let all = s.engine.points().await.ok_or(ApiError::Unavailable)?;
     let p = all
         .into_iter()
-        .find(|p| p.id == id)
+        .find(|p| *p.id == *id)
         .ok_or_else(|| ApiError::NotFound(format!("point `{id}`")))?;
     Ok(Json(view(&s, p, s.clock.now())))
 }
@@ -228,7 +228,7 @@ async fn readings(
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Paged<Vec<Reading>>, ApiError> {
     let known = s.engine.points().await.ok_or(ApiError::Unavailable)?;
-    if !known.iter().any(|p| p.id == id) {
+    if !known.iter().any(|p| *p.id == *id) {
         return Err(ApiError::NotFound(format!("point `{id}`")));
     }
     let page = Page::new(q.limit, q.offset)?;
@@ -288,7 +288,7 @@ async fn batch_readings(
     let known = s.engine.points().await.ok_or(ApiError::Unavailable)?;
     let unknown: Vec<&str> = ids
         .iter()
-        .filter(|id| !known.iter().any(|p| &p.id == *id))
+        .filter(|id| !known.iter().any(|p| *p.id == ***id))
         .map(String::as_str)
         .collect();
     if !unknown.is_empty() {

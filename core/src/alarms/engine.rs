@@ -11,7 +11,7 @@ use super::config::AlarmConfig;
 use super::flood::{ChatterMeter, FloodMeter};
 use super::model::{Alarm, AlarmEvent, Transition};
 use super::rules::AlarmRule;
-use crate::points::{PointEvent, PointId};
+use crate::points::PointEvent;
 
 /// The pure ISA-18.2 alarm engine; fed point events, commands and `now`, it returns the
 /// events it caused.
@@ -22,11 +22,11 @@ pub struct AlarmEngine {
     pub(super) rules: Vec<RuleRuntime>,
     pub(super) alarms: Vec<Alarm>,
     pub(super) index: HashMap<String, usize>,
-    rule_points: Vec<Vec<PointId>>,
-    by_point: HashMap<PointId, Vec<usize>>,
-    pub(super) values: HashMap<PointId, f64>,
+    rule_points: Vec<Vec<String>>,
+    by_point: HashMap<String, Vec<usize>>,
+    pub(super) values: HashMap<String, f64>,
     /// Points whose quality is not good: their rules are held.
-    bad: HashSet<PointId>,
+    bad: HashSet<String>,
     pub(super) vacant: HashSet<String>,
     pub(super) suppressions: Vec<Suppression>,
     pub(super) flood: FloodMeter,
@@ -71,7 +71,7 @@ impl AlarmEngine {
         if self.index.insert(rule.id.clone(), i).is_some() {
             return Err(AlarmError::DuplicateRule(rule.id));
         }
-        let points: Vec<PointId> = rule.points().into_iter().map(str::to_owned).collect();
+        let points: Vec<String> = rule.points().into_iter().map(str::to_owned).collect();
         for p in &points {
             self.by_point.entry(p.clone()).or_default().push(i);
         }
@@ -146,7 +146,7 @@ impl AlarmEngine {
             PointEvent::Sample { point, value, .. } => self.sample(point, *value, now, &mut out),
             PointEvent::Quality { point, to, .. } => {
                 if *to == crate::points::Quality::Good {
-                    self.bad.remove(point);
+                    self.bad.remove(&**point);
                 } else {
                     self.hold_point(point);
                 }
@@ -289,6 +289,6 @@ impl AlarmEngine {
     }
 }
 
-fn is_held(bad: &HashSet<PointId>, points: &[PointId]) -> bool {
+fn is_held(bad: &HashSet<String>, points: &[String]) -> bool {
     !bad.is_empty() && points.iter().any(|p| bad.contains(p))
 }

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{AlarmState, Priority};
-use crate::points::PointId;
 
 /// One alarm and everything an operator or a restart needs to know about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -16,7 +15,7 @@ pub struct Alarm {
     pub device: String,
     /// Point the alarm watches; `None` for device-wide alarms.
     #[schema(value_type = Option<String>)]
-    pub point: Option<PointId>,
+    pub point: Option<String>,
     /// Priority, from the rule or its kind.
     pub priority: Priority,
     /// ISA-18.2 state.
@@ -51,7 +50,7 @@ pub struct Alarm {
 
 impl Alarm {
     /// A normal alarm with nothing pending.
-    pub fn new(id: String, device: String, point: Option<PointId>, priority: Priority) -> Self {
+    pub fn new(id: String, device: String, point: Option<String>, priority: Priority) -> Self {
         Self {
             id,
             device,
@@ -135,7 +134,7 @@ pub struct AlarmEvent {
     pub device: String,
     /// Point id, when the alarm has one.
     #[schema(value_type = Option<String>)]
-    pub point: Option<PointId>,
+    pub point: Option<String>,
     /// Alarm priority.
     pub priority: Priority,
     /// What happened.

@@ -8,7 +8,6 @@ use serde::{Deserialize, Deserializer, de::Error as _};
 
 use super::Priority;
 use super::serde_util::duration;
-use crate::points::PointId;
 
 /// One rule bound to its point: what the engine is built from.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,7 +15,7 @@ pub struct AlarmRule {
     /// Stable alarm id, e.g. `"pump1.fault:discrete"`; also the id of the alarm it drives.
     pub id: String,
     /// The point the rule watches (for pump pairs, the first pump's run status).
-    pub point: PointId,
+    pub point: String,
     /// The device the point belongs to; device suppression and comm loss match on it.
     pub device: String,
     /// The unit (flat, shop) the point serves, if any; unit suppression matches on it.
@@ -277,7 +276,7 @@ pub struct StaleSpec {
 #[serde(deny_unknown_fields)]
 pub struct SwitchoverSpec {
     /// The other pump's run-status point.
-    pub partner: PointId,
+    pub partner: String,
     /// Alarm when the running pump has not changed for this long (rules.md §14 Pumps,
     /// seed 001:849: weekly, 7 days).
     #[serde(default = "seven_days", deserialize_with = "duration")]
@@ -293,11 +292,11 @@ pub struct SwitchoverSpec {
 pub struct PumpFaultSpec {
     /// Fault-bit point (non-zero = fault); alarm while running with it set.
     #[serde(default)]
-    pub fault: Option<PointId>,
+    pub fault: Option<String>,
     /// Demand/start-command point (non-zero = demand); alarm when not running after
     /// `start_timeout`.
     #[serde(default)]
-    pub demand: Option<PointId>,
+    pub demand: Option<String>,
     /// How long a pump may take to start on demand (product choice: 30 s).
     #[serde(default = "thirty_seconds", deserialize_with = "duration")]
     pub start_timeout: Duration,

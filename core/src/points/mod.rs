@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A point's full name: `{device}.{point}`.
-pub type PointId = String;
+pub type PointId = std::sync::Arc<str>;
 
 /// How far a point's value can be trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -222,7 +222,7 @@ impl PointsHub {
     }
 
     fn index(&self, id: &str) -> Option<usize> {
-        self.points.binary_search_by(|p| p.id.as_str().cmp(id)).ok()
+        self.points.binary_search_by(|p| (*p.id).cmp(id)).ok()
     }
 
     fn point_mut(&mut self, id: &str) -> Option<&mut PointState> {

@@ -9,7 +9,7 @@ fn t(s: i64) -> DateTime<Utc> {
 
 fn hub() -> PointsHub {
     let point = |name: &str, stale: Option<i64>| PointSpec {
-        id: format!("pump1.{name}"),
+        id: format!("pump1.{name}").into(),
         device: "pump1".into(),
         unit: "Hz".into(),
         stale_after: stale.map(Duration::seconds),
@@ -30,7 +30,7 @@ fn polled(values: &[(&str, f64)]) -> SourceEvent {
         device: "pump1".into(),
         values: values
             .iter()
-            .map(|(p, v)| (format!("pump1.{p}"), *v))
+            .map(|(p, v)| (format!("pump1.{p}").into(), *v))
             .collect(),
     }
 }

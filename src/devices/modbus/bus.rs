@@ -126,11 +126,14 @@ impl Bus {
 
     /// Polls every device at its interval until `cancel` fires.
     pub async fn run(mut self, cancel: CancellationToken) {
+        // One waiter for the whole run, not one registered and dropped per poll.
+        let cancelled = cancel.cancelled();
+        tokio::pin!(cancelled);
         while let Some(i) = self.next_due() {
             let due = self.members[i].due;
             if due > Instant::now() + TIMER_TICK {
                 tokio::select! {
-                    () = cancel.cancelled() => break,
+                    () = &mut cancelled => break,
                     () = tokio::time::sleep_until(due.into()) => {}
                 }
             } else if cancel.is_cancelled() {
@@ -138,8 +141,9 @@ impl Bus {
             }
             let started = Instant::now();
             let events = tokio::select! {
-                () = cancel.cancelled() => break,
+                biased;
                 events = self.poll(i) => events,
+                () = &mut cancelled => break,
             };
             self.account(i, started);
             for ev in events {
@@ -261,7 +265,7 @@ fn answered(
 }
 
 fn point_id(d: &Device, i: usize) -> PointId {
-    format!("{}.{}", d.config.id, d.profile.points[i].name)
+    format!("{}.{}", d.config.id, d.profile.points[i].name).into()
 }
 
 /// The next due time after a poll due at `due` finished at `now`, and how many polls were

@@ -70,19 +70,43 @@ impl Client for TcpClient {
 }
 
 impl TcpClient {
-    /// Reads one whole reply into `buf`; returns its length.
+    /// Reads one whole reply into `buf`; returns its length. Reads whatever has arrived
+    /// (one system call for a reply that came in one segment, as nearly all do) until the
+    /// header's length is there. Only one request is ever outstanding, so bytes beyond
+    /// the frame are not the start of another reply but garbage.
     async fn read_reply(&mut self) -> io::Result<usize> {
-        self.stream.read_exact(&mut self.buf[..HEADER]).await?;
-        let length = usize::from(u16::from_be_bytes([self.buf[4], self.buf[5]]));
-        // The length counts the unit id (already read) and the PDU, at least a function code.
-        if !(2..=MAX_ADU - HEADER + 1).contains(&length) {
-            let msg = format!("reply length field {length} out of range");
-            return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+        let mut filled = 0;
+        loop {
+            let n = self.stream.read(&mut self.buf[filled..]).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            filled += n;
+            if filled < HEADER {
+                continue;
+            }
+            let end = frame_end(&self.buf)?;
+            match filled.cmp(&end) {
+                std::cmp::Ordering::Less => continue,
+                std::cmp::Ordering::Equal => return Ok(end),
+                std::cmp::Ordering::Greater => {
+                    let msg = format!("{} bytes after a {end}-byte reply", filled - end);
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+                }
+            }
         }
-        let end = HEADER + length - 1;
-        self.stream.read_exact(&mut self.buf[HEADER..end]).await?;
-        Ok(end)
     }
+}
+
+/// Where the frame whose header starts `buf` ends, from its length field (which counts
+/// the unit id and the PDU, at least a function code).
+fn frame_end(buf: &[u8]) -> io::Result<usize> {
+    let length = usize::from(u16::from_be_bytes([buf[4], buf[5]]));
+    if !(2..=MAX_ADU - HEADER + 1).contains(&length) {
+        let msg = format!("reply length field {length} out of range");
+        return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+    }
+    Ok(HEADER + length - 1)
 }
 
 /// Function code, start and count of a read; other requests are not made by sitewatch.
@@ -223,6 +247,16 @@ mod tests {
         assert!(err.to_string().contains("asked transaction 5"), "{err}");
         let wrong_function = reply(5, 1, &[0x04, 2, 0, 7]);
         assert!(decode(&wrong_function, 5, 1, 0x03, 1).is_err());
+    }
+
+    #[test]
+    fn a_length_field_out_of_range_is_refused() {
+        assert_eq!(
+            frame_end(&reply(1, 1, &[0x03, 2, 0, 7])).expect("valid"),
+            11
+        );
+        assert!(frame_end(&[0, 1, 0, 0, 0x01, 0x00, 1]).is_err());
+        assert!(frame_end(&[0, 1, 0, 0, 0, 1, 1]).is_err());
     }
 
     #[test]

@@ -70,7 +70,7 @@ fn engine(rules: Vec<AlarmRule>) -> AlarmEngine {
 
 fn sample(point: &str, value: f64, at: DateTime<Utc>) -> PointEvent {
     PointEvent::Sample {
-        point: point.to_owned(),
+        point: point.into(),
         value,
         at,
         record: true,
