@@ -194,9 +194,12 @@ enum BenchCommand {
         /// Holding registers per device.
         #[arg(long, default_value_t = 20)]
         registers: u16,
-        /// Seconds per phase (four phases).
-        #[arg(long, default_value_t = 10)]
+        /// Seconds per phase (four phases per round).
+        #[arg(long, default_value_t = 5)]
         seconds: u64,
+        /// Rounds of the four phases; the ratios printed are the rounds' medians.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
     /// MQTT ingest: messages/s into sitewatch against a bare rumqttc subscriber.
     Mqtt {
@@ -276,12 +279,14 @@ impl Cli {
                         devices,
                         registers,
                         seconds,
+                        rounds,
                     },
             } => {
                 let opts = crate::bench::BenchOptions {
                     devices,
                     registers,
                     seconds,
+                    rounds,
                 };
                 // The bench builds its own runtimes, so it runs on a plain thread.
                 let bench = std::thread::spawn(move || crate::bench::run(opts));

@@ -25,6 +25,10 @@ pub struct BenchOptions {
     pub registers: u16,
     /// Seconds per phase.
     pub seconds: u64,
+    /// Rounds of all four phases. The machine's other load varies over a run, so one
+    /// bare phase and one sitewatch phase minutes apart compare badly; the ratios are
+    /// taken per round (phases back to back) and the median printed.
+    pub rounds: usize,
 }
 
 /// One phase's figures.
@@ -71,25 +75,32 @@ pub fn run(opts: BenchOptions) -> anyhow::Result<()> {
     let secs = Duration::from_secs(opts.seconds);
     let fixed = Duration::from_secs_f64(opts.devices as f64 / 2000.0);
     println!(
-        "{} devices x {} registers, {} s per phase, 1 client thread",
-        opts.devices, opts.registers, opts.seconds
+        "{} devices x {} registers, {} s per phase, {} rounds, 1 client thread",
+        opts.devices, opts.registers, opts.seconds, opts.rounds
     );
-    let bare = poll_rt.block_on(bare_loop(&addrs, opts.registers, secs, None));
-    let ours = poll_rt.block_on(sitewatch(&opts, &addrs, secs, Duration::from_micros(1)))?;
-    let bare_fixed = poll_rt.block_on(bare_loop(&addrs, opts.registers, secs, Some(fixed)));
-    let ours_fixed = poll_rt.block_on(sitewatch(&opts, &addrs, secs, fixed))?;
-    println!("{}", bare.line("bare, saturated"));
-    println!("{}", ours.line("sitewatch, saturated"));
-    println!("{}", bare_fixed.line("bare, 2000/s"));
-    println!("{}", ours_fixed.line("sitewatch, 2000/s"));
     let rate = |f: &Figures| f.polls as f64 / f.secs;
+    let (mut saturated, mut cpu) = (Vec::new(), Vec::new());
+    for round in 1..=opts.rounds.max(1) {
+        let bare = poll_rt.block_on(bare_loop(&addrs, opts.registers, secs, None));
+        let ours = poll_rt.block_on(sitewatch(&opts, &addrs, secs, Duration::from_micros(1)))?;
+        let bare_fixed = poll_rt.block_on(bare_loop(&addrs, opts.registers, secs, Some(fixed)));
+        let ours_fixed = poll_rt.block_on(sitewatch(&opts, &addrs, secs, fixed))?;
+        println!("round {round}");
+        println!("{}", bare.line("  bare, saturated"));
+        println!("{}", ours.line("  sitewatch, saturated"));
+        println!("{}", bare_fixed.line("  bare, 2000/s"));
+        println!("{}", ours_fixed.line("  sitewatch, 2000/s"));
+        saturated.push(rate(&ours) / rate(&bare));
+        cpu.push(ours_fixed.cpu / bare_fixed.cpu.max(1e-9));
+    }
+    let (each_saturated, each_cpu) = (listed(&saturated), listed(&cpu));
     println!(
-        "ratio polls/s at saturation (sitewatch/bare): {:.2}",
-        rate(&ours) / rate(&bare)
+        "ratio polls/s at saturation (sitewatch/bare): {:.2} (median of {each_saturated})",
+        median(&mut saturated)
     );
     println!(
-        "ratio CPU at 2000/s (sitewatch/bare):         {:.2}",
-        ours_fixed.cpu / bare_fixed.cpu.max(1e-9)
+        "ratio CPU at 2000/s (sitewatch/bare):         {:.2} (median of {each_cpu})",
+        median(&mut cpu)
     );
     println!(
         "RSS (whole process, simulator included):      {:.1} MB",
@@ -97,6 +108,17 @@ pub fn run(opts: BenchOptions) -> anyhow::Result<()> {
     );
     drop(simulators);
     Ok(())
+}
+
+/// The middle value (the upper middle of an even count); sorts `v`.
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn listed(v: &[f64]) -> String {
+    let parts: Vec<String> = v.iter().map(|r| format!("{r:.2}")).collect();
+    parts.join(", ")
 }
 
 fn runtime(name: &str) -> anyhow::Result<tokio::runtime::Runtime> {
