@@ -38,15 +38,15 @@ pub async fn run(o: MqttBenchOptions) -> anyhow::Result<()> {
     let mut rounds = Vec::new();
     for r in 0..o.rounds.max(1) {
         // Alternating, so neither phase always meets the broker and the machine first.
-        let (bare, sw) = if r % 2 == 0 {
-            let bare = bare_phase(&o, &host, port).await?;
-            (bare, sitewatch_phase(&o, &host, port).await?)
+        let ((bare, bare_cpu), (sw, sw_cpu)) = if r % 2 == 0 {
+            let bare = measured(&o, bare_phase(&o, &host, port)).await?;
+            (bare, measured(&o, sitewatch_phase(&o, &host, port)).await?)
         } else {
-            let sw = sitewatch_phase(&o, &host, port).await?;
-            (bare_phase(&o, &host, port).await?, sw)
+            let sw = measured(&o, sitewatch_phase(&o, &host, port)).await?;
+            (measured(&o, bare_phase(&o, &host, port)).await?, sw)
         };
         println!(
-            "  round {}: bare {bare:>8.0} msg/s, sitewatch {sw:>8.0} msg/s, {:.2}x",
+            "  round {}: bare {bare:>8.0} msg/s ({bare_cpu:.1} µs CPU/msg), sitewatch {sw:>8.0} msg/s ({sw_cpu:.1} µs CPU/msg), {:.2}x",
             r + 1,
             sw / bare
         );
@@ -60,6 +60,35 @@ pub async fn run(o: MqttBenchOptions) -> anyhow::Result<()> {
     println!("  ratio, median of rounds  {ratio:>10.2}x the bare subscriber; target 0.9x");
     println!("RSS {:.1} MB", super::modbus::rss_mb());
     Ok(())
+}
+
+/// A phase's rate, and the CPU time of the whole process (publisher, broker when embedded,
+/// subscriber or daemon) per message: on a shared machine the rate follows the load of
+/// others, the CPU per message much less.
+async fn measured(
+    o: &MqttBenchOptions,
+    phase: impl std::future::Future<Output = anyhow::Result<f64>>,
+) -> anyhow::Result<(f64, f64)> {
+    let before = cpu_seconds();
+    let rate = phase.await?;
+    let cpu = cpu_seconds() - before;
+    Ok((rate, cpu * 1e6 / o.messages as f64))
+}
+
+/// User and system time of this process so far, from `/proc/self/stat` (in clock ticks of
+/// 1/100 s, Linux's `USER_HZ`); 0 where there is no `/proc`.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map_or(Vec::new(), |x| x.1.split(' ').collect());
+    let n = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (n(11) + n(12)) as f64 / 100.0
 }
 
 fn median(xs: impl Iterator<Item = f64>) -> f64 {
