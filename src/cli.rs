@@ -209,6 +209,9 @@ enum BenchCommand {
         /// Topics (devices) they are spread over.
         #[arg(long, default_value_t = 100)]
         devices: usize,
+        /// Rounds of both phases, alternating which goes first; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
     },
     /// Resident memory of the whole daemon polling many devices (simulator in another process).
     Rss {
@@ -312,10 +315,19 @@ impl Cli {
                 crate::bench::rss::run(opts).await
             }
             Command::Bench {
-                command: BenchCommand::Mqtt { messages, devices },
+                command:
+                    BenchCommand::Mqtt {
+                        messages,
+                        devices,
+                        rounds,
+                    },
             } => {
-                crate::bench::mqtt::run(crate::bench::mqtt::MqttBenchOptions { messages, devices })
-                    .await
+                crate::bench::mqtt::run(crate::bench::mqtt::MqttBenchOptions {
+                    messages,
+                    devices,
+                    rounds,
+                })
+                .await
             }
             Command::Bench {
                 command:

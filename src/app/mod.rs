@@ -88,7 +88,7 @@ impl App {
         let (handle, source_tx, inputs) = Engine::channels();
         let (scan_tx, scan_rx) = tokio::sync::mpsc::channel(256);
         let mqtt = self.mqtt_source(scan_tx, &source_tx)?;
-        let (store_tx, store_rx) = tokio::sync::mpsc::channel(8192);
+        let (store_tx, store_rx) = writer::channel();
         let live = Arc::new(LiveHub::default());
         let books = books::load(&self.config, &self.store, self.clock.now()).await?;
         for d in books.hub.devices() {

@@ -23,11 +23,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 pub use flow::{PATROL_DEVICE, category_id, patrol_point};
-pub use live::{LiveEvent, LiveHub};
+pub use live::{LiveEvent, LiveHub, PointValue};
 pub use outputs::{AlarmSnapshot, Output, Sinks, VacantChange};
 
 /// How often time-driven rules run.
 const TICK: Duration = Duration::from_secs(1);
+/// Most source events handled in one go when they queue up (an MQTT burst): their store
+/// items go to the writer as one message instead of one each.
+const SOURCE_BATCH: usize = 64;
 
 /// Everything the core decides with.
 #[derive(Debug)]
@@ -147,7 +150,7 @@ impl Engine {
         loop {
             tokio::select! {
                 () = cancel.cancelled() => break,
-                Some(ev) = inputs.sources.recv() => self.source(ev).await,
+                Some(ev) = inputs.sources.recv() => self.sources(ev, &mut inputs.sources).await,
                 Some(job) = inputs.jobs.recv() => {
                     let now = self.clock.now();
                     let out = job(&mut self.books, now);
@@ -159,7 +162,7 @@ impl Engine {
         }
         inputs.sources.close();
         while let Some(ev) = inputs.sources.recv().await {
-            self.source(ev).await;
+            self.sources(ev, &mut inputs.sources).await;
         }
     }
 
@@ -177,10 +180,22 @@ impl Engine {
         out
     }
 
-    async fn source(&mut self, ev: SourceEvent) {
-        let now = self.clock.now();
-        let out = flow::source(&mut self.books, ev, now);
-        self.sinks.emit(&self.books, out, now).await;
+    /// `first` and whatever else sources already queued, up to [`SOURCE_BATCH`], each at
+    /// its own `now` and in order; then their store items in one message.
+    async fn sources(&mut self, first: SourceEvent, rx: &mut mpsc::Receiver<SourceEvent>) {
+        let mut items = Vec::new();
+        let mut next = Some(first);
+        let mut handled = 0;
+        while let Some(ev) = next.take() {
+            let now = self.clock.now();
+            let out = flow::source(&mut self.books, ev, now);
+            self.sinks.stage(&self.books, out, now, &mut items);
+            handled += 1;
+            if handled < SOURCE_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        self.sinks.store.send(items).await;
     }
 
     async fn tick(&mut self) {

@@ -10,12 +10,10 @@ use sitewatch_core::patrol::{PatrolEvent, ScanRecord};
 use sitewatch_core::points::PointEvent;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
 use super::Books;
 use super::live::LiveHub;
 use crate::metrics::Metrics;
-use crate::store::writer::StoreItem;
+use crate::store::writer::{StoreItem, StoreSender};
 use crate::store::{OutMessage, Reading};
 
 /// One decision of the core.
@@ -61,7 +59,7 @@ pub struct Sinks {
     /// Prometheus.
     pub metrics: Metrics,
     /// The store writer.
-    pub store: mpsc::Sender<StoreItem>,
+    pub store: StoreSender,
     /// Live views.
     pub live: Arc<LiveHub>,
     /// `sitewatch/{site}` when events are published over MQTT; `None` keeps no outbox.
@@ -72,28 +70,33 @@ impl Sinks {
     /// Sends each output to every sink, then snapshots the books that changed. `now` is
     /// the engine clock's time, stamped on entries whose event carries none.
     pub async fn emit(&self, books: &Books, outputs: Vec<Output>, now: DateTime<Utc>) {
+        let mut items = Vec::new();
+        self.stage(books, outputs, now, &mut items);
+        self.store.send(items).await;
+    }
+
+    /// Metrics and live views at once; what the store keeps goes into `items`, for the
+    /// caller to send in one message (several engine steps may share it). The snapshots of
+    /// the books that changed come last.
+    pub fn stage(
+        &self,
+        books: &Books,
+        outputs: Vec<Output>,
+        now: DateTime<Utc>,
+        items: &mut Vec<StoreItem>,
+    ) {
         let mut changed = Changed::default();
-        for out in &outputs {
-            self.metrics.output(out);
-            changed.note(out);
-            if let Some(item) = store_item(out, now) {
-                // Backpressure, not loss: a slow store slows the engine.
-                let _ = self.store.send(item).await;
+        for out in outputs {
+            self.metrics.output(&out);
+            changed.note(&out);
+            items.extend(store_item(&out, now));
+            if let Some(prefix) = self.mqtt_prefix.as_deref() {
+                let messages = mqtt_messages(prefix, &out);
+                items.extend(messages.into_iter().map(|m| StoreItem::Outbox(now, m)));
             }
-            for m in self
-                .mqtt_prefix
-                .as_deref()
-                .map(|p| mqtt_messages(p, out))
-                .unwrap_or_default()
-            {
-                let _ = self.store.send(StoreItem::Outbox(now, m)).await;
-            }
-            let (kind, data) = describe(out);
-            self.live.publish(kind, data);
+            self.live.publish(out);
         }
-        for item in changed.snapshots(books, now) {
-            let _ = self.store.send(item).await;
-        }
+        items.extend(changed.snapshots(books, now));
     }
 }
 
@@ -237,21 +240,6 @@ fn mqtt_messages(prefix: &str, out: &Output) -> Vec<OutMessage> {
         Output::Scan(rec) => vec![event("scan", json(rec.as_ref()))],
         Output::Patrol(ev) => vec![event("patrol", json(ev))],
         _ => Vec::new(),
-    }
-}
-
-fn describe(out: &Output) -> (&'static str, serde_json::Value) {
-    match out {
-        Output::Point(ev @ PointEvent::Sample { .. }) => ("point", json(ev)),
-        Output::Point(ev @ PointEvent::Quality { .. }) => ("quality", json(ev)),
-        Output::Point(ev @ PointEvent::Device { .. }) => ("device", json(ev)),
-        Output::Point(ev) => ("rejected", json(ev)),
-        Output::Patrol(ev) => ("patrol", json(ev)),
-        Output::Scan(rec) => ("scan", json(rec.as_ref())),
-        Output::Inspection(ev) => ("inspection", json(ev)),
-        Output::Vacant(ev) => ("vacant", json(ev)),
-        Output::Incident(ev) => ("incident", json(ev)),
-        Output::Alarm(ev) => ("alarm", json(ev.as_ref())),
     }
 }
 

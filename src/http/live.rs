@@ -68,7 +68,7 @@ async fn stream(
     let recorded_only = q.samples == Some(Samples::Recorded);
     let wanted = move |e: &LiveEvent| {
         kinds.as_ref().is_none_or(|k| k.iter().any(|x| x == e.kind))
-            && !(recorded_only && e.kind == "point" && e.data["record"] == false)
+            && !(recorded_only && e.recorded_sample() == Some(false))
     };
     let (replay, rx) = s.live.subscribe(last_id);
     let head: Vec<Event> = match replay {
@@ -105,5 +105,5 @@ fn to_sse(e: &LiveEvent) -> Event {
     Event::default()
         .id(e.id.to_string())
         .event(e.kind)
-        .data(e.data.to_string())
+        .data(e.data())
 }

@@ -1,5 +1,5 @@
 //! The MQTT publisher: outbox messages at QoS 1 (marked sent on PUBACK), point values as
-//! retained state straight from the live feed (QoS 0: the next value replaces a lost
+//! retained state straight from the live hub (QoS 0: the next value replaces a lost
 //! one), and `sitewatch/{site}/status` online/offline with a retained last will.
 
 use std::collections::{HashMap, VecDeque};
@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS};
 use sitewatch_core::clock::Clock;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::devices::mqtt::options_with_suffix;
-use crate::engine::{LiveEvent, LiveHub};
+use crate::engine::LiveHub;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -104,9 +104,8 @@ impl Publisher {
     pub async fn run(self, cancel: CancellationToken) {
         let (client, mut events) = AsyncClient::new(self.options.clone(), 256);
         events.set_network_options(crate::devices::mqtt::network_options());
-        let (_, mut points) = self.live.subscribe(None);
+        self.live.follow_points();
         let mut window = Window::default();
-        let mut latest: HashMap<String, String> = HashMap::new();
         let mut connected = false;
         let mut backoff = Duration::from_millis(200);
         let mut tick = tokio::time::interval(POLL);
@@ -129,9 +128,8 @@ impl Publisher {
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                     }
                 },
-                p = points.recv() => self.on_live(p, &mut latest),
                 _ = tick.tick() => {
-                    self.publish_points(&client, connected, &mut latest, &mut window);
+                    self.publish_points(&client, connected, &mut window);
                     self.pump(&client, connected, &mut window).await;
                 }
                 () = self.ready.notified() => self.pump(&client, connected, &mut window).await,
@@ -178,39 +176,17 @@ impl Publisher {
         false
     }
 
-    /// Notes a point's latest value; [`Publisher::publish_points`] sends the latest of each
-    /// point once per tick, so a point sampled a hundred times a second costs the broker one
-    /// retained message per tick, not a hundred.
-    fn on_live(
-        &self,
-        ev: Result<LiveEvent, broadcast::error::RecvError>,
-        latest: &mut HashMap<String, String>,
-    ) {
-        let Ok(ev) = ev else { return };
-        if ev.kind != "point" {
-            return;
-        }
-        let Some(point) = ev.data.get("point").and_then(|p| p.as_str()) else {
-            return;
-        };
-        let payload =
-            serde_json::json!({"value": ev.data["value"], "at": ev.data["at"]}).to_string();
-        latest.insert(point.to_owned(), payload);
-    }
-
-    /// Point values as retained state (QoS 0: a lost one is replaced by the next).
-    fn publish_points(
-        &self,
-        client: &AsyncClient,
-        connected: bool,
-        latest: &mut HashMap<String, String>,
-        w: &mut Window,
-    ) {
+    /// The latest value of each point sampled since the last tick, as retained state
+    /// (QoS 0: a lost one is replaced by the next). Once per tick, so a point sampled a
+    /// hundred times a second costs the broker one retained message per tick, not a
+    /// hundred; while disconnected the live hub keeps collecting them.
+    fn publish_points(&self, client: &AsyncClient, connected: bool, w: &mut Window) {
         if !connected {
             return;
         }
-        for (point, payload) in latest.drain() {
+        for (point, (value, at)) in self.live.take_points() {
             let topic = format!("{}/points/{point}", self.prefix);
+            let payload = serde_json::json!({"value": value, "at": at}).to_string();
             if client
                 .try_publish(topic, QoS::AtMostOnce, true, payload)
                 .is_err()

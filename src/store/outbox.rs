@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreError, placeholders};
+use super::{Store, StoreError, placeholders, statement_chunks};
 
 /// A message to deliver.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +105,7 @@ pub(crate) async fn enqueue_in(
     at: DateTime<Utc>,
     messages: &[OutMessage],
 ) -> Result<(), StoreError> {
-    for chunk in messages.chunks(200) {
+    for chunk in statement_chunks(messages) {
         let sql = format!(
             "insert into outbox (created_ms, channel, target, payload, retain) values {}",
             placeholders(chunk.len(), 5)

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreError, placeholders};
+use super::{Store, StoreError, placeholders, statement_chunks};
 
 /// One kept value of a point.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -31,9 +31,6 @@ pub struct EventRow {
     pub body: serde_json::Value,
 }
 
-/// Rows per insert statement: well under both backends' bind-parameter limits.
-const CHUNK: usize = 500;
-
 fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
@@ -50,7 +47,7 @@ pub(crate) async fn insert_readings_in(
     tx: &mut sqlx::AnyConnection,
     rows: &[Reading],
 ) -> Result<(), StoreError> {
-    for chunk in rows.chunks(CHUNK) {
+    for chunk in statement_chunks(rows) {
         let sql = format!(
             "insert into readings (point_id, ts_ms, value) values {}",
             placeholders(chunk.len(), 3)
@@ -69,7 +66,7 @@ pub(crate) async fn insert_events_in(
     tx: &mut sqlx::AnyConnection,
     rows: &[JournalRow],
 ) -> Result<(), StoreError> {
-    for chunk in rows.chunks(CHUNK) {
+    for chunk in statement_chunks(rows) {
         let sql = format!(
             "insert into events (ts_ms, kind, subject, body) values {}",
             placeholders(chunk.len(), 4)

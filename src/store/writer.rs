@@ -2,6 +2,12 @@
 //! group commit (what arrived while the last write ran goes in the next transaction). A
 //! failed write keeps the batch and retries, so a database blip loses nothing; when the
 //! channel closes at shutdown, whatever is left is flushed before the task ends.
+//!
+//! A batch of nothing but readings waits up to [`LINGER`] for more before it is written:
+//! a transaction costs far more than a row (several hops to SQLite's thread and a WAL
+//! commit), and at thousands of MQTT messages a second writing each handful on its own was
+//! most of the daemon's work. Anything else (a journal entry, an outbox message, a
+//! snapshot) is written at once and takes the waiting readings with it.
 
 use std::time::Duration;
 
@@ -31,6 +37,50 @@ pub enum StoreItem {
 
 /// Most items written in one transaction.
 const BATCH: usize = 1000;
+/// Longest a batch of only readings waits for more (history is read in minutes).
+const LINGER: Duration = Duration::from_millis(20);
+/// Batches the channel holds (each is what one engine step decided).
+const CHANNEL: usize = 1024;
+
+/// The engine's end of the store channel.
+#[derive(Debug, Clone)]
+pub struct StoreSender {
+    tx: mpsc::Sender<Vec<StoreItem>>,
+    urgent: Arc<Notify>,
+}
+
+/// The writer's end of the store channel.
+#[derive(Debug)]
+pub struct StoreReceiver {
+    rx: mpsc::Receiver<Vec<StoreItem>>,
+    urgent: Arc<Notify>,
+}
+
+/// A channel to the store writer.
+pub fn channel() -> (StoreSender, StoreReceiver) {
+    let (tx, rx) = mpsc::channel(CHANNEL);
+    let urgent = Arc::new(Notify::new());
+    let rx = StoreReceiver {
+        rx,
+        urgent: urgent.clone(),
+    };
+    (StoreSender { tx, urgent }, rx)
+}
+
+impl StoreSender {
+    /// Queues `items` as one message; waits while the writer is behind (backpressure, not
+    /// loss). Anything but readings wakes a lingering writer at once.
+    pub async fn send(&self, items: Vec<StoreItem>) {
+        if items.is_empty() {
+            return;
+        }
+        let urgent = items.iter().any(|i| !matches!(i, StoreItem::Reading(_)));
+        let _ = self.tx.send(items).await;
+        if urgent {
+            self.urgent.notify_one();
+        }
+    }
+}
 /// Retry interval for a batch whose write failed.
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
 /// Final flush attempts at shutdown before giving up (and saying so).
@@ -48,6 +98,17 @@ struct Batch {
 impl Batch {
     fn len(&self) -> usize {
         self.readings.len() + self.events.len() + self.states.len() + self.outbox.len()
+    }
+
+    /// Only readings, which may wait for company.
+    fn can_linger(&self) -> bool {
+        self.events.is_empty() && self.states.is_empty() && self.outbox.is_empty()
+    }
+
+    fn extend(&mut self, items: Vec<StoreItem>) {
+        for item in items {
+            self.push(item);
+        }
     }
 
     fn push(&mut self, item: StoreItem) {
@@ -100,29 +161,16 @@ impl Batch {
     }
 }
 
-/// Runs until `rx` closes, then flushes the rest.
-pub async fn run(
-    store: Store,
-    mut rx: mpsc::Receiver<StoreItem>,
-    metrics: Metrics,
-    outbox_ready: Arc<Notify>,
-) {
+/// Runs until the channel closes, then flushes the rest.
+pub async fn run(store: Store, mut rx: StoreReceiver, metrics: Metrics, outbox_ready: Arc<Notify>) {
     let mut batch = Batch::default();
     let mut retry = tokio::time::interval(FLUSH_EVERY);
     loop {
         tokio::select! {
-            item = rx.recv() => match item {
-                Some(item) => {
-                    batch.push(item);
-                    // Group commit: whatever else already waits goes in the same
-                    // transaction; a lone item is written at once (an alarm's MQTT event
-                    // should not wait for a timer).
-                    while batch.len() < BATCH {
-                        match rx.try_recv() {
-                            Ok(item) => batch.push(item),
-                            Err(_) => break,
-                        }
-                    }
+            items = rx.rx.recv() => match items {
+                Some(items) => {
+                    batch.extend(items);
+                    rx.gather(&mut batch).await;
                     let outbox = !batch.outbox.is_empty();
                     if batch.flush(&store, &metrics).await && outbox {
                         outbox_ready.notify_one();
@@ -145,4 +193,35 @@ pub async fn run(
         rows = batch.len(),
         "store unreachable at shutdown; rows not written"
     );
+}
+
+impl StoreReceiver {
+    /// Group commit: whatever already waits goes in the same transaction; readings alone
+    /// wait up to [`LINGER`] for more, anything else is written at once (an alarm's MQTT
+    /// event should not wait for a timer).
+    async fn gather(&mut self, batch: &mut Batch) {
+        let deadline = tokio::time::Instant::now() + LINGER;
+        loop {
+            self.drain(batch);
+            if batch.len() >= BATCH || !batch.can_linger() {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {
+                    self.drain(batch);
+                    return;
+                }
+                () = self.urgent.notified() => {}
+            }
+        }
+    }
+
+    fn drain(&mut self, batch: &mut Batch) {
+        while batch.len() < BATCH {
+            match self.rx.try_recv() {
+                Ok(items) => batch.extend(items),
+                Err(_) => break,
+            }
+        }
+    }
 }
