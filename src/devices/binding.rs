@@ -45,10 +45,10 @@ pub struct MqttPointDef {
 /// What one message gave for a device's points.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Extracted {
-    /// Values by point name.
-    pub values: Vec<(String, f64)>,
+    /// Values by index into the points (the caller has their ids built once).
+    pub values: Vec<(usize, f64)>,
     /// Points whose value was present but unusable, with why.
-    pub rejects: Vec<(String, RejectReason)>,
+    pub rejects: Vec<(usize, RejectReason)>,
 }
 
 /// Reads every bound point from one payload. A point whose path is absent is skipped
@@ -57,12 +57,12 @@ pub struct Extracted {
 pub fn extract(points: &[MqttPointDef], bytes: &[u8]) -> Result<Extracted, RejectReason> {
     let v: Value = payload::parse(bytes)?;
     let mut out = Extracted::default();
-    for p in points {
+    for (i, p) in points.iter().enumerate() {
         match payload::extract(&v, &p.path, &p.map) {
-            Ok(n) => out.values.push((p.name.clone(), n)),
+            Ok(n) => out.values.push((i, n)),
             Err(RejectReason::MissingPath) => {}
             Err(RejectReason::Malformed) => return Err(RejectReason::Malformed),
-            Err(r) => out.rejects.push((p.name.clone(), r)),
+            Err(r) => out.rejects.push((i, r)),
         }
     }
     if out.values.is_empty() && out.rejects.is_empty() {
@@ -123,20 +123,17 @@ unit = "%"
     #[test]
     fn a_message_gives_every_present_point() {
         let got = extract(&points(), br#"{"water_leak":false,"battery":88}"#).unwrap();
-        let want = vec![("leak".to_owned(), 0.0), ("battery".to_owned(), 88.0)];
-        assert_eq!(got.values, want);
+        // Points 0 and 1 of the binding: leak and battery.
+        assert_eq!(got.values, vec![(0, 0.0), (1, 88.0)]);
     }
 
     #[test]
     fn partial_updates_are_values_and_bad_fields_are_rejects() {
         let got = extract(&points(), br#"{"battery":"low"}"#).unwrap();
         assert!(got.values.is_empty());
-        assert_eq!(
-            got.rejects,
-            vec![("battery".to_owned(), RejectReason::NotNumeric)]
-        );
+        assert_eq!(got.rejects, vec![(1, RejectReason::NotNumeric)]);
         let got = extract(&points(), br#"{"water_leak":true}"#).unwrap();
-        assert_eq!(got.values, vec![("leak".to_owned(), 1.0)]);
+        assert_eq!(got.values, vec![(0, 1.0)]);
     }
 
     #[test]

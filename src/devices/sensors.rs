@@ -158,7 +158,12 @@ mod tests {
         let p = profile(profile_id);
         let got = binding::extract(&p.mqtt_points, payload(kind, step).as_bytes()).unwrap();
         assert!(got.rejects.is_empty());
-        got.values.iter().find(|(n, _)| n == point).unwrap().1
+        let name = |i: usize| p.mqtt_points[i].name.as_str();
+        got.values
+            .iter()
+            .find(|(i, _)| name(*i) == point)
+            .unwrap()
+            .1
     }
 
     #[test]

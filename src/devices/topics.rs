@@ -35,6 +35,8 @@ pub enum Routed {
 struct Binding {
     device: String,
     profile: Arc<Profile>,
+    /// Point ids by index into the profile's MQTT points, built once, not per message.
+    ids: Vec<PointId>,
 }
 
 /// Topic bindings of one site.
@@ -57,9 +59,13 @@ impl TopicMap {
             let Some(topic) = d.mqtt_topic() else {
                 continue;
             };
+            let ids = d.profile.mqtt_points.iter();
             let b = Binding {
                 device: d.config.id.clone(),
                 profile: Arc::clone(&d.profile),
+                ids: ids
+                    .map(|p| format!("{}.{}", d.config.id, p.name).into())
+                    .collect(),
             };
             if topic.contains(['+', '#']) {
                 map.filters.push((topic, b));
@@ -97,11 +103,11 @@ impl TopicMap {
         };
         match binding::extract(&b.profile.mqtt_points, payload) {
             Ok(x) => {
-                let id = |name: String| -> PointId { format!("{}.{name}", b.device).into() };
+                let id = |i: usize| b.ids[i].clone();
                 Routed::Values {
                     device: b.device.clone(),
-                    values: x.values.into_iter().map(|(n, v)| (id(n), v)).collect(),
-                    rejects: x.rejects.into_iter().map(|(n, r)| (id(n), r)).collect(),
+                    values: x.values.into_iter().map(|(i, v)| (id(i), v)).collect(),
+                    rejects: x.rejects.into_iter().map(|(i, r)| (id(i), r)).collect(),
                 }
             }
             Err(r) => Routed::Rejected(r),
