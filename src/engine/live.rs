@@ -171,12 +171,8 @@ impl LiveHub {
             return;
         }
         let mut points = self.points.lock().unwrap_or_else(|e| e.into_inner());
-        match points.get_mut(point) {
-            Some(v) => *v = (*value, *at),
-            None => {
-                points.insert(point.clone(), (*value, *at));
-            }
-        }
+        // Point ids are shared, so the key costs a pointer copy, not an allocation.
+        points.insert(point.clone(), (*value, *at));
     }
 }
 
