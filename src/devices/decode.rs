@@ -33,24 +33,24 @@ pub fn decode_words(p: &PointDef, words: &[u16]) -> Result<f64, DecodeError> {
             got: words.len(),
         });
     }
-    let bytes = to_bytes(p, &words[..n]);
+    // One-register types straight from the word: this runs for every value of every poll.
     let raw = match p.data_type {
-        DataType::U16 => f64::from(u16::from_be_bytes([bytes[0], bytes[1]])),
-        DataType::I16 => f64::from(i16::from_be_bytes([bytes[0], bytes[1]])),
-        DataType::U32 => f64::from(u32::from_be_bytes(arr(&bytes))),
-        DataType::I32 => f64::from(i32::from_be_bytes(arr(&bytes))),
-        DataType::F32 => f64::from(f32::from_be_bytes(arr(&bytes))),
-        DataType::U64 => u64::from_be_bytes(arr(&bytes)) as f64,
-        DataType::F64 => f64::from_be_bytes(arr(&bytes)),
+        DataType::U16 => f64::from(ordered(p, words[0])),
+        DataType::I16 => f64::from(ordered(p, words[0]).cast_signed()),
         DataType::Bit => f64::from((words[0] >> p.bit.unwrap_or(0)) & 1),
         DataType::Bitfield => f64::from(field(p, words[0])),
         DataType::Enum => {
-            let code = u16::from_be_bytes([bytes[0], bytes[1]]);
+            let code = ordered(p, words[0]);
             if !p.states.contains_key(&code.to_string()) {
                 return Err(DecodeError::UnknownState(code));
             }
             f64::from(code)
         }
+        DataType::U32 => f64::from(u32::from_be_bytes(arr(&to_bytes(p, &words[..n])))),
+        DataType::I32 => f64::from(i32::from_be_bytes(arr(&to_bytes(p, &words[..n])))),
+        DataType::F32 => f64::from(f32::from_be_bytes(arr(&to_bytes(p, &words[..n])))),
+        DataType::U64 => u64::from_be_bytes(to_bytes(p, &words[..n])) as f64,
+        DataType::F64 => f64::from_be_bytes(to_bytes(p, &words[..n])),
     };
     if !raw.is_finite() {
         return Err(DecodeError::NotFinite);
@@ -105,19 +105,33 @@ fn set_field(p: &PointDef, word: u16, value: u16) -> u16 {
     (word & !m) | ((value << shift) & m)
 }
 
-/// Registers to big-endian bytes, undoing the device's byte and word order.
-fn to_bytes(p: &PointDef, words: &[u16]) -> Vec<u8> {
-    let mut ordered: Vec<u16> = words.to_vec();
-    if p.word_order == Some(Order::Little) {
-        ordered.reverse();
+/// A register as the device meant it, undoing its byte order.
+fn ordered(p: &PointDef, word: u16) -> u16 {
+    if p.byte_order == Some(Order::Little) {
+        word.swap_bytes()
+    } else {
+        word
     }
-    ordered
-        .iter()
-        .flat_map(|w| match p.byte_order {
+}
+
+/// Registers (at most four) to big-endian bytes, undoing the device's byte and word
+/// order. On the stack: this runs for every value of every poll.
+fn to_bytes(p: &PointDef, words: &[u16]) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    let n = words.len().min(4);
+    for (i, w) in words[..n].iter().enumerate() {
+        let at = if p.word_order == Some(Order::Little) {
+            n - 1 - i
+        } else {
+            i
+        };
+        let b = match p.byte_order {
             Some(Order::Little) => w.to_le_bytes(),
             _ => w.to_be_bytes(),
-        })
-        .collect()
+        };
+        out[2 * at..2 * at + 2].copy_from_slice(&b);
+    }
+    out
 }
 
 /// Big-endian bytes to registers in the device's byte and word order.

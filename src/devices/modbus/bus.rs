@@ -131,34 +131,29 @@ impl Bus {
         tokio::pin!(cancelled);
         while let Some(i) = self.next_due() {
             let due = self.members[i].due;
-            if due > Instant::now() + TIMER_TICK {
+            let mut started = Instant::now();
+            if due > started + TIMER_TICK {
                 tokio::select! {
                     () = &mut cancelled => break,
                     () = tokio::time::sleep_until(due.into()) => {}
                 }
+                started = Instant::now();
             } else if cancel.is_cancelled() {
                 break;
             }
-            let started = Instant::now();
             let events = tokio::select! {
                 biased;
                 events = self.poll(i) => events,
                 () = &mut cancelled => break,
             };
             self.account(i, started);
-            for ev in events {
+            for ev in std::iter::once(events.0).chain(events.1) {
                 if self.tx.send(ev).await.is_err() {
                     return;
                 }
             }
         }
         self.link.close();
-    }
-
-    /// Polls one device once, outside the schedule (the bench and `device read` use the
-    /// same path as the daemon).
-    pub async fn poll_now(&mut self, i: usize) -> Vec<SourceEvent> {
-        self.poll(i).await
     }
 
     /// How many devices the bus holds.
@@ -194,7 +189,8 @@ impl Bus {
         }
     }
 
-    async fn poll(&mut self, i: usize) -> Vec<SourceEvent> {
+    /// Polls device `i`: its values or why not, and its points that did not decode.
+    async fn poll(&mut self, i: usize) -> (SourceEvent, Option<SourceEvent>) {
         let Bus { link, members, .. } = self;
         let m = &members[i];
         let (cfg, id) = (&m.cfg, &m.id);
@@ -204,7 +200,7 @@ impl Bus {
         for block in &m.blocks {
             let ctx = match link.context(cfg.unit_id, cfg.timeout).await {
                 Ok(ctx) => ctx,
-                Err(reason) => return vec![failed(id, reason)],
+                Err(reason) => return (failed(id, reason), None),
             };
             let started = Instant::now();
             let result = read_block(ctx, block, cfg.timeout).await;
@@ -229,7 +225,7 @@ impl Bus {
                 }
                 Err(e) => {
                     link.failed(&e, cfg.timeout);
-                    return vec![failed(id, e.to_string())];
+                    return (failed(id, e.to_string()), None);
                 }
             }
         }
@@ -249,19 +245,17 @@ fn answered(
     values: Vec<(PointId, f64)>,
     bad: Vec<PointId>,
     reason: Option<String>,
-) -> Vec<SourceEvent> {
-    let mut out = vec![SourceEvent::Polled {
+) -> (SourceEvent, Option<SourceEvent>) {
+    let polled = SourceEvent::Polled {
         device: device.to_owned(),
         values,
-    }];
-    if !bad.is_empty() {
-        out.push(SourceEvent::PointsBad {
-            device: device.to_owned(),
-            points: bad,
-            reason: reason.unwrap_or_default(),
-        });
-    }
-    out
+    };
+    let bad = (!bad.is_empty()).then(|| SourceEvent::PointsBad {
+        device: device.to_owned(),
+        points: bad,
+        reason: reason.unwrap_or_default(),
+    });
+    (polled, bad)
 }
 
 fn point_id(d: &Device, i: usize) -> PointId {

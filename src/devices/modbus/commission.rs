@@ -67,7 +67,6 @@ fn block_rows(device: &Device, block: &Block, result: Result<Raw, String>) -> Ve
             .map(|&i| row(i, String::new(), e.clone()))
             .collect(),
         Ok(raw) => decode_block(points, block, &raw)
-            .into_iter()
             .map(|(i, v)| {
                 let shown = match v {
                     Ok(v) => show(&points[i], v),

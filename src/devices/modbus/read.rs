@@ -129,23 +129,20 @@ pub async fn read_block(
 }
 
 /// Decodes every point of a block: `(index into points, value or why not)`.
-pub fn decode_block(
-    points: &[PointDef],
-    b: &Block,
-    raw: &Raw,
-) -> Vec<(usize, Result<f64, DecodeError>)> {
-    b.points
-        .iter()
-        .map(|&i| {
-            let p = &points[i];
-            let offset = usize::from(p.address - b.start);
-            let v = match raw {
-                Raw::Words(w) => decode_words(p, w.get(offset..).unwrap_or(&[])),
-                Raw::Bits(bits) => Ok(decode_bit(p, bits.get(offset).copied().unwrap_or(false))),
-            };
-            (i, v)
-        })
-        .collect()
+pub fn decode_block<'a>(
+    points: &'a [PointDef],
+    b: &'a Block,
+    raw: &'a Raw,
+) -> impl Iterator<Item = (usize, Result<f64, DecodeError>)> + 'a {
+    b.points.iter().map(|&i| {
+        let p = &points[i];
+        let offset = usize::from(p.address - b.start);
+        let v = match raw {
+            Raw::Words(w) => decode_words(p, w.get(offset..).unwrap_or(&[])),
+            Raw::Bits(bits) => Ok(decode_bit(p, bits.get(offset).copied().unwrap_or(false))),
+        };
+        (i, v)
+    })
 }
 
 #[cfg(test)]
