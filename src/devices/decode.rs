@@ -209,6 +209,26 @@ mod tests {
     }
 
     #[test]
+    fn byte_swapped_registers_read_low_byte_first() {
+        let p = point(DataType::U16, Order::Big, Order::Little);
+        assert_eq!(decode_words(&p, &[0x3412]), Ok(f64::from(0x1234u16)));
+        let p = point(DataType::I16, Order::Big, Order::Little);
+        assert_eq!(decode_words(&p, &[0xFEFF]), Ok(-2.0));
+        // "BADC": bytes swapped in each register, registers in order.
+        let p = point(DataType::U32, Order::Big, Order::Little);
+        assert_eq!(
+            decode_words(&p, &[0x0100, 0x0302]),
+            Ok(f64::from(0x0001_0203u32))
+        );
+        // "DCBA": both swapped.
+        let p = point(DataType::U32, Order::Little, Order::Little);
+        assert_eq!(
+            decode_words(&p, &[0x0302, 0x0100]),
+            Ok(f64::from(0x0001_0203u32))
+        );
+    }
+
+    #[test]
     fn i16_is_signed_and_scaled() {
         let mut p = point(DataType::I16, Order::Big, Order::Big);
         p.scale = 0.1;
