@@ -149,8 +149,16 @@ impl MqttSource {
         events.set_network_options(crate::devices::mqtt::network_options());
         let mut backoff = MIN_BACKOFF;
         let mut first = true;
+        let mut batch = Vec::new();
         tracing::info!(%host, port, "mqtt source starting");
         loop {
+            // rumqttc reads up to ten packets per socket read and hands them out one per
+            // poll; values from those it already holds go to the engine together, so the
+            // engine is woken about once per read rather than per message. The batch goes
+            // as soon as nothing is held: no timer, an alarm's message is not delayed.
+            if events.state.events.is_empty() {
+                self.send(&mut batch).await;
+            }
             let event = tokio::select! {
                 () = cancel.cancelled() => break,
                 ev = events.poll() => ev,
@@ -161,9 +169,12 @@ impl MqttSource {
                     self.connected(&client, &ack, std::mem::take(&mut first));
                 }
                 Ok(Event::Incoming(Packet::SubAck(ack))) => self.subscribed(&ack),
-                Ok(Event::Incoming(Packet::Publish(p))) => self.message(&p.topic, &p.payload).await,
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    self.message(&p.topic, &p.payload, &mut batch).await;
+                }
                 Ok(_) => {}
                 Err(e) => {
+                    self.send(&mut batch).await;
                     self.metrics.mqtt_connected(false);
                     tracing::warn!(%host, port, error = %e, retry_in = ?backoff, "mqtt connection failed");
                     if !sleep_or_cancel(backoff, &cancel).await {
@@ -173,8 +184,16 @@ impl MqttSource {
                 }
             }
         }
+        self.send(&mut batch).await;
         self.metrics.mqtt_connected(false);
         disconnect(client, events).await;
+    }
+
+    /// Hands the engine what `batch` holds, in order.
+    async fn send(&self, batch: &mut Vec<SourceEvent>) {
+        for ev in batch.drain(..) {
+            let _ = self.out.sources.send(ev).await;
+        }
     }
 
     fn connected(&self, client: &AsyncClient, ack: &ConnAck, first: bool) {
@@ -206,7 +225,8 @@ impl MqttSource {
         self.metrics.mqtt_connected(refused == 0);
     }
 
-    async fn message(&mut self, topic: &str, payload: &[u8]) {
+    /// Point values go into `batch`; scans go to the patrol module at once.
+    async fn message(&mut self, topic: &str, payload: &[u8], batch: &mut Vec<SourceEvent>) {
         match self.topics.route(topic, payload, self.clock.now()) {
             Routed::Values {
                 device,
@@ -221,11 +241,7 @@ impl MqttSource {
                     return;
                 }
                 self.metrics.mqtt_message("ok");
-                let _ = self
-                    .out
-                    .sources
-                    .send(SourceEvent::Polled { device, values })
-                    .await;
+                batch.push(SourceEvent::Polled { device, values });
             }
             Routed::Scan(scan) => {
                 self.metrics.mqtt_message("scan");

@@ -129,7 +129,9 @@ pub fn extract(
 /// A JSON value as a number: the map first (by the value's text, exact then lower-case),
 /// then numbers, booleans, numeric strings and `on`/`off`/`true`/`false` in any case.
 pub fn to_number(v: &Value, map: &BTreeMap<String, f64>) -> Result<f64, RejectReason> {
-    if let Some(key) = map_key(v) {
+    // Most bindings have no map: then no key text is written (a number's text per message).
+    let key = if map.is_empty() { None } else { map_key(v) };
+    if let Some(key) = key {
         let found = map.get(&key).or_else(|| map.get(&key.to_lowercase()));
         if let Some(n) = found {
             return Ok(*n);

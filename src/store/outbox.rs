@@ -108,15 +108,15 @@ pub(crate) async fn enqueue_in(
     for chunk in statement_chunks(messages) {
         let sql = format!(
             "insert into outbox (created_ms, channel, target, payload, retain) values {}",
-            placeholders(chunk.len(), 5)
+            placeholders(tx, chunk.len(), 5)
         );
         let mut q = sqlx::query(&sql);
         for m in chunk {
             q = q
                 .bind(at.timestamp_millis())
-                .bind(m.channel.clone())
-                .bind(m.target.clone())
-                .bind(m.payload.clone())
+                .bind(m.channel.as_str())
+                .bind(m.target.as_str())
+                .bind(m.payload.as_str())
                 .bind(i32::from(m.retain));
         }
         q.execute(&mut *tx).await?;

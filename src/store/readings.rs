@@ -50,11 +50,11 @@ pub(crate) async fn insert_readings_in(
     for chunk in statement_chunks(rows) {
         let sql = format!(
             "insert into readings (point_id, ts_ms, value) values {}",
-            placeholders(chunk.len(), 3)
+            placeholders(tx, chunk.len(), 3)
         );
         let mut q = sqlx::query(&sql);
         for r in chunk {
-            q = q.bind(r.point.clone()).bind(ms(r.at)).bind(r.value);
+            q = q.bind(r.point.as_str()).bind(ms(r.at)).bind(r.value);
         }
         q.execute(&mut *tx).await?;
     }
@@ -69,15 +69,15 @@ pub(crate) async fn insert_events_in(
     for chunk in statement_chunks(rows) {
         let sql = format!(
             "insert into events (ts_ms, kind, subject, body) values {}",
-            placeholders(chunk.len(), 4)
+            placeholders(tx, chunk.len(), 4)
         );
         let mut q = sqlx::query(&sql);
         for (at, kind, subject, body) in chunk {
             q = q
                 .bind(ms(*at))
-                .bind(kind.clone())
-                .bind(subject.clone())
-                .bind(body.clone());
+                .bind(kind.as_str())
+                .bind(subject.as_str())
+                .bind(body.as_str());
         }
         q.execute(&mut *tx).await?;
     }
