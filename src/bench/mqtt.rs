@@ -128,7 +128,11 @@ async fn publish_all(
 
 async fn bare_phase(o: &MqttBenchOptions, host: &str, port: u16) -> anyhow::Result<f64> {
     let (sub, mut events) = client("bench-bare-sub", host, port);
-    sub.subscribe("benchbare/#", QoS::AtLeastOnce).await?;
+    // One filter per device topic, as sitewatch subscribes: the broker matches each message
+    // against as many filters in both phases.
+    let topics = (0..o.devices).map(|i| format!("benchbare/d{i:04}"));
+    sub.subscribe_many(topics.map(|t| rumqttc::SubscribeFilter::new(t, QoS::AtLeastOnce)))
+        .await?;
     let count = Arc::new(AtomicU64::new(0));
     let seen = count.clone();
     tokio::spawn(async move {
