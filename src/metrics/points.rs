@@ -60,13 +60,13 @@ impl PointTable {
 }
 
 /// A label value as the format wants it: backslash, quote and newline escaped.
-fn escape(v: &str) -> String {
+pub(super) fn escape(v: &str) -> String {
     v.replace('\\', r"\\")
         .replace('"', "\\\"")
         .replace('\n', r"\n")
 }
 
-fn number(v: f64) -> String {
+pub(super) fn number(v: f64) -> String {
     match v {
         v if v.is_nan() => "NaN".into(),
         v if v.is_infinite() => (if v > 0.0 { "+Inf" } else { "-Inf" }).into(),
