@@ -11,7 +11,7 @@ use sitewatch_core::alarms::AlarmStats;
 use sitewatch_core::incidents::{IncidentEvent, IncidentEventKind};
 use sitewatch_core::inspections::DueState;
 use sitewatch_core::patrol::PatrolEvent;
-use sitewatch_core::points::{PointEvent, Quality};
+use sitewatch_core::points::{PointEvent, PointId, Quality};
 
 use crate::devices::payload::RejectReason;
 use crate::engine::{Books, Output};
@@ -291,7 +291,7 @@ impl Metrics {
     }
 
     /// Declares a device and its points so they show before the first poll.
-    pub fn declare(&self, device: &str, points: &[String]) {
+    pub fn declare(&self, device: &str, points: &[PointId]) {
         self.0.devices.up(device, true);
         for p in points {
             self.set_quality(p, Quality::Stale);
@@ -313,7 +313,7 @@ impl Metrics {
         }
     }
 
-    fn set_quality(&self, point: &str, now: Quality) {
+    fn set_quality(&self, point: &PointId, now: Quality) {
         self.0.points.quality(point, now);
     }
 
