@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sitewatch_core::clock::Clock;
+use sitewatch_core::points::PointId;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -92,11 +93,11 @@ impl App {
         let live = Arc::new(LiveHub::default());
         let books = books::load(&self.config, &self.store, self.clock.now()).await?;
         for d in books.hub.devices() {
-            let ids: Vec<String> = books
+            let ids: Vec<PointId> = books
                 .hub
                 .points()
-                .filter(|p| p.device == d.id)
-                .map(|p| p.id.to_string())
+                .filter(|p| *p.device == *d.id)
+                .map(|p| p.id.clone())
                 .collect();
             self.metrics.declare(&d.id, &ids);
         }

@@ -350,7 +350,8 @@ pub(crate) fn rss_mb() -> f64 {
     status_mb("VmRSS:")
 }
 
-/// A memory figure of this process from `/proc/self/status` (`VmRSS:`, `VmHWM:`), in MB.
+/// A memory figure of this process from `/proc/self/status` (`VmRSS:`, `VmHWM:`,
+/// `RssAnon:`, `RssFile:`), in MB.
 pub(crate) fn status_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status

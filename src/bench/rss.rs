@@ -68,6 +68,12 @@ pub async fn run(opts: RssOptions) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(opts.seconds)).await;
     let rate = (requests(addr).await? - r0) / t0.elapsed().as_secs_f64();
     let (rss, peak) = (super::modbus::rss_mb(), super::modbus::status_mb("VmHWM:"));
+    // Mapped files (mostly the binary's own code) apart from the heap and other anonymous
+    // memory: only the second grows with the site.
+    let (anon, file) = (
+        super::modbus::status_mb("RssAnon:"),
+        super::modbus::status_mb("RssFile:"),
+    );
     cancel.cancel();
     task.await??;
     println!(
@@ -77,6 +83,8 @@ pub async fn run(opts: RssOptions) -> anyhow::Result<()> {
     println!("requests/s answered:             {rate:.0}");
     println!("RSS before the daemon started:   {baseline:.1} MB");
     println!("RSS with the daemon running:     {rss:.1} MB (peak {peak:.1} MB)");
+    println!("  anonymous (heap, stacks):      {anon:.1} MB");
+    println!("  mapped files (code, libc):     {file:.1} MB");
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -87,12 +87,12 @@ async fn take(
             unit: config
                 .devices
                 .iter()
-                .find(|d| d.config.id == p.device)
+                .find(|d| *d.config.id == *p.device)
                 .and_then(|d| d.config.unit.clone()),
-            device: p.device.clone(),
+            device: p.device.to_string(),
             point: p.id.to_string(),
             value: p.value,
-            measure: p.unit.clone(),
+            measure: p.unit.to_string(),
             quality: p.quality.as_str().to_owned(),
             read_at: p.updated_at,
             taken_at: now,

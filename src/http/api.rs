@@ -152,7 +152,7 @@ async fn points(
     let all = s.engine.points().await.ok_or(ApiError::Unavailable)?;
     let points = all
         .into_iter()
-        .filter(|p| f.device.as_ref().is_none_or(|d| &p.device == d))
+        .filter(|p| f.device.as_ref().is_none_or(|d| *p.device == **d))
         .filter(|p| f.quality.is_none_or(|q| p.quality == q))
         .filter(|p| window.contains(p.updated_at))
         .map(|p| view(&s, p, now))
@@ -185,7 +185,7 @@ fn view(s: &AppState, state: PointState, now: DateTime<Utc>) -> PointView {
     let def = s
         .devices
         .iter()
-        .find(|d| d.config.id == state.device)
+        .find(|d| *d.config.id == *state.device)
         .and_then(|d| d.profile.describe(&name));
     PointView {
         age_seconds: state

@@ -6,19 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
-};
+use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 use sitewatch_core::alarms::AlarmStats;
 use sitewatch_core::incidents::{IncidentEvent, IncidentEventKind};
 use sitewatch_core::inspections::DueState;
 use sitewatch_core::patrol::PatrolEvent;
-use sitewatch_core::points::{PointEvent, Quality};
+use sitewatch_core::points::{PointEvent, PointId, Quality};
 
 use crate::devices::payload::RejectReason;
 use crate::engine::{Books, Output};
 
+mod devices;
 mod points;
 
 /// Cheap-clone handle to every metric.
@@ -28,12 +26,9 @@ pub struct Metrics(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     registry: Registry,
-    points: Arc<points::PointTable>,
-    device_up: IntGaugeVec,
-    modbus_requests: IntCounterVec,
-    modbus_latency: HistogramVec,
-    modbus_skipped: IntCounterVec,
-    bus_utilisation: GaugeVec,
+    points: points::PointTable,
+    /// Device up and the Modbus families.
+    devices: devices::DeviceTable,
     source_rejects: IntCounterVec,
     store_writes: IntCounterVec,
     store_errors: IntCounterVec,
@@ -139,52 +134,9 @@ impl Metrics {
             prometheus::process_collector::ProcessCollector::for_self(),
         ))
         .expect("process collector");
-        let points = Arc::new(points::PointTable::default());
-        let modbus_latency = HistogramVec::new(
-            HistogramOpts::new(
-                "sitewatch_modbus_request_duration_seconds",
-                "Time for one Modbus request, answered or not.",
-            )
-            .buckets(vec![
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-            ]),
-            &["device"],
-        )
-        .expect("valid metric");
-        r.register(Box::new(modbus_latency.clone()))
-            .expect("unique metric");
-        let bus_utilisation = GaugeVec::new(
-            Opts::new(
-                "sitewatch_modbus_bus_utilisation_ratio",
-                "Share of the last second a bus spent on requests (1 = saturated).",
-            ),
-            &["bus"],
-        )
-        .expect("valid metric");
-        r.register(Box::new(bus_utilisation.clone()))
-            .expect("unique metric");
         Metrics(Arc::new(Inner {
-            points,
-            bus_utilisation,
-            modbus_skipped: counter(
-                &r,
-                "sitewatch_modbus_polls_skipped_total",
-                "Polls skipped because the device's bus was still busy when they were due.",
-                &["device"],
-            ),
-            device_up: int_gauge(
-                &r,
-                "sitewatch_device_up",
-                "1 when the device answers its polls.",
-                &["device"],
-            ),
-            modbus_requests: counter(
-                &r,
-                "sitewatch_modbus_requests_total",
-                "Modbus requests by result (ok, exception, timeout, error).",
-                &["device", "result"],
-            ),
-            modbus_latency,
+            points: points::PointTable::default(),
+            devices: devices::DeviceTable::default(),
             source_rejects: counter(
                 &r,
                 "sitewatch_source_rejects_total",
@@ -333,13 +285,14 @@ impl Metrics {
             return String::new();
         }
         let mut text = String::from_utf8(buf).unwrap_or_default();
+        self.0.devices.render(&mut text);
         self.0.points.render(&mut text);
         text
     }
 
     /// Declares a device and its points so they show before the first poll.
-    pub fn declare(&self, device: &str, points: &[String]) {
-        self.0.device_up.with_label_values(&[device]).set(1);
+    pub fn declare(&self, device: &str, points: &[PointId]) {
+        self.0.devices.up(device, true);
         for p in points {
             self.set_quality(p, Quality::Stale);
         }
@@ -352,12 +305,7 @@ impl Metrics {
                 self.0.points.value(point, *value);
             }
             PointEvent::Quality { point, to, .. } => self.set_quality(point, *to),
-            PointEvent::Device { device, up, .. } => {
-                self.0
-                    .device_up
-                    .with_label_values(&[device])
-                    .set(i64::from(*up));
-            }
+            PointEvent::Device { device, up, .. } => self.0.devices.up(device, *up),
             // Label values are snake_case: "unknown device" -> "unknown_device".
             PointEvent::Rejected { reason, .. } => {
                 self.reject("points", &reason.replace(' ', "_"));
@@ -365,7 +313,7 @@ impl Metrics {
         }
     }
 
-    fn set_quality(&self, point: &str, now: Quality) {
+    fn set_quality(&self, point: &PointId, now: Quality) {
         self.0.points.quality(point, now);
     }
 
@@ -502,31 +450,22 @@ impl Metrics {
         self.0.outbox_backlog.with_label_values(&[channel]).set(n);
     }
 
-    /// One Modbus request and how it ended.
     /// A device's Modbus request metrics, looked up once: the bus records every request,
-    /// and a label look-up per request (hash and lock) showed in the polling benchmark.
+    /// and a look-up per request (a lock and a search) showed in the polling benchmark.
+    /// Declares the device's Modbus series (requests, latency, skipped polls) at zero.
     pub fn modbus_device(&self, device: &str) -> ModbusDeviceMetrics {
-        let count = |r: &str| self.0.modbus_requests.with_label_values(&[device, r]);
-        ModbusDeviceMetrics {
-            ok: count("ok"),
-            exception: count("exception"),
-            timeout: count("timeout"),
-            error: count("error"),
-            latency: self.0.modbus_latency.with_label_values(&[device]),
-        }
+        ModbusDeviceMetrics(self.0.devices.modbus(device))
     }
 
-    /// Polls of `device` skipped because its bus was busy (0 declares the series).
+    /// Polls of `device` skipped because its bus was busy (0 declares the series, with the
+    /// device's other Modbus series).
     pub fn modbus_skipped(&self, device: &str, polls: u64) {
-        self.0
-            .modbus_skipped
-            .with_label_values(&[device])
-            .inc_by(polls);
+        self.0.devices.modbus(device).skipped(polls);
     }
 
     /// Share of recent time the bus `bus` spent on requests.
     pub fn bus_utilisation(&self, bus: &str, ratio: f64) {
-        self.0.bus_utilisation.with_label_values(&[bus]).set(ratio);
+        self.0.devices.bus(bus, ratio);
     }
 
     /// Input dropped; `reason` must come from a fixed set.
@@ -577,25 +516,12 @@ impl Metrics {
 
 /// One device's Modbus request counters and latency histogram.
 #[derive(Debug, Clone)]
-pub struct ModbusDeviceMetrics {
-    ok: prometheus::IntCounter,
-    exception: prometheus::IntCounter,
-    timeout: prometheus::IntCounter,
-    error: prometheus::IntCounter,
-    latency: prometheus::Histogram,
-}
+pub struct ModbusDeviceMetrics(Arc<devices::ModbusSlot>);
 
 impl ModbusDeviceMetrics {
     /// One request and how it ended (`ok`, `exception`, `timeout`, anything else: `error`).
     pub fn request(&self, took: Duration, result: &str) {
-        let counter = match result {
-            "ok" => &self.ok,
-            "exception" => &self.exception,
-            "timeout" => &self.timeout,
-            _ => &self.error,
-        };
-        counter.inc();
-        self.latency.observe(took.as_secs_f64());
+        self.0.request(took, result);
     }
 }
 

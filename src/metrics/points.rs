@@ -7,34 +7,35 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
-use sitewatch_core::points::Quality;
+use sitewatch_core::points::{PointId, Quality};
 
 const VALUE: &str = "sitewatch_point_value";
 const QUALITY: &str = "sitewatch_point_quality";
 
-/// The last value and quality of every point, by point id.
+/// The last value and quality of every point, by point id (the hub's own ids, shared, not a
+/// copy of each).
 #[derive(Debug, Default)]
 pub(super) struct PointTable {
-    points: Mutex<BTreeMap<String, (Option<f64>, Quality)>>,
+    points: Mutex<BTreeMap<PointId, (Option<f64>, Quality)>>,
 }
 
 impl PointTable {
-    fn with<R>(&self, f: impl FnOnce(&mut BTreeMap<String, (Option<f64>, Quality)>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut BTreeMap<PointId, (Option<f64>, Quality)>) -> R) -> R {
         f(&mut self.points.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    fn entry(&self, point: &str, set: impl FnOnce(&mut (Option<f64>, Quality))) {
-        self.with(|m| match m.get_mut(point) {
+    fn entry(&self, point: &PointId, set: impl FnOnce(&mut (Option<f64>, Quality))) {
+        self.with(|m| match m.get_mut(&**point) {
             Some(entry) => set(entry),
-            None => set(m.entry(point.to_owned()).or_insert((None, Quality::Stale))),
+            None => set(m.entry(point.clone()).or_insert((None, Quality::Stale))),
         });
     }
 
-    pub(super) fn value(&self, point: &str, value: f64) {
+    pub(super) fn value(&self, point: &PointId, value: f64) {
         self.entry(point, |e| e.0 = Some(value));
     }
 
-    pub(super) fn quality(&self, point: &str, quality: Quality) {
+    pub(super) fn quality(&self, point: &PointId, quality: Quality) {
         self.entry(point, |e| e.1 = quality);
     }
 
@@ -60,13 +61,13 @@ impl PointTable {
 }
 
 /// A label value as the format wants it: backslash, quote and newline escaped.
-fn escape(v: &str) -> String {
+pub(super) fn escape(v: &str) -> String {
     v.replace('\\', r"\\")
         .replace('"', "\\\"")
         .replace('\n', r"\n")
 }
 
-fn number(v: f64) -> String {
+pub(super) fn number(v: f64) -> String {
     match v {
         v if v.is_nan() => "NaN".into(),
         v if v.is_infinite() => (if v > 0.0 { "+Inf" } else { "-Inf" }).into(),
@@ -81,10 +82,11 @@ mod tests {
     #[test]
     fn each_point_renders_its_value_and_one_quality_series() {
         let t = PointTable::default();
-        t.quality("pump.run", Quality::Stale);
-        t.value("pump.run", 1.5);
-        t.quality("pump.run", Quality::Good);
-        t.quality("em.kwh", Quality::CommLost);
+        let (pump, em): (PointId, PointId) = ("pump.run".into(), "em.kwh".into());
+        t.quality(&pump, Quality::Stale);
+        t.value(&pump, 1.5);
+        t.quality(&pump, Quality::Good);
+        t.quality(&em, Quality::CommLost);
         let mut text = String::new();
         t.render(&mut text);
         assert!(

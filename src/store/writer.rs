@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::outbox::enqueue_in;
 use super::readings::{insert_events_in, insert_readings_in};
@@ -41,18 +41,28 @@ const BATCH: usize = 1000;
 const LINGER: Duration = Duration::from_millis(20);
 /// Batches the channel holds (each is what one engine step decided).
 const CHANNEL: usize = 1024;
+/// Most items in the channel. It bounds messages, not items, and one engine step may send
+/// thousands: at start-up the first polls of 1,000 devices (20,000 readings, 20,000 quality
+/// journal entries) were all queued at once, some 9 MB (`sitewatch bench rss`). Room is
+/// freed when the writer takes a message into its batch, not when the batch is written:
+/// while the store fails, the batch keeps growing as before instead of holding the engine.
+const QUEUED_ITEMS: usize = 4 * BATCH;
+
+/// Items and the room they take in the channel, given back when the writer takes them.
+type Queued = (Vec<StoreItem>, OwnedSemaphorePermit);
 
 /// The engine's end of the store channel.
 #[derive(Debug, Clone)]
 pub struct StoreSender {
-    tx: mpsc::Sender<Vec<StoreItem>>,
+    tx: mpsc::Sender<Queued>,
     urgent: Arc<Notify>,
+    room: Arc<Semaphore>,
 }
 
 /// The writer's end of the store channel.
 #[derive(Debug)]
 pub struct StoreReceiver {
-    rx: mpsc::Receiver<Vec<StoreItem>>,
+    rx: mpsc::Receiver<Queued>,
     urgent: Arc<Notify>,
 }
 
@@ -64,7 +74,8 @@ pub fn channel() -> (StoreSender, StoreReceiver) {
         rx,
         urgent: urgent.clone(),
     };
-    (StoreSender { tx, urgent }, rx)
+    let room = Arc::new(Semaphore::new(QUEUED_ITEMS));
+    (StoreSender { tx, urgent, room }, rx)
 }
 
 impl StoreSender {
@@ -75,7 +86,12 @@ impl StoreSender {
             return;
         }
         let urgent = items.iter().any(|i| !matches!(i, StoreItem::Reading(_)));
-        let _ = self.tx.send(items).await;
+        // More than the whole room waits for all of it.
+        let n = u32::try_from(items.len().min(QUEUED_ITEMS)).unwrap_or(u32::MAX);
+        let Ok(room) = self.room.clone().acquire_many_owned(n).await else {
+            return;
+        };
+        let _ = self.tx.send((items, room)).await;
         if urgent {
             self.urgent.notify_one();
         }
@@ -105,7 +121,8 @@ impl Batch {
         self.events.is_empty() && self.states.is_empty() && self.outbox.is_empty()
     }
 
-    fn extend(&mut self, items: Vec<StoreItem>) {
+    /// Takes a message's items; its room in the channel is free again.
+    fn extend(&mut self, (items, _room): Queued) {
         for item in items {
             self.push(item);
         }

@@ -8,12 +8,13 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 use super::rules::{AlarmRule, RuleSpec};
+use crate::points::PointId;
 
 /// What a rule may read besides its own sample.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Context<'a> {
     /// Latest good value of every point.
-    pub(super) values: &'a HashMap<String, f64>,
+    pub(super) values: &'a HashMap<PointId, f64>,
     /// Units marked vacant.
     pub(super) vacant: &'a HashSet<String>,
     /// Site time zone for night windows.

@@ -11,7 +11,7 @@ use super::config::AlarmConfig;
 use super::flood::{ChatterMeter, FloodMeter};
 use super::model::{Alarm, AlarmEvent, Transition};
 use super::rules::AlarmRule;
-use crate::points::PointEvent;
+use crate::points::{PointEvent, PointId};
 
 /// The pure ISA-18.2 alarm engine; fed point events, commands and `now`, it returns the
 /// events it caused.
@@ -24,7 +24,8 @@ pub struct AlarmEngine {
     pub(super) index: HashMap<String, usize>,
     rule_points: Vec<Vec<String>>,
     by_point: HashMap<String, Vec<usize>>,
-    pub(super) values: HashMap<String, f64>,
+    /// Keyed by the hub's own point ids (shared, not a copy of each).
+    pub(super) values: HashMap<PointId, f64>,
     /// Points whose quality is not good: their rules are held.
     bad: HashSet<String>,
     pub(super) vacant: HashSet<String>,
@@ -159,16 +160,22 @@ impl AlarmEngine {
         out
     }
 
-    fn sample(&mut self, point: &str, value: f64, now: DateTime<Utc>, out: &mut Vec<AlarmEvent>) {
+    fn sample(
+        &mut self,
+        point: &PointId,
+        value: f64,
+        now: DateTime<Utc>,
+        out: &mut Vec<AlarmEvent>,
+    ) {
         // A sample is a good value by definition, even before the hub's quality event.
         if !self.bad.is_empty() {
-            self.bad.remove(point);
+            self.bad.remove(&**point);
         }
-        match self.values.get_mut(point) {
+        match self.values.get_mut(&**point) {
             Some(v) => *v = value,
-            None => drop(self.values.insert(point.to_owned(), value)),
+            None => drop(self.values.insert(point.clone(), value)),
         }
-        let Some(rules) = self.by_point.get(point) else {
+        let Some(rules) = self.by_point.get(&**point) else {
             return;
         };
         let ctx = Context {
@@ -186,7 +193,7 @@ impl AlarmEngine {
             }
         }
         for (i, active) in flips {
-            let v = self.values.get(&self.rules[i].rule.point).copied();
+            let v = self.values.get(self.rules[i].rule.point.as_str()).copied();
             self.apply_condition(i, active, v, now, out);
         }
     }
@@ -246,7 +253,7 @@ impl AlarmEngine {
             }
         }
         for (i, active) in flips {
-            let v = self.values.get(&self.rules[i].rule.point).copied();
+            let v = self.values.get(self.rules[i].rule.point.as_str()).copied();
             self.apply_condition(i, active, v, now, out);
         }
     }

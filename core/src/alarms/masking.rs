@@ -211,7 +211,7 @@ impl AlarmEngine {
             if !matches!(&rule.spec, RuleSpec::VacantConsumption(v) if v.unit == unit) {
                 continue;
             }
-            let latest = self.values.get(&rule.point).copied();
+            let latest = self.values.get(rule.point.as_str()).copied();
             if let Some(active) = self.rules[i].on_vacancy(vacant, latest, now) {
                 self.apply_condition(i, active, latest, now, out);
             }

@@ -2,7 +2,8 @@
 //! communication state behind them. Sources feed it [`SourceEvent`]s; it answers with the
 //! [`PointEvent`]s that the alarm engine and the sinks consume.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -142,10 +143,12 @@ pub struct PointState {
     /// Point id.
     #[schema(value_type = String)]
     pub id: PointId,
-    /// Device id.
-    pub device: String,
-    /// Engineering unit.
-    pub unit: String,
+    /// Device id, shared by the device's points.
+    #[schema(value_type = String)]
+    pub device: Arc<str>,
+    /// Engineering unit, shared by the points with that unit.
+    #[schema(value_type = String)]
+    pub unit: Arc<str>,
     /// The last value read, if any.
     pub value: Option<f64>,
     /// How far the value can be trusted.
@@ -192,7 +195,7 @@ pub struct PointsHub {
     points: Vec<PointState>,
     devices: BTreeMap<String, DeviceState>,
     /// Indexes into `points`.
-    by_device: HashMap<String, Vec<usize>>,
+    by_device: HashMap<Arc<str>, Vec<usize>>,
 }
 
 impl PointsHub {
@@ -203,7 +206,25 @@ impl PointsHub {
         for d in devices {
             hub.devices.insert(d.id.clone(), DeviceState::new(d));
         }
-        let mut points: Vec<PointState> = points.into_iter().map(PointState::new).collect();
+        // Device ids and units are held once each, not once per point (a thousand devices
+        // of twenty points each held 20,000 copies of each).
+        let mut names: BTreeSet<Arc<str>> = BTreeSet::new();
+        let mut share = |s: String| -> Arc<str> {
+            if let Some(shared) = names.get(s.as_str()) {
+                return shared.clone();
+            }
+            let shared: Arc<str> = s.into();
+            names.insert(shared.clone());
+            shared
+        };
+        let mut points: Vec<PointState> = points
+            .into_iter()
+            .map(|mut spec| {
+                let device = share(std::mem::take(&mut spec.device));
+                let unit = share(std::mem::take(&mut spec.unit));
+                PointState::new(spec, device, unit)
+            })
+            .collect();
         points.sort_by(|a, b| a.id.cmp(&b.id));
         // A repeated id keeps its last spec, as a map insert would.
         points.dedup_by(|later, kept| {
@@ -374,11 +395,11 @@ fn unknown(kind: &str, id: &str) -> PointEvent {
 }
 
 impl PointState {
-    fn new(spec: PointSpec) -> Self {
+    fn new(spec: PointSpec, device: Arc<str>, unit: Arc<str>) -> Self {
         Self {
             id: spec.id,
-            device: spec.device,
-            unit: spec.unit,
+            device,
+            unit,
             value: None,
             quality: Quality::Stale,
             updated_at: None,

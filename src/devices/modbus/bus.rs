@@ -87,7 +87,7 @@ impl Bus {
             .filter_map(|d| d.config.modbus.as_ref().map(|m| m.poll_interval))
             .min()?;
         let now = Instant::now();
-        let members = devices
+        let mut members: Vec<Member> = devices
             .into_iter()
             .filter_map(|device| {
                 let cfg = device.config.modbus.clone()?;
@@ -108,6 +108,9 @@ impl Bus {
                 })
             })
             .collect();
+        // Collected in place, the members keep the devices' allocation (a config entry is
+        // over a kilobyte, a member a few hundred bytes): 0.8 MB at 1,000 devices.
+        members.shrink_to_fit();
         Some(Bus {
             key: first.bus_key(),
             link: Link::new(&first, base),
