@@ -457,12 +457,6 @@ impl Metrics {
         ModbusDeviceMetrics(self.0.devices.modbus(device))
     }
 
-    /// Polls of `device` skipped because its bus was busy (0 declares the series, with the
-    /// device's other Modbus series).
-    pub fn modbus_skipped(&self, device: &str, polls: u64) {
-        self.0.devices.modbus(device).skipped(polls);
-    }
-
     /// Share of recent time the bus `bus` spent on requests.
     pub fn bus_utilisation(&self, bus: &str, ratio: f64) {
         self.0.devices.bus(bus, ratio);
@@ -522,6 +516,11 @@ impl ModbusDeviceMetrics {
     /// One request and how it ended (`ok`, `exception`, `timeout`, anything else: `error`).
     pub fn request(&self, took: Duration, result: &str) {
         self.0.request(took, result);
+    }
+
+    /// Polls skipped because the device's bus was busy when they were due.
+    pub fn skipped(&self, polls: u64) {
+        self.0.skipped(polls);
     }
 }
 

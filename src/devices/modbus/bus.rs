@@ -91,7 +91,6 @@ impl Bus {
             .into_iter()
             .filter_map(|device| {
                 let cfg = device.config.modbus.clone()?;
-                metrics.modbus_skipped(&device.config.id, 0);
                 let blocks = plan(&device.profile.points);
                 let ids = (0..device.profile.points.len())
                     .map(|p| point_id(&device, p))
@@ -188,7 +187,7 @@ impl Bus {
         let (next, skipped) = schedule(m.due, m.cfg.poll_interval, now);
         m.due = next;
         if skipped > 0 {
-            self.metrics.modbus_skipped(&m.id, skipped);
+            m.requests.skipped(skipped);
         }
     }
 
