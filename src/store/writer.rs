@@ -46,7 +46,10 @@ const CHANNEL: usize = 1024;
 /// journal entries) were all queued at once, some 9 MB (`sitewatch bench rss`). Room is
 /// freed when the writer takes a message into its batch, not when the batch is written:
 /// while the store fails, the batch keeps growing as before instead of holding the engine.
-const QUEUED_ITEMS: usize = 4 * BATCH;
+/// A failing write can take the pool's 5 s acquire timeout; 16,000 items are 8 s of a
+/// large site's 2,000 readings/s, so a database blip does not stall the engine (and with
+/// it alarms and the live view) while the writer waits.
+const QUEUED_ITEMS: usize = 16 * BATCH;
 
 /// Items and the room they take in the channel, given back when the writer takes them.
 type Queued = (Vec<StoreItem>, OwnedSemaphorePermit);
