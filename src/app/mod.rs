@@ -95,8 +95,7 @@ impl App {
         for d in books.hub.devices() {
             let ids: Vec<PointId> = books
                 .hub
-                .points()
-                .filter(|p| *p.device == *d.id)
+                .device_points(&d.id)
                 .map(|p| p.id.clone())
                 .collect();
             self.metrics.declare(&d.id, &ids);
