@@ -331,19 +331,24 @@ fn client_cpu() -> f64 {
         if comm.trim() != "poll" {
             continue;
         }
-        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit_once(") ")
-            .map_or(Vec::new(), |x| x.1.split(' ').collect());
-        let n = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        ticks += n(11) + n(12);
+        ticks += cpu_ticks(&task.path().join("stat"));
     }
     ticks as f64 / 100.0
+}
+
+/// User plus system time in clock ticks from a `/proc/…/stat` file (0 where unreadable).
+pub(crate) fn cpu_ticks(stat: &std::path::Path) -> u64 {
+    let stat = std::fs::read_to_string(stat).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map_or(Vec::new(), |x| x.1.split(' ').collect());
+    let n = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    n(11) + n(12)
 }
 
 pub(crate) fn rss_mb() -> f64 {

@@ -78,17 +78,7 @@ async fn measured(
 /// User and system time of this process so far, from `/proc/self/stat` (in clock ticks of
 /// 1/100 s, Linux's `USER_HZ`); 0 where there is no `/proc`.
 fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(") ")
-        .map_or(Vec::new(), |x| x.1.split(' ').collect());
-    let n = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    (n(11) + n(12)) as f64 / 100.0
+    super::modbus::cpu_ticks(std::path::Path::new("/proc/self/stat")) as f64 / 100.0
 }
 
 fn median(xs: impl Iterator<Item = f64>) -> f64 {
