@@ -171,6 +171,14 @@ pub struct Device {
     pub profile: Arc<Profile>,
 }
 
+impl Device {
+    /// The id of its point `name` (`device.point`): how rules, the hub, metrics and the API
+    /// name the point.
+    pub fn point_id(&self, name: &str) -> String {
+        format!("{}.{name}", self.config.id)
+    }
+}
+
 /// A validated site config.
 #[derive(Debug, Clone)]
 pub struct Config {

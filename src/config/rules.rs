@@ -21,7 +21,7 @@ pub(super) fn build(
     let mut categories = BTreeMap::new();
     for d in devices {
         for (name, description, alarms) in d.profile.alarm_points() {
-            let id = format!("{}.{}", d.config.id, name);
+            let id = d.point_id(name);
             let defs: Vec<&AlarmDef> = match by_point.get(id.as_str()) {
                 Some(site_defs) => site_defs.clone(),
                 None => alarms.iter().collect(),
@@ -41,7 +41,7 @@ pub(super) fn build(
                     point: id.clone(),
                     device: d.config.id.clone(),
                     unit: d.config.unit.clone(),
-                    spec: qualify(&d.config.id, def.spec.clone()),
+                    spec: qualify(d, def.spec.clone()),
                     message: def
                         .message
                         .clone()
@@ -80,12 +80,12 @@ fn serde_kind(spec: &RuleSpec) -> &'static str {
 }
 
 /// Profile rules name partner points by their short name; the engine wants full ids.
-fn qualify(device: &str, spec: RuleSpec) -> RuleSpec {
+fn qualify(device: &Device, spec: RuleSpec) -> RuleSpec {
     let full = |p: String| {
         if p.contains('.') {
             p
         } else {
-            format!("{device}.{p}")
+            device.point_id(&p)
         }
     };
     match spec {

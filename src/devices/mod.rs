@@ -35,7 +35,7 @@ pub fn specs(devices: &[Device]) -> (Vec<DeviceSpec>, Vec<PointSpec>) {
         .filter(|d| d.config.modbus.is_some())
         .flat_map(|d| {
             d.profile.points.iter().map(|p| PointSpec {
-                id: format!("{}.{}", d.config.id, p.name).into(),
+                id: d.point_id(&p.name).into(),
                 device: d.config.id.clone(),
                 unit: p.unit.clone(),
                 // Polled points go comm-lost, not stale; staleness is for pushed values.
@@ -58,7 +58,7 @@ fn mqtt_specs(d: &Device) -> impl Iterator<Item = PointSpec> + '_ {
     };
     let device_stale = mqtt.and_then(|m| m.stale_after);
     points.iter().map(move |p| PointSpec {
-        id: format!("{}.{}", d.config.id, p.name).into(),
+        id: d.point_id(&p.name).into(),
         device: d.config.id.clone(),
         unit: p.unit.clone(),
         stale_after: device_stale

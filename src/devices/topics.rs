@@ -63,9 +63,7 @@ impl TopicMap {
             let b = Binding {
                 device: d.config.id.clone(),
                 profile: Arc::clone(&d.profile),
-                ids: ids
-                    .map(|p| format!("{}.{}", d.config.id, p.name).into())
-                    .collect(),
+                ids: ids.map(|p| d.point_id(&p.name).into()).collect(),
             };
             if topic.contains(['+', '#']) {
                 map.filters.push((topic, b));

@@ -92,8 +92,11 @@ impl Bus {
             .filter_map(|device| {
                 let cfg = device.config.modbus.clone()?;
                 let blocks = plan(&device.profile.points);
-                let ids = (0..device.profile.points.len())
-                    .map(|p| point_id(&device, p))
+                let ids = device
+                    .profile
+                    .points
+                    .iter()
+                    .map(|p| device.point_id(&p.name).into())
                     .collect();
                 let requests = metrics.modbus_device(&device.config.id);
                 Some(Member {
@@ -258,10 +261,6 @@ fn answered(
         reason: reason.unwrap_or_default(),
     });
     (polled, bad)
-}
-
-fn point_id(d: &Device, i: usize) -> PointId {
-    format!("{}.{}", d.config.id, d.profile.points[i].name).into()
 }
 
 /// The next due time after a poll due at `due` finished at `now`, and how many polls were
