@@ -124,6 +124,7 @@ impl App {
             outbox_ready.clone(),
         ));
         tasks.spawn(engine.run(inputs, cancel.clone()));
+        tasks.spawn(crate::memory::release_free_pages(cancel.clone()));
         tasks.spawn(crate::billing::run(
             Arc::new(self.config.clone()),
             self.store.clone(),

@@ -293,9 +293,7 @@ impl Metrics {
     /// Declares a device and its points so they show before the first poll.
     pub fn declare(&self, device: &str, points: &[PointId]) {
         self.0.devices.up(device, true);
-        for p in points {
-            self.set_quality(p, Quality::Stale);
-        }
+        self.0.points.declare(points);
     }
 
     /// Follows what the points hub decided.

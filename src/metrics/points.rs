@@ -3,7 +3,6 @@
 //! crate costs over a kilobyte, and gathering them builds a protobuf object per series on
 //! every scrape: a site of 20,000 points spent ~50 MB on that (`sitewatch bench rss`).
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
@@ -12,31 +11,68 @@ use sitewatch_core::points::{PointId, Quality};
 const VALUE: &str = "sitewatch_point_value";
 const QUALITY: &str = "sitewatch_point_quality";
 
-/// The last value and quality of every point, by point id (the hub's own ids, shared, not a
-/// copy of each).
+/// The last value and quality of every point, sorted by point id (the hub's own ids,
+/// shared, not a copy of each). A sorted `Vec` holds a point in 40 bytes where a
+/// `BTreeMap` took ~78 (0.8 MB at 20,000 points).
 #[derive(Debug, Default)]
 pub(super) struct PointTable {
-    points: Mutex<BTreeMap<PointId, (Option<f64>, Quality)>>,
+    points: Mutex<Vec<Entry>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    point: PointId,
+    value: Option<f64>,
+    quality: Quality,
+}
+
+impl Entry {
+    fn new(point: &PointId) -> Entry {
+        Entry {
+            point: point.clone(),
+            value: None,
+            quality: Quality::Stale,
+        }
+    }
 }
 
 impl PointTable {
-    fn with<R>(&self, f: impl FnOnce(&mut BTreeMap<PointId, (Option<f64>, Quality)>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut Vec<Entry>) -> R) -> R {
         f(&mut self.points.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    fn entry(&self, point: &PointId, set: impl FnOnce(&mut (Option<f64>, Quality))) {
-        self.with(|m| match m.get_mut(&**point) {
-            Some(entry) => set(entry),
-            None => set(m.entry(point.clone()).or_insert((None, Quality::Stale))),
+    /// Adds the points not yet in the table, stale and without a value: one sort per
+    /// call, not a shifting insert per point.
+    pub(super) fn declare(&self, points: &[PointId]) {
+        self.with(|v| {
+            let known = v.len();
+            for p in points {
+                if find(&v[..known], p).is_err() {
+                    v.push(Entry::new(p));
+                }
+            }
+            // Two sorted runs: the stable sort merges them in one pass.
+            v.sort_by(|a, b| a.point.cmp(&b.point));
+            v.dedup_by(|a, b| a.point == b.point);
+        });
+    }
+
+    fn entry(&self, point: &PointId, set: impl FnOnce(&mut Entry)) {
+        self.with(|v| {
+            let i = find(v, point).unwrap_or_else(|i| {
+                v.insert(i, Entry::new(point));
+                i
+            });
+            set(&mut v[i]);
         });
     }
 
     pub(super) fn value(&self, point: &PointId, value: f64) {
-        self.entry(point, |e| e.0 = Some(value));
+        self.entry(point, |e| e.value = Some(value));
     }
 
     pub(super) fn quality(&self, point: &PointId, quality: Quality) {
-        self.entry(point, |e| e.1 = quality);
+        self.entry(point, |e| e.quality = quality);
     }
 
     /// Appends both families in the text exposition format.
@@ -44,20 +80,24 @@ impl PointTable {
         self.with(|m| {
             let help = "Last value of a point, in its engineering unit.";
             let _ = write!(out, "# HELP {VALUE} {help}\n# TYPE {VALUE} gauge\n");
-            for (point, (value, _)) in m.iter() {
-                if let Some(v) = value {
-                    let (point, v) = (escape(point), number(*v));
+            for e in m.iter() {
+                if let Some(v) = e.value {
+                    let (point, v) = (escape(&e.point), number(v));
                     let _ = writeln!(out, "{VALUE}{{point=\"{point}\"}} {v}");
                 }
             }
             let help = "1, labelled with the point's current quality (good, stale, comm_lost, bad_config).";
             let _ = write!(out, "# HELP {QUALITY} {help}\n# TYPE {QUALITY} gauge\n");
-            for (point, (_, quality)) in m.iter() {
-                let (point, quality) = (escape(point), quality.as_str());
+            for e in m.iter() {
+                let (point, quality) = (escape(&e.point), e.quality.as_str());
                 let _ = writeln!(out, "{QUALITY}{{point=\"{point}\",quality=\"{quality}\"}} 1");
             }
         });
     }
+}
+
+fn find(entries: &[Entry], point: &str) -> Result<usize, usize> {
+    entries.binary_search_by(|e| (*e.point).cmp(point))
 }
 
 /// A label value as the format wants it: backslash, quote and newline escaped.
@@ -104,6 +144,36 @@ mod tests {
         assert!(
             !text.contains("sitewatch_point_value{point=\"em.kwh\""),
             "no value read yet"
+        );
+    }
+
+    #[test]
+    fn declared_points_show_stale_in_id_order_and_keep_later_values() {
+        let t = PointTable::default();
+        let ids = |names: &[&str]| names.iter().map(|n| PointId::from(*n)).collect::<Vec<_>>();
+        t.declare(&ids(&["b.x", "a.y"]));
+        t.value(&"b.x".into(), 2.0);
+        t.quality(&"b.x".into(), Quality::Good);
+        t.declare(&ids(&["c.z", "b.x", "a.a"]));
+        let mut text = String::new();
+        t.render(&mut text);
+        let quality: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("sitewatch_point_quality{"))
+            .collect();
+        assert_eq!(
+            quality,
+            [
+                "sitewatch_point_quality{point=\"a.a\",quality=\"stale\"} 1",
+                "sitewatch_point_quality{point=\"a.y\",quality=\"stale\"} 1",
+                "sitewatch_point_quality{point=\"b.x\",quality=\"good\"} 1",
+                "sitewatch_point_quality{point=\"c.z\",quality=\"stale\"} 1",
+            ],
+            "{text}"
+        );
+        assert!(
+            text.contains("sitewatch_point_value{point=\"b.x\"} 2\n"),
+            "{text}"
         );
     }
 }

@@ -13,7 +13,7 @@ use crate::points::PointId;
 /// What a rule may read besides its own sample.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Context<'a> {
-    /// Latest good value of every point.
+    /// Latest good value of every point a rule reads.
     pub(super) values: &'a HashMap<PointId, f64>,
     /// Units marked vacant.
     pub(super) vacant: &'a HashSet<String>,

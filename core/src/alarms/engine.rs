@@ -171,13 +171,15 @@ impl AlarmEngine {
         if !self.bad.is_empty() {
             self.bad.remove(&**point);
         }
+        let Some(rules) = self.by_point.get(&**point) else {
+            return;
+        };
+        // Only the values rules read are kept (a rule's points cover its conditions): a
+        // site's many points without a rule would cost a map entry each.
         match self.values.get_mut(&**point) {
             Some(v) => *v = value,
             None => drop(self.values.insert(point.clone(), value)),
         }
-        let Some(rules) = self.by_point.get(&**point) else {
-            return;
-        };
         let ctx = Context {
             values: &self.values,
             vacant: &self.vacant,

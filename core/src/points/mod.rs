@@ -158,16 +158,40 @@ pub struct PointState {
     #[serde(skip)]
     recorded: Option<(f64, DateTime<Utc>)>,
     #[serde(skip)]
-    limits: Limits,
+    limits: Arc<Limits>,
 }
 
 /// The parts of a [`PointSpec`] the hub decides with, kept apart from the id, device and
-/// unit so a point holds each of those once (memory: a site has tens of thousands).
+/// unit so a point holds each of those once (memory: a site has tens of thousands). Points
+/// with equal limits share one (a profile's point on every device of that profile).
 #[derive(Debug, Clone)]
 struct Limits {
     stale_after: Option<Duration>,
     history_deadband: f64,
     history_heartbeat: Duration,
+}
+
+/// Equal limits by their bits (`f64` has no `Hash`), for sharing.
+type LimitsKey = (Option<Duration>, u64, Duration);
+
+impl Limits {
+    /// The spec's limits, shared with every earlier point that has the same.
+    fn shared(spec: &PointSpec, seen: &mut HashMap<LimitsKey, Arc<Limits>>) -> Arc<Limits> {
+        let key = (
+            spec.stale_after,
+            spec.history_deadband.to_bits(),
+            spec.history_heartbeat,
+        );
+        seen.entry(key)
+            .or_insert_with(|| {
+                Arc::new(Limits {
+                    stale_after: spec.stale_after,
+                    history_deadband: spec.history_deadband,
+                    history_heartbeat: spec.history_heartbeat,
+                })
+            })
+            .clone()
+    }
 }
 
 /// The current state of one device.
@@ -217,12 +241,14 @@ impl PointsHub {
             names.insert(shared.clone());
             shared
         };
+        let mut limits = HashMap::new();
         let mut points: Vec<PointState> = points
             .into_iter()
             .map(|mut spec| {
                 let device = share(std::mem::take(&mut spec.device));
                 let unit = share(std::mem::take(&mut spec.unit));
-                PointState::new(spec, device, unit)
+                let limits = Limits::shared(&spec, &mut limits);
+                PointState::new(spec, device, unit, limits)
             })
             .collect();
         points.sort_by(|a, b| a.id.cmp(&b.id));
@@ -401,7 +427,7 @@ fn unknown(kind: &str, id: &str) -> PointEvent {
 }
 
 impl PointState {
-    fn new(spec: PointSpec, device: Arc<str>, unit: Arc<str>) -> Self {
+    fn new(spec: PointSpec, device: Arc<str>, unit: Arc<str>, limits: Arc<Limits>) -> Self {
         Self {
             id: spec.id,
             device,
@@ -410,11 +436,7 @@ impl PointState {
             quality: Quality::Stale,
             updated_at: None,
             recorded: None,
-            limits: Limits {
-                stale_after: spec.stale_after,
-                history_deadband: spec.history_deadband,
-                history_heartbeat: spec.history_heartbeat,
-            },
+            limits,
         }
     }
 
