@@ -100,6 +100,18 @@ impl App {
                 .collect();
             self.metrics.declare(&d.id, &ids);
         }
+        // One task per connection: devices behind one gateway or serial line share it.
+        let buses: Vec<Bus> = modbus::group(&self.config.devices)
+            .into_iter()
+            .filter_map(|devices| {
+                Bus::new(devices, source_tx.clone(), self.metrics.clone(), |id| {
+                    books
+                        .hub
+                        .point(&id)
+                        .map_or_else(|| id.into(), |p| p.id.clone())
+                })
+            })
+            .collect();
         let sinks = Sinks {
             metrics: self.metrics.clone(),
             store: store_tx,
@@ -154,11 +166,8 @@ impl App {
             },
             cancel.clone(),
         ));
-        // One task per connection: devices behind one gateway or serial line share it.
-        for devices in modbus::group(&self.config.devices) {
-            if let Some(bus) = Bus::new(devices, source_tx.clone(), self.metrics.clone()) {
-                tasks.spawn(bus.run(cancel.clone()));
-            }
+        for bus in buses {
+            tasks.spawn(bus.run(cancel.clone()));
         }
         if let Some(source) = mqtt {
             tasks.spawn(source.run(cancel.clone()));

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use sitewatch_core::points::SourceEvent;
+use sitewatch_core::points::{PointId, SourceEvent};
 use tokio_modbus::client::{Reader, tcp};
 use tokio_util::sync::CancellationToken;
 
@@ -227,7 +227,7 @@ async fn sitewatch(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for d in &config.devices {
-        if let Some(bus) = Bus::new(vec![d.clone()], tx.clone(), metrics.clone()) {
+        if let Some(bus) = Bus::new(vec![d.clone()], tx.clone(), metrics.clone(), PointId::from) {
             tasks.push(tokio::spawn(bus.run(cancel.clone())));
         }
     }

@@ -76,10 +76,13 @@ impl std::fmt::Debug for Bus {
 impl Bus {
     /// A bus for `devices`, which must share one connection (see [`group`]); `None` when
     /// `devices` is empty.
+    /// `point_id` turns a point's id into the shared one (the points hub's, so a site's
+    /// ids are held once: 0.9 MB at 1,000 devices of 20 points).
     pub fn new(
         devices: Vec<Device>,
         tx: mpsc::Sender<SourceEvent>,
         metrics: Metrics,
+        point_id: impl Fn(String) -> PointId,
     ) -> Option<Bus> {
         let first = devices.first()?.config.modbus.clone()?;
         let base = devices
@@ -96,7 +99,7 @@ impl Bus {
                     .profile
                     .points
                     .iter()
-                    .map(|p| device.point_id(&p.name).into())
+                    .map(|p| point_id(device.point_id(&p.name)))
                     .collect();
                 let requests = metrics.modbus_device(&device.config.id);
                 Some(Member {
