@@ -42,14 +42,16 @@ fn from_ms(ms: i64) -> DateTime<Utc> {
 /// A journal entry to write: time, kind, subject, JSON body.
 pub type JournalRow = (DateTime<Utc>, String, String, String);
 
-/// Readings, inside the caller's transaction.
+/// Readings, inside the caller's transaction. A reading already stored (same point,
+/// millisecond and value; the table's key, see migration 0010) is skipped: it carries
+/// nothing the stored one does not.
 pub(crate) async fn insert_readings_in(
     tx: &mut sqlx::AnyConnection,
     rows: &[Reading],
 ) -> Result<(), StoreError> {
     for chunk in statement_chunks(rows) {
         let sql = format!(
-            "insert into readings (point_id, ts_ms, value) values {}",
+            "insert into readings (point_id, ts_ms, value) values {} on conflict do nothing",
             placeholders(tx, chunk.len(), 3)
         );
         let mut q = sqlx::query(&sql);
