@@ -39,17 +39,26 @@ fn from_ms(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
+// Both readers walk the key (point_id, ts_ms, value): `value` orders readings of the
+// same millisecond, so pages and the recent end are the same on every backend.
+const PAGE_SQL: &str = "select point_id, ts_ms, value from readings where point_id = $1 \
+     and ts_ms >= $2 and ts_ms < $3 order by ts_ms, value limit $4 offset $5";
+const RECENT_SQL: &str = "select point_id, ts_ms, value from readings where point_id = $1 \
+     and ts_ms >= $2 order by ts_ms desc, value desc limit $3";
+
 /// A journal entry to write: time, kind, subject, JSON body.
 pub type JournalRow = (DateTime<Utc>, String, String, String);
 
-/// Readings, inside the caller's transaction.
+/// Readings, inside the caller's transaction. A reading already stored (same point,
+/// millisecond and value; the table's key, see migration 0010) is skipped: it carries
+/// nothing the stored one does not.
 pub(crate) async fn insert_readings_in(
     tx: &mut sqlx::AnyConnection,
     rows: &[Reading],
 ) -> Result<(), StoreError> {
     for chunk in statement_chunks(rows) {
         let sql = format!(
-            "insert into readings (point_id, ts_ms, value) values {}",
+            "insert into readings (point_id, ts_ms, value) values {} on conflict do nothing",
             placeholders(tx, chunk.len(), 3)
         );
         let mut q = sqlx::query(&sql);
@@ -120,17 +129,14 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<Vec<Reading>, StoreError> {
-        let rows = sqlx::query(
-            "select point_id, ts_ms, value from readings where point_id = $1 and ts_ms >= $2 \
-             and ts_ms < $3 order by ts_ms, value limit $4 offset $5",
-        )
-        .bind(point.to_owned())
-        .bind(between.0)
-        .bind(between.1)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query(PAGE_SQL)
+            .bind(point.to_owned())
+            .bind(between.0)
+            .bind(between.1)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(Reading {
@@ -150,14 +156,12 @@ impl Store {
         since: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Reading>, StoreError> {
-        let rows = sqlx::query(
-            "select point_id, ts_ms, value from readings where point_id = $1 and ts_ms >= $2 order by ts_ms desc limit $3",
-        )
-        .bind(point.to_owned())
-        .bind(ms(since))
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query(RECENT_SQL)
+            .bind(point.to_owned())
+            .bind(ms(since))
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
         let mut out = rows
             .iter()
             .map(|r| {
@@ -231,4 +235,32 @@ fn event_row(r: &sqlx::any::AnyRow) -> Result<EventRow, StoreError> {
         subject: r.try_get("subject")?,
         body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both readers search the primary key, in its order: no scan, no sort.
+    #[tokio::test]
+    async fn readers_search_the_primary_key_on_sqlite() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("p.db").display());
+        let store = Store::connect(&url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        for sql in [PAGE_SQL, RECENT_SQL] {
+            let plan: Vec<String> = sqlx::query(&format!("explain query plan {sql}"))
+                .fetch_all(store.pool())
+                .await
+                .expect("plan")
+                .iter()
+                .map(|r| r.try_get("detail").expect("detail"))
+                .collect();
+            assert_eq!(plan.len(), 1, "{sql}: {plan:?}");
+            assert!(
+                plan[0].starts_with("SEARCH readings USING PRIMARY KEY (point_id=? AND ts_ms>?"),
+                "{sql}: {plan:?}"
+            );
+        }
+    }
 }

@@ -95,3 +95,195 @@ async fn journal_round_trips_on_sqlite() {
 async fn journal_round_trips_on_postgres() {
     journal_round_trip(Db::Postgres).await;
 }
+
+/// Readings of one point: `(ms after t0, value)`.
+fn at(t0: chrono::DateTime<Utc>, point: &str, rows: &[(i64, f64)]) -> Vec<Reading> {
+    rows.iter()
+        .map(|&(ms, value)| Reading {
+            point: point.to_owned(),
+            at: t0 + Duration::milliseconds(ms),
+            value,
+        })
+        .collect()
+}
+
+/// `(ms after t0, value)` of what a query returned.
+fn pairs(t0: chrono::DateTime<Utc>, got: &[Reading]) -> Vec<(i64, f64)> {
+    got.iter()
+        .map(|r| ((r.at - t0).num_milliseconds(), r.value))
+        .collect()
+}
+
+/// The history's key is (point, millisecond, value): the same reading written twice is
+/// one reading, different values in one millisecond are all kept, ordered by value.
+async fn same_reading_is_kept_once(kind: Db) {
+    let (store, _db) = migrated(kind).await;
+    let t0 = Utc
+        .with_ymd_and_hms(2026, 11, 25, 2, 14, 0)
+        .single()
+        .expect("time");
+    let p = "pump_1.flow";
+    // One batch: an exact duplicate, and three values in millisecond 20.
+    let mut first = at(
+        t0,
+        p,
+        &[(10, 1.5), (10, 1.5), (20, 3.0), (20, 1.0), (20, 2.0)],
+    );
+    // Another point in the same millisecond is a different reading.
+    first.extend(at(t0, "pump_2.flow", &[(10, 1.5)]));
+    store.insert_readings(&first).await.expect("first batch");
+    // A second batch repeats stored readings and adds new ones.
+    let second = at(t0, p, &[(10, 1.5), (20, 2.0), (30, 4.0), (20, 2.5)]);
+    store.insert_readings(&second).await.expect("second batch");
+
+    let all = vec![
+        (10, 1.5),
+        (20, 1.0),
+        (20, 2.0),
+        (20, 2.5),
+        (20, 3.0),
+        (30, 4.0),
+    ];
+    let everything = store
+        .readings_page(p, (i64::MIN, i64::MAX), 0, 100)
+        .await
+        .expect("page");
+    assert_eq!(pairs(t0, &everything), all);
+    assert!(everything.iter().all(|r| r.point == p));
+
+    // Pages of two, splitting the millisecond-20 group, give the same rows in turn.
+    let mut paged = Vec::new();
+    for offset in (0..8).step_by(2) {
+        let page = store
+            .readings_page(p, (i64::MIN, i64::MAX), offset, 2)
+            .await
+            .expect("page");
+        paged.extend(pairs(t0, &page));
+    }
+    assert_eq!(paged, all);
+
+    // The window is half-open: [20 ms, 30 ms).
+    let from = t0.timestamp_millis();
+    let window = store
+        .readings_page(p, (from + 20, from + 30), 1, 10)
+        .await
+        .expect("window");
+    assert_eq!(pairs(t0, &window), vec![(20, 2.0), (20, 2.5), (20, 3.0)]);
+
+    // The newest three, oldest first, cut inside the millisecond-20 group.
+    let recent = store.recent_readings(p, t0, 3).await.expect("recent");
+    assert_eq!(pairs(t0, &recent), vec![(20, 2.5), (20, 3.0), (30, 4.0)]);
+    let since_20 = store
+        .recent_readings(p, t0 + Duration::milliseconds(20), 100)
+        .await
+        .expect("recent");
+    assert_eq!(pairs(t0, &since_20), all[1..].to_vec());
+    let other = store
+        .readings("pump_2.flow", t0, 100)
+        .await
+        .expect("other point");
+    assert_eq!(pairs(t0, &other), vec![(10, 1.5)]);
+}
+
+#[tokio::test]
+async fn same_reading_is_kept_once_on_sqlite() {
+    same_reading_is_kept_once(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn same_reading_is_kept_once_on_postgres() {
+    same_reading_is_kept_once(Db::Postgres).await;
+}
+
+/// A database written before migration 0010 (readings with a plain index, exact
+/// duplicates possible) keeps every distinct reading when migrated.
+async fn history_survives_the_keyed_migration(kind: Db) {
+    use sqlx::Connection;
+    use sqlx::migrate::Migrator;
+
+    // The first nine migrations, as an older sitewatch shipped them: the same files, so
+    // the same checksums, which the full migration below then accepts.
+    let old = tempfile::tempdir().expect("temp dir");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(match kind {
+        Db::Sqlite => "migrations/sqlite",
+        Db::Postgres => "migrations/postgres",
+    });
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("migrations")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    for f in files.iter().take_while(|f| {
+        f.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n < "0010")
+    }) {
+        std::fs::copy(f, old.path().join(f.file_name().expect("name"))).expect("copy");
+    }
+    let up_to_9 = Migrator::new(old.path()).await.expect("old migrations");
+    assert_eq!(up_to_9.iter().last().map(|m| m.version), Some(9));
+
+    let db = fresh_db(kind).await;
+    sqlx::any::install_default_drivers();
+    let url = match kind {
+        Db::Sqlite => format!("{}?mode=rwc", db.url),
+        Db::Postgres => db.url.clone(),
+    };
+    let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
+    up_to_9.run(&mut conn).await.expect("migrate to 0009");
+    let t0 = Utc
+        .with_ymd_and_hms(2026, 11, 25, 2, 14, 0)
+        .single()
+        .expect("time");
+    let ms0 = t0.timestamp_millis();
+    // Written newest first and interleaved, as rowid order need not be key order.
+    let old_rows: [(&str, i64, f64); 7] = [
+        ("m1.kwh", 30, 7.0),
+        ("m2.kwh", 10, 1.0),
+        ("m1.kwh", 10, 5.0),
+        ("m1.kwh", 20, 6.5),
+        ("m1.kwh", 20, 6.0),
+        ("m1.kwh", 10, 5.0), // an exact duplicate
+        ("m2.kwh", 10, 2.0),
+    ];
+    for (point, ms, value) in old_rows {
+        sqlx::query("insert into readings (point_id, ts_ms, value) values ($1, $2, $3)")
+            .bind(point)
+            .bind(ms0 + ms)
+            .bind(value)
+            .execute(&mut conn)
+            .await
+            .expect("old row");
+    }
+    conn.close().await.expect("close");
+
+    let store = Store::connect(&db.url).await.expect("connect");
+    store.migrate().await.expect("migrate to the latest");
+    let m1 = store.readings("m1.kwh", t0, 100).await.expect("m1");
+    assert_eq!(
+        pairs(t0, &m1),
+        vec![(10, 5.0), (20, 6.0), (20, 6.5), (30, 7.0)]
+    );
+    let m2 = store.readings("m2.kwh", t0, 100).await.expect("m2");
+    assert_eq!(pairs(t0, &m2), vec![(10, 1.0), (10, 2.0)]);
+    // The migrated table takes new readings under the new rule.
+    store
+        .insert_readings(&at(t0, "m1.kwh", &[(10, 5.0), (40, 8.0)]))
+        .await
+        .expect("insert after migration");
+    let m1 = store.recent_readings("m1.kwh", t0, 100).await.expect("m1");
+    assert_eq!(
+        pairs(t0, &m1),
+        vec![(10, 5.0), (20, 6.0), (20, 6.5), (30, 7.0), (40, 8.0)]
+    );
+}
+
+#[tokio::test]
+async fn history_survives_the_keyed_migration_on_sqlite() {
+    history_survives_the_keyed_migration(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn history_survives_the_keyed_migration_on_postgres() {
+    history_survives_the_keyed_migration(Db::Postgres).await;
+}
