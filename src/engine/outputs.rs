@@ -175,7 +175,7 @@ fn store_item(out: &Output, now: DateTime<Utc>) -> Option<StoreItem> {
             at,
             record: true,
         }) => Some(StoreItem::Reading(Reading {
-            point: point.to_string(),
+            point: point.clone(),
             at: *at,
             value: *value,
         })),

@@ -1,6 +1,7 @@
 //! Point history and the event journal.
 
 use chrono::{DateTime, Utc};
+use sitewatch_core::points::PointId;
 use sqlx::Row;
 
 use super::{Store, StoreError, placeholders, statement_chunks};
@@ -8,8 +9,9 @@ use super::{Store, StoreError, placeholders, statement_chunks};
 /// One kept value of a point.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Reading {
-    /// Point id.
-    pub point: String,
+    /// Point id (shared with the points hub: a stored reading copies a pointer, not the id).
+    #[schema(value_type = String)]
+    pub point: PointId,
     /// When it was read.
     pub at: DateTime<Utc>,
     /// The value.
@@ -63,7 +65,7 @@ pub(crate) async fn insert_readings_in(
         );
         let mut q = sqlx::query(&sql);
         for r in chunk {
-            q = q.bind(r.point.as_str()).bind(ms(r.at)).bind(r.value);
+            q = q.bind(&*r.point).bind(ms(r.at)).bind(r.value);
         }
         q.execute(&mut *tx).await?;
     }
@@ -140,7 +142,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(Reading {
-                    point: r.try_get("point_id")?,
+                    point: r.try_get::<String, _>("point_id")?.into(),
                     at: from_ms(r.try_get("ts_ms")?),
                     value: r.try_get("value")?,
                 })
@@ -166,7 +168,7 @@ impl Store {
             .iter()
             .map(|r| {
                 Ok(Reading {
-                    point: r.try_get("point_id")?,
+                    point: r.try_get::<String, _>("point_id")?.into(),
                     at: from_ms(r.try_get("ts_ms")?),
                     value: r.try_get("value")?,
                 })

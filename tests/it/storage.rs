@@ -22,7 +22,7 @@ async fn readings_round_trip(kind: Db) {
         .expect("time");
     let rows: Vec<Reading> = (0..1200)
         .map(|i| Reading {
-            point: format!("m{}.kwh", i % 2),
+            point: format!("m{}.kwh", i % 2).into(),
             at: t0 + Duration::seconds(i),
             value: i as f64 * 0.5,
         })
@@ -100,7 +100,7 @@ async fn journal_round_trips_on_postgres() {
 fn at(t0: chrono::DateTime<Utc>, point: &str, rows: &[(i64, f64)]) -> Vec<Reading> {
     rows.iter()
         .map(|&(ms, value)| Reading {
-            point: point.to_owned(),
+            point: point.into(),
             at: t0 + Duration::milliseconds(ms),
             value,
         })
@@ -149,7 +149,7 @@ async fn same_reading_is_kept_once(kind: Db) {
         .await
         .expect("page");
     assert_eq!(pairs(t0, &everything), all);
-    assert!(everything.iter().all(|r| r.point == p));
+    assert!(everything.iter().all(|r| &*r.point == p));
 
     // Pages of two, splitting the millisecond-20 group, give the same rows in turn.
     let mut paged = Vec::new();
