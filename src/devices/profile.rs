@@ -183,6 +183,9 @@ pub struct Profile {
     pub manual: String,
     /// Points with their orders resolved.
     pub points: Vec<PointDef>,
+    /// The Modbus reads covering `points`, planned once for every device of the profile
+    /// (a plan per device held 0.4 MB at 1,000 devices).
+    pub blocks: Vec<super::modbus::Block>,
     /// MQTT topic pattern (`zigbee2mqtt/{device}`), if the profile is read over MQTT.
     pub topic: Option<String>,
     /// Points read from MQTT messages.
@@ -223,6 +226,7 @@ impl Profile {
             id: raw.profile.id,
             name: raw.profile.name,
             manual: raw.profile.manual,
+            blocks: super::modbus::plan(&points),
             points,
             topic: raw.profile.topic,
             mqtt_points,

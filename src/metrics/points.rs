@@ -46,6 +46,9 @@ impl PointTable {
     pub(super) fn declare(&self, points: &[PointId]) {
         self.with(|v| {
             let known = v.len();
+            // Exact room: a doubled capacity would hold up to twice the table for good (a
+            // large block grows by remapping, not copying).
+            v.reserve_exact(points.len());
             for p in points {
                 if find(&v[..known], p).is_err() {
                     v.push(Entry::new(p));
@@ -54,6 +57,7 @@ impl PointTable {
             // Two sorted runs: the stable sort merges them in one pass.
             v.sort_by(|a, b| a.point.cmp(&b.point));
             v.dedup_by(|a, b| a.point == b.point);
+            v.shrink_to_fit();
         });
     }
 

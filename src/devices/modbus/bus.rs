@@ -10,7 +10,7 @@ use sitewatch_core::points::{PointId, SourceEvent};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{Block, Link, decode_block, plan, read_block};
+use super::{Link, decode_block, read_block};
 use crate::config::{Device, ModbusConfig};
 use crate::devices::profile::Profile;
 use crate::metrics::{Metrics, ModbusDeviceMetrics};
@@ -44,7 +44,6 @@ struct Member {
     id: String,
     profile: Arc<Profile>,
     cfg: ModbusConfig,
-    blocks: Vec<Block>,
     due: Instant,
     /// Point ids by profile index, built once (not a `format!` per value per poll).
     ids: Vec<PointId>,
@@ -94,7 +93,6 @@ impl Bus {
             .into_iter()
             .filter_map(|device| {
                 let cfg = device.config.modbus.clone()?;
-                let blocks = plan(&device.profile.points);
                 let ids = device
                     .profile
                     .points
@@ -106,7 +104,6 @@ impl Bus {
                     id: device.config.id,
                     profile: device.profile,
                     cfg,
-                    blocks,
                     due: now,
                     ids,
                     requests,
@@ -205,7 +202,7 @@ impl Bus {
         let mut values = Vec::with_capacity(m.ids.len());
         let mut bad = Vec::new();
         let mut reason = None;
-        for block in &m.blocks {
+        for block in &m.profile.blocks {
             let ctx = match link.context(cfg.unit_id, cfg.timeout).await {
                 Ok(ctx) => ctx,
                 Err(reason) => return (failed(id, reason), None),

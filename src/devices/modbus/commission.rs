@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::read::table_name;
-use super::{Block, Link, Raw, decode_block, plan, read_block};
+use super::{Block, Link, Raw, decode_block, read_block};
 use crate::config::Device;
 use crate::devices::profile::PointDef;
 
@@ -32,15 +32,15 @@ pub async fn read_device(device: &Device) -> Vec<Row> {
     };
     let mut link = Link::new(cfg, cfg.poll_interval);
     let mut rows = Vec::new();
-    for block in plan(&device.profile.points) {
+    for block in &device.profile.blocks {
         let result = match link.context(cfg.unit_id, cfg.timeout).await {
-            Ok(ctx) => read_block(ctx, &block, cfg.timeout).await.map_err(|e| {
+            Ok(ctx) => read_block(ctx, block, cfg.timeout).await.map_err(|e| {
                 link.failed(&e, cfg.timeout);
                 e.to_string()
             }),
             Err(e) => Err(e),
         };
-        rows.extend(block_rows(device, &block, result));
+        rows.extend(block_rows(device, block, result));
     }
     link.close();
     rows.sort_by_key(|r| (r.table, r.address));
