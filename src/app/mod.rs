@@ -92,14 +92,9 @@ impl App {
         let (store_tx, store_rx) = writer::channel();
         let live = Arc::new(LiveHub::default());
         let books = books::load(&self.config, &self.store, self.clock.now()).await?;
-        for d in books.hub.devices() {
-            let ids: Vec<PointId> = books
-                .hub
-                .device_points(&d.id)
-                .map(|p| p.id.clone())
-                .collect();
-            self.metrics.declare(&d.id, &ids);
-        }
+        let devices: Vec<&str> = books.hub.devices().map(|d| d.id.as_str()).collect();
+        let points: Vec<PointId> = books.hub.points().map(|p| p.id.clone()).collect();
+        self.metrics.declare(&devices, &points);
         // One task per connection: devices behind one gateway or serial line share it.
         let buses: Vec<Bus> = modbus::group(&self.config.devices)
             .into_iter()

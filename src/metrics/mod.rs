@@ -290,9 +290,12 @@ impl Metrics {
         text
     }
 
-    /// Declares a device and its points so they show before the first poll.
-    pub fn declare(&self, device: &str, points: &[PointId]) {
-        self.0.devices.up(device, true);
+    /// Declares the devices and points so they show before the first poll: all at once,
+    /// so the point table is sorted once at start, not once per device.
+    pub fn declare(&self, devices: &[&str], points: &[PointId]) {
+        for device in devices {
+            self.0.devices.up(device, true);
+        }
         self.0.points.declare(points);
     }
 

@@ -282,12 +282,6 @@ impl PointsHub {
         self.points.iter()
     }
 
-    /// The points of one device (none for an unknown device).
-    pub fn device_points(&self, device: &str) -> impl Iterator<Item = &PointState> {
-        let at = self.by_device.get(device).map_or(&[][..], Vec::as_slice);
-        at.iter().map(|&i| &self.points[i])
-    }
-
     /// Every device, ordered by id.
     pub fn devices(&self) -> impl Iterator<Item = &DeviceState> {
         self.devices.values()

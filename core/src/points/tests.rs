@@ -117,11 +117,3 @@ fn unknown_point_is_rejected_not_invented() {
     assert!(matches!(&out[0], PointEvent::Rejected { .. }));
     assert!(hub.point("pump1.nope").is_none());
 }
-
-#[test]
-fn a_device_lists_its_own_points_only() {
-    let h = hub();
-    let ids: Vec<&str> = h.device_points("pump1").map(|p| &*p.id).collect();
-    assert_eq!(ids, ["pump1.freq", "pump1.level"]);
-    assert_eq!(h.device_points("pump2").count(), 0);
-}
