@@ -139,15 +139,7 @@ impl Store {
             .bind(offset)
             .fetch_all(self.pool())
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Reading {
-                    point: r.try_get::<String, _>("point_id")?.into(),
-                    at: from_ms(r.try_get("ts_ms")?),
-                    value: r.try_get("value")?,
-                })
-            })
-            .collect()
+        rows.iter().map(reading_row).collect()
     }
 
     /// A point's newest `limit` readings since `since`, oldest first: the recent end of
@@ -166,13 +158,7 @@ impl Store {
             .await?;
         let mut out = rows
             .iter()
-            .map(|r| {
-                Ok(Reading {
-                    point: r.try_get::<String, _>("point_id")?.into(),
-                    at: from_ms(r.try_get("ts_ms")?),
-                    value: r.try_get("value")?,
-                })
-            })
+            .map(reading_row)
             .collect::<Result<Vec<_>, StoreError>>()?;
         out.reverse();
         Ok(out)
@@ -226,6 +212,14 @@ impl Store {
         .await?;
         rows.iter().map(event_row).collect()
     }
+}
+
+fn reading_row(r: &sqlx::any::AnyRow) -> Result<Reading, StoreError> {
+    Ok(Reading {
+        point: r.try_get::<String, _>("point_id")?.into(),
+        at: from_ms(r.try_get("ts_ms")?),
+        value: r.try_get("value")?,
+    })
 }
 
 fn event_row(r: &sqlx::any::AnyRow) -> Result<EventRow, StoreError> {
