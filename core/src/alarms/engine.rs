@@ -26,7 +26,7 @@ pub struct AlarmEngine {
     by_point: HashMap<String, Vec<usize>>,
     /// Keyed by the hub's own point ids (shared, not a copy of each).
     pub(super) values: HashMap<PointId, f64>,
-    /// Points whose quality is not good: their rules are held.
+    /// Points a rule reads whose quality is not good: their rules are held.
     bad: HashSet<String>,
     pub(super) vacant: HashSet<String>,
     pub(super) suppressions: Vec<Suppression>,
@@ -201,8 +201,13 @@ impl AlarmEngine {
     }
 
     fn hold_point(&mut self, point: &str) {
+        // Like `values`, only points a rule reads: a dead device without rules would
+        // otherwise leave a string per point here.
+        let Some(rules) = self.by_point.get(point) else {
+            return;
+        };
         self.bad.insert(point.to_owned());
-        for &i in self.by_point.get(point).into_iter().flatten() {
+        for &i in rules {
             self.rules[i].hold();
         }
     }
