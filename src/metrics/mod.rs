@@ -11,7 +11,7 @@ use sitewatch_core::alarms::AlarmStats;
 use sitewatch_core::incidents::{IncidentEvent, IncidentEventKind};
 use sitewatch_core::inspections::DueState;
 use sitewatch_core::patrol::PatrolEvent;
-use sitewatch_core::points::{PointEvent, PointId, Quality};
+use sitewatch_core::points::{PointEvent, PointId};
 
 use crate::devices::payload::RejectReason;
 use crate::engine::{Books, Output};
@@ -305,17 +305,13 @@ impl Metrics {
             PointEvent::Sample { point, value, .. } => {
                 self.0.points.value(point, *value);
             }
-            PointEvent::Quality { point, to, .. } => self.set_quality(point, *to),
+            PointEvent::Quality { point, to, .. } => self.0.points.quality(point, *to),
             PointEvent::Device { device, up, .. } => self.0.devices.up(device, *up),
             // Label values are snake_case: "unknown device" -> "unknown_device".
             PointEvent::Rejected { reason, .. } => {
                 self.reject("points", &reason.replace(' ', "_"));
             }
         }
-    }
-
-    fn set_quality(&self, point: &PointId, now: Quality) {
-        self.0.points.quality(point, now);
     }
 
     /// Follows every decision of the core.
