@@ -16,10 +16,7 @@ async fn migrated(kind: Db) -> (Store, crate::helpers::TestDb) {
 
 async fn readings_round_trip(kind: Db) {
     let (store, _db) = migrated(kind).await;
-    let t0 = Utc
-        .with_ymd_and_hms(2026, 11, 25, 2, 14, 0)
-        .single()
-        .expect("time");
+    let t0 = t0();
     let rows: Vec<Reading> = (0..1200)
         .map(|i| Reading {
             point: format!("m{}.kwh", i % 2).into(),
@@ -46,10 +43,7 @@ async fn readings_round_trip(kind: Db) {
 
 async fn journal_round_trip(kind: Db) {
     let (store, _db) = migrated(kind).await;
-    let at = Utc
-        .with_ymd_and_hms(2026, 11, 25, 2, 14, 0)
-        .single()
-        .expect("time");
+    let at = t0();
     let rows = vec![
         (
             at,
@@ -96,6 +90,13 @@ async fn journal_round_trips_on_postgres() {
     journal_round_trip(Db::Postgres).await;
 }
 
+/// The time every test here starts from: 02:14 on the night the tests are set in.
+fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 2, 14, 0)
+        .single()
+        .expect("time")
+}
+
 /// Readings of one point: `(ms after t0, value)`.
 fn at(t0: chrono::DateTime<Utc>, point: &str, rows: &[(i64, f64)]) -> Vec<Reading> {
     rows.iter()
@@ -118,10 +119,7 @@ fn pairs(t0: chrono::DateTime<Utc>, got: &[Reading]) -> Vec<(i64, f64)> {
 /// one reading, different values in one millisecond are all kept, ordered by value.
 async fn same_reading_is_kept_once(kind: Db) {
     let (store, _db) = migrated(kind).await;
-    let t0 = Utc
-        .with_ymd_and_hms(2026, 11, 25, 2, 14, 0)
-        .single()
-        .expect("time");
+    let t0 = t0();
     let p = "pump_1.flow";
     // One batch: an exact duplicate, and three values in millisecond 20.
     let mut first = at(
@@ -231,10 +229,7 @@ async fn history_survives_the_keyed_migration(kind: Db) {
     };
     let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
     up_to_9.run(&mut conn).await.expect("migrate to 0009");
-    let t0 = Utc
-        .with_ymd_and_hms(2026, 11, 25, 2, 14, 0)
-        .single()
-        .expect("time");
+    let t0 = t0();
     let ms0 = t0.timestamp_millis();
     // Written newest first and interleaved, as rowid order need not be key order.
     let old_rows: [(&str, i64, f64); 7] = [
