@@ -38,7 +38,7 @@ pub async fn run(o: MqttBenchOptions) -> anyhow::Result<()> {
     let mut rounds = Vec::new();
     for r in 0..o.rounds.max(1) {
         // Alternating, so neither phase always meets the broker and the machine first.
-        let ((bare, bare_cpu), (sw, sw_cpu)) = if r % 2 == 0 {
+        let ((bare, bare_cpu, bare_cs), (sw, sw_cpu, sw_cs)) = if r % 2 == 0 {
             let bare = measured(&o, bare_phase(&o, &host, port)).await?;
             (bare, measured(&o, sitewatch_phase(&o, &host, port)).await?)
         } else {
@@ -46,7 +46,7 @@ pub async fn run(o: MqttBenchOptions) -> anyhow::Result<()> {
             (measured(&o, bare_phase(&o, &host, port)).await?, sw)
         };
         println!(
-            "  round {}: bare {bare:>8.0} msg/s ({bare_cpu:.1} µs CPU/msg), sitewatch {sw:>8.0} msg/s ({sw_cpu:.1} µs CPU/msg), {:.2}x",
+            "  round {}: bare {bare:>8.0} msg/s ({bare_cpu:.1} µs CPU, {bare_cs:.2} switches/msg), sitewatch {sw:>8.0} msg/s ({sw_cpu:.1} µs CPU, {sw_cs:.2} switches/msg), {:.2}x",
             r + 1,
             sw / bare
         );
@@ -62,17 +62,31 @@ pub async fn run(o: MqttBenchOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A phase's rate, and the CPU time of the whole process (publisher, broker when embedded,
-/// subscriber or daemon) per message: on a shared machine the rate follows the load of
-/// others, the CPU per message much less.
+/// A phase's rate, and the CPU time and context switches of the whole process (publisher,
+/// broker when embedded, subscriber or daemon) per message: on a shared machine the rate
+/// follows the load of others, the CPU per message much less; every hand-off between
+/// threads that finds the other asleep costs a switch.
 async fn measured(
     o: &MqttBenchOptions,
     phase: impl std::future::Future<Output = anyhow::Result<f64>>,
-) -> anyhow::Result<(f64, f64)> {
-    let before = cpu_seconds();
+) -> anyhow::Result<(f64, f64, f64)> {
+    let (cpu0, cs0) = (cpu_seconds(), context_switches());
     let rate = phase.await?;
-    let cpu = cpu_seconds() - before;
-    Ok((rate, cpu * 1e6 / o.messages as f64))
+    let (cpu, cs) = (cpu_seconds() - cpu0, context_switches() - cs0);
+    let n = o.messages as f64;
+    Ok((rate, cpu * 1e6 / n, cs as f64 / n))
+}
+
+/// Voluntary and involuntary context switches of every thread of the process so far,
+/// including threads that have ended.
+fn context_switches() -> i64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    usage.ru_nvcsw + usage.ru_nivcsw
 }
 
 /// User and system time of this process so far, from `/proc/self/stat` (in clock ticks of
