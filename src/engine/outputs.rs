@@ -179,6 +179,11 @@ fn store_item(out: &Output, now: DateTime<Utc>) -> Option<StoreItem> {
             at: *at,
             value: *value,
         })),
+        // Every point has one on every start; history keeps the value, the journal the
+        // device coming up.
+        Output::Point(PointEvent::Quality {
+            first_value: true, ..
+        }) => None,
         Output::Point(ev @ PointEvent::Quality { point, at, .. }) => {
             journal(*at, "point_quality", point, ev)
         }

@@ -141,6 +141,22 @@ async fn stopped_simulator_turns_points_comm_lost_not_stale_good() {
     })
     .await;
     assert!(!journal.is_empty());
+    // Quality changes are journalled, but a point's first value since start is not a
+    // change: nothing here recovered, so no entry may say a point turned good.
+    let qualities = eventually("comm-lost journalled", WAIT, || async {
+        let ev = app
+            .get_json("/api/v1/events?kind=point_quality&limit=1000")
+            .await;
+        let rows = ev.as_array().cloned().unwrap_or_default();
+        rows.iter()
+            .any(|e| e["subject"] == "em_b1.current_l1" && e["body"]["to"] == "comm_lost")
+            .then_some(rows)
+    })
+    .await;
+    assert!(
+        qualities.iter().all(|e| e["body"]["to"] != "good"),
+        "{qualities:?}"
+    );
     app.stop().await;
 }
 

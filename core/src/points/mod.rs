@@ -116,6 +116,10 @@ pub enum PointEvent {
         to: Quality,
         /// When.
         at: DateTime<Utc>,
+        /// The point's first value since start: it was never read, not gone stale. The
+        /// journal leaves these out (every point has one on every start), as history keeps
+        /// the value itself.
+        first_value: bool,
     },
     /// A device went down (comm-lost) or came back.
     Device {
@@ -320,7 +324,7 @@ impl PointsHub {
         let mut out = Vec::new();
         for p in &mut self.points {
             if p.quality == Quality::Good && p.is_overdue(now) {
-                out.extend(p.change_quality(Quality::Stale, now));
+                out.extend(p.change_quality(Quality::Stale, now, false));
             }
         }
         out
@@ -361,6 +365,7 @@ impl PointsHub {
             out.push(unknown("point", id));
             return;
         };
+        let first_value = p.updated_at.is_none();
         p.value = Some(value);
         p.updated_at = Some(now);
         let record = p.should_record(value, now);
@@ -373,7 +378,7 @@ impl PointsHub {
             at: now,
             record,
         });
-        out.extend(p.change_quality(Quality::Good, now));
+        out.extend(p.change_quality(Quality::Good, now, first_value));
     }
 
     fn poll_failed(&mut self, device: &str, reason: String, now: DateTime<Utc>) -> Vec<PointEvent> {
@@ -394,7 +399,7 @@ impl PointsHub {
             at: now,
         });
         for &i in self.by_device.get(device).into_iter().flatten() {
-            out.extend(self.points[i].change_quality(Quality::CommLost, now));
+            out.extend(self.points[i].change_quality(Quality::CommLost, now, false));
         }
         out
     }
@@ -407,7 +412,7 @@ impl PointsHub {
         out: &mut Vec<PointEvent>,
     ) {
         match self.point_mut(id) {
-            Some(p) => out.extend(p.change_quality(to, now)),
+            Some(p) => out.extend(p.change_quality(to, now, false)),
             None => out.push(unknown("point", id)),
         }
     }
@@ -435,13 +440,19 @@ impl PointState {
     }
 
     /// Sets the quality; the event when it changed.
-    fn change_quality(&mut self, to: Quality, now: DateTime<Utc>) -> Option<PointEvent> {
+    fn change_quality(
+        &mut self,
+        to: Quality,
+        now: DateTime<Utc>,
+        first_value: bool,
+    ) -> Option<PointEvent> {
         let from = std::mem::replace(&mut self.quality, to);
         (from != to).then(|| PointEvent::Quality {
             point: self.id.clone(),
             from,
             to,
             at: now,
+            first_value,
         })
     }
 

@@ -105,7 +105,8 @@ fn pushed_point_turns_stale_when_silent_too_long() {
             point: "pump1.level".into(),
             from: Quality::Good,
             to: Quality::Stale,
-            at: t(61)
+            at: t(61),
+            first_value: false,
         }]
     );
 }
@@ -116,4 +117,24 @@ fn unknown_point_is_rejected_not_invented() {
     let out = hub.handle(polled(&[("nope", 1.0)]), t(0));
     assert!(matches!(&out[0], PointEvent::Rejected { .. }));
     assert!(hub.point("pump1.nope").is_none());
+}
+
+#[test]
+fn only_a_points_first_value_since_start_is_marked_first() {
+    let mut hub = hub();
+    let firsts = |out: Vec<PointEvent>| -> Vec<bool> {
+        out.iter()
+            .filter_map(|e| match e {
+                PointEvent::Quality { first_value, .. } => Some(*first_value),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(firsts(hub.handle(polled(&[("level", 2.0)]), t(0))), [true]);
+    assert_eq!(firsts(hub.tick(t(61))), [false]);
+    // Back from stale is a recovery the journal keeps.
+    assert_eq!(
+        firsts(hub.handle(polled(&[("level", 2.0)]), t(62))),
+        [false]
+    );
 }

@@ -19,6 +19,7 @@ fn quality(point: &str, to: Quality, at: DateTime<Utc>) -> PointEvent {
         from: Quality::Good,
         to,
         at,
+        first_value: false,
     }
 }
 
