@@ -59,7 +59,7 @@ async fn judge(engine: &EngineHandle, scan: Scan, phone_guard: bool) -> Option<S
             }
             let outcome = b.patrol.scan(scan, now);
             let mut out = vec![Output::Scan(Box::new(outcome.record.clone()))];
-            out.extend(outcome.events.into_iter().map(Output::Patrol));
+            out.extend(outcome.events.into_iter().map(Output::patrol));
             (
                 ScanAnswer {
                     record: outcome.record,

@@ -70,7 +70,7 @@ pub fn apply(
             Ok(events) => out.extend(events.into_iter().map(|e| Output::Alarm(Box::new(e)))),
             Err(e) => tracing::warn!(unit, error = %e, "alarm engine refused the vacancy"),
         }
-        out.push(Output::Vacant(VacantChange::Occupancy {
+        out.push(Output::vacant(VacantChange::Occupancy {
             unit: unit.clone(),
             vacant,
         }));

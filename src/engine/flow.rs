@@ -57,7 +57,7 @@ pub(super) fn alarms(
                     .incidents
                     .on_alarm(signal, now)
                     .into_iter()
-                    .map(Output::Incident),
+                    .map(Output::incident),
             );
         }
         out.push(Output::Alarm(Box::new(ev)));
@@ -101,7 +101,7 @@ pub(super) fn patrol(
             _ => None,
         };
         let incident = finding_incident(&ev);
-        out.push(Output::Patrol(ev));
+        out.push(Output::patrol(ev));
         if let Some((route, v)) = value {
             let polled = SourceEvent::Polled {
                 device: PATROL_DEVICE.into(),
@@ -136,7 +136,7 @@ fn finding_incident(ev: &PatrolEvent) -> Option<NewIncident> {
 /// Opens an incident; a refusal (unknown category) is logged, never fatal.
 pub(super) fn open(books: &mut Books, new: NewIncident, now: DateTime<Utc>) -> Vec<Output> {
     match books.incidents.open(new, now) {
-        Ok((_, events)) => events.into_iter().map(Output::Incident).collect(),
+        Ok((_, events)) => events.into_iter().map(Output::incident).collect(),
         Err(e) => {
             tracing::warn!(error = %e, "incident not opened");
             Vec::new()

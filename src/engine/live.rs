@@ -213,7 +213,7 @@ mod tests {
     use crate::engine::VacantChange;
 
     fn vacant(i: usize) -> Output {
-        Output::Vacant(VacantChange::Occupancy {
+        Output::vacant(VacantChange::Occupancy {
             unit: i.to_string(),
             vacant: true,
         })

@@ -172,7 +172,7 @@ impl Engine {
         let mut out = Vec::new();
         for o in outputs {
             match o {
-                Output::Patrol(ev) => out.extend(flow::patrol(&mut self.books, vec![ev], now)),
+                Output::Patrol(ev) => out.extend(flow::patrol(&mut self.books, vec![*ev], now)),
                 Output::Alarm(ev) => out.extend(flow::alarms(&mut self.books, vec![*ev], now)),
                 other => out.push(other),
             }
@@ -208,7 +208,7 @@ impl Engine {
         let events = b.patrol.tick(now);
         out.extend(flow::patrol(b, events, now));
         out.extend(b.vacant.tick(now).into_iter().map(Output::Inspection));
-        out.extend(b.incidents.tick(now).into_iter().map(Output::Incident));
+        out.extend(b.incidents.tick(now).into_iter().map(Output::incident));
         self.sinks.metrics.books(&self.books, now);
         self.sinks.emit(&self.books, out, now).await;
     }

@@ -16,23 +16,41 @@ use crate::metrics::Metrics;
 use crate::store::writer::{StoreItem, StoreSender};
 use crate::store::{OutMessage, Reading};
 
-/// One decision of the core.
+/// One decision of the core. Point samples are by far the most numerous (the live ring
+/// holds thousands), so the rare, larger events are boxed to keep every one small.
 #[derive(Debug, Clone)]
 pub enum Output {
     /// From the points hub.
     Point(PointEvent),
     /// From the patrol book.
-    Patrol(PatrolEvent),
+    Patrol(Box<PatrolEvent>),
     /// A judged scan.
     Scan(Box<ScanRecord>),
     /// From the vacant-unit book.
     Inspection(InspectionEvent),
     /// From the incident book.
-    Incident(IncidentEvent),
+    Incident(Box<IncidentEvent>),
     /// From the alarm engine.
     Alarm(Box<AlarmEvent>),
     /// The vacant list or the key register changed (not by an inspection).
-    Vacant(VacantChange),
+    Vacant(Box<VacantChange>),
+}
+
+impl Output {
+    /// A patrol event, boxed.
+    pub fn patrol(ev: PatrolEvent) -> Self {
+        Self::Patrol(Box::new(ev))
+    }
+
+    /// An incident event, boxed.
+    pub fn incident(ev: IncidentEvent) -> Self {
+        Self::Incident(Box::new(ev))
+    }
+
+    /// A vacant-list or key change, boxed.
+    pub fn vacant(change: VacantChange) -> Self {
+        Self::Vacant(Box::new(change))
+    }
 }
 
 /// A change to the vacant list or the key register.

@@ -202,7 +202,7 @@ async fn command(
 }
 
 fn outputs(events: Vec<IncidentEvent>) -> Vec<Output> {
-    events.into_iter().map(Output::Incident).collect()
+    events.into_iter().map(Output::incident).collect()
 }
 
 fn incident_error(e: IncidentError) -> ApiError {

@@ -212,7 +212,7 @@ fn judge(
         match b.incidents.open(new, now) {
             Ok((iid, events)) => {
                 incidents.push(iid);
-                out.extend(events.into_iter().map(Output::Incident));
+                out.extend(events.into_iter().map(Output::incident));
             }
             Err(e) => tracing::warn!(error = %e, "inspection incident not opened"),
         }
@@ -320,7 +320,7 @@ where
         .engine
         .act(move |b, now| match f(b, now) {
             Ok(loan) => {
-                let out = vec![Output::Vacant(VacantChange::Key { loan: loan.clone() })];
+                let out = vec![Output::vacant(VacantChange::Key { loan: loan.clone() })];
                 (Ok(loan), out)
             }
             Err(e) => (Err(e), Vec::new()),

@@ -128,7 +128,7 @@ async fn open_from(
     };
     s.engine
         .act(move |b, now| match b.incidents.open(new, now) {
-            Ok((id, events)) => (Ok(id), events.into_iter().map(Output::Incident).collect()),
+            Ok((id, events)) => (Ok(id), events.into_iter().map(Output::incident).collect()),
             Err(e) => (Err(e), Vec::new()),
         })
         .await

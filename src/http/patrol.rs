@@ -196,7 +196,7 @@ async fn finding(
                 PatrolEvent::FindingRecorded { action, .. } => Some(*action),
                 _ => None,
             };
-            (action, vec![Output::Patrol(ev)])
+            (action, vec![Output::patrol(ev)])
         })
         .await
         .ok_or(ApiError::Unavailable)?;
