@@ -34,18 +34,83 @@ pub struct AlarmBenchOptions {
     pub events: usize,
 }
 
-/// The broker for the end-to-end part: `SITEWATCH_BENCH_MQTT` (`host:port`, e.g. a local
-/// Mosquitto) or an embedded one.
-pub(crate) async fn broker() -> anyhow::Result<(Option<EmbeddedBroker>, String, u16)> {
-    if let Ok(addr) = std::env::var("SITEWATCH_BENCH_MQTT") {
-        let (host, port) = addr
-            .rsplit_once(':')
-            .context("SITEWATCH_BENCH_MQTT is host:port")?;
-        return Ok((None, host.to_owned(), port.parse()?));
+/// A broker the bench started, stopped when the bench ends.
+pub(crate) enum BenchBroker {
+    /// rumqttd in this process, running while held.
+    Embedded { _running: EmbeddedBroker },
+    /// A Mosquitto process of the bench's own.
+    Mosquitto(std::process::Child),
+    /// One given by address, not ours to stop.
+    External,
+}
+
+impl Drop for BenchBroker {
+    fn drop(&mut self) {
+        if let BenchBroker::Mosquitto(child) = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
-    let b = EmbeddedBroker::start().await?;
-    let (host, port) = (b.addr().ip().to_string(), b.addr().port());
-    Ok((Some(b), host, port))
+}
+
+/// The broker for the end-to-end part: `SITEWATCH_BENCH_MQTT` as `host:port` (e.g. a local
+/// Mosquitto), `mosquitto` for a Mosquitto of the bench's own, or an embedded one.
+pub(crate) async fn broker() -> anyhow::Result<(BenchBroker, String, u16)> {
+    match std::env::var("SITEWATCH_BENCH_MQTT").ok().as_deref() {
+        None => {
+            let b = EmbeddedBroker::start().await?;
+            let (host, port) = (b.addr().ip().to_string(), b.addr().port());
+            Ok((BenchBroker::Embedded { _running: b }, host, port))
+        }
+        Some("mosquitto") => own_mosquitto().await,
+        Some(addr) => {
+            let (host, port) = addr
+                .rsplit_once(':')
+                .context("SITEWATCH_BENCH_MQTT is host:port or mosquitto")?;
+            Ok((BenchBroker::External, host.to_owned(), port.parse()?))
+        }
+    }
+}
+
+/// Mosquitto on a free port, holding up to a million queued messages per client: with
+/// its default of 1,000 it drops what a subscriber has not yet taken, and a bench that
+/// loses messages measures nothing.
+async fn own_mosquitto() -> anyhow::Result<(BenchBroker, String, u16)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let conf = std::env::temp_dir().join(format!("sitewatch-bench-mosquitto-{port}.conf"));
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+             max_queued_messages 1000000\nset_tcp_nodelay true\n"
+        ),
+    )?;
+    // Debian installs it in /usr/sbin, which is not on every PATH.
+    let spawn = |program: &str| {
+        std::process::Command::new(program)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+    };
+    let child = spawn("mosquitto")
+        .or_else(|_| spawn("/usr/sbin/mosquitto"))
+        .context("Failed to start mosquitto (scripts/test installs it)")?;
+    let broker = BenchBroker::Mosquitto(child);
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            let _ = std::fs::remove_file(&conf);
+            return Ok((broker, "127.0.0.1".to_owned(), port));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("mosquitto did not listen on port {port}")
 }
 
 /// Runs both parts and prints the figures.
@@ -191,7 +256,7 @@ fn sample(point: String, value: f64, at: chrono::DateTime<Utc>) -> PointEvent {
 /// Raises `n` leak alarms one after another through a whole daemon and measures each from
 /// the sensor's publish to the alarm event's arrival at a subscriber.
 async fn end_to_end(n: usize) -> anyhow::Result<Vec<f64>> {
-    let (_embedded, host, port) = broker().await?;
+    let (_broker, host, port) = broker().await?;
     let dir = super::modbus::tempfile_dir()?;
     let config = leak_site(n, &format!("mqtt://{host}:{port}"), &dir)?;
     let app = App::build(config, Arc::new(SystemClock)).await?;

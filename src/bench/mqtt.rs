@@ -30,7 +30,7 @@ pub struct MqttBenchOptions {
 /// Runs both phases `rounds` times and prints messages/s and the ratio of each round, and
 /// the medians.
 pub async fn run(o: MqttBenchOptions) -> anyhow::Result<()> {
-    let (_embedded, host, port) = super::alarms::broker().await?;
+    let (_broker, host, port) = super::alarms::broker().await?;
     println!(
         "MQTT ingest, {} messages (QoS 1) over {} topics, broker {host}:{port}, {} rounds",
         o.messages, o.devices, o.rounds
