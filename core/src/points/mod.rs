@@ -439,7 +439,9 @@ impl PointState {
         }
     }
 
-    /// Sets the quality; the event when it changed.
+    /// Sets the quality; the event when it changed. `first_value` marks the change a
+    /// point's first value makes, and only out of the start state: a point that went
+    /// comm-lost or bad before it was ever read recovers in the journal like any other.
     fn change_quality(
         &mut self,
         to: Quality,
@@ -452,7 +454,7 @@ impl PointState {
             from,
             to,
             at: now,
-            first_value,
+            first_value: first_value && from == Quality::Stale,
         })
     }
 

@@ -138,3 +138,27 @@ fn only_a_points_first_value_since_start_is_marked_first() {
         [false]
     );
 }
+
+#[test]
+fn recovery_of_a_point_never_read_is_not_marked_first() {
+    let mut hub = hub();
+    for s in 0..3 {
+        hub.handle(failed(), t(s));
+    }
+    assert_eq!(
+        hub.point("pump1.level").map(|p| p.quality),
+        Some(Quality::CommLost)
+    );
+    let out = hub.handle(polled(&[("level", 2.0)]), t(5));
+    assert!(
+        out.iter().any(|e| matches!(
+            e,
+            PointEvent::Quality {
+                to: Quality::Good,
+                first_value: false,
+                ..
+            }
+        )),
+        "{out:?}"
+    );
+}
