@@ -116,9 +116,9 @@ pub enum PointEvent {
         to: Quality,
         /// When.
         at: DateTime<Utc>,
-        /// The point's first value since start: it was never read, not gone stale. The
-        /// journal leaves these out (every point has one on every start), as history keeps
-        /// the value itself.
+        /// The change out of the start state that a point's first value since start makes
+        /// (it was never read, not gone stale). The journal leaves these out (every point
+        /// has one on every start), as history keeps the value itself.
         first_value: bool,
     },
     /// A device went down (comm-lost) or came back.
