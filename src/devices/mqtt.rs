@@ -36,6 +36,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const LOG_EVERY: Duration = Duration::from_secs(60);
 /// Largest message accepted (sensor payloads are a few hundred bytes).
 const MAX_PACKET: usize = 64 * 1024;
+/// Where Mosquitto publishes how many messages it dropped (for every client, since it
+/// started) because a client's queue was full (`max_queued_messages`): readings lost
+/// before they reached us, which nothing else would show.
+const BROKER_DROPPED: &str = "$SYS/broker/publish/messages/dropped";
 
 /// Where the source's output goes.
 #[derive(Debug, Clone)]
@@ -54,6 +58,8 @@ pub struct MqttSource {
     metrics: Metrics,
     clock: Arc<dyn Clock>,
     throttle: LogThrottle,
+    /// The broker's dropped count last seen.
+    broker_dropped: i64,
 }
 
 // By hand: rumqttc's `MqttOptions` debug output shows the password.
@@ -139,6 +145,7 @@ impl MqttSource {
             metrics,
             clock,
             throttle: LogThrottle::new(LOG_EVERY),
+            broker_dropped: 0,
         })
     }
 
@@ -205,17 +212,22 @@ impl MqttSource {
         }
         let subs = self.topics.subscriptions();
         tracing::info!(session, topics = subs.len(), "mqtt connected; subscribing");
+        // The broker's own figure goes last, at QoS 0: a lost update is replaced by the
+        // next, and `subscribed` can tell its answer from the devices'.
         let filters = subs
             .into_iter()
-            .map(|t| SubscribeFilter::new(t, QoS::AtLeastOnce));
+            .map(|t| SubscribeFilter::new(t, QoS::AtLeastOnce))
+            .chain([SubscribeFilter::new(BROKER_DROPPED.into(), QoS::AtMostOnce)]);
         if let Err(e) = client.try_subscribe_many(filters) {
             tracing::error!(error = %e, "mqtt subscribe could not be queued");
         }
     }
 
     fn subscribed(&self, ack: &SubAck) {
-        let refused = ack
-            .return_codes
+        // The last code answers the broker's dropped count, which a broker other than
+        // Mosquitto, or its ACL, may refuse without the devices' topics being at fault.
+        let devices = ack.return_codes.split_last().map_or(&[][..], |(_, d)| d);
+        let refused = devices
             .iter()
             .filter(|c| matches!(c, SubscribeReasonCode::Failure))
             .count();
@@ -227,6 +239,10 @@ impl MqttSource {
 
     /// Point values go into `batch`; scans go to the patrol module at once.
     async fn message(&mut self, topic: &str, payload: &[u8], batch: &mut Vec<SourceEvent>) {
+        if topic == BROKER_DROPPED {
+            self.broker_dropped(payload);
+            return;
+        }
         match self.topics.route(topic, payload, self.clock.now()) {
             Routed::Values {
                 device,
@@ -252,6 +268,26 @@ impl MqttSource {
                 self.reject(topic, reason, payload, None);
             }
         }
+    }
+
+    /// The broker's dropped count, logged when it grew: a loss at the broker is a loss of
+    /// readings.
+    fn broker_dropped(&mut self, payload: &[u8]) {
+        let Some(n) = std::str::from_utf8(payload)
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+        else {
+            return;
+        };
+        if n > self.broker_dropped {
+            tracing::warn!(
+                dropped = n - self.broker_dropped,
+                total = n,
+                "the MQTT broker dropped messages (raise its max_queued_messages)"
+            );
+        }
+        self.broker_dropped = n;
+        self.metrics.mqtt_broker_dropped(n);
     }
 
     fn reject(&mut self, topic: &str, reason: RejectReason, payload: &[u8], point: Option<&str>) {

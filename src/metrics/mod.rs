@@ -63,6 +63,7 @@ struct MqttMetrics {
     by_result: [prometheus::IntCounter; 3],
     rejects: IntCounterVec,
     connected: IntGaugeVec,
+    broker_dropped: prometheus::IntGauge,
 }
 
 impl MqttMetrics {
@@ -89,6 +90,16 @@ impl MqttMetrics {
                 "1 when connected to the broker with every subscription acknowledged.",
                 &[],
             ),
+            broker_dropped: {
+                let g = prometheus::IntGauge::new(
+                    "sitewatch_mqtt_broker_dropped_messages",
+                    "Messages the broker dropped for all its clients since it started \
+                     (Mosquitto's $SYS/broker/publish/messages/dropped).",
+                )
+                .expect("valid metric");
+                r.register(Box::new(g.clone())).expect("unique metric");
+                g
+            },
         };
         for reason in RejectReason::ALL {
             m.rejects.with_label_values(&[reason.as_str()]);
@@ -491,6 +502,11 @@ impl Metrics {
             .rejects
             .with_label_values(&[reason.as_str()])
             .inc();
+    }
+
+    /// What the broker says it dropped since it started, for all its clients.
+    pub fn mqtt_broker_dropped(&self, n: i64) {
+        self.0.mqtt.broker_dropped.set(n);
     }
 
     /// Whether the MQTT source is connected and subscribed.

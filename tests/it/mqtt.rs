@@ -366,6 +366,28 @@ pub(crate) struct OwnBroker {
 }
 
 impl OwnBroker {
+    /// One whose configuration file adds `settings` (Mosquitto's `name value` lines).
+    fn start_configured(port: u16, settings: &str) -> OwnBroker {
+        let conf = std::env::temp_dir().join(format!("sitewatch-test-mosquitto-{port}.conf"));
+        let text = format!("listener {port} 127.0.0.1\nallow_anonymous true\n{settings}");
+        std::fs::write(&conf, text).expect("broker config");
+        let spawn = |program: &str| {
+            Command::new(program)
+                .arg("-c")
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+        };
+        let child = spawn("mosquitto")
+            .or_else(|_| spawn("/usr/sbin/mosquitto"))
+            .expect("mosquitto runs (scripts/test installs it)");
+        OwnBroker {
+            port,
+            child: Some(child),
+        }
+    }
+
     pub(crate) fn start_on(port: u16) -> OwnBroker {
         let child = Command::new("mosquitto")
             .args(["-p", &port.to_string()])
@@ -424,6 +446,54 @@ async fn subscriptions_are_renewed_after_a_broker_restart_without_session() {
     app.value("level.value", 2.0).await;
     app.stop().await;
     broker.kill();
+}
+
+/// Subscribes `topic` at QoS 1 in a persistent session and goes away: the broker keeps
+/// queueing for it.
+async fn park_a_subscriber(port: u16, topic: &str) {
+    let mut o = MqttOptions::new(format!("parked-{}", unique()), "127.0.0.1", port);
+    o.set_clean_session(false);
+    let (client, mut events) = AsyncClient::new(o, 10);
+    client
+        .subscribe(topic, QoS::AtLeastOnce)
+        .await
+        .expect("subscribe queued");
+    let acked = tokio::time::timeout(WAIT, async {
+        while !matches!(events.poll().await, Ok(Event::Incoming(Packet::SubAck(_)))) {}
+    });
+    acked.await.expect("broker acknowledged the subscription");
+    client.disconnect().await.expect("disconnect queued");
+    let _ = tokio::time::timeout(WAIT, async { while events.poll().await.is_ok() {} }).await;
+}
+
+#[tokio::test]
+async fn messages_the_broker_drops_show_in_the_metrics() {
+    let port = free_port();
+    // Figures every second, and room for one queued message per client.
+    let broker = OwnBroker::start_configured(
+        port,
+        "persistence false\nsys_interval 1\nmax_queued_messages 1\n",
+    );
+    broker.ready().await;
+    let mut app = spawn(port).await;
+    park_a_subscriber(port, "parked/readings").await;
+    for i in 0..5 {
+        publish(port, "parked/readings", &i.to_string()).await;
+    }
+    // One queued for the parked subscriber, four dropped by the broker.
+    app.counter("sitewatch_mqtt_broker_dropped_messages", 4.0)
+        .await;
+    // The broker's own figure is not a device message, nor a reject.
+    let text = app.metrics().await;
+    assert_eq!(
+        metric(
+            &text,
+            r#"sitewatch_mqtt_rejects_total{reason="unknown_topic"}"#
+        ),
+        Some(0.0)
+    );
+    assert_eq!(metric(&text, "sitewatch_mqtt_connected"), Some(1.0));
+    app.stop().await;
 }
 
 #[tokio::test]
