@@ -437,7 +437,11 @@ async fn demo(listen: SocketAddr, data_dir: &Path, mqtt_url: Option<String>) -> 
 async fn demo_broker(config: &mut Config, url: Option<String>) -> anyhow::Result<String> {
     let url = match url.or_else(|| config.mqtt.url.clone()) {
         Some(url) => url,
-        None => EmbeddedBroker::start().await?.url(),
+        None => {
+            // rumqttd closes the connection of a client that asks for `$SYS`.
+            config.mqtt.broker_stats = false;
+            EmbeddedBroker::start().await?.url()
+        }
     };
     config.mqtt.url = Some(url.clone());
     Ok(url)

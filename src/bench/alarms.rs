@@ -44,6 +44,14 @@ pub(crate) enum BenchBroker {
     External,
 }
 
+impl BenchBroker {
+    /// Whether a daemon may ask it for `$SYS` figures: rumqttd closes the connection of a
+    /// client that does.
+    pub(crate) fn has_stats(&self) -> bool {
+        !matches!(self, BenchBroker::Embedded { .. })
+    }
+}
+
 impl Drop for BenchBroker {
     fn drop(&mut self) {
         if let BenchBroker::Mosquitto(child) = self {
@@ -256,9 +264,10 @@ fn sample(point: String, value: f64, at: chrono::DateTime<Utc>) -> PointEvent {
 /// Raises `n` leak alarms one after another through a whole daemon and measures each from
 /// the sensor's publish to the alarm event's arrival at a subscriber.
 async fn end_to_end(n: usize) -> anyhow::Result<Vec<f64>> {
-    let (_broker, host, port) = broker().await?;
+    let (broker, host, port) = broker().await?;
     let dir = super::modbus::tempfile_dir()?;
-    let config = leak_site(n, &format!("mqtt://{host}:{port}"), &dir)?;
+    let mut config = leak_site(n, &format!("mqtt://{host}:{port}"), &dir)?;
+    config.mqtt.broker_stats = broker.has_stats();
     let app = App::build(config, Arc::new(SystemClock)).await?;
     let cancel = CancellationToken::new();
     let daemon = tokio::spawn(app.run_until_stopped(cancel.clone()));

@@ -30,7 +30,8 @@ pub struct MqttBenchOptions {
 /// Runs both phases `rounds` times and prints messages/s and the ratio of each round, and
 /// the medians.
 pub async fn run(o: MqttBenchOptions) -> anyhow::Result<()> {
-    let (_broker, host, port) = super::alarms::broker().await?;
+    let (broker, host, port) = super::alarms::broker().await?;
+    let stats = broker.has_stats();
     println!(
         "MQTT ingest, {} messages (QoS 1) over {} topics, broker {host}:{port}, {} rounds",
         o.messages, o.devices, o.rounds
@@ -40,9 +41,12 @@ pub async fn run(o: MqttBenchOptions) -> anyhow::Result<()> {
         // Alternating, so neither phase always meets the broker and the machine first.
         let ((bare, bare_cpu, bare_cs), (sw, sw_cpu, sw_cs)) = if r % 2 == 0 {
             let bare = measured(&o, bare_phase(&o, &host, port)).await?;
-            (bare, measured(&o, sitewatch_phase(&o, &host, port)).await?)
+            (
+                bare,
+                measured(&o, sitewatch_phase(&o, &host, port, stats)).await?,
+            )
         } else {
-            let sw = measured(&o, sitewatch_phase(&o, &host, port)).await?;
+            let sw = measured(&o, sitewatch_phase(&o, &host, port, stats)).await?;
             (measured(&o, bare_phase(&o, &host, port)).await?, sw)
         };
         println!(
@@ -160,9 +164,16 @@ async fn bare_phase(o: &MqttBenchOptions, host: &str, port: u16) -> anyhow::Resu
     Ok(o.messages as f64 / start.elapsed().as_secs_f64())
 }
 
-async fn sitewatch_phase(o: &MqttBenchOptions, host: &str, port: u16) -> anyhow::Result<f64> {
+async fn sitewatch_phase(
+    o: &MqttBenchOptions,
+    host: &str,
+    port: u16,
+    broker_stats: bool,
+) -> anyhow::Result<f64> {
     let dir = super::modbus::tempfile_dir()?;
-    let app = App::build(site(o, host, port, &dir)?, Arc::new(SystemClock)).await?;
+    let mut config = site(o, host, port, &dir)?;
+    config.mqtt.broker_stats = broker_stats;
+    let app = App::build(config, Arc::new(SystemClock)).await?;
     let metrics = format!("http://{}/metrics", app.addr());
     let cancel = CancellationToken::new();
     let daemon = tokio::spawn(app.run_until_stopped(cancel.clone()));

@@ -36,10 +36,19 @@ pub struct MqttConfig {
     pub client_cert: Option<PathBuf>,
     /// …and its PEM private key.
     pub client_key: Option<PathBuf>,
+    /// Whether to read Mosquitto's count of dropped messages (`$SYS`). Off for brokers
+    /// that close the connection of a client asking for `$SYS` topics (rumqttd, the
+    /// demo's embedded broker), where it would cost a reconnect on every start.
+    #[serde(default = "default_broker_stats")]
+    pub broker_stats: bool,
 }
 
 fn default_keep_alive() -> Duration {
     Duration::from_secs(30)
+}
+
+fn default_broker_stats() -> bool {
+    true
 }
 
 impl Default for MqttConfig {
@@ -53,6 +62,7 @@ impl Default for MqttConfig {
             ca_file: None,
             client_cert: None,
             client_key: None,
+            broker_stats: default_broker_stats(),
         }
     }
 }
@@ -68,6 +78,7 @@ impl fmt::Debug for MqttConfig {
             .field("ca_file", &self.ca_file)
             .field("client_cert", &self.client_cert)
             .field("client_key", &self.client_key)
+            .field("broker_stats", &self.broker_stats)
             .finish()
     }
 }

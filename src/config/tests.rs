@@ -302,3 +302,11 @@ url = "ftp://gateway"
             .is_none()
     );
 }
+
+#[test]
+fn broker_stats_are_read_unless_turned_off() {
+    let on = parse(&format!("{SITE}\n[mqtt]\nurl = \"mqtt://b\"\n")).expect("valid");
+    assert!(on.mqtt.broker_stats);
+    let off = format!("{SITE}\n[mqtt]\nurl = \"mqtt://b\"\nbroker_stats = false\n");
+    assert!(!parse(&off).expect("valid").mqtt.broker_stats);
+}

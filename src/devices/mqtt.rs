@@ -58,6 +58,8 @@ pub struct MqttSource {
     metrics: Metrics,
     clock: Arc<dyn Clock>,
     throttle: LogThrottle,
+    /// Whether to ask for the broker's dropped count (`[mqtt] broker_stats`).
+    broker_stats: bool,
     /// The broker's dropped count last seen.
     broker_dropped: i64,
 }
@@ -145,6 +147,7 @@ impl MqttSource {
             metrics,
             clock,
             throttle: LogThrottle::new(LOG_EVERY),
+            broker_stats: config.mqtt.broker_stats,
             broker_dropped: 0,
         })
     }
@@ -214,19 +217,27 @@ impl MqttSource {
         tracing::info!(session, topics = subs.len(), "mqtt connected; subscribing");
         // The broker's own figure goes last, at QoS 0: a lost update is replaced by the
         // next, and `subscribed` can tell its answer from the devices'.
+        let stats = self
+            .broker_stats
+            .then(|| SubscribeFilter::new(BROKER_DROPPED.into(), QoS::AtMostOnce));
         let filters = subs
             .into_iter()
             .map(|t| SubscribeFilter::new(t, QoS::AtLeastOnce))
-            .chain([SubscribeFilter::new(BROKER_DROPPED.into(), QoS::AtMostOnce)]);
+            .chain(stats);
         if let Err(e) = client.try_subscribe_many(filters) {
             tracing::error!(error = %e, "mqtt subscribe could not be queued");
         }
     }
 
     fn subscribed(&self, ack: &SubAck) {
-        // The last code answers the broker's dropped count, which a broker other than
-        // Mosquitto, or its ACL, may refuse without the devices' topics being at fault.
-        let devices = ack.return_codes.split_last().map_or(&[][..], |(_, d)| d);
+        // The last code answers the broker's dropped count, when asked for, which a broker
+        // other than Mosquitto, or its ACL, may refuse without the devices' topics being
+        // at fault.
+        let codes = &ack.return_codes[..];
+        let devices = match codes.split_last() {
+            Some((_, devices)) if self.broker_stats => devices,
+            _ => codes,
+        };
         let refused = devices
             .iter()
             .filter(|c| matches!(c, SubscribeReasonCode::Failure))
