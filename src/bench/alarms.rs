@@ -84,9 +84,7 @@ pub(crate) async fn broker() -> anyhow::Result<(BenchBroker, String, u16)> {
 /// its default of 1,000 it drops what a subscriber has not yet taken, and a bench that
 /// loses messages measures nothing.
 async fn own_mosquitto() -> anyhow::Result<(BenchBroker, String, u16)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let port = super::rss::free_port()?;
     let conf = std::env::temp_dir().join(format!("sitewatch-bench-mosquitto-{port}.conf"));
     std::fs::write(
         &conf,
@@ -108,17 +106,10 @@ async fn own_mosquitto() -> anyhow::Result<(BenchBroker, String, u16)> {
         .or_else(|_| spawn("/usr/sbin/mosquitto"))
         .context("Failed to start mosquitto (scripts/test installs it)")?;
     let broker = BenchBroker::Mosquitto(child);
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            let _ = std::fs::remove_file(&conf);
-            return Ok((broker, "127.0.0.1".to_owned(), port));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    anyhow::bail!("mosquitto did not listen on port {port}")
+    let listening = super::rss::wait_listening(port, "mosquitto").await;
+    let _ = std::fs::remove_file(&conf);
+    listening?;
+    Ok((broker, "127.0.0.1".to_owned(), port))
 }
 
 /// Runs both parts and prints the figures.

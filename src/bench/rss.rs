@@ -56,7 +56,7 @@ pub async fn run(opts: RssOptions) -> anyhow::Result<()> {
             .spawn()
             .context("Failed to start `sitewatch simulate`")?,
     );
-    wait_listening(port).await?;
+    wait_listening(port, "the simulator").await?;
     let baseline = super::modbus::rss_mb();
     let config = Config::load(&path).map_err(|p| anyhow::anyhow!("bench config: {p}"))?;
     let app = App::build(config, Arc::new(SystemClock)).await?;
@@ -119,13 +119,15 @@ fn write_config(
     Ok(path)
 }
 
-fn free_port() -> anyhow::Result<u16> {
+/// A loopback port nobody listens on now.
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
 }
 
-async fn wait_listening(port: u16) -> anyhow::Result<()> {
+/// Waits up to 5 s for `what`, a process this bench started, to listen on `port`.
+pub(crate) async fn wait_listening(port: u16, what: &str) -> anyhow::Result<()> {
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
@@ -135,7 +137,7 @@ async fn wait_listening(port: u16) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    anyhow::bail!("the simulator did not listen on port {port}")
+    anyhow::bail!("{what} did not listen on port {port}")
 }
 
 /// Modbus requests answered so far, read from the daemon's own `/metrics`.
