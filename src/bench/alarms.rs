@@ -249,6 +249,7 @@ fn sample(point: String, value: f64, at: chrono::DateTime<Utc>) -> PointEvent {
         value,
         at,
         record: false,
+        slot: None,
     }
 }
 

@@ -225,6 +225,7 @@ mod tests {
             value,
             at: "2026-11-25T08:00:00.250Z".parse().unwrap(),
             record: false,
+            slot: None,
         })
     }
 

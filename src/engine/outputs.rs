@@ -192,11 +192,15 @@ fn store_item(out: &Output, now: DateTime<Utc>) -> Option<StoreItem> {
             value,
             at,
             record: true,
-        }) => Some(StoreItem::Reading(Reading {
-            point: point.clone(),
-            at: *at,
-            value: *value,
-        })),
+            slot,
+        }) => Some(StoreItem::Reading(
+            Reading {
+                point: point.clone(),
+                at: *at,
+                value: *value,
+            },
+            *slot,
+        )),
         // Every point has one on every start, and history keeps its value: 20,000 rows a
         // start at a large site that say nothing the readings do not.
         Output::Point(PointEvent::Quality {

@@ -62,6 +62,10 @@ pub enum StoreError {
     /// A migration failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A point has no key in `point_keys` even after one was given (something else
+    /// deleted it meanwhile).
+    #[error("point {0} has no key in point_keys")]
+    NoPointKey(String),
 }
 
 /// Cheap-clone handle to the database.

@@ -1,10 +1,12 @@
 //! Point history and the event journal.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use sitewatch_core::points::PointId;
+use sitewatch_core::points::{HubSlot, PointId};
 use sqlx::Row;
 
-use super::{Store, StoreError, placeholders, statement_chunks};
+use super::{Store, StoreError, numbered_placeholders, placeholders, statement_chunks};
 
 /// One kept value of a point.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -41,31 +43,155 @@ fn from_ms(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
-// Both readers walk the key (point_id, ts_ms, value): `value` orders readings of the
+// Both readers walk the key (point_key, ts_ms, value): `value` orders readings of the
 // same millisecond, so pages and the recent end are the same on every backend.
-const PAGE_SQL: &str = "select point_id, ts_ms, value from readings where point_id = $1 \
+const PAGE_SQL: &str = "select ts_ms, value from readings \
+     where point_key = (select point_key from point_keys where point_id = $1) \
      and ts_ms >= $2 and ts_ms < $3 order by ts_ms, value limit $4 offset $5";
-const RECENT_SQL: &str = "select point_id, ts_ms, value from readings where point_id = $1 \
+const RECENT_SQL: &str = "select ts_ms, value from readings \
+     where point_key = (select point_key from point_keys where point_id = $1) \
      and ts_ms >= $2 order by ts_ms desc, value desc limit $3";
 
 /// A journal entry to write: time, kind, subject, JSON body.
 pub type JournalRow = (DateTime<Utc>, String, String, String);
 
-/// Readings, inside the caller's transaction. A reading already stored (same point,
-/// millisecond and value; the table's key, see migration 0010) is skipped: it carries
-/// nothing the stored one does not.
+/// The integer keys `readings` stores points under (migration 0011), as far as the store
+/// writer has met them, by the slot of the hub the readings come from. An array by slot
+/// costs 8 bytes a point (a map by id would cost about 40 at the 20,000 points of a large
+/// site); a point not yet in it is looked up, and given a key if it has none, once.
+#[derive(Debug, Default)]
+pub(crate) struct PointKeys {
+    by_slot: Vec<i64>,
+}
+
+impl PointKeys {
+    /// The key of each reading's point, in order. `slots` runs beside `rows`.
+    pub(crate) async fn of(
+        &mut self,
+        store: &Store,
+        rows: &[Reading],
+        slots: &[Option<HubSlot>],
+    ) -> Result<Vec<i64>, StoreError> {
+        let missing: Vec<&str> = rows
+            .iter()
+            .zip(slots)
+            .filter(|(_, slot)| self.known(**slot).is_none())
+            .map(|(r, _)| &*r.point)
+            .collect();
+        let found = if missing.is_empty() {
+            HashMap::new()
+        } else {
+            keys_of(store, missing).await?
+        };
+        let mut keys = Vec::with_capacity(rows.len());
+        for (r, slot) in rows.iter().zip(slots) {
+            let key = match self.known(*slot) {
+                Some(k) => k,
+                None => {
+                    let k = *found
+                        .get(&*r.point)
+                        .ok_or_else(|| StoreError::NoPointKey(r.point.to_string()))?;
+                    if let Some(s) = slot {
+                        self.remember(*s, k);
+                    }
+                    k
+                }
+            };
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+
+    fn known(&self, slot: Option<HubSlot>) -> Option<i64> {
+        let key = *self.by_slot.get(slot?.index())?;
+        (key != 0).then_some(key)
+    }
+
+    fn remember(&mut self, slot: HubSlot, key: i64) {
+        let i = slot.index();
+        if self.by_slot.len() <= i {
+            self.by_slot.resize(i + 1, 0);
+        }
+        self.by_slot[i] = key;
+    }
+}
+
+/// The keys of these point ids, giving a key to each that has none. Runs on its own
+/// (autocommit) statements, not in the caller's transaction: a key once given is kept,
+/// so what [`PointKeys`] remembers stays true even when the readings' write rolls back.
+async fn keys_of<'a>(
+    store: &Store,
+    mut ids: Vec<&'a str>,
+) -> Result<HashMap<&'a str, i64>, StoreError> {
+    ids.sort_unstable();
+    ids.dedup();
+    let mut found = select_keys(store, &ids).await?;
+    let new: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| !found.contains_key(id))
+        .collect();
+    if !new.is_empty() {
+        let numbered = store.backend() == super::Backend::Postgres;
+        for chunk in statement_chunks(&new) {
+            let sql = format!(
+                "insert into point_keys (point_id) values {} on conflict do nothing",
+                numbered_placeholders(numbered, chunk.len(), 1)
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(store.pool()).await?;
+        }
+        found.extend(select_keys(store, &new).await?);
+    }
+    Ok(found)
+}
+
+async fn select_keys<'a>(
+    store: &Store,
+    ids: &[&'a str],
+) -> Result<HashMap<&'a str, i64>, StoreError> {
+    let numbered = store.backend() == super::Backend::Postgres;
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in statement_chunks(ids) {
+        let sql = format!(
+            "select point_id, point_key from point_keys where point_id in ({})",
+            numbered_placeholders(numbered, chunk.len(), 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(store.pool()).await? {
+            let id: String = row.try_get("point_id")?;
+            // `ids` is sorted, so the borrowed id is found without a copy kept per row.
+            if let Ok(i) = chunk.binary_search(&id.as_str()) {
+                found.insert(chunk[i], row.try_get("point_key")?);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Readings under their points' `keys` (see [`PointKeys`]), inside the caller's
+/// transaction. A reading already stored (same point, millisecond and value; the table's
+/// key, see migration 0010) is skipped: it carries nothing the stored one does not.
 pub(crate) async fn insert_readings_in(
     tx: &mut sqlx::AnyConnection,
     rows: &[Reading],
+    keys: &[i64],
 ) -> Result<(), StoreError> {
-    for chunk in statement_chunks(rows) {
+    let rows: Vec<(&Reading, i64)> = rows.iter().zip(keys.iter().copied()).collect();
+    for chunk in statement_chunks(&rows) {
         let sql = format!(
-            "insert into readings (point_id, ts_ms, value) values {} on conflict do nothing",
+            "insert into readings (point_key, ts_ms, value) values {} on conflict do nothing",
             placeholders(tx, chunk.len(), 3)
         );
         let mut q = sqlx::query(&sql);
-        for r in chunk {
-            q = q.bind(&*r.point).bind(ms(r.at)).bind(r.value);
+        for (r, key) in chunk {
+            q = q.bind(*key).bind(ms(r.at)).bind(r.value);
         }
         q.execute(&mut *tx).await?;
     }
@@ -98,8 +224,11 @@ pub(crate) async fn insert_events_in(
 impl Store {
     /// Writes readings in one transaction.
     pub async fn insert_readings(&self, rows: &[Reading]) -> Result<(), StoreError> {
+        let keys = PointKeys::default()
+            .of(self, rows, &vec![None; rows.len()])
+            .await?;
         let mut tx = self.write_tx().await?;
-        insert_readings_in(&mut tx, rows).await?;
+        insert_readings_in(&mut tx, rows, &keys).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -139,7 +268,8 @@ impl Store {
             .bind(offset)
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(reading_row).collect()
+        let point: PointId = point.into();
+        rows.iter().map(|r| reading_row(&point, r)).collect()
     }
 
     /// A point's newest `limit` readings since `since`, oldest first: the recent end of
@@ -156,9 +286,10 @@ impl Store {
             .bind(limit)
             .fetch_all(self.pool())
             .await?;
+        let point: PointId = point.into();
         let mut out = rows
             .iter()
-            .map(reading_row)
+            .map(|r| reading_row(&point, r))
             .collect::<Result<Vec<_>, StoreError>>()?;
         out.reverse();
         Ok(out)
@@ -214,9 +345,9 @@ impl Store {
     }
 }
 
-fn reading_row(r: &sqlx::any::AnyRow) -> Result<Reading, StoreError> {
+fn reading_row(point: &PointId, r: &sqlx::any::AnyRow) -> Result<Reading, StoreError> {
     Ok(Reading {
-        point: r.try_get::<String, _>("point_id")?.into(),
+        point: point.clone(),
         at: from_ms(r.try_get("ts_ms")?),
         value: r.try_get("value")?,
     })
@@ -237,7 +368,8 @@ fn event_row(r: &sqlx::any::AnyRow) -> Result<EventRow, StoreError> {
 mod tests {
     use super::*;
 
-    /// Both readers search the primary key, in its order: no scan, no sort.
+    /// Both readers search the primary key, in its order, and find the point's key by
+    /// `point_keys`' unique index: no scan, no sort.
     #[tokio::test]
     async fn readers_search_the_primary_key_on_sqlite() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -252,11 +384,108 @@ mod tests {
                 .iter()
                 .map(|r| r.try_get("detail").expect("detail"))
                 .collect();
-            assert_eq!(plan.len(), 1, "{sql}: {plan:?}");
+            let searches = |table: &str, key: &str| {
+                plan.iter()
+                    .any(|p| p.starts_with(&format!("SEARCH {table} USING {key}")))
+            };
             assert!(
-                plan[0].starts_with("SEARCH readings USING PRIMARY KEY (point_id=? AND ts_ms>?"),
+                searches("readings", "PRIMARY KEY (point_key=? AND ts_ms>?"),
+                "{sql}: {plan:?}"
+            );
+            assert!(
+                searches(
+                    "point_keys",
+                    "COVERING INDEX sqlite_autoindex_point_keys_1 (point_id=?)"
+                ),
+                "{sql}: {plan:?}"
+            );
+            assert!(
+                !plan
+                    .iter()
+                    .any(|p| p.contains("SCAN") || p.contains("TEMP B-TREE")),
                 "{sql}: {plan:?}"
             );
         }
+    }
+
+    fn hub_samples(values: &[(&str, f64)]) -> (Vec<Reading>, Vec<Option<HubSlot>>) {
+        use sitewatch_core::points::{DeviceSpec, PointEvent, PointSpec, PointsHub, SourceEvent};
+        let spec = |id: &str| PointSpec {
+            id: id.into(),
+            device: "meter".into(),
+            unit: "kWh".into(),
+            stale_after: None,
+            history_deadband: 0.0,
+            history_heartbeat: chrono::Duration::seconds(300),
+        };
+        let mut hub = PointsHub::new(
+            vec![DeviceSpec {
+                id: "meter".into(),
+                comm_loss_after: 3,
+            }],
+            ["meter.a", "meter.b", "meter.c"].map(spec).to_vec(),
+        );
+        let at = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        let values = values.iter().map(|(p, v)| ((*p).into(), *v)).collect();
+        let event = SourceEvent::Polled {
+            device: "meter".into(),
+            values,
+        };
+        hub.handle(event, at)
+            .into_iter()
+            .filter_map(|e| match e {
+                PointEvent::Sample {
+                    point,
+                    value,
+                    at,
+                    slot,
+                    ..
+                } => Some((Reading { point, at, value }, slot)),
+                _ => None,
+            })
+            .unzip()
+    }
+
+    async fn key_count(store: &Store) -> i64 {
+        sqlx::query("select count(*) as n from point_keys")
+            .fetch_one(store.pool())
+            .await
+            .expect("count")
+            .try_get("n")
+            .expect("n")
+    }
+
+    /// Each point gets one key, kept by the database: the writer's array by hub slot, a
+    /// reading without a slot, and a writer after a restart all find the same key.
+    #[tokio::test]
+    async fn a_point_keeps_one_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("k.db").display());
+        let store = Store::connect(&url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let (rows, slots) = hub_samples(&[("meter.c", 3.0), ("meter.a", 1.0), ("meter.b", 2.0)]);
+        assert!(slots.iter().all(Option::is_some));
+
+        let mut keys = PointKeys::default();
+        let first = keys.of(&store, &rows, &slots).await.expect("keys");
+        let mut distinct = first.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 3, "{first:?}");
+        assert_eq!(key_count(&store).await, 3);
+
+        assert_eq!(keys.of(&store, &rows, &slots).await.expect("again"), first);
+        let unslotted = vec![None; rows.len()];
+        let by_id = PointKeys::default()
+            .of(&store, &rows, &unslotted)
+            .await
+            .expect("by id");
+        assert_eq!(by_id, first);
+        let (b, b_slot) = hub_samples(&[("meter.b", 5.0)]);
+        assert_eq!(
+            keys.of(&store, &b, &b_slot).await.expect("b"),
+            vec![first[2]]
+        );
+        assert_eq!(key_count(&store).await, 3, "no point got a second key");
     }
 }

@@ -17,16 +17,18 @@ use std::sync::Arc;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::outbox::enqueue_in;
-use super::readings::{insert_events_in, insert_readings_in};
+use super::readings::{PointKeys, insert_events_in, insert_readings_in};
 use super::state::upsert_states_in;
 use super::{OutMessage, Reading, Store, StoreError};
 use crate::metrics::Metrics;
+use sitewatch_core::points::HubSlot;
 
 /// Something to keep.
 #[derive(Debug, Clone)]
 pub enum StoreItem {
-    /// A point value for history.
-    Reading(Reading),
+    /// A point value for history, with its point's slot in the hub when a hub made it
+    /// (the writer keeps points' integer keys by slot).
+    Reading(Reading, Option<HubSlot>),
     /// A journal entry: time, kind, subject, JSON body.
     Event(DateTime<Utc>, String, String, String),
     /// The latest snapshot of a core book: name, JSON body, time.
@@ -88,7 +90,7 @@ impl StoreSender {
         if items.is_empty() {
             return;
         }
-        let urgent = items.iter().any(|i| !matches!(i, StoreItem::Reading(_)));
+        let urgent = items.iter().any(|i| !matches!(i, StoreItem::Reading(..)));
         // More than the whole room waits for all of it.
         let n = u32::try_from(items.len().min(QUEUED_ITEMS)).unwrap_or(u32::MAX);
         let Ok(room) = self.room.clone().acquire_many_owned(n).await else {
@@ -108,6 +110,8 @@ const FINAL_TRIES: u32 = 5;
 #[derive(Debug, Default)]
 struct Batch {
     readings: Vec<Reading>,
+    /// Beside `readings`: each one's hub slot.
+    slots: Vec<Option<HubSlot>>,
     events: Vec<(DateTime<Utc>, String, String, String)>,
     /// Latest snapshot per book; older ones in the same batch are superseded.
     states: std::collections::BTreeMap<String, (String, DateTime<Utc>)>,
@@ -133,7 +137,10 @@ impl Batch {
 
     fn push(&mut self, item: StoreItem) {
         match item {
-            StoreItem::Reading(r) => self.readings.push(r),
+            StoreItem::Reading(r, slot) => {
+                self.readings.push(r);
+                self.slots.push(slot);
+            }
             StoreItem::Event(at, k, s, b) => self.events.push((at, k, s, b)),
             StoreItem::State(name, body, at) => {
                 self.states.insert(name, (body, at));
@@ -144,11 +151,11 @@ impl Batch {
 
     /// Writes what it holds in one transaction (one commit, one sync); on failure keeps
     /// it all for the next try.
-    async fn flush(&mut self, store: &Store, metrics: &Metrics) -> bool {
+    async fn flush(&mut self, store: &Store, keys: &mut PointKeys, metrics: &Metrics) -> bool {
         if self.len() == 0 {
             return true;
         }
-        match self.write(store).await {
+        match self.write(store, keys).await {
             Ok(()) => {
                 metrics.stored("events", self.events.len());
                 metrics.stored("outbox", self.outbox.len());
@@ -165,7 +172,9 @@ impl Batch {
         }
     }
 
-    async fn write(&self, store: &Store) -> Result<(), StoreError> {
+    async fn write(&self, store: &Store, keys: &mut PointKeys) -> Result<(), StoreError> {
+        // Before the transaction: a point new to the database gets its key on its own.
+        let keys = keys.of(store, &self.readings, &self.slots).await?;
         let mut tx = store.write_tx().await?;
         insert_events_in(&mut tx, &self.events).await?;
         enqueue_in(&mut tx, Utc::now(), &self.outbox).await?;
@@ -175,7 +184,7 @@ impl Batch {
             .map(|(n, (b, at))| (n.clone(), b.clone(), *at))
             .collect();
         upsert_states_in(&mut tx, &states).await?;
-        insert_readings_in(&mut tx, &self.readings).await?;
+        insert_readings_in(&mut tx, &self.readings, &keys).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -184,6 +193,7 @@ impl Batch {
 /// Runs until the channel closes, then flushes the rest.
 pub async fn run(store: Store, mut rx: StoreReceiver, metrics: Metrics, outbox_ready: Arc<Notify>) {
     let mut batch = Batch::default();
+    let mut keys = PointKeys::default();
     let mut retry = tokio::time::interval(FLUSH_EVERY);
     loop {
         tokio::select! {
@@ -192,19 +202,19 @@ pub async fn run(store: Store, mut rx: StoreReceiver, metrics: Metrics, outbox_r
                     batch.extend(items);
                     rx.gather(&mut batch).await;
                     let outbox = !batch.outbox.is_empty();
-                    if batch.flush(&store, &metrics).await && outbox {
+                    if batch.flush(&store, &mut keys, &metrics).await && outbox {
                         outbox_ready.notify_one();
                     }
                 }
                 None => break,
             },
             _ = retry.tick(), if batch.len() > 0 => {
-                batch.flush(&store, &metrics).await;
+                batch.flush(&store, &mut keys, &metrics).await;
             }
         }
     }
     for attempt in 1..=FINAL_TRIES {
-        if batch.flush(&store, &metrics).await {
+        if batch.flush(&store, &mut keys, &metrics).await {
             return;
         }
         tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;

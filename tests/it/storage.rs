@@ -193,14 +193,13 @@ async fn same_reading_is_kept_once_on_postgres() {
     same_reading_is_kept_once(Db::Postgres).await;
 }
 
-/// A database written before migration 0010 (readings with a plain index, exact
-/// duplicates possible) keeps every distinct reading when migrated.
-async fn history_survives_the_keyed_migration(kind: Db) {
+/// A fresh database migrated as an older sitewatch shipped it: the migrations before
+/// `before` (the same files, so the same checksums, which a full migration then accepts),
+/// and a plain connection to it.
+async fn migrated_before(kind: Db, before: &str) -> (crate::helpers::TestDb, sqlx::AnyConnection) {
     use sqlx::Connection;
     use sqlx::migrate::Migrator;
 
-    // The first nine migrations, as an older sitewatch shipped them: the same files, so
-    // the same checksums, which the full migration below then accepts.
     let old = tempfile::tempdir().expect("temp dir");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(match kind {
         Db::Sqlite => "migrations/sqlite",
@@ -214,12 +213,13 @@ async fn history_survives_the_keyed_migration(kind: Db) {
     for f in files.iter().take_while(|f| {
         f.file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|n| n < "0010")
+            .is_some_and(|n| n < before)
     }) {
         std::fs::copy(f, old.path().join(f.file_name().expect("name"))).expect("copy");
     }
-    let up_to_9 = Migrator::new(old.path()).await.expect("old migrations");
-    assert_eq!(up_to_9.iter().last().map(|m| m.version), Some(9));
+    let older = Migrator::new(old.path()).await.expect("old migrations");
+    let last: i64 = before.parse::<i64>().expect("version") - 1;
+    assert_eq!(older.iter().last().map(|m| m.version), Some(last));
 
     let db = fresh_db(kind).await;
     sqlx::any::install_default_drivers();
@@ -228,7 +228,16 @@ async fn history_survives_the_keyed_migration(kind: Db) {
         Db::Postgres => db.url.clone(),
     };
     let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
-    up_to_9.run(&mut conn).await.expect("migrate to 0009");
+    older.run(&mut conn).await.expect("older migrations");
+    (db, conn)
+}
+
+/// A database written before migration 0010 (readings with a plain index, exact
+/// duplicates possible) keeps every distinct reading when migrated.
+async fn history_survives_the_keyed_migration(kind: Db) {
+    use sqlx::Connection;
+
+    let (db, mut conn) = migrated_before(kind, "0010").await;
     let t0 = t0();
     let ms0 = t0.timestamp_millis();
     // Written newest first and interleaved, as rowid order need not be key order.
@@ -281,4 +290,88 @@ async fn history_survives_the_keyed_migration_on_sqlite() {
 #[tokio::test]
 async fn history_survives_the_keyed_migration_on_postgres() {
     history_survives_the_keyed_migration(Db::Postgres).await;
+}
+
+/// A database written between migrations 0010 and 0011 (history keyed by the point's id
+/// text) keeps its history under integer point keys, and new readings, of its points and
+/// of new ones, go on under keys of their own.
+async fn history_survives_the_point_key_migration(kind: Db) {
+    use sqlx::Connection;
+
+    let (db, mut conn) = migrated_before(kind, "0011").await;
+    let t0 = t0();
+    let ms0 = t0.timestamp_millis();
+    let old_rows: [(&str, i64, f64); 5] = [
+        ("pump_2.flow", 10, 1.0),
+        ("pump_1.flow", 10, 5.0),
+        ("pump_1.flow", 20, 6.0),
+        ("pump_1.flow", 20, 6.5),
+        ("pump_2.flow", 30, 2.0),
+    ];
+    for (point, ms, value) in old_rows {
+        sqlx::query("insert into readings (point_id, ts_ms, value) values ($1, $2, $3)")
+            .bind(point)
+            .bind(ms0 + ms)
+            .bind(value)
+            .execute(&mut conn)
+            .await
+            .expect("old row");
+    }
+    conn.close().await.expect("close");
+
+    let store = Store::connect(&db.url).await.expect("connect");
+    store.migrate().await.expect("migrate to the latest");
+    let pump_1 = store
+        .readings("pump_1.flow", t0, 100)
+        .await
+        .expect("pump 1");
+    assert_eq!(pairs(t0, &pump_1), vec![(10, 5.0), (20, 6.0), (20, 6.5)]);
+    assert!(pump_1.iter().all(|r| &*r.point == "pump_1.flow"));
+    let pump_2 = store
+        .readings("pump_2.flow", t0, 100)
+        .await
+        .expect("pump 2");
+    assert_eq!(pairs(t0, &pump_2), vec![(10, 1.0), (30, 2.0)]);
+
+    let mut new = at(t0, "pump_1.flow", &[(20, 6.0), (40, 7.0)]);
+    new.extend(at(t0, "pump_3.flow", &[(40, 9.0)]));
+    store
+        .insert_readings(&new)
+        .await
+        .expect("insert after migration");
+    let pump_1 = store
+        .readings("pump_1.flow", t0, 100)
+        .await
+        .expect("pump 1");
+    assert_eq!(
+        pairs(t0, &pump_1),
+        vec![(10, 5.0), (20, 6.0), (20, 6.5), (40, 7.0)]
+    );
+    let pump_3 = store
+        .readings("pump_3.flow", t0, 100)
+        .await
+        .expect("pump 3");
+    assert_eq!(pairs(t0, &pump_3), vec![(40, 9.0)]);
+    let pump_2 = store
+        .readings("pump_2.flow", t0, 100)
+        .await
+        .expect("pump 2");
+    assert_eq!(pump_2.len(), 2, "a new point's key is not an old one's");
+    assert!(
+        store
+            .readings("pump_4.flow", t0, 100)
+            .await
+            .expect("none")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn history_survives_the_point_key_migration_on_sqlite() {
+    history_survives_the_point_key_migration(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn history_survives_the_point_key_migration_on_postgres() {
+    history_survives_the_point_key_migration(Db::Postgres).await;
 }

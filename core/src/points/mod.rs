@@ -11,6 +11,27 @@ use serde::{Deserialize, Serialize};
 /// A point's full name: `{device}.{point}`.
 pub type PointId = std::sync::Arc<str>;
 
+/// A point's place in the hub that made the event: fixed while that hub lives, so a sink
+/// can keep what it knows per point (the store, a point's integer key) in a plain array
+/// instead of a map keyed by the id. Only the hub makes one, so a slot always belongs to
+/// the point it came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubSlot(std::num::NonZeroU32);
+
+impl HubSlot {
+    fn of(index: usize) -> Option<Self> {
+        u32::try_from(index + 1)
+            .ok()
+            .and_then(std::num::NonZeroU32::new)
+            .map(Self)
+    }
+
+    /// The position, from 0.
+    pub fn index(self) -> usize {
+        self.0.get() as usize - 1
+    }
+}
+
 /// How far a point's value can be trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -105,6 +126,9 @@ pub enum PointEvent {
         at: DateTime<Utc>,
         /// Whether history should keep it (deadband and heartbeat).
         record: bool,
+        /// Where the hub holds the point (`None` from anything but a hub).
+        #[serde(skip)]
+        slot: Option<HubSlot>,
     },
     /// A point's quality changed.
     Quality {
@@ -361,10 +385,11 @@ impl PointsHub {
     }
 
     fn sample(&mut self, id: &str, value: f64, now: DateTime<Utc>, out: &mut Vec<PointEvent>) {
-        let Some(p) = self.point_mut(id) else {
+        let Some(i) = self.index(id) else {
             out.push(unknown("point", id));
             return;
         };
+        let p = &mut self.points[i];
         let first_value = p.updated_at.is_none();
         p.value = Some(value);
         p.updated_at = Some(now);
@@ -377,6 +402,7 @@ impl PointsHub {
             value,
             at: now,
             record,
+            slot: HubSlot::of(i),
         });
         out.extend(p.change_quality(Quality::Good, now, first_value));
     }

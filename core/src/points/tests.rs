@@ -46,11 +46,13 @@ fn failed() -> SourceEvent {
 fn first_value_turns_point_good_and_is_recorded() {
     let mut hub = hub();
     let out = hub.handle(polled(&[("freq", 50.0)]), t(0));
+    let slot = hub.index("pump1.freq").and_then(HubSlot::of);
     assert!(out.contains(&PointEvent::Sample {
         point: "pump1.freq".into(),
         value: 50.0,
         at: t(0),
-        record: true
+        record: true,
+        slot,
     }));
     let p = hub.point("pump1.freq").expect("point");
     assert_eq!((p.value, p.quality), (Some(50.0), Quality::Good));
@@ -161,4 +163,31 @@ fn recovery_of_a_point_never_read_is_not_marked_first() {
         )),
         "{out:?}"
     );
+}
+
+/// A sample's slot is where the hub holds its point, one per point: the store keeps its
+/// integer keys in an array by slot, so two points sharing one would merge histories.
+#[test]
+fn every_point_samples_with_its_own_slot() {
+    let mut hub = hub();
+    let ids: Vec<PointId> = hub.points().map(|p| p.id.clone()).collect();
+    let values: Vec<(PointId, f64)> = ids.iter().map(|id| (id.clone(), 1.0)).collect();
+    let out = hub.handle(
+        SourceEvent::Polled {
+            device: "pump1".into(),
+            values,
+        },
+        t(0),
+    );
+    let slots: Vec<(PointId, usize)> = out
+        .iter()
+        .filter_map(|e| match e {
+            PointEvent::Sample { point, slot, .. } => Some((point.clone(), (*slot)?.index())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(slots.len(), ids.len());
+    for (point, index) in slots {
+        assert_eq!(ids[index], point);
+    }
 }

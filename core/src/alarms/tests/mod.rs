@@ -74,6 +74,7 @@ fn sample(point: &str, value: f64, at: DateTime<Utc>) -> PointEvent {
         value,
         at,
         record: true,
+        slot: None,
     }
 }
 
