@@ -22,7 +22,7 @@ use crate::engine::{Engine, LiveHub, Sinks};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::outbox::mqtt::{Publisher, topic_prefix};
-use crate::store::{Store, writer};
+use crate::store::{PointKeys, Store, writer};
 
 /// How long shutdown may take before the rest is abandoned.
 const GRACE: Duration = Duration::from_secs(10);
@@ -124,11 +124,15 @@ impl App {
             None => engine,
         };
         let outbox_ready = Arc::new(tokio::sync::Notify::new());
+        let keys = PointKeys::for_hub(&self.store, &points)
+            .await
+            .context("Failed to read the points' history keys")?;
         tasks.spawn(writer::run(
             self.store.clone(),
             store_rx,
             self.metrics.clone(),
             outbox_ready.clone(),
+            keys,
         ));
         tasks.spawn(engine.run(inputs, cancel.clone()));
         tasks.spawn(crate::memory::release_free_pages(cancel.clone()));

@@ -31,6 +31,7 @@ pub use customers::ImportSummary;
 pub use duty::{DutyEntry, FireTest, StoredHandover};
 pub use files::StoredFile;
 pub use outbox::{OutMessage, Queued};
+pub use readings::PointKeys;
 pub use readings::{EventRow, JournalRow, Reading};
 pub use requests::{StoredRequest, kind_name};
 pub use users::{Holder, UserRow};

@@ -60,11 +60,22 @@ pub type JournalRow = (DateTime<Utc>, String, String, String);
 /// costs 8 bytes a point (a map by id would cost about 40 at the 20,000 points of a large
 /// site); a point not yet in it is looked up, and given a key if it has none, once.
 #[derive(Debug, Default)]
-pub(crate) struct PointKeys {
+pub struct PointKeys {
     by_slot: Vec<i64>,
 }
 
 impl PointKeys {
+    /// The keys of the hub's `points`, in hub order (a point's place is its slot), each
+    /// point given one if it has none. Run once at start, before any source: otherwise
+    /// the first batches would wait on these look-ups while the start-up burst of every
+    /// point's first value queues behind them.
+    pub async fn for_hub(store: &Store, points: &[PointId]) -> Result<Self, StoreError> {
+        let found = keys_of(store, points.iter().map(|p| &**p).collect()).await?;
+        let mut by_slot = Vec::with_capacity(points.len());
+        by_slot.extend(points.iter().map(|p| found.get(&**p).copied().unwrap_or(0)));
+        Ok(Self { by_slot })
+    }
+
     /// The key of each reading's point, in order. `slots` runs beside `rows`.
     pub(crate) async fn of(
         &mut self,
@@ -81,6 +92,7 @@ impl PointKeys {
         let found = if missing.is_empty() {
             HashMap::new()
         } else {
+            self.make_room(slots);
             keys_of(store, missing).await?
         };
         let mut keys = Vec::with_capacity(rows.len());
@@ -107,18 +119,29 @@ impl PointKeys {
         (key != 0).then_some(key)
     }
 
-    fn remember(&mut self, slot: HubSlot, key: i64) {
-        let i = slot.index();
-        if self.by_slot.len() <= i {
-            self.by_slot.resize(i + 1, 0);
+    /// Room for every slot of the batch, and no more: the array stays at 8 bytes a point
+    /// where growing it by doubling could hold twice that for good.
+    fn make_room(&mut self, slots: &[Option<HubSlot>]) {
+        let top = slots.iter().flatten().map(|s| s.index() + 1).max();
+        if let Some(more) = top.and_then(|t| t.checked_sub(self.by_slot.len())) {
+            self.by_slot.reserve_exact(more);
+            self.by_slot.resize(self.by_slot.len() + more, 0);
         }
-        self.by_slot[i] = key;
+    }
+
+    fn remember(&mut self, slot: HubSlot, key: i64) {
+        if let Some(k) = self.by_slot.get_mut(slot.index()) {
+            *k = key;
+        }
     }
 }
 
 /// The keys of these point ids, giving a key to each that has none. Runs on its own
 /// (autocommit) statements, not in the caller's transaction: a key once given is kept,
 /// so what [`PointKeys`] remembers stays true even when the readings' write rolls back.
+/// Its statements are not kept prepared: they run at start and for new points only,
+/// and a connection's cache would hold up to eighteen of them, of up to 256 parameters
+/// each, for good.
 async fn keys_of<'a>(
     store: &Store,
     mut ids: Vec<&'a str>,
@@ -138,7 +161,7 @@ async fn keys_of<'a>(
                 "insert into point_keys (point_id) values {} on conflict do nothing",
                 numbered_placeholders(numbered, chunk.len(), 1)
             );
-            let mut q = sqlx::query(&sql);
+            let mut q = sqlx::query(&sql).persistent(false);
             for id in chunk {
                 q = q.bind(*id);
             }
@@ -160,7 +183,7 @@ async fn select_keys<'a>(
             "select point_id, point_key from point_keys where point_id in ({})",
             numbered_placeholders(numbered, chunk.len(), 1)
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(false);
         for id in chunk {
             q = q.bind(*id);
         }
@@ -408,7 +431,11 @@ mod tests {
         }
     }
 
-    fn hub_samples(values: &[(&str, f64)]) -> (Vec<Reading>, Vec<Option<HubSlot>>) {
+    type Samples = (Vec<Reading>, Vec<Option<HubSlot>>);
+
+    /// The samples a hub of three meter points makes of `values`, and the hub's point ids
+    /// in its order.
+    fn hub_samples(values: &[(&str, f64)]) -> (Samples, Vec<PointId>) {
         use sitewatch_core::points::{DeviceSpec, PointEvent, PointSpec, PointsHub, SourceEvent};
         let spec = |id: &str| PointSpec {
             id: id.into(),
@@ -426,12 +453,14 @@ mod tests {
             ["meter.a", "meter.b", "meter.c"].map(spec).to_vec(),
         );
         let at = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        let ids = hub.points().map(|p| p.id.clone()).collect();
         let values = values.iter().map(|(p, v)| ((*p).into(), *v)).collect();
         let event = SourceEvent::Polled {
             device: "meter".into(),
             values,
         };
-        hub.handle(event, at)
+        let samples = hub
+            .handle(event, at)
             .into_iter()
             .filter_map(|e| match e {
                 PointEvent::Sample {
@@ -443,7 +472,8 @@ mod tests {
                 } => Some((Reading { point, at, value }, slot)),
                 _ => None,
             })
-            .unzip()
+            .unzip();
+        (samples, ids)
     }
 
     async fn key_count(store: &Store) -> i64 {
@@ -463,7 +493,8 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("k.db").display());
         let store = Store::connect(&url).await.expect("connect");
         store.migrate().await.expect("migrate");
-        let (rows, slots) = hub_samples(&[("meter.c", 3.0), ("meter.a", 1.0), ("meter.b", 2.0)]);
+        let ((rows, slots), _) =
+            hub_samples(&[("meter.c", 3.0), ("meter.a", 1.0), ("meter.b", 2.0)]);
         assert!(slots.iter().all(Option::is_some));
 
         let mut keys = PointKeys::default();
@@ -473,6 +504,7 @@ mod tests {
         distinct.dedup();
         assert_eq!(distinct.len(), 3, "{first:?}");
         assert_eq!(key_count(&store).await, 3);
+        assert_eq!(keys.by_slot.capacity(), 3, "8 bytes a point, no spare room");
 
         assert_eq!(keys.of(&store, &rows, &slots).await.expect("again"), first);
         let unslotted = vec![None; rows.len()];
@@ -481,11 +513,44 @@ mod tests {
             .await
             .expect("by id");
         assert_eq!(by_id, first);
-        let (b, b_slot) = hub_samples(&[("meter.b", 5.0)]);
+        let ((b, b_slot), _) = hub_samples(&[("meter.b", 5.0)]);
         assert_eq!(
             keys.of(&store, &b, &b_slot).await.expect("b"),
             vec![first[2]]
         );
         assert_eq!(key_count(&store).await, 3, "no point got a second key");
+    }
+
+    /// Keys loaded at start for the hub's points are the keys its samples are written
+    /// under: a point known from an earlier run keeps its key, a new one gets its own, and
+    /// no sample needs a look-up of its own afterwards.
+    #[tokio::test]
+    async fn keys_loaded_at_start_follow_the_hub() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("k.db").display());
+        let store = Store::connect(&url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let ((rows, slots), ids) =
+            hub_samples(&[("meter.b", 2.0), ("meter.c", 3.0), ("meter.a", 1.0)]);
+        // An earlier run knew meter.b only.
+        let earlier = PointKeys::default()
+            .of(&store, &rows[..1], &[None])
+            .await
+            .expect("earlier")[0];
+
+        let mut keys = PointKeys::for_hub(&store, &ids).await.expect("for hub");
+        assert_eq!(keys.by_slot.len(), ids.len());
+        assert!(keys.by_slot.iter().all(|k| *k != 0), "{:?}", keys.by_slot);
+        assert_eq!(key_count(&store).await, 3);
+        let by_id = PointKeys::default()
+            .of(&store, &rows, &vec![None; rows.len()])
+            .await
+            .expect("by id");
+        assert_eq!(by_id[0], earlier, "meter.b kept its key");
+        assert!(slots.iter().all(|s| keys.known(*s).is_some()));
+        assert_eq!(
+            keys.of(&store, &rows, &slots).await.expect("by slot"),
+            by_id
+        );
     }
 }

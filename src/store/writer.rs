@@ -190,10 +190,16 @@ impl Batch {
     }
 }
 
-/// Runs until the channel closes, then flushes the rest.
-pub async fn run(store: Store, mut rx: StoreReceiver, metrics: Metrics, outbox_ready: Arc<Notify>) {
+/// Runs until the channel closes, then flushes the rest. `keys` holds the points' history
+/// keys as far as they are known ([`PointKeys::for_hub`]); the writer adds the rest.
+pub async fn run(
+    store: Store,
+    mut rx: StoreReceiver,
+    metrics: Metrics,
+    outbox_ready: Arc<Notify>,
+    mut keys: PointKeys,
+) {
     let mut batch = Batch::default();
-    let mut keys = PointKeys::default();
     let mut retry = tokio::time::interval(FLUSH_EVERY);
     loop {
         tokio::select! {
