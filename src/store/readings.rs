@@ -55,10 +55,11 @@ const RECENT_SQL: &str = "select ts_ms, value from readings \
 /// A journal entry to write: time, kind, subject, JSON body.
 pub type JournalRow = (DateTime<Utc>, String, String, String);
 
-/// The integer keys `readings` stores points under (migration 0011), as far as the store
-/// writer has met them, by the slot of the hub the readings come from. An array by slot
-/// costs 8 bytes a point (a map by id would cost about 40 at the 20,000 points of a large
-/// site); a point not yet in it is looked up, and given a key if it has none, once.
+/// The integer keys `readings` stores points under (migration 0011), by the slot of the
+/// hub the readings come from: read for every hub point at start ([`PointKeys::for_hub`]).
+/// An array by slot costs 8 bytes a point (a map by id would cost about 40 at the 20,000
+/// points of a large site); a point not in it is looked up, and given a key if it has
+/// none, once.
 #[derive(Debug, Default)]
 pub struct PointKeys {
     by_slot: Vec<i64>,
