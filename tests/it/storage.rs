@@ -193,10 +193,15 @@ async fn same_reading_is_kept_once_on_postgres() {
     same_reading_is_kept_once(Db::Postgres).await;
 }
 
-/// A fresh database migrated as an older sitewatch shipped it: the migrations before
+/// A fresh database migrated as an older sitewatch shipped it, the migrations before
 /// `before` (the same files, so the same checksums, which a full migration then accepts),
-/// and a plain connection to it.
-async fn migrated_before(kind: Db, before: &str) -> (crate::helpers::TestDb, sqlx::AnyConnection) {
+/// holding `rows` (point id, ms after `t0()`, value) as that version stored them; then
+/// opened as the store and migrated to the latest.
+async fn history_from_before(
+    kind: Db,
+    before: &str,
+    rows: &[(&str, i64, f64)],
+) -> (crate::helpers::TestDb, Store) {
     use sqlx::Connection;
     use sqlx::migrate::Migrator;
 
@@ -229,32 +234,12 @@ async fn migrated_before(kind: Db, before: &str) -> (crate::helpers::TestDb, sql
     };
     let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
     older.run(&mut conn).await.expect("older migrations");
-    (db, conn)
-}
-
-/// A database written before migration 0010 (readings with a plain index, exact
-/// duplicates possible) keeps every distinct reading when migrated.
-async fn history_survives_the_keyed_migration(kind: Db) {
-    use sqlx::Connection;
-
-    let (db, mut conn) = migrated_before(kind, "0010").await;
-    let t0 = t0();
-    let ms0 = t0.timestamp_millis();
-    // Written newest first and interleaved, as rowid order need not be key order.
-    let old_rows: [(&str, i64, f64); 7] = [
-        ("m1.kwh", 30, 7.0),
-        ("m2.kwh", 10, 1.0),
-        ("m1.kwh", 10, 5.0),
-        ("m1.kwh", 20, 6.5),
-        ("m1.kwh", 20, 6.0),
-        ("m1.kwh", 10, 5.0), // an exact duplicate
-        ("m2.kwh", 10, 2.0),
-    ];
-    for (point, ms, value) in old_rows {
+    let ms0 = t0().timestamp_millis();
+    for (point, ms, value) in rows {
         sqlx::query("insert into readings (point_id, ts_ms, value) values ($1, $2, $3)")
-            .bind(point)
+            .bind(*point)
             .bind(ms0 + ms)
-            .bind(value)
+            .bind(*value)
             .execute(&mut conn)
             .await
             .expect("old row");
@@ -263,6 +248,24 @@ async fn history_survives_the_keyed_migration(kind: Db) {
 
     let store = Store::connect(&db.url).await.expect("connect");
     store.migrate().await.expect("migrate to the latest");
+    (db, store)
+}
+
+/// A database written before migration 0010 (readings with a plain index, exact
+/// duplicates possible) keeps every distinct reading when migrated.
+async fn history_survives_the_keyed_migration(kind: Db) {
+    // Written newest first and interleaved, as rowid order need not be key order.
+    let old_rows = [
+        ("m1.kwh", 30, 7.0),
+        ("m2.kwh", 10, 1.0),
+        ("m1.kwh", 10, 5.0),
+        ("m1.kwh", 20, 6.5),
+        ("m1.kwh", 20, 6.0),
+        ("m1.kwh", 10, 5.0), // an exact duplicate
+        ("m2.kwh", 10, 2.0),
+    ];
+    let (_db, store) = history_from_before(kind, "0010", &old_rows).await;
+    let t0 = t0();
     let m1 = store.readings("m1.kwh", t0, 100).await.expect("m1");
     assert_eq!(
         pairs(t0, &m1),
@@ -296,31 +299,15 @@ async fn history_survives_the_keyed_migration_on_postgres() {
 /// text) keeps its history under integer point keys, and new readings, of its points and
 /// of new ones, go on under keys of their own.
 async fn history_survives_the_point_key_migration(kind: Db) {
-    use sqlx::Connection;
-
-    let (db, mut conn) = migrated_before(kind, "0011").await;
-    let t0 = t0();
-    let ms0 = t0.timestamp_millis();
-    let old_rows: [(&str, i64, f64); 5] = [
+    let old_rows = [
         ("pump_2.flow", 10, 1.0),
         ("pump_1.flow", 10, 5.0),
         ("pump_1.flow", 20, 6.0),
         ("pump_1.flow", 20, 6.5),
         ("pump_2.flow", 30, 2.0),
     ];
-    for (point, ms, value) in old_rows {
-        sqlx::query("insert into readings (point_id, ts_ms, value) values ($1, $2, $3)")
-            .bind(point)
-            .bind(ms0 + ms)
-            .bind(value)
-            .execute(&mut conn)
-            .await
-            .expect("old row");
-    }
-    conn.close().await.expect("close");
-
-    let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate to the latest");
+    let (_db, store) = history_from_before(kind, "0011", &old_rows).await;
+    let t0 = t0();
     let pump_1 = store
         .readings("pump_1.flow", t0, 100)
         .await
