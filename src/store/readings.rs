@@ -392,14 +392,20 @@ fn event_row(r: &sqlx::any::AnyRow) -> Result<EventRow, StoreError> {
 mod tests {
     use super::*;
 
+    /// A migrated SQLite store in a directory of its own (kept while the guard lives).
+    async fn fresh_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("h.db").display());
+        let store = Store::connect(&url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        (dir, store)
+    }
+
     /// Both readers search the primary key, in its order, and find the point's key by
     /// `point_keys`' unique index: no scan, no sort.
     #[tokio::test]
     async fn readers_search_the_primary_key_on_sqlite() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("p.db").display());
-        let store = Store::connect(&url).await.expect("connect");
-        store.migrate().await.expect("migrate");
+        let (_dir, store) = fresh_store().await;
         for sql in [PAGE_SQL, RECENT_SQL] {
             let plan: Vec<String> = sqlx::query(&format!("explain query plan {sql}"))
                 .fetch_all(store.pool())
@@ -490,10 +496,7 @@ mod tests {
     /// reading without a slot, and a writer after a restart all find the same key.
     #[tokio::test]
     async fn a_point_keeps_one_key() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("k.db").display());
-        let store = Store::connect(&url).await.expect("connect");
-        store.migrate().await.expect("migrate");
+        let (_dir, store) = fresh_store().await;
         let ((rows, slots), _) =
             hub_samples(&[("meter.c", 3.0), ("meter.a", 1.0), ("meter.b", 2.0)]);
         assert!(slots.iter().all(Option::is_some));
@@ -527,10 +530,7 @@ mod tests {
     /// no sample needs a look-up of its own afterwards.
     #[tokio::test]
     async fn keys_loaded_at_start_follow_the_hub() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("k.db").display());
-        let store = Store::connect(&url).await.expect("connect");
-        store.migrate().await.expect("migrate");
+        let (_dir, store) = fresh_store().await;
         let ((rows, slots), ids) =
             hub_samples(&[("meter.b", 2.0), ("meter.c", 3.0), ("meter.a", 1.0)]);
         // An earlier run knew meter.b only.
