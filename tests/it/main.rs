@@ -22,6 +22,7 @@ mod notices;
 mod notify;
 mod openapi;
 mod patrol;
+mod pg_server;
 mod plant;
 mod requests;
 mod sparklines;
