@@ -5,7 +5,7 @@
 //! needs every item acknowledged. The duty log holds the staff's entries per shift and,
 //! read back, the hand-overs of the same span (reviewable by the manager).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,6 +15,7 @@ use sitewatch_core::incidents::{Handover, HandoverError, HandoverItem, RequestKi
 
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::store::{DutyEntry, StoredHandover};
@@ -152,7 +153,7 @@ async fn list(
     ))]
 async fn one(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<StoredHandover>, ApiError> {
     s.store
         .handover(id)
@@ -197,7 +198,7 @@ struct CommandBody {
     ))]
 async fn command(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<CommandBody>,
 ) -> Result<Json<StoredHandover>, ApiError> {
     super::require_actor(&b.actor)?;

@@ -3,7 +3,7 @@
 //! dispatch, complete with the report, follow-up, rating, decline with the reason, explain
 //! a delay on a chaser, close). A repair closes only with its three records (§13.16).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,6 +16,7 @@ use sitewatch_core::incidents::{
 use chrono::{DateTime, Utc};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
 
@@ -165,7 +166,7 @@ async fn list(
     ))]
 async fn one(
     State(s): State<AppState>,
-    Path(id): Path<RequestId>,
+    ApiPath(id): ApiPath<RequestId>,
 ) -> Result<Json<RequestView>, ApiError> {
     let stored = s
         .store
@@ -200,7 +201,7 @@ struct CommandBody {
     ))]
 async fn command(
     State(s): State<AppState>,
-    Path(id): Path<RequestId>,
+    ApiPath(id): ApiPath<RequestId>,
     ApiJson(b): ApiJson<CommandBody>,
 ) -> Result<Json<Vec<RequestEvent>>, ApiError> {
     super::require_actor(&b.actor)?;

@@ -91,6 +91,7 @@ pub(crate) fn router() -> Router<AppState> {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct AuditQuery {
     /// Exactly this actor.
     actor: Option<String>,
