@@ -59,6 +59,15 @@ pub enum ApiError {
         /// What was wrong, from the parser.
         message: String,
     },
+    /// The body is larger than the route takes.
+    #[error("the body is larger than the limit of {} MiB", .limit / (1024 * 1024))]
+    TooLarge {
+        /// The route's limit in bytes.
+        limit: usize,
+    },
+    /// The body's declared type is not one the route takes.
+    #[error("{0}")]
+    UnsupportedType(String),
     /// No route under `/api/v1` has this path.
     #[error("no route `{0}`; see /api/v1/openapi.json")]
     NoRoute(String),
@@ -124,12 +133,16 @@ impl IntoResponse for ApiError {
                 "invalid",
                 Some(field.as_str()),
             ),
-            ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "not_found", None),
-            ApiError::MethodNotAllowed(_) => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                None,
+            ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", Some("body")),
+            ApiError::UnsupportedType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_type",
+                Some("content-type"),
             ),
+            ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "not_found", None),
+            ApiError::MethodNotAllowed(_) => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None)
+            }
             ApiError::Refused { status, .. } => (*status, code_of(*status), None),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             ApiError::Store(e) => {
