@@ -163,7 +163,6 @@ async fn one(
 }
 
 /// A step on a hand-over.
-/// A step on a hand-over.
 #[derive(Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum HandoverAction {
@@ -180,14 +179,14 @@ enum HandoverAction {
 /// Who takes a step, and which.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CommandBody {
+struct HandoverCommandBody {
     actor: String,
     action: HandoverAction,
 }
 
 /// A note (overall or per item) from the outgoing shift, an acknowledgement of an item
 /// or the completion by the incoming shift.
-#[utoipa::path(post, path = "/handovers/{id}/commands", tag = "duty", request_body = CommandBody,
+#[utoipa::path(post, path = "/handovers/{id}/commands", tag = "duty", request_body = HandoverCommandBody,
     params(("id" = i64, Path, description = "Hand-over number")),
     responses(
         (status = 200, description = "The hand-over after the step", body = StoredHandover),
@@ -199,7 +198,7 @@ struct CommandBody {
 async fn command(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(b): ApiJson<CommandBody>,
+    ApiJson(b): ApiJson<HandoverCommandBody>,
 ) -> Result<Json<StoredHandover>, ApiError> {
     super::require_actor(&b.actor)?;
     let mut stored = s

@@ -179,7 +179,7 @@ async fn one(
 /// One step on a request.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CommandBody {
+struct RequestCommandBody {
     actor: String,
     #[serde(default)]
     note: String,
@@ -191,7 +191,7 @@ struct CommandBody {
 /// One step: acknowledge, dispatch, complete with the report, follow-up, rating, decline,
 /// explain a delay, close (a repair closes only with its three records).
 #[utoipa::path(post, path = "/requests/{id}/commands", tag = "requests",
-    params(("id" = i64, Path, description = "Request number")), request_body = CommandBody,
+    params(("id" = i64, Path, description = "Request number")), request_body = RequestCommandBody,
     responses(
         (status = 200, description = "The events it caused", body = Vec<Object>),
         (status = 400, description = "Malformed body", body = ErrorBody),
@@ -202,7 +202,7 @@ struct CommandBody {
 async fn command(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<RequestId>,
-    ApiJson(b): ApiJson<CommandBody>,
+    ApiJson(b): ApiJson<RequestCommandBody>,
 ) -> Result<Json<Vec<RequestEvent>>, ApiError> {
     super::require_actor(&b.actor)?;
     let calendar = calendar(&s).await?;
