@@ -1,6 +1,7 @@
 //! Every refusal under `/api/v1` is the stable error body: an unknown query parameter on
 //! any list (`/alarms?stat=…` is a typo, not "everything"), a path parameter that does not
-//! parse, an unknown route, a method the route does not take.
+//! parse, an unknown route, a method the route does not take, and a refusal axum makes
+//! itself (a body past an extractor's limit).
 
 use serde_json::Value;
 
@@ -138,4 +139,29 @@ async fn unknown_routes_and_wrong_methods_are_the_error_body_and_counted() {
             "{code}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_extractors_own_refusal_is_reworded_as_the_error_body() {
+    let app = spawn_app(Db::Sqlite).await;
+    // 3 MiB of CSV: past axum's 2 MiB body limit for the import, whose refusal is
+    // axum's plain text until the last layer re-words it.
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/units/import", app.base))
+        .header("content-type", "text/csv")
+        .body(vec![b'x'; 3 * 1024 * 1024])
+        .send()
+        .await
+        .expect("request");
+    let (status, body) = refusal(resp).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("too_large")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
 }
