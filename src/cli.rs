@@ -480,8 +480,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn import_units(config: &Config, file: &Path) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("Failed to read {}", file.display()))?;
+    let text = std::fs::read(file).with_context(|| format!("Failed to read {}", file.display()))?;
     let store = Store::connect(&config.database.url).await?;
     store.migrate().await?;
     let now = chrono::Utc::now();

@@ -40,6 +40,20 @@ impl RowProblem {
     }
 }
 
+/// The file as text. It must be UTF-8 (a spreadsheet saved as GBK, say, is not): the
+/// problem names the first line that is not, and how to save the file, rather than a
+/// byte offset.
+pub fn text_of(file: &[u8]) -> Result<&str, RowProblem> {
+    std::str::from_utf8(file).map_err(|e| {
+        let before = file.get(..e.valid_up_to()).unwrap_or_default();
+        let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+        RowProblem::new(
+            line,
+            "the file is not UTF-8 text: save it as UTF-8 (in Excel, \"CSV UTF-8\") and import it again",
+        )
+    })
+}
+
 /// Parses and checks a whole file; the units, or every problem found.
 pub fn parse_units(text: &str, now: DateTime<Utc>) -> Result<Vec<Unit>, Vec<RowProblem>> {
     let mut reader = csv::ReaderBuilder::new()

@@ -194,13 +194,14 @@ pub enum ImportError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// Checks a whole CSV file, then writes it in one transaction.
+/// Checks a whole CSV file (UTF-8 text), then writes it in one transaction.
 pub async fn import(
     store: &crate::store::Store,
-    text: &str,
+    file: impl AsRef<[u8]>,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<crate::store::ImportSummary, ImportError> {
+    let text = import::text_of(file.as_ref()).map_err(|p| ImportError::Rows(vec![p]))?;
     let units = parse_units(text, now).map_err(ImportError::Rows)?;
     Ok(store.import_units(&units, actor, now).await?)
 }

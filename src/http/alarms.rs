@@ -1,7 +1,7 @@
 //! `/api/v1/alarms`: the standing alarm list, one alarm, the alarm history (journal),
 //! and the operator's commands: acknowledge, shelve, unshelve, suppress, out of service.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
@@ -9,6 +9,7 @@ use serde::Deserialize;
 use sitewatch_core::alarms::{Alarm, AlarmCommand, AlarmError, AlarmEvent, AlarmState};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::ApiPath;
 use super::page::{ApiQuery, MAX_LIMIT, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::engine::Output;
@@ -31,6 +32,7 @@ pub(super) fn router() -> Router<AppState> {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct ListQuery {
     /// Include alarms in normal too.
     #[serde(default)]
@@ -92,7 +94,10 @@ async fn list(
         (status = 200, description = "The alarm", body = Alarm),
         (status = 404, description = "No such alarm", body = ErrorBody),
     ))]
-async fn one(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Alarm>, ApiError> {
+async fn one(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Alarm>, ApiError> {
     let key = id.clone();
     s.engine
         .read(move |b, _| b.alarms.alarm(&key).cloned())
@@ -104,6 +109,7 @@ async fn one(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<A
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct HistoryQuery {
     /// Only entries after this journal sequence number.
     after: Option<i64>,
@@ -221,7 +227,7 @@ struct Ack {
     ))]
 async fn acknowledge(
     State(s): State<AppState>,
-    Path(alarm): Path<String>,
+    ApiPath(alarm): ApiPath<String>,
     ApiJson(a): ApiJson<Ack>,
 ) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
     super::require_actor(&a.actor)?;
@@ -258,7 +264,7 @@ struct ShelveBody {
     ))]
 async fn shelve(
     State(s): State<AppState>,
-    Path(alarm): Path<String>,
+    ApiPath(alarm): ApiPath<String>,
     ApiJson(b): ApiJson<ShelveBody>,
 ) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
     super::require_actor(&b.actor)?;
@@ -296,7 +302,7 @@ async fn shelve(
     ))]
 async fn unshelve(
     State(s): State<AppState>,
-    Path(alarm): Path<String>,
+    ApiPath(alarm): ApiPath<String>,
     ApiJson(a): ApiJson<Ack>,
 ) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
     super::require_actor(&a.actor)?;

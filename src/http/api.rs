@@ -1,7 +1,7 @@
 //! `/api/v1`: devices, points, point history (one point, or a batch for sparklines) and
 //! the event journal.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sitewatch_core::points::{PointState, Quality};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{ApiError, AppState, ErrorBody};
 use crate::store::{EventRow, Reading};
@@ -45,6 +46,7 @@ struct DeviceView {
 /// Paging only.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(super) struct PageQuery {
     /// Items per page, 1 to 10000 (default 1000).
     #[param(minimum = 1, maximum = 10000, default = 1000)]
@@ -118,6 +120,7 @@ struct PointView {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct PointFilter {
     /// Only this device's points.
     device: Option<String>,
@@ -170,7 +173,7 @@ async fn points(
     ))]
 async fn point(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<PointView>, ApiError> {
     let all = s.engine.points().await.ok_or(ApiError::Unavailable)?;
     let p = all
@@ -200,6 +203,7 @@ fn view(s: &AppState, state: PointState, now: DateTime<Utc>) -> PointView {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct HistoryQuery {
     /// From (inclusive); an hour ago by default. `from` is the same.
     #[serde(alias = "from")]
@@ -224,7 +228,7 @@ struct HistoryQuery {
     ))]
 async fn readings(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Paged<Vec<Reading>>, ApiError> {
     let known = s.engine.points().await.ok_or(ApiError::Unavailable)?;
@@ -250,6 +254,7 @@ const BATCH_LIMIT: i64 = 360;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct BatchQuery {
     /// Comma-separated point ids.
     points: Option<String>,
@@ -337,6 +342,7 @@ fn batch_points(list: &str) -> Result<Vec<String>, ApiError> {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct EventQuery {
     /// Only entries after this sequence number (a cursor that survives new entries).
     after: Option<i64>,

@@ -5,7 +5,7 @@
 //! needs every item acknowledged. The duty log holds the staff's entries per shift and,
 //! read back, the hand-overs of the same span (reviewable by the manager).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,6 +15,7 @@ use sitewatch_core::incidents::{Handover, HandoverError, HandoverItem, RequestKi
 
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::store::{DutyEntry, StoredHandover};
@@ -152,7 +153,7 @@ async fn list(
     ))]
 async fn one(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<StoredHandover>, ApiError> {
     s.store
         .handover(id)
@@ -161,7 +162,6 @@ async fn one(
         .ok_or_else(|| ApiError::NotFound(format!("hand-over {id}")))
 }
 
-/// A step on a hand-over.
 /// A step on a hand-over.
 #[derive(Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -179,14 +179,14 @@ enum HandoverAction {
 /// Who takes a step, and which.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CommandBody {
+struct HandoverCommandBody {
     actor: String,
     action: HandoverAction,
 }
 
 /// A note (overall or per item) from the outgoing shift, an acknowledgement of an item
 /// or the completion by the incoming shift.
-#[utoipa::path(post, path = "/handovers/{id}/commands", tag = "duty", request_body = CommandBody,
+#[utoipa::path(post, path = "/handovers/{id}/commands", tag = "duty", request_body = HandoverCommandBody,
     params(("id" = i64, Path, description = "Hand-over number")),
     responses(
         (status = 200, description = "The hand-over after the step", body = StoredHandover),
@@ -197,8 +197,8 @@ struct CommandBody {
     ))]
 async fn command(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
-    ApiJson(b): ApiJson<CommandBody>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<HandoverCommandBody>,
 ) -> Result<Json<StoredHandover>, ApiError> {
     super::require_actor(&b.actor)?;
     let mut stored = s

@@ -2,9 +2,14 @@
 //! with internal failures logged and never shown.
 
 use axum::Json;
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path, RawPathParams};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::customers::RowProblem;
 use crate::store::StoreError;
@@ -46,12 +51,36 @@ pub enum ApiError {
         /// What was wrong, from the extractor.
         message: String,
     },
-    /// A query parameter is not of its type, or is not one the route takes.
+    /// A query or path parameter is not of its type, or is not one the route takes.
     #[error("{message}")]
-    BadQuery {
+    BadParameter {
         /// The parameter at fault (`query` when the string as a whole is wrong).
         field: String,
         /// What was wrong, from the parser.
+        message: String,
+    },
+    /// The body is larger than the route takes.
+    #[error("the body is larger than the limit of {} MiB", .limit / (1024 * 1024))]
+    TooLarge {
+        /// The route's limit in bytes.
+        limit: usize,
+    },
+    /// The body's declared type is not one the route takes.
+    #[error("{0}")]
+    UnsupportedType(String),
+    /// No route under `/api/v1` has this path.
+    #[error("no route `{0}`; see /api/v1/openapi.json")]
+    NoRoute(String),
+    /// The route exists but not with this method (the answer's `Allow` lists those it has).
+    #[error("`{0}` is not allowed on this route; the Allow header lists the methods it takes")]
+    MethodNotAllowed(String),
+    /// A refusal made outside the handlers (an extractor's plain text), re-worded as the
+    /// error body.
+    #[error("{message}")]
+    Refused {
+        /// The status the refusal had.
+        status: StatusCode,
+        /// Its text.
         message: String,
     },
     /// The engine is not running (shutting down).
@@ -67,8 +96,9 @@ pub enum ApiError {
 #[schema(as = ErrorBody)]
 pub(crate) struct Body<'a> {
     /// Stable, machine-readable: `not_found`, `invalid`, `conflict`, `invalid_rows`,
-    /// `missing_records`, `bad_body`, `unavailable`, `internal` (and `unsupported_type`
-    /// for file uploads, `forbidden`/`unauthorized` from sign-in).
+    /// `missing_records`, `bad_body`, `too_large`, `unsupported_type`,
+    /// `method_not_allowed`, `unavailable`, `internal` (and `forbidden`/`unauthorized`
+    /// from sign-in).
     #[schema(value_type = String, example = "invalid")]
     code: &'a str,
     /// For people.
@@ -98,11 +128,22 @@ impl IntoResponse for ApiError {
             ApiError::InvalidRows(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rows", None),
             ApiError::Missing { .. } => (StatusCode::CONFLICT, "missing_records", None),
             ApiError::BadBody { status, .. } => (*status, "bad_body", Some("body")),
-            ApiError::BadQuery { field, .. } => (
+            ApiError::BadParameter { field, .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
                 Some(field.as_str()),
             ),
+            ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", Some("body")),
+            ApiError::UnsupportedType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_type",
+                Some("content-type"),
+            ),
+            ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "not_found", None),
+            ApiError::MethodNotAllowed(_) => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None)
+            }
+            ApiError::Refused { status, .. } => (*status, code_of(*status), None),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store failure in request");
@@ -131,6 +172,20 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response()
+    }
+}
+
+/// The code a bare status gets: the one the handlers use for it.
+fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_type",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_server_error() => "internal",
+        _ => "invalid",
     }
 }
 
@@ -177,6 +232,51 @@ where
             }),
         }
     }
+}
+
+/// Path parameters whose rejection (`/incidents/null`) answers with the stable error body
+/// naming the parameter, instead of axum's plain text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(path_error(parts, &rejection).await),
+        }
+    }
+}
+
+/// The parameter a path rejection is about, and what was wrong with it.
+async fn path_error(parts: &mut Parts, rejection: &PathRejection) -> ApiError {
+    let (key, message) = match rejection {
+        PathRejection::FailedToDeserializePathParams(e) => {
+            let key = match e.kind() {
+                ErrorKind::ParseErrorAtKey { key, .. }
+                | ErrorKind::DeserializeError { key, .. }
+                | ErrorKind::InvalidUtf8InPathParam { key } => Some(key.clone()),
+                _ => None,
+            };
+            (key, e.kind().to_string())
+        }
+        other => (None, other.body_text()),
+    };
+    // A single `{id}` parses as a bare value, whose error names no key: the route's
+    // first (only) parameter is the one.
+    let first = match RawPathParams::from_request_parts(parts, &()).await {
+        Ok(params) => params.iter().next().map(|(k, _)| k.to_owned()),
+        Err(_) => None,
+    };
+    let field = key.or(first).unwrap_or_else(|| "path".to_owned());
+    let message = format!("path parameter `{field}`: {message}");
+    ApiError::BadParameter { field, message }
 }
 
 /// Every change names who made it (the audit trail needs it).

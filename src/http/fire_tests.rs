@@ -3,14 +3,15 @@
 //! alarm engine's own suppression by device, put in place by `customers::duty` when the
 //! window begins and lifted by the engine when it ends), so a planned test pages nobody.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 
 use utoipa::OpenApi;
 
-use super::{ApiError, AppState, ErrorBody};
+use super::page::{ApiQuery, NoParams};
+use super::{ApiError, ApiPath, AppState, ErrorBody};
 use crate::customers::notices::NoticeTemplate;
 use crate::store::FireTest;
 
@@ -97,10 +98,12 @@ pub(super) async fn plan(
     responses(
         (status = 200, description = "The notice's planned tests", body = Vec<FireTest>),
         (status = 404, description = "No such notice", body = ErrorBody),
+        (status = 422, description = "A query parameter (this list takes none)", body = ErrorBody),
     ))]
 async fn of_notice(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    _: ApiQuery<NoParams>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<FireTest>>, ApiError> {
     s.store
         .notice(id)

@@ -2,7 +2,7 @@
 //! opening one by hand (repair request, complaint, emergency report) and every workflow
 //! step (dispatch, on site, resolve, follow-up, close, cancel, claim steps, households).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,6 +14,7 @@ use sitewatch_core::incidents::{
 };
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::ApiPath;
 use super::api::PageQuery;
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
@@ -33,6 +34,7 @@ pub(super) fn router() -> Router<AppState> {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct ListQuery {
     /// Only this category.
     category: Option<String>,
@@ -101,7 +103,7 @@ struct IncidentView {
     ))]
 async fn one(
     State(s): State<AppState>,
-    Path(id): Path<IncidentId>,
+    ApiPath(id): ApiPath<IncidentId>,
 ) -> Result<Json<IncidentView>, ApiError> {
     s.engine
         .read(move |b, now| {
@@ -186,7 +188,7 @@ async fn open(
     ))]
 async fn command(
     State(s): State<AppState>,
-    Path(id): Path<IncidentId>,
+    ApiPath(id): ApiPath<IncidentId>,
     ApiJson(cmd): ApiJson<IncidentCommand>,
 ) -> Result<Json<Vec<IncidentEvent>>, ApiError> {
     super::require_actor(&cmd.actor)?;

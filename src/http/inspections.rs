@@ -2,7 +2,7 @@
 //! inspection (stored before the answer; each category of failed items opens an incident),
 //! and signing key sets out and back in (rules.md §13.22–23).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use sitewatch_core::inspections::DueState;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::engine::{Books, Output, VacantChange, category_id};
@@ -264,7 +265,7 @@ struct SignOutBody {
     ))]
 async fn sign_out(
     State(s): State<AppState>,
-    Path(set): Path<String>,
+    ApiPath(set): ApiPath<String>,
     ApiJson(b): ApiJson<SignOutBody>,
 ) -> Result<Json<KeyLoan>, ApiError> {
     super::require_actor(&b.holder)?;
@@ -297,7 +298,7 @@ struct SignInBody {
     ))]
 async fn sign_in(
     State(s): State<AppState>,
-    Path(set): Path<String>,
+    ApiPath(set): ApiPath<String>,
     ApiJson(b): ApiJson<SignInBody>,
 ) -> Result<Json<KeyLoan>, ApiError> {
     super::require_actor(&b.by)?;

@@ -3,7 +3,7 @@
 //! JSON carries `incident`, and `/api/v1/incidents/{id}/requests` lists an incident's
 //! requests. The link is a change through the API, so the audit layer records it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -13,7 +13,8 @@ use sitewatch_core::incidents::{
 
 use utoipa::{OpenApi, ToSchema};
 
-use super::{ApiError, ApiJson, AppState, ErrorBody};
+use super::page::{ApiQuery, NoParams};
+use super::{ApiError, ApiJson, ApiPath, AppState, ErrorBody};
 use crate::engine::Output;
 
 #[derive(OpenApi)]
@@ -55,7 +56,7 @@ struct OpenBody {
     ))]
 async fn link(
     State(s): State<AppState>,
-    Path(id): Path<RequestId>,
+    ApiPath(id): ApiPath<RequestId>,
     ApiJson(b): ApiJson<LinkBody>,
 ) -> Result<Json<ServiceRequest>, ApiError> {
     super::require_actor(&b.actor)?;
@@ -142,10 +143,12 @@ async fn open_from(
     responses(
         (status = 200, description = "The incident's requests", body = Vec<ServiceRequest>),
         (status = 404, description = "No such incident", body = ErrorBody),
+        (status = 422, description = "A query parameter (this list takes none)", body = ErrorBody),
     ))]
 async fn requests(
     State(s): State<AppState>,
-    Path(id): Path<IncidentId>,
+    _: ApiQuery<NoParams>,
+    ApiPath(id): ApiPath<IncidentId>,
 ) -> Result<Json<Vec<ServiceRequest>>, ApiError> {
     existing(&s, id).await?;
     let rows = s.store.incident_requests(id).await?;

@@ -7,6 +7,7 @@ pub mod auth;
 mod dashboard;
 mod duty;
 mod error;
+mod fallback;
 mod files;
 mod fire_tests;
 mod followups;
@@ -39,7 +40,7 @@ use crate::engine::{EngineHandle, LiveHub};
 use crate::metrics::Metrics;
 use crate::store::Store;
 pub use auth::{Actor, AuthState, Principal};
-pub use error::{API_ERRORS, ApiError, ApiJson, require_actor, require_client_id};
+pub use error::{API_ERRORS, ApiError, ApiJson, ApiPath, require_actor, require_client_id};
 pub(crate) use page::ApiQuery;
 /// The error body as the OpenAPI document names it.
 pub(crate) type ErrorBody = error::Body<'static>;
@@ -99,11 +100,17 @@ pub fn router(state: AppState) -> Router {
                 .merge(kpis::router())
                 .merge(links::router())
                 .merge(openapi::router())
+                .fallback(fallback::no_route)
+                // After every route above and before the layers, so they wrap it.
+                .method_not_allowed_fallback(fallback::wrong_method)
                 // Points a paged answer's `Link` header at its next page.
-                .layer(axum::middleware::from_fn(page::link_next)),
+                .layer(axum::middleware::from_fn(page::link_next))
+                .layer(axum::middleware::from_fn(fallback::error_bodies)),
         )
         .merge(auth::login_router())
         .merge(auth::audit_router())
+        // The routes outside the nest (`/api/v1/audit`, pages); those inside have theirs.
+        .method_not_allowed_fallback(fallback::wrong_method)
         // After routing, so the layer sees the matched route; one table decides access.
         .route_layer(from_fn_with_state(state.clone(), auth::layer))
         .with_state(state)

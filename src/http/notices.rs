@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::customers::notices::{
@@ -250,7 +251,10 @@ async fn list(
         (status = 200, description = "The notice", body = Notice),
         (status = 404, description = "No such notice", body = ErrorBody),
     ))]
-async fn one(State(s): State<AppState>, Path(id): Path<i64>) -> Result<Json<Notice>, ApiError> {
+async fn one(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Notice>, ApiError> {
     s.store
         .notice(id)
         .await?
@@ -289,7 +293,7 @@ struct RecordBody {
     ))]
 async fn deliveries(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<DeliveriesBody>,
 ) -> Result<Json<Notice>, ApiError> {
     super::require_actor(&b.by)?;
@@ -321,5 +325,5 @@ async fn deliveries(
         };
         s.store.record_delivery(id, &record).await?;
     }
-    one(State(s), Path(id)).await
+    one(State(s), ApiPath(id)).await
 }

@@ -12,7 +12,7 @@ use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi as Document, RefOr};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::auth::policy::{self, Access};
@@ -54,9 +54,9 @@ impl Modify for Security {
     }
 }
 
-/// The whole document: every router's part, nested under `/api/v1`.
-pub fn document() -> Document {
-    let parts = [
+/// Each router's part of the document.
+fn parts() -> [Document; 17] {
+    [
         api::Doc::openapi(),
         alarms::Doc::openapi(),
         incidents::Doc::openapi(),
@@ -74,9 +74,13 @@ pub fn document() -> Document {
         links::Doc::openapi(),
         fire_tests::Doc::openapi(),
         super::auth::audit_doc(),
-    ];
+    ]
+}
+
+/// The whole document: every router's part, nested under `/api/v1`.
+pub fn document() -> Document {
     let mut v1 = Root::openapi();
-    for part in parts {
+    for part in parts() {
         v1.merge(part);
     }
     let mut doc = Document::builder().info(v1.info.clone()).build();
@@ -86,9 +90,9 @@ pub fn document() -> Document {
     doc
 }
 
-/// Adds to each operation who may call it (from the access table), an id unique in the
-/// document (handlers of different routers share names such as `list`), and on lists the
-/// paging headers.
+/// Adds to each operation who may call it (from the access table) and the refusals of
+/// sign-in that go with it, an id unique in the document (handlers of different routers
+/// share names such as `list`), and on lists the paging headers.
 fn finish(doc: &mut Document) {
     for (path, item) in doc.paths.paths.iter_mut() {
         let ops = [
@@ -100,14 +104,15 @@ fn finish(doc: &mut Document) {
         ];
         for (method, op) in ops {
             let Some(op) = op.as_mut() else { continue };
-            let roles = roles(policy::rule_for(method, path).access);
-            let line = format!("Roles: {roles}.");
+            let access = policy::rule_for(method, path).access;
+            let line = format!("Roles: {}.", roles(access));
             op.description = Some(match op.description.take() {
                 Some(d) if !d.is_empty() => format!("{d}\n\n{line}"),
                 _ => line,
             });
             op.operation_id = Some(operation_id(method, path));
             paging_headers(op);
+            refusals(op, access);
         }
     }
 }
@@ -166,6 +171,51 @@ fn paging_headers(op: &mut Operation) {
     }
 }
 
+/// The refusals every operation of its kind can answer, with the error body: 401 and 403
+/// where a role is needed, 415 where a JSON body is taken (another content type). A
+/// handler's own description of the same status is kept.
+fn refusals(op: &mut Operation, access: Access) {
+    let takes_json = op
+        .request_body
+        .as_ref()
+        .is_some_and(|b| b.content.contains_key("application/json"));
+    let mut add = |status: &str, text: &str| {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(error_response(text)));
+    };
+    if access != Access::Open {
+        add(
+            "401",
+            "Not signed in and no valid bearer token (`unauthorized`); only once a user exists",
+        );
+        add(
+            "403",
+            "The role may not do this, or the session's X-CSRF-Token is missing or wrong (`forbidden`)",
+        );
+    }
+    if takes_json {
+        add(
+            "415",
+            "The body is not sent as `application/json` (`bad_body`)",
+        );
+    }
+}
+
+/// A response carrying the error body.
+fn error_response(text: &str) -> Response {
+    ResponseBuilder::new()
+        .description(text)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+}
+
 fn roles(access: Access) -> String {
     match access {
         Access::Open => "anyone".to_owned(),
@@ -214,5 +264,33 @@ mod tests {
         }
         assert!(ids.contains("post_alarms_id_acknowledge"), "{ids:?}");
         assert!(ids.contains("get_openapi_json"), "{ids:?}");
+    }
+
+    /// Two types of one name (two `CommandBody`s once) leave one of them documented in
+    /// the other's place: every part must mean the same by each schema name.
+    #[test]
+    fn no_two_parts_give_one_schema_name_different_types() {
+        let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+        let mut clashes = Vec::new();
+        for part in parts() {
+            let schemas = part.components.map(|c| c.schemas).unwrap_or_default();
+            for (name, schema) in schemas {
+                let text = serde_json::to_string(&schema).unwrap_or_default();
+                match seen.get(&name) {
+                    Some(other) if *other != text => clashes.push(name),
+                    Some(_) => {}
+                    None => {
+                        seen.insert(name, text);
+                    }
+                }
+            }
+        }
+        assert!(
+            clashes.is_empty(),
+            "schema names with two meanings: {clashes:?}"
+        );
+        for name in ["HandoverCommandBody", "RequestCommandBody"] {
+            assert!(seen.contains_key(name), "{name} among the schemas");
+        }
     }
 }

@@ -213,6 +213,12 @@ impl Window {
     }
 }
 
+/// The query of a list that takes no parameters: any parameter is refused, since one sent
+/// is a mistake the caller should hear about, not a filter silently ignored.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoParams {}
+
 /// A query string whose rejections answer with the stable error body and the parameter at
 /// fault (axum's own answers in plain text).
 #[derive(Debug, Clone, Copy, Default)]
@@ -233,7 +239,7 @@ where
             Err(e) => {
                 let field = field_of(&e.path().to_string(), &e.inner().to_string());
                 let message = format!("query parameter `{field}`: {}", e.inner());
-                Err(ApiError::BadQuery { field, message })
+                Err(ApiError::BadParameter { field, message })
             }
         }
     }

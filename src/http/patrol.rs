@@ -102,6 +102,7 @@ async fn scan(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct Range {
     /// Received at or after; 24 hours before `to` by default.
     from: Option<DateTime<Utc>>,
@@ -205,6 +206,7 @@ async fn finding(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct DateQuery {
     /// The site-local date; today by default.
     date: Option<NaiveDate>,
@@ -212,6 +214,7 @@ struct DateQuery {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct ToursQuery {
     /// The site-local date; today by default.
     date: Option<NaiveDate>,
@@ -254,6 +257,7 @@ async fn tours(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct NextQuery {
     /// The guard (a guard may ask only about themselves).
     guard: Option<String>,

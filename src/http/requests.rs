@@ -3,7 +3,7 @@
 //! dispatch, complete with the report, follow-up, rating, decline with the reason, explain
 //! a delay on a chaser, close). A repair closes only with its three records (§13.16).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,6 +16,7 @@ use sitewatch_core::incidents::{
 use chrono::{DateTime, Utc};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
 
@@ -165,7 +166,7 @@ async fn list(
     ))]
 async fn one(
     State(s): State<AppState>,
-    Path(id): Path<RequestId>,
+    ApiPath(id): ApiPath<RequestId>,
 ) -> Result<Json<RequestView>, ApiError> {
     let stored = s
         .store
@@ -178,7 +179,7 @@ async fn one(
 /// One step on a request.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CommandBody {
+struct RequestCommandBody {
     actor: String,
     #[serde(default)]
     note: String,
@@ -190,7 +191,7 @@ struct CommandBody {
 /// One step: acknowledge, dispatch, complete with the report, follow-up, rating, decline,
 /// explain a delay, close (a repair closes only with its three records).
 #[utoipa::path(post, path = "/requests/{id}/commands", tag = "requests",
-    params(("id" = i64, Path, description = "Request number")), request_body = CommandBody,
+    params(("id" = i64, Path, description = "Request number")), request_body = RequestCommandBody,
     responses(
         (status = 200, description = "The events it caused", body = Vec<Object>),
         (status = 400, description = "Malformed body", body = ErrorBody),
@@ -200,8 +201,8 @@ struct CommandBody {
     ))]
 async fn command(
     State(s): State<AppState>,
-    Path(id): Path<RequestId>,
-    ApiJson(b): ApiJson<CommandBody>,
+    ApiPath(id): ApiPath<RequestId>,
+    ApiJson(b): ApiJson<RequestCommandBody>,
 ) -> Result<Json<Vec<RequestEvent>>, ApiError> {
     super::require_actor(&b.actor)?;
     let calendar = calendar(&s).await?;

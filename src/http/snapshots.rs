@@ -27,6 +27,7 @@ pub(super) fn router() -> Router<AppState> {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct SnapshotQuery {
     /// `YYYY-MM`.
     period: String,

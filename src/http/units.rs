@@ -189,7 +189,7 @@ async fn import(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<ImportQuery>,
     Actor(signed_in): Actor,
-    body: String,
+    body: axum::body::Bytes,
 ) -> Result<Json<ImportAnswer>, ApiError> {
     // Signed in: the user imports; open mode: the query's `actor`.
     let actor = signed_in.or(q.actor).unwrap_or_else(|| "import".to_owned());

@@ -1,5 +1,6 @@
 //! The unit register on both backends: a CSV imports whole, a CSV with bad rows reports
-//! each by line and imports nothing, and an occupancy change keeps its meter bases.
+//! each by line and imports nothing, a file that is not UTF-8 is refused with how to save
+//! it, and an occupancy change keeps its meter bases.
 
 use chrono::{TimeZone, Utc};
 use sitewatch::customers::{self, ImportError, MeterBase, Occupancy, OccupancyChange};
@@ -124,13 +125,13 @@ async fn move_out_keeps_meter_base_readings_on_postgres() {
     move_out_keeps_meter_bases(Db::Postgres).await;
 }
 
-/// POSTs CSV text to the import route.
-pub async fn import_csv(app: &TestApp, text: &str) -> (u16, serde_json::Value) {
+/// POSTs a CSV file to the import route.
+pub async fn import_csv(app: &TestApp, file: impl AsRef<[u8]>) -> (u16, serde_json::Value) {
     let resp = app
         .client
         .post(format!("{}/api/v1/units/import", app.base))
         .header("content-type", "text/csv")
-        .body(text.to_owned())
+        .body(file.as_ref().to_vec())
         .send()
         .await
         .expect("request");
@@ -202,4 +203,29 @@ async fn an_owner_is_found_by_phone_or_name_with_their_unit() {
     assert_eq!(resp.status(), 422);
     let bad: serde_json::Value = resp.json().await.expect("json");
     assert_eq!(bad["field"], "role", "{bad}");
+}
+
+#[tokio::test]
+async fn a_csv_that_is_not_utf8_is_refused_with_how_to_save_it() {
+    let app = spawn_app(Db::Sqlite).await;
+    // A spreadsheet saved as GBK: 王芳 is C0 CD B7 BC there.
+    let mut file = HEAD.as_bytes().to_vec();
+    file.extend_from_slice(b"1,3,0301,89.5,occupied,");
+    file.extend_from_slice(&[0xC0, 0xCD, 0xB7, 0xBC]);
+    file.extend_from_slice(b",13800000001,,sms,,\n");
+    let (status, body) = import_csv(&app, &file).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalid_rows")),
+        "{body}"
+    );
+    let problem = &body["problems"][0];
+    assert_eq!(problem["line"], 2, "{body}");
+    assert!(
+        problem["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("save it as UTF-8")),
+        "{body}"
+    );
+    assert_eq!(app.get_json("/api/v1/units").await, serde_json::json!([]));
 }

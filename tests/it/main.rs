@@ -24,6 +24,7 @@ mod openapi;
 mod patrol;
 mod pg_server;
 mod plant;
+mod refusals;
 mod requests;
 mod sparklines;
 mod storage;

@@ -364,3 +364,69 @@ async fn lists_filter_by_time_and_refuse_a_backwards_window() {
         );
     }
 }
+
+/// Each operation of the document with its method and path.
+fn each_operation(doc: &Value) -> Vec<(String, String, &Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
+                out.push((method.to_uppercase(), path.clone(), op));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_document_lists_sign_in_and_content_type_refusals_and_each_command_body() {
+    let app = spawn_app(Db::Sqlite).await;
+    let doc = document(&app).await;
+    let error_body = json!("#/components/schemas/ErrorBody");
+    let mut missing = Vec::new();
+    let mut json_bodies = 0;
+    for (method, path, op) in each_operation(&doc) {
+        let needs_role = op["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("Roles: admin"));
+        let takes_json = !op["requestBody"]["content"]["application/json"].is_null();
+        json_bodies += usize::from(takes_json);
+        let expected = [
+            ("401", needs_role),
+            ("403", needs_role),
+            ("415", takes_json),
+        ];
+        for (status, due) in expected {
+            let schema = &op["responses"][status]["content"]["application/json"]["schema"]["$ref"];
+            if due && *schema != error_body {
+                missing.push(format!("{method} {path}: {status}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "refusals not documented: {missing:?}");
+    assert!(
+        json_bodies > 10,
+        "the walk saw the JSON bodies: {json_bodies}"
+    );
+    // The hand-over's command body is the hand-over's, not the service request's.
+    let schemas = &doc["components"]["schemas"];
+    let body_of = |path: &str| {
+        let r = &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+            ["$ref"];
+        let name = r
+            .as_str()
+            .expect("a named body")
+            .trim_start_matches("#/components/schemas/");
+        (name.to_owned(), schemas[name].clone())
+    };
+    let (name, handover) = body_of("/api/v1/handovers/{id}/commands");
+    assert_eq!(name, "HandoverCommandBody");
+    let action = handover["properties"]["action"]["$ref"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(action.ends_with("/HandoverAction"), "{handover}");
+    assert!(handover["properties"]["note"].is_null(), "{handover}");
+    let (name, request) = body_of("/api/v1/requests/{id}/commands");
+    assert_eq!(name, "RequestCommandBody");
+    assert!(request["properties"]["note"].is_object(), "{request}");
+}

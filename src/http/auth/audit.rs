@@ -1,15 +1,18 @@
 //! The audit trail as the layer writes it (who, when, method and matched route, target,
-//! status, the record before where cheap, the request body after), and read back:
+//! status, the record before where cheap, the request body after: JSON as sent, any other
+//! body (a photo, a CSV) as its size, declared type and SHA-256), and read back:
 //! `GET /api/v1/audit?actor=&from=&to=&action=&limit=` and the `/audit` page (admin only).
 
 use axum::Router;
+use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Html;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use utoipa::{IntoParams, OpenApi};
 
@@ -53,6 +56,47 @@ pub(crate) async fn write(s: &AppState, p: Pending, status: StatusCode) {
     }
 }
 
+/// Largest body the layer reads for the audit outside the upload route.
+const BODY_LIMIT: usize = 4 << 20;
+
+/// A change's body, read whole for the audit (and handed on): up to the attachment limit
+/// on the upload route, 4 MiB elsewhere.
+pub(crate) async fn read_body(route: &str, body: Body) -> Result<Bytes, ApiError> {
+    let limit = if route == crate::http::files::UPLOAD_ROUTE {
+        crate::http::files::max_bytes()
+    } else {
+        BODY_LIMIT
+    };
+    // Past the limit, or the client went away mid-body (then nobody reads the answer).
+    to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::TooLarge { limit })
+}
+
+/// What the audit keeps of a body not declared JSON (a file, a CSV, an untyped body):
+/// its size, declared type and SHA-256, never the bytes. `None` for JSON bodies, kept as
+/// sent (the handlers refuse a JSON body sent without its type), and for empty ones.
+pub(crate) fn upload(headers: &HeaderMap, bytes: &Bytes) -> Option<Value> {
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if bytes.is_empty() || essence == "application/json" || essence.ends_with("+json") {
+        return None;
+    }
+    let sha256: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(json!({"upload": {
+        "size_bytes": bytes.len(),
+        "content_type": essence,
+        "sha256": sha256,
+    }}))
+}
+
 /// The record as it stood before the change: alarms and incidents, read from the engine.
 /// Other records' `before` is left empty (their own history tables keep it).
 pub(crate) async fn before(s: &AppState, route: &str, target: &str) -> Option<Value> {
@@ -91,6 +135,7 @@ pub(crate) fn router() -> Router<AppState> {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct AuditQuery {
     /// Exactly this actor.
     actor: Option<String>,

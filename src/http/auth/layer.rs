@@ -2,7 +2,7 @@
 //! authenticate (token or session), authorize, check CSRF for cookie-borne changes, put
 //! the signed-in name into the body's actor field, and audit every change to the API.
 
-use axum::body::{Body, Bytes, to_bytes};
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
@@ -12,9 +12,6 @@ use serde_json::{Value, json};
 
 use super::policy::{self, Access, Rule};
 use super::{AppState, Principal, audit, authenticate};
-
-/// Largest request body the layer reads for the audit trail.
-const BODY_LIMIT: usize = 4 << 20;
 
 /// Authenticates, authorizes and audits one request (see the module doc).
 pub(crate) async fn layer(State(s): State<AppState>, req: Request, next: Next) -> Response {
@@ -38,10 +35,14 @@ pub(crate) async fn layer(State(s): State<AppState>, req: Request, next: Next) -
     if !changes(&parts.method) || !route.starts_with("/api/") {
         return next.run(Request::from_parts(parts, body)).await;
     }
-    let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
-        return refuse(&route, StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    let bytes = match audit::read_body(&route, body).await {
+        Ok(bytes) => bytes,
+        Err(too_large) => return too_large.into_response(),
     };
-    let (bytes, after) = with_actor(bytes, &rule, who.as_ref());
+    let (bytes, after) = match audit::upload(&parts.headers, &bytes) {
+        Some(summary) => (bytes, Some(summary)),
+        None => with_actor(bytes, &rule, who.as_ref()),
+    };
     if let (true, Some(n), Some(p)) = (required, rule.narrow, &who)
         && !n.allows(p.role, after.as_ref())
     {
