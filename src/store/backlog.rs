@@ -65,7 +65,7 @@ impl Counts {
         self.0[kind as usize]
     }
 
-    fn add(&mut self, kind: Kind, n: usize) {
+    pub(super) fn add(&mut self, kind: Kind, n: usize) {
         self.0[kind as usize] += n as u64;
     }
 
@@ -228,7 +228,23 @@ impl Backlog {
         b.bytes += readings.len() * READING;
         (b.readings, b.slots) = readings.into_iter().unzip();
         self.bytes -= b.bytes;
+        self.trim();
         b
+    }
+
+    /// Gives back the room an outage made the queues grow to, once they are empty again,
+    /// so a caught-up daemon does not keep an outage's worth of memory.
+    fn trim(&mut self) {
+        const KEEP: usize = 4096;
+        if self.readings.is_empty() && self.readings.capacity() > KEEP {
+            self.readings.shrink_to(KEEP);
+        }
+        if self.events.is_empty() && self.events.capacity() > KEEP {
+            self.events.shrink_to(KEEP);
+        }
+        if self.outbox.is_empty() && self.outbox.capacity() > KEEP {
+            self.outbox.shrink_to(KEEP);
+        }
     }
 
     /// Rows waiting, by kind.

@@ -136,3 +136,88 @@ impl DropLog {
         Some(std::mem::take(&mut self.pending))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn some(kind: Kind, n: usize) -> Counts {
+        let mut c = Counts::default();
+        c.add(kind, n);
+        c
+    }
+
+    #[test]
+    fn rows_waiting_too_long_without_a_write_are_not_ready_even_without_an_error() {
+        let t0 = Instant::now();
+        let mut h = Health::default();
+        h.added(t0);
+        let waiting = some(Kind::Readings, 3);
+        assert!(h.report(waiting, 100, t0 + Duration::from_secs(29)).ok);
+        let late = h.report(waiting, 100, t0 + STALL_LIMIT);
+        assert!(!late.ok && !late.failing, "{late:?}");
+        // A write that leaves rows behind restarts the wait; one that leaves none ends it.
+        h.written(t0 + STALL_LIMIT, true);
+        assert!(
+            h.report(waiting, 100, t0 + STALL_LIMIT * 2 - Duration::from_secs(1))
+                .ok
+        );
+        h.written(t0 + STALL_LIMIT * 2, false);
+        let idle = h.report(Counts::default(), 0, t0 + STALL_LIMIT * 10);
+        assert_eq!((idle.ok, idle.stalled_seconds), (true, 0.0));
+    }
+
+    #[test]
+    fn a_failed_write_is_not_ready_until_one_succeeds() {
+        let t0 = Instant::now();
+        let mut h = Health {
+            failing: true,
+            ..Health::default()
+        };
+        assert!(!h.report(Counts::default(), 0, t0).ok);
+        h.written(t0, false);
+        assert!(h.report(Counts::default(), 0, t0).ok);
+    }
+
+    #[test]
+    fn drops_are_not_ready_for_a_minute_and_logged_at_most_once_a_minute() {
+        let t0 = Instant::now();
+        let mut h = Health::default();
+        let first = h.gave_way(some(Kind::Readings, 5), t0);
+        assert_eq!(
+            first,
+            Some(some(Kind::Readings, 5)),
+            "the first drop is logged at once"
+        );
+        assert_eq!(
+            h.gave_way(some(Kind::Readings, 7), t0 + Duration::from_secs(1)),
+            None
+        );
+        // The first journal drop after a line of only readings is logged at once, with
+        // what gave way since that line.
+        let journal = h.gave_way(some(Kind::Journal, 1), t0 + Duration::from_secs(2));
+        let mut want = some(Kind::Readings, 7);
+        want.merge(some(Kind::Journal, 1));
+        assert_eq!(journal, Some(want));
+        assert_eq!(
+            h.gave_way(some(Kind::Journal, 2), t0 + Duration::from_secs(3)),
+            None
+        );
+        let report = h.report(Counts::default(), 0, t0 + Duration::from_secs(3));
+        assert!(!report.ok && report.dropping);
+        assert_eq!(report.dropped["journal"], 3);
+        assert_eq!(report.dropped["readings"], 12);
+        // Nothing is left unsaid: a minute on, the rest is due; at shutdown, at once.
+        assert_eq!(h.unlogged_drops(t0 + Duration::from_secs(30), false), None);
+        assert_eq!(
+            h.unlogged_drops(t0 + Duration::from_secs(30), true),
+            Some(some(Kind::Journal, 2))
+        );
+        let later = h.report(
+            Counts::default(),
+            0,
+            t0 + Duration::from_secs(3) + LOG_EVERY,
+        );
+        assert!(later.ok, "no drop in the last minute: {later:?}");
+    }
+}
