@@ -320,3 +320,40 @@ async fn a_full_sqlite_disk_fails_writes_visibly_and_the_writer_catches_up_once_
     store.close().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_a_banner_while_the_disk_is_full_and_drops_it_once_freed() {
+    let disk = Tmpfs::mount("8m");
+    let url = format!("sqlite://{}", disk.path().join("site.db").display());
+    let mut app = spawn_on(url.clone()).await;
+    wait_ready(&app).await;
+    let b = crate::browser::browser().await;
+    b.client.goto(&app.base).await.expect("open the dashboard");
+    let banner = || async { crate::browser::text_of(&b.client, "#storage").await };
+    eventually("the dashboard drawn", WAIT, || async {
+        crate::browser::text_of(&b.client, "#status")
+            .await
+            .filter(|t| !t.is_empty())
+    })
+    .await;
+    assert_eq!(
+        banner().await.as_deref(),
+        Some(""),
+        "no banner while writes work"
+    );
+
+    empty_wal(&url).await;
+    let filler = fill(disk.path());
+    wait_failing(&app).await;
+    eventually("the banner says writes fail", WAIT, || async {
+        banner().await.filter(|t| t.contains("数据库写入失败"))
+    })
+    .await;
+    std::fs::remove_file(filler).expect("free the disk");
+    wait_ready(&app).await;
+    eventually("the banner gone once writes work", WAIT, || async {
+        banner().await.filter(|t| t.is_empty())
+    })
+    .await;
+    app.stop().await;
+}
