@@ -190,7 +190,10 @@ async fn health_readiness_dashboard_and_metrics_are_served() {
     let ready = get("/readyz").await;
     assert_eq!(ready.status(), 200);
     let ready: serde_json::Value = ready.json().await.expect("json");
-    assert_eq!((&ready["database"], &ready["engine"]), (&true.into(), &true.into()));
+    assert_eq!(
+        (&ready["database"], &ready["engine"]),
+        (&true.into(), &true.into())
+    );
     assert_eq!(ready["writes"]["ok"], true, "{ready}");
     let page = get("/").await.text().await.expect("html");
     assert!(page.contains("Test Estate") && page.contains("/api/v1/points"));
