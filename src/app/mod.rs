@@ -26,6 +26,9 @@ use crate::store::{PointKeys, Store, writer};
 
 /// How long shutdown may take before the rest is abandoned.
 const GRACE: Duration = Duration::from_secs(10);
+/// How long the store writer keeps trying after the stop: a second less than [`GRACE`],
+/// so its count of rows not written is logged before the rest is abandoned.
+const WRITER_GRACE: Duration = Duration::from_secs(9);
 
 /// A built daemon, listening but not yet running.
 #[derive(Debug)]
@@ -89,7 +92,9 @@ impl App {
         let (handle, source_tx, inputs) = Engine::channels();
         let (scan_tx, scan_rx) = tokio::sync::mpsc::channel(256);
         let mqtt = self.mqtt_source(scan_tx, &source_tx)?;
-        let (store_tx, store_rx) = writer::channel();
+        let (store_tx, store_rx) =
+            writer::channel(self.config.database.backlog_bytes(), self.metrics.clone());
+        let writes = store_tx.status();
         let live = Arc::new(LiveHub::default());
         let books = books::load(&self.config, &self.store, self.clock.now()).await?;
         let devices: Vec<&str> = books.hub.devices().map(|d| d.id.as_str()).collect();
@@ -127,13 +132,14 @@ impl App {
         let keys = PointKeys::for_hub(&self.store, &points)
             .await
             .context("Failed to read the points' history keys")?;
-        tasks.spawn(writer::run(
-            self.store.clone(),
-            store_rx,
-            self.metrics.clone(),
-            outbox_ready.clone(),
+        let writer = writer::Writer {
+            store: self.store.clone(),
+            rx: store_rx,
+            metrics: self.metrics.clone(),
+            outbox_ready: outbox_ready.clone(),
             keys,
-        ));
+        };
+        tasks.spawn(writer.run(cancel.clone(), WRITER_GRACE));
         tasks.spawn(engine.run(inputs, cancel.clone()));
         tasks.spawn(crate::memory::release_free_pages(cancel.clone()));
         tasks.spawn(crate::billing::run(
@@ -193,6 +199,7 @@ impl App {
         let state = AppState {
             engine: handle,
             store: self.store.clone(),
+            writes,
             metrics: self.metrics.clone(),
             site: Arc::new(self.config.site.clone()),
             devices: Arc::new(self.config.devices.clone()),

@@ -122,12 +122,31 @@ pub struct DatabaseConfig {
     /// `sqlite://path/to/file.db` (default) or `postgres://user@host/db`.
     #[serde(default = "default_db")]
     pub url: String,
+    /// Most memory, in MiB, for rows waiting to be written while the database is slow or
+    /// gone (64 by default; at least 1). Past it the oldest history readings give way
+    /// first, journal entries and outbox messages only once no reading is left.
+    #[serde(default = "default_backlog_mib")]
+    pub backlog_mib: usize,
+}
+
+impl DatabaseConfig {
+    /// The store backlog's bound in bytes.
+    pub fn backlog_bytes(&self) -> usize {
+        self.backlog_mib.max(1).saturating_mul(1 << 20)
+    }
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: default_db() }
+        Self {
+            url: default_db(),
+            backlog_mib: default_backlog_mib(),
+        }
     }
+}
+
+fn default_backlog_mib() -> usize {
+    crate::store::backlog::DEFAULT_BYTES >> 20
 }
 
 fn default_db() -> String {

@@ -144,25 +144,26 @@ impl Engine {
     }
 
     /// Runs until `cancel`, then handles what the sources already sent and stops; the
-    /// store sink then sees its channel close and flushes.
+    /// store sink then sees its channel close and flushes. Nothing here waits on storage:
+    /// the only awaits are for input.
     pub async fn run(mut self, mut inputs: Inputs, cancel: CancellationToken) {
         let mut tick = tokio::time::interval(self.tick);
         loop {
             tokio::select! {
                 () = cancel.cancelled() => break,
-                Some(ev) = inputs.sources.recv() => self.sources(ev, &mut inputs.sources).await,
+                Some(ev) = inputs.sources.recv() => self.sources(ev, &mut inputs.sources),
                 Some(job) = inputs.jobs.recv() => {
                     let now = self.clock.now();
                     let out = job(&mut self.books, now);
                     let out = self.follow(out, now);
-                    self.sinks.emit(&self.books, out, now).await;
+                    self.sinks.emit(&self.books, out, now);
                 }
-                _ = tick.tick() => self.tick().await,
+                _ = tick.tick() => self.tick(),
             }
         }
         inputs.sources.close();
         while let Some(ev) = inputs.sources.recv().await {
-            self.sources(ev, &mut inputs.sources).await;
+            self.sources(ev, &mut inputs.sources);
         }
     }
 
@@ -182,7 +183,7 @@ impl Engine {
 
     /// `first` and whatever else sources already queued, up to [`SOURCE_BATCH`], each at
     /// its own `now` and in order; then their store items in one message.
-    async fn sources(&mut self, first: SourceEvent, rx: &mut mpsc::Receiver<SourceEvent>) {
+    fn sources(&mut self, first: SourceEvent, rx: &mut mpsc::Receiver<SourceEvent>) {
         let mut items = Vec::new();
         let mut next = Some(first);
         let mut handled = 0;
@@ -195,10 +196,10 @@ impl Engine {
                 next = rx.try_recv().ok();
             }
         }
-        self.sinks.store.send(items).await;
+        self.sinks.store.send(items);
     }
 
-    async fn tick(&mut self) {
+    fn tick(&mut self) {
         let now = self.clock.now();
         let b = &mut self.books;
         let events = b.hub.tick(now);
@@ -210,6 +211,6 @@ impl Engine {
         out.extend(b.vacant.tick(now).into_iter().map(Output::Inspection));
         out.extend(b.incidents.tick(now).into_iter().map(Output::incident));
         self.sinks.metrics.books(&self.books, now);
-        self.sinks.emit(&self.books, out, now).await;
+        self.sinks.emit(&self.books, out, now);
     }
 }

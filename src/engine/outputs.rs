@@ -86,11 +86,12 @@ pub struct Sinks {
 
 impl Sinks {
     /// Sends each output to every sink, then snapshots the books that changed. `now` is
-    /// the engine clock's time, stamped on entries whose event carries none.
-    pub async fn emit(&self, books: &Books, outputs: Vec<Output>, now: DateTime<Utc>) {
+    /// the engine clock's time, stamped on entries whose event carries none. Never waits:
+    /// the store takes its items into its backlog whatever the database is doing.
+    pub fn emit(&self, books: &Books, outputs: Vec<Output>, now: DateTime<Utc>) {
         let mut items = Vec::new();
         self.stage(books, outputs, now, &mut items);
-        self.store.send(items).await;
+        self.store.send(items);
     }
 
     /// Metrics and live views at once; what the store keeps goes into `items`, for the

@@ -25,6 +25,7 @@ mod snapshots;
 mod units;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -39,6 +40,7 @@ use crate::config::{Device, SiteConfig};
 use crate::engine::{EngineHandle, LiveHub};
 use crate::metrics::Metrics;
 use crate::store::Store;
+use crate::store::writer::WriteStatus;
 pub use auth::{Actor, AuthState, Principal};
 pub use error::{API_ERRORS, ApiError, ApiJson, ApiPath, require_actor, require_client_id};
 pub(crate) use page::ApiQuery;
@@ -52,6 +54,8 @@ pub struct AppState {
     pub engine: EngineHandle,
     /// The database.
     pub store: Store,
+    /// The store writer's health and backlog.
+    pub writes: WriteStatus,
     /// The metrics registry.
     pub metrics: Metrics,
     /// `[site]`.
@@ -120,16 +124,26 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database answers and the engine is running.
+/// Longest `/readyz` waits for the database or the engine: a probe must answer, and a
+/// database that takes this long to say `select 1` is not ready either.
+const READY_WAIT: Duration = Duration::from_secs(2);
+
+/// Ready when the database answers, the engine is running and the write path works: the
+/// last write succeeded, nothing gave way in the last minute and no rows have waited too
+/// long (`writes` in the body says which). Never waits past [`READY_WAIT`].
 async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
-    let db = s.store.ping().await;
-    let engine = s.engine.devices().await.is_some();
-    let status = if db && engine {
+    let ping = tokio::time::timeout(READY_WAIT, s.store.ping());
+    let engine = tokio::time::timeout(READY_WAIT, s.engine.devices());
+    let (db, engine) = tokio::join!(ping, engine);
+    let db = db.unwrap_or(false);
+    let engine = engine.ok().flatten().is_some();
+    let writes = s.writes.report();
+    let status = if db && engine && writes.ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = serde_json::json!({ "database": db, "engine": engine });
+    let body = serde_json::json!({ "database": db, "engine": engine, "writes": writes });
     (status, axum::Json(body))
 }
 
@@ -139,6 +153,9 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        s.metrics.render(),
+        {
+            s.writes.show();
+            s.metrics.render()
+        },
     )
 }

@@ -18,6 +18,9 @@ use crate::engine::{Books, Output};
 
 mod devices;
 mod points;
+mod writes;
+
+pub use writes::StoreMetrics;
 
 /// Cheap-clone handle to every metric.
 #[derive(Debug, Clone)]
@@ -32,6 +35,7 @@ struct Inner {
     source_rejects: IntCounterVec,
     store_writes: IntCounterVec,
     store_errors: IntCounterVec,
+    store: writes::StoreMetrics,
     patrol_scans: IntCounterVec,
     patrol_missed: IntCounterVec,
     patrol_tours: IntCounterVec,
@@ -166,6 +170,7 @@ impl Metrics {
                 "Failed store writes (retried).",
                 &["table"],
             ),
+            store: writes::StoreMetrics::register(&r),
             patrol_scans: counter(
                 &r,
                 "sitewatch_patrol_scans_total",
@@ -281,6 +286,11 @@ impl Metrics {
     /// Service-request, notice and follow-up metrics.
     pub fn service(&self) -> &crate::customers::ServiceMetrics {
         &self.0.service
+    }
+
+    /// The store writer's backlog and health.
+    pub fn store(&self) -> &StoreMetrics {
+        &self.0.store
     }
 
     /// Notice message metrics.

@@ -3,9 +3,11 @@
 //! its own migrations (`migrations/sqlite`, `migrations/postgres`).
 
 mod audit;
+pub mod backlog;
 mod customers;
 pub mod duty;
 mod files;
+mod health;
 mod inspections;
 pub mod notices;
 pub mod notify;
@@ -23,13 +25,14 @@ use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use thiserror::Error;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use customers::ImportSummary;
 pub use duty::{DutyEntry, FireTest, StoredHandover};
 pub use files::StoredFile;
+pub use health::WriteReport;
 pub use outbox::{OutMessage, Queued};
 pub use readings::PointKeys;
 pub use readings::{EventRow, JournalRow, Reading};
@@ -91,6 +94,12 @@ impl Store {
             // threads, parsed schemas and page caches.
             .max_connections(if backend == Backend::Sqlite { 2 } else { 8 })
             .acquire_timeout(Duration::from_secs(5))
+            // A failed COMMIT or ROLLBACK can leave sqlx counting a transaction the database
+            // has already ended (SQLite rolls back by itself when the disk is full), and such
+            // a connection refuses every later BEGIN ("attempted to call begin_with at
+            // non-zero transaction depth"). An idle connection is never in a transaction:
+            // close one that says so and let the pool open a fresh one.
+            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -105,13 +105,31 @@ pub(crate) async fn enqueue_in(
     at: DateTime<Utc>,
     messages: &[OutMessage],
 ) -> Result<(), StoreError> {
-    for chunk in statement_chunks(messages) {
+    let rows: Vec<(DateTime<Utc>, &OutMessage)> = messages.iter().map(|m| (at, m)).collect();
+    insert_rows_in(tx, &rows).await
+}
+
+/// Queues messages inside the caller's transaction, each with the time it was decided
+/// (the store writer's batches hold several engine steps, or an outage's worth).
+pub(crate) async fn insert_outbox_in(
+    tx: &mut sqlx::AnyConnection,
+    messages: &[(DateTime<Utc>, OutMessage)],
+) -> Result<(), StoreError> {
+    let rows: Vec<(DateTime<Utc>, &OutMessage)> = messages.iter().map(|(at, m)| (*at, m)).collect();
+    insert_rows_in(tx, &rows).await
+}
+
+async fn insert_rows_in(
+    tx: &mut sqlx::AnyConnection,
+    rows: &[(DateTime<Utc>, &OutMessage)],
+) -> Result<(), StoreError> {
+    for chunk in statement_chunks(rows) {
         let sql = format!(
             "insert into outbox (created_ms, channel, target, payload, retain) values {}",
             placeholders(tx, chunk.len(), 5)
         );
         let mut q = sqlx::query(&sql);
-        for m in chunk {
+        for (at, m) in chunk {
             q = q
                 .bind(at.timestamp_millis())
                 .bind(m.channel.as_str())

@@ -1,25 +1,37 @@
-//! The store sink: writes readings, journal entries, snapshots and outbox messages with
-//! group commit (what arrived while the last write ran goes in the next transaction). A
-//! failed write keeps the batch and retries, so a database blip loses nothing; when the
-//! channel closes at shutdown, whatever is left is flushed before the task ends.
+//! The store sink: keeps readings, journal entries, snapshots and outbox messages. The
+//! engine hands them over without ever waiting ([`StoreSender::send`] only adds to the
+//! bounded [`Backlog`], whose module says what gives way when an outage outlasts it); the
+//! writer task takes batches from the backlog's front and writes each in one transaction
+//! (group commit), so after an outage it catches up a thousand rows at a time.
 //!
-//! A batch of nothing but readings waits up to [`LINGER`] for more before it is written:
-//! a transaction costs far more than a row (several hops to SQLite's thread and a WAL
-//! commit), and at thousands of MQTT messages a second writing each handful on its own was
-//! most of the daemon's work. Anything else (a journal entry, an outbox message, a
-//! snapshot) is written at once and takes the waiting readings with it.
+//! A failed write keeps its batch and is retried with a capped back-off, logged once a
+//! minute rather than per try. The connection a failed write used is closed, never handed
+//! back to the pool: a failed COMMIT or ROLLBACK leaves sqlx counting a transaction the
+//! database has already ended (SQLite rolls back by itself on a full disk), and that
+//! connection would refuse every later BEGIN ("attempted to call begin_with at non-zero
+//! transaction depth"). At shutdown the writer keeps trying until its grace runs out,
+//! then logs exactly what it could not write.
+//!
+//! A backlog of nothing but readings waits up to [`LINGER`] for more before it is
+//! written: a transaction costs far more than a row, and at thousands of MQTT messages a
+//! second writing each handful on its own was most of the daemon's work. Anything else (a
+//! journal entry, an outbox message, a snapshot) is written at once with the readings.
 
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use std::sync::Arc;
+use sqlx::Connection as _;
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
-
-use super::outbox::enqueue_in;
+use super::backlog::{Backlog, Batch, Counts, Kind};
+use super::health::{Health, WriteReport};
+use super::outbox::insert_outbox_in;
 use super::readings::{PointKeys, insert_events_in, insert_readings_in};
 use super::state::upsert_states_in;
-use super::{OutMessage, Reading, Store, StoreError};
+use super::{Backend, OutMessage, Reading, Store, StoreError};
 use crate::metrics::Metrics;
 use sitewatch_core::points::HubSlot;
 
@@ -33,231 +45,420 @@ pub enum StoreItem {
     Event(DateTime<Utc>, String, String, String),
     /// The latest snapshot of a core book: name, JSON body, time.
     State(String, String, DateTime<Utc>),
-    /// A message for the outbox.
+    /// A message for the outbox, with the time it was decided.
     Outbox(DateTime<Utc>, OutMessage),
 }
 
-/// Most items written in one transaction.
+/// Most rows written in one transaction.
 const BATCH: usize = 1000;
-/// Longest a batch of only readings waits for more (history is read in minutes).
+/// Longest a backlog of only readings waits for more (history is read in minutes).
 const LINGER: Duration = Duration::from_millis(20);
-/// Batches the channel holds (each is what one engine step decided).
-const CHANNEL: usize = 1024;
-/// Most items in the channel. It bounds messages, not items, and one engine step may send
-/// thousands: at start-up the first polls of 1,000 devices (20,000 readings, 20,000 quality
-/// journal entries) were all queued at once, some 9 MB (`sitewatch bench rss`). Room is
-/// freed when the writer takes a message into its batch, not when the batch is written:
-/// while the store fails, the batch keeps growing as before instead of holding the engine.
-/// A failing write can take the pool's 5 s acquire timeout; 16,000 items are 8 s of a
-/// large site's 2,000 readings/s, so a database blip does not stall the engine (and with
-/// it alarms and the live view) while the writer waits.
-const QUEUED_ITEMS: usize = 16 * BATCH;
+/// First pause after a failed write; it doubles with each failure up to [`RETRY_MAX`].
+const RETRY_MIN: Duration = Duration::from_millis(100);
+/// Longest pause between tries, so the writer notices a returned database within seconds.
+const RETRY_MAX: Duration = Duration::from_secs(2);
 
-/// Items and the room they take in the channel, given back when the writer takes them.
-type Queued = (Vec<StoreItem>, OwnedSemaphorePermit);
-
-/// The engine's end of the store channel.
-#[derive(Debug, Clone)]
-pub struct StoreSender {
-    tx: mpsc::Sender<Queued>,
-    urgent: Arc<Notify>,
-    room: Arc<Semaphore>,
+/// The backlog, the writer's batch in flight and the health they make, under one lock
+/// (held for pushes and takes only, never across an await).
+#[derive(Debug)]
+struct Queue {
+    backlog: Backlog,
+    in_flight: Counts,
+    in_flight_bytes: usize,
+    health: Health,
 }
 
-/// The writer's end of the store channel.
+#[derive(Debug)]
+struct Shared {
+    queue: Mutex<Queue>,
+    metrics: Metrics,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push(&self, items: Vec<StoreItem>) {
+        let now = Instant::now();
+        let (dropped, log) = {
+            let mut q = self.lock();
+            q.health.added(now);
+            let dropped = q.backlog.push(items);
+            let log = (dropped.total() > 0)
+                .then(|| q.health.gave_way(dropped, now))
+                .flatten();
+            (dropped, log)
+        };
+        self.metrics.store().dropped(dropped);
+        if let Some(log) = log {
+            log_drops(log);
+        }
+    }
+
+    /// The next batch; it counts as waiting until written.
+    fn take(&self) -> Batch {
+        let mut q = self.lock();
+        let batch = q.backlog.take(BATCH);
+        q.in_flight = batch.counts();
+        q.in_flight_bytes = batch.bytes();
+        batch
+    }
+
+    fn written(&self) {
+        let mut q = self.lock();
+        q.in_flight = Counts::default();
+        q.in_flight_bytes = 0;
+        let more = !q.backlog.is_empty();
+        q.health.written(Instant::now(), more);
+    }
+
+    fn failed(&self) {
+        self.lock().health.failing = true;
+    }
+
+    /// Rows waiting, the batch in flight included.
+    fn waiting(&self) -> Counts {
+        let q = self.lock();
+        let mut c = q.backlog.counts();
+        c.merge(q.in_flight);
+        c
+    }
+
+    fn report(&self) -> WriteReport {
+        let q = self.lock();
+        let mut waiting = q.backlog.counts();
+        waiting.merge(q.in_flight);
+        let bytes = q.backlog.bytes() + q.in_flight_bytes;
+        q.health.report(waiting, bytes, Instant::now())
+    }
+
+    /// Logs drops not yet logged, when a line is due (or now, with `force`).
+    fn log_pending_drops(&self, force: bool) {
+        let log = self.lock().health.unlogged_drops(Instant::now(), force);
+        if let Some(log) = log {
+            log_drops(log);
+        }
+    }
+}
+
+fn log_drops(c: Counts) {
+    let (readings, outbox, journal) = (
+        c.get(Kind::Readings),
+        c.get(Kind::Outbox),
+        c.get(Kind::Journal),
+    );
+    if c.has_records() {
+        tracing::error!(
+            readings,
+            outbox,
+            journal,
+            "store backlog full: journal entries or outbox messages dropped (every held \
+             reading went first); the database has been failing too long"
+        );
+    } else {
+        tracing::warn!(
+            readings,
+            "store backlog full: oldest history readings dropped while the database fails"
+        );
+    }
+}
+
+/// The engine's end: hands items to the writer without waiting.
+#[derive(Debug)]
+pub struct StoreSender {
+    shared: Arc<Shared>,
+    /// Wakes the writer; holds at most one wake-up. When every sender is gone the writer
+    /// sees it closed and finishes.
+    wake: mpsc::Sender<()>,
+}
+
+/// The writer's end.
 #[derive(Debug)]
 pub struct StoreReceiver {
-    rx: mpsc::Receiver<Queued>,
-    urgent: Arc<Notify>,
+    shared: Arc<Shared>,
+    wake: mpsc::Receiver<()>,
+    closed: bool,
 }
 
-/// A channel to the store writer.
-pub fn channel() -> (StoreSender, StoreReceiver) {
-    let (tx, rx) = mpsc::channel(CHANNEL);
-    let urgent = Arc::new(Notify::new());
+/// A window on the write path for `/readyz` and `/metrics`.
+#[derive(Debug, Clone)]
+pub struct WriteStatus(Arc<Shared>);
+
+/// A channel to the store writer whose backlog holds about `limit_bytes` at most.
+pub fn channel(limit_bytes: usize, metrics: Metrics) -> (StoreSender, StoreReceiver) {
+    let shared = Arc::new(Shared {
+        queue: Mutex::new(Queue {
+            backlog: Backlog::new(limit_bytes),
+            in_flight: Counts::default(),
+            in_flight_bytes: 0,
+            health: Health::default(),
+        }),
+        metrics,
+    });
+    let (tx, rx) = mpsc::channel(1);
     let rx = StoreReceiver {
-        rx,
-        urgent: urgent.clone(),
+        shared: shared.clone(),
+        wake: rx,
+        closed: false,
     };
-    let room = Arc::new(Semaphore::new(QUEUED_ITEMS));
-    (StoreSender { tx, urgent, room }, rx)
+    (StoreSender { shared, wake: tx }, rx)
 }
 
 impl StoreSender {
-    /// Queues `items` as one message; waits while the writer is behind (backpressure, not
-    /// loss). Anything but readings wakes a lingering writer at once.
-    pub async fn send(&self, items: Vec<StoreItem>) {
+    /// Adds `items` to the backlog and wakes the writer; never waits. When the backlog is
+    /// full, older records give way (counted and logged; see [`Backlog`]).
+    pub fn send(&self, items: Vec<StoreItem>) {
         if items.is_empty() {
             return;
         }
-        let urgent = items.iter().any(|i| !matches!(i, StoreItem::Reading(..)));
-        // More than the whole room waits for all of it.
-        let n = u32::try_from(items.len().min(QUEUED_ITEMS)).unwrap_or(u32::MAX);
-        let Ok(room) = self.room.clone().acquire_many_owned(n).await else {
-            return;
-        };
-        let _ = self.tx.send((items, room)).await;
-        if urgent {
-            self.urgent.notify_one();
-        }
-    }
-}
-/// Retry interval for a batch whose write failed.
-const FLUSH_EVERY: Duration = Duration::from_millis(500);
-/// Final flush attempts at shutdown before giving up (and saying so).
-const FINAL_TRIES: u32 = 5;
-
-#[derive(Debug, Default)]
-struct Batch {
-    readings: Vec<Reading>,
-    /// Beside `readings`: each one's hub slot.
-    slots: Vec<Option<HubSlot>>,
-    events: Vec<(DateTime<Utc>, String, String, String)>,
-    /// Latest snapshot per book; older ones in the same batch are superseded.
-    states: std::collections::BTreeMap<String, (String, DateTime<Utc>)>,
-    outbox: Vec<OutMessage>,
-}
-
-impl Batch {
-    fn len(&self) -> usize {
-        self.readings.len() + self.events.len() + self.states.len() + self.outbox.len()
+        self.shared.push(items);
+        // Full means a wake-up is already pending.
+        let _ = self.wake.try_send(());
     }
 
-    /// Only readings, which may wait for company.
-    fn can_linger(&self) -> bool {
-        self.events.is_empty() && self.states.is_empty() && self.outbox.is_empty()
-    }
-
-    /// Takes a message's items; its room in the channel is free again.
-    fn extend(&mut self, (items, _room): Queued) {
-        for item in items {
-            self.push(item);
-        }
-    }
-
-    fn push(&mut self, item: StoreItem) {
-        match item {
-            StoreItem::Reading(r, slot) => {
-                self.readings.push(r);
-                self.slots.push(slot);
-            }
-            StoreItem::Event(at, k, s, b) => self.events.push((at, k, s, b)),
-            StoreItem::State(name, body, at) => {
-                self.states.insert(name, (body, at));
-            }
-            StoreItem::Outbox(_, m) => self.outbox.push(m),
-        }
-    }
-
-    /// Writes what it holds in one transaction (one commit, one sync); on failure keeps
-    /// it all for the next try.
-    async fn flush(&mut self, store: &Store, keys: &mut PointKeys, metrics: &Metrics) -> bool {
-        if self.len() == 0 {
-            return true;
-        }
-        match self.write(store, keys).await {
-            Ok(()) => {
-                metrics.stored("events", self.events.len());
-                metrics.stored("outbox", self.outbox.len());
-                metrics.stored("core_state", self.states.len());
-                metrics.stored("readings", self.readings.len());
-                *self = Batch::default();
-                true
-            }
-            Err(e) => {
-                metrics.store_error("batch");
-                tracing::warn!(rows = self.len(), error = %e, "store write failed; keeping the batch to retry");
-                false
-            }
-        }
-    }
-
-    async fn write(&self, store: &Store, keys: &mut PointKeys) -> Result<(), StoreError> {
-        // Before the transaction: a point new to the database gets its key on its own.
-        let keys = keys.of(store, &self.readings, &self.slots).await?;
-        let mut tx = store.write_tx().await?;
-        insert_events_in(&mut tx, &self.events).await?;
-        enqueue_in(&mut tx, Utc::now(), &self.outbox).await?;
-        let states: Vec<_> = self
-            .states
-            .iter()
-            .map(|(n, (b, at))| (n.clone(), b.clone(), *at))
-            .collect();
-        upsert_states_in(&mut tx, &states).await?;
-        insert_readings_in(&mut tx, &self.readings, &keys).await?;
-        tx.commit().await?;
-        Ok(())
+    /// The write path's health.
+    pub fn status(&self) -> WriteStatus {
+        WriteStatus(self.shared.clone())
     }
 }
 
-/// Runs until the channel closes, then flushes the rest. `keys` holds the points' history
-/// keys as far as they are known ([`PointKeys::for_hub`]); the writer adds the rest.
-pub async fn run(
-    store: Store,
-    mut rx: StoreReceiver,
-    metrics: Metrics,
-    outbox_ready: Arc<Notify>,
-    mut keys: PointKeys,
-) {
-    let mut batch = Batch::default();
-    let mut retry = tokio::time::interval(FLUSH_EVERY);
-    loop {
-        tokio::select! {
-            items = rx.rx.recv() => match items {
-                Some(items) => {
-                    batch.extend(items);
-                    rx.gather(&mut batch).await;
-                    let outbox = !batch.outbox.is_empty();
-                    if batch.flush(&store, &mut keys, &metrics).await && outbox {
-                        outbox_ready.notify_one();
-                    }
-                }
-                None => break,
-            },
-            _ = retry.tick(), if batch.len() > 0 => {
-                batch.flush(&store, &mut keys, &metrics).await;
-            }
-        }
+impl WriteStatus {
+    /// What the write path is doing now.
+    pub fn report(&self) -> WriteReport {
+        self.0.report()
     }
-    for attempt in 1..=FINAL_TRIES {
-        if batch.flush(&store, &mut keys, &metrics).await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+
+    /// Sets the store gauges from the report (called before `/metrics` renders).
+    pub fn show(&self) {
+        self.0.metrics.store().show(&self.0.report());
     }
-    tracing::error!(
-        rows = batch.len(),
-        "store unreachable at shutdown; rows not written"
-    );
 }
 
 impl StoreReceiver {
-    /// Group commit: whatever already waits goes in the same transaction; readings alone
-    /// wait up to [`LINGER`] for more, anything else is written at once (an alarm's MQTT
-    /// event should not wait for a timer).
-    async fn gather(&mut self, batch: &mut Batch) {
-        let deadline = tokio::time::Instant::now() + LINGER;
-        loop {
-            self.drain(batch);
-            if batch.len() >= BATCH || !batch.can_linger() {
-                return;
+    /// Waits until rows are worth writing: anything but readings at once, readings when a
+    /// batch is full or [`LINGER`] has passed. `false` once every sender is gone and
+    /// nothing is left.
+    async fn gather(&mut self) -> bool {
+        while self.shared.lock().backlog.is_empty() {
+            if self.closed {
+                return false;
             }
+            self.closed = self.wake.recv().await.is_none();
+        }
+        let deadline = Instant::now() + LINGER;
+        while !self.closed && self.shared.lock().backlog.only_readings_under(BATCH) {
             tokio::select! {
-                () = tokio::time::sleep_until(deadline) => {
-                    self.drain(batch);
+                () = tokio::time::sleep_until(deadline) => break,
+                more = self.wake.recv() => self.closed = more.is_none(),
+            }
+        }
+        true
+    }
+}
+
+/// Shutdown as the writer sees it: once the token fires it has `grace` to write the rest.
+#[derive(Debug)]
+struct Stop {
+    token: CancellationToken,
+    grace: Duration,
+    deadline: Option<Instant>,
+}
+
+impl Stop {
+    /// Notes the deadline if the token has fired.
+    fn note(&mut self) {
+        if self.deadline.is_none() && self.token.is_cancelled() {
+            self.deadline = Some(Instant::now() + self.grace);
+        }
+    }
+
+    /// Resolves when the grace after the token is over.
+    async fn out_of_time(&mut self) {
+        if self.deadline.is_none() {
+            self.token.cancelled().await;
+            self.note();
+        }
+        if let Some(d) = self.deadline {
+            tokio::time::sleep_until(d).await;
+        }
+    }
+
+    fn passed(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// Back-off and log throttle while writes fail.
+#[derive(Debug, Default)]
+struct Trouble {
+    since: Option<Instant>,
+    tries: u32,
+    pause: Duration,
+    logged: Option<Instant>,
+}
+
+impl Trouble {
+    /// A failed try; how long to pause before the next.
+    fn failed(&mut self, error: &StoreError, waiting: Counts) -> Duration {
+        let now = Instant::now();
+        self.since.get_or_insert(now);
+        self.tries += 1;
+        self.pause = (self.pause * 2).clamp(RETRY_MIN, RETRY_MAX);
+        let due = self
+            .logged
+            .is_none_or(|t| now.saturating_duration_since(t) >= super::health::LOG_EVERY);
+        if due {
+            self.logged = Some(now);
+            let failing_s = now
+                .saturating_duration_since(self.since.unwrap_or(now))
+                .as_secs();
+            tracing::warn!(
+                tries = self.tries,
+                failing_s,
+                waiting = waiting.total(),
+                error = %error,
+                "store writes failing; rows held in memory and retried (logged once a minute)"
+            );
+        }
+        self.pause
+    }
+
+    /// A write succeeded.
+    fn recovered(&mut self, waiting: Counts) {
+        if let Some(since) = self.since {
+            tracing::info!(
+                tries = self.tries,
+                failing_s = since.elapsed().as_secs(),
+                waiting = waiting.total(),
+                "store writes recovered; catching up"
+            );
+        }
+        *self = Trouble::default();
+    }
+}
+
+/// The writer task.
+#[derive(Debug)]
+pub struct Writer {
+    /// Where rows go.
+    pub store: Store,
+    /// What to write.
+    pub rx: StoreReceiver,
+    /// Rows written.
+    pub metrics: Metrics,
+    /// Rung when outbox rows are written, for the publisher.
+    pub outbox_ready: Arc<Notify>,
+    /// The points' history keys as far as known ([`PointKeys::for_hub`]); the writer adds
+    /// the rest.
+    pub keys: PointKeys,
+}
+
+impl Writer {
+    /// Writes until every sender is gone and the backlog is empty; once `stop` fires it
+    /// keeps trying for `grace`, then logs what it could not write and returns.
+    pub async fn run(mut self, stop: CancellationToken, grace: Duration) {
+        let mut stop = Stop {
+            token: stop,
+            grace,
+            deadline: None,
+        };
+        let mut batch = Batch::default();
+        let mut trouble = Trouble::default();
+        loop {
+            stop.note();
+            if batch.is_empty() {
+                if !self.rx.gather().await {
+                    self.rx.shared.log_pending_drops(true);
                     return;
                 }
-                () = self.urgent.notified() => {}
+                batch = self.rx.shared.take();
+            }
+            let result = tokio::select! {
+                r = batch.write(&self.store, &mut self.keys) => Some(r),
+                () = stop.out_of_time() => None,
+            };
+            match result {
+                Some(Ok(())) => {
+                    self.written(&batch);
+                    batch = Batch::default();
+                    trouble.recovered(self.rx.shared.waiting());
+                }
+                Some(Err(e)) => {
+                    self.metrics.store_error("batch");
+                    self.rx.shared.failed();
+                    let pause = trouble.failed(&e, self.rx.shared.waiting());
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        () = stop.out_of_time() => {}
+                    }
+                }
+                None => {}
+            }
+            self.rx.shared.log_pending_drops(false);
+            if stop.passed() {
+                self.give_up();
+                return;
             }
         }
     }
 
-    fn drain(&mut self, batch: &mut Batch) {
-        while batch.len() < BATCH {
-            match self.rx.try_recv() {
-                Ok(items) => batch.extend(items),
-                Err(_) => break,
-            }
+    fn written(&self, batch: &Batch) {
+        self.rx.shared.written();
+        let c = batch.counts();
+        self.metrics.stored("events", batch.events.len());
+        self.metrics.stored("outbox", batch.outbox.len());
+        self.metrics.stored("core_state", batch.states.len());
+        self.metrics.stored("readings", batch.readings.len());
+        if c.get(Kind::Outbox) > 0 {
+            self.outbox_ready.notify_one();
         }
+    }
+
+    /// The grace is over: says exactly what was not written.
+    fn give_up(&self) {
+        self.rx.shared.log_pending_drops(true);
+        let left = self.rx.shared.waiting();
+        tracing::error!(
+            readings = left.get(Kind::Readings),
+            journal = left.get(Kind::Journal),
+            outbox = left.get(Kind::Outbox),
+            snapshots = left.get(Kind::Snapshots),
+            "store unreachable at shutdown; rows not written"
+        );
+    }
+}
+
+impl Batch {
+    /// Writes the batch in one transaction on a connection of its own, which is closed,
+    /// not returned to the pool, when anything fails (see the module doc).
+    async fn write(&self, store: &Store, keys: &mut PointKeys) -> Result<(), StoreError> {
+        // Before the transaction: a point new to the database gets its key on its own.
+        let keys = keys.of(store, &self.readings, &self.slots).await?;
+        let mut conn = store.pool().acquire().await?;
+        let result = self.write_on(store.backend(), &mut conn, &keys).await;
+        if result.is_err() {
+            conn.close_on_drop();
+        }
+        result
+    }
+
+    async fn write_on(
+        &self,
+        backend: Backend,
+        conn: &mut sqlx::AnyConnection,
+        keys: &[i64],
+    ) -> Result<(), StoreError> {
+        let mut tx = match backend {
+            // Takes the write lock up front, as `Store::write_tx` does.
+            Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => conn.begin().await?,
+        };
+        insert_events_in(&mut tx, &self.events).await?;
+        insert_outbox_in(&mut tx, &self.outbox).await?;
+        upsert_states_in(&mut tx, &self.states).await?;
+        insert_readings_in(&mut tx, &self.readings, keys).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -30,6 +30,14 @@ pub struct TestDb {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+impl TestDb {
+    /// A database the test made itself (on a server or a disk of its own), which it
+    /// cleans up itself.
+    pub fn at(url: String) -> TestDb {
+        TestDb { url, _dir: None }
+    }
+}
+
 fn pg_admin_url() -> String {
     std::env::var("SITEWATCH_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())

@@ -21,6 +21,7 @@ mod mqtt_out;
 mod notices;
 mod notify;
 mod openapi;
+mod outage;
 mod patrol;
 mod pg_server;
 mod plant;

@@ -187,8 +187,14 @@ async fn health_readiness_dashboard_and_metrics_are_served() {
         async move { client.get(url).send().await.expect("request") }
     };
     assert_eq!(get("/healthz").await.status(), 200);
-    let ready: serde_json::Value = get("/readyz").await.json().await.expect("json");
-    assert_eq!(ready, serde_json::json!({"database": true, "engine": true}));
+    let ready = get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.expect("json");
+    assert_eq!(
+        (&ready["database"], &ready["engine"]),
+        (&true.into(), &true.into())
+    );
+    assert_eq!(ready["writes"]["ok"], true, "{ready}");
     let page = get("/").await.text().await.expect("html");
     assert!(page.contains("Test Estate") && page.contains("/api/v1/points"));
     let metrics = get("/metrics").await;

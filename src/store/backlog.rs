@@ -1,0 +1,434 @@
+//! The store's backlog: what the engine decided and the database has not kept yet. The
+//! engine adds to it without ever waiting; the writer takes batches from its front. It is
+//! bounded by an estimate of the memory it holds ([`DEFAULT_BYTES`] unless
+//! `[database] backlog_mib` says otherwise), and when an outage outlasts it, records give
+//! way in a fixed order:
+//!
+//! 1. history readings, oldest first: the most numerous and the least needed (a gap in a
+//!    trend, not a lost record);
+//! 2. only once no reading is left: outbox messages, oldest first (each repeats a journal
+//!    entry for MQTT listeners), then journal entries, oldest first;
+//! 3. book snapshots never: a book keeps one, the latest replacing the one before, so they
+//!    take a fixed room whatever the outage's length.
+//!
+//! Whoever adds gets back what gave way, to count and log it (never silently).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::mem::size_of;
+
+use chrono::{DateTime, Utc};
+use sitewatch_core::points::HubSlot;
+
+use super::readings::JournalRow;
+use super::writer::StoreItem;
+use super::{OutMessage, Reading};
+
+/// The backlog's bound unless the config sets one: about a million readings, some ten
+/// minutes of a large site's 2,000 readings a second.
+pub const DEFAULT_BYTES: usize = 64 << 20;
+
+/// What the backlog holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// History readings.
+    Readings,
+    /// Outbox messages.
+    Outbox,
+    /// Journal entries.
+    Journal,
+    /// Book snapshots.
+    Snapshots,
+}
+
+impl Kind {
+    /// Every kind, in the order records give way.
+    pub const ALL: [Kind; 4] = [Kind::Readings, Kind::Outbox, Kind::Journal, Kind::Snapshots];
+
+    /// The metric label and log field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Readings => "readings",
+            Kind::Outbox => "outbox",
+            Kind::Journal => "journal",
+            Kind::Snapshots => "snapshots",
+        }
+    }
+}
+
+/// A number per kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts([u64; 4]);
+
+impl Counts {
+    /// The number for `kind`.
+    pub fn get(&self, kind: Kind) -> u64 {
+        self.0[kind as usize]
+    }
+
+    pub(super) fn add(&mut self, kind: Kind, n: usize) {
+        self.0[kind as usize] += n as u64;
+    }
+
+    /// Adds every kind of `other`.
+    pub fn merge(&mut self, other: Counts) {
+        for kind in Kind::ALL {
+            self.0[kind as usize] += other.get(kind);
+        }
+    }
+
+    /// All kinds together.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// Whether it counts a journal entry or an outbox message: records, not history.
+    pub fn has_records(&self) -> bool {
+        self.get(Kind::Journal) + self.get(Kind::Outbox) > 0
+    }
+}
+
+/// What the writer writes in one transaction, taken from the backlog's front.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub(super) readings: Vec<Reading>,
+    /// Beside `readings`: each one's hub slot.
+    pub(super) slots: Vec<Option<HubSlot>>,
+    pub(super) events: Vec<JournalRow>,
+    pub(super) outbox: Vec<(DateTime<Utc>, OutMessage)>,
+    /// Book name, body, time.
+    pub(super) states: Vec<(String, String, DateTime<Utc>)>,
+    pub(super) bytes: usize,
+}
+
+impl Batch {
+    /// Rows it holds.
+    pub fn len(&self) -> usize {
+        self.counts().total() as usize
+    }
+
+    /// Holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Rows by kind.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        c.add(Kind::Readings, self.readings.len());
+        c.add(Kind::Outbox, self.outbox.len());
+        c.add(Kind::Journal, self.events.len());
+        c.add(Kind::Snapshots, self.states.len());
+        c
+    }
+
+    /// Its estimated memory.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// The bounded queue between the engine and the writer.
+#[derive(Debug)]
+pub struct Backlog {
+    readings: VecDeque<(Reading, Option<HubSlot>)>,
+    events: VecDeque<JournalRow>,
+    outbox: VecDeque<(DateTime<Utc>, OutMessage)>,
+    /// The latest snapshot per book: body and time.
+    states: BTreeMap<String, (String, DateTime<Utc>)>,
+    bytes: usize,
+    limit: usize,
+}
+
+impl Backlog {
+    /// An empty backlog holding at most about `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            readings: VecDeque::new(),
+            events: VecDeque::new(),
+            outbox: VecDeque::new(),
+            states: BTreeMap::new(),
+            bytes: 0,
+            limit,
+        }
+    }
+
+    /// Adds `items`; gives back what gave way to stay within the bound.
+    pub fn push(&mut self, items: Vec<StoreItem>) -> Counts {
+        for item in items {
+            self.add(item);
+        }
+        self.give_way()
+    }
+
+    fn add(&mut self, item: StoreItem) {
+        match item {
+            StoreItem::Reading(r, slot) => {
+                self.bytes += READING;
+                self.readings.push_back((r, slot));
+            }
+            StoreItem::Event(at, kind, subject, body) => {
+                let row = (at, kind, subject, body);
+                self.bytes += event_cost(&row);
+                self.events.push_back(row);
+            }
+            StoreItem::Outbox(at, m) => {
+                self.bytes += outbox_cost(&m);
+                self.outbox.push_back((at, m));
+            }
+            StoreItem::State(name, body, at) => {
+                self.bytes += state_cost(&name, &body);
+                let name_len = name.len();
+                if let Some((old, _)) = self.states.insert(name, (body, at)) {
+                    self.bytes -= STATE + name_len + old.len();
+                }
+            }
+        }
+    }
+
+    /// Drops records in the module's order until the backlog is within its bound.
+    fn give_way(&mut self) -> Counts {
+        let mut dropped = Counts::default();
+        while self.bytes > self.limit {
+            let Some((kind, cost)) = self.drop_one() else {
+                break;
+            };
+            self.bytes -= cost;
+            dropped.add(kind, 1);
+        }
+        dropped
+    }
+
+    fn drop_one(&mut self) -> Option<(Kind, usize)> {
+        if self.readings.pop_front().is_some() {
+            return Some((Kind::Readings, READING));
+        }
+        if let Some((_, m)) = self.outbox.pop_front() {
+            return Some((Kind::Outbox, outbox_cost(&m)));
+        }
+        let row = self.events.pop_front()?;
+        Some((Kind::Journal, event_cost(&row)))
+    }
+
+    /// Takes up to `max` rows from the front: snapshots, then journal entries and outbox
+    /// messages in the order they were decided, then readings.
+    pub fn take(&mut self, max: usize) -> Batch {
+        let mut b = Batch::default();
+        while b.len() < max {
+            let Some((name, (body, at))) = self.states.pop_first() else {
+                break;
+            };
+            b.bytes += state_cost(&name, &body);
+            b.states.push((name, body, at));
+        }
+        b.events = front(&mut self.events, max - b.len());
+        b.bytes += b.events.iter().map(event_cost).sum::<usize>();
+        b.outbox = front(&mut self.outbox, max - b.len());
+        b.bytes += b.outbox.iter().map(|(_, m)| outbox_cost(m)).sum::<usize>();
+        let readings = front(&mut self.readings, max - b.len());
+        b.bytes += readings.len() * READING;
+        (b.readings, b.slots) = readings.into_iter().unzip();
+        self.bytes -= b.bytes;
+        self.trim();
+        b
+    }
+
+    /// Gives back the room an outage made the queues grow to, once they are empty again,
+    /// so a caught-up daemon does not keep an outage's worth of memory.
+    fn trim(&mut self) {
+        const KEEP: usize = 4096;
+        if self.readings.is_empty() && self.readings.capacity() > KEEP {
+            self.readings.shrink_to(KEEP);
+        }
+        if self.events.is_empty() && self.events.capacity() > KEEP {
+            self.events.shrink_to(KEEP);
+        }
+        if self.outbox.is_empty() && self.outbox.capacity() > KEEP {
+            self.outbox.shrink_to(KEEP);
+        }
+    }
+
+    /// Rows waiting, by kind.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        c.add(Kind::Readings, self.readings.len());
+        c.add(Kind::Outbox, self.outbox.len());
+        c.add(Kind::Journal, self.events.len());
+        c.add(Kind::Snapshots, self.states.len());
+        c
+    }
+
+    /// Its estimated memory.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.counts().total() == 0
+    }
+
+    /// Holds nothing but fewer than `n` readings, which may wait for company.
+    pub fn only_readings_under(&self, n: usize) -> bool {
+        self.events.is_empty()
+            && self.outbox.is_empty()
+            && self.states.is_empty()
+            && self.readings.len() < n
+    }
+}
+
+/// Up to `n` items from the front of `q`.
+fn front<T>(q: &mut VecDeque<T>, n: usize) -> Vec<T> {
+    q.drain(..n.min(q.len())).collect()
+}
+
+/// A reading's room: its point id is shared with the hub, so only the row itself.
+const READING: usize = size_of::<(Reading, Option<HubSlot>)>();
+const STATE: usize = size_of::<(String, (String, DateTime<Utc>))>();
+
+fn event_cost((_, kind, subject, body): &JournalRow) -> usize {
+    size_of::<JournalRow>() + kind.len() + subject.len() + body.len()
+}
+
+fn outbox_cost(m: &OutMessage) -> usize {
+    size_of::<(DateTime<Utc>, OutMessage)>() + m.channel.len() + m.target.len() + m.payload.len()
+}
+
+fn state_cost(name: &str, body: &str) -> usize {
+    STATE + name.len() + body.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + s, 0)
+            .single()
+            .expect("time")
+    }
+
+    fn reading(s: i64) -> StoreItem {
+        let r = Reading {
+            point: "em_b1.voltage_l1".into(),
+            at: at(s),
+            value: s as f64,
+        };
+        StoreItem::Reading(r, None)
+    }
+
+    fn entry(s: i64) -> StoreItem {
+        StoreItem::Event(at(s), "alarm".into(), "pump_1.fault".into(), "{}".into())
+    }
+
+    fn message(s: i64) -> StoreItem {
+        let m = OutMessage {
+            channel: "mqtt".into(),
+            target: "sitewatch/t/events".into(),
+            payload: "{}".into(),
+            retain: false,
+        };
+        StoreItem::Outbox(at(s), m)
+    }
+
+    fn snapshot(book: &str, s: i64) -> StoreItem {
+        StoreItem::State(book.into(), format!("{{\"v\":{s}}}"), at(s))
+    }
+
+    /// A backlog with room for `readings` readings and nothing else.
+    fn room_for(readings: usize) -> Backlog {
+        Backlog::new(readings * READING)
+    }
+
+    #[test]
+    fn readings_give_way_oldest_first_before_any_record() {
+        let mut b = room_for(10);
+        assert_eq!(b.push((0..8).map(reading).collect()), Counts::default());
+        // A journal entry and its MQTT message push the oldest readings out, not themselves.
+        let dropped = b.push(vec![entry(100), message(100)]);
+        assert!(dropped.get(Kind::Readings) > 0);
+        assert!(!dropped.has_records());
+        let batch = b.take(1000);
+        assert_eq!((batch.events.len(), batch.outbox.len()), (1, 1));
+        let kept: Vec<f64> = batch.readings.iter().map(|r| r.value).collect();
+        let first = dropped.get(Kind::Readings) as f64;
+        assert_eq!(
+            kept.first(),
+            Some(&first),
+            "the oldest went first: {kept:?}"
+        );
+        assert_eq!(kept.last(), Some(&7.0));
+    }
+
+    #[test]
+    fn records_give_way_only_once_no_reading_is_left_outbox_before_journal() {
+        let one_entry = match entry(0) {
+            StoreItem::Event(at, k, s, b) => event_cost(&(at, k, s, b)),
+            _ => unreachable!("an entry"),
+        };
+        let mut b = Backlog::new(2 * READING + 3 * one_entry);
+        b.push(vec![reading(0), reading(1)]);
+        let dropped = b.push((10..20).flat_map(|s| [entry(s), message(s)]).collect());
+        assert_eq!(dropped.get(Kind::Readings), 2, "every reading went first");
+        assert_eq!(dropped.get(Kind::Outbox), 10, "then every outbox message");
+        assert_eq!(
+            dropped.get(Kind::Journal),
+            7,
+            "then the oldest journal entries"
+        );
+        let batch = b.take(1000);
+        let times: Vec<_> = batch.events.iter().map(|e| e.0).collect();
+        assert_eq!(times, vec![at(17), at(18), at(19)]);
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn snapshots_coalesce_to_the_latest_per_book_and_never_give_way() {
+        let mut b = room_for(1);
+        let mut dropped = Counts::default();
+        for s in 0..100 {
+            dropped.merge(b.push(vec![snapshot("alarms", s), snapshot("patrol", s)]));
+        }
+        assert_eq!(dropped.get(Kind::Snapshots), 0);
+        assert_eq!(b.counts().get(Kind::Snapshots), 2);
+        let batch = b.take(1000);
+        let alarms = batch
+            .states
+            .iter()
+            .find(|s| s.0 == "alarms")
+            .expect("alarms");
+        assert_eq!((alarms.1.as_str(), alarms.2), ("{\"v\":99}", at(99)));
+    }
+
+    #[test]
+    fn the_bytes_follow_what_is_held() {
+        let mut b = Backlog::new(usize::MAX);
+        b.push(vec![
+            reading(0),
+            entry(1),
+            message(2),
+            snapshot("alarms", 3),
+        ]);
+        b.push(vec![snapshot("alarms", 4)]);
+        let held = b.bytes();
+        let batch = b.take(2);
+        assert_eq!(batch.len(), 2, "at most the batch's size");
+        assert_eq!(batch.counts().get(Kind::Snapshots), 1);
+        assert_eq!(batch.counts().get(Kind::Journal), 1);
+        assert_eq!(b.bytes() + batch.bytes(), held);
+        let rest = b.take(10);
+        assert_eq!(rest.counts().get(Kind::Readings), 1);
+        assert_eq!(b.bytes(), 0);
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn a_batch_keeps_each_records_own_time() {
+        let mut b = Backlog::new(usize::MAX);
+        b.push(vec![message(5), message(9), reading(7)]);
+        let batch = b.take(10);
+        let times: Vec<_> = batch.outbox.iter().map(|(t, _)| *t).collect();
+        assert_eq!(times, vec![at(5), at(9)]);
+        assert_eq!(batch.readings[0].at, at(7));
+    }
+}
