@@ -83,7 +83,11 @@ fn is_a_state(p: &MqttPointDef, n: f64) -> bool {
     }
     let whole = n.fract() == 0.0 && n.abs() < 1e15;
     #[allow(clippy::cast_possible_truncation)]
-    let key = if whole { (n as i64).to_string() } else { n.to_string() };
+    let key = if whole {
+        (n as i64).to_string()
+    } else {
+        n.to_string()
+    };
     p.states.contains_key(&key)
 }
 

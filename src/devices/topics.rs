@@ -112,7 +112,11 @@ impl TopicMap {
                     device: b.device.clone(),
                     values: x.values.into_iter().map(|(i, v)| (id(i), v)).collect(),
                     rejects: x.rejects.into_iter().map(|(i, r)| (id(i), r)).collect(),
-                    outside_states: x.outside_states.into_iter().map(|(i, v)| (id(i), v)).collect(),
+                    outside_states: x
+                        .outside_states
+                        .into_iter()
+                        .map(|(i, v)| (id(i), v))
+                        .collect(),
                 }
             }
             Err(r) => Routed::Rejected(r),

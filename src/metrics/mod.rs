@@ -571,7 +571,11 @@ impl Metrics {
 
     /// A QoS 0 message dropped because the client's backlog was full.
     pub fn mqtt_backlog_dropped(&self, client: &str) {
-        self.0.mqtt.backlog_dropped.with_label_values(&[client]).inc();
+        self.0
+            .mqtt
+            .backlog_dropped
+            .with_label_values(&[client])
+            .inc();
     }
 
     /// A reader's scan could not be stored this time (it is retried).

@@ -13,8 +13,7 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
 use crate::helpers::{TestDb, eventually, free_port, metric};
 use crate::mqtt::{
-    MqttApp, OwnBroker, SYSTEM_BROKER, WAIT, publish, publish_bytes, spawn_on, spawn_with,
-    unique,
+    MqttApp, OwnBroker, SYSTEM_BROKER, WAIT, publish, publish_bytes, spawn_on, spawn_with, unique,
 };
 use crate::pg_server::PgServer;
 
@@ -48,9 +47,17 @@ async fn a_one_mebibyte_message_is_refused_without_a_reconnect_and_the_next_leak
     app.send("leak_1", r#"{"water_leak":true}"#).await;
     alarm(&app, "leak_1.leak:discrete").await;
     let text = app.metrics().await;
-    let series = |client: &str| format!(r#"sitewatch_mqtt_connection_failures_total{{client="{client}"}}"#);
-    assert_eq!(metric(&text, r#"sitewatch_mqtt_rejects_total{reason="too_large"}"#), Some(1.0));
-    assert_eq!(metric(&text, &series("readings")), Some(0.0), "no reconnect");
+    let series =
+        |client: &str| format!(r#"sitewatch_mqtt_connection_failures_total{{client="{client}"}}"#);
+    assert_eq!(
+        metric(&text, r#"sitewatch_mqtt_rejects_total{reason="too_large"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(&text, &series("readings")),
+        Some(0.0),
+        "no reconnect"
+    );
     assert_eq!(metric(&text, "sitewatch_mqtt_connected"), Some(1.0));
     app.stop().await;
     // Acked, so the broker does not send it again to the next start of the same session.
@@ -66,8 +73,11 @@ async fn a_value_outside_the_points_states_marks_it_bad_until_a_good_one_comes()
     app.send("leak_1", r#"{"water_leak":5,"battery":90}"#).await;
     quality(&app, "leak_1.leak", "bad_config").await;
     app.value("leak_1.battery", 90.0).await;
-    app.counter(r#"sitewatch_mqtt_rejects_total{reason="unknown_state"}"#, 1.0)
-        .await;
+    app.counter(
+        r#"sitewatch_mqtt_rejects_total{reason="unknown_state"}"#,
+        1.0,
+    )
+    .await;
     let alarms = app.get_json("/api/v1/alarms").await;
     assert!(
         !alarms.to_string().contains("leak_1.leak:discrete"),
@@ -104,7 +114,11 @@ async fn a_lost_broker_turns_mqtt_devices_comm_lost_raises_its_alarm_and_recover
     app.value("mqtt.connected", 1.0).await;
     eventually("broker alarm returned", WAIT, || async {
         let list = app.get_json("/api/v1/alarms").await;
-        let a = list.as_array()?.iter().find(|a| a["id"] == "mqtt:comm")?.clone();
+        let a = list
+            .as_array()?
+            .iter()
+            .find(|a| a["id"] == "mqtt:comm")?
+            .clone();
         (a["state"] == "unack_returned").then_some(())
     })
     .await;
@@ -127,21 +141,36 @@ async fn reader_scans_wait_out_a_database_outage_while_a_leak_is_still_raised() 
     .await;
     pg.stop();
     let scan_topic = format!("sitewatch/{}/scan/gate_1", app.site);
-    publish(SYSTEM_BROKER, &scan_topic, r#"{"uid":"04A22B1A","id":"outage-1"}"#).await;
-    eventually("a failed store of the scan", Duration::from_secs(30), || async {
-        let text = app.metrics().await;
-        let retries = metric(&text, "sitewatch_scan_store_retries_total")?;
-        (retries >= 1.0).then_some(())
-    })
+    publish(
+        SYSTEM_BROKER,
+        &scan_topic,
+        r#"{"uid":"04A22B1A","id":"outage-1"}"#,
+    )
+    .await;
+    eventually(
+        "a failed store of the scan",
+        Duration::from_secs(30),
+        || async {
+            let text = app.metrics().await;
+            let retries = metric(&text, "sitewatch_scan_store_retries_total")?;
+            (retries >= 1.0).then_some(())
+        },
+    )
     .await;
     app.send("leak_1", r#"{"water_leak":true}"#).await;
-    alarm(&app, "leak_1.leak:discrete").await;
+    // The API's sign-in check reads the database, so the alarm is seen in /metrics.
+    let leak = r#"sitewatch_alarms{priority="emergency",state="unack_active"}"#;
+    app.counter(leak, 1.0).await;
     pg.start_again();
-    let scans = eventually("scan stored after the outage", Duration::from_secs(60), || async {
-        let resp = app.get_json_opt("/api/v1/patrol/scans").await?;
-        let rows = resp.as_array()?.clone();
-        (!rows.is_empty()).then_some(rows)
-    })
+    let scans = eventually(
+        "scan stored after the outage",
+        Duration::from_secs(60),
+        || async {
+            let resp = app.get_json_opt("/api/v1/patrol/scans").await?;
+            let rows = resp.as_array()?.clone();
+            (!rows.is_empty()).then_some(rows)
+        },
+    )
     .await;
     assert_eq!(scans.len(), 1);
     assert_eq!(scans[0]["scan"]["id"], "outage-1");
@@ -264,7 +293,10 @@ async fn kill_9_during_a_replay_of_thousands_of_scans_loses_none() {
     .await;
     daemon.signal(libc::SIGKILL);
     let at_kill = stored_scan_ids(&db).await.len();
-    assert!(at_kill < SCANS, "killed mid-replay ({stored} then {at_kill} stored)");
+    assert!(
+        at_kill < SCANS,
+        "killed mid-replay ({stored} then {at_kill} stored)"
+    );
     let daemon = Daemon::start(&config, http);
     let ids = eventually("every scan stored", Duration::from_secs(90), || async {
         let ids = stored_scan_ids(&db).await;

@@ -62,9 +62,21 @@ impl PgServer {
         let out = run(
             &bin,
             "initdb",
-            &["-D", path(&data), "-U", "postgres", "-A", "trust", "--no-sync"],
+            &[
+                "-D",
+                path(&data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+            ],
         );
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let server = PgServer {
             port: free_port(),
             dir,
@@ -89,9 +101,22 @@ impl PgServer {
         let out = run(
             &self.bin,
             "pg_ctl",
-            &["-D", path(&self.data()), "-l", path(&log), "-o", &opts, "-w", "start"],
+            &[
+                "-D",
+                path(&self.data()),
+                "-l",
+                path(&log),
+                "-o",
+                &opts,
+                "-w",
+                "start",
+            ],
         );
-        assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         self.wait_listening();
     }
 
@@ -102,7 +127,11 @@ impl PgServer {
             "pg_ctl",
             &["-D", path(&self.data()), "-m", "immediate", "-w", "stop"],
         );
-        assert!(out.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// The admin URL (database `postgres`).
@@ -155,7 +184,10 @@ async fn own_server_stops_and_starts_again() {
     let pool = || async { sqlx::PgPool::connect(&url).await };
     assert!(pool().await.is_ok(), "the new server takes connections");
     pg.stop();
-    assert!(pool().await.is_err(), "a stopped server refuses connections");
+    assert!(
+        pool().await.is_err(),
+        "a stopped server refuses connections"
+    );
     pg.start_again();
     assert!(pool().await.is_ok(), "the server takes connections again");
 }

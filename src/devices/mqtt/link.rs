@@ -106,7 +106,11 @@ impl Link {
     pub(crate) fn connected(&mut self, ack: &ConnAck) -> bool {
         let first = !std::mem::replace(&mut self.seen_connack, true);
         if self.failures > 0 || self.lost_since.is_some() {
-            tracing::info!(client = self.name, session = ack.session_present, "mqtt connected");
+            tracing::info!(
+                client = self.name,
+                session = ack.session_present,
+                "mqtt connected"
+            );
         }
         self.backoff = MIN_BACKOFF;
         self.failures = 0;
@@ -169,7 +173,10 @@ mod tests {
     fn jitter_stays_between_half_and_the_whole() {
         for _ in 0..100 {
             let j = jitter(Duration::from_secs(10));
-            assert!(j >= Duration::from_secs(5) && j < Duration::from_secs(10), "{j:?}");
+            assert!(
+                j >= Duration::from_secs(5) && j < Duration::from_secs(10),
+                "{j:?}"
+            );
         }
     }
 }

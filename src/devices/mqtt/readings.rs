@@ -101,7 +101,10 @@ impl Readings {
             Ok(_) => {}
             Err(e) => {
                 self.link.failed(&e);
-                let since = self.link.lost_since.unwrap_or_else(tokio::time::Instant::now);
+                let since = self
+                    .link
+                    .lost_since
+                    .unwrap_or_else(tokio::time::Instant::now);
                 let down = self.broker.down(since);
                 self.hold_all(down);
             }
@@ -120,10 +123,17 @@ impl Readings {
         }
         if first {
             // Scans had this session before they got their own client: stop them here.
-            let _ = self.link.client.try_unsubscribe(self.topics.scan_subscription());
+            let _ = self
+                .link
+                .client
+                .try_unsubscribe(self.topics.scan_subscription());
         }
         let subs = self.topics.device_subscriptions();
-        tracing::info!(session = ack.session_present, topics = subs.len(), "mqtt readings connected; subscribing");
+        tracing::info!(
+            session = ack.session_present,
+            topics = subs.len(),
+            "mqtt readings connected; subscribing"
+        );
         // The broker's own figure goes last, at QoS 0: a lost update is replaced by the
         // next, and `subscribed` can tell its answer from the devices'.
         let stats = self
@@ -157,7 +167,9 @@ impl Readings {
         if refused > 0 {
             tracing::error!(refused, "mqtt broker refused subscriptions (check its ACL)");
         }
-        self.link.metrics().mqtt_connected(self.link.name, refused == 0);
+        self.link
+            .metrics()
+            .mqtt_connected(self.link.name, refused == 0);
     }
 
     fn message(&mut self, p: Publish) {
@@ -225,7 +237,12 @@ impl Readings {
             ticket,
             to: self.done.0.clone(),
         };
-        if self.out.scans.try_send(ReaderScan { scan, receipt }).is_err() {
+        if self
+            .out
+            .scans
+            .try_send(ReaderScan { scan, receipt })
+            .is_err()
+        {
             // Not acked: the broker sends it again after the next reconnect.
             self.link.metrics().mqtt_backlog_dropped(self.link.name);
         }
