@@ -123,27 +123,45 @@ pub async fn run_readers(
     }
 }
 
-/// Takes one reader scan, retrying store failures with a capped back-off; an error only
-/// when the engine has stopped.
+/// Takes one reader scan as [`take`] does, each write retried until it succeeds, so the
+/// scan is judged once however long the database is away; an error only when the engine
+/// has stopped.
 async fn keep(
     store: &Store,
     engine: &EngineHandle,
     scan: Scan,
     metrics: &Metrics,
 ) -> Result<(), IntakeError> {
+    let id = scan.id.clone();
+    let fresh = until_stored(&id, metrics, || store.insert_scan(&scan)).await;
+    let answer = judge(engine, scan, false)
+        .await
+        .ok_or(IntakeError::Unavailable)?;
+    if fresh {
+        until_stored(&id, metrics, || store.set_scan_result(&answer.record)).await;
+    }
+    Ok(())
+}
+
+/// Runs `write` until it succeeds, waiting 200 ms doubling to 10 s between attempts, each
+/// failure counted and a warning logged once a minute.
+async fn until_stored<T, F, Fut>(scan: &str, metrics: &Metrics, mut write: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
     let mut wait = MIN_RETRY_WAIT;
     let mut warned: Option<Instant> = None;
     let mut failures = 0u64;
     loop {
-        let error = match take(store, engine, scan.clone(), false).await {
-            Ok(_) => return Ok(()),
-            Err(IntakeError::Store(e)) => e,
-            Err(e) => return Err(e),
+        let error = match write().await {
+            Ok(v) => return v,
+            Err(e) => e,
         };
         metrics.scan_store_retry();
         failures += 1;
         if warned.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
-            tracing::warn!(scan = %scan.id, failures, error = %error, "reader scan not stored yet; retrying until it is (its message stays unacknowledged)");
+            tracing::warn!(scan, failures, error = %error, "reader scan not stored yet; retrying until it is (its message stays unacknowledged)");
             warned = Some(Instant::now());
         }
         tokio::time::sleep(wait).await;

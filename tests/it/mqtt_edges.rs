@@ -174,6 +174,8 @@ async fn reader_scans_wait_out_a_database_outage_while_a_leak_is_still_raised() 
     .await;
     assert_eq!(scans.len(), 1);
     assert_eq!(scans[0]["scan"]["id"], "outage-1");
+    // Judged once and its verdict stored, not left for the next start to judge.
+    assert_eq!(scans[0]["result"]["result"], "not_allowed", "{}", scans[0]);
     app.stop().await;
 }
 
