@@ -26,6 +26,17 @@ async fn alarm(app: &MqttApp, id: &str) -> serde_json::Value {
     .await
 }
 
+/// One device of `/api/v1/devices`.
+async fn device(app: &MqttApp, id: &str) -> serde_json::Value {
+    let all = app.get_json("/api/v1/devices").await;
+    let found = all
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["id"] == id));
+    found
+        .cloned()
+        .unwrap_or_else(|| panic!("device {id} in {all}"))
+}
+
 /// Waits until `point` has quality `want`.
 async fn quality(app: &MqttApp, point: &str, want: &str) -> serde_json::Value {
     eventually(&format!("{point} {want}"), WAIT, || async {
@@ -108,6 +119,10 @@ async fn a_lost_broker_turns_mqtt_devices_comm_lost_raises_its_alarm_and_recover
     assert_eq!(leak["value"], 0.0, "the last value is kept, flagged");
     let point = quality(&app, "mqtt.connected", "comm_lost").await;
     assert_eq!(point["value"], 0.0);
+    let leak_device = device(&app, "leak_1").await;
+    assert_eq!(leak_device["up"], false, "{leak_device}");
+    let why = leak_device["last_error"].as_str().unwrap_or_default();
+    assert!(why.contains("MQTT broker connection lost"), "{leak_device}");
     let mut broker = OwnBroker::start_on(port);
     broker.ready().await;
     app.wait_subscribed().await;
@@ -120,6 +135,10 @@ async fn a_lost_broker_turns_mqtt_devices_comm_lost_raises_its_alarm_and_recover
             .find(|a| a["id"] == "mqtt:comm")?
             .clone();
         (a["state"] == "unack_returned").then_some(())
+    })
+    .await;
+    eventually("leak_1 up again", WAIT, || async {
+        (device(&app, "leak_1").await["up"] == true).then_some(())
     })
     .await;
     app.send("leak_1", r#"{"water_leak":false}"#).await;
