@@ -1,6 +1,10 @@
 //! Scan intake, the same for a guard's phone (HTTP) and a fixed reader (MQTT): the scan is
 //! stored as received, then judged by the patrol book, then its verdict stored. Nothing is
-//! dropped: invalid scans are kept with their verdict.
+//! dropped: invalid scans are kept with their verdict, and a reader's scan that cannot be
+//! stored yet is retried until it is, its MQTT message acknowledged only then.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -8,8 +12,10 @@ use sitewatch_core::clock::Clock;
 use sitewatch_core::patrol::{Scan, ScanRecord, ScanSource, TagRef, TourProgress};
 use tokio::sync::mpsc;
 
+use crate::devices::mqtt::ReaderScan;
 use crate::devices::nfc::NfcScan;
 use crate::engine::{EngineHandle, Output};
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 /// The verdict on a scan and where the guard's tour stands.
@@ -91,25 +97,74 @@ pub fn from_reader(nfc: NfcScan, received_at: DateTime<Utc>) -> Scan {
     }
 }
 
-/// Takes reader scans from the MQTT source until it stops; a failed store write is
-/// retried a few times, then logged loudly (the reader's scan is in the broker log only).
+/// First wait after a failed store of a reader scan; doubles up to [`MAX_RETRY_WAIT`].
+const MIN_RETRY_WAIT: Duration = Duration::from_millis(200);
+/// Longest wait between attempts to store a reader scan.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+/// One warning per this long while a reader scan cannot be stored.
+const WARN_EVERY: Duration = Duration::from_secs(60);
+
+/// Takes reader scans from the MQTT source until it stops. A scan that cannot be stored
+/// is retried until it is (the broker keeps it unacknowledged meanwhile, and the scans
+/// behind it wait): never dropped. Its receipt acknowledges its message once stored.
 pub async fn run_readers(
-    mut rx: mpsc::Receiver<NfcScan>,
+    mut rx: mpsc::Receiver<ReaderScan>,
     store: Store,
     engine: EngineHandle,
-    clock: std::sync::Arc<dyn Clock>,
+    clock: Arc<dyn Clock>,
+    metrics: Metrics,
 ) {
-    while let Some(nfc) = rx.recv().await {
-        let scan = from_reader(nfc, clock.now());
-        for attempt in 1..=5u64 {
-            match take(&store, &engine, scan.clone(), false).await {
-                Ok(_) => break,
-                Err(IntakeError::Unavailable) => return,
-                Err(e) => {
-                    tracing::warn!(scan = %scan.id, attempt, error = %e, "reader scan not stored yet; retrying");
-                    tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
-                }
-            }
+    while let Some(ReaderScan { scan, receipt }) = rx.recv().await {
+        let scan = from_reader(scan, clock.now());
+        if keep(&store, &engine, scan, &metrics).await.is_err() {
+            return;
         }
+        receipt.kept();
+    }
+}
+
+/// Takes one reader scan as [`take`] does, each write retried until it succeeds, so the
+/// scan is judged once however long the database is away; an error only when the engine
+/// has stopped.
+async fn keep(
+    store: &Store,
+    engine: &EngineHandle,
+    scan: Scan,
+    metrics: &Metrics,
+) -> Result<(), IntakeError> {
+    let id = scan.id.clone();
+    let fresh = until_stored(&id, metrics, || store.insert_scan(&scan)).await;
+    let answer = judge(engine, scan, false)
+        .await
+        .ok_or(IntakeError::Unavailable)?;
+    if fresh {
+        until_stored(&id, metrics, || store.set_scan_result(&answer.record)).await;
+    }
+    Ok(())
+}
+
+/// Runs `write` until it succeeds, waiting 200 ms doubling to 10 s between attempts, each
+/// failure counted and a warning logged once a minute.
+async fn until_stored<T, F, Fut>(scan: &str, metrics: &Metrics, mut write: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut wait = MIN_RETRY_WAIT;
+    let mut warned: Option<Instant> = None;
+    let mut failures = 0u64;
+    loop {
+        let error = match write().await {
+            Ok(v) => return v,
+            Err(e) => e,
+        };
+        metrics.scan_store_retry();
+        failures += 1;
+        if warned.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
+            tracing::warn!(scan, failures, error = %error, "reader scan not stored yet; retrying until it is (its message stays unacknowledged)");
+            warned = Some(Instant::now());
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(MAX_RETRY_WAIT);
     }
 }

@@ -25,6 +25,10 @@ pub(super) async fn load(
     let (patrol_device, patrol_points) = patrol_specs(config);
     device_specs.push(patrol_device);
     point_specs.extend(patrol_points);
+    if let Some((device, point)) = devices::mqtt::broker::specs(config) {
+        device_specs.push(device);
+        point_specs.push(point);
+    }
     let mut rules = config.alarm_rules.clone();
     rules.extend(patrol_rules(config)?);
     let mut alarm_categories = config.alarm_categories.clone();

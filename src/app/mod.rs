@@ -17,7 +17,6 @@ use tokio_util::task::TaskTracker;
 use crate::config::Config;
 use crate::devices::modbus::{self, Bus};
 use crate::devices::mqtt::{self, MqttSource};
-use crate::devices::nfc::NfcScan;
 use crate::engine::{Engine, LiveHub, Sinks};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -194,6 +193,7 @@ impl App {
             self.store.clone(),
             handle.clone(),
             self.clock.clone(),
+            self.metrics.clone(),
         ));
         drop(source_tx);
         let state = AppState {
@@ -262,7 +262,7 @@ impl App {
     /// The MQTT source, when devices use MQTT or a broker is configured (NFC readers).
     fn mqtt_source(
         &self,
-        scans: tokio::sync::mpsc::Sender<NfcScan>,
+        scans: tokio::sync::mpsc::Sender<mqtt::ReaderScan>,
         sources: &tokio::sync::mpsc::Sender<sitewatch_core::points::SourceEvent>,
     ) -> anyhow::Result<Option<MqttSource>> {
         if !self.config.uses_mqtt() && self.config.mqtt.url.is_none() {

@@ -41,6 +41,14 @@ pub struct MqttConfig {
     /// demo's embedded broker), where it would cost a reconnect on every start.
     #[serde(default = "default_broker_stats")]
     pub broker_stats: bool,
+    /// How long the broker connection may stay lost before the `mqtt:comm` alarm is raised
+    /// and the MQTT devices go comm-lost (a broker restart takes seconds).
+    #[serde(default = "default_lost_after", with = "humantime_serde")]
+    pub lost_after: Duration,
+}
+
+fn default_lost_after() -> Duration {
+    Duration::from_secs(60)
 }
 
 fn default_keep_alive() -> Duration {
@@ -63,6 +71,7 @@ impl Default for MqttConfig {
             client_cert: None,
             client_key: None,
             broker_stats: default_broker_stats(),
+            lost_after: default_lost_after(),
         }
     }
 }
@@ -79,6 +88,7 @@ impl fmt::Debug for MqttConfig {
             .field("client_cert", &self.client_cert)
             .field("client_key", &self.client_key)
             .field("broker_stats", &self.broker_stats)
+            .field("lost_after", &self.lost_after)
             .finish()
     }
 }

@@ -49,6 +49,9 @@ pub struct Extracted {
     pub values: Vec<(usize, f64)>,
     /// Points whose value was present but unusable, with why.
     pub rejects: Vec<(usize, RejectReason)>,
+    /// Points whose value is a number outside their declared `states`: the point is bad
+    /// (as a Modbus `enum` code outside its states is), not a value nobody can read.
+    pub outside_states: Vec<(usize, f64)>,
 }
 
 /// Reads every bound point from one payload. A point whose path is absent is skipped
@@ -59,16 +62,33 @@ pub fn extract(points: &[MqttPointDef], bytes: &[u8]) -> Result<Extracted, Rejec
     let mut out = Extracted::default();
     for (i, p) in points.iter().enumerate() {
         match payload::extract(&v, &p.path, &p.map) {
+            Ok(n) if !is_a_state(p, n) => out.outside_states.push((i, n)),
             Ok(n) => out.values.push((i, n)),
             Err(RejectReason::MissingPath) => {}
             Err(RejectReason::Malformed) => return Err(RejectReason::Malformed),
             Err(r) => out.rejects.push((i, r)),
         }
     }
-    if out.values.is_empty() && out.rejects.is_empty() {
+    if out.values.is_empty() && out.rejects.is_empty() && out.outside_states.is_empty() {
         return Err(RejectReason::MissingPath);
     }
     Ok(out)
+}
+
+/// Whether `n` is one of the point's `states` (keys are whole numbers: `0`, `1`); any
+/// number is when the point declares none.
+fn is_a_state(p: &MqttPointDef, n: f64) -> bool {
+    if p.states.is_empty() {
+        return true;
+    }
+    let whole = n.fract() == 0.0 && n.abs() < 1e15;
+    #[allow(clippy::cast_possible_truncation)]
+    let key = if whole {
+        (n as i64).to_string()
+    } else {
+        n.to_string()
+    };
+    p.states.contains_key(&key)
 }
 
 /// Checks one binding; the reason when it is wrong.
@@ -133,6 +153,21 @@ unit = "%"
         assert!(got.values.is_empty());
         assert_eq!(got.rejects, vec![(1, RejectReason::NotNumeric)]);
         let got = extract(&points(), br#"{"water_leak":true}"#).unwrap();
+        assert_eq!(got.values, vec![(0, 1.0)]);
+    }
+
+    #[test]
+    fn numbers_outside_the_declared_states_are_set_apart() {
+        let mut points = points();
+        points[0].states = [("0", "dry"), ("1", "leak")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into();
+        let got = extract(&points, br#"{"water_leak":5,"battery":80}"#).unwrap();
+        assert_eq!(got.values, vec![(1, 80.0)]);
+        assert_eq!(got.outside_states, vec![(0, 5.0)]);
+        let got = extract(&points, br#"{"water_leak":0.5}"#).unwrap();
+        assert_eq!(got.outside_states, vec![(0, 0.5)]);
+        let got = extract(&points, br#"{"water_leak":true}"#).unwrap();
         assert_eq!(got.values, vec![(0, 1.0)]);
     }
 

@@ -24,11 +24,15 @@ pub enum RejectReason {
     UnknownTopic,
     /// An NFC scan without a tag UID.
     BadScan,
+    /// The payload is larger than sitewatch takes (acked, so the broker does not resend it).
+    TooLarge,
+    /// A number that is not one of the point's declared `states` (the point turns bad).
+    UnknownState,
 }
 
 impl RejectReason {
     /// Every reason, for declaring the metric series up front.
-    pub const ALL: [RejectReason; 7] = [
+    pub const ALL: [RejectReason; 9] = [
         RejectReason::NotUtf8,
         RejectReason::Malformed,
         RejectReason::MissingPath,
@@ -36,6 +40,8 @@ impl RejectReason {
         RejectReason::Unmapped,
         RejectReason::UnknownTopic,
         RejectReason::BadScan,
+        RejectReason::TooLarge,
+        RejectReason::UnknownState,
     ];
 
     /// The stable snake_case name used in metrics and logs.
@@ -48,6 +54,8 @@ impl RejectReason {
             RejectReason::Unmapped => "unmapped",
             RejectReason::UnknownTopic => "unknown_topic",
             RejectReason::BadScan => "bad_scan",
+            RejectReason::TooLarge => "too_large",
+            RejectReason::UnknownState => "unknown_state",
         }
     }
 }

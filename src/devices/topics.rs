@@ -24,6 +24,8 @@ pub enum Routed {
         values: Vec<(PointId, f64)>,
         /// Why each unusable field was dropped.
         rejects: Vec<(PointId, RejectReason)>,
+        /// Points whose value is outside their declared states, with the value.
+        outside_states: Vec<(PointId, f64)>,
     },
     /// An NFC reader's scan.
     Scan(NfcScan),
@@ -74,13 +76,17 @@ impl TopicMap {
         map
     }
 
-    /// Every filter to subscribe to: device topics, then the scan filter.
-    pub fn subscriptions(&self) -> Vec<String> {
+    /// Every device topic and filter to subscribe to (the readings' client).
+    pub fn device_subscriptions(&self) -> Vec<String> {
         let mut subs: Vec<String> = self.exact.keys().cloned().collect();
         subs.sort();
         subs.extend(self.filters.iter().map(|(f, _)| f.clone()));
-        subs.push(nfc::topic_filter(&self.site));
         subs
+    }
+
+    /// The NFC readers' filter (the scans' client).
+    pub fn scan_subscription(&self) -> String {
+        nfc::topic_filter(&self.site)
     }
 
     /// What a message on `topic` means, received at `now`.
@@ -106,6 +112,11 @@ impl TopicMap {
                     device: b.device.clone(),
                     values: x.values.into_iter().map(|(i, v)| (id(i), v)).collect(),
                     rejects: x.rejects.into_iter().map(|(i, r)| (id(i), r)).collect(),
+                    outside_states: x
+                        .outside_states
+                        .into_iter()
+                        .map(|(i, v)| (id(i), v))
+                        .collect(),
                 }
             }
             Err(r) => Routed::Rejected(r),
@@ -149,11 +160,12 @@ mqtt = { topic = "site/+/door_1" }
 
     #[test]
     fn subscriptions_cover_devices_and_scans() {
-        let subs = map().subscriptions();
+        let m = map();
         assert_eq!(
-            subs,
-            ["zigbee2mqtt/leak_1", "site/+/door_1", "sitewatch/t/scan/+"]
+            m.device_subscriptions(),
+            ["zigbee2mqtt/leak_1", "site/+/door_1"]
         );
+        assert_eq!(m.scan_subscription(), "sitewatch/t/scan/+");
     }
 
     #[test]
@@ -167,6 +179,7 @@ mqtt = { topic = "site/+/door_1" }
             device,
             values,
             rejects,
+            ..
         } = got
         else {
             panic!("{got:?}")

@@ -59,6 +59,9 @@ struct Inner {
 /// What becomes of an MQTT message.
 const MESSAGE_RESULTS: [&str; 3] = ["ok", "scan", "rejected"];
 
+/// The MQTT source's clients: device readings, and the NFC readers' scans.
+const MQTT_CLIENTS: [&str; 2] = ["readings", "scans"];
+
 #[derive(Debug)]
 struct MqttMetrics {
     messages: IntCounterVec,
@@ -67,6 +70,11 @@ struct MqttMetrics {
     by_result: [prometheus::IntCounter; 3],
     rejects: IntCounterVec,
     connected: IntGaugeVec,
+    /// Per client (`readings`, `scans`); `connected` is 1 only when every one is.
+    client_connected: IntGaugeVec,
+    reconnects: IntCounterVec,
+    backlog_dropped: IntCounterVec,
+    scan_store_retries: prometheus::IntCounter,
     broker_dropped: prometheus::IntGauge,
 }
 
@@ -94,6 +102,34 @@ impl MqttMetrics {
                 "1 when connected to the broker with every subscription acknowledged.",
                 &[],
             ),
+            client_connected: int_gauge(
+                r,
+                "sitewatch_mqtt_client_connected",
+                "1 when this client (readings, scans) is connected and subscribed.",
+                &["client"],
+            ),
+            reconnects: counter(
+                r,
+                "sitewatch_mqtt_connection_failures_total",
+                "MQTT connections lost or refused, each followed by a reconnect, by client.",
+                &["client"],
+            ),
+            backlog_dropped: counter(
+                r,
+                "sitewatch_mqtt_backlog_dropped_total",
+                "QoS 0 messages dropped because the client's backlog was full (QoS 1 ones \
+                 stay unacknowledged instead), by client.",
+                &["client"],
+            ),
+            scan_store_retries: {
+                let c = prometheus::IntCounter::new(
+                    "sitewatch_scan_store_retries_total",
+                    "Failed attempts to store a reader's scan; each is retried until stored.",
+                )
+                .expect("valid metric");
+                r.register(Box::new(c.clone())).expect("unique metric");
+                c
+            },
             broker_dropped: {
                 let g = prometheus::IntGauge::new(
                     "sitewatch_mqtt_broker_dropped_messages",
@@ -107,6 +143,11 @@ impl MqttMetrics {
         };
         for reason in RejectReason::ALL {
             m.rejects.with_label_values(&[reason.as_str()]);
+        }
+        for client in MQTT_CLIENTS {
+            m.client_connected.with_label_values(&[client]);
+            m.reconnects.with_label_values(&[client]);
+            m.backlog_dropped.with_label_values(&[client]);
         }
         m
     }
@@ -519,10 +560,37 @@ impl Metrics {
         self.0.mqtt.broker_dropped.set(n);
     }
 
-    /// Whether the MQTT source is connected and subscribed.
-    pub fn mqtt_connected(&self, up: bool) {
-        let gauge = self.0.mqtt.connected.with_label_values::<&str>(&[]);
-        gauge.set(i64::from(up));
+    /// Whether one MQTT source client is connected and subscribed; the overall gauge is 1
+    /// only when every client is.
+    pub fn mqtt_connected(&self, client: &str, up: bool) {
+        let mqtt = &self.0.mqtt;
+        mqtt.client_connected
+            .with_label_values(&[client])
+            .set(i64::from(up));
+        let all = MQTT_CLIENTS
+            .iter()
+            .all(|c| mqtt.client_connected.with_label_values(&[c]).get() == 1);
+        let gauge = mqtt.connected.with_label_values::<&str>(&[]);
+        gauge.set(i64::from(all));
+    }
+
+    /// An MQTT client's connection failed (it reconnects after a back-off).
+    pub fn mqtt_reconnect(&self, client: &str) {
+        self.0.mqtt.reconnects.with_label_values(&[client]).inc();
+    }
+
+    /// A QoS 0 message dropped because the client's backlog was full.
+    pub fn mqtt_backlog_dropped(&self, client: &str) {
+        self.0
+            .mqtt
+            .backlog_dropped
+            .with_label_values(&[client])
+            .inc();
+    }
+
+    /// A reader's scan could not be stored this time (it is retried).
+    pub fn scan_store_retry(&self) {
+        self.0.mqtt.scan_store_retries.inc();
     }
 
     /// A failed write.

@@ -17,6 +17,7 @@ mod helpers;
 mod incident_page;
 mod modbus;
 mod mqtt;
+mod mqtt_edges;
 mod mqtt_out;
 mod notices;
 mod notify;

@@ -18,17 +18,17 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{Db, TestDb, eventually, free_port, fresh_db, metric};
 
-const WAIT: Duration = Duration::from_secs(10);
-const SYSTEM_BROKER: u16 = 1883;
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const SYSTEM_BROKER: u16 = 1883;
 
 static N: AtomicU32 = AtomicU32::new(0);
 
 /// A daemon subscribed to one broker, with its own topic prefix and site id.
-struct MqttApp {
-    base: String,
+pub(crate) struct MqttApp {
+    pub(crate) base: String,
     port: u16,
-    prefix: String,
-    site: String,
+    pub(crate) prefix: String,
+    pub(crate) site: String,
     client: reqwest::Client,
     cancel: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -37,7 +37,7 @@ struct MqttApp {
     _db: TestDb,
 }
 
-fn unique() -> String {
+pub(crate) fn unique() -> String {
     let n = N.fetch_add(1, Ordering::Relaxed);
     let t = chrono::Utc::now().timestamp_micros() % 1_000_000_000;
     format!("{}_{n}_{t}", std::process::id())
@@ -100,8 +100,12 @@ async fn spawn(port: u16) -> MqttApp {
 }
 
 /// A daemon whose `[mqtt]` section starts with `broker` (url and TLS settings).
-async fn spawn_with(port: u16, broker: &str) -> MqttApp {
-    let db = fresh_db(Db::Sqlite).await;
+pub(crate) async fn spawn_with(port: u16, broker: &str) -> MqttApp {
+    spawn_on(port, broker, fresh_db(Db::Sqlite).await).await
+}
+
+/// A daemon as [`spawn_with`] makes it, on the database `db`.
+pub(crate) async fn spawn_on(port: u16, broker: &str, db: TestDb) -> MqttApp {
     let id = unique();
     let (prefix, site) = (format!("sitewatch-test/{id}"), format!("t{id}"));
     let app = App::build(
@@ -130,19 +134,26 @@ async fn spawn_with(port: u16, broker: &str) -> MqttApp {
 }
 
 impl MqttApp {
-    async fn get_json(&self, path: &str) -> serde_json::Value {
+    pub(crate) async fn get_json(&self, path: &str) -> serde_json::Value {
         let resp = self.client.get(format!("{}{path}", self.base)).send();
         let resp = resp.await.expect("request");
         assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
         resp.json().await.expect("json")
     }
 
-    async fn metrics(&self) -> String {
+    /// The JSON at `path`, or `None` when the request fails or is not a success.
+    pub(crate) async fn get_json_opt(&self, path: &str) -> Option<serde_json::Value> {
+        let resp = self.client.get(format!("{}{path}", self.base)).send();
+        let resp = resp.await.ok().filter(|r| r.status().is_success())?;
+        resp.json().await.ok()
+    }
+
+    pub(crate) async fn metrics(&self) -> String {
         let resp = self.client.get(format!("{}/metrics", self.base)).send();
         resp.await.expect("request").text().await.expect("text")
     }
 
-    async fn wait_connected(&self, want: f64) {
+    pub(crate) async fn wait_connected(&self, want: f64) {
         eventually(
             &format!("sitewatch_mqtt_connected {want}"),
             WAIT,
@@ -154,11 +165,11 @@ impl MqttApp {
         .await;
     }
 
-    async fn wait_subscribed(&self) {
+    pub(crate) async fn wait_subscribed(&self) {
         self.wait_connected(1.0).await;
     }
 
-    async fn send(&self, device_topic: &str, payload: &str) {
+    pub(crate) async fn send(&self, device_topic: &str, payload: &str) {
         if let Some(tls) = &self.tls {
             let topic = format!("{}/{device_topic}", self.prefix);
             tls.publish(self.port, &topic, payload);
@@ -173,7 +184,7 @@ impl MqttApp {
     }
 
     /// Waits until `point` is `want` with good quality.
-    async fn value(&self, point: &str, want: f64) -> serde_json::Value {
+    pub(crate) async fn value(&self, point: &str, want: f64) -> serde_json::Value {
         eventually(&format!("{point} = {want}"), WAIT, || async {
             let p = self.get_json(&format!("/api/v1/points/{point}")).await;
             (p["value"].as_f64() == Some(want) && p["quality"] == "good").then_some(p)
@@ -181,7 +192,7 @@ impl MqttApp {
         .await
     }
 
-    async fn counter(&self, series: &str, at_least: f64) {
+    pub(crate) async fn counter(&self, series: &str, at_least: f64) {
         eventually(&format!("{series} >= {at_least}"), WAIT, || async {
             let text = self.metrics().await;
             (metric(&text, series).unwrap_or(0.0) >= at_least).then_some(())
@@ -189,7 +200,7 @@ impl MqttApp {
         .await;
     }
 
-    async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         self.cancel.cancel();
         if let Some(task) = self.task.take() {
             task.await.expect("joins").expect("stops cleanly");
@@ -204,12 +215,18 @@ impl Drop for MqttApp {
 }
 
 /// Publishes one QoS 1 message and waits for the broker's PubAck.
-async fn publish(port: u16, topic: &str, payload: &str) {
+pub(crate) async fn publish(port: u16, topic: &str, payload: &str) {
+    publish_bytes(port, topic, payload.as_bytes().to_vec()).await;
+}
+
+/// Publishes one QoS 1 message of any bytes and waits for the broker's PubAck.
+pub(crate) async fn publish_bytes(port: u16, topic: &str, payload: Vec<u8>) {
     let mut o = MqttOptions::new(format!("pub-{}", unique()), "127.0.0.1", port);
     o.set_keep_alive(Duration::from_secs(5));
+    o.set_max_packet_size(4 << 20, 4 << 20);
     let (client, mut events) = AsyncClient::new(o, 10);
     client
-        .publish(topic, QoS::AtLeastOnce, false, payload.as_bytes().to_vec())
+        .publish(topic, QoS::AtLeastOnce, false, payload)
         .await
         .expect("publish queued");
     let acked = tokio::time::timeout(WAIT, async {
@@ -367,7 +384,7 @@ pub(crate) struct OwnBroker {
 
 impl OwnBroker {
     /// One whose configuration file adds `settings` (Mosquitto's `name value` lines).
-    fn start_configured(port: u16, settings: &str) -> OwnBroker {
+    pub(crate) fn start_configured(port: u16, settings: &str) -> OwnBroker {
         let conf = std::env::temp_dir().join(format!("sitewatch-test-mosquitto-{port}.conf"));
         let text = format!("listener {port} 127.0.0.1\nallow_anonymous true\n{settings}");
         std::fs::write(&conf, text).expect("broker config");
