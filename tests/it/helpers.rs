@@ -28,13 +28,6 @@ pub struct TestDb {
     _dir: Option<tempfile::TempDir>,
 }
 
-impl TestDb {
-    /// A database made elsewhere (on a test's own PostgreSQL server), by its URL.
-    pub fn external(url: String) -> TestDb {
-        TestDb { url, _dir: None }
-    }
-}
-
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 impl TestDb {

@@ -151,7 +151,7 @@ async fn a_lost_broker_turns_mqtt_devices_comm_lost_raises_its_alarm_and_recover
 async fn reader_scans_wait_out_a_database_outage_while_a_leak_is_still_raised() {
     let pg = PgServer::start();
     let url = pg.create_db(&format!("sw_{}", unique())).await;
-    let db = TestDb::external(url);
+    let db = TestDb::at(url);
     let mut app = spawn_on(
         SYSTEM_BROKER,
         &format!("url = \"mqtt://127.0.0.1:{SYSTEM_BROKER}\""),
