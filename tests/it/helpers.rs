@@ -28,6 +28,13 @@ pub struct TestDb {
     _dir: Option<tempfile::TempDir>,
 }
 
+impl TestDb {
+    /// A database the test set up itself (on its own PostgreSQL server, `PgServer`).
+    pub fn at(url: String) -> TestDb {
+        TestDb { url, _dir: None }
+    }
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn pg_admin_url() -> String {

@@ -4,6 +4,7 @@
 
 mod alarms;
 mod auth;
+mod auth_outage;
 mod auth_walk;
 mod billing;
 mod browser;
