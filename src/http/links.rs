@@ -13,7 +13,7 @@ use sitewatch_core::incidents::{
 
 use utoipa::{OpenApi, ToSchema};
 
-use super::{ApiError, ApiJson, AppState, ErrorBody};
+use super::{ApiError, ApiJson, AppState, ErrorBody, Personal};
 use crate::engine::Output;
 
 #[derive(OpenApi)]
@@ -55,6 +55,7 @@ struct OpenBody {
     ))]
 async fn link(
     State(s): State<AppState>,
+    personal: Personal,
     Path(id): Path<RequestId>,
     ApiJson(b): ApiJson<LinkBody>,
 ) -> Result<Json<ServiceRequest>, ApiError> {
@@ -97,7 +98,7 @@ async fn link(
             "request {id} was changed meanwhile; read it again and retry"
         )));
     }
-    Ok(Json(stored.request))
+    Ok(Json(personal.apply(stored.request)))
 }
 
 async fn existing(s: &AppState, incident: IncidentId) -> Result<IncidentId, ApiError> {
@@ -145,11 +146,13 @@ async fn open_from(
     ))]
 async fn requests(
     State(s): State<AppState>,
+    personal: Personal,
     Path(id): Path<IncidentId>,
 ) -> Result<Json<Vec<ServiceRequest>>, ApiError> {
     existing(&s, id).await?;
     let rows = s.store.incident_requests(id).await?;
-    Ok(Json(rows.into_iter().map(|r| r.request).collect()))
+    let requests = rows.into_iter().map(|r| r.request).collect();
+    Ok(Json(personal.apply::<Vec<_>>(requests)))
 }
 
 /// A request taken in with an incident: only a repair or complaint, of an incident that

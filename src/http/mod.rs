@@ -19,6 +19,7 @@ mod notices;
 pub mod openapi;
 pub(crate) mod page;
 mod patrol;
+mod personal;
 mod requests;
 mod snapshots;
 mod units;
@@ -41,6 +42,7 @@ use crate::store::Store;
 pub use auth::{Actor, AuthState, Principal};
 pub use error::{API_ERRORS, ApiError, ApiJson, require_actor, require_client_id};
 pub(crate) use page::ApiQuery;
+pub(crate) use personal::Personal;
 /// The error body as the OpenAPI document names it.
 pub(crate) type ErrorBody = error::Body<'static>;
 
