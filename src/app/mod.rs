@@ -206,7 +206,9 @@ impl App {
             live,
             clock: self.clock.clone(),
             shutdown: cancel.clone(),
-            auth: Arc::default(),
+            auth: Arc::new(http::AuthState::new(
+                self.config.http.trusted_proxies.clone(),
+            )),
             kpis: self.config.kpis,
             notify: self.notify_sender(&tasks, &cancel)?,
         };

@@ -101,12 +101,18 @@ pub struct HttpConfig {
     /// Address to listen on; loopback by default.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// Reverse proxies in front of the daemon (`["127.0.0.1"]`): only from these is
+    /// `X-Forwarded-For` believed for the client's address (sign-in rate limit, audit).
+    /// Empty by default: the peer's address is the client's.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: default_listen(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

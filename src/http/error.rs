@@ -86,6 +86,9 @@ pub enum ApiError {
     /// The engine is not running (shutting down).
     #[error("engine unavailable")]
     Unavailable,
+    /// The database cannot be reached or did not answer in time; try again shortly.
+    #[error("the database is unavailable; try again shortly")]
+    StoreUnavailable,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -144,7 +147,13 @@ impl IntoResponse for ApiError {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None)
             }
             ApiError::Refused { status, .. } => (*status, code_of(*status), None),
-            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+            ApiError::Unavailable | ApiError::StoreUnavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None)
+            }
+            ApiError::Store(e) if is_outage(e) => {
+                tracing::warn!(error = %e, "database unavailable in request");
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None)
+            }
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store failure in request");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
@@ -152,6 +161,7 @@ impl IntoResponse for ApiError {
         };
         API_ERRORS.with_label_values(&[code]).inc();
         let message = match &self {
+            ApiError::Store(e) if is_outage(e) => ApiError::StoreUnavailable.to_string(),
             ApiError::Store(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
@@ -186,6 +196,26 @@ fn code_of(status: StatusCode) -> &'static str {
         StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         s if s.is_server_error() => "internal",
         _ => "invalid",
+    }
+}
+
+/// Whether a store error means the database is out of reach (down, cut off, or no
+/// connection free in time) rather than a fault in the request or the data: such an
+/// error answers 503, which clients retry.
+fn is_outage(e: &StoreError) -> bool {
+    let StoreError::Sql(e) = e else {
+        return false;
+    };
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception), 57P01..03 (shut down, cannot connect).
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
     }
 }
 

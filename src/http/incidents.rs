@@ -17,7 +17,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use super::ApiPath;
 use super::api::PageQuery;
 use super::page::{ApiQuery, Page, Paged, Window};
-use super::{ApiError, ApiJson, AppState, ErrorBody};
+use super::{ApiError, ApiJson, AppState, ErrorBody, Personal};
 use crate::engine::Output;
 
 #[derive(OpenApi)]
@@ -61,6 +61,7 @@ struct ListQuery {
     ))]
 async fn list(
     State(s): State<AppState>,
+    personal: Personal,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Paged<Vec<Incident>>, ApiError> {
     let page = Page::new(q.limit, q.offset)?;
@@ -81,7 +82,7 @@ async fn list(
         })
         .await
         .ok_or(ApiError::Unavailable)?;
-    Ok(page.slice(list))
+    Ok(page.slice(personal.apply(list)))
 }
 
 /// One incident as its page shows it: the record (timeline, attachments, households,
@@ -103,13 +104,14 @@ struct IncidentView {
     ))]
 async fn one(
     State(s): State<AppState>,
+    personal: Personal,
     ApiPath(id): ApiPath<IncidentId>,
 ) -> Result<Json<IncidentView>, ApiError> {
     s.engine
         .read(move |b, now| {
             b.incidents.get(id).map(|i| IncidentView {
                 board: i.running_clocks(now),
-                incident: i.clone(),
+                incident: personal.apply(i.clone()),
             })
         })
         .await
@@ -154,6 +156,7 @@ async fn board(
     ))]
 async fn open(
     State(s): State<AppState>,
+    personal: Personal,
     ApiJson(new): ApiJson<NewIncident>,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
     super::require_actor(&new.reported_by)?;
@@ -171,7 +174,7 @@ async fn open(
     let incident = result
         .map_err(incident_error)?
         .ok_or(ApiError::Unavailable)?;
-    Ok((StatusCode::CREATED, Json(incident)))
+    Ok((StatusCode::CREATED, Json(personal.apply(incident))))
 }
 
 /// One workflow step (dispatch, on site, resolve, follow-up, close, cancel, claim steps,

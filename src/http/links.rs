@@ -14,7 +14,7 @@ use sitewatch_core::incidents::{
 use utoipa::{OpenApi, ToSchema};
 
 use super::page::{ApiQuery, NoParams};
-use super::{ApiError, ApiJson, ApiPath, AppState, ErrorBody};
+use super::{ApiError, ApiJson, ApiPath, AppState, ErrorBody, Personal};
 use crate::engine::Output;
 
 #[derive(OpenApi)]
@@ -56,6 +56,7 @@ struct OpenBody {
     ))]
 async fn link(
     State(s): State<AppState>,
+    personal: Personal,
     ApiPath(id): ApiPath<RequestId>,
     ApiJson(b): ApiJson<LinkBody>,
 ) -> Result<Json<ServiceRequest>, ApiError> {
@@ -98,7 +99,7 @@ async fn link(
             "request {id} was changed meanwhile; read it again and retry"
         )));
     }
-    Ok(Json(stored.request))
+    Ok(Json(personal.apply(stored.request)))
 }
 
 async fn existing(s: &AppState, incident: IncidentId) -> Result<IncidentId, ApiError> {
@@ -148,11 +149,13 @@ async fn open_from(
 async fn requests(
     State(s): State<AppState>,
     _: ApiQuery<NoParams>,
+    personal: Personal,
     ApiPath(id): ApiPath<IncidentId>,
 ) -> Result<Json<Vec<ServiceRequest>>, ApiError> {
     existing(&s, id).await?;
     let rows = s.store.incident_requests(id).await?;
-    Ok(Json(rows.into_iter().map(|r| r.request).collect()))
+    let requests = rows.into_iter().map(|r| r.request).collect();
+    Ok(Json(personal.apply::<Vec<_>>(requests)))
 }
 
 /// A request taken in with an incident: only a repair or complaint, of an incident that

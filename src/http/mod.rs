@@ -20,6 +20,7 @@ mod notices;
 pub mod openapi;
 pub(crate) mod page;
 mod patrol;
+mod personal;
 mod requests;
 mod snapshots;
 mod units;
@@ -44,6 +45,7 @@ use crate::store::writer::WriteStatus;
 pub use auth::{Actor, AuthState, Principal};
 pub use error::{API_ERRORS, ApiError, ApiJson, ApiPath, require_actor, require_client_id};
 pub(crate) use page::ApiQuery;
+pub(crate) use personal::Personal;
 /// The error body as the OpenAPI document names it.
 pub(crate) type ErrorBody = error::Body<'static>;
 

@@ -18,7 +18,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged, Window};
-use super::{ApiError, ApiJson, AppState, ErrorBody};
+use super::{ApiError, ApiJson, AppState, ErrorBody, Personal};
 use crate::customers::notices::{
     DeliveryChannel, Notice, NoticeLevel, NoticeTarget, NoticeTemplate, check_window,
 };
@@ -69,6 +69,7 @@ fn general() -> NoticeTemplate {
     ))]
 async fn issue(
     State(s): State<AppState>,
+    personal: Personal,
     ApiJson(b): ApiJson<NoticeBody>,
 ) -> Result<(StatusCode, Json<Notice>), ApiError> {
     super::require_actor(&b.created_by)?;
@@ -109,7 +110,7 @@ async fn issue(
     }
     s.notify.wake.notify_one();
     let stored = s.store.notice(notice.id).await?.unwrap_or(notice);
-    Ok((StatusCode::CREATED, Json(stored)))
+    Ok((StatusCode::CREATED, Json(personal.apply(stored))))
 }
 
 /// Title and text as written, or from the template (the level heads the title).
@@ -225,6 +226,7 @@ struct ListQuery {
     ))]
 async fn list(
     State(s): State<AppState>,
+    personal: Personal,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Paged<Vec<Notice>>, ApiError> {
     let page = Page::new(q.limit, q.offset)?;
@@ -241,7 +243,7 @@ async fn list(
         }
     };
     notices.retain(|n| window.contains(Some(n.created_at)));
-    Ok(page.slice(notices))
+    Ok(page.slice(personal.apply(notices)))
 }
 
 /// One notice with its per-unit delivery records.
@@ -253,12 +255,13 @@ async fn list(
     ))]
 async fn one(
     State(s): State<AppState>,
+    personal: Personal,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Notice>, ApiError> {
     s.store
         .notice(id)
         .await?
-        .map(Json)
+        .map(|n| Json(personal.apply(n)))
         .ok_or_else(|| ApiError::NotFound(format!("notice {id}")))
 }
 
@@ -293,6 +296,7 @@ struct RecordBody {
     ))]
 async fn deliveries(
     State(s): State<AppState>,
+    personal: Personal,
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<DeliveriesBody>,
 ) -> Result<Json<Notice>, ApiError> {
@@ -325,5 +329,5 @@ async fn deliveries(
         };
         s.store.record_delivery(id, &record).await?;
     }
-    one(State(s), ApiPath(id)).await
+    one(State(s), personal, ApiPath(id)).await
 }

@@ -18,7 +18,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged, Window};
-use super::{ApiError, ApiJson, AppState, ErrorBody};
+use super::{ApiError, ApiJson, AppState, ErrorBody, Personal};
 
 #[derive(OpenApi)]
 #[openapi(paths(list, intake, one, command))]
@@ -54,6 +54,7 @@ struct IntakeBody {
     ))]
 async fn intake(
     State(s): State<AppState>,
+    personal: Personal,
     ApiJson(b): ApiJson<IntakeBody>,
 ) -> Result<(StatusCode, Json<ServiceRequest>), ApiError> {
     super::require_actor(&b.received_by)?;
@@ -87,7 +88,7 @@ async fn intake(
             request
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(request)))
+    Ok((StatusCode::CREATED, Json(personal.apply(request))))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -142,6 +143,7 @@ impl RequestView {
     ))]
 async fn list(
     State(s): State<AppState>,
+    personal: Personal,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Paged<Vec<RequestView>>, ApiError> {
     let page = Page::new(q.limit, q.offset)?;
@@ -151,7 +153,7 @@ async fn list(
     let views: Vec<RequestView> = rows
         .into_iter()
         .filter(|r| window.contains(Some(r.request.received_at)))
-        .map(|r| RequestView::of(r.request, now))
+        .map(|r| RequestView::of(personal.apply(r.request), now))
         .filter(|v| !q.overdue || v.overdue)
         .collect();
     Ok(page.slice(views))
@@ -166,6 +168,7 @@ async fn list(
     ))]
 async fn one(
     State(s): State<AppState>,
+    personal: Personal,
     ApiPath(id): ApiPath<RequestId>,
 ) -> Result<Json<RequestView>, ApiError> {
     let stored = s
@@ -173,7 +176,8 @@ async fn one(
         .request(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("request {id}")))?;
-    Ok(Json(RequestView::of(stored.request, s.clock.now())))
+    let request = personal.apply(stored.request);
+    Ok(Json(RequestView::of(request, s.clock.now())))
 }
 
 /// One step on a request.

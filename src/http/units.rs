@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::page::{ApiQuery, Page, Paged, Window};
-use super::{Actor, ApiError, ApiJson, AppState, ErrorBody};
+use super::{Actor, ApiError, ApiJson, AppState, ErrorBody, Personal};
 use crate::customers::{
     self, Contact, ImportError, MeterBase, Occupancy, OccupancyChange, Role, Unit, vacancy,
 };
@@ -124,13 +124,14 @@ struct ListQuery {
     ))]
 async fn list(
     State(s): State<AppState>,
+    personal: Personal,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Paged<Vec<Unit>>, ApiError> {
     let page = Page::new(q.limit, q.offset)?;
     let window = Window::new(q.from, q.to)?;
     let mut units = s.store.units(q.building.as_deref(), q.occupancy).await?;
     units.retain(|u| window.contains(Some(u.occupancy_since)));
-    Ok(page.slice(units))
+    Ok(page.slice(personal.apply(units)))
 }
 
 /// A unit with its occupancy history.
@@ -150,6 +151,7 @@ struct UnitView {
     ))]
 async fn one(
     State(s): State<AppState>,
+    personal: Personal,
     Path(id): Path<String>,
 ) -> Result<Json<UnitView>, ApiError> {
     let unit = s
@@ -158,7 +160,10 @@ async fn one(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("unit {id}")))?;
     let history = s.store.occupancy_history(&id).await?;
-    Ok(Json(UnitView { unit, history }))
+    Ok(Json(UnitView {
+        unit: personal.apply(unit),
+        history,
+    }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -228,6 +233,7 @@ struct OccupancyBody {
     ))]
 async fn occupancy(
     State(s): State<AppState>,
+    personal: Personal,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<OccupancyBody>,
 ) -> Result<Json<UnitView>, ApiError> {
@@ -245,7 +251,7 @@ async fn occupancy(
     if s.store.set_occupancy(&change).await? {
         sync(&s).await?;
     }
-    one(State(s), Path(id)).await
+    one(State(s), personal, Path(id)).await
 }
 
 /// Tells the engine the vacant list as the store now has it.

@@ -310,10 +310,10 @@ impl Metrics {
                 let c = counter(
                     &r,
                     "sitewatch_login_failures_total",
-                    "Refused log-ins, by reason (bad_credentials, rate_limited).",
+                    "Refused log-ins, by reason (bad_credentials, rate_limited, unavailable).",
                     &["reason"],
                 );
-                for reason in ["bad_credentials", "rate_limited"] {
+                for reason in ["bad_credentials", "rate_limited", "unavailable"] {
                     c.with_label_values(&[reason]);
                 }
                 c

@@ -29,6 +29,8 @@ pub struct Holder {
     pub role: Role,
     /// The session's CSRF token (empty for API tokens).
     pub csrf: String,
+    /// When the session ends (`None` for API tokens, which last until revoked).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -121,14 +123,20 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<Holder>, StoreError> {
         let row = sqlx::query(
-            "select u.username, u.role, s.csrf_token from sessions s join users u on u.username = s.username \
+            "select u.username, u.role, s.csrf_token, s.expires_at_ms from sessions s join users u on u.username = s.username \
              where s.token_hash = $1 and s.expires_at_ms > $2 and u.disabled = 0",
         )
         .bind(token_hash.to_owned())
         .bind(now.timestamp_millis())
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.and_then(|r| holder(&r, "username", Some("csrf_token"))))
+        Ok(row.and_then(|r| {
+            let expires = r.try_get::<i64, _>("expires_at_ms").ok()?;
+            Some(Holder {
+                expires_at: DateTime::from_timestamp_millis(expires),
+                ..holder(&r, "username", Some("csrf_token"))?
+            })
+        }))
     }
 
     /// Ends a session.
@@ -202,5 +210,6 @@ fn holder(r: &sqlx::any::AnyRow, name: &str, csrf: Option<&str>) -> Option<Holde
             Some(c) => r.try_get(c).ok()?,
             None => String::new(),
         },
+        expires_at: None,
     })
 }

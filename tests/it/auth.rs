@@ -10,17 +10,21 @@ use serde_json::{Value, json};
 use sitewatch::access::Role;
 
 use crate::auth_walk::{raw_client, token, user};
-use crate::helpers::{Db, TestApp, eventually, metric, spawn_app};
+use sitewatch::devices::simulator::Simulator;
+
+use crate::helpers::{
+    Db, TestApp, eventually, fresh_db, metric, spawn_app, spawn_app_on, test_config,
+};
 
 const WAIT: Duration = Duration::from_secs(10);
 
 /// A signed-in browser: the session cookie and the page's CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
 }
 
-async fn login(app: &TestApp, name: &str, password: &str) -> reqwest::Response {
+pub async fn login(app: &TestApp, name: &str, password: &str) -> reqwest::Response {
     raw_client()
         .post(format!("{}/login", app.base))
         .form(&[("username", name), ("password", password)])
@@ -29,7 +33,7 @@ async fn login(app: &TestApp, name: &str, password: &str) -> reqwest::Response {
         .expect("request")
 }
 
-async fn sign_in(app: &TestApp, name: &str, password: &str) -> Session {
+pub async fn sign_in(app: &TestApp, name: &str, password: &str) -> Session {
     let resp = login(app, name, password).await;
     assert_eq!(resp.status(), 303);
     let set = resp.headers()["set-cookie"]
@@ -60,7 +64,7 @@ async fn sign_in(app: &TestApp, name: &str, password: &str) -> Session {
     Session { cookie, csrf }
 }
 
-async fn get(app: &TestApp, path: &str, s: &Session) -> reqwest::StatusCode {
+pub async fn get(app: &TestApp, path: &str, s: &Session) -> reqwest::StatusCode {
     raw_client()
         .get(format!("{}{path}", app.base))
         .header("cookie", &s.cookie)
@@ -164,6 +168,76 @@ async fn repeated_failures_are_rate_limited_and_counted() {
     assert_eq!(metric(&m, failures), Some(5.0));
     let limited = r#"sitewatch_login_failures_total{reason="rate_limited"}"#;
     assert_eq!(metric(&m, limited), Some(1.0));
+}
+
+/// A form log-in as if through a proxy that says the client is `forwarded`.
+async fn login_via(app: &TestApp, name: &str, password: &str, forwarded: &str) -> u16 {
+    raw_client()
+        .post(format!("{}/login", app.base))
+        .header("x-forwarded-for", forwarded)
+        .form(&[("username", name), ("password", password)])
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn failures_for_one_user_do_not_lock_another_out_of_the_same_address() {
+    let app = spawn_app(Db::Sqlite).await;
+    user(&app, "li", Role::DutyEngineer, "li-password").await;
+    for _ in 0..5 {
+        assert_eq!(login(&app, "ghost", "guess").await.status(), 401);
+    }
+    assert_eq!(login(&app, "ghost", "guess").await.status(), 429);
+    assert_eq!(login(&app, "li", "li-password").await.status(), 303);
+    // Without trusted proxies a forwarded address is not believed: the peer is the client.
+    for _ in 0..5 {
+        assert_eq!(login_via(&app, "li", "guess", "203.0.113.9").await, 401);
+    }
+    assert_eq!(
+        login_via(&app, "li", "li-password", "203.0.113.10").await,
+        429
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_has_its_own_limit() {
+    let db = fresh_db(Db::Sqlite).await;
+    let plant = sitewatch::devices::sim_devices(&test_config("127.0.0.1:1", &db.url).devices);
+    let sim = Simulator::start("127.0.0.1:0".parse().expect("addr"), &plant)
+        .await
+        .expect("simulator");
+    let mut config = test_config(&sim.addr().to_string(), &db.url);
+    config.http.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    let app = spawn_app_on(db, sim, config).await;
+    user(&app, "li", Role::DutyEngineer, "li-password").await;
+    for _ in 0..5 {
+        assert_eq!(login_via(&app, "li", "guess", "203.0.113.9").await, 401);
+    }
+    assert_eq!(
+        login_via(&app, "li", "li-password", "203.0.113.9").await,
+        429
+    );
+    assert_eq!(
+        login_via(&app, "li", "li-password", "203.0.113.10").await,
+        303
+    );
+    let filter = sitewatch::store::AuditFilter {
+        action: Some("login".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let rows = app.store().await.audit(&filter).await.expect("audit");
+    let login = rows
+        .iter()
+        .find(|r| r.action == "login")
+        .expect("the log-in");
+    assert_eq!(
+        login.ip, "203.0.113.10",
+        "the audit names the client, not the proxy"
+    );
 }
 
 #[tokio::test]

@@ -4,6 +4,8 @@
 
 mod alarms;
 mod auth;
+mod auth_guard_page;
+mod auth_outage;
 mod auth_walk;
 mod billing;
 mod browser;

@@ -23,8 +23,12 @@ pub(crate) async fn layer(State(s): State<AppState>, req: Request, next: Next) -
     if rule.access == Access::Open {
         return next.run(req).await;
     }
-    let who = authenticate(&s, req.headers()).await;
-    let required = s.auth.required(&s.store).await;
+    let Ok(required) = s.auth.required(&s.store).await else {
+        return unavailable(&route);
+    };
+    let Ok(who) = authenticate(&s, req.headers()).await else {
+        return unavailable(&route);
+    };
     if required && let Some(refusal) = refusal(&rule, who.as_ref(), &req, &route) {
         return refusal;
     }
@@ -61,7 +65,7 @@ pub(crate) async fn layer(State(s): State<AppState>, req: Request, next: Next) -
         target,
         before,
         after,
-        ip: super::client_ip(&parts.extensions),
+        ip: super::client_ip(&s, &parts.extensions, &parts.headers),
         route: parts.uri.path().to_owned(),
     };
     let resp = next
@@ -141,6 +145,36 @@ fn refuse(route: &str, status: StatusCode, message: &str) -> Response {
             .into_response()
     } else {
         (status, message.to_owned()).into_response()
+    }
+}
+
+/// How long a client should wait before trying again after a 503.
+const RETRY_AFTER_SECS: &str = "10";
+
+/// What pages show while the store cannot say who is signed in: not the log-in form
+/// (nobody needs to sign in again), and it retries by itself.
+const UNAVAILABLE_PAGE: &str = r#"<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="10">
+<title>服务暂不可用 Service unavailable</title></head>
+<body style="font-family: system-ui, sans-serif; background: #10151c; color: #e6e9ee; padding: 1rem">
+<h1>服务暂不可用，请稍后再试</h1>
+<p>数据库暂时无法访问。本页每 10 秒自动重试，无需重新登录。</p>
+<h1>Service unavailable, try again</h1>
+<p>The database cannot be reached right now. This page tries again every 10 seconds; there
+is no need to sign in again.</p>
+</body></html>
+"#;
+
+/// 503: the store could not say who is asking. The API's error body, or a page.
+pub(super) fn unavailable(route: &str) -> Response {
+    let retry = [(header::RETRY_AFTER, RETRY_AFTER_SECS)];
+    if route.starts_with("/api/") {
+        (retry, crate::http::ApiError::StoreUnavailable).into_response()
+    } else {
+        let page = axum::response::Html(UNAVAILABLE_PAGE);
+        (StatusCode::SERVICE_UNAVAILABLE, retry, page).into_response()
     }
 }
 

@@ -10,7 +10,7 @@ use chrono::Duration;
 use serde::Deserialize;
 
 use super::audit::{self, Pending};
-use super::{AppState, COOKIE, client_ip, cookie};
+use super::{AppState, COOKIE, Unavailable, bounded, client_ip, cookie, limit_key};
 use crate::access::{Role, Secret, new_token, token_hash, verify_password};
 
 const PAGE: &str = include_str!("../assets/login.html");
@@ -40,11 +40,21 @@ struct Credentials {
     password: Secret,
 }
 
-async fn login(State(s): State<AppState>, ext: Extensions, Form(c): Form<Credentials>) -> Response {
-    let ip = client_ip(&ext);
+/// Signs in. A form post (the log-in page) is answered with a redirect or the page with
+/// a message; a caller asking for JSON (`Accept: application/json`, the guard page
+/// signing in again without leaving its queue) gets `{user, role, csrf}` or the error
+/// body. A store fault answers 503, never "wrong password".
+async fn login(
+    State(s): State<AppState>,
+    ext: Extensions,
+    headers: HeaderMap,
+    Form(c): Form<Credentials>,
+) -> Response {
+    let json = wants_json(&headers);
+    let ip = client_ip(&s, &ext, &headers);
     let user = c.username.trim().to_owned();
-    let keys = [format!("user:{user}"), format!("ip:{ip}")];
-    if s.auth.limited(&keys) {
+    let key = limit_key(&user, &ip);
+    if s.auth.limited(&key) {
         s.metrics.login_failure("rate_limited");
         record(
             &s,
@@ -55,77 +65,110 @@ async fn login(State(s): State<AppState>, ext: Extensions, Form(c): Form<Credent
         )
         .await;
         let msg = "尝试次数过多，请稍后再试 Too many attempts; try again in a few minutes";
-        return (StatusCode::TOO_MANY_REQUESTS, page(&s, msg)).into_response();
+        return refused(&s, json, StatusCode::TOO_MANY_REQUESTS, msg);
     }
-    let Some(role) = check(&s, &user, &c.password).await else {
-        s.auth.fail(&keys);
-        s.metrics.login_failure("bad_credentials");
-        record(&s, &user, "login_failed", &ip, StatusCode::UNAUTHORIZED).await;
-        let msg = "用户名或密码错误 Wrong user name or password";
-        return (StatusCode::UNAUTHORIZED, page(&s, msg)).into_response();
+    let role = match check(&s, &user, &c.password).await {
+        Ok(Some(role)) => role,
+        Ok(None) => {
+            s.auth.fail(&key);
+            s.metrics.login_failure("bad_credentials");
+            record(&s, &user, "login_failed", &ip, StatusCode::UNAUTHORIZED).await;
+            let msg = "用户名或密码错误 Wrong user name or password";
+            return refused(&s, json, StatusCode::UNAUTHORIZED, msg);
+        }
+        Err(Unavailable) => return store_down(&s, json),
     };
-    s.auth.succeed(&keys[0]);
-    match start_session(&s, &user).await {
-        Ok(cookie) => {
-            record(&s, &user, "login", &ip, StatusCode::SEE_OTHER).await;
-            let to = if role == Role::Guard { "/guard" } else { "/" };
-            ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "session not stored");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+    s.auth.succeed(&key);
+    let Ok((cookie, csrf)) = start_session(&s, &user).await else {
+        return store_down(&s, json);
+    };
+    record(&s, &user, "login", &ip, StatusCode::SEE_OTHER).await;
+    let set_cookie = [(header::SET_COOKIE, cookie)];
+    if json {
+        let body = serde_json::json!({"user": user, "role": role, "csrf": csrf.expose()});
+        return (set_cookie, axum::Json(body)).into_response();
     }
+    let to = if role == Role::Guard { "/guard" } else { "/" };
+    (set_cookie, Redirect::to(to)).into_response()
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// A refused log-in: the form again with `message`, or the error body.
+fn refused(s: &AppState, json: bool, status: StatusCode, message: &str) -> Response {
+    if !json {
+        return (status, page(s, message)).into_response();
+    }
+    let code = match status {
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        _ => "unauthorized",
+    };
+    let body = serde_json::json!({"code": code, "message": message});
+    (status, axum::Json(body)).into_response()
+}
+
+/// The store could not check the password or keep the session: 503, nothing counted
+/// against the user.
+fn store_down(s: &AppState, json: bool) -> Response {
+    s.metrics.login_failure("unavailable");
+    if json {
+        return super::layer::unavailable("/api/");
+    }
+    let msg = "服务暂不可用，请稍后再试 Service unavailable, try again shortly";
+    let retry = [(header::RETRY_AFTER, "10")];
+    (StatusCode::SERVICE_UNAVAILABLE, retry, page(s, msg)).into_response()
 }
 
 /// The user's role if the password is right and the user is enabled.
-async fn check(s: &AppState, user: &str, password: &Secret) -> Option<Role> {
-    let (row, hash) = s.store.user_login(user).await.ok()??;
+async fn check(s: &AppState, user: &str, password: &Secret) -> Result<Option<Role>, Unavailable> {
+    let Some((row, hash)) = bounded("user", s.store.user_login(user)).await? else {
+        return Ok(None);
+    };
     let password = password.clone();
     // argon2 is slow on purpose: keep it off the async workers.
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .unwrap_or(false);
-    (ok && !row.disabled).then_some(row.role)
+    Ok((ok && !row.disabled).then_some(row.role))
 }
 
-/// Stores a new session and returns its `Set-Cookie` value.
-async fn start_session(s: &AppState, user: &str) -> Result<HeaderValue, anyhow::Error> {
+/// Stores a new session; its `Set-Cookie` value and its CSRF token.
+async fn start_session(s: &AppState, user: &str) -> Result<(HeaderValue, Secret), Unavailable> {
     let (token, csrf) = (new_token(), new_token());
     let now = s.clock.now();
     let expires = now + Duration::hours(SESSION_HOURS);
-    s.store
-        .create_session(
-            &token_hash(token.expose()),
-            user,
-            csrf.expose(),
-            now,
-            expires,
-        )
-        .await?;
+    let hash = token_hash(token.expose());
+    let stored = s
+        .store
+        .create_session(&hash, user, csrf.expose(), now, expires);
+    bounded("new session", stored).await?;
     let max_age = SESSION_HOURS * 3600;
-    Ok(HeaderValue::from_str(&format!(
+    let cookie = HeaderValue::from_str(&format!(
         "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}",
         token.expose()
-    ))?)
+    ))
+    .map_err(|_| Unavailable)?;
+    Ok((cookie, csrf))
 }
 
 async fn logout(State(s): State<AppState>, ext: Extensions, headers: HeaderMap) -> Response {
+    let ip = client_ip(&s, &ext, &headers);
     if let Some(token) = cookie(&headers, COOKIE) {
         let hash = token_hash(&token);
-        let who = s.store.session(&hash, s.clock.now()).await.ok().flatten();
-        if let Err(e) = s.store.delete_session(&hash).await {
-            tracing::error!(error = %e, "session not deleted");
-        }
+        s.auth.known.forget(&hash);
+        let who = bounded("session", s.store.session(&hash, s.clock.now()))
+            .await
+            .ok()
+            .flatten();
+        // Logged by `bounded`; the cookie is cleared below either way.
+        let _ = bounded("end session", s.store.delete_session(&hash)).await;
         if let Some(h) = who {
-            record(
-                &s,
-                &h.name,
-                "logout",
-                &client_ip(&ext),
-                StatusCode::SEE_OTHER,
-            )
-            .await;
+            record(&s, &h.name, "logout", &ip, StatusCode::SEE_OTHER).await;
         }
     }
     let clear = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
