@@ -5,6 +5,7 @@
 mod alarms;
 mod auth;
 mod auth_walk;
+mod backup;
 mod billing;
 mod browser;
 mod browser_desk;
@@ -12,6 +13,7 @@ mod cli;
 mod customers;
 mod duty;
 mod files;
+mod going_live;
 mod grafana;
 mod helpers;
 mod incident_page;
