@@ -11,6 +11,7 @@ mod browser;
 mod browser_desk;
 mod cli;
 mod customers;
+mod docs;
 mod duty;
 mod files;
 mod going_live;
