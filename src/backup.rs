@@ -18,6 +18,11 @@ use crate::store::Store;
 pub async fn backup(config: &Config, file: &Path) -> anyhow::Result<()> {
     let db = sqlite_file(&config.database.url)?;
     anyhow::ensure!(
+        db.exists(),
+        "no database at {} yet (`serve` or `migrate` creates it)",
+        db.display()
+    );
+    anyhow::ensure!(
         !file.exists(),
         "{} exists; a backup never overwrites a file",
         file.display()
