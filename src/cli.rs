@@ -1,5 +1,8 @@
 //! The command line: `serve`, `demo`, `simulate`, `check`, `migrate`, `import`,
-//! `device read` (commissioning), `bench`, and `user` / `token` (accounts).
+//! `device read` (commissioning), `bench`, `user` / `token` (accounts), and going live:
+//! `init`, `profiles`, `backup`, `restore`.
+
+mod site;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -90,6 +93,37 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Write a commented `site.toml` for a new site into DIR (never over an existing one).
+    Init {
+        /// The folder for the new site.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// List the device profiles: the built-in ones, and a site's own with `--config`.
+    Profiles {
+        /// A site config whose `[profiles] dir` is added.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Copy a running SQLite site's database to FILE, consistently (PostgreSQL: pg_dump).
+    Backup {
+        /// The site config (its `database.url`).
+        #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
+        /// Where the copy goes; must not exist.
+        file: PathBuf,
+    },
+    /// Put a backup in place of the site's SQLite database (stop the daemon first).
+    Restore {
+        /// The site config (its `database.url`).
+        #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
+        /// The backup file.
+        file: PathBuf,
+        /// Replace a database that holds records.
+        #[arg(long)]
+        overwrite: bool,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -258,6 +292,14 @@ impl Cli {
             Command::Simulate { listen, config } => simulate(listen, config.as_deref()).await,
             Command::Check { config } => check(&config),
             Command::Migrate { config } => migrate(&load(&config)?).await,
+            Command::Init { dir } => site::init(&dir),
+            Command::Profiles { config } => site::list_profiles(config.as_deref()),
+            Command::Backup { config, file } => crate::backup::backup(&load(&config)?, &file).await,
+            Command::Restore {
+                config,
+                file,
+                overwrite,
+            } => crate::backup::restore(&load(&config)?, &file, overwrite).await,
             Command::Import {
                 what: ImportCommand::Units { config, file },
             } => import_units(&load(&config)?, &file).await,
@@ -469,6 +511,7 @@ fn check(path: &Path) -> anyhow::Result<()> {
         path.display(),
         config.devices.len()
     );
+    site::print_profiles_used(&config);
     Ok(())
 }
 

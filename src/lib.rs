@@ -4,6 +4,7 @@
 pub mod access;
 pub mod accounts;
 pub mod app;
+pub mod backup;
 pub mod bench;
 pub mod billing;
 pub mod broker;

@@ -4,6 +4,7 @@
 mod modbus;
 mod mqtt;
 mod notify;
+mod paths;
 mod problems;
 mod rules;
 
@@ -21,14 +22,14 @@ use sitewatch_core::inspections::InspectionConfig;
 use sitewatch_core::patrol::PatrolConfig;
 
 use crate::billing::BillingConfig;
-use crate::devices::profile::{AlarmDef, Profile};
+use crate::devices::profile::{AlarmDef, Profile, ProfileSource};
 pub use modbus::{ModbusConfig, Parity, SerialConfig, Transport};
 pub use mqtt::{BrokerUrl, DeviceMqttConfig, MqttConfig};
 pub use notify::{NotifyConfig, RateLimit, RetryConfig, SmtpConfig, TlsMode, WebhookConfig};
 pub use problems::{Problem, Problems};
 use sitewatch_core::incidents::KpiTargets;
 
-/// The profiles shipped in the binary (used by `demo`, and as a fallback).
+/// The profiles shipped in the binary; a site's `[profiles] dir` adds to them.
 pub static BUILTIN_PROFILES: include_dir::Dir<'_> =
     include_dir::include_dir!("$CARGO_MANIFEST_DIR/devices");
 
@@ -125,7 +126,8 @@ fn default_listen() -> SocketAddr {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite://path/to/file.db` (default) or `postgres://user@host/db`.
+    /// `sqlite://path/to/file.db` (default; a relative path is relative to the config
+    /// file) or `postgres://user@host/db`.
     #[serde(default = "default_db")]
     pub url: String,
     /// Most memory, in MiB, for rows waiting to be written while the database is slow or
@@ -163,7 +165,8 @@ fn default_db() -> String {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilesConfig {
-    /// Directory of `*.toml` profiles, relative to the config file. Unset: the built-in set.
+    /// Directory of `*.toml` profiles, relative to the config file, added to the built-in
+    /// set (a file with a built-in id replaces that profile). Unset: the built-in set.
     pub dir: Option<PathBuf>,
 }
 
@@ -249,8 +252,8 @@ impl Config {
         Ok(config)
     }
 
-    /// Parses config text; profiles come from `[profiles] dir` under `base`, or the
-    /// built-in set when unset or `base` is `None`.
+    /// Parses config text. Relative paths are taken under `base` (the config file's
+    /// folder); profiles are the built-in set plus `[profiles] dir` under `base`.
     pub fn parse(file: &Path, text: &str, base: Option<&Path>) -> Result<Config, Problems> {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| Problems::from_toml(file, text, &e))?;
@@ -289,14 +292,15 @@ impl Config {
         if let Some(reason) = raw.mqtt.tls_problem() {
             problems.push(Problem::at(file, text, find(text, "[mqtt]"), reason));
         }
-        let mut mqtt = raw.mqtt;
+        let (mut mqtt, mut database) = (raw.mqtt, raw.database);
         if let Some(base) = base {
             mqtt.resolve_paths(base);
+            database.url = paths::resolve_database_url(&database.url, base);
         }
         problems.into_result(Config {
             site: raw.site,
             http: raw.http,
-            database: raw.database,
+            database,
             devices,
             alarms: raw.alarms,
             alarm_rules,
@@ -466,13 +470,39 @@ fn bind_devices(
     devices
 }
 
-/// Loads every `*.toml` profile from `dir`, or the built-in set.
+/// The built-in profiles, with every `*.toml` profile in `dir` added to them; a file whose
+/// id is a built-in one replaces it.
 pub fn load_profiles(dir: Option<&Path>) -> Result<BTreeMap<String, Arc<Profile>>, Problems> {
-    let files = match dir {
-        Some(d) => read_dir(d)?,
-        None => builtin_files(),
-    };
     let mut problems = Problems::default();
+    let mut out = parse_profiles(builtin_files(), &mut problems);
+    for p in out.values_mut() {
+        Arc::make_mut(p).source = ProfileSource::BuiltIn;
+    }
+    let site = match dir.map(read_dir).transpose() {
+        Ok(files) => parse_profiles(files.unwrap_or_default(), &mut problems),
+        Err(p) => {
+            problems.extend(p);
+            BTreeMap::new()
+        }
+    };
+    for (id, mut p) in site {
+        let replaced = match &p.source {
+            ProfileSource::File(path) if out.contains_key(&id) => Some(path.clone()),
+            _ => None,
+        };
+        if let Some(path) = replaced {
+            Arc::make_mut(&mut p).source = ProfileSource::Override(path);
+        }
+        out.insert(id, p);
+    }
+    problems.into_result(out)
+}
+
+/// Parses profile files; two files with one id are a problem.
+fn parse_profiles(
+    files: Vec<(PathBuf, String)>,
+    problems: &mut Problems,
+) -> BTreeMap<String, Arc<Profile>> {
     let mut out = BTreeMap::new();
     for (path, text) in files {
         match Profile::parse(&path, &text) {
@@ -484,7 +514,7 @@ pub fn load_profiles(dir: Option<&Path>) -> Result<BTreeMap<String, Arc<Profile>
             Err(p) => problems.extend(p),
         }
     }
-    problems.into_result(out)
+    out
 }
 
 fn builtin_files() -> Vec<(PathBuf, String)> {

@@ -4,7 +4,7 @@
 //! MQTT messages: `[[mqtt_points]]` and a `topic` pattern (see [`super::binding`]).
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sitewatch_core::alarms::RuleSpec;
@@ -190,6 +190,29 @@ pub struct Profile {
     pub topic: Option<String>,
     /// Points read from MQTT messages.
     pub mqtt_points: Vec<MqttPointDef>,
+    /// Where it came from, for `sitewatch check` and `sitewatch profiles`.
+    pub source: ProfileSource,
+}
+
+/// Where a profile came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileSource {
+    /// Shipped in the binary (the repository's `devices/`).
+    BuiltIn,
+    /// A site's own file, a profile the binary does not have.
+    File(PathBuf),
+    /// A site's own file that replaces the built-in profile of the same id.
+    Override(PathBuf),
+}
+
+impl std::fmt::Display for ProfileSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProfileSource::BuiltIn => f.write_str("built in"),
+            ProfileSource::File(p) => write!(f, "{}", p.display()),
+            ProfileSource::Override(p) => write!(f, "{} (overrides the built-in one)", p.display()),
+        }
+    }
 }
 
 impl Profile {
@@ -230,6 +253,7 @@ impl Profile {
             points,
             topic: raw.profile.topic,
             mqtt_points,
+            source: ProfileSource::File(file.to_path_buf()),
         })
     }
 
