@@ -434,8 +434,19 @@ async fn store(config: &Path) -> anyhow::Result<Store> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    let database = crate::app::redact(&config.database.url);
+    let devices = config.devices.len();
     let app = App::build(config, Arc::new(SystemClock)).await?;
-    tracing::info!(addr = %app.addr(), "sitewatch serving");
+    tracing::info!(url = %format!("http://{}/", app.addr()), devices, "sitewatch serving");
+    tracing::info!(database = %database, "records kept in the database");
+    match app.store().user_count().await {
+        Ok(0) => tracing::warn!(
+            "no user exists: the API is open to anyone who can reach it; \
+             create the first admin with `sitewatch user add NAME --role admin`"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not count users"),
+    }
     app.run_until_stopped(shutdown::on_signals()).await
 }
 
@@ -568,5 +579,8 @@ async fn device_read(config: &Config, name: &str) -> anyhow::Result<()> {
     );
     let rows = commission::read_device(device).await;
     print!("{}", commission::format_table(&rows));
+    if commission::all_failed(&rows) {
+        anyhow::bail!("every read of `{name}` failed: nothing was read from the device");
+    }
     Ok(())
 }

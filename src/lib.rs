@@ -13,6 +13,7 @@ pub mod config;
 pub mod customers;
 pub mod devices;
 pub mod engine;
+pub mod fuzzing;
 pub mod http;
 pub mod memory;
 pub mod metrics;

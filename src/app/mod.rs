@@ -77,6 +77,11 @@ impl App {
         self
     }
 
+    /// The database it keeps records in.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The address the HTTP server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.listener

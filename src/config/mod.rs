@@ -1,6 +1,7 @@
 //! The site config (`site.toml`, with `SITEWATCH_*` environment overrides) and the device
 //! profiles it binds. Loading validates everything and reports every problem at once.
 
+pub(crate) mod document;
 mod modbus;
 mod mqtt;
 mod notify;
@@ -23,6 +24,7 @@ use sitewatch_core::patrol::PatrolConfig;
 
 use crate::billing::BillingConfig;
 use crate::devices::profile::{AlarmDef, Profile, ProfileSource};
+pub(crate) use document::Document;
 pub use modbus::{ModbusConfig, Parity, SerialConfig, Transport};
 pub use mqtt::{BrokerUrl, DeviceMqttConfig, MqttConfig};
 pub use notify::{NotifyConfig, RateLimit, RetryConfig, SmtpConfig, TlsMode, WebhookConfig};
@@ -36,36 +38,23 @@ pub static BUILTIN_PROFILES: include_dir::Dir<'_> =
 /// The demo plant's site config, shipped in the binary.
 pub const DEMO_CONFIG: &str = include_str!("../../examples/demo/site.toml");
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    site: SiteConfig,
-    #[serde(default)]
-    http: HttpConfig,
-    #[serde(default)]
-    database: DatabaseConfig,
-    #[serde(default)]
-    profiles: ProfilesConfig,
-    #[serde(default)]
-    devices: Vec<Spanned<DeviceConfig>>,
-    #[serde(default)]
-    alarms: AlarmConfig,
-    #[serde(default)]
-    alarm_rules: Vec<Spanned<SiteAlarmRule>>,
-    #[serde(default)]
-    incidents: IncidentsConfig,
-    #[serde(default)]
-    patrol: PatrolConfig,
-    #[serde(default)]
-    inspections: InspectionConfig,
-    #[serde(default)]
-    mqtt: MqttConfig,
-    #[serde(default)]
-    billing: BillingConfig,
-    #[serde(default)]
-    kpis: KpiTargets,
-    notify: Option<NotifyConfig>,
-}
+/// The top-level sections of a site config.
+const SECTIONS: [&str; 14] = [
+    "site",
+    "http",
+    "database",
+    "profiles",
+    "devices",
+    "alarms",
+    "alarm_rules",
+    "incidents",
+    "patrol",
+    "inspections",
+    "mqtt",
+    "billing",
+    "kpis",
+    "notify",
+];
 
 /// `[[alarm_rules]]`: a site's own rule for a point; it replaces the profile's rules for
 /// that point.
@@ -253,66 +242,76 @@ impl Config {
     }
 
     /// Parses config text. Relative paths are taken under `base` (the config file's
-    /// folder); profiles are the built-in set plus `[profiles] dir` under `base`.
+    /// folder); profiles are the built-in set plus `[profiles] dir` under `base`. Every
+    /// problem is reported once, in file order.
     pub fn parse(file: &Path, text: &str, base: Option<&Path>) -> Result<Config, Problems> {
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| Problems::from_toml(file, text, &e))?;
-        let mut problems = Problems::default();
-        if raw.site.timezone.parse::<chrono_tz::Tz>().is_err() {
-            let reason = format!("unknown time zone `{}`", raw.site.timezone);
+        let mut doc = Document::parse(file, text);
+        doc.refuse_unknown(&SECTIONS);
+        let site: Option<SiteConfig> = doc.required("site");
+        let profiles: ProfilesConfig = doc.section("profiles");
+        let raw_devices = doc.list::<DeviceConfig>("devices");
+        let raw_rules = doc.list::<SiteAlarmRule>("alarm_rules");
+        let mut config = Config {
+            site: site.unwrap_or_else(|| SiteConfig {
+                id: String::new(),
+                name: String::new(),
+                timezone: default_tz(),
+            }),
+            http: doc.section("http"),
+            database: doc.section("database"),
+            devices: Vec::new(),
+            alarms: doc.section("alarms"),
+            alarm_rules: Vec::new(),
+            alarm_categories: BTreeMap::new(),
+            incidents: doc.section("incidents"),
+            patrol: doc.section("patrol"),
+            inspections: doc.section("inspections"),
+            mqtt: doc.section("mqtt"),
+            billing: doc.section("billing"),
+            kpis: doc.section("kpis"),
+            notify: doc.optional("notify"),
+        };
+        let complete = doc.complete;
+        let mut problems = doc.problems;
+        config.check_site(file, text, &mut problems);
+        let dir = profiles.dir.as_ref().zip(base).map(|(d, b)| b.join(d));
+        let profiles = Profiles::read(dir.as_deref());
+        problems.extend(profiles.problems.clone());
+        let declared: HashSet<String> =
+            raw_devices.iter().map(|d| d.get_ref().id.clone()).collect();
+        config.devices = bind_devices(file, text, raw_devices, &profiles, &mut problems);
+        let rules = SiteRules {
+            devices: &config.devices,
+            declared: &declared,
+            complete,
+        };
+        let overrides = rules.check(file, text, raw_rules, &mut problems);
+        (config.alarm_rules, config.alarm_categories) = rules::build(&config.devices, &overrides);
+        config.check_books(file, text, &mut problems);
+        if let Some(base) = base {
+            config.mqtt.resolve_paths(base);
+            config.database.url = paths::resolve_database_url(&config.database.url, base);
+        }
+        problems.sort();
+        problems.into_result(config)
+    }
+
+    /// The checks of `[site]`, `[mqtt]` and `[notify]` that their types cannot make.
+    fn check_site(&self, file: &Path, text: &str, problems: &mut Problems) {
+        if self.site.timezone.parse::<chrono_tz::Tz>().is_err() {
+            let reason = format!("unknown time zone `{}`", self.site.timezone);
             problems.push(Problem::at(file, text, find(text, "timezone"), reason));
         }
-        let dir = raw.profiles.dir.as_ref().zip(base).map(|(d, b)| b.join(d));
-        let profiles = match load_profiles(dir.as_deref()) {
-            Ok(p) => p,
-            Err(p) => {
-                problems.extend(p);
-                BTreeMap::new()
-            }
-        };
-        let devices = bind_devices(file, text, raw.devices, &profiles, &mut problems);
-        let overrides = site_rules(file, text, raw.alarm_rules, &devices, &mut problems);
-        let (alarm_rules, alarm_categories) = rules::build(&devices, &overrides);
-        check_books(
-            file,
-            text,
-            &raw.alarms,
-            &alarm_rules,
-            &raw.incidents,
-            &raw.patrol,
-            &mut problems,
-        );
-        if let Some(Err(reason)) = raw.mqtt.url.as_deref().map(BrokerUrl::parse) {
+        if let Some(Err(reason)) = self.mqtt.url.as_deref().map(BrokerUrl::parse) {
             problems.push(Problem::at(file, text, find(text, "[mqtt]"), reason));
         }
-        for (key, reason) in raw.notify.iter().flat_map(NotifyConfig::problems) {
+        for (key, reason) in self.notify.iter().flat_map(NotifyConfig::problems) {
             let at = find_in_section(text, "[notify", key);
             problems.push(Problem::at(file, text, at, reason));
         }
-        if let Some(reason) = raw.mqtt.tls_problem() {
+        if let Some(reason) = self.mqtt.tls_problem() {
             problems.push(Problem::at(file, text, find(text, "[mqtt]"), reason));
         }
-        let (mut mqtt, mut database) = (raw.mqtt, raw.database);
-        if let Some(base) = base {
-            mqtt.resolve_paths(base);
-            database.url = paths::resolve_database_url(&database.url, base);
-        }
-        problems.into_result(Config {
-            site: raw.site,
-            http: raw.http,
-            database,
-            devices,
-            alarms: raw.alarms,
-            alarm_rules,
-            alarm_categories,
-            incidents: raw.incidents,
-            patrol: raw.patrol,
-            inspections: raw.inspections,
-            mqtt,
-            billing: raw.billing,
-            kpis: raw.kpis,
-            notify: raw.notify,
-        })
     }
 
     fn apply_env(&mut self, path: &Path) -> Result<(), Problems> {
@@ -365,57 +364,91 @@ fn find_in_section(text: &str, section: &str, key: &str) -> usize {
     text[start..].find(key).map_or(start, |i| start + i)
 }
 
-/// Validates the site's own alarm rules: each must name a configured point.
-fn site_rules(
-    file: &Path,
-    text: &str,
-    raw: Vec<Spanned<SiteAlarmRule>>,
-    devices: &[Device],
-    problems: &mut Problems,
-) -> Vec<SiteAlarmRule> {
-    let known = |point: &str| {
+/// What the site's own alarm rules are checked against.
+struct SiteRules<'a> {
+    /// The devices bound to a profile.
+    devices: &'a [Device],
+    /// Every device id the file declares, bound or not.
+    declared: &'a HashSet<String>,
+    /// Whether every part of the file was read: if not, a rule may name a device whose
+    /// entry is broken, already reported.
+    complete: bool,
+}
+
+impl SiteRules<'_> {
+    /// Validates the site's own alarm rules: each must name a configured point and be a
+    /// valid rule. A rule for a device already reported (unknown profile, broken entry)
+    /// is not reported again.
+    fn check(
+        &self,
+        file: &Path,
+        text: &str,
+        raw: Vec<Spanned<SiteAlarmRule>>,
+        problems: &mut Problems,
+    ) -> Vec<SiteAlarmRule> {
+        let mut out = Vec::new();
+        for spanned in raw {
+            let rule = spanned.get_ref().clone();
+            let at = spanned.span().start;
+            match self.problem(&rule) {
+                Some(reason) => problems.push(Problem::at(file, text, at, reason)),
+                None if self.known(&rule.point) => out.push(rule),
+                None => {}
+            }
+        }
+        out
+    }
+
+    fn known(&self, point: &str) -> bool {
         point.split_once('.').is_some_and(|(d, p)| {
-            devices
+            self.devices
                 .iter()
                 .any(|dev| dev.config.id == d && dev.profile.alarm_points().any(|x| x.0 == p))
         })
-    };
-    let mut out = Vec::new();
-    for spanned in raw {
-        let rule = spanned.get_ref().clone();
-        if known(&rule.point) {
-            out.push(rule);
-        } else {
-            let reason = format!("alarm rule for unknown point `{}`", rule.point);
-            problems.push(Problem::at(file, text, spanned.span().start, reason));
-        }
     }
-    out
+
+    /// What is wrong with a rule, unless it is already said elsewhere.
+    fn problem(&self, rule: &SiteAlarmRule) -> Option<String> {
+        if let Err(reason) = rule.def.spec.validate() {
+            return Some(format!("alarm rule for `{}`: {reason}", rule.point));
+        }
+        let device = rule.point.split_once('.').map_or("", |(d, _)| d);
+        let bound = self.devices.iter().any(|d| d.config.id == device);
+        let reported = !bound && (self.declared.contains(device) || !self.complete);
+        (!self.known(&rule.point) && !reported)
+            .then(|| format!("alarm rule for unknown point `{}`", rule.point))
+    }
 }
 
-/// Builds the books once, as start-up will, so `check` reports what would stop `serve`.
-fn check_books(
-    file: &Path,
-    text: &str,
-    alarms: &AlarmConfig,
-    rules: &[AlarmRule],
-    incidents: &IncidentsConfig,
-    patrol: &PatrolConfig,
-    problems: &mut Problems,
-) {
-    let mut at = |section: &str, reason: String| {
-        problems.push(Problem::at(file, text, find(text, section), reason));
-    };
-    if let Err(e) = AlarmEngine::new(rules.to_vec(), alarms.clone()) {
-        at("[alarms]", format!("alarm rules: {e}"));
-    }
-    if let Err(e) = IncidentBook::new(incidents.clone()) {
-        for p in e.problems {
-            at("[incidents]", format!("incidents: {p}"));
+impl Config {
+    /// Builds the books once, as start-up will, so `check` reports what would stop
+    /// `serve`. Rules that are invalid in themselves are reported where they are written
+    /// (the profile or `[[alarm_rules]]`), so the engine is built without them.
+    fn check_books(&self, file: &Path, text: &str, problems: &mut Problems) {
+        let mut at = |section: &str, reason: String| {
+            let offset = text.find(section);
+            problems.push(match offset {
+                Some(o) => Problem::at(file, text, o, reason),
+                None => Problem::file(file, reason),
+            });
+        };
+        let rules: Vec<AlarmRule> = self
+            .alarm_rules
+            .iter()
+            .filter(|r| r.spec.validate().is_ok())
+            .cloned()
+            .collect();
+        if let Err(e) = AlarmEngine::new(rules, self.alarms.clone()) {
+            at("[alarms]", format!("alarm rules: {e}"));
         }
-    }
-    for p in patrol.problems() {
-        at("[patrol]", format!("patrol: {p}"));
+        if let Err(e) = IncidentBook::new(self.incidents.clone()) {
+            for p in e.problems {
+                at("[incidents]", format!("incidents: {p}"));
+            }
+        }
+        for p in self.patrol.problems() {
+            at("[patrol]", format!("patrol: {p}"));
+        }
     }
 }
 
@@ -423,7 +456,7 @@ fn bind_devices(
     file: &Path,
     text: &str,
     raw: Vec<Spanned<DeviceConfig>>,
-    profiles: &BTreeMap<String, Arc<Profile>>,
+    profiles: &Profiles,
     problems: &mut Problems,
 ) -> Vec<Device> {
     let mut seen = HashSet::new();
@@ -433,7 +466,9 @@ fn bind_devices(
         let at = |reason: String| Problem::at(file, text, spanned.span().start, reason);
         let d = spanned.get_ref().clone();
         if !seen.insert(d.id.clone()) {
+            // Bound once only: a second binding would repeat every rule of the device.
             problems.push(at(format!("duplicate device id `{}`", d.id)));
+            continue;
         }
         if d.id.is_empty() || !d.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             problems.push(at(format!(
@@ -448,16 +483,18 @@ fn bind_devices(
             buses.push((spanned.span().start, d.id.clone(), m.clone()));
         }
         if let Some(reason) = profiles
+            .good
             .get(&d.profile)
             .and_then(|p| mqtt::check_source(&d, p))
         {
             problems.push(at(reason));
         }
-        match profiles.get(&d.profile) {
+        match profiles.good.get(&d.profile) {
             Some(p) => devices.push(Device {
                 config: d,
                 profile: p.clone(),
             }),
+            None if profiles.broken.contains(&d.profile) => {}
             None => problems.push(at(format!(
                 "device `{}`: unknown profile `{}`",
                 d.id, d.profile
@@ -473,48 +510,81 @@ fn bind_devices(
 /// The built-in profiles, with every `*.toml` profile in `dir` added to them; a file whose
 /// id is a built-in one replaces it.
 pub fn load_profiles(dir: Option<&Path>) -> Result<BTreeMap<String, Arc<Profile>>, Problems> {
-    let mut problems = Problems::default();
-    let mut out = parse_profiles(builtin_files(), &mut problems);
-    for p in out.values_mut() {
-        Arc::make_mut(p).source = ProfileSource::BuiltIn;
-    }
-    let site = match dir.map(read_dir).transpose() {
-        Ok(files) => parse_profiles(files.unwrap_or_default(), &mut problems),
-        Err(p) => {
-            problems.extend(p);
-            BTreeMap::new()
-        }
-    };
-    for (id, mut p) in site {
-        let replaced = match &p.source {
-            ProfileSource::File(path) if out.contains_key(&id) => Some(path.clone()),
-            _ => None,
-        };
-        if let Some(path) = replaced {
-            Arc::make_mut(&mut p).source = ProfileSource::Override(path);
-        }
-        out.insert(id, p);
-    }
-    problems.into_result(out)
+    let loaded = Profiles::read(dir);
+    loaded.problems.into_result(loaded.good)
 }
 
-/// Parses profile files; two files with one id are a problem.
-fn parse_profiles(
-    files: Vec<(PathBuf, String)>,
-    problems: &mut Problems,
-) -> BTreeMap<String, Arc<Profile>> {
-    let mut out = BTreeMap::new();
-    for (path, text) in files {
-        match Profile::parse(&path, &text) {
-            Ok(p) => {
-                if out.insert(p.id.clone(), Arc::new(p)).is_some() {
-                    problems.push(Problem::file(&path, "duplicate profile id".into()));
+/// The profiles that load, and what is wrong with the others.
+#[derive(Debug, Default)]
+struct Profiles {
+    good: BTreeMap<String, Arc<Profile>>,
+    /// The ids of profiles that do not load, as far as they can be read: a device bound
+    /// to one is not reported again as naming an unknown profile.
+    broken: HashSet<String>,
+    problems: Problems,
+}
+
+impl Profiles {
+    /// The built-in profiles, with every `*.toml` profile in `dir` added to them; a file
+    /// whose id is a built-in one replaces it (and says so in its source).
+    fn read(dir: Option<&Path>) -> Profiles {
+        let mut out = Profiles::default();
+        out.add(builtin_files(), |_| ProfileSource::BuiltIn);
+        match dir.map(read_dir) {
+            Some(Ok(files)) => {
+                let builtin: HashSet<String> = out.good.keys().cloned().collect();
+                out.add(files, |p| site_source(p, &builtin));
+            }
+            Some(Err(problems)) => out.problems.extend(problems),
+            None => {}
+        }
+        out
+    }
+
+    /// Parses `files`; two files with one id among them are a problem, a later set
+    /// replaces an earlier one's profile of the same id.
+    fn add(&mut self, files: Vec<(PathBuf, String)>, source: impl Fn(&Profile) -> ProfileSource) {
+        let mut seen = HashSet::new();
+        for (path, text) in files {
+            match Profile::parse(&path, &text) {
+                Ok(mut p) => {
+                    p.source = source(&p);
+                    if !seen.insert(p.id.clone()) {
+                        self.problems
+                            .push(Problem::file(&path, "duplicate profile id".into()));
+                    }
+                    self.broken.remove(&p.id);
+                    self.good.insert(p.id.clone(), Arc::new(p));
+                }
+                Err(p) => {
+                    self.broken.extend(profile_id(&text));
+                    self.problems.extend(p);
                 }
             }
-            Err(p) => problems.extend(p),
         }
     }
-    out
+}
+
+/// Where a site's own profile came from: its file, or its file overriding a built-in one.
+fn site_source(p: &Profile, builtin: &HashSet<String>) -> ProfileSource {
+    match &p.source {
+        ProfileSource::File(path) if builtin.contains(&p.id) => {
+            ProfileSource::Override(path.clone())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The `[profile] id` of a profile file that does not load, if it can be read at all.
+fn profile_id(text: &str) -> Option<String> {
+    let (root, _) = toml::de::DeTable::parse_recoverable(text);
+    let toml::de::DeValue::Table(header) = root.get_ref().get("profile")?.get_ref() else {
+        return None;
+    };
+    match header.get("id")?.get_ref() {
+        toml::de::DeValue::String(id) => Some(id.to_string()),
+        _ => None,
+    }
 }
 
 fn builtin_files() -> Vec<(PathBuf, String)> {

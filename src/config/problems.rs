@@ -71,6 +71,14 @@ impl Problems {
         self.0.is_empty()
     }
 
+    /// Puts the problems in file order (by file, then line and column; a whole-file
+    /// problem first) and keeps each once.
+    pub fn sort(&mut self) {
+        self.0
+            .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+        self.0.dedup();
+    }
+
     /// `Ok(value)` when nothing is wrong.
     pub fn into_result<T>(self, value: T) -> Result<T, Problems> {
         if self.is_empty() {

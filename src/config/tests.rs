@@ -112,11 +112,11 @@ mqtt = {}
         .map(ToString::to_string)
         .collect();
     let expect = [
+        "site.toml:6:1: mqtt url `http://broker`",
         "site.toml:9:1: device `both`: give exactly one of `modbus` or `mqtt`",
         "site.toml:16:1: device `neither`: give exactly one of `modbus` or `mqtt`",
         "site.toml:21:1: device `wrong_kind`: profile `eastron_sdm630` has no mqtt_points",
         "site.toml:27:1: device `no_topic`: no mqtt topic",
-        "site.toml:6:1: mqtt url `http://broker`",
     ];
     assert_eq!(lines.len(), expect.len(), "{lines:?}");
     for (line, want) in lines.iter().zip(expect) {
@@ -309,4 +309,82 @@ fn broker_stats_are_read_unless_turned_off() {
     assert!(on.mqtt.broker_stats);
     let off = format!("{SITE}\n[mqtt]\nurl = \"mqtt://b\"\nbroker_stats = false\n");
     assert!(!parse(&off).expect("valid").mqtt.broker_stats);
+}
+
+fn lines(text: &str) -> Vec<String> {
+    parse(text)
+        .expect_err("invalid")
+        .0
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+const METER: &str =
+    "name = \"M\"\nprofile = \"eastron_sdm630\"\nmodbus = { address = \"127.0.0.1:502\" }\n";
+
+#[test]
+fn a_duplicate_device_is_one_problem_not_also_duplicate_alarm_rules() {
+    let text =
+        format!("{SITE}\n[[devices]]\nid = \"m\"\n{METER}\n[[devices]]\nid = \"m\"\n{METER}");
+    assert_eq!(
+        lines(&text),
+        ["site.toml:11:1: duplicate device id `m`"],
+        "the second entry's rules are not bound again, so nothing is reported at 1:1"
+    );
+}
+
+#[test]
+fn problems_in_every_section_are_reported_once_each_in_file_order() {
+    let text = format!(
+        "[site]\nid = \"x\"\nname = \"X\"\ntimezone = \"Mars/Olympus\"\n
+[http]\nlisten = \"not an address\"\n
+[[devices]]\nid = \"a\"\n{METER}colour = \"red\"\n
+[[devices]]\nid = \"b\"\nname = \"B\"\nprofile = \"eastron_sdm630\"\nmodbus = {{ address = \"127.0.0.1:502\" }}\nunit = \n
+[[devices]]\nid = \"c\"\n{}
+[[alarm_rules]]\npoint = \"c.no_such_point\"\nkind = \"high\"\nlimit = 1.0\npriority = \"high\"\n
+[patrol]\nrounds = 3\n",
+        METER.replace("502", "503")
+    );
+    let got = lines(&text);
+    let want = [
+        "site.toml:4:1: unknown time zone",
+        "site.toml:7:10: invalid socket address",
+        "site.toml:14:1: unknown field `colour`",
+        "site.toml:21:8: string values must be quoted",
+        "site.toml:29:1: alarm rule for unknown point `c.no_such_point`",
+        "site.toml:36:1: unknown field `rounds`",
+    ];
+    assert_eq!(got.len(), want.len(), "{got:#?}");
+    for (line, want) in got.iter().zip(want) {
+        assert!(
+            line.starts_with(want),
+            "{line} should start with {want}: {got:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_rule_for_a_device_already_reported_is_not_reported_again() {
+    let text = format!(
+        "{SITE}\n[[devices]]\nid = \"m\"\nname = \"M\"\nprofile = \"gone\"\nmodbus = {{ address = \"127.0.0.1:502\" }}\n
+[[alarm_rules]]\npoint = \"m.voltage_l1\"\nkind = \"high\"\nlimit = 1.0\npriority = \"high\"\n"
+    );
+    assert_eq!(
+        lines(&text),
+        ["site.toml:5:1: device `m`: unknown profile `gone`"]
+    );
+}
+
+#[test]
+fn an_invalid_site_rule_is_reported_at_its_own_line() {
+    let text = format!(
+        "{SITE}\n[[devices]]\nid = \"m\"\n{METER}\n[[alarm_rules]]\npoint = \"m.voltage_l1\"\nkind = \"high\"\nlimit = 1.0\ndeadband = -1.0\npriority = \"high\"\n"
+    );
+    let got = lines(&text);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].starts_with("site.toml:11:1: alarm rule for `m.voltage_l1`"),
+        "{got:?}"
+    );
 }

@@ -11,7 +11,7 @@ use sitewatch_core::alarms::RuleSpec;
 use toml::Spanned;
 
 use super::binding::{self, MqttPointDef};
-use crate::config::{Problem, Problems};
+use crate::config::{Document, Problem, Problems};
 
 /// Which Modbus table a point lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
@@ -162,16 +162,6 @@ struct Header {
     topic: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProfileFile {
-    profile: Header,
-    #[serde(default)]
-    points: Vec<Spanned<PointDef>>,
-    #[serde(default)]
-    mqtt_points: Vec<Spanned<MqttPointDef>>,
-}
-
 /// A validated profile.
 #[derive(Debug, Clone)]
 pub struct Profile {
@@ -218,16 +208,23 @@ impl std::fmt::Display for ProfileSource {
 impl Profile {
     /// Parses and validates one profile; `file` is only used in messages.
     pub fn parse(file: &Path, text: &str) -> Result<Profile, Problems> {
-        let raw: ProfileFile =
-            toml::from_str(text).map_err(|e| Problems::from_toml(file, text, &e))?;
-        let mut problems = Problems::default();
+        let mut doc = Document::parse(file, text);
+        doc.refuse_unknown(&["profile", "points", "mqtt_points"]);
+        let header: Option<Header> = doc.required("profile");
+        let raw_points = doc.list::<PointDef>("points");
+        let raw_mqtt_points = doc.list::<MqttPointDef>("mqtt_points");
+        let mut problems = doc.problems;
+        let Some(header) = header else {
+            problems.sort();
+            return Err(problems);
+        };
         let mut seen = HashSet::new();
         let mut points = Vec::new();
-        for spanned in raw.points {
+        for spanned in raw_points {
             let at = |reason: String| Problem::at(file, text, spanned.span().start, reason);
             let mut p = spanned.get_ref().clone();
-            p.byte_order.get_or_insert(raw.profile.byte_order);
-            p.word_order.get_or_insert(raw.profile.word_order);
+            p.byte_order.get_or_insert(header.byte_order);
+            p.word_order.get_or_insert(header.word_order);
             if !seen.insert(p.name.clone()) {
                 problems.push(at(format!("duplicate point name `{}`", p.name)));
             }
@@ -236,8 +233,8 @@ impl Profile {
             }
             points.push(p);
         }
-        let mqtt_points = mqtt_points(file, text, raw.mqtt_points, &mut seen, &mut problems);
-        if let Some(Err(reason)) = raw.profile.topic.as_deref().map(binding::check_topic) {
+        let mqtt_points = mqtt_points(file, text, raw_mqtt_points, &mut seen, &mut problems);
+        if let Some(Err(reason)) = header.topic.as_deref().map(binding::check_topic) {
             problems.push(Problem::at(
                 file,
                 text,
@@ -245,13 +242,14 @@ impl Profile {
                 reason,
             ));
         }
+        problems.sort();
         problems.into_result(Profile {
-            id: raw.profile.id,
-            name: raw.profile.name,
-            manual: raw.profile.manual,
+            id: header.id,
+            name: header.name,
+            manual: header.manual,
             blocks: super::modbus::plan(&points),
             points,
-            topic: raw.profile.topic,
+            topic: header.topic,
             mqtt_points,
             source: ProfileSource::File(file.to_path_buf()),
         })
@@ -295,7 +293,10 @@ fn mqtt_points(
         if !seen.insert(p.name.clone()) {
             problems.push(at(format!("duplicate point name `{}`", p.name)));
         }
-        if let Err(reason) = check_name(&p.name).and_then(|()| binding::check(&p)) {
+        let checked = check_name(&p.name)
+            .and_then(|()| binding::check(&p))
+            .and_then(|()| check_alarms(&p.alarms));
+        if let Err(reason) = checked {
             problems.push(at(format!("point `{}`: {reason}", p.name)));
         }
         out.push(p);
@@ -346,7 +347,15 @@ fn check_point(p: &PointDef) -> Result<(), String> {
     if !p.scale.is_finite() || p.scale == 0.0 || !p.offset.is_finite() {
         return Err("scale must be finite and non-zero, offset finite".into());
     }
-    Ok(())
+    check_alarms(&p.alarms)
+}
+
+/// Each default alarm rule is valid in itself, so a broken one is reported here, in the
+/// profile, rather than by the site that uses it.
+fn check_alarms(alarms: &[AlarmDef]) -> Result<(), String> {
+    alarms
+        .iter()
+        .try_for_each(|a| a.spec.validate().map_err(|r| format!("alarm rule: {r}")))
 }
 
 /// An enumeration names its codes: at least one, each a register value.
@@ -462,6 +471,25 @@ unit = "W"
         let good = format!("{bare}states = {{ 0 = \"stopped\", 1 = \"running\" }}\n");
         let p = Profile::parse(Path::new("d.toml"), &good).expect("valid");
         assert_eq!(p.points[1].data_type, DataType::Enum);
+    }
+
+    #[test]
+    fn every_broken_point_is_reported_not_only_the_first() {
+        let bad = "\n[[points]]\nname = \"a\"\ntable = \"holding\"\naddress = 70000\ntype = \"u16\"\n\n[[points]]\nname = \"b\"\ntable = \"cupboard\"\naddress = 1\ntype = \"u16\"\n\n[[points]]\nname = \"c\"\ntable = \"coil\"\naddress = 1\ntype = \"f32\"\n";
+        let msg = Profile::parse(Path::new("p.toml"), &format!("{GOOD}{bad}"))
+            .expect_err("invalid")
+            .to_string();
+        let lines: Vec<&str> = msg.lines().collect();
+        assert_eq!(lines.len(), 3, "{msg}");
+        assert!(
+            lines[0].starts_with("p.toml:17:") && lines[0].contains("70000"),
+            "{msg}"
+        );
+        assert!(
+            lines[1].starts_with("p.toml:22:") && lines[1].contains("cupboard"),
+            "{msg}"
+        );
+        assert!(lines[2].starts_with("p.toml:26:1: point `c`"), "{msg}");
     }
 
     #[test]

@@ -107,6 +107,7 @@ impl Sinks {
         let mut changed = Changed::default();
         for out in outputs {
             self.metrics.output(&out);
+            log_device(&out);
             changed.note(&out);
             items.extend(store_item(&out, now));
             if let Some(prefix) = self.mqtt_prefix.as_deref() {
@@ -116,6 +117,24 @@ impl Sinks {
             self.live.publish(out);
         }
         items.extend(changed.snapshots(books, now));
+    }
+}
+
+/// One log line when a device stops answering and one when it answers again; the engine
+/// decides both once per change, so the log is as quiet as the plant.
+fn log_device(out: &Output) {
+    if let Output::Point(PointEvent::Device {
+        device, up, reason, ..
+    }) = out
+    {
+        match (up, reason) {
+            (true, _) => tracing::info!(device = %device, "device communication recovered"),
+            (false, reason) => tracing::warn!(
+                device = %device,
+                reason = reason.as_deref().unwrap_or("unknown"),
+                "device communication lost"
+            ),
+        }
     }
 }
 

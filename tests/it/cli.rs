@@ -81,3 +81,109 @@ fn migrate_creates_a_sqlite_database_from_nothing() {
     );
     assert!(db.exists());
 }
+
+/// A site config with one meter at `address`, polled fast, in `dir`.
+fn meter_site(dir: &std::path::Path, address: &str) -> std::path::PathBuf {
+    let site = dir.join("site.toml");
+    let text = format!(
+        "[site]\nid = \"t\"\nname = \"T\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n[database]\nurl = \"sqlite://{}\"\n\n[[devices]]\nid = \"meter_1\"\nname = \"Meter\"\nprofile = \"eastron_sdm630\"\nmodbus = {{ address = \"{address}\", poll_interval = \"100ms\", timeout = \"200ms\", comm_loss_after = 2 }}\n",
+        dir.join("sw.db").display()
+    );
+    std::fs::write(&site, text).expect("write");
+    site
+}
+
+/// A loopback address nothing listens on.
+fn closed_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").to_string()
+}
+
+#[test]
+fn device_read_fails_when_no_read_succeeds() {
+    let dir = tempfile::tempdir().expect("dir");
+    let site = meter_site(dir.path(), &closed_address());
+    let out = sitewatch(&[
+        "device",
+        "read",
+        "meter_1",
+        "--config",
+        site.to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a device that never answered is not a success"
+    );
+    assert!(
+        stderr.contains("every read of `meter_1` failed"),
+        "{stderr}"
+    );
+    // The table still shows each point with its error, for the engineer at the panel.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("voltage_l1"));
+}
+
+/// Waits for a line of the daemon's log that contains every one of `words`.
+async fn log_line(
+    lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    words: &[&str],
+) -> String {
+    let wait = async {
+        while let Some(line) = lines.recv().await {
+            if words.iter().all(|w| line.contains(w)) {
+                return line;
+            }
+        }
+        panic!("the log ended without a line with {words:?}");
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), wait)
+        .await
+        .unwrap_or_else(|_| panic!("no log line with {words:?} within 20 s"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_logs_its_address_database_open_api_and_each_comm_loss_and_recovery() {
+    use sitewatch::devices::simulator::Simulator;
+    let dir = tempfile::tempdir().expect("dir");
+    let placeholder = meter_site(dir.path(), "127.0.0.1:1");
+    let config = sitewatch::config::Config::load(&placeholder).expect("valid");
+    let sims = sitewatch::devices::sim_devices(&config.devices);
+    let sim = Simulator::start("127.0.0.1:0".parse().expect("addr"), &sims)
+        .await
+        .expect("simulator");
+    let addr = sim.addr();
+    let site = meter_site(dir.path(), &addr.to_string());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sitewatch"))
+        .args(["serve", "--config", site.to_str().expect("utf-8")])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let (tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    log_line(&mut lines, &["sitewatch serving", "http://127.0.0.1:"]).await;
+    let db = log_line(&mut lines, &["database"]).await;
+    assert!(db.contains("sqlite://") && db.contains("sw.db"), "{db}");
+    log_line(&mut lines, &["WARN", "no user exists", "open to anyone"]).await;
+    drop(sim);
+    let lost = log_line(&mut lines, &["device communication lost", "meter_1"]).await;
+    assert!(lost.contains("reason="), "{lost}");
+    let sim = Simulator::start(addr, &sims)
+        .await
+        .expect("simulator again");
+    log_line(&mut lines, &["device communication recovered", "meter_1"]).await;
+    drop(sim);
+    child.kill().expect("stop the daemon");
+    child.wait().expect("daemon stopped");
+}

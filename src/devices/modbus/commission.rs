@@ -47,6 +47,12 @@ pub async fn read_device(device: &Device) -> Vec<Row> {
     rows
 }
 
+/// Whether there were reads and every one failed (a row without raw registers is a
+/// failed read; a value that does not decode still shows what was read).
+pub fn all_failed(rows: &[Row]) -> bool {
+    !rows.is_empty() && rows.iter().all(|r| r.raw.is_empty())
+}
+
 fn block_rows(device: &Device, block: &Block, result: Result<Raw, String>) -> Vec<Row> {
     let points = &device.profile.points;
     let row = |i: usize, raw: String, value: String| {

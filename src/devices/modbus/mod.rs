@@ -8,7 +8,7 @@
 mod bus;
 pub mod commission;
 mod read;
-mod tcp;
+pub(crate) mod tcp;
 mod transport;
 
 pub use bus::{Bus, group};

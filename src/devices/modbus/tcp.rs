@@ -109,6 +109,31 @@ fn frame_end(buf: &[u8]) -> io::Result<usize> {
     Ok(HEADER + length - 1)
 }
 
+/// Checks `bytes` as the whole of what arrived for a request (`function`, `count`, with
+/// this transaction and unit), as [`TcpClient::read_reply`] and `decode` do together: the
+/// entry point of the fuzz target `modbus_reply` (`sitewatch::fuzzing`).
+pub(crate) fn reply(
+    bytes: &[u8],
+    transaction: u16,
+    unit: u8,
+    function: u8,
+    count: u16,
+) -> tokio_modbus::Result<Response> {
+    let bytes = &bytes[..bytes.len().min(MAX_ADU)];
+    if bytes.len() < HEADER {
+        return Err(short("header"));
+    }
+    let end = frame_end(bytes)?;
+    if bytes.len() < end {
+        return Err(short("length field"));
+    }
+    if bytes.len() > end {
+        let msg = format!("{} bytes after a {end}-byte reply", bytes.len() - end);
+        return Err(io::Error::new(io::ErrorKind::InvalidData, msg).into());
+    }
+    decode(bytes, transaction, unit, function, count)
+}
+
 /// Function code, start and count of a read; other requests are not made by sitewatch.
 fn read_request(request: &Request<'_>) -> Result<(u8, u16, u16), Error> {
     match *request {
