@@ -159,6 +159,7 @@ impl Publisher {
                         }
                         connected = false;
                         window.reset();
+                        self.early.rewind();
                         self.metrics.mqtt_out_connected(false);
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -187,6 +188,7 @@ impl Publisher {
         match ev {
             Event::Incoming(Packet::ConnAck(_)) => {
                 w.reset();
+                self.early.rewind();
                 self.metrics.mqtt_out_connected(true);
                 w.handed.push_back(Sent::Other);
                 let _ = client.try_publish(
@@ -301,6 +303,7 @@ impl Publisher {
                 // The client's queue is full: these go on a later pump, still in order.
                 m.give_back();
                 taken.for_each(|m| m.give_back());
+                self.early.rewind();
                 return;
             }
             w.handed.push_back(Sent::Early(m));

@@ -262,6 +262,13 @@ impl Backlog {
         self.outbox.iter()
     }
 
+    /// The outbox messages held from place `seq` in decision order on, found by halving
+    /// (they are held in that order), so a long outage's walk starts where the last ended.
+    pub fn outbox_from(&self, seq: u64) -> impl Iterator<Item = &Arc<Unwritten>> {
+        let start = self.outbox.partition_point(|m| m.seq < seq);
+        self.outbox.range(start..)
+    }
+
     /// Rows waiting, by kind.
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
@@ -439,6 +446,17 @@ mod tests {
         assert_eq!(rest.counts().get(Kind::Readings), 1);
         assert_eq!(b.bytes(), 0);
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn outbox_messages_are_found_from_their_place_in_decision_order() {
+        let mut b = Backlog::new(usize::MAX);
+        b.push((1..=5).map(message).collect());
+        let _ = b.take(2);
+        let seqs = |from| b.outbox_from(from).map(|m| m.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(0), [3, 4, 5], "the two taken are no longer held");
+        assert_eq!(seqs(4), [4, 5]);
+        assert_eq!(seqs(6), Vec::<u64>::new());
     }
 
     #[test]

@@ -77,6 +77,9 @@ struct Queue {
     in_flight_outbox: Vec<Arc<Unwritten>>,
     /// The last outbox message written to the table, by its place in decision order.
     written_seq: u64,
+    /// Every outbox message before this place was taken early or confirmed, unless the
+    /// publisher rewound (a lost connection gives its unconfirmed ones back).
+    early_from: u64,
     health: Health,
 }
 
@@ -149,17 +152,24 @@ impl Shared {
 
     /// See [`EarlyOutbox::take`].
     fn take_early(&self, covered: u64, max: usize) -> Vec<Arc<Unwritten>> {
-        let q = self.lock();
+        let mut q = self.lock();
         if !q.health.failing || covered < q.written_seq {
             return Vec::new();
         }
-        q.in_flight_outbox
+        let from = q.early_from;
+        let taken: Vec<Arc<Unwritten>> = q
+            .in_flight_outbox
             .iter()
-            .chain(q.backlog.outbox())
+            .filter(|m| m.seq >= from)
+            .chain(q.backlog.outbox_from(from))
             .filter(|m| m.hand())
             .take(max)
             .cloned()
-            .collect()
+            .collect();
+        if let Some(last) = taken.last() {
+            q.early_from = last.seq + 1;
+        }
+        taken
     }
 
     /// Rows waiting, the batch in flight included.
@@ -259,6 +269,12 @@ impl EarlyOutbox {
     pub fn take(&self, covered: u64, max: usize) -> Vec<Arc<Unwritten>> {
         self.0.take_early(covered, max)
     }
+
+    /// Messages taken were given back ([`Unwritten::give_back`]): the next
+    /// [`EarlyOutbox::take`] looks from the oldest again.
+    pub fn rewind(&self) {
+        self.0.lock().early_from = 0;
+    }
 }
 
 /// A channel to the store writer whose backlog holds about `limit_bytes` at most.
@@ -270,6 +286,7 @@ pub fn channel(limit_bytes: usize, metrics: Metrics) -> (StoreSender, StoreRecei
             in_flight_bytes: 0,
             in_flight_outbox: Vec::new(),
             written_seq: 0,
+            early_from: 0,
             health: Health::default(),
         }),
         metrics,
@@ -580,6 +597,7 @@ mod tests {
         first[1].confirmed(Utc::now());
         first[0].give_back();
         first[1].give_back();
+        early.rewind();
         assert_eq!(
             targets(&early.take(0, 10)),
             ["t/1"],
