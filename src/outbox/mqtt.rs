@@ -28,6 +28,10 @@ use crate::store::{Store, Unwritten};
 const POLL: Duration = Duration::from_millis(200);
 /// Most outbox messages handed to the client and not yet confirmed.
 const WINDOW: usize = 64;
+/// Longest a read or update of the outbox table may hold the publisher (the pool would
+/// wait 5 s for a connection): meanwhile no PUBACK is taken and, at an outage's start, no
+/// unwritten message is sent early.
+const DB_WAIT: Duration = Duration::from_secs(1);
 /// Longest wait between reconnect attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -251,7 +255,8 @@ impl Publisher {
             return;
         }
         self.flush_acked(w).await;
-        if let Ok(n) = self.store.backlog("mqtt").await {
+        let count = tokio::time::timeout(DB_WAIT, self.store.backlog("mqtt")).await;
+        if let Ok(Ok(n)) = count {
             self.metrics.outbox_backlog("mqtt", n);
         }
         if !connected || w.busy() >= WINDOW {
@@ -259,9 +264,11 @@ impl Publisher {
         }
         let room = WINDOW - w.busy();
         let written = self.early.written();
-        let rows = match self.store.unsent("mqtt", w.last, room as i64).await {
-            Ok(rows) => rows,
-            Err(e) => return tracing::warn!(error = %e, "outbox unreadable; will retry"),
+        let read = self.store.unsent("mqtt", w.last, room as i64);
+        let rows = match tokio::time::timeout(DB_WAIT, read).await {
+            Ok(Ok(rows)) => rows,
+            Ok(Err(e)) => return tracing::warn!(error = %e, "outbox unreadable; will retry"),
+            Err(_) => return tracing::debug!("outbox read slow; will retry"),
         };
         if rows.len() < room {
             // Every row written up to `written` is handed over (or sent before).
@@ -314,12 +321,15 @@ impl Publisher {
         if w.acked.is_empty() {
             return;
         }
-        match self.store.mark_sent(&w.acked, self.clock.now()).await {
-            Ok(()) => {
+        // Marking twice does no harm, so a write cut short is simply tried again.
+        let mark = self.store.mark_sent(&w.acked, self.clock.now());
+        match tokio::time::timeout(DB_WAIT, mark).await {
+            Ok(Ok(())) => {
                 self.metrics.mqtt_out_sent(w.acked.len());
                 w.acked.clear();
             }
-            Err(e) => tracing::warn!(error = %e, "cannot record deliveries; will retry"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot record deliveries; will retry"),
+            Err(_) => tracing::debug!("recording deliveries slow; will retry"),
         }
     }
 }
