@@ -40,7 +40,9 @@ pub enum IntakeError {
 }
 
 /// Stores, judges and records one scan. `fresh` is false when the same scan id was
-/// stored before (a resent queue): it is judged (`resent`) but the stored verdict stays.
+/// stored before (a resent queue): it is judged (`resent`) and the stored verdict stays;
+/// but when none is stored (saving the first one failed and the phone was answered 5xx),
+/// this verdict is saved, as a restart's judging of pending scans would.
 pub async fn take(
     store: &Store,
     engine: &EngineHandle,
@@ -53,6 +55,8 @@ pub async fn take(
         .ok_or(IntakeError::Unavailable)?;
     if fresh {
         store.set_scan_result(&answer.record).await?;
+    } else {
+        store.set_missing_scan_result(&answer.record).await?;
     }
     Ok((answer, fresh))
 }

@@ -132,7 +132,6 @@ impl App {
             Some(t) => engine.with_tick(t),
             None => engine,
         };
-        let outbox_ready = Arc::new(tokio::sync::Notify::new());
         let keys = PointKeys::for_hub(&self.store, &points)
             .await
             .context("Failed to read the points' history keys")?;
@@ -140,7 +139,6 @@ impl App {
             store: self.store.clone(),
             rx: store_rx,
             metrics: self.metrics.clone(),
-            outbox_ready: outbox_ready.clone(),
             keys,
         };
         tasks.spawn(writer.run(cancel.clone(), WRITER_GRACE));
@@ -188,7 +186,7 @@ impl App {
                 live.clone(),
                 self.metrics.clone(),
                 self.clock.clone(),
-                outbox_ready,
+                writes.early_outbox(),
             )
             .context("Failed to configure the MQTT publisher")?;
             tasks.spawn(publisher.run(cancel.clone()));

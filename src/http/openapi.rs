@@ -172,8 +172,10 @@ fn paging_headers(op: &mut Operation) {
 }
 
 /// The refusals every operation of its kind can answer, with the error body: 401 and 403
-/// where a role is needed, 415 where a JSON body is taken (another content type). A
-/// handler's own description of the same status is kept.
+/// where a role is needed, 503 there too (the sign-in check reads the database, so every
+/// such operation can meet an outage, whatever it does itself), 415 where a JSON body is
+/// taken (another content type). A handler's own description of the same status is kept,
+/// but for 503.
 fn refusals(op: &mut Operation, access: Access) {
     let takes_json = op
         .request_body
@@ -199,6 +201,16 @@ fn refusals(op: &mut Operation, access: Access) {
         add(
             "415",
             "The body is not sent as `application/json` (`bad_body`)",
+        );
+    }
+    if access != Access::Open {
+        // In place of a handler's own 503, which names only the engine.
+        op.responses.responses.insert(
+            "503".to_owned(),
+            RefOr::T(error_response(
+                "The database (or the engine) cannot answer now: the sign-in check or the \
+                 operation's own read or write failed (`unavailable`); try again shortly",
+            )),
         );
     }
 }

@@ -49,6 +49,7 @@ struct Inner {
     alarm_flood_seconds: prometheus::Counter,
     mqtt: MqttMetrics,
     mqtt_out_sent: prometheus::IntCounter,
+    mqtt_out_early: prometheus::IntCounter,
     mqtt_out_connected: prometheus::IntGauge,
     outbox_backlog: IntGaugeVec,
     login_failures: IntCounterVec,
@@ -291,6 +292,17 @@ impl Metrics {
                 r.register(Box::new(c.clone())).expect("unique metric");
                 c
             },
+            mqtt_out_early: {
+                let c = prometheus::IntCounter::new(
+                    "sitewatch_mqtt_published_early_total",
+                    "Outbox messages confirmed by the broker before the database kept them \
+                     (sent from the store backlog while writes fail; also in \
+                     sitewatch_mqtt_published_total).",
+                )
+                .expect("valid metric");
+                r.register(Box::new(c.clone())).expect("unique metric");
+                c
+            },
             mqtt_out_connected: {
                 let g = prometheus::IntGauge::new(
                     "sitewatch_mqtt_publisher_connected",
@@ -492,6 +504,11 @@ impl Metrics {
     /// Outbox messages the broker confirmed.
     pub fn mqtt_out_sent(&self, n: usize) {
         self.0.mqtt_out_sent.inc_by(n as u64);
+    }
+
+    /// Outbox messages the broker confirmed before the database kept them.
+    pub fn mqtt_out_early(&self, n: usize) {
+        self.0.mqtt_out_early.inc_by(n as u64);
     }
 
     /// Whether the publisher is connected.

@@ -1,6 +1,12 @@
 //! The MQTT publisher: outbox messages at QoS 1 (marked sent on PUBACK), point values as
 //! retained state straight from the live hub (QoS 0: the next value replaces a lost
 //! one), and `sitewatch/{site}/status` online/offline with a retained last will.
+//!
+//! While store writes fail, outbox messages the database has not kept yet are sent from
+//! the store writer's backlog ([`EarlyOutbox`]) and marked sent there on PUBACK, so an
+//! alarm reaches the broker as soon with the database gone as with it up; the table is
+//! not read meanwhile (each read would wait out the pool's timeout), and is read again,
+//! as before, once writes succeed.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -8,20 +14,24 @@ use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS};
 use sitewatch_core::clock::Clock;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::devices::mqtt::options_with_suffix;
 use crate::engine::LiveHub;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::writer::EarlyOutbox;
+use crate::store::{Store, Unwritten};
 
 /// How often the outbox is read and deliveries recorded when nothing new was written
 /// (the store writer wakes the publisher at once when it queues a message).
 const POLL: Duration = Duration::from_millis(200);
 /// Most outbox messages handed to the client and not yet confirmed.
 const WINDOW: usize = 64;
+/// Longest a read or update of the outbox table may hold the publisher (the pool would
+/// wait 5 s for a connection): meanwhile no PUBACK is taken and, at an outage's start, no
+/// unwritten message is sent early.
+const DB_WAIT: Duration = Duration::from_secs(1);
 /// Longest wait between reconnect attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -33,7 +43,7 @@ pub struct Publisher {
     live: Arc<LiveHub>,
     metrics: Metrics,
     clock: Arc<dyn Clock>,
-    ready: Arc<Notify>,
+    early: EarlyOutbox,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -44,24 +54,54 @@ impl std::fmt::Debug for Publisher {
     }
 }
 
-/// What the client was handed, in order, so each outgoing packet id maps to its outbox row.
+/// What one publish handed to the client carries, so its PUBACK confirms the right thing.
+#[derive(Debug)]
+enum Sent {
+    /// Not from the outbox (status, point values).
+    Other,
+    /// An outbox row, by id.
+    Row(i64),
+    /// An outbox message the database has not kept yet.
+    Early(Arc<Unwritten>),
+}
+
+/// What the client was handed, in order, so each outgoing packet id maps to its message.
 #[derive(Debug, Default)]
 struct Window {
-    /// Publishes handed to the client, waiting for their packet id (`None`: not from the outbox).
-    handed: VecDeque<Option<i64>>,
-    /// Packet id → outbox id, waiting for PUBACK.
-    inflight: HashMap<u16, i64>,
-    /// Confirmed, to be marked sent.
+    /// Publishes handed to the client, waiting for their packet id.
+    handed: VecDeque<Sent>,
+    /// Packet id → what it carries, waiting for PUBACK.
+    inflight: HashMap<u16, Sent>,
+    /// Confirmed rows, to be marked sent.
     acked: Vec<i64>,
     /// Highest outbox id handed over on this connection.
     last: i64,
+    /// Every row written to the table up to this place in decision order has been handed
+    /// over on this connection ([`EarlyOutbox::written`] before a read of the table that
+    /// found no more); `None` until such a read. Unwritten messages go only after them.
+    covered: Option<u64>,
 }
 
 impl Window {
     fn reset(&mut self) {
-        // After a reconnect everything unconfirmed is sent again (at least once).
+        // After a reconnect everything unconfirmed is sent again (at least once): rows
+        // from the table, unwritten messages from the backlog (or the table, once written).
+        // With no row unconfirmed, every row up to `covered` is still out.
+        let mut rows_unconfirmed = false;
+        for sent in self
+            .handed
+            .drain(..)
+            .chain(self.inflight.drain().map(|(_, s)| s))
+        {
+            match sent {
+                Sent::Early(m) => m.give_back(),
+                Sent::Row(_) => rows_unconfirmed = true,
+                Sent::Other => {}
+            }
+        }
         *self = Window {
             acked: std::mem::take(&mut self.acked),
+            covered: self.covered.filter(|_| !rows_unconfirmed),
             ..Window::default()
         };
     }
@@ -79,7 +119,7 @@ impl Publisher {
         live: Arc<LiveHub>,
         metrics: Metrics,
         clock: Arc<dyn Clock>,
-        ready: Arc<Notify>,
+        early: EarlyOutbox,
     ) -> anyhow::Result<Self> {
         let prefix = topic_prefix(config);
         let mut options = options_with_suffix(config, "-out")?;
@@ -96,7 +136,7 @@ impl Publisher {
             live,
             metrics,
             clock,
-            ready,
+            early,
         })
     }
 
@@ -123,6 +163,7 @@ impl Publisher {
                         }
                         connected = false;
                         window.reset();
+                        self.early.rewind();
                         self.metrics.mqtt_out_connected(false);
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -132,7 +173,7 @@ impl Publisher {
                     self.publish_points(&client, connected, &mut window);
                     self.pump(&client, connected, &mut window).await;
                 }
-                () = self.ready.notified() => self.pump(&client, connected, &mut window).await,
+                () = self.early.ready().notified() => self.pump(&client, connected, &mut window).await,
             }
         }
         self.flush_acked(&mut window).await;
@@ -151,8 +192,9 @@ impl Publisher {
         match ev {
             Event::Incoming(Packet::ConnAck(_)) => {
                 w.reset();
+                self.early.rewind();
                 self.metrics.mqtt_out_connected(true);
-                w.handed.push_back(None);
+                w.handed.push_back(Sent::Other);
                 let _ = client.try_publish(
                     format!("{}/status", self.prefix),
                     QoS::AtLeastOnce,
@@ -161,16 +203,21 @@ impl Publisher {
                 );
                 return true;
             }
-            Event::Outgoing(Outgoing::Publish(pkid)) => {
-                if let Some(Some(id)) = w.handed.pop_front() {
-                    w.inflight.insert(pkid, id);
+            Event::Outgoing(Outgoing::Publish(pkid)) => match w.handed.pop_front() {
+                Some(Sent::Other) | None => {}
+                Some(sent) => {
+                    w.inflight.insert(pkid, sent);
                 }
-            }
-            Event::Incoming(Packet::PubAck(ack)) => {
-                if let Some(id) = w.inflight.remove(&ack.pkid) {
-                    w.acked.push(id);
+            },
+            Event::Incoming(Packet::PubAck(ack)) => match w.inflight.remove(&ack.pkid) {
+                Some(Sent::Row(id)) => w.acked.push(id),
+                Some(Sent::Early(m)) => {
+                    m.confirmed(self.clock.now());
+                    self.metrics.mqtt_out_sent(1);
+                    self.metrics.mqtt_out_early(1);
                 }
-            }
+                Some(Sent::Other) | None => {}
+            },
             _ => {}
         }
         false
@@ -193,27 +240,40 @@ impl Publisher {
             {
                 break;
             }
-            w.handed.push_back(None);
+            w.handed.push_back(Sent::Other);
         }
     }
 
-    /// Records confirmations and hands over the next outbox messages.
+    /// Records confirmations and hands over the next outbox messages: while store writes
+    /// fail, those the database has not kept yet, without touching it; otherwise rows
+    /// from the table.
     async fn pump(&self, client: &AsyncClient, connected: bool, w: &mut Window) {
+        if self.early.failing() {
+            if connected {
+                self.hand_early(client, w);
+            }
+            return;
+        }
         self.flush_acked(w).await;
-        if let Ok(n) = self.store.backlog("mqtt").await {
+        let count = tokio::time::timeout(DB_WAIT, self.store.backlog("mqtt")).await;
+        if let Ok(Ok(n)) = count {
             self.metrics.outbox_backlog("mqtt", n);
         }
         if !connected || w.busy() >= WINDOW {
             return;
         }
-        let rows = match self
-            .store
-            .unsent("mqtt", w.last, (WINDOW - w.busy()) as i64)
-            .await
-        {
-            Ok(rows) => rows,
-            Err(e) => return tracing::warn!(error = %e, "outbox unreadable; will retry"),
+        let room = WINDOW - w.busy();
+        let written = self.early.written();
+        let read = self.store.unsent("mqtt", w.last, room as i64);
+        let rows = match tokio::time::timeout(DB_WAIT, read).await {
+            Ok(Ok(rows)) => rows,
+            Ok(Err(e)) => return tracing::warn!(error = %e, "outbox unreadable; will retry"),
+            Err(_) => return tracing::debug!("outbox read slow; will retry"),
         };
+        if rows.len() < room {
+            // Every row written up to `written` is handed over (or sent before).
+            w.covered = Some(written);
+        }
         for q in rows {
             if client
                 .try_publish(
@@ -226,8 +286,34 @@ impl Publisher {
             {
                 break;
             }
-            w.handed.push_back(Some(q.id));
+            w.handed.push_back(Sent::Row(q.id));
             w.last = q.id;
+        }
+    }
+
+    /// Hands over the outbox messages the database has not kept yet, in decision order,
+    /// once every row of the table is handed over.
+    fn hand_early(&self, client: &AsyncClient, w: &mut Window) {
+        let Some(covered) = w.covered else { return };
+        if w.busy() >= WINDOW {
+            return;
+        }
+        let mut taken = self.early.take(covered, WINDOW - w.busy()).into_iter();
+        while let Some(m) = taken.next() {
+            let sent = client.try_publish(
+                m.message.target.clone(),
+                QoS::AtLeastOnce,
+                m.message.retain,
+                m.message.payload.clone(),
+            );
+            if sent.is_err() {
+                // The client's queue is full: these go on a later pump, still in order.
+                m.give_back();
+                taken.for_each(|m| m.give_back());
+                self.early.rewind();
+                return;
+            }
+            w.handed.push_back(Sent::Early(m));
         }
     }
 
@@ -235,12 +321,15 @@ impl Publisher {
         if w.acked.is_empty() {
             return;
         }
-        match self.store.mark_sent(&w.acked, self.clock.now()).await {
-            Ok(()) => {
+        // Marking twice does no harm, so a write cut short is simply tried again.
+        let mark = self.store.mark_sent(&w.acked, self.clock.now());
+        match tokio::time::timeout(DB_WAIT, mark).await {
+            Ok(Ok(())) => {
                 self.metrics.mqtt_out_sent(w.acked.len());
                 w.acked.clear();
             }
-            Err(e) => tracing::warn!(error = %e, "cannot record deliveries; will retry"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot record deliveries; will retry"),
+            Err(_) => tracing::debug!("recording deliveries slow; will retry"),
         }
     }
 }

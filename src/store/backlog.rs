@@ -15,13 +15,14 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::mem::size_of;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sitewatch_core::points::HubSlot;
 
 use super::readings::JournalRow;
 use super::writer::StoreItem;
-use super::{OutMessage, Reading};
+use super::{OutMessage, Reading, Unwritten};
 
 /// The backlog's bound unless the config sets one: about a million readings, some ten
 /// minutes of a large site's 2,000 readings a second.
@@ -94,7 +95,7 @@ pub struct Batch {
     /// Beside `readings`: each one's hub slot.
     pub(super) slots: Vec<Option<HubSlot>>,
     pub(super) events: Vec<JournalRow>,
-    pub(super) outbox: Vec<(DateTime<Utc>, OutMessage)>,
+    pub(super) outbox: Vec<Arc<Unwritten>>,
     /// Book name, body, time.
     pub(super) states: Vec<(String, String, DateTime<Utc>)>,
     pub(super) bytes: usize,
@@ -132,11 +133,13 @@ impl Batch {
 pub struct Backlog {
     readings: VecDeque<(Reading, Option<HubSlot>)>,
     events: VecDeque<JournalRow>,
-    outbox: VecDeque<(DateTime<Utc>, OutMessage)>,
+    outbox: VecDeque<Arc<Unwritten>>,
     /// The latest snapshot per book: body and time.
     states: BTreeMap<String, (String, DateTime<Utc>)>,
     bytes: usize,
     limit: usize,
+    /// The last outbox message's place in decision order.
+    outbox_seq: u64,
 }
 
 impl Backlog {
@@ -149,6 +152,7 @@ impl Backlog {
             states: BTreeMap::new(),
             bytes: 0,
             limit,
+            outbox_seq: 0,
         }
     }
 
@@ -173,7 +177,9 @@ impl Backlog {
             }
             StoreItem::Outbox(at, m) => {
                 self.bytes += outbox_cost(&m);
-                self.outbox.push_back((at, m));
+                self.outbox_seq += 1;
+                let m = Unwritten::new(at, m, self.outbox_seq);
+                self.outbox.push_back(Arc::new(m));
             }
             StoreItem::State(name, body, at) => {
                 self.bytes += state_cost(&name, &body);
@@ -202,8 +208,8 @@ impl Backlog {
         if self.readings.pop_front().is_some() {
             return Some((Kind::Readings, READING));
         }
-        if let Some((_, m)) = self.outbox.pop_front() {
-            return Some((Kind::Outbox, outbox_cost(&m)));
+        if let Some(m) = self.outbox.pop_front() {
+            return Some((Kind::Outbox, outbox_cost(&m.message)));
         }
         let row = self.events.pop_front()?;
         Some((Kind::Journal, event_cost(&row)))
@@ -223,7 +229,11 @@ impl Backlog {
         b.events = front(&mut self.events, max - b.len());
         b.bytes += b.events.iter().map(event_cost).sum::<usize>();
         b.outbox = front(&mut self.outbox, max - b.len());
-        b.bytes += b.outbox.iter().map(|(_, m)| outbox_cost(m)).sum::<usize>();
+        b.bytes += b
+            .outbox
+            .iter()
+            .map(|m| outbox_cost(&m.message))
+            .sum::<usize>();
         let readings = front(&mut self.readings, max - b.len());
         b.bytes += readings.len() * READING;
         (b.readings, b.slots) = readings.into_iter().unzip();
@@ -245,6 +255,18 @@ impl Backlog {
         if self.outbox.is_empty() && self.outbox.capacity() > KEEP {
             self.outbox.shrink_to(KEEP);
         }
+    }
+
+    /// The outbox messages held, in decision order.
+    pub fn outbox(&self) -> impl Iterator<Item = &Arc<Unwritten>> {
+        self.outbox.iter()
+    }
+
+    /// The outbox messages held from place `seq` in decision order on, found by halving
+    /// (they are held in that order), so a long outage's walk starts where the last ended.
+    pub fn outbox_from(&self, seq: u64) -> impl Iterator<Item = &Arc<Unwritten>> {
+        let start = self.outbox.partition_point(|m| m.seq < seq);
+        self.outbox.range(start..)
     }
 
     /// Rows waiting, by kind.
@@ -290,7 +312,11 @@ fn event_cost((_, kind, subject, body): &JournalRow) -> usize {
 }
 
 fn outbox_cost(m: &OutMessage) -> usize {
-    size_of::<(DateTime<Utc>, OutMessage)>() + m.channel.len() + m.target.len() + m.payload.len()
+    size_of::<Unwritten>()
+        + size_of::<Arc<Unwritten>>()
+        + m.channel.len()
+        + m.target.len()
+        + m.payload.len()
 }
 
 fn state_cost(name: &str, body: &str) -> usize {
@@ -423,12 +449,27 @@ mod tests {
     }
 
     #[test]
+    fn outbox_messages_are_found_from_their_place_in_decision_order() {
+        let mut b = Backlog::new(usize::MAX);
+        b.push((1..=5).map(message).collect());
+        let _ = b.take(2);
+        let seqs = |from| b.outbox_from(from).map(|m| m.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(0), [3, 4, 5], "the two taken are no longer held");
+        assert_eq!(seqs(4), [4, 5]);
+        assert_eq!(seqs(6), Vec::<u64>::new());
+    }
+
+    #[test]
     fn a_batch_keeps_each_records_own_time() {
         let mut b = Backlog::new(usize::MAX);
         b.push(vec![message(5), message(9), reading(7)]);
         let batch = b.take(10);
-        let times: Vec<_> = batch.outbox.iter().map(|(t, _)| *t).collect();
-        assert_eq!(times, vec![at(5), at(9)]);
+        let times: Vec<_> = batch.outbox.iter().map(|m| (m.at, m.seq)).collect();
+        assert_eq!(
+            times,
+            vec![(at(5), 1), (at(9), 2)],
+            "their times, in decision order"
+        );
         assert_eq!(batch.readings[0].at, at(7));
     }
 }

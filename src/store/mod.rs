@@ -33,7 +33,7 @@ pub use customers::ImportSummary;
 pub use duty::{DutyEntry, FireTest, StoredHandover};
 pub use files::StoredFile;
 pub use health::WriteReport;
-pub use outbox::{OutMessage, Queued};
+pub use outbox::{OutMessage, Queued, Unwritten};
 pub use readings::PointKeys;
 pub use readings::{EventRow, JournalRow, Reading};
 pub use requests::{StoredRequest, kind_name};
@@ -229,7 +229,7 @@ fn numbered_placeholders(numbered: bool, rows: usize, cols: usize) -> String {
     s
 }
 
-/// Most rows in one multi-row insert: up to 1,280 parameters (outbox rows have 5), far
+/// Most rows in one multi-row insert: up to 1,536 parameters (outbox rows have 6), far
 /// below either backend's limit (SQLite 32,766, PostgreSQL 65,535).
 const STATEMENT_ROWS: usize = 256;
 

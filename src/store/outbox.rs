@@ -1,5 +1,7 @@
 //! The outbox: messages waiting for delivery, in the order they were decided.
 
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -25,6 +27,59 @@ pub struct Queued {
     pub id: i64,
     /// The message.
     pub message: OutMessage,
+}
+
+/// An outbox message the database has not kept yet: it waits in the store writer's
+/// backlog, and while writes fail the publisher may send it from there (see
+/// `store::writer`). A message the broker confirmed that way is written already sent, so
+/// the table does not send it again.
+#[derive(Debug)]
+pub struct Unwritten {
+    /// When it was decided.
+    pub at: DateTime<Utc>,
+    /// The message.
+    pub message: OutMessage,
+    /// Its place in decision order, from 1 (the backlog counts them).
+    pub seq: u64,
+    /// Handed to the publisher and not given back.
+    handed: AtomicBool,
+    /// When the broker confirmed it (ms since the epoch); 0 while it has not.
+    sent_ms: AtomicI64,
+}
+
+impl Unwritten {
+    /// A message decided `at`, `seq`th in decision order.
+    pub fn new(at: DateTime<Utc>, message: OutMessage, seq: u64) -> Self {
+        Self {
+            at,
+            message,
+            seq,
+            handed: AtomicBool::new(false),
+            sent_ms: AtomicI64::new(0),
+        }
+    }
+
+    /// Takes it for the publisher; `false` when it is already taken or confirmed.
+    pub fn hand(&self) -> bool {
+        self.sent_ms().is_none() && !self.handed.swap(true, Ordering::AcqRel)
+    }
+
+    /// The publisher lost its connection before the broker confirmed it: it may be taken
+    /// again (or written unsent, for the table to send).
+    pub fn give_back(&self) {
+        self.handed.store(false, Ordering::Release);
+    }
+
+    /// The broker confirmed it at `at`.
+    pub fn confirmed(&self, at: DateTime<Utc>) {
+        self.sent_ms
+            .store(at.timestamp_millis().max(1), Ordering::Release);
+    }
+
+    /// When the broker confirmed it, if it has.
+    pub fn sent_ms(&self) -> Option<i64> {
+        Some(self.sent_ms.load(Ordering::Acquire)).filter(|ms| *ms != 0)
+    }
 }
 
 impl Store {
@@ -105,37 +160,43 @@ pub(crate) async fn enqueue_in(
     at: DateTime<Utc>,
     messages: &[OutMessage],
 ) -> Result<(), StoreError> {
-    let rows: Vec<(DateTime<Utc>, &OutMessage)> = messages.iter().map(|m| (at, m)).collect();
+    let rows: Vec<(DateTime<Utc>, &OutMessage, Option<i64>)> =
+        messages.iter().map(|m| (at, m, None)).collect();
     insert_rows_in(tx, &rows).await
 }
 
 /// Queues messages inside the caller's transaction, each with the time it was decided
-/// (the store writer's batches hold several engine steps, or an outage's worth).
+/// (the store writer's batches hold several engine steps, or an outage's worth); one the
+/// broker already confirmed is written sent.
 pub(crate) async fn insert_outbox_in(
     tx: &mut sqlx::AnyConnection,
-    messages: &[(DateTime<Utc>, OutMessage)],
+    messages: &[std::sync::Arc<Unwritten>],
 ) -> Result<(), StoreError> {
-    let rows: Vec<(DateTime<Utc>, &OutMessage)> = messages.iter().map(|(at, m)| (*at, m)).collect();
+    let rows: Vec<(DateTime<Utc>, &OutMessage, Option<i64>)> = messages
+        .iter()
+        .map(|m| (m.at, &m.message, m.sent_ms()))
+        .collect();
     insert_rows_in(tx, &rows).await
 }
 
 async fn insert_rows_in(
     tx: &mut sqlx::AnyConnection,
-    rows: &[(DateTime<Utc>, &OutMessage)],
+    rows: &[(DateTime<Utc>, &OutMessage, Option<i64>)],
 ) -> Result<(), StoreError> {
     for chunk in statement_chunks(rows) {
         let sql = format!(
-            "insert into outbox (created_ms, channel, target, payload, retain) values {}",
-            placeholders(tx, chunk.len(), 5)
+            "insert into outbox (created_ms, channel, target, payload, retain, sent_ms) values {}",
+            placeholders(tx, chunk.len(), 6)
         );
         let mut q = sqlx::query(&sql);
-        for (at, m) in chunk {
+        for (at, m, sent_ms) in chunk {
             q = q
                 .bind(at.timestamp_millis())
                 .bind(m.channel.as_str())
                 .bind(m.target.as_str())
                 .bind(m.payload.as_str())
-                .bind(i32::from(m.retain));
+                .bind(i32::from(m.retain))
+                .bind(*sent_ms);
         }
         q.execute(&mut *tx).await?;
     }

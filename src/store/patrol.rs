@@ -37,6 +37,20 @@ impl Store {
         Ok(())
     }
 
+    /// Records the verdict on a stored scan that has none yet (a resend of a scan whose
+    /// first verdict could not be saved); a stored verdict stays.
+    pub async fn set_missing_scan_result(&self, record: &ScanRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "update scans set result = $1, record = $2 where scan_id = $3 and result is null",
+        )
+        .bind(record.result.as_str())
+        .bind(serde_json::to_string(record).unwrap_or_default())
+        .bind(record.scan.id.clone())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Scans stored but never judged (the daemon stopped in between), oldest first.
     pub async fn pending_scans(&self) -> Result<Vec<Scan>, StoreError> {
         let rows = sqlx::query("select body from scans where result is null order by received_ms")

@@ -16,6 +16,14 @@
 //! written: a transaction costs far more than a row, and at thousands of MQTT messages a
 //! second writing each handful on its own was most of the daemon's work. Anything else (a
 //! journal entry, an outbox message, a snapshot) is written at once with the readings.
+//!
+//! Outbox messages do not wait for the database: while writes fail, the MQTT publisher
+//! takes the unwritten ones from here ([`EarlyOutbox`]) and sends them at once, in
+//! decision order, and on the broker's PUBACK marks them sent in place; the writer later
+//! writes those rows already sent, so the table does not send them again. Messages not
+//! confirmed by the time their row is written are written unsent and go through the
+//! table as usual (at least once). The publisher takes them only once it has read every
+//! row written to the table so far, so none overtakes an older one.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -31,7 +39,7 @@ use super::health::{Health, WriteReport};
 use super::outbox::insert_outbox_in;
 use super::readings::{PointKeys, insert_events_in, insert_readings_in};
 use super::state::upsert_states_in;
-use super::{Backend, OutMessage, Reading, Store, StoreError};
+use super::{Backend, OutMessage, Reading, Store, StoreError, Unwritten};
 use crate::metrics::Metrics;
 use sitewatch_core::points::HubSlot;
 
@@ -65,6 +73,13 @@ struct Queue {
     backlog: Backlog,
     in_flight: Counts,
     in_flight_bytes: usize,
+    /// The outbox messages of the batch in flight (older than the backlog's).
+    in_flight_outbox: Vec<Arc<Unwritten>>,
+    /// The last outbox message written to the table, by its place in decision order.
+    written_seq: u64,
+    /// Every outbox message before this place was taken early or confirmed, unless the
+    /// publisher rewound (a lost connection gives its unconfirmed ones back).
+    early_from: u64,
     health: Health,
 }
 
@@ -72,6 +87,8 @@ struct Queue {
 struct Shared {
     queue: Mutex<Queue>,
     metrics: Metrics,
+    /// Wakes the MQTT publisher: outbox rows written, or unwritten ones to send early.
+    publisher: Arc<Notify>,
 }
 
 impl Shared {
@@ -81,15 +98,19 @@ impl Shared {
 
     fn push(&self, items: Vec<StoreItem>) {
         let now = Instant::now();
-        let (dropped, log) = {
+        let outbox = items.iter().any(|i| matches!(i, StoreItem::Outbox(..)));
+        let (dropped, log, early) = {
             let mut q = self.lock();
             q.health.added(now);
             let dropped = q.backlog.push(items);
             let log = (dropped.total() > 0)
                 .then(|| q.health.gave_way(dropped, now))
                 .flatten();
-            (dropped, log)
+            (dropped, log, outbox && q.health.failing)
         };
+        if early {
+            self.publisher.notify_one();
+        }
         self.metrics.store().dropped(dropped);
         if let Some(log) = log {
             log_drops(log);
@@ -102,19 +123,53 @@ impl Shared {
         let batch = q.backlog.take(BATCH);
         q.in_flight = batch.counts();
         q.in_flight_bytes = batch.bytes();
+        q.in_flight_outbox.clone_from(&batch.outbox);
         batch
     }
 
-    fn written(&self) {
+    fn written(&self, batch: &Batch) {
         let mut q = self.lock();
         q.in_flight = Counts::default();
         q.in_flight_bytes = 0;
+        q.in_flight_outbox.clear();
+        if let Some(last) = batch.outbox.last() {
+            q.written_seq = last.seq;
+        }
         let more = !q.backlog.is_empty();
         q.health.written(Instant::now(), more);
     }
 
     fn failed(&self) {
-        self.lock().health.failing = true;
+        let outbox = {
+            let mut q = self.lock();
+            q.health.failing = true;
+            !q.in_flight_outbox.is_empty() || q.backlog.counts().get(Kind::Outbox) > 0
+        };
+        if outbox {
+            self.publisher.notify_one();
+        }
+    }
+
+    /// See [`EarlyOutbox::take`].
+    fn take_early(&self, covered: u64, max: usize) -> Vec<Arc<Unwritten>> {
+        let mut q = self.lock();
+        if !q.health.failing || covered < q.written_seq {
+            return Vec::new();
+        }
+        let from = q.early_from;
+        let taken: Vec<Arc<Unwritten>> = q
+            .in_flight_outbox
+            .iter()
+            .filter(|m| m.seq >= from)
+            .chain(q.backlog.outbox_from(from))
+            .filter(|m| m.hand())
+            .take(max)
+            .cloned()
+            .collect();
+        if let Some(last) = taken.last() {
+            q.early_from = last.seq + 1;
+        }
+        taken
     }
 
     /// Rows waiting, the batch in flight included.
@@ -185,6 +240,43 @@ pub struct StoreReceiver {
 #[derive(Debug, Clone)]
 pub struct WriteStatus(Arc<Shared>);
 
+/// The publisher's view of the outbox messages not yet written: it is woken when rows
+/// are written or unwritten ones may be sent early, and takes those while writes fail.
+#[derive(Debug, Clone)]
+pub struct EarlyOutbox(Arc<Shared>);
+
+impl EarlyOutbox {
+    /// Rung when outbox rows are written, or when unwritten ones wait while writes fail.
+    pub fn ready(&self) -> &Notify {
+        &self.0.publisher
+    }
+
+    /// The last write failed and none has succeeded since.
+    pub fn failing(&self) -> bool {
+        self.0.lock().health.failing
+    }
+
+    /// The place in decision order of the last outbox message written to the table.
+    pub fn written(&self) -> u64 {
+        self.0.lock().written_seq
+    }
+
+    /// While writes fail, up to `max` outbox messages the database has not kept and the
+    /// publisher has not taken, oldest first, each marked taken. `covered` is
+    /// [`EarlyOutbox::written`] as it was before a read of the table that found every
+    /// unsent row handed over: unless it reaches the last row written, rows in the table
+    /// are still to go first and nothing is given (the order holds).
+    pub fn take(&self, covered: u64, max: usize) -> Vec<Arc<Unwritten>> {
+        self.0.take_early(covered, max)
+    }
+
+    /// Messages taken were given back ([`Unwritten::give_back`]): the next
+    /// [`EarlyOutbox::take`] looks from the oldest again.
+    pub fn rewind(&self) {
+        self.0.lock().early_from = 0;
+    }
+}
+
 /// A channel to the store writer whose backlog holds about `limit_bytes` at most.
 pub fn channel(limit_bytes: usize, metrics: Metrics) -> (StoreSender, StoreReceiver) {
     let shared = Arc::new(Shared {
@@ -192,9 +284,13 @@ pub fn channel(limit_bytes: usize, metrics: Metrics) -> (StoreSender, StoreRecei
             backlog: Backlog::new(limit_bytes),
             in_flight: Counts::default(),
             in_flight_bytes: 0,
+            in_flight_outbox: Vec::new(),
+            written_seq: 0,
+            early_from: 0,
             health: Health::default(),
         }),
         metrics,
+        publisher: Arc::default(),
     });
     let (tx, rx) = mpsc::channel(1);
     let rx = StoreReceiver {
@@ -232,6 +328,11 @@ impl WriteStatus {
     /// Sets the store gauges from the report (called before `/metrics` renders).
     pub fn show(&self) {
         self.0.metrics.store().show(&self.0.report());
+    }
+
+    /// The MQTT publisher's way in.
+    pub fn early_outbox(&self) -> EarlyOutbox {
+        EarlyOutbox(self.0.clone())
     }
 }
 
@@ -347,8 +448,6 @@ pub struct Writer {
     pub rx: StoreReceiver,
     /// Rows written.
     pub metrics: Metrics,
-    /// Rung when outbox rows are written, for the publisher.
-    pub outbox_ready: Arc<Notify>,
     /// The points' history keys as far as known ([`PointKeys::for_hub`]); the writer adds
     /// the rest.
     pub keys: PointKeys,
@@ -404,14 +503,14 @@ impl Writer {
     }
 
     fn written(&self, batch: &Batch) {
-        self.rx.shared.written();
+        self.rx.shared.written(batch);
         let c = batch.counts();
         self.metrics.stored("events", batch.events.len());
         self.metrics.stored("outbox", batch.outbox.len());
         self.metrics.stored("core_state", batch.states.len());
         self.metrics.stored("readings", batch.readings.len());
         if c.get(Kind::Outbox) > 0 {
-            self.outbox_ready.notify_one();
+            self.rx.shared.publisher.notify_one();
         }
     }
 
@@ -460,5 +559,73 @@ impl Batch {
         insert_readings_in(&mut tx, &self.readings, keys).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(n: u32) -> StoreItem {
+        let m = OutMessage {
+            channel: "mqtt".into(),
+            target: format!("t/{n}"),
+            payload: "{}".into(),
+            retain: false,
+        };
+        StoreItem::Outbox(Utc::now(), m)
+    }
+
+    fn targets(ms: &[Arc<Unwritten>]) -> Vec<&str> {
+        ms.iter().map(|m| m.message.target.as_str()).collect()
+    }
+
+    #[test]
+    fn unwritten_messages_go_early_only_while_writes_fail_each_once_in_order() {
+        let (tx, _rx) = channel(usize::MAX, Metrics::new());
+        let early = tx.status().early_outbox();
+        tx.send(vec![message(1), message(2)]);
+        assert!(early.take(0, 10).is_empty(), "not while writes work");
+        // The writer takes a batch and fails it; a third message arrives meanwhile.
+        let batch = tx.shared.take();
+        tx.shared.failed();
+        tx.send(vec![message(3)]);
+        let first = early.take(0, 2);
+        assert_eq!(targets(&first), ["t/1", "t/2"], "the failed batch's first");
+        assert_eq!(targets(&early.take(0, 10)), ["t/3"], "each once");
+        // A reconnect before the broker confirmed them: they go again, still first.
+        first[1].confirmed(Utc::now());
+        first[0].give_back();
+        first[1].give_back();
+        early.rewind();
+        assert_eq!(
+            targets(&early.take(0, 10)),
+            ["t/1"],
+            "a confirmed one not again"
+        );
+        assert_eq!(batch.outbox[1].sent_ms().map(|ms| ms > 0), Some(true));
+        assert_eq!(
+            batch.outbox[0].sent_ms(),
+            None,
+            "written unsent unless confirmed"
+        );
+    }
+
+    #[test]
+    fn nothing_goes_early_ahead_of_a_written_row_the_publisher_has_not_read() {
+        let (tx, _rx) = channel(usize::MAX, Metrics::new());
+        let early = tx.status().early_outbox();
+        tx.send(vec![message(1)]);
+        let batch = tx.shared.take();
+        tx.shared.written(&batch);
+        assert_eq!(early.written(), 1);
+        tx.send(vec![message(2)]);
+        tx.shared.failed();
+        assert!(early.failing());
+        assert!(
+            early.take(0, 10).is_empty(),
+            "row 1 is in the table, not yet handed over: it goes first"
+        );
+        assert_eq!(targets(&early.take(1, 10)), ["t/2"]);
     }
 }

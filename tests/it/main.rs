@@ -28,6 +28,7 @@ mod notices;
 mod notify;
 mod openapi;
 mod outage;
+mod outbox_outage;
 mod patrol;
 mod pg_server;
 mod plant;

@@ -379,7 +379,7 @@ fn each_operation(doc: &Value) -> Vec<(String, String, &Value)> {
 }
 
 #[tokio::test]
-async fn the_document_lists_sign_in_and_content_type_refusals_and_each_command_body() {
+async fn the_document_lists_sign_in_outage_and_content_type_refusals_and_each_command_body() {
     let app = spawn_app(Db::Sqlite).await;
     let doc = document(&app).await;
     let error_body = json!("#/components/schemas/ErrorBody");
@@ -394,6 +394,7 @@ async fn the_document_lists_sign_in_and_content_type_refusals_and_each_command_b
         let expected = [
             ("401", needs_role),
             ("403", needs_role),
+            ("503", needs_role),
             ("415", takes_json),
         ];
         for (status, due) in expected {
@@ -404,6 +405,11 @@ async fn the_document_lists_sign_in_and_content_type_refusals_and_each_command_b
         }
     }
     assert!(missing.is_empty(), "refusals not documented: {missing:?}");
+    let outage = &doc["paths"]["/api/v1/alarms"]["get"]["responses"]["503"]["description"];
+    assert!(
+        outage.as_str().is_some_and(|d| d.contains("`unavailable`")),
+        "the 503 names its code: {outage}"
+    );
     assert!(
         json_bodies > 10,
         "the walk saw the JSON bodies: {json_bodies}"

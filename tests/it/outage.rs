@@ -44,7 +44,7 @@ async fn spawn_on(url: String) -> TestApp {
 
 /// `/readyz`'s status and body. It bounds its own waits at 2 s, so it must answer well
 /// within the 10 s given here even with the database gone (it used to hang).
-async fn ready(app: &TestApp) -> (u16, Value) {
+pub async fn ready(app: &TestApp) -> (u16, Value) {
     let get = app.client.get(format!("{}/readyz", app.base)).send();
     let resp = tokio::time::timeout(Duration::from_secs(10), get)
         .await
@@ -53,7 +53,7 @@ async fn ready(app: &TestApp) -> (u16, Value) {
     (resp.status().as_u16(), resp.json().await.expect("json"))
 }
 
-async fn wait_ready(app: &TestApp) {
+pub async fn wait_ready(app: &TestApp) {
     eventually("/readyz says ready", WAIT, || async {
         let (status, body) = ready(app).await;
         (status == 200 && body["writes"]["ok"] == true).then_some(())
@@ -61,7 +61,7 @@ async fn wait_ready(app: &TestApp) {
     .await;
 }
 
-async fn wait_failing(app: &TestApp) -> Value {
+pub async fn wait_failing(app: &TestApp) -> Value {
     eventually("/readyz says writes fail", WAIT, || async {
         let (status, body) = ready(app).await;
         (status == 503 && body["writes"]["failing"] == true).then_some(body)

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 use sitewatch::core::clock::ManualClock;
+use sqlx::Connection as _;
 
 use crate::helpers::{Db, TestApp, eventually, metric, spawn_app_with};
 
@@ -107,6 +108,50 @@ async fn scans_are_stored_judged_and_resends_recognised() {
     );
     let (status, err) = scan(&app, "s4", json!({})).await;
     assert_eq!((status, err["field"].as_str()), (422, Some("tag_uid")));
+}
+
+#[tokio::test]
+async fn a_resent_scan_saves_the_verdict_its_first_send_could_not() {
+    let app = spawn_app_with(Db::Sqlite, PATROL, clock()).await;
+    open_tour(&app).await;
+    let mut db = sqlx::SqliteConnection::connect(&app.db.url)
+        .await
+        .expect("open the daemon's file");
+    sqlx::query("pragma busy_timeout = 5000")
+        .execute(&mut db)
+        .await
+        .expect("busy timeout");
+    // The database takes the scan but refuses its verdict, as a failing write would.
+    sqlx::query(
+        "create trigger no_verdicts before update on scans \
+         begin select raise(abort, 'verdicts refused'); end",
+    )
+    .execute(&mut db)
+    .await
+    .expect("trigger");
+    let lobby = json!({"tag_uid": "04:a2:3b:11"});
+    let (status, _) = scan(&app, "s5", lobby.clone()).await;
+    assert!(status >= 500, "a 5xx, so the phone resends: {status}");
+    sqlx::query("drop trigger no_verdicts")
+        .execute(&mut db)
+        .await
+        .expect("drop the trigger");
+    let (status, _) = scan(&app, "s5", lobby).await;
+    assert_eq!(status, 200, "stored before, so not created again");
+    let stored = app
+        .get_json("/api/v1/patrol/scans?from=2026-11-24T00:00:00Z&to=2026-11-26T00:00:00Z")
+        .await;
+    let ids: Vec<&str> = stored
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["scan"]["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["s5"],
+        "its verdict saved by the resend, without a restart"
+    );
 }
 
 #[tokio::test]
