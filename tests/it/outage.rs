@@ -108,18 +108,23 @@ async fn move_volts(app: &TestApp, from: f64, n: usize) -> Vec<f64> {
     set
 }
 
+/// Waits until every value in `volts` is in history: the journal is written ahead of
+/// readings in each catch-up batch, so readings may land a batch or two later.
 async fn assert_stored(store: &Store, since: chrono::DateTime<chrono::Utc>, volts: &[f64]) {
-    let rows = store
-        .readings(VOLTS, since, 100_000)
-        .await
-        .expect("readings");
-    let kept: Vec<f64> = rows.iter().map(|r| r.value).collect();
-    for v in volts {
-        assert!(
-            kept.contains(v),
-            "{v} V read during the outage is in history: {kept:?}"
-        );
+    let mut kept: Vec<f64> = Vec::new();
+    for _ in 0..100 {
+        let rows = store
+            .readings(VOLTS, since, 100_000)
+            .await
+            .expect("readings");
+        kept = rows.iter().map(|r| r.value).collect();
+        if volts.iter().all(|v| kept.contains(v)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let missing: Vec<_> = volts.iter().filter(|v| !kept.contains(v)).collect();
+    panic!("{missing:?} V read during the outage are not in history: {kept:?}");
 }
 
 /// The live stream's text as it arrives, read by a task of its own.
