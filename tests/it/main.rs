@@ -19,6 +19,7 @@ mod files;
 mod going_live;
 mod grafana;
 mod helpers;
+mod https_proxy;
 mod incident_page;
 mod modbus;
 mod mqtt;
