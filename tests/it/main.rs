@@ -12,6 +12,7 @@ mod billing;
 mod browser;
 mod browser_desk;
 mod cli;
+mod console_shot;
 mod customers;
 mod docs;
 mod duty;
