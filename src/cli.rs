@@ -440,8 +440,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(url = %format!("http://{}/", app.addr()), devices, "sitewatch serving");
     tracing::info!(database = %database, "records kept in the database");
     match app.store().user_count().await {
+        // App::build has refused any but a loopback address while no user exists.
         Ok(0) => tracing::warn!(
-            "no user exists: the API is open to anyone who can reach it; \
+            listen = %app.addr(),
+            "no user exists: the API is open, without sign-in, to anyone on this machine, \
+             and only on loopback (a public listen address is refused until a user exists); \
              create the first admin with `sitewatch user add NAME --role admin`"
         ),
         Ok(_) => {}

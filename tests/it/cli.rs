@@ -175,7 +175,16 @@ async fn serve_logs_its_address_database_open_api_and_each_comm_loss_and_recover
     log_line(&mut lines, &["sitewatch serving", "http://127.0.0.1:"]).await;
     let db = log_line(&mut lines, &["database"]).await;
     assert!(db.contains("sqlite://") && db.contains("sw.db"), "{db}");
-    log_line(&mut lines, &["WARN", "no user exists", "open to anyone"]).await;
+    log_line(
+        &mut lines,
+        &[
+            "WARN",
+            "no user exists",
+            "open, without sign-in",
+            "only on loopback",
+        ],
+    )
+    .await;
     drop(sim);
     let lost = log_line(&mut lines, &["device communication lost", "meter_1"]).await;
     assert!(lost.contains("reason="), "{lost}");
