@@ -33,6 +33,7 @@ mod pg_server;
 mod plant;
 mod refusals;
 mod requests;
+mod rules;
 mod sparklines;
 mod storage;
 mod vacant;

@@ -223,11 +223,12 @@ impl IncidentBook {
         }
     }
 
-    /// Every running clock of every open incident, soonest due first.
+    /// Every running clock of every open incident, and the evidence clocks a closed
+    /// accident still owes, soonest due first.
     pub fn board(&self, now: DateTime<Utc>) -> Vec<ClockView> {
         let mut clocks: Vec<ClockView> = self
-            .open_incidents()
-            .iter()
+            .incidents
+            .values()
             .flat_map(|i| i.running_clocks(now))
             .collect();
         clocks.sort_by_key(|c| c.due_at);

@@ -103,6 +103,66 @@ impl ClaimFile {
     }
 }
 
+/// The evidence steps an insured accident must have on file before it is called dealt
+/// with: the incident report and the insurer call, both due 12 h after occurrence
+/// (rules.md §13.3–4, seed 004:157). An insurer call anchored at "handled" has no clock
+/// until resolution, so it does not hold resolution back.
+pub(crate) const BEFORE_RESOLVE: &[SlaKind] = &[SlaKind::IncidentReport, SlaKind::InsurerNotified];
+
+/// The evidence steps an insured accident must have on file before it closes: the above,
+/// the claim notice (§13.3, 004:157) and, for theft and robbery, the police report (§13.5,
+/// 004:123). A closed incident's unmet evidence clocks keep counting and still breach.
+pub(crate) const EVIDENCE: &[SlaKind] = &[
+    SlaKind::IncidentReport,
+    SlaKind::InsurerNotified,
+    SlaKind::ClaimNotice,
+    SlaKind::PoliceReport,
+];
+
+/// The evidence of an insured accident: which steps are still open, and the guard.
+impl Incident {
+    /// The steps of `steps` whose clocks still run; none for an incident that is not an
+    /// insured accident.
+    pub fn open_evidence(&self, steps: &[SlaKind]) -> Vec<SlaKind> {
+        if !self.accident {
+            return Vec::new();
+        }
+        self.clocks
+            .iter()
+            .filter(|c| steps.contains(&c.sla) && c.is_running())
+            .map(|c| c.sla)
+            .collect()
+    }
+
+    /// Refuses `action` while any of `steps` is open, unless a manager waived them.
+    pub(crate) fn check_evidence(
+        &self,
+        steps: &[SlaKind],
+        action: &'static str,
+    ) -> Result<(), IncidentError> {
+        let open = self.open_evidence(steps);
+        if open.is_empty() || self.evidence_waiver.is_some() {
+            return Ok(());
+        }
+        Err(IncidentError::EvidenceOpen { action, open })
+    }
+}
+
+/// Whether `action` may still be recorded on a closed incident: the late evidence steps
+/// whose clocks keep running after a waived close, and notes and files to go with them.
+pub(crate) fn allowed_after_close(action: &IncidentAction) -> bool {
+    use IncidentAction as A;
+    matches!(
+        action,
+        A::FileIncidentReport
+            | A::NotifyInsurer(_)
+            | A::FileClaimItem { .. }
+            | A::ReportToPolice
+            | A::AddNote
+            | A::Attach(_)
+    )
+}
+
 /// The guards of the claim workflow, checked before the incident changes.
 impl Incident {
     /// An emergency repair may go ahead of the surveyor only once the scene is photographed
@@ -176,6 +236,27 @@ impl Step<'_> {
             }
             other => return self.guarded_claim_step(other),
         }
+        Ok(())
+    }
+
+    /// A manager's reason to let an accident resolve and close with evidence open.
+    pub(super) fn waive_evidence(&mut self, reason: String) -> Result<(), IncidentError> {
+        if reason.trim().is_empty() {
+            return Err(IncidentError::MissingReason);
+        }
+        if !self.incident.accident {
+            return Err(IncidentError::InvalidTransition {
+                from: self.incident.state,
+                action: "waive the evidence of",
+            });
+        }
+        let open = self.incident.open_evidence(EVIDENCE);
+        self.incident.evidence_waiver = Some((self.recorded(), reason.clone()));
+        // The reason goes on the timeline even when the caller gave no separate note.
+        if self.note.is_empty() {
+            self.note = reason.clone();
+        }
+        self.emit(Kind::EvidenceWaived { reason, open });
         Ok(())
     }
 

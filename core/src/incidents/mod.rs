@@ -105,7 +105,24 @@ pub enum IncidentError {
     /// The unit is not linked.
     #[error("unit `{0}` is not linked to this incident")]
     UnknownHousehold(String),
+    /// Resolving or closing an insured accident with evidence steps open (rules.md
+    /// §13.3–7) and no manager's waiver.
+    #[error(
+        "cannot {action} an accident while these evidence steps are open: {}; a manager may waive them with a reason",
+        sla_names(.open)
+    )]
+    EvidenceOpen {
+        /// What was asked.
+        action: &'static str,
+        /// The open steps.
+        open: Vec<SlaKind>,
+    },
     /// The file breaks the size or type limits.
     #[error("attachment refused: {0}")]
     AttachmentRefused(String),
+}
+
+fn sla_names(kinds: &[SlaKind]) -> String {
+    let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    names.join(", ")
 }

@@ -8,7 +8,7 @@ use super::IncidentError;
 use super::attachments::{Attachment, NewAttachment};
 use super::calendar::WorkingCalendar;
 use super::category::CategorySpec;
-use super::claims::Recorded;
+use super::claims::{BEFORE_RESOLVE, EVIDENCE, Recorded, allowed_after_close};
 use super::event::{
     IncidentAction, IncidentCommand, IncidentEvent, IncidentEventKind as Kind, SYSTEM_ACTOR,
 };
@@ -44,6 +44,7 @@ impl Incident {
             households: Vec::new(),
             alarm_trips: Vec::new(),
             cancel_reason: None,
+            evidence_waiver: None,
         };
         let mut step = Step::new(&mut incident, now, new.reported_by, String::new());
         step.emit(Kind::Opened {
@@ -62,7 +63,8 @@ impl Incident {
         calendar: &WorkingCalendar,
         now: DateTime<Utc>,
     ) -> Result<Vec<IncidentEvent>, IncidentError> {
-        if !self.state.is_open() {
+        let late_evidence = self.state == State::Closed && allowed_after_close(&cmd.action);
+        if !self.state.is_open() && !late_evidence {
             return Err(IncidentError::NotOpen {
                 id: self.id,
                 state: self.state,
@@ -78,14 +80,19 @@ impl Incident {
         Ok(step.out)
     }
 
-    /// Breaches every clock past due at `now`; each breach is reported once.
+    /// Breaches every clock past due at `now`; each breach is reported once. A cancelled
+    /// incident's clocks stop; a closed one's evidence clocks still count (a manager may
+    /// close an accident with them open, but that does not make them met).
     pub(crate) fn tick(&mut self, now: DateTime<Utc>) -> Vec<IncidentEvent> {
-        if !self.state.is_open() {
-            return Vec::new();
-        }
+        let only_evidence = match self.state {
+            State::Cancelled => return Vec::new(),
+            State::Closed => true,
+            _ => false,
+        };
         let breached: Vec<_> = self
             .clocks
             .iter_mut()
+            .filter(|c| !only_evidence || EVIDENCE.contains(&c.sla))
             .filter_map(|c| c.tick(now).then_some((c.sla, c.due_at)))
             .collect();
         let mut step = Step::new(self, now, SYSTEM_ACTOR.to_owned(), String::new());
@@ -191,7 +198,13 @@ impl<'a> Step<'a> {
                 "follow up",
                 &[SlaKind::FollowUp],
             ),
-            A::Close => self.move_to(&[State::FollowedUp], State::Closed, "close", &[]),
+            A::Close => {
+                if self.incident.state == State::FollowedUp {
+                    self.incident.check_evidence(EVIDENCE, "close")?;
+                }
+                self.move_to(&[State::FollowedUp], State::Closed, "close", &[])
+            }
+            A::WaiveEvidence { reason } => self.waive_evidence(reason),
             A::Cancel { reason } => self.cancel(reason),
             A::AddNote => {
                 self.emit(Kind::NoteAdded);
@@ -250,6 +263,9 @@ impl<'a> Step<'a> {
     fn resolve(&mut self, calendar: &WorkingCalendar) -> Result<(), IncidentError> {
         // Resolution also settles the milestones it implies: safe, and the owner answered.
         let meets = [SlaKind::Resolved, SlaKind::MadeSafe, SlaKind::Replied];
+        if matches!(self.incident.state, State::Dispatched | State::OnSite) {
+            self.incident.check_evidence(BEFORE_RESOLVE, "resolve")?;
+        }
         self.move_to(
             &[State::Dispatched, State::OnSite],
             State::Resolved,

@@ -83,6 +83,12 @@ fn insurer_clock_can_count_from_resolution_instead() {
     apply(
         &mut book,
         id,
+        IncidentAction::FileIncidentReport,
+        t0() + mins(90),
+    );
+    apply(
+        &mut book,
+        id,
         IncidentAction::Resolve,
         t0() + Duration::hours(2),
     );

@@ -6,6 +6,7 @@
 mod alarms;
 mod claims;
 mod clocks;
+mod evidence;
 mod handover;
 mod kpi;
 mod service;
@@ -73,5 +74,16 @@ fn file(kind: AttachmentKind, id: &str) -> IncidentAction {
         content_type: "image/jpeg".to_owned(),
         size_bytes: 2_000_000,
         caption: format!("{id}.jpg"),
+    })
+}
+
+/// A complete insurer call (rules.md §2.5 step 6, §13.4).
+fn insurer_call() -> IncidentAction {
+    IncidentAction::NotifyInsurer(InsurerCall {
+        insured_object: "B2 plant room".to_owned(),
+        policy_number: "PA-2024-0098".to_owned(),
+        cause: "burst riser".to_owned(),
+        loss_outline: "two pumps wet".to_owned(),
+        ..InsurerCall::default()
     })
 }

@@ -1,0 +1,100 @@
+//! Issue 22: the site manuals' rules (../shared/domain/rules.md §13–§14) as the API keeps
+//! them, one test per rule; the logic itself is tested in core with a manual clock.
+
+use serde_json::{Value, json};
+use sitewatch::access::Role;
+
+use crate::auth_walk::{raw_client, token, user};
+use crate::helpers::{Db, TestApp, spawn_app};
+
+/// POSTs `body` to `path` as the holder of `token`; the status and the JSON answer.
+async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let resp = raw_client()
+        .post(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> Value {
+    let resp = raw_client()
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200, "GET {path}");
+    resp.json().await.expect("json")
+}
+
+async fn step(app: &TestApp, token: &str, id: i64, action: Value) -> (u16, Value) {
+    let path = format!("/api/v1/incidents/{id}/commands");
+    post(
+        app,
+        token,
+        &path,
+        json!({"actor": "x", "note": "", "action": action}),
+    )
+    .await
+}
+
+/// rules.md §13.3–7: an accident resolves only with its report and insurer call on file;
+/// only the manager may waive that, with a reason the record keeps and shows.
+#[tokio::test]
+async fn only_the_manager_lets_an_accident_close_without_evidence_and_the_reason_is_kept() {
+    let app = spawn_app(Db::Sqlite).await;
+    user(&app, "root", Role::Admin, "root-password").await;
+    let duty = token(&app, "li.wei", Role::DutyEngineer).await;
+    let manager = token(&app, "manager.wang", Role::Admin).await;
+    let new = json!({"category": "water_ingress", "title": "B2 水浸", "location": "B2",
+        "reported_by": "x", "occurred_at": null, "source": "manual"});
+    let (status, body) = post(&app, &duty, "/api/v1/incidents", new).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().expect("id");
+    assert_eq!(
+        step(&app, &duty, id, json!({"type": "arrive_on_site"}))
+            .await
+            .0,
+        200
+    );
+
+    let (status, body) = step(&app, &duty, id, json!({"type": "resolve"})).await;
+    assert_eq!(status, 409, "{body}");
+    let message = body["message"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        message.contains("incident_report") && message.contains("insurer_notified"),
+        "{body}"
+    );
+
+    let reason = "below the policy excess; insurer agreed by phone not to open a case";
+    let waive = json!({"type": "waive_evidence", "reason": reason});
+    assert_eq!(step(&app, &duty, id, waive.clone()).await.0, 403);
+    let (status, body) = step(&app, &manager, id, waive).await;
+    assert_eq!(status, 200, "{body}");
+    for action in ["resolve", "follow_up", "close"] {
+        let (status, body) = step(&app, &duty, id, json!({"type": action})).await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+
+    let record = get(&app, &duty, &format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(record["state"], "closed");
+    assert_eq!(record["evidence_waiver"][0]["by"], "manager.wang");
+    assert_eq!(record["evidence_waiver"][1], reason);
+    let timeline = record["timeline"].as_array().expect("timeline");
+    let waived = timeline
+        .iter()
+        .find(|e| e["kind"]["type"] == "evidence_waived")
+        .expect("the waiver is on the timeline");
+    assert_eq!(waived["note"], reason);
+    assert_eq!(
+        waived["kind"]["open"],
+        json!(["incident_report", "insurer_notified", "claim_notice"])
+    );
+    // Closed, but its evidence clocks still run on the board.
+    let board = record["board"].as_array().expect("board");
+    assert_eq!(board.len(), 3, "{board:?}");
+}
