@@ -1,11 +1,16 @@
 //! Issue 22: the site manuals' rules (../shared/domain/rules.md §13–§14) as the API keeps
 //! them, one test per rule; the logic itself is tested in core with a manual clock.
 
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 use sitewatch::access::Role;
+use sitewatch::core::clock::ManualClock;
 
 use crate::auth_walk::{raw_client, token, user};
-use crate::helpers::{Db, TestApp, spawn_app};
+use crate::customers::{import_csv, three_units};
+use crate::helpers::{Db, TestApp, spawn_app, spawn_app_with};
 
 /// POSTs `body` to `path` as the holder of `token`; the status and the JSON answer.
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
@@ -97,4 +102,37 @@ async fn only_the_manager_lets_an_accident_close_without_evidence_and_the_reason
     // Closed, but its evidence clocks still run on the board.
     let board = record["board"].as_array().expect("board");
     assert_eq!(board.len(), 3, "{board:?}");
+}
+
+/// rules.md §14 Repairs: a site's `[service]` deadlines are the ones a new request gets
+/// through `/requests` (here an ordinary repair on site in 4 h instead of 24 h).
+#[tokio::test]
+async fn a_site_sets_its_own_repair_deadlines_in_the_service_section() {
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 24, 2, 0, 0)
+        .single()
+        .expect("time");
+    let clock = Arc::new(ManualClock::new(now));
+    let extra = "[service]\nordinary_repair = [\n  { sla = \"on_site\", anchor = \"reported\", within = { hours = 4 } },\n  { sla = \"follow_up\", anchor = \"resolved\", within = { working_days = 1 } },\n]\n";
+    let app = spawn_app_with(Db::Sqlite, extra, clock).await;
+    let (status, body) = import_csv(&app, &three_units()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(
+            "/api/v1/requests",
+            json!({"kind": {"type": "repair", "emergency": false}, "channel": "hotline",
+                   "unit": "1-0301", "owner": "王芳", "summary": "厨房水龙头漏水",
+                   "received_by": "desk-chen"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let clocks = body["clocks"].as_array().expect("clocks");
+    let slas: Vec<&str> = clocks.iter().filter_map(|c| c["sla"].as_str()).collect();
+    assert_eq!(slas, ["on_site"], "only the site's clocks start: {body}");
+    let due: DateTime<Utc> = clocks[0]["due_at"]
+        .as_str()
+        .expect("due")
+        .parse()
+        .expect("time");
+    assert_eq!(due, now + chrono::Duration::hours(4));
 }
