@@ -215,6 +215,7 @@ fn incident_error(e: IncidentError) -> ApiError {
         IncidentError::NotFound(_) => ApiError::NotFound(e.to_string()),
         IncidentError::UnknownCategory(_) => ApiError::invalid("category", e.to_string()),
         IncidentError::MissingReason => ApiError::invalid("reason", e.to_string()),
+        IncidentError::BadCall { field, .. } => ApiError::invalid(field, e.to_string()),
         _ => ApiError::Conflict(e.to_string()),
     }
 }

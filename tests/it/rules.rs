@@ -136,3 +136,56 @@ async fn a_site_sets_its_own_repair_deadlines_in_the_service_section() {
         .expect("time");
     assert_eq!(due, now + chrono::Duration::hours(4));
 }
+
+/// rules.md §13.4, seed 004:135/139/153: the insurer call keeps the time, the insurer, the
+/// person spoken to, the reference, the place and the under-control time; a blank field is
+/// a 422 naming it.
+#[tokio::test]
+async fn the_insurer_call_keeps_who_when_where_and_refuses_a_blank_field() {
+    let app = spawn_app(Db::Sqlite).await;
+    let new = json!({"category": "water_ingress", "title": "B2 水浸", "location": "B2",
+        "reported_by": "li.wei", "occurred_at": null, "source": "manual"});
+    let (status, body) = app.post_json("/api/v1/incidents", new).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().expect("id");
+    let reported_at = body["reported_at"]
+        .as_str()
+        .expect("reported_at")
+        .to_owned();
+    let mut call = json!({"type": "notify_insurer", "called_at": reported_at,
+        "under_control_at": reported_at, "insurer": "中国人保深圳分公司", "spoken_to": "周女士",
+        "reference": "RPT-0509-17", "insured_object": "B2 水泵房", "policy_number": "PA-0098",
+        "cause": "立管爆裂", "place": "B2 水泵房", "loss_outline": "两台水泵浸水"});
+    let path = format!("/api/v1/incidents/{id}/commands");
+    for field in ["spoken_to", "reference", "place"] {
+        let mut blank = call.clone();
+        blank[field] = json!("  ");
+        let (status, body) = app
+            .post_json(
+                &path,
+                json!({"actor": "li.wei", "note": "", "action": blank}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (422, Some(field)),
+            "{body}"
+        );
+    }
+    call["spoken_to"] = json!("周女士");
+    let (status, body) = app
+        .post_json(
+            &path,
+            json!({"actor": "li.wei", "note": "", "action": call}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let record = app.get_json(&format!("/api/v1/incidents/{id}")).await;
+    let kept = &record["claim"]["insurer_call"][1];
+    assert_eq!(kept["insurer"], "中国人保深圳分公司");
+    assert_eq!(kept["spoken_to"], "周女士");
+    assert_eq!(kept["reference"], "RPT-0509-17");
+    assert_eq!(kept["place"], "B2 水泵房");
+    assert_eq!(kept["under_control_at"], reported_at);
+    assert_eq!(record["claim"]["insurer_call"][0]["by"], "li.wei");
+}

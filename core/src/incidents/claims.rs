@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::IncidentError;
 use super::attachments::AttachmentKind;
+use super::calendar::WorkingCalendar;
 use super::event::{IncidentAction, IncidentEventKind as Kind};
 use super::incident::Incident;
 use super::sla::SlaKind;
@@ -45,19 +46,62 @@ impl ClaimItem {
     ];
 }
 
-/// What the insurer was told on the call (rules.md §2.5 step 6, seed 004:139).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The call to the insurer (rules.md §2.5 step 6, §13.4, seed 004:135, 004:139, 004:153):
+/// when it was made and to whom, what was said, and when the incident was under control.
+/// Every text is required; a blank one is refused naming its field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InsurerCall {
+    /// When the call was made (时间).
+    pub called_at: DateTime<Utc>,
+    /// When the incident was brought under control (一旦控制住, 004:135); with the insurer
+    /// clock anchored at "handled" it starts the 12 h clock.
+    pub under_control_at: DateTime<Utc>,
+    /// The insurer called (承保单位, 004:153).
+    pub insurer: String,
+    /// The person spoken to (业务联系人).
+    pub spoken_to: String,
+    /// The insurer's case reference number (报案号).
+    pub reference: String,
     /// 出险标的之名称, the insured object.
     pub insured_object: String,
     /// 保单号码, the policy number.
     pub policy_number: String,
     /// 出险原因, the cause.
     pub cause: String,
+    /// 地点, the place.
+    pub place: String,
     /// 损失概况, an outline of the loss.
     pub loss_outline: String,
-    /// The insurer's case reference, if given.
-    pub insurer_reference: Option<String>,
+}
+
+impl InsurerCall {
+    /// The first field that is blank or out of order, if any.
+    pub(crate) fn check(&self) -> Result<(), IncidentError> {
+        let texts = [
+            ("insurer", &self.insurer),
+            ("spoken_to", &self.spoken_to),
+            ("reference", &self.reference),
+            ("insured_object", &self.insured_object),
+            ("policy_number", &self.policy_number),
+            ("cause", &self.cause),
+            ("place", &self.place),
+            ("loss_outline", &self.loss_outline),
+        ];
+        if let Some((field, _)) = texts.iter().find(|(_, v)| v.trim().is_empty()) {
+            return Err(IncidentError::BadCall {
+                field,
+                reason: "must not be empty",
+            });
+        }
+        if self.under_control_at > self.called_at {
+            return Err(IncidentError::BadCall {
+                field: "under_control_at",
+                reason: "must not be after the call",
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A recorded step: when and by whom.
@@ -212,7 +256,11 @@ impl Step<'_> {
     }
 
     /// The insurance steps; guards run before anything changes.
-    pub(super) fn claim_step(&mut self, action: IncidentAction) -> Result<(), IncidentError> {
+    pub(super) fn claim_step(
+        &mut self,
+        action: IncidentAction,
+        calendar: &WorkingCalendar,
+    ) -> Result<(), IncidentError> {
         use IncidentAction as A;
         let recorded = self.recorded();
         let claim = &mut self.incident.claim;
@@ -222,8 +270,11 @@ impl Step<'_> {
                 self.meet(SlaKind::IncidentReport);
             }
             A::NotifyInsurer(call) => {
+                call.check()?;
                 claim.insurer_call = Some((recorded, call.clone()));
+                let under_control_at = call.under_control_at;
                 self.emit(Kind::InsurerNotified { call });
+                self.start_from_under_control(under_control_at, calendar);
                 self.meet(SlaKind::InsurerNotified);
             }
             A::ReportToPolice => {
@@ -237,6 +288,24 @@ impl Step<'_> {
             other => return self.guarded_claim_step(other),
         }
         Ok(())
+    }
+
+    /// With the insurer clock anchored at "handled" (rules.md §13.4, seed 004:171) and not
+    /// started yet, the under-control time the call records starts it.
+    fn start_from_under_control(
+        &mut self,
+        under_control_at: DateTime<Utc>,
+        calendar: &WorkingCalendar,
+    ) {
+        let pending = &mut self.incident.pending_clocks;
+        let Some(i) = pending
+            .iter()
+            .position(|r| r.sla == SlaKind::InsurerNotified)
+        else {
+            return;
+        };
+        let rule = pending.remove(i);
+        self.start_clock(&rule, under_control_at, calendar);
     }
 
     /// A manager's reason to let an accident resolve and close with evidence open.

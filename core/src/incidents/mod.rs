@@ -117,6 +117,14 @@ pub enum IncidentError {
         /// The open steps.
         open: Vec<SlaKind>,
     },
+    /// An insurer call with a blank or inconsistent field (rules.md §13.4).
+    #[error("insurer call: `{field}` {reason}")]
+    BadCall {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// The file breaks the size or type limits.
     #[error("attachment refused: {0}")]
     AttachmentRefused(String),

@@ -222,7 +222,7 @@ impl<'a> Step<'a> {
             A::ContactHousehold { .. } | A::ListDamage { .. } | A::RecordCompensation { .. } => {
                 self.household_step(action)
             }
-            other => self.claim_step(other),
+            other => self.claim_step(other, calendar),
         }
     }
 
@@ -308,13 +308,22 @@ impl<'a> Step<'a> {
                     continue;
                 }
             };
-            let clock = SlaClock::start(rule, anchor_at, calendar);
-            self.emit(Kind::SlaStarted {
-                sla: clock.sla,
-                due_at: clock.due_at,
-            });
-            self.incident.clocks.push(clock);
+            self.start_clock(rule, anchor_at, calendar);
         }
+    }
+
+    pub(super) fn start_clock(
+        &mut self,
+        rule: &SlaRule,
+        anchor_at: DateTime<Utc>,
+        calendar: &WorkingCalendar,
+    ) {
+        let clock = SlaClock::start(rule, anchor_at, calendar);
+        self.emit(Kind::SlaStarted {
+            sla: clock.sla,
+            due_at: clock.due_at,
+        });
+        self.incident.clocks.push(clock);
     }
 
     /// Meets the running clock of kind `sla`, if any; a late meeting that no tick caught
