@@ -189,3 +189,49 @@ async fn the_insurer_call_keeps_who_when_where_and_refuses_a_blank_field() {
     assert_eq!(kept["under_control_at"], reported_at);
     assert_eq!(record["claim"]["insurer_call"][0]["by"], "li.wei");
 }
+
+/// Issue 22 item 2: a routine fault is a work order for Engineering, not an accident; a
+/// duty engineer raises it to one (customer service may not), and the record says so.
+#[tokio::test]
+async fn a_duty_engineer_raises_a_fault_to_an_accident() {
+    let app = spawn_app(Db::Sqlite).await;
+    user(&app, "root", Role::Admin, "root-password").await;
+    let duty = token(&app, "li.wei", Role::DutyEngineer).await;
+    let desk = token(&app, "desk-chen", Role::CustomerService).await;
+    let new = json!({"category": "fault", "title": "2 号泵变频器跳闸", "location": "B2",
+        "reported_by": "x", "occurred_at": null, "source": "manual"});
+    let (status, body) = post(&app, &duty, "/api/v1/incidents", new).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (body["accident"].as_bool(), body["department"].as_str()),
+        (Some(false), Some("engineering"))
+    );
+    let id = body["id"].as_i64().expect("id");
+    let raise = json!({"type": "raise_to_accident", "category": "equipment_damage"});
+    assert_eq!(step(&app, &desk, id, raise.clone()).await.0, 403);
+    let (status, body) = step(
+        &app,
+        &duty,
+        id,
+        json!({"type": "raise_to_accident", "category": "repair"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("category")),
+        "{body}"
+    );
+    let (status, body) = step(&app, &duty, id, raise).await;
+    assert_eq!(status, 200, "{body}");
+    let record = get(&app, &duty, &format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(record["category"], "equipment_damage");
+    assert_eq!(record["accident"], true);
+    let raised = record["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .find(|e| e["kind"]["type"] == "raised_to_accident")
+        .expect("the raise is on the timeline")
+        .clone();
+    assert_eq!(raised["actor"], "li.wei");
+}

@@ -32,6 +32,9 @@ pub mod builtin {
     pub const LIFT_ENTRAPMENT: &str = "lift_entrapment";
     /// 燃气, gas leak.
     pub const GAS: &str = "gas";
+    /// 故障, a routine fault found by an inspection, a patrol or a plant alarm: a work
+    /// order to Engineering, not an insured accident.
+    pub const FAULT: &str = "fault";
     /// 报修, a repair.
     pub const REPAIR: &str = "repair";
     /// 投诉, a complaint.
@@ -179,6 +182,14 @@ fn default_categories() -> Vec<CategorySpec> {
         ),
         // rules.md §2.2: gas leak response is not in the seeds nor in §14; no clocks.
         CategorySpec::new(k::GAS, "燃气泄漏", Engineering, Vec::new()),
+        // Issue 22 item 2: routine faults are work orders with the ordinary-repair deadlines
+        // of rules.md §14, kept apart from the accidents of §13.1.
+        CategorySpec::new(
+            k::FAULT,
+            "故障工单",
+            Engineering,
+            sla::ordinary_repair_rules(),
+        ),
         // rules.md §14 Repairs (ordinary repair); seed 001:851 for the workflow.
         CategorySpec::new(k::REPAIR, "报修", Engineering, sla::ordinary_repair_rules()),
         // rules.md §14 Complaints; CS handles complaints (004:31).

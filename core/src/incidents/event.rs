@@ -119,6 +119,13 @@ pub enum IncidentEventKind {
         /// The steps open when it was waived.
         open: Vec<SlaKind>,
     },
+    /// A routine fault was raised to an insured accident (issue 22 item 2).
+    RaisedToAccident {
+        /// The fault's category.
+        from: String,
+        /// The accident category.
+        to: String,
+    },
     /// A household was linked.
     HouseholdLinked {
         /// Unit.
@@ -201,6 +208,12 @@ pub enum IncidentAction {
     Cancel {
         /// Why.
         reason: String,
+    },
+    /// A routine fault became an accident: it takes the accident category, its department
+    /// and its clocks (the on-site clock counting from now, the others from occurrence).
+    RaiseToAccident {
+        /// An accident category's key.
+        category: String,
     },
     /// A note only.
     AddNote,

@@ -60,6 +60,9 @@ pub enum IncidentError {
     /// The category is not in the catalogue.
     #[error("unknown incident category `{0}`")]
     UnknownCategory(String),
+    /// Raising a fault to a category that is not an insured accident.
+    #[error("`{0}` is not an accident category")]
+    NotAnAccident(String),
     /// The step is not allowed from the current state.
     #[error("cannot {action} an incident that is {from}")]
     InvalidTransition {

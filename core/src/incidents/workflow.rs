@@ -80,6 +80,44 @@ impl Incident {
         Ok(step.out)
     }
 
+    /// Raises an open fault to the accident `spec` (issue 22 item 2): category, department
+    /// and the accident's clocks. The on-site clock counts from now (rules.md §13.2: "from
+    /// when it is reported or raised") unless someone is already there; the report,
+    /// insurer and claim clocks count from occurrence (§13.3–4).
+    pub(crate) fn raise(
+        &mut self,
+        cmd: IncidentCommand,
+        spec: &CategorySpec,
+        rules: &[SlaRule],
+        calendar: &WorkingCalendar,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<IncidentEvent>, IncidentError> {
+        if !self.state.is_open() {
+            return Err(IncidentError::NotOpen {
+                id: self.id,
+                state: self.state,
+            });
+        }
+        if self.accident {
+            return Err(IncidentError::InvalidTransition {
+                from: self.state,
+                action: "raise to an accident",
+            });
+        }
+        let from = std::mem::replace(&mut self.category, spec.key.clone());
+        self.department = spec.department;
+        self.accident = true;
+        let mut step = Step::new(self, now, cmd.actor, cmd.note);
+        step.emit(Kind::RaisedToAccident {
+            from,
+            to: spec.key.clone(),
+        });
+        for rule in rules {
+            step.raise_clock(rule, calendar);
+        }
+        Ok(step.out)
+    }
+
     /// Breaches every clock past due at `now`; each breach is reported once. A cancelled
     /// incident's clocks stop; a closed one's evidence clocks still count (a manager may
     /// close an accident with them open, but that does not make them met).
@@ -310,6 +348,26 @@ impl<'a> Step<'a> {
             };
             self.start_clock(rule, anchor_at, calendar);
         }
+    }
+
+    /// One accident clock on a raised fault: a step already met stays met; a running clock
+    /// of the same kind gives way to the accident's.
+    fn raise_clock(&mut self, rule: &SlaRule, calendar: &WorkingCalendar) {
+        let clocks = &mut self.incident.clocks;
+        if clocks.iter().any(|c| c.sla == rule.sla && !c.is_running()) {
+            return;
+        }
+        clocks.retain(|c| c.sla != rule.sla);
+        let anchor_at = match rule.anchor {
+            SlaAnchor::Reported => self.now,
+            SlaAnchor::Occurrence => self.incident.occurred_at,
+            SlaAnchor::Resolved if self.incident.state == State::Resolved => self.now,
+            SlaAnchor::Resolved => {
+                self.incident.pending_clocks.push(*rule);
+                return;
+            }
+        };
+        self.start_clock(rule, anchor_at, calendar);
     }
 
     pub(super) fn start_clock(

@@ -204,3 +204,58 @@ fn a_manager_closes_with_evidence_open_the_reason_is_kept_and_the_clocks_still_b
         Err(IncidentError::NotOpen { .. })
     ));
 }
+
+/// Issue 22 item 2: a routine fault is a work order with the §14 repair deadlines, not an
+/// accident; an engineer raises it to one, and it then takes the accident's department,
+/// clocks and evidence guard, keeping the on-site step already met.
+#[test]
+fn a_fault_is_a_work_order_until_an_engineer_raises_it_to_an_accident() {
+    let mut book = book();
+    let id = open(&mut book, builtin::FAULT);
+    let fault = book.get(id).unwrap();
+    assert!(!fault.accident);
+    assert_eq!(fault.department, Department::Engineering);
+    assert_eq!(
+        fault.clock(SlaKind::OnSite).unwrap().due_at,
+        t0() + Duration::hours(24),
+        "the ordinary-repair on-site deadline, not the accident's 3 minutes"
+    );
+    assert!(fault.clock(SlaKind::InsurerNotified).is_none());
+    apply(&mut book, id, IncidentAction::ArriveOnSite, t0() + mins(30));
+
+    let to = |category: &str| IncidentAction::RaiseToAccident {
+        category: category.to_owned(),
+    };
+    assert_eq!(
+        refused(&mut book, id, to(builtin::REPAIR)),
+        IncidentError::NotAnAccident(builtin::REPAIR.to_owned())
+    );
+    let events = apply(
+        &mut book,
+        id,
+        to(builtin::WATER_INGRESS),
+        t0() + Duration::hours(2),
+    );
+    assert!(events.iter().any(|e| matches!(
+        &e.kind,
+        IncidentEventKind::RaisedToAccident { from, to } if from == "fault" && to == "water_ingress"
+    )));
+    let raised = book.get(id).unwrap();
+    assert!(raised.accident);
+    assert_eq!(raised.category, builtin::WATER_INGRESS);
+    assert_eq!(raised.department, Department::CustomerService);
+    assert!(raised.clock(SlaKind::OnSite).unwrap().met_at.is_some());
+    assert_eq!(
+        raised.clock(SlaKind::IncidentReport).unwrap().due_at,
+        t0() + Duration::hours(12),
+        "the report counts from occurrence"
+    );
+    assert!(matches!(
+        refused(&mut book, id, IncidentAction::Resolve),
+        IncidentError::EvidenceOpen { .. }
+    ));
+    assert!(matches!(
+        refused(&mut book, id, to(builtin::FIRE)),
+        IncidentError::InvalidTransition { .. }
+    ));
+}
