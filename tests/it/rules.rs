@@ -235,3 +235,18 @@ async fn a_duty_engineer_raises_a_fault_to_an_accident() {
         .clone();
     assert_eq!(raised["actor"], "li.wei");
 }
+
+/// An insurer call stored before the record grew (with `insurer_reference`, no times)
+/// still loads, so an upgraded site keeps its incidents at restart.
+#[test]
+fn an_insurer_call_stored_by_an_older_version_still_loads() {
+    let old = r#"{"insured_object":"B2","policy_number":"PA-1","cause":"riser",
+        "loss_outline":"pumps wet","insurer_reference":null}"#;
+    let call: sitewatch::core::incidents::InsurerCall =
+        serde_json::from_str(old).expect("an old call loads");
+    assert_eq!((call.reference.as_str(), call.called_at), ("", None));
+    let old = r#"{"insured_object":"B2","policy_number":"PA-1","cause":"riser",
+        "loss_outline":"pumps wet","insurer_reference":"R-9"}"#;
+    let call: sitewatch::core::incidents::InsurerCall = serde_json::from_str(old).expect("loads");
+    assert_eq!(call.reference, "R-9");
+}

@@ -48,31 +48,52 @@ impl ClaimItem {
 
 /// The call to the insurer (rules.md §2.5 step 6, §13.4, seed 004:135, 004:139, 004:153):
 /// when it was made and to whom, what was said, and when the incident was under control.
-/// Every text is required; a blank one is refused naming its field.
+/// Every field is required when a call is recorded; a blank or missing one is refused
+/// naming it. The fields default when read, so a call stored before they existed (with
+/// `insurer_reference`) still loads, with the new ones blank.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InsurerCall {
     /// When the call was made (时间).
-    pub called_at: DateTime<Utc>,
+    #[serde(default)]
+    pub called_at: Option<DateTime<Utc>>,
     /// When the incident was brought under control (一旦控制住, 004:135); with the insurer
     /// clock anchored at "handled" it starts the 12 h clock.
-    pub under_control_at: DateTime<Utc>,
+    #[serde(default)]
+    pub under_control_at: Option<DateTime<Utc>>,
     /// The insurer called (承保单位, 004:153).
+    #[serde(default)]
     pub insurer: String,
     /// The person spoken to (业务联系人).
+    #[serde(default)]
     pub spoken_to: String,
     /// The insurer's case reference number (报案号).
+    #[serde(
+        default,
+        alias = "insurer_reference",
+        deserialize_with = "null_as_empty"
+    )]
     pub reference: String,
     /// 出险标的之名称, the insured object.
+    #[serde(default)]
     pub insured_object: String,
     /// 保单号码, the policy number.
+    #[serde(default)]
     pub policy_number: String,
     /// 出险原因, the cause.
+    #[serde(default)]
     pub cause: String,
     /// 地点, the place.
+    #[serde(default)]
     pub place: String,
     /// 损失概况, an outline of the loss.
+    #[serde(default)]
     pub loss_outline: String,
+}
+
+/// A text that older records may hold as `null`.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 impl InsurerCall {
@@ -94,7 +115,19 @@ impl InsurerCall {
                 reason: "must not be empty",
             });
         }
-        if self.under_control_at > self.called_at {
+        let (Some(called_at), Some(under_control_at)) = (self.called_at, self.under_control_at)
+        else {
+            let field = if self.called_at.is_none() {
+                "called_at"
+            } else {
+                "under_control_at"
+            };
+            return Err(IncidentError::BadCall {
+                field,
+                reason: "is required",
+            });
+        };
+        if under_control_at > called_at {
             return Err(IncidentError::BadCall {
                 field: "under_control_at",
                 reason: "must not be after the call",
@@ -272,7 +305,7 @@ impl Step<'_> {
             A::NotifyInsurer(call) => {
                 call.check()?;
                 claim.insurer_call = Some((recorded, call.clone()));
-                let under_control_at = call.under_control_at;
+                let under_control_at = call.under_control_at.unwrap_or(self.now);
                 self.emit(Kind::InsurerNotified { call });
                 self.start_from_under_control(under_control_at, calendar);
                 self.meet(SlaKind::InsurerNotified);

@@ -231,7 +231,7 @@ fn an_insurer_call_with_a_blank_field_is_refused_by_name() {
         })
     );
     let backwards = InsurerCall {
-        under_control_at: t0() + mins(100),
+        under_control_at: Some(t0() + mins(100)),
         ..call_at(t0() + mins(90))
     };
     assert!(matches!(
@@ -285,6 +285,25 @@ fn the_under_control_time_starts_the_insurer_clock_when_anchored_at_handled() {
     let call = &book.get(id).unwrap().claim.insurer_call.as_ref().unwrap().1;
     assert_eq!(
         (call.under_control_at, call.spoken_to.as_str()),
-        (t0() + mins(60), "Ms Zhou")
+        (Some(t0() + mins(60)), "Ms Zhou")
+    );
+}
+
+/// A new call missing its time is refused by name (an old stored one still loads:
+/// `tests/it/rules.rs`).
+#[test]
+fn an_insurer_call_without_its_time_is_refused_by_name() {
+    let mut book = book();
+    let id = water_incident(&mut book);
+    let missing = InsurerCall {
+        called_at: None,
+        ..call_at(t0())
+    };
+    assert_eq!(
+        book.apply(id, cmd(IncidentAction::NotifyInsurer(missing)), t0()),
+        Err(IncidentError::BadCall {
+            field: "called_at",
+            reason: "is required"
+        })
     );
 }

@@ -81,8 +81,8 @@ fn file(kind: AttachmentKind, id: &str) -> IncidentAction {
 /// step 6, §13.4).
 fn call_at(at: DateTime<Utc>) -> InsurerCall {
     InsurerCall {
-        called_at: at,
-        under_control_at: t0() + mins(60).min(at - t0()),
+        called_at: Some(at),
+        under_control_at: Some(t0() + mins(60).min(at - t0())),
         insurer: "PICC Shenzhen".to_owned(),
         spoken_to: "Ms Zhou".to_owned(),
         reference: "RPT-2024-0509-17".to_owned(),
