@@ -212,6 +212,7 @@ impl App {
             auth: Arc::new(http::AuthState::new(
                 self.config.http.trusted_proxies.clone(),
             )),
+            service: Arc::new(self.config.service.clone()),
             kpis: self.config.kpis,
             notify: self.notify_sender(&tasks, &cancel)?,
         };

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use sitewatch_core::alarms::{AlarmConfig, AlarmEngine, AlarmRule};
-use sitewatch_core::incidents::{IncidentBook, IncidentsConfig};
+use sitewatch_core::incidents::{IncidentBook, IncidentsConfig, ServiceConfig};
 use sitewatch_core::inspections::InspectionConfig;
 use sitewatch_core::patrol::PatrolConfig;
 
@@ -39,7 +39,7 @@ pub static BUILTIN_PROFILES: include_dir::Dir<'_> =
 pub const DEMO_CONFIG: &str = include_str!("../../examples/demo/site.toml");
 
 /// The top-level sections of a site config.
-const SECTIONS: [&str; 14] = [
+const SECTIONS: [&str; 15] = [
     "site",
     "http",
     "database",
@@ -48,6 +48,7 @@ const SECTIONS: [&str; 14] = [
     "alarms",
     "alarm_rules",
     "incidents",
+    "service",
     "patrol",
     "inspections",
     "mqtt",
@@ -215,6 +216,9 @@ pub struct Config {
     pub alarm_categories: BTreeMap<String, String>,
     /// `[incidents]`.
     pub incidents: IncidentsConfig,
+    /// `[service]`: request deadlines (repairs, complaints, suggestions, follow-up),
+    /// rules.md §14 by default.
+    pub service: ServiceConfig,
     /// `[patrol]`.
     pub patrol: PatrolConfig,
     /// `[inspections]`.
@@ -264,6 +268,7 @@ impl Config {
             alarm_rules: Vec::new(),
             alarm_categories: BTreeMap::new(),
             incidents: doc.section("incidents"),
+            service: doc.section("service"),
             patrol: doc.section("patrol"),
             inspections: doc.section("inspections"),
             mqtt: doc.section("mqtt"),
@@ -445,6 +450,9 @@ impl Config {
             for p in e.problems {
                 at("[incidents]", format!("incidents: {p}"));
             }
+        }
+        for p in self.service.problems() {
+            at("[service]", format!("service: {p}"));
         }
         for p in self.patrol.problems() {
             at("[patrol]", format!("patrol: {p}"));

@@ -388,3 +388,46 @@ fn an_invalid_site_rule_is_reported_at_its_own_line() {
         "{got:?}"
     );
 }
+
+/// rules.md §14 Repairs/Complaints: `[service]` defaults to the product defaults, a site
+/// replaces a kind's list, and `check` names the file and line of every problem.
+#[test]
+fn service_deadlines_default_to_section_14_and_a_site_sets_its_own() {
+    use sitewatch_core::incidents::{SlaKind, Span};
+    let base = "[site]\nid = \"x\"\nname = \"X\"\n";
+    let config = parse(base).expect("valid");
+    assert_eq!(config.service, ServiceConfig::default());
+    let on_site = |c: &Config| {
+        c.service
+            .ordinary_repair
+            .iter()
+            .find(|r| r.sla == SlaKind::OnSite)
+            .map(|r| r.within)
+    };
+    assert_eq!(on_site(&config), Some(Span::Hours(24)));
+    let own = format!(
+        "{base}[service]\nordinary_repair = [{{ sla = \"on_site\", anchor = \"reported\", within = {{ hours = 4 }} }}]\n"
+    );
+    assert_eq!(on_site(&parse(&own).expect("valid")), Some(Span::Hours(4)));
+
+    let unknown = lines(&format!("{base}\n[service]\nrepairs = []\n"));
+    assert!(
+        unknown.len() == 1
+            && unknown[0].starts_with("site.toml:6:")
+            && unknown[0].contains("repairs"),
+        "{unknown:?}"
+    );
+    let wrong = lines(&format!(
+        "{base}\n[service]\ncomplaint = [{{ sla = \"claim_notice\", anchor = \"reported\", within = {{ days = 0 }} }}]\n"
+    ));
+    assert_eq!(wrong.len(), 2, "{wrong:?}");
+    assert!(
+        wrong.iter().all(|l| l.starts_with("site.toml:5:")),
+        "{wrong:?}"
+    );
+    assert!(
+        wrong[0].contains("never meets `claim_notice`")
+            || wrong[1].contains("never meets `claim_notice`"),
+        "{wrong:?}"
+    );
+}

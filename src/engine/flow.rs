@@ -155,5 +155,6 @@ pub fn category_id(c: IncidentCategory) -> &'static str {
         IncidentCategory::VehicleDamage => "vehicle_damage",
         IncidentCategory::PublicProperty => "third_party",
         IncidentCategory::Violation => "patrol_finding",
+        IncidentCategory::Fault => "fault",
     }
 }

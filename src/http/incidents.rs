@@ -213,8 +213,11 @@ fn outputs(events: Vec<IncidentEvent>) -> Vec<Output> {
 fn incident_error(e: IncidentError) -> ApiError {
     match e {
         IncidentError::NotFound(_) => ApiError::NotFound(e.to_string()),
-        IncidentError::UnknownCategory(_) => ApiError::invalid("category", e.to_string()),
+        IncidentError::UnknownCategory(_) | IncidentError::NotAnAccident(_) => {
+            ApiError::invalid("category", e.to_string())
+        }
         IncidentError::MissingReason => ApiError::invalid("reason", e.to_string()),
+        IncidentError::BadCall { field, .. } => ApiError::invalid(field, e.to_string()),
         _ => ApiError::Conflict(e.to_string()),
     }
 }

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::incidents::{
     Channel, ClockView, NewRequest, RequestAction, RequestCommand, RequestEvent, RequestId,
-    RequestKind, RequestState, ServiceConfig, ServiceError, ServiceRequest, WorkingCalendar,
+    RequestKind, RequestState, ServiceError, ServiceRequest, WorkingCalendar,
 };
 
 use chrono::{DateTime, Utc};
@@ -79,7 +79,7 @@ async fn intake(
         summary: b.summary,
         received_by: b.received_by,
     };
-    let config = ServiceConfig::default();
+    let config = s.service.clone();
     let request = s
         .store
         .create_request(now, |id| {

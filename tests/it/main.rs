@@ -36,6 +36,7 @@ mod pg_server;
 mod plant;
 mod refusals;
 mod requests;
+mod rules;
 mod sparklines;
 mod storage;
 mod vacant;

@@ -149,7 +149,19 @@ impl IncidentBook {
             .incidents
             .get_mut(&id)
             .ok_or(IncidentError::NotFound(id))?;
-        incident.apply(cmd, &self.calendar, now)
+        let IncidentAction::RaiseToAccident { category } = &cmd.action else {
+            return incident.apply(cmd, &self.calendar, now);
+        };
+        let spec = self
+            .config
+            .catalogue
+            .get(category)
+            .ok_or_else(|| IncidentError::UnknownCategory(category.clone()))?;
+        if !spec.accident {
+            return Err(IncidentError::NotAnAccident(category.clone()));
+        }
+        let rules = rules_for(spec, self.config.insurer_anchor);
+        incident.raise(cmd, spec, &rules, &self.calendar, now)
     }
 
     /// Feeds an alarm's current state. A trip of an alarm whose incident is still open
@@ -223,11 +235,12 @@ impl IncidentBook {
         }
     }
 
-    /// Every running clock of every open incident, soonest due first.
+    /// Every running clock of every open incident, and the evidence clocks a closed
+    /// accident still owes, soonest due first.
     pub fn board(&self, now: DateTime<Utc>) -> Vec<ClockView> {
         let mut clocks: Vec<ClockView> = self
-            .open_incidents()
-            .iter()
+            .incidents
+            .values()
             .flat_map(|i| i.running_clocks(now))
             .collect();
         clocks.sort_by_key(|c| c.due_at);

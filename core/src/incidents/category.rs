@@ -18,8 +18,10 @@ pub mod builtin {
     pub const EQUIPMENT_DAMAGE: &str = "equipment_damage";
     /// 客户财产, loss of or damage to a customer's property.
     pub const CUSTOMER_PROPERTY: &str = "customer_property";
-    /// 盗窃/抢劫, theft or robbery.
+    /// 盗窃/抢劫, theft or robbery: Security and the police.
     pub const THEFT_ROBBERY: &str = "theft_robbery";
+    /// 财务人员现金盗抢, cash stolen from or robbed off finance staff: Finance.
+    pub const FINANCE_CASH_THEFT: &str = "finance_cash_theft";
     /// 车场设施、车辆损坏, car-park facility or vehicle damage.
     pub const VEHICLE_DAMAGE: &str = "vehicle_damage";
     /// 公共财产、第三者责任, public property or third-party liability.
@@ -30,6 +32,9 @@ pub mod builtin {
     pub const LIFT_ENTRAPMENT: &str = "lift_entrapment";
     /// 燃气, gas leak.
     pub const GAS: &str = "gas";
+    /// 故障, a routine fault found by an inspection, a patrol or a plant alarm: a work
+    /// order to Engineering, not an insured accident.
+    pub const FAULT: &str = "fault";
     /// 报修, a repair.
     pub const REPAIR: &str = "repair";
     /// 投诉, a complaint.
@@ -147,8 +152,11 @@ fn default_categories() -> Vec<CategorySpec> {
         // rules.md §1.1, seed 004:109: Engineering reports machine and equipment damage.
         CategorySpec::accident(k::EQUIPMENT_DAMAGE, "机器设备损坏", Engineering, false),
         CategorySpec::accident(k::CUSTOMER_PROPERTY, "客户财产", CustomerService, false),
-        // rules.md §1.1, seed 004:117: Finance reports cash theft; police in 24 h (004:123).
-        CategorySpec::accident(k::THEFT_ROBBERY, "盗窃/抢劫", Finance, true),
+        // rules.md §13.1, §13.5: theft and robbery go to Security, police in 24 h (004:123);
+        // seed 004:117 gives Finance only the cash theft of finance staff, below.
+        CategorySpec::accident(k::THEFT_ROBBERY, "盗窃/抢劫", Security, true),
+        // rules.md §1.1, seed 004:117: "财务部:负责财务人员现金盗抢的报案"; police too.
+        CategorySpec::accident(k::FINANCE_CASH_THEFT, "财务人员现金盗抢", Finance, true),
         // rules.md §1.1, seed 004:113: Security reports car-park and vehicle damage.
         CategorySpec::accident(k::VEHICLE_DAMAGE, "车场设施、车辆损坏", Security, false),
         // rules.md §1.1, seed 004:105: CS reports public property and third-party cases.
@@ -174,6 +182,14 @@ fn default_categories() -> Vec<CategorySpec> {
         ),
         // rules.md §2.2: gas leak response is not in the seeds nor in §14; no clocks.
         CategorySpec::new(k::GAS, "燃气泄漏", Engineering, Vec::new()),
+        // Issue 22 item 2: routine faults are work orders with the ordinary-repair deadlines
+        // of rules.md §14, kept apart from the accidents of §13.1.
+        CategorySpec::new(
+            k::FAULT,
+            "故障工单",
+            Engineering,
+            sla::ordinary_repair_rules(),
+        ),
         // rules.md §14 Repairs (ordinary repair); seed 001:851 for the workflow.
         CategorySpec::new(k::REPAIR, "报修", Engineering, sla::ordinary_repair_rules()),
         // rules.md §14 Complaints; CS handles complaints (004:31).

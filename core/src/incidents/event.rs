@@ -111,6 +111,21 @@ pub enum IncidentEventKind {
     },
     /// The police were told.
     PoliceReported,
+    /// A manager let the incident resolve and close with evidence steps still open
+    /// (rules.md §13.3–7); the reason is kept here and on the incident.
+    EvidenceWaived {
+        /// Why the steps may stay open.
+        reason: String,
+        /// The steps open when it was waived.
+        open: Vec<SlaKind>,
+    },
+    /// A routine fault was raised to an insured accident (issue 22 item 2).
+    RaisedToAccident {
+        /// The fault's category.
+        from: String,
+        /// The accident category.
+        to: String,
+    },
     /// A household was linked.
     HouseholdLinked {
         /// Unit.
@@ -175,16 +190,30 @@ pub enum IncidentAction {
     ArriveOnSite,
     /// The emergency is made safe. Meets `made_safe`.
     MakeSafe,
-    /// Dealt with: dispatched or on site → resolved. Starts resolution-anchored clocks.
+    /// Dealt with: dispatched or on site → resolved. Starts resolution-anchored clocks. An
+    /// insured accident needs its incident report and insurer call first (rules.md §13.3–4).
     Resolve,
     /// Follow-up call made: resolved → followed up. Meets `follow_up`.
     FollowUp,
-    /// Finish: followed up → closed.
+    /// Finish: followed up → closed. An insured accident needs every evidence step first
+    /// (report, insurer call, claim notice, police for theft; rules.md §13.3–7).
     Close,
+    /// A manager lets an accident resolve and close with evidence steps open; the reason
+    /// is required and kept. The HTTP access table lets only the manager (admin) send it.
+    WaiveEvidence {
+        /// Why.
+        reason: String,
+    },
     /// Withdraw from any open state; the reason is required.
     Cancel {
         /// Why.
         reason: String,
+    },
+    /// A routine fault became an accident: it takes the accident category, its department
+    /// and its clocks (the on-site clock counting from now, the others from occurrence).
+    RaiseToAccident {
+        /// An accident category's key.
+        category: String,
     },
     /// A note only.
     AddNote,

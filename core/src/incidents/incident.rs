@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::attachments::{Attachment, AttachmentKind};
 use super::category::Department;
-use super::claims::ClaimFile;
+use super::claims::{ClaimFile, Recorded};
 use super::event::IncidentEvent;
 use super::households::Household;
 use super::sla::{SlaClock, SlaKind, SlaRule, SlaStatus};
@@ -162,6 +162,10 @@ pub struct Incident {
     pub alarm_trips: Vec<AlarmTrip>,
     /// Why it was cancelled, if it was.
     pub cancel_reason: Option<String>,
+    /// The manager's waiver of open evidence steps, if any: who, when and why.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub evidence_waiver: Option<(Recorded, String)>,
 }
 
 /// A clock as the board shows it.
@@ -202,7 +206,18 @@ impl Incident {
 
     /// Every running clock with its time left, for the board.
     pub fn running_clocks(&self, now: DateTime<Utc>) -> Vec<ClockView> {
-        clock_views(self.id, &self.clocks, now)
+        let clocks: Vec<SlaClock> = match self.state {
+            IncidentState::Cancelled => Vec::new(),
+            // A closed accident's unmet evidence clocks still count (rules.md §13.3–5).
+            IncidentState::Closed => self
+                .clocks
+                .iter()
+                .filter(|c| super::claims::EVIDENCE.contains(&c.sla))
+                .cloned()
+                .collect(),
+            _ => self.clocks.clone(),
+        };
+        clock_views(self.id, &clocks, now)
     }
 }
 

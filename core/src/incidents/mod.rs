@@ -60,6 +60,9 @@ pub enum IncidentError {
     /// The category is not in the catalogue.
     #[error("unknown incident category `{0}`")]
     UnknownCategory(String),
+    /// Raising a fault to a category that is not an insured accident.
+    #[error("`{0}` is not an accident category")]
+    NotAnAccident(String),
     /// The step is not allowed from the current state.
     #[error("cannot {action} an incident that is {from}")]
     InvalidTransition {
@@ -105,7 +108,32 @@ pub enum IncidentError {
     /// The unit is not linked.
     #[error("unit `{0}` is not linked to this incident")]
     UnknownHousehold(String),
+    /// Resolving or closing an insured accident with evidence steps open (rules.md
+    /// §13.3–7) and no manager's waiver.
+    #[error(
+        "cannot {action} an accident while these evidence steps are open: {}; a manager may waive them with a reason",
+        sla_names(.open)
+    )]
+    EvidenceOpen {
+        /// What was asked.
+        action: &'static str,
+        /// The open steps.
+        open: Vec<SlaKind>,
+    },
+    /// An insurer call with a blank or inconsistent field (rules.md §13.4).
+    #[error("insurer call: `{field}` {reason}")]
+    BadCall {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// The file breaks the size or type limits.
     #[error("attachment refused: {0}")]
     AttachmentRefused(String),
+}
+
+fn sla_names(kinds: &[SlaKind]) -> String {
+    let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    names.join(", ")
 }

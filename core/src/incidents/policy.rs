@@ -111,7 +111,8 @@ fn default_hints() -> BTreeMap<String, String> {
         ("mains", builtin::POWER_CUT),
         ("gas", builtin::GAS),
         ("intrusion", builtin::THEFT_ROBBERY),
-        ("pump", builtin::EQUIPMENT_DAMAGE),
+        // A pump or drive trip is a fault for Engineering, not an insured accident.
+        ("pump", builtin::FAULT),
     ]
     .into_iter()
     .map(|(hint, key)| (hint.to_owned(), key.to_owned()))

@@ -91,7 +91,10 @@ impl std::fmt::Display for RequestState {
     }
 }
 
-/// Deadlines per kind of request.
+/// Deadlines per kind of request: the `[service]` section of the site config, each list
+/// shaped like an incident category's `clocks`. Defaults are rules.md §14 (Repairs,
+/// Complaints) and §4.3 for suggestions; the follow-up (回访) rules are the entries
+/// anchored at `resolved`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServiceConfig {
@@ -117,6 +120,33 @@ impl Default for ServiceConfig {
 }
 
 impl ServiceConfig {
+    /// What is wrong with the lists, one line each: a clock a request never meets, a clock
+    /// twice in one list, or a span that is not positive.
+    pub fn problems(&self) -> Vec<String> {
+        let lists = [
+            ("emergency_repair", &self.emergency_repair),
+            ("ordinary_repair", &self.ordinary_repair),
+            ("complaint", &self.complaint),
+            ("suggestion", &self.suggestion),
+        ];
+        let mut problems = Vec::new();
+        for (name, rules) in lists {
+            for (i, rule) in rules.iter().enumerate() {
+                let sla = rule.sla.as_str();
+                if !REQUEST_CLOCKS.contains(&rule.sla) {
+                    problems.push(format!("{name}: a request never meets `{sla}`"));
+                }
+                if rules[..i].iter().any(|r| r.sla == rule.sla) {
+                    problems.push(format!("{name}: `{sla}` is given twice"));
+                }
+                if !rule.within.is_positive() {
+                    problems.push(format!("{name}: `{sla}` must run for more than zero"));
+                }
+            }
+        }
+        problems
+    }
+
     /// The rules for `kind`.
     pub fn rules_for(&self, kind: RequestKind) -> &[SlaRule] {
         match kind {
@@ -127,6 +157,16 @@ impl ServiceConfig {
         }
     }
 }
+
+/// The clocks a request's steps meet; the accident clocks belong to incidents.
+const REQUEST_CLOCKS: [SlaKind; 6] = [
+    SlaKind::Acknowledged,
+    SlaKind::OnSite,
+    SlaKind::MadeSafe,
+    SlaKind::Replied,
+    SlaKind::Resolved,
+    SlaKind::FollowUp,
+];
 
 /// What the desk takes in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -90,6 +90,14 @@ pub enum Span {
 }
 
 impl Span {
+    /// Whether the span is longer than zero.
+    pub fn is_positive(self) -> bool {
+        match self {
+            Span::Minutes(n) | Span::Hours(n) | Span::Days(n) => n > 0,
+            Span::WorkingDays(n) => n > 0,
+        }
+    }
+
     /// The deadline `self` after `from`.
     pub fn after(self, from: DateTime<Utc>, calendar: &WorkingCalendar) -> DateTime<Utc> {
         match self {

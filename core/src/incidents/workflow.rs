@@ -8,7 +8,7 @@ use super::IncidentError;
 use super::attachments::{Attachment, NewAttachment};
 use super::calendar::WorkingCalendar;
 use super::category::CategorySpec;
-use super::claims::Recorded;
+use super::claims::{BEFORE_RESOLVE, EVIDENCE, Recorded, allowed_after_close};
 use super::event::{
     IncidentAction, IncidentCommand, IncidentEvent, IncidentEventKind as Kind, SYSTEM_ACTOR,
 };
@@ -44,6 +44,7 @@ impl Incident {
             households: Vec::new(),
             alarm_trips: Vec::new(),
             cancel_reason: None,
+            evidence_waiver: None,
         };
         let mut step = Step::new(&mut incident, now, new.reported_by, String::new());
         step.emit(Kind::Opened {
@@ -62,7 +63,8 @@ impl Incident {
         calendar: &WorkingCalendar,
         now: DateTime<Utc>,
     ) -> Result<Vec<IncidentEvent>, IncidentError> {
-        if !self.state.is_open() {
+        let late_evidence = self.state == State::Closed && allowed_after_close(&cmd.action);
+        if !self.state.is_open() && !late_evidence {
             return Err(IncidentError::NotOpen {
                 id: self.id,
                 state: self.state,
@@ -78,14 +80,57 @@ impl Incident {
         Ok(step.out)
     }
 
-    /// Breaches every clock past due at `now`; each breach is reported once.
-    pub(crate) fn tick(&mut self, now: DateTime<Utc>) -> Vec<IncidentEvent> {
+    /// Raises an open fault to the accident `spec` (issue 22 item 2): category, department
+    /// and the accident's clocks. The on-site clock counts from now (rules.md §13.2: "from
+    /// when it is reported or raised") unless someone is already there; the report,
+    /// insurer and claim clocks count from occurrence (§13.3–4).
+    pub(crate) fn raise(
+        &mut self,
+        cmd: IncidentCommand,
+        spec: &CategorySpec,
+        rules: &[SlaRule],
+        calendar: &WorkingCalendar,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<IncidentEvent>, IncidentError> {
         if !self.state.is_open() {
-            return Vec::new();
+            return Err(IncidentError::NotOpen {
+                id: self.id,
+                state: self.state,
+            });
         }
+        if self.accident {
+            return Err(IncidentError::InvalidTransition {
+                from: self.state,
+                action: "raise to an accident",
+            });
+        }
+        let from = std::mem::replace(&mut self.category, spec.key.clone());
+        self.department = spec.department;
+        self.accident = true;
+        let mut step = Step::new(self, now, cmd.actor, cmd.note);
+        step.emit(Kind::RaisedToAccident {
+            from,
+            to: spec.key.clone(),
+        });
+        for rule in rules {
+            step.raise_clock(rule, calendar);
+        }
+        Ok(step.out)
+    }
+
+    /// Breaches every clock past due at `now`; each breach is reported once. A cancelled
+    /// incident's clocks stop; a closed one's evidence clocks still count (a manager may
+    /// close an accident with them open, but that does not make them met).
+    pub(crate) fn tick(&mut self, now: DateTime<Utc>) -> Vec<IncidentEvent> {
+        let only_evidence = match self.state {
+            State::Cancelled => return Vec::new(),
+            State::Closed => true,
+            _ => false,
+        };
         let breached: Vec<_> = self
             .clocks
             .iter_mut()
+            .filter(|c| !only_evidence || EVIDENCE.contains(&c.sla))
             .filter_map(|c| c.tick(now).then_some((c.sla, c.due_at)))
             .collect();
         let mut step = Step::new(self, now, SYSTEM_ACTOR.to_owned(), String::new());
@@ -191,7 +236,13 @@ impl<'a> Step<'a> {
                 "follow up",
                 &[SlaKind::FollowUp],
             ),
-            A::Close => self.move_to(&[State::FollowedUp], State::Closed, "close", &[]),
+            A::Close => {
+                if self.incident.state == State::FollowedUp {
+                    self.incident.check_evidence(EVIDENCE, "close")?;
+                }
+                self.move_to(&[State::FollowedUp], State::Closed, "close", &[])
+            }
+            A::WaiveEvidence { reason } => self.waive_evidence(reason),
             A::Cancel { reason } => self.cancel(reason),
             A::AddNote => {
                 self.emit(Kind::NoteAdded);
@@ -209,7 +260,7 @@ impl<'a> Step<'a> {
             A::ContactHousehold { .. } | A::ListDamage { .. } | A::RecordCompensation { .. } => {
                 self.household_step(action)
             }
-            other => self.claim_step(other),
+            other => self.claim_step(other, calendar),
         }
     }
 
@@ -250,6 +301,9 @@ impl<'a> Step<'a> {
     fn resolve(&mut self, calendar: &WorkingCalendar) -> Result<(), IncidentError> {
         // Resolution also settles the milestones it implies: safe, and the owner answered.
         let meets = [SlaKind::Resolved, SlaKind::MadeSafe, SlaKind::Replied];
+        if matches!(self.incident.state, State::Dispatched | State::OnSite) {
+            self.incident.check_evidence(BEFORE_RESOLVE, "resolve")?;
+        }
         self.move_to(
             &[State::Dispatched, State::OnSite],
             State::Resolved,
@@ -292,13 +346,42 @@ impl<'a> Step<'a> {
                     continue;
                 }
             };
-            let clock = SlaClock::start(rule, anchor_at, calendar);
-            self.emit(Kind::SlaStarted {
-                sla: clock.sla,
-                due_at: clock.due_at,
-            });
-            self.incident.clocks.push(clock);
+            self.start_clock(rule, anchor_at, calendar);
         }
+    }
+
+    /// One accident clock on a raised fault: a step already met stays met; a running clock
+    /// of the same kind gives way to the accident's.
+    fn raise_clock(&mut self, rule: &SlaRule, calendar: &WorkingCalendar) {
+        let clocks = &mut self.incident.clocks;
+        if clocks.iter().any(|c| c.sla == rule.sla && !c.is_running()) {
+            return;
+        }
+        clocks.retain(|c| c.sla != rule.sla);
+        let anchor_at = match rule.anchor {
+            SlaAnchor::Reported => self.now,
+            SlaAnchor::Occurrence => self.incident.occurred_at,
+            SlaAnchor::Resolved if self.incident.state == State::Resolved => self.now,
+            SlaAnchor::Resolved => {
+                self.incident.pending_clocks.push(*rule);
+                return;
+            }
+        };
+        self.start_clock(rule, anchor_at, calendar);
+    }
+
+    pub(super) fn start_clock(
+        &mut self,
+        rule: &SlaRule,
+        anchor_at: DateTime<Utc>,
+        calendar: &WorkingCalendar,
+    ) {
+        let clock = SlaClock::start(rule, anchor_at, calendar);
+        self.emit(Kind::SlaStarted {
+            sla: clock.sla,
+            due_at: clock.due_at,
+        });
+        self.incident.clocks.push(clock);
     }
 
     /// Meets the running clock of kind `sla`, if any; a late meeting that no tick caught

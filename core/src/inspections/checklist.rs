@@ -64,18 +64,18 @@ impl ChecklistItem {
     ];
 
     /// The incident category a failure opens. Product choice where the manuals are
-    /// silent: water problems are water ingress (水浸), entry is theft (盗窃), the rest
-    /// put the owner's property at risk (客户财产) or are plant faults.
+    /// silent: a leak or damp is water ingress (水浸) and a sign of entry is theft (盗窃),
+    /// the accidents of rules.md §13.1; every other failed item (gas or power left on,
+    /// keys missing, a meter that moved) is a routine fault, a work order to Engineering.
     pub fn default_category(self) -> IncidentCategory {
         use ChecklistItem::*;
         match self {
-            WaterMainOff | NoLeakDampMould | FloorDrainsSealed | WaterMeterUnchanged => {
-                IncidentCategory::WaterIngress
+            NoLeakDampMould => IncidentCategory::WaterIngress,
+            NoDamageOrEntry => IncidentCategory::TheftRobbery,
+            WaterMainOff | FloorDrainsSealed | WaterMeterUnchanged | GasOff | PowerOff
+            | PowerMeterUnchanged | KeysReturned | DoorsWindowsLocked | NoPests => {
+                IncidentCategory::Fault
             }
-            NoDamageOrEntry | KeysReturned => IncidentCategory::TheftRobbery,
-            GasOff => IncidentCategory::Fire,
-            PowerOff | PowerMeterUnchanged => IncidentCategory::EquipmentDamage,
-            DoorsWindowsLocked | NoPests => IncidentCategory::CustomerProperty,
         }
     }
 

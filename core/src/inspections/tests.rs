@@ -155,7 +155,7 @@ fn failed_leak_item_opens_a_water_ingress_incident() {
 }
 
 #[test]
-fn sign_of_entry_opens_a_theft_incident_and_failures_group_by_category() {
+fn sign_of_entry_opens_a_theft_incident_and_routine_failures_one_fault() {
     let mut book = book();
     let inspection = with_failed(all_pass(10.0, 200.0), ChecklistItem::NoDamageOrEntry);
     let inspection = with_failed(inspection, ChecklistItem::WaterMainOff);
@@ -163,10 +163,7 @@ fn sign_of_entry_opens_a_theft_incident_and_failures_group_by_category() {
     let outcome = book.submit(inspection, day(7)).expect("accepted");
     assert_eq!(
         categories(&outcome),
-        [
-            IncidentCategory::WaterIngress,
-            IncidentCategory::TheftRobbery
-        ]
+        [IncidentCategory::TheftRobbery, IncidentCategory::Fault]
     );
 }
 
@@ -195,7 +192,7 @@ fn meter_that_moved_since_the_last_inspection_fails_even_when_ticked() {
     let outcome = book
         .submit(all_pass(10.4, 200.0), day(14))
         .expect("accepted");
-    assert_eq!(categories(&outcome), [IncidentCategory::WaterIngress]);
+    assert_eq!(categories(&outcome), [IncidentCategory::Fault]);
     assert!(outcome.events.iter().any(|e| matches!(
         e,
         InspectionEvent::MeterMoved { meter, from, to, .. } if meter == "water" && *from == 10.0 && *to == 10.4
@@ -221,7 +218,8 @@ fn meter_not_read_fails_its_item() {
     let mut inspection = all_pass(10.0, 200.0);
     inspection.meters.power = None;
     let outcome = book.submit(inspection, day(7)).expect("accepted");
-    assert_eq!(categories(&outcome), [IncidentCategory::EquipmentDamage]);
+    // A meter not read is a routine fault, a work order (issue 22 item 2).
+    assert_eq!(categories(&outcome), [IncidentCategory::Fault]);
 }
 
 #[test]
@@ -328,4 +326,18 @@ fn state_survives_a_restart() {
     let restored = VacantBook::new(InspectionConfig::default(), book.snapshot()).expect("valid");
     assert_eq!(restored.due_dates("T1-1203"), Some((day(14), day(15))));
     assert!(restored.keys().get("K-1203").is_some());
+}
+
+/// Issue 22 item 2, rules.md §13.1: only a leak or damp and a sign of entry open accidents;
+/// gas left on, keys missing and every other failed item are routine faults.
+#[test]
+fn only_leaks_and_entry_are_accidents_every_other_failed_item_is_a_fault() {
+    for item in ChecklistItem::ALL {
+        let want = match item {
+            ChecklistItem::NoLeakDampMould => IncidentCategory::WaterIngress,
+            ChecklistItem::NoDamageOrEntry => IncidentCategory::TheftRobbery,
+            _ => IncidentCategory::Fault,
+        };
+        assert_eq!(item.default_category(), want, "{item:?}");
+    }
 }

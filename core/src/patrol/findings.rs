@@ -28,6 +28,9 @@ pub enum IncidentCategory {
     /// Violations: illegal structure, object thrown from height, common-area occupation,
     /// illegal renovation (违章/违规事件).
     Violation,
+    /// A routine fault (故障): a work order to Engineering with the repair deadlines of
+    /// rules.md §14, not an insured accident; an engineer raises it to one if it becomes one.
+    Fault,
 }
 
 /// What a guard found.
@@ -81,7 +84,8 @@ impl FindingType {
             IllegalStructure | ThrownObject | CommonAreaOccupation | RenovationBreach => {
                 open(IncidentCategory::Violation)
             }
-            EquipmentFault => open(IncidentCategory::EquipmentDamage),
+            // A fault seen on the round is a work order, not an accident (issue 22 item 2).
+            EquipmentFault => open(IncidentCategory::Fault),
             // Remind the tenant (001:843) or owner (003:543), report cleaning to the CS
             // officer (000:223): a log entry the report carries, not an incident.
             UnlockedDoor | Vehicle | CleaningGreening => FindingAction::LogOnly,

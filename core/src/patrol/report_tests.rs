@@ -47,12 +47,12 @@ fn violations_and_renovation_breaches_open_violation_incidents() {
 }
 
 #[test]
-fn equipment_fault_opens_an_equipment_incident_and_reminders_are_logged() {
+fn equipment_fault_opens_a_fault_work_order_and_reminders_are_logged() {
     let mut book = book();
     assert_eq!(
         action_of(&mut book, FindingType::EquipmentFault),
         FindingAction::OpenIncident {
-            category: IncidentCategory::EquipmentDamage
+            category: IncidentCategory::Fault
         }
     );
     for kind in [

@@ -32,7 +32,8 @@ pub(crate) struct Rule {
     pub narrow: Option<Narrow>,
 }
 
-/// `role` may call the route only with one of `values` at the body's JSON `pointer`.
+/// `role` may call the route only with one of `values` at the body's JSON `pointer`, and
+/// only the manager (admin) may send the kinds in `manager_only`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Narrow {
     /// The role narrowed.
@@ -41,16 +42,23 @@ pub(crate) struct Narrow {
     pub pointer: &'static str,
     /// The kinds it may send.
     pub values: &'static [&'static str],
+    /// Kinds no role but admin may send.
+    pub manager_only: &'static [&'static str],
 }
 
 impl Narrow {
     /// Whether `role` may send `body`.
     pub(crate) fn allows(&self, role: Role, body: Option<&serde_json::Value>) -> bool {
-        role != self.role
-            || body
-                .and_then(|b| b.pointer(self.pointer))
-                .and_then(|v| v.as_str())
-                .is_some_and(|v| self.values.contains(&v))
+        let kind = body
+            .and_then(|b| b.pointer(self.pointer))
+            .and_then(|v| v.as_str());
+        if role == Role::Admin {
+            return true;
+        }
+        if kind.is_some_and(|k| self.manager_only.contains(&k)) {
+            return false;
+        }
+        role != self.role || kind.is_some_and(|k| self.values.contains(&k))
     }
 }
 
@@ -66,6 +74,8 @@ const CS_INCIDENT_STEPS: Narrow = Narrow {
         "record_compensation",
         "follow_up",
     ],
+    // Closing an accident with its evidence open is the manager's call (rules.md §13.3–7).
+    manager_only: &["waive_evidence"],
 };
 
 use Role::{CustomerService as Cs, DutyEngineer as Duty, Guard, Viewer};
@@ -246,6 +256,19 @@ mod tests {
         let r = rule(&Method::DELETE, "/api/v1/alarms/{id}");
         assert!(r.access.allows(Role::Admin));
         assert!(!r.access.allows(Role::DutyEngineer));
+    }
+
+    #[test]
+    fn only_the_manager_waives_an_accidents_evidence() {
+        let r = rule(&Method::POST, "/api/v1/incidents/{id}/commands");
+        let narrow = r.narrow.unwrap();
+        let waive = serde_json::json!({"action": {"type": "waive_evidence", "reason": "x"}});
+        let dispatch = serde_json::json!({"action": {"type": "dispatch"}});
+        assert!(narrow.allows(Role::Admin, Some(&waive)));
+        assert!(!narrow.allows(Role::DutyEngineer, Some(&waive)));
+        assert!(!narrow.allows(Role::CustomerService, Some(&waive)));
+        assert!(narrow.allows(Role::DutyEngineer, Some(&dispatch)));
+        assert!(!narrow.allows(Role::CustomerService, Some(&dispatch)));
     }
 
     #[test]

@@ -138,7 +138,7 @@ fn notifying_the_insurer_keeps_the_call_and_meets_the_clock() {
     let id = water_incident(&mut book);
     let call = InsurerCall {
         policy_number: "PICC-2024-0099".to_owned(),
-        ..InsurerCall::default()
+        ..call_at(t0() + Duration::hours(3))
     };
     apply(
         &mut book,
@@ -207,4 +207,103 @@ fn an_attachment_over_the_size_limit_or_of_a_strange_type_is_refused() {
     let refused = book.apply(id, cmd(IncidentAction::Attach(big)), t0());
     assert!(matches!(refused, Err(IncidentError::AttachmentRefused(_))));
     assert!(book.get(id).unwrap().attachments.is_empty());
+}
+
+/// rules.md §13.4: the call names when, whom, the reference and the place; a blank field is
+/// refused by name and changes nothing.
+#[test]
+fn an_insurer_call_with_a_blank_field_is_refused_by_name() {
+    let mut book = book();
+    let id = water_incident(&mut book);
+    let blank = InsurerCall {
+        reference: " ".to_owned(),
+        ..call_at(t0() + mins(90))
+    };
+    assert_eq!(
+        book.apply(
+            id,
+            cmd(IncidentAction::NotifyInsurer(blank)),
+            t0() + mins(90)
+        ),
+        Err(IncidentError::BadCall {
+            field: "reference",
+            reason: "must not be empty"
+        })
+    );
+    let backwards = InsurerCall {
+        under_control_at: Some(t0() + mins(100)),
+        ..call_at(t0() + mins(90))
+    };
+    assert!(matches!(
+        book.apply(
+            id,
+            cmd(IncidentAction::NotifyInsurer(backwards)),
+            t0() + mins(90)
+        ),
+        Err(IncidentError::BadCall {
+            field: "under_control_at",
+            ..
+        })
+    ));
+    assert!(book.get(id).unwrap().claim.insurer_call.is_none());
+}
+
+/// rules.md §13.4, seed 004:135/171: with the insurer clock anchored at "handled", the
+/// under-control time the call records starts the 12 h clock, so a call 13 h after
+/// control is late even though the incident is still open.
+#[test]
+fn the_under_control_time_starts_the_insurer_clock_when_anchored_at_handled() {
+    let config = IncidentsConfig {
+        insurer_anchor: SlaAnchor::Resolved,
+        ..IncidentsConfig::default()
+    };
+    let mut book = IncidentBook::new(config).unwrap();
+    let id = water_incident(&mut book);
+    let at = t0() + Duration::hours(14);
+    let events = apply(
+        &mut book,
+        id,
+        IncidentAction::NotifyInsurer(call_at(at)),
+        at,
+    );
+    let clock = book
+        .get(id)
+        .unwrap()
+        .clock(SlaKind::InsurerNotified)
+        .unwrap()
+        .clone();
+    assert_eq!(clock.started_at, t0() + mins(60));
+    assert_eq!(clock.due_at, t0() + Duration::hours(13));
+    assert!(clock.breached);
+    assert!(events.iter().any(|e| matches!(
+        e.kind,
+        IncidentEventKind::SlaMet {
+            sla: SlaKind::InsurerNotified,
+            late: true
+        }
+    )));
+    let call = &book.get(id).unwrap().claim.insurer_call.as_ref().unwrap().1;
+    assert_eq!(
+        (call.under_control_at, call.spoken_to.as_str()),
+        (Some(t0() + mins(60)), "Ms Zhou")
+    );
+}
+
+/// A new call missing its time is refused by name (an old stored one still loads:
+/// `tests/it/rules.rs`).
+#[test]
+fn an_insurer_call_without_its_time_is_refused_by_name() {
+    let mut book = book();
+    let id = water_incident(&mut book);
+    let missing = InsurerCall {
+        called_at: None,
+        ..call_at(t0())
+    };
+    assert_eq!(
+        book.apply(id, cmd(IncidentAction::NotifyInsurer(missing)), t0()),
+        Err(IncidentError::BadCall {
+            field: "called_at",
+            reason: "is required"
+        })
+    );
 }

@@ -83,6 +83,12 @@ fn insurer_clock_can_count_from_resolution_instead() {
     apply(
         &mut book,
         id,
+        IncidentAction::FileIncidentReport,
+        t0() + mins(90),
+    );
+    apply(
+        &mut book,
+        id,
         IncidentAction::Resolve,
         t0() + Duration::hours(2),
     );
@@ -103,7 +109,7 @@ fn claim_notice_is_due_three_days_after_occurrence() {
 #[test]
 fn theft_gets_a_police_clock_of_twenty_four_hours_and_water_ingress_does_not() {
     let mut book = book();
-    let theft = open(&mut book, builtin::THEFT_ROBBERY);
+    open(&mut book, builtin::THEFT_ROBBERY);
     let water = open(&mut book, builtin::WATER_INGRESS);
     assert!(
         book.get(water)
@@ -111,8 +117,29 @@ fn theft_gets_a_police_clock_of_twenty_four_hours_and_water_ingress_does_not() {
             .clock(SlaKind::PoliceReport)
             .is_none()
     );
-    assert_eq!(book.get(theft).unwrap().department, Department::Finance);
     assert_breaches_once_at(&mut book, SlaKind::PoliceReport, t0() + Duration::hours(24));
+}
+
+/// rules.md §13.1, §13.5, seed 004:117: Finance reports only the cash theft of finance
+/// staff; every other theft or robbery is Security's, and both get the police clock.
+#[test]
+fn theft_goes_to_security_and_only_finance_staffs_cash_theft_to_finance() {
+    let mut book = book();
+    let theft = open(&mut book, builtin::THEFT_ROBBERY);
+    let cash = open(&mut book, builtin::FINANCE_CASH_THEFT);
+    let theft = book.get(theft).unwrap();
+    let cash = book.get(cash).unwrap();
+    assert_eq!(theft.department, Department::Security);
+    assert_eq!(cash.department, Department::Finance);
+    assert!(cash.accident && cash.clock(SlaKind::PoliceReport).is_some());
+    let catalogue = CategoryConfig::default();
+    let finance: Vec<&str> = catalogue
+        .categories
+        .iter()
+        .filter(|c| c.department == Department::Finance)
+        .map(|c| c.key.as_str())
+        .collect();
+    assert_eq!(finance, [builtin::FINANCE_CASH_THEFT]);
 }
 
 #[test]

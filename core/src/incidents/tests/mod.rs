@@ -6,6 +6,7 @@
 mod alarms;
 mod claims;
 mod clocks;
+mod evidence;
 mod handover;
 mod kpi;
 mod service;
@@ -74,4 +75,26 @@ fn file(kind: AttachmentKind, id: &str) -> IncidentAction {
         size_bytes: 2_000_000,
         caption: format!("{id}.jpg"),
     })
+}
+
+/// A complete insurer call made at `at`, under control an hour after `t0` (rules.md §2.5
+/// step 6, §13.4).
+fn call_at(at: DateTime<Utc>) -> InsurerCall {
+    InsurerCall {
+        called_at: Some(at),
+        under_control_at: Some(t0() + mins(60).min(at - t0())),
+        insurer: "PICC Shenzhen".to_owned(),
+        spoken_to: "Ms Zhou".to_owned(),
+        reference: "RPT-2024-0509-17".to_owned(),
+        insured_object: "B2 plant room".to_owned(),
+        policy_number: "PA-2024-0098".to_owned(),
+        cause: "burst riser".to_owned(),
+        place: "B2".to_owned(),
+        loss_outline: "two pumps wet".to_owned(),
+    }
+}
+
+/// The insurer call as an action, at `t0`.
+fn insurer_call() -> IncidentAction {
+    IncidentAction::NotifyInsurer(call_at(t0()))
 }

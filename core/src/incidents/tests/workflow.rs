@@ -23,7 +23,8 @@ fn states(
 fn an_incident_walks_the_whole_life_and_each_step_names_actor_and_note() {
     use IncidentState::*;
     let mut book = book();
-    let id = open(&mut book, builtin::WATER_INGRESS);
+    // A repair: an accident would also need its evidence first (see `evidence.rs`).
+    let id = open(&mut book, builtin::REPAIR);
     let steps = [
         IncidentAction::Dispatch,
         IncidentAction::ArriveOnSite,
