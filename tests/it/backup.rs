@@ -41,14 +41,18 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The length of a list. A daemon just started on a busy machine may answer 503 while
+/// its first reads are slow (the sign-in check gives up after 2 s): ask again then, and
+/// never count an error body as an empty list.
 async fn count(base: &str, path: &str) -> usize {
-    let body: serde_json::Value = reqwest::get(format!("{base}{path}"))
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
-    body.as_array().map_or(0, Vec::len)
+    eventually(&format!("{path} answers a list"), WAIT, || async {
+        let resp = reqwest::get(format!("{base}{path}")).await.ok()?;
+        let status = resp.status().as_u16();
+        let body: serde_json::Value = resp.json().await.ok()?;
+        assert!(status == 200 || status == 503, "{path}: {status} {body}");
+        body.as_array().map(Vec::len)
+    })
+    .await
 }
 
 #[tokio::test]
