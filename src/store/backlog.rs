@@ -61,6 +61,16 @@ impl Kind {
 pub struct Counts([u64; 4]);
 
 impl Counts {
+    /// Readings, outbox messages, journal entries and snapshots, in [`Kind`]'s order.
+    fn of(readings: usize, outbox: usize, journal: usize, snapshots: usize) -> Counts {
+        let mut c = Counts::default();
+        c.add(Kind::Readings, readings);
+        c.add(Kind::Outbox, outbox);
+        c.add(Kind::Journal, journal);
+        c.add(Kind::Snapshots, snapshots);
+        c
+    }
+
     /// The number for `kind`.
     pub fn get(&self, kind: Kind) -> u64 {
         self.0[kind as usize]
@@ -114,12 +124,12 @@ impl Batch {
 
     /// Rows by kind.
     pub fn counts(&self) -> Counts {
-        let mut c = Counts::default();
-        c.add(Kind::Readings, self.readings.len());
-        c.add(Kind::Outbox, self.outbox.len());
-        c.add(Kind::Journal, self.events.len());
-        c.add(Kind::Snapshots, self.states.len());
-        c
+        Counts::of(
+            self.readings.len(),
+            self.outbox.len(),
+            self.events.len(),
+            self.states.len(),
+        )
     }
 
     /// Its estimated memory.
@@ -271,12 +281,12 @@ impl Backlog {
 
     /// Rows waiting, by kind.
     pub fn counts(&self) -> Counts {
-        let mut c = Counts::default();
-        c.add(Kind::Readings, self.readings.len());
-        c.add(Kind::Outbox, self.outbox.len());
-        c.add(Kind::Journal, self.events.len());
-        c.add(Kind::Snapshots, self.states.len());
-        c
+        Counts::of(
+            self.readings.len(),
+            self.outbox.len(),
+            self.events.len(),
+            self.states.len(),
+        )
     }
 
     /// Its estimated memory.

@@ -10,10 +10,9 @@ use serde_json::{Value, json};
 use sitewatch::access::Role;
 
 use crate::auth_walk::{raw_client, token, user};
-use sitewatch::devices::simulator::Simulator;
 
 use crate::helpers::{
-    Db, TestApp, eventually, fresh_db, metric, spawn_app, spawn_app_on, test_config,
+    Db, TestApp, eventually, fresh_db, metric, spawn_app, spawn_app_on, test_config, test_plant,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -205,10 +204,7 @@ async fn failures_for_one_user_do_not_lock_another_out_of_the_same_address() {
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_client_address_has_its_own_limit() {
     let db = fresh_db(Db::Sqlite).await;
-    let plant = sitewatch::devices::sim_devices(&test_config("127.0.0.1:1", &db.url).devices);
-    let sim = Simulator::start("127.0.0.1:0".parse().expect("addr"), &plant)
-        .await
-        .expect("simulator");
+    let sim = test_plant(&db.url).await;
     let mut config = test_config(&sim.addr().to_string(), &db.url);
     config.http.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
     let app = spawn_app_on(db, sim, config).await;

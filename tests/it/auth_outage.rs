@@ -9,26 +9,18 @@ use std::time::Duration;
 use serde_json::Value;
 use sitewatch::access::Role;
 use sitewatch::core::clock::SystemClock;
-use sitewatch::devices::{self, simulator::Simulator};
 
 use crate::auth::{Session, login, sign_in};
 use crate::auth_walk::{raw_client, user};
-use crate::helpers::{TestApp, TestDb, eventually, start, test_config};
+use crate::helpers::{TestApp, TestDb, eventually, spawn_app_at};
 use crate::pg_server::PgServer;
 
 const WAIT: Duration = Duration::from_secs(20);
 
 /// A daemon on a new database of `pg`.
 async fn app_on(pg: &PgServer, name: &str) -> TestApp {
-    if std::env::var_os("TEST_LOG").is_some() {
-        sitewatch::telemetry::init();
-    }
     let url = pg.create_db(name).await;
-    let plant = devices::sim_devices(&test_config("127.0.0.1:1", &url).devices);
-    let sim = Simulator::start("127.0.0.1:0".parse().expect("addr"), &plant)
-        .await
-        .expect("simulator starts");
-    start(TestDb::at(url), sim, "", Arc::new(SystemClock)).await
+    spawn_app_at(TestDb::at(url), "", Arc::new(SystemClock)).await
 }
 
 /// GET `path` with the session (or a made-up cookie): status, `Retry-After`, body text.

@@ -146,19 +146,28 @@ pub async fn spawn_app(kind: Db) -> TestApp {
 
 /// A daemon with `extra` config, on `clock`.
 pub async fn spawn_app_with(kind: Db, extra: &str, clock: Arc<dyn Clock>) -> TestApp {
+    spawn_app_at(fresh_db(kind).await, extra, clock).await
+}
+
+/// A daemon with `extra` config, on `clock`, on a database the test made (`TestDb::at`).
+pub async fn spawn_app_at(db: TestDb, extra: &str, clock: Arc<dyn Clock>) -> TestApp {
     // Logs stay silent unless asked for (`TEST_LOG=1`).
     if std::env::var_os("TEST_LOG").is_some() {
         sitewatch::telemetry::init();
     }
-    let db = fresh_db(kind).await;
-    let placeholder = test_config("127.0.0.1:1", &db.url);
-    let sim = Simulator::start(
+    let sim = test_plant(&db.url).await;
+    start(db, sim, extra, clock).await
+}
+
+/// The test config's plant, simulated on a free port.
+pub async fn test_plant(db_url: &str) -> Simulator {
+    let placeholder = test_config("127.0.0.1:1", db_url);
+    Simulator::start(
         "127.0.0.1:0".parse().expect("addr"),
         &devices::sim_devices(&placeholder.devices),
     )
     .await
-    .expect("simulator starts");
-    start(db, sim, extra, clock).await
+    .expect("simulator starts")
 }
 
 /// Starts a daemon on an existing database and simulator (a restart).

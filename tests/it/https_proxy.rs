@@ -11,10 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sitewatch::access::Role;
-use sitewatch::devices::simulator::Simulator;
 
 use crate::auth_walk::user;
-use crate::helpers::{Db, eventually, free_port, fresh_db, spawn_app_on, test_config};
+use crate::helpers::{Db, eventually, free_port, fresh_db, spawn_app_on, test_config, test_plant};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -146,10 +145,7 @@ async fn sign_in(client: &reqwest::Client, base: &str) -> reqwest::Response {
 #[tokio::test]
 async fn the_nginx_recipe_signs_in_names_the_client_and_streams_live() {
     let db = fresh_db(Db::Sqlite).await;
-    let plant = sitewatch::devices::sim_devices(&test_config("127.0.0.1:1", &db.url).devices);
-    let sim = Simulator::start("127.0.0.1:0".parse().expect("addr"), &plant)
-        .await
-        .expect("simulator");
+    let sim = test_plant(&db.url).await;
     let mut config = test_config(&sim.addr().to_string(), &db.url);
     config.http.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
     let app = spawn_app_on(db, sim, config).await;

@@ -16,11 +16,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sitewatch::core::clock::SystemClock;
-use sitewatch::devices::{self, simulator::Simulator};
 use sitewatch::store::Store;
 use sqlx::Connection as _;
 
-use crate::helpers::{TestApp, TestDb, eventually, metric, start, test_config};
+use crate::helpers::{TestApp, TestDb, eventually, metric, spawn_app_at};
 use crate::pg_server::PgServer;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -29,17 +28,7 @@ const VOLTS: &str = "em_b1.voltage_l1";
 
 /// The test plant (three devices polled every 100 ms) on the database at `url`.
 async fn spawn_on(url: String) -> TestApp {
-    if std::env::var_os("TEST_LOG").is_some() {
-        sitewatch::telemetry::init();
-    }
-    let placeholder = test_config("127.0.0.1:1", &url);
-    let sim = Simulator::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        &devices::sim_devices(&placeholder.devices),
-    )
-    .await
-    .expect("simulator starts");
-    start(TestDb::at(url), sim, "", Arc::new(SystemClock)).await
+    spawn_app_at(TestDb::at(url), "", Arc::new(SystemClock)).await
 }
 
 /// `/readyz`'s status and body. It bounds its own waits at 2 s, so it must answer well

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sitewatch::core::clock::SystemClock;
-use sitewatch::devices::{self, simulator::Simulator};
 
-use crate::helpers::{TestApp, TestDb, eventually, metric, start, test_config};
+use crate::helpers::{TestApp, TestDb, eventually, metric, spawn_app_at};
 use crate::mqtt_out::{Seen, seen, subscribe};
 use crate::outage::{ready, wait_failing, wait_ready};
 use crate::pg_server::PgServer;
@@ -19,18 +18,8 @@ const ZONE: &str = "fire_panel.zone2_alarm:discrete";
 
 /// The test plant on the database at `url`, publishing to the Mosquitto on 1883.
 async fn spawn_on(url: String) -> TestApp {
-    if std::env::var_os("TEST_LOG").is_some() {
-        sitewatch::telemetry::init();
-    }
-    let placeholder = test_config("127.0.0.1:1", &url);
-    let sim = Simulator::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        &devices::sim_devices(&placeholder.devices),
-    )
-    .await
-    .expect("simulator starts");
     let extra = "[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\n";
-    start(TestDb::at(url), sim, extra, Arc::new(SystemClock)).await
+    spawn_app_at(TestDb::at(url), extra, Arc::new(SystemClock)).await
 }
 
 /// How many messages `seen` holds on `topic` for the zone alarm's transitions to `state`
