@@ -87,13 +87,6 @@ impl Problems {
             Err(self)
         }
     }
-
-    /// A TOML syntax or shape error, located by its span.
-    pub fn from_toml(file: &Path, text: &str, e: &toml::de::Error) -> Problems {
-        let offset = e.span().map(|s| s.start).unwrap_or(0);
-        let reason = e.message().trim().to_owned();
-        Problems(vec![Problem::at(file, text, offset, reason)])
-    }
 }
 
 impl fmt::Display for Problems {
