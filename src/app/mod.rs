@@ -27,7 +27,7 @@ use crate::store::{PointKeys, Store, writer};
 const GRACE: Duration = Duration::from_secs(10);
 /// How long the store writer keeps trying after the stop: a second less than [`GRACE`],
 /// so its count of rows not written is logged before the rest is abandoned.
-const WRITER_GRACE: Duration = Duration::from_secs(9);
+const WRITER_GRACE: Duration = GRACE.saturating_sub(Duration::from_secs(1));
 
 /// A built daemon, listening but not yet running.
 #[derive(Debug)]
