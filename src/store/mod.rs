@@ -14,6 +14,7 @@ pub mod notify;
 mod outbox;
 mod patrol;
 mod readings;
+pub mod records;
 mod requests;
 mod snapshots;
 mod state;
@@ -36,6 +37,7 @@ pub use health::WriteReport;
 pub use outbox::{OutMessage, Queued, Unwritten};
 pub use readings::PointKeys;
 pub use readings::{EventRow, JournalRow, Reading};
+pub use records::Record;
 pub use requests::{StoredRequest, kind_name};
 pub use users::{Holder, UserRow};
 
