@@ -191,6 +191,8 @@ async fn a_call_becomes_a_closed_repair(lang: Lang) {
         assert_all_chinese(c, "request page").await;
     }
     step(c, "close", lang.pick("已关闭", "closed")).await;
+    // Closed, it leaves the work in hand.
+    wait_text(c, "#work", lang.pick("没有待办报事", "No requests in hand")).await;
     let r = app.get_json(&format!("/api/v1/requests/{id}")).await;
     assert_eq!(r["state"], "closed", "{r}");
     assert_eq!(r["technician"], "plumber-zhao");

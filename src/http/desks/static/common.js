@@ -142,6 +142,10 @@ const sw = (() => {
     source.onopen = heard;
     for (const k of kinds.concat(["reload"])) source.addEventListener(k, e => { heard(); onEvent(k, e); });
   };
+  // A page left for another may be kept (back/forward cache) with its stream open; the
+  // browser allows six connections to a host, so a few such pages would starve the next.
+  addEventListener("pagehide", () => { if (source) source.close(); });
+  addEventListener("pageshow", e => { if (e.persisted) location.reload(); });
   /// A request answered: the page's values are as of now.
   const fresh = () => { lastGood = Date.now(); };
   function watch() {

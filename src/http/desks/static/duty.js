@@ -240,6 +240,8 @@ function sparkFollow(points) {
   }).catch(() => {});
 }
 
+addEventListener("pagehide", () => sparkStop());
+
 function sparkStop() {
   if (spark.es) spark.es.close();
   spark.es = null;

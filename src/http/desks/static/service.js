@@ -267,9 +267,10 @@ function timelineText(e) {
 
 function clockRows(r) {
   return r.clocks.map(c => {
-    const run = (r.running || []).find(x => x.sla === c.sla);
+    const run = OPEN_STATES.includes(r.state) && (r.running || []).find(x => x.sla === c.sla);
     const status = run ? running(run)
-      : `<span class="${c.breached ? "s-red" : "s-met"}">${t(c.breached ? "overdue" : "met")} ${time(c.met_at)}</span>`;
+      : c.met_at || c.breached ? `<span class="${c.breached ? "s-red" : "s-met"}">${t(c.breached ? "overdue" : "met")} ${time(c.met_at)}</span>`
+      : "—";
     return `<tr data-key="k${esc(c.sla)}" data-sla="${esc(c.sla)}" class="${run && run.remaining_secs < 0 ? "overdue" : ""}"><td>${esc(tp("sla_", c.sla))}</td><td>${time(c.due_at)}</td><td class="clock">${status}</td></tr>`;
   });
 }
@@ -314,7 +315,7 @@ async function requestStep(e) {
   if (!actor) return;
   const done = await sw.post(`/api/v1/requests/${recordId}/commands`, { actor, note: "", action: actionOf(form.dataset.step) });
   if (done) form.querySelectorAll("textarea, input").forEach(x => { x.value = ""; });
-  refreshRequest();
+  refresh();
 }
 
 // ---- a notice's page: each unit's delivery, hand delivery and confirmation -----------
@@ -413,12 +414,16 @@ async function setUpCompose() {
 
 // ---- wiring ---------------------------------------------------------------------------
 
+let busy = false;
 async function refresh() {
+  if (busy) return;
+  busy = true;
   try {
     const main = { home: refreshCard, request: refreshRequest, notice: refreshNotice, compose: async () => {} }[view];
     await Promise.all([refreshSide(), main()]);
     sw.fresh();
   } catch (e) { /* the banner says the server is out of reach; the page keeps what it showed */ }
+  finally { busy = false; }
 }
 
 byId(`view-${view}`).hidden = false;
