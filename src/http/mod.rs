@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/service/requests/{id}", get(desks::service))
         .route("/service/notices/new", get(desks::service))
         .route("/service/notices/{id}", get(desks::service))
+        .route("/service/units", get(desks::service))
         .route("/assets/{name}", get(desks::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -1,7 +1,8 @@
 //! The customer-service desk (客服前台) in headless Chromium, in zh-CN and English: a
 //! caller found by phone becomes a repair that is dispatched, completed, followed up,
 //! rated and closed from its page; a notice composed for an incident reaches its
-//! households and a hand delivery is marked; the banner shows within 5 s of the server
+//! households and a hand delivery is marked; the register is imported (every bad line
+//! shown) and a move-in recorded; the banner shows within 5 s of the server
 //! stopping; every desk page at 390 px is no wider than the phone; the zh pages show no
 //! English-catalogue string and no raw code. Screenshots at 1440 and 390 px, both languages.
 
@@ -363,13 +364,15 @@ async fn every_desk_page_fits_a_390_px_phone() {
             (format!("/service/requests/{}", r["id"]), ""),
             ("/service/notices/new".to_owned(), "cs-compose"),
             (format!("/service/notices/{}", n["id"]), ""),
+            ("/service/units".to_owned(), ""),
         ];
         for (page, shot) in pages {
             c.goto(&format!("{}{page}", app.base)).await.expect("page");
             c.refresh().await.expect("reload");
             eventually(&format!("{page} drawn"), WAIT, || async {
                 let css = "section.panel.active, section.view.live:not([hidden]), \
-                    #view-home:not([hidden]) #card, #view-compose:not([hidden]) form";
+                    #view-home:not([hidden]) #card, #view-compose:not([hidden]) form, \
+                    #view-units:not([hidden]) form";
                 let shown = c.find(Locator::Css(css)).await.ok()?;
                 shown.text().await.ok().filter(|t| !t.is_empty())
             })
@@ -384,5 +387,63 @@ async fn every_desk_page_fits_a_390_px_phone() {
             }
         }
     }
+    b.client.clone().close().await.ok();
+}
+
+/// The register from the page: a GBK spreadsheet is refused with the line and "save it
+/// as UTF-8", a good file is imported, and a move-in is recorded with its meter bases.
+#[tokio::test]
+async fn the_register_is_imported_from_the_page_and_a_move_in_recorded() {
+    let app = app().await;
+    let b = browser().await;
+    let c = &b.client;
+    c.set_window_size(1440, 900).await.expect("desk screen");
+    open(c, &app, "/service/units", Lang::Zh).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let gbk = dir.path().join("units-gbk.csv");
+    let mut bytes = crate::customers::HEAD.as_bytes().to_vec();
+    // 王芳 in GBK, as a spreadsheet saved in the Chinese default encoding writes it.
+    bytes.extend_from_slice(b"1,3,0301,89.5,occupied,\xcd\xf5\xb7\xbc,13800000001,,sms,,\n");
+    std::fs::write(&gbk, bytes).expect("write");
+    let file = c.find(Locator::Id("im-file")).await.expect("file input");
+    file.send_keys(&gbk.display().to_string()).await.expect("choose");
+    click(c, "#im-go").await;
+    let shown = wait_text(c, "#im-result", "UTF-8").await;
+    assert!(shown.contains("未导入任何数据"), "{shown}");
+    let line = text_of(c, "#im-result tr[data-line]").await.unwrap_or_default();
+    assert!(line.starts_with('2'), "the line is named: {line}");
+    shoot(c, "cs-import-zh-1440").await;
+    let good = dir.path().join("units.csv");
+    std::fs::write(&good, three_units()).expect("write");
+    let file = c.find(Locator::Id("im-file")).await.expect("file input");
+    file.clear().await.ok();
+    file.send_keys(&good.display().to_string()).await.expect("choose");
+    click(c, "#im-go").await;
+    wait_text(c, "#im-result", "新增 3 户").await;
+
+    c.goto(&format!("{}/service?unit=1-0302", app.base))
+        .await
+        .expect("card");
+    wait_text(c, r#"div[data-unit-card="1-0302"]"#, "空置").await;
+    c.find(Locator::Id("occ-state"))
+        .await
+        .expect("occupancy")
+        .select_by_value("occupied")
+        .await
+        .expect("occupied");
+    type_in(c, "#occ-water", "12.5").await;
+    type_in(c, "#occ-power", "340").await;
+    click(c, "#occ-save").await;
+    wait_text(c, r#"div[data-unit-card="1-0302"] h2"#, "已入住").await;
+    let unit = app.get_json("/api/v1/units/1-0302").await;
+    let last = unit["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last["occupancy"], "occupied", "{unit}");
+    assert_eq!(last["meters"]["water"], 12.5, "{last}");
+    assert_eq!(last["meters"]["power"], 340.0, "{last}");
+    assert_eq!(last["actor"], "desk-chen");
     b.client.clone().close().await.ok();
 }

@@ -153,6 +153,7 @@ pub(crate) const TABLE: &[Rule] = &[
     r("GET", "/service/requests/{id}", only(READ)),
     r("GET", "/service/notices/new", only(READ)),
     r("GET", "/service/notices/{id}", only(READ)),
+    r("GET", "/service/units", only(READ)),
     r("GET", "/assets/{name}", OPEN),
     r("GET", "/audit", only(ADMIN)),
     r("GET", "/api/v1/audit", only(ADMIN)),

@@ -7,7 +7,7 @@
 //!
 //! - duty desk (值班台): `/` and `/incidents/{id}`, `duty.html` + `duty.js`;
 //! - service desk (客服前台): `/service`, `/service/requests/{id}`,
-//!   `/service/notices/new`, `/service/notices/{id}`, `service.html` + `service.js`;
+//!   `/service/notices/new`, `/service/notices/{id}`, `/service/units`, `service.html` + `service.js`;
 //! - the guard's phone page: `/guard` (`../assets/guard.html`, still on its own).
 //!
 //! A page's actions are calls to the `/api/v1` routes; the server decides.

@@ -1,12 +1,14 @@
 // The customer-service desk (客服前台): a caller's unit card and intake, a request's
 // life on its own page, notices (compose, preview, issue, deliveries), follow-ups due and
 // the month's KPIs. Every action is an /api/v1 call; the server decides. Views by path:
-// /service (home), /service/requests/{id}, /service/notices/new, /service/notices/{id}.
+// /service (home), /service/requests/{id}, /service/notices/new, /service/notices/{id},
+// /service/units (the register's import).
 "use strict";
 const { t, tp, esc, time, dur } = sw;
 const path = location.pathname;
 const params = new URLSearchParams(location.search);
-const view = /^\/service\/requests\/\d+$/.test(path) ? "request"
+const view = path === "/service/units" ? "units"
+  : /^\/service\/requests\/\d+$/.test(path) ? "request"
   : path === "/service/notices/new" ? "compose"
   : /^\/service\/notices\/\d+$/.test(path) ? "notice" : "home";
 const recordId = (path.match(/(\d+)$/) || [])[1];
@@ -66,7 +68,7 @@ function noticeRow(n) {
 
 function renderKpis(report) {
   const rows = (report.kpis || []).map(k => `<tr data-kpi="${esc(k.name)}"><td>${esc(t(k.name))}</td>
-    <td class="${k.met === false ? "s-red" : k.met ? "s-green" : ""}">${pct(k.ratio)} <small>(${k.count}/${k.of})</small></td><td>${t("target")} ${pct(k.target)}</td></tr>`);
+    <td class="${k.met === false ? "s-red" : k.met ? "s-green" : ""}">${pct(k.ratio)} <small>(${k.count}/${k.of})</small></td><td>${pct(k.target)}</td></tr>`);
   return table([t("kpi"), t("cs_month"), t("target")], rows);
 }
 
@@ -107,6 +109,7 @@ function openCard(unit) {
   history.replaceState(null, "", `/service?unit=${encodeURIComponent(unit)}`);
   byId("intake-unit").textContent = unit;
   byId("intake-card").hidden = false;
+  byId("occ-card").hidden = !mayAct;
   refreshCard();
 }
 
@@ -130,10 +133,12 @@ function renderCard(unit, requests, incidents, notices) {
     <h2>${t("cs_card")} ${esc(unit.id)} <span class="badge">${esc(tp("oc_", unit.occupancy))}</span>
       <a class="btn" href="/service/notices/new?unit=${encodeURIComponent(unit.id)}">${t("cs_compose")}</a></h2>
     <h3>${t("cs_contacts")}</h3>${table(["", t("cs_name"), t("cs_phone"), t("cs_preferred")], contactRows(unit))}
-    <h3>${t("cs_open_requests")}</h3>${table([t("cs_request"), t("cs_summary"), t("state")], reqRows)}
-    <h3>${t("cs_unit_incidents")}</h3>${table(["#", t("title"), t("state"), ""], incRows)}
-    <h3>${t("cs_unit_notices")}</h3>${table([t("kind"), t("title"), ""], notices.map(noticeRow))}
-    <h3>${t("cs_last_followups")}</h3>${table(["#", t("when"), t("cs_rating"), t("cs_outcome")], fuRows)}</div>`;
+    <div class="card-grid">
+      <div><h3>${t("cs_open_requests")}</h3>${table([t("cs_request"), t("cs_summary"), t("state")], reqRows)}</div>
+      <div><h3>${t("cs_unit_incidents")}</h3>${table(["#", t("title"), t("state"), ""], incRows)}</div>
+      <div><h3>${t("cs_unit_notices")}</h3>${table([t("kind"), t("title"), ""], notices.map(noticeRow))}</div>
+      <div><h3>${t("cs_last_followups")}</h3>${table(["#", t("when"), t("cs_rating"), t("cs_outcome")], fuRows)}</div>
+    </div></div>`;
 }
 
 let openIncidents = [];
@@ -172,6 +177,41 @@ async function intake(e) {
   };
   const r = await sw.post("/api/v1/requests", body);
   if (r) location.href = `/service/requests/${r.id}`;
+}
+
+/// Move-in or move-out with the meters' base readings.
+async function occupancy(e) {
+  e.preventDefault();
+  const actor = sw.actor();
+  if (!actor || !cardUnit) return;
+  const num = id => byId(id).value === "" ? null : Number(byId(id).value);
+  const body = { occupancy: byId("occ-state").value, actor, meters: { water: num("occ-water"), power: num("occ-power") } };
+  if (await sw.send("PUT", `/api/v1/units/${encodeURIComponent(cardUnit)}/occupancy`, body)) {
+    byId("occ-water").value = ""; byId("occ-power").value = "";
+    refresh();
+  }
+}
+
+// ---- the register: import a CSV, every bad line shown -----------------------------------
+
+async function importUnits(e) {
+  e.preventDefault();
+  const file = byId("im-file").files[0];
+  if (!file) return;
+  const actor = encodeURIComponent(sw.actor() || "");
+  const r = await fetch(`/api/v1/units/import?actor=${actor}`, {
+    method: "POST", headers: { "content-type": "text/csv", "x-csrf-token": sw.meta("csrf-token") }, body: await file.arrayBuffer(),
+  });
+  const answer = await r.json().catch(() => ({}));
+  const out = byId("im-result");
+  if (r.ok) {
+    out.innerHTML = `<p class="s-green">${esc(t("im_done", { created: answer.created, updated: answer.updated, changed: answer.occupancy_changed }))}</p>`;
+  } else if (answer.problems) {
+    const rows = answer.problems.map(p => `<tr data-line="${p.line}"><td>${p.line}</td><td>${esc(p.reason)}</td></tr>`);
+    out.innerHTML = `<p class="s-red">${esc(t("im_bad", { n: answer.problems.length }))}</p>${table([t("im_line"), t("cs_reason")], rows)}`;
+  } else {
+    out.innerHTML = `<p class="s-red">${esc(t("refused", { why: answer.message || r.status }))}</p>`;
+  }
 }
 
 // ---- a request's page: its life, each step or the reason it is not offered -----------
@@ -419,7 +459,8 @@ async function refresh() {
   if (busy) return;
   busy = true;
   try {
-    const main = { home: refreshCard, request: refreshRequest, notice: refreshNotice, compose: async () => {} }[view];
+    const idle = async () => {};
+    const main = { home: refreshCard, request: refreshRequest, notice: refreshNotice, compose: idle, units: idle }[view];
     await Promise.all([refreshSide(), main()]);
     sw.fresh();
   } catch (e) { /* the banner says the server is out of reach; the page keeps what it showed */ }
@@ -430,6 +471,8 @@ byId(`view-${view}`).hidden = false;
 byId("lookup").onsubmit = e => { e.preventDefault(); lookup(byId("q").value); };
 byId("found").onclick = e => { const b = e.target.closest("button[data-unit]"); if (b) openCard(b.dataset.unit); };
 byId("intake").onsubmit = intake;
+byId("occupancy").onsubmit = occupancy;
+byId("import").onsubmit = importUnits;
 byId("view-request").addEventListener("submit", requestStep);
 byId("view-notice").addEventListener("click", e => { const b = e.target.closest("button[data-deliver]"); if (b) deliver(b); });
 if (view === "compose") setUpCompose();
