@@ -141,8 +141,14 @@ async fn preview(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<NoticeBody>,
 ) -> Result<Json<Preview>, ApiError> {
-    check_window(b.template, b.starts_at, b.ends_at, b.expires_at, s.clock.now())
-        .map_err(|(field, message)| ApiError::invalid(field, message))?;
+    check_window(
+        b.template,
+        b.starts_at,
+        b.ends_at,
+        b.expires_at,
+        s.clock.now(),
+    )
+    .map_err(|(field, message)| ApiError::invalid(field, message))?;
     let (title, body) = draft(&s, &b)?;
     let units = targets(&s, &b.target).await?;
     Ok(Json(Preview {

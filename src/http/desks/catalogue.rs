@@ -59,10 +59,7 @@ pub(crate) fn get(lang: Lang, key: &str) -> &'static str {
 
 /// Every key in `lang`, for the page's script.
 pub(crate) fn table(lang: Lang) -> BTreeMap<&'static str, &'static str> {
-    ENTRIES
-        .keys()
-        .map(|k| (k.as_str(), get(lang, k)))
-        .collect()
+    ENTRIES.keys().map(|k| (k.as_str(), get(lang, k))).collect()
 }
 
 #[cfg(test)]
@@ -92,7 +89,11 @@ mod tests {
             }
         }
         assert!(bad.is_empty(), "strings.toml: {bad:?}");
-        assert_eq!(ENTRIES.len(), raw.len(), "every entry has exactly zh and en");
+        assert_eq!(
+            ENTRIES.len(),
+            raw.len(),
+            "every entry has exactly zh and en"
+        );
     }
 
     /// Keys named literally: `t("key")` or `t("key", …)` in templates and scripts (not a
@@ -144,7 +145,12 @@ mod tests {
         ] {
             keys.push(format!("rs_{}", code(to_value(s).expect("state"))));
         }
-        for c in [Channel::Phone, Channel::WalkIn, Channel::Hotline, Channel::Web] {
+        for c in [
+            Channel::Phone,
+            Channel::WalkIn,
+            Channel::Hotline,
+            Channel::Web,
+        ] {
             keys.push(format!("ch_{}", code(to_value(c).expect("channel"))));
         }
         for m in [FollowUpMethod::Phone, FollowUpMethod::Visit] {
@@ -169,7 +175,11 @@ mod tests {
         .iter()
         .map(|t| format!("tpl_{}", t.as_str()))
         .collect();
-        for l in [NoticeLevel::Notice, NoticeLevel::Important, NoticeLevel::Urgent] {
+        for l in [
+            NoticeLevel::Notice,
+            NoticeLevel::Important,
+            NoticeLevel::Urgent,
+        ] {
             keys.push(format!("lv_{}", l.as_str()));
         }
         for d in [

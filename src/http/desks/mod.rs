@@ -85,9 +85,7 @@ fn render(template: &str, s: &AppState, who: Option<&Principal>, headers: &Heade
         lang_code => if lang == Lang::En { "en" } else { "zh" },
         strings => catalogue::table(lang),
     };
-    let page = TEMPLATES
-        .get_template(template)
-        .and_then(|t| t.render(ctx));
+    let page = TEMPLATES.get_template(template).and_then(|t| t.render(ctx));
     match page {
         Ok(html) => Html(html).into_response(),
         Err(e) => {

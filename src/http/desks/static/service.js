@@ -207,7 +207,10 @@ async function importUnits(e) {
   if (r.ok) {
     out.innerHTML = `<p class="s-green">${esc(t("im_done", { created: answer.created, updated: answer.updated, changed: answer.occupancy_changed }))}</p>`;
   } else if (answer.problems) {
-    const rows = answer.problems.map(p => `<tr data-line="${p.line}"><td>${p.line}</td><td>${esc(p.reason)}</td></tr>`);
+    // The one reason a clerk meets most (a spreadsheet saved as GBK) in the page's language;
+    // the others are the server's own words.
+    const reason = p => /not UTF-8/.test(p.reason) ? t("im_not_utf8") : p.reason;
+    const rows = answer.problems.map(p => `<tr data-line="${p.line}"><td>${p.line}</td><td>${esc(reason(p))}</td></tr>`);
     out.innerHTML = `<p class="s-red">${esc(t("im_bad", { n: answer.problems.length }))}</p>${table([t("im_line"), t("cs_reason")], rows)}`;
   } else {
     out.innerHTML = `<p class="s-red">${esc(t("refused", { why: answer.message || r.status }))}</p>`;
@@ -280,6 +283,27 @@ function stepCard(step, r) {
   return `<div class="step${why ? " blocked" : ""}" data-key="s-${step.type}-${why ? "no" : "yes"}"><h3>${t("rq_" + step.type)}</h3>${body}</div>`;
 }
 
+/// Link the request to an open incident, or open a fault order (故障工单) from it; once.
+function linkCard(r) {
+  const why = !["", "customer_service", "duty_engineer", "admin"].includes(role) ? t("why_role")
+    : r.incident ? t("why_linked", { id: r.incident }) : "";
+  const title = t("rq_link_incident");
+  if (why) return `<div class="step blocked" data-key="s-link-no"><h3>${title}</h3><button type="button" disabled>${title}</button><div class="why" data-why="link">${esc(why)}</div></div>`;
+  const options = openIncidents.map(i => `<option value="${i.id}">#${i.id} ${esc(i.title)}</option>`).join("");
+  return `<div class="step" data-key="s-link-yes"><h3>${title}</h3><form data-link="1">
+    <select id="st-link-incident"><option value="">${t("rq_open_fault")}</option>${options}</select>
+    <button type="submit" class="primary" id="st-link">${title}</button></form></div>`;
+}
+
+async function linkIncident(r) {
+  const actor = sw.actor();
+  if (!actor) return;
+  const chosen = byId("st-link-incident").value;
+  const body = chosen ? { actor, incident: Number(chosen) } : { actor, open: { category: "fault", title: `#${r.id} ${r.summary}` } };
+  await sw.post(`/api/v1/requests/${recordId}/incident`, body);
+  refresh();
+}
+
 function actionOf(type) {
   const v = s => (byId(`st-${type}-${s}`) || {}).value || "";
   switch (type) {
@@ -337,17 +361,25 @@ function renderRequest(r) {
         ${r.incident ? ` · <a href="/incidents/${r.incident}">${t("cs_incident_link")} #${r.incident}</a>` : ""}</small>
       <table class="clocks"><tbody>${clockRows(r).join("")}</tbody></table>
       <table class="records"><tbody>${records(r).join("")}</tbody></table></div>
-    <div class="card"><h2>${t("cs_steps")}</h2><div class="steps">${STEPS.filter(s => !s.kinds || s.kinds.includes(r.kind.type)).map(s => stepCard(s, r)).join("")}</div></div>
+    <div class="card"><h2>${t("cs_steps")}</h2><div class="steps">${STEPS.filter(s => !s.kinds || s.kinds.includes(r.kind.type)).map(s => stepCard(s, r)).join("")}${linkCard(r)}</div></div>
     <div class="card"><h2>${t("cs_chasers")}</h2>${table([t("when"), t("clocks"), t("cs_reason")], chasers)}</div>
     <div class="card"><h2>${t("timeline")}</h2><div id="rq-timeline">${table([t("when"), t("actor_col"), t("message")], timeline)}</div></div>`;
 }
 
+let shownRequest = null;
 async function refreshRequest() {
   if (staff === null) staff = await sw.get("/api/v1/staff").catch(() => []);
-  sw.patch("view-request", renderRequest(await sw.get(`/api/v1/requests/${recordId}`)));
+  const [r, incidents] = await Promise.all([sw.get(`/api/v1/requests/${recordId}`), sw.get("/api/v1/incidents")]);
+  openIncidents = incidents;
+  shownRequest = r;
+  sw.patch("view-request", renderRequest(r));
 }
 
 async function requestStep(e) {
+  if (e.target.closest("form[data-link]")) {
+    e.preventDefault();
+    return linkIncident(shownRequest);
+  }
   const form = e.target.closest("form[data-step]");
   if (!form) return;
   e.preventDefault();
