@@ -511,3 +511,95 @@ async fn the_register_is_imported_from_the_page_and_a_move_in_recorded() {
     assert_eq!(last["actor"], "desk-chen");
     b.client.clone().close().await.ok();
 }
+
+async fn sign_in(c: &Client, app: &TestApp, name: &str, password: &str) {
+    c.goto(&format!("{}/login", app.base))
+        .await
+        .expect("log-in page");
+    type_in(c, "#username", name).await;
+    type_in(c, "#password", password).await;
+    click(c, "#signin").await;
+    eventually("signed in", WAIT, || async {
+        c.current_url().await.ok().filter(|u| u.path() != "/login")
+    })
+    .await;
+}
+
+/// Signed in: a viewer sees the unit card without names or phones and is offered no
+/// step; customer service sees them and dispatches to a person from the staff list.
+#[tokio::test]
+async fn personal_data_reaches_only_the_roles_allowed_it_and_dispatch_names_the_staff() {
+    use sitewatch::access::Role;
+    let app = app().await;
+    let (status, body) = import_csv(&app, three_units()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, r) = app
+        .post_json(
+            "/api/v1/requests",
+            serde_json::json!({"kind": {"type": "repair", "emergency": false}, "channel": "phone",
+                "unit": "1-0301", "summary": "Door bell silent", "received_by": "desk-chen"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    for (name, role) in [
+        ("chen", Role::CustomerService),
+        ("zhao", Role::DutyEngineer),
+        ("wall", Role::Viewer),
+    ] {
+        crate::auth_walk::user(&app, name, role, &format!("{name}-password")).await;
+    }
+    let admin = crate::auth_walk::token(&app, "auditor", Role::Admin).await;
+    let b = browser().await;
+    let c = &b.client;
+    c.set_window_size(1440, 900).await.expect("desk screen");
+    sign_in(c, &app, "wall", "wall-password").await;
+    c.goto(&format!("{}/service?unit=1-0301", app.base))
+        .await
+        .expect("card");
+    let card = wait_text(c, r#"div[data-unit-card="1-0301"]"#, "（无权查看）").await;
+    assert!(
+        !card.contains("王芳") && !card.contains("13800000001"),
+        "{card}"
+    );
+    c.goto(&format!("{}/service/requests/{}", app.base, r["id"]))
+        .await
+        .expect("request");
+    wait_text(c, r#"[data-why="acknowledge"]"#, "您的角色不能执行此步骤").await;
+    click(c, "#logout").await;
+    eventually("signed out", WAIT, || async {
+        c.current_url().await.ok().filter(|u| u.path() == "/login")
+    })
+    .await;
+
+    sign_in(c, &app, "chen", "chen-password").await;
+    c.goto(&format!("{}/service?unit=1-0301", app.base))
+        .await
+        .expect("card");
+    wait_text(c, r#"div[data-unit-card="1-0301"]"#, "13800000001").await;
+    c.goto(&format!("{}/service/requests/{}", app.base, r["id"]))
+        .await
+        .expect("request");
+    eventually("the staff list", WAIT, || async {
+        let el = c.find(Locator::Css("select#st-dispatch-who")).await.ok()?;
+        el.select_by_value("zhao").await.ok()
+    })
+    .await;
+    step(c, "dispatch", "处理中").await;
+    let stored: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/requests/{}", app.base, r["id"]))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stored["technician"], "zhao", "{stored}");
+    let last = stored["timeline"]
+        .as_array()
+        .and_then(|t| t.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last["actor"], "chen", "the signed-in clerk acted: {last}");
+    b.client.clone().close().await.ok();
+}
