@@ -74,6 +74,14 @@ mod tests {
         ("common.js", include_str!("static/common.js")),
         ("duty.js", include_str!("static/duty.js")),
         ("service.js", include_str!("static/service.js")),
+        (
+            "service_request.js",
+            include_str!("static/service_request.js"),
+        ),
+        (
+            "service_notices.js",
+            include_str!("static/service_notices.js"),
+        ),
     ];
 
     #[test]

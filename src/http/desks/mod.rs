@@ -7,7 +7,8 @@
 //!
 //! - duty desk (值班台): `/` and `/incidents/{id}`, `duty.html` + `duty.js`;
 //! - service desk (客服前台): `/service`, `/service/requests/{id}`,
-//!   `/service/notices/new`, `/service/notices/{id}`, `/service/units`, `service.html` + `service.js`;
+//!   `/service/notices/new`, `/service/notices/{id}`, `/service/units`, `service.html` +
+//!   `service.js`, `service_request.js`, `service_notices.js`;
 //! - the guard's phone page: `/guard` (`../assets/guard.html`, still on its own).
 //!
 //! A page's actions are calls to the `/api/v1` routes; the server decides.
@@ -67,6 +68,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "service.js",
         "text/javascript",
         include_str!("static/service.js"),
+    ),
+    (
+        "service_request.js",
+        "text/javascript",
+        include_str!("static/service_request.js"),
+    ),
+    (
+        "service_notices.js",
+        "text/javascript",
+        include_str!("static/service_notices.js"),
     ),
 ];
 
