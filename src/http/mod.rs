@@ -1,10 +1,10 @@
-//! The HTTP side: JSON API under `/api/v1`, the dashboard at `/`, `/metrics`, `/healthz`
+//! The HTTP side: JSON API under `/api/v1`, the desks' pages (`desks`) at `/` and `/service`, `/metrics`, `/healthz`
 //! and `/readyz`, behind one auth layer (`auth`: sessions, tokens, roles, audit). `router(state)` is kept apart from serving so tests can call it directly.
 
 mod alarms;
 mod api;
 pub mod auth;
-mod dashboard;
+mod desks;
 mod duty;
 mod error;
 mod fallback;
@@ -23,6 +23,7 @@ mod patrol;
 mod personal;
 mod requests;
 mod snapshots;
+mod staff;
 mod units;
 
 use std::sync::Arc;
@@ -83,9 +84,15 @@ pub struct AppState {
 /// Every route.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(dashboard::page))
-        .route("/guard", get(dashboard::guard))
-        .route("/incidents/{id}", get(dashboard::incident))
+        .route("/", get(desks::duty))
+        .route("/guard", get(desks::guard))
+        .route("/incidents/{id}", get(desks::incident))
+        .route("/service", get(desks::service))
+        .route("/service/requests/{id}", get(desks::service))
+        .route("/service/notices/new", get(desks::service))
+        .route("/service/notices/{id}", get(desks::service))
+        .route("/service/units", get(desks::service))
+        .route("/assets/{name}", get(desks::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -107,6 +114,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(fire_tests::router())
                 .merge(kpis::router())
                 .merge(links::router())
+                .merge(staff::router())
                 .merge(openapi::router())
                 .fallback(fallback::no_route)
                 // After every route above and before the layers, so they wrap it.
