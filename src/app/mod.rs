@@ -151,12 +151,6 @@ impl App {
             self.clock.clone(),
             cancel.clone(),
         ));
-        tasks.spawn(crate::customers::chase::run(
-            self.store.clone(),
-            self.metrics.clone(),
-            self.clock.clone(),
-            cancel.clone(),
-        ));
         tasks.spawn(crate::customers::duty::run(
             crate::customers::duty::DutyTask {
                 store: self.store.clone(),
@@ -212,7 +206,6 @@ impl App {
             auth: Arc::new(http::AuthState::new(
                 self.config.http.trusted_proxies.clone(),
             )),
-            service: Arc::new(self.config.service.clone()),
             kpis: self.config.kpis,
             notify: self.notify_sender(&tasks, &cancel)?,
         };

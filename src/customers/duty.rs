@@ -55,40 +55,37 @@ pub async fn run(task: DutyTask, cancel: CancellationToken) {
             continue;
         }
         last_kpis = Some(now);
-        match month_kpis(&task.store, &task.targets, task.tz, now).await {
-            Ok(kpis) => task.metrics.service().set_kpis(&kpis),
-            Err(e) => tracing::warn!(error = %e, "KPI refresh failed; trying again next minute"),
+        if let Some(kpis) = month_kpis(&task.engine, &task.targets, task.tz, now).await {
+            task.metrics.service().set_kpis(&kpis);
         }
     }
 }
 
-/// The KPIs of the month holding `now` (site time).
+/// The KPIs of the month holding `now` (site time); `None` when the engine has stopped.
 pub async fn month_kpis(
-    store: &Store,
+    engine: &EngineHandle,
     targets: &KpiTargets,
     tz: Tz,
     now: DateTime<Utc>,
-) -> Result<Vec<Kpi>, StoreError> {
+) -> Option<Vec<Kpi>> {
     let local = now.with_timezone(&tz);
     let period = format!("{:04}-{:02}", local.year(), local.month());
     let (from, to) = month(&period, tz).unwrap_or((now, now));
-    kpis(store, targets, from, to).await
+    kpis(engine, targets, from, to).await
 }
 
-/// The KPIs of `[from, to)`.
+/// The KPIs of `[from, to)`, over the engine's request book; `None` when the engine has
+/// stopped.
 pub async fn kpis(
-    store: &Store,
+    engine: &EngineHandle,
     targets: &KpiTargets,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<Kpi>, StoreError> {
-    let requests: Vec<_> = store
-        .requests(None, None)
-        .await?
-        .into_iter()
-        .map(|s| s.request)
-        .collect();
-    Ok(service_kpis(&requests, from, to, targets))
+) -> Option<Vec<Kpi>> {
+    let targets = *targets;
+    engine
+        .read(move |b, _| service_kpis(b.requests.all(), from, to, &targets))
+        .await
 }
 
 /// The month `YYYY-MM` in site time as `[first midnight, next first midnight)`.

@@ -4,8 +4,10 @@
 //! touches the books.
 
 mod flow;
+mod handovers;
 mod live;
 mod outputs;
+mod requests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +17,7 @@ use std::collections::BTreeMap;
 
 use sitewatch_core::alarms::AlarmEngine;
 use sitewatch_core::clock::Clock;
-use sitewatch_core::incidents::IncidentBook;
+use sitewatch_core::incidents::{HandoverBook, IncidentBook, RequestBook};
 use sitewatch_core::inspections::VacantBook;
 use sitewatch_core::patrol::PatrolBook;
 use sitewatch_core::points::{DeviceState, PointState, PointsHub, SourceEvent};
@@ -23,8 +25,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 pub use flow::{PATROL_DEVICE, category_id, patrol_point};
+pub use handovers::{HandoverAnswer, HandoverCommand};
 pub use live::{LiveEvent, LiveHub, PointValue};
 pub use outputs::{AlarmSnapshot, Output, Sinks, VacantChange};
+pub use requests::{LinkTo, RequestAnswer, RequestCommand, RequestRefusal};
 
 /// How often time-driven rules run.
 const TICK: Duration = Duration::from_secs(1);
@@ -43,6 +47,10 @@ pub struct Books {
     pub vacant: VacantBook,
     /// Incidents and their SLA clocks.
     pub incidents: IncidentBook,
+    /// Service requests (报修, 投诉, suggestions) and their deadlines.
+    pub requests: RequestBook,
+    /// Shift hand-overs.
+    pub handovers: HandoverBook,
     /// Alarms after ISA-18.2.
     pub alarms: AlarmEngine,
     /// Incident category per alarm rule id.
@@ -93,6 +101,22 @@ impl EngineHandle {
     /// Every device's current state.
     pub async fn devices(&self) -> Option<Vec<DeviceState>> {
         self.read(|b, _| b.hub.devices().cloned().collect()).await
+    }
+
+    /// A change to the service requests; `None` when the engine has stopped.
+    pub async fn request(
+        &self,
+        cmd: RequestCommand,
+    ) -> Option<Result<RequestAnswer, RequestRefusal>> {
+        self.act(move |b, now| requests::handle(b, cmd, now)).await
+    }
+
+    /// A change to the hand-overs; `None` when the engine has stopped.
+    pub async fn handover(
+        &self,
+        cmd: HandoverCommand,
+    ) -> Option<Result<HandoverAnswer, sitewatch_core::incidents::HandoverError>> {
+        self.act(move |b, now| handovers::handle(b, cmd, now)).await
     }
 }
 
@@ -210,6 +234,8 @@ impl Engine {
         out.extend(flow::patrol(b, events, now));
         out.extend(b.vacant.tick(now).into_iter().map(Output::Inspection));
         out.extend(b.incidents.tick(now).into_iter().map(Output::incident));
+        let chased = b.requests.run_due(now);
+        out.extend(requests::outputs(b, &chased));
         self.sinks.metrics.books(&self.books, now);
         self.sinks.emit(&self.books, out, now);
     }
