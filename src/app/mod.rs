@@ -144,18 +144,10 @@ impl App {
         tasks.spawn(writer.run(cancel.clone(), WRITER_GRACE));
         tasks.spawn(engine.run(inputs, cancel.clone()));
         tasks.spawn(crate::memory::release_free_pages(cancel.clone()));
-        tasks.spawn(crate::billing::run(
-            Arc::new(self.config.clone()),
-            self.store.clone(),
-            handle.clone(),
-            self.clock.clone(),
-            cancel.clone(),
-        ));
         tasks.spawn(crate::customers::duty::run(
             crate::customers::duty::DutyTask {
-                store: self.store.clone(),
-                metrics: self.metrics.clone(),
                 engine: handle.clone(),
+                metrics: self.metrics.clone(),
                 clock: self.clock.clone(),
                 targets: self.config.kpis,
                 tz: self
@@ -187,10 +179,9 @@ impl App {
         }
         tasks.spawn(crate::scans::run_readers(
             scan_rx,
-            self.store.clone(),
+            writes.clone(),
             handle.clone(),
             self.clock.clone(),
-            self.metrics.clone(),
         ));
         drop(source_tx);
         let state = AppState {

@@ -11,14 +11,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sitewatch_core::incidents::{Handover, HandoverAction, HandoverError, HandoverId};
+use sitewatch_core::incidents::{Handover, HandoverAction, HandoverId};
 
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
-use crate::engine::{HandoverAnswer, HandoverCommand};
+use crate::engine::{HandoverAnswer, HandoverCmd};
 use crate::store::DutyEntry;
 
 #[derive(OpenApi)]
@@ -54,11 +54,11 @@ async fn start(
     ApiJson(b): ApiJson<StartBody>,
 ) -> Result<(StatusCode, Json<StoredHandover>), ApiError> {
     super::require_actor(&b.outgoing)?;
-    let cmd = HandoverCommand::Start {
+    let cmd = HandoverCmd::Start {
         outgoing: b.outgoing,
         note: b.note,
     };
-    let answer = send(&s, cmd).await?;
+    let answer = s.engine.handover(cmd).await?;
     Ok((StatusCode::CREATED, Json(answer.into())))
 }
 
@@ -81,32 +81,21 @@ impl From<HandoverAnswer> for StoredHandover {
     }
 }
 
-/// Sends a hand-over command to the engine and maps a refusal to its error.
-async fn send(s: &AppState, cmd: HandoverCommand) -> Result<HandoverAnswer, ApiError> {
-    s.engine
-        .handover(cmd)
-        .await
-        .ok_or(ApiError::Unavailable)?
-        .map_err(handover_error)
-}
-
 /// Hand-overs started in `[from, to)`, by number.
 async fn started_between(
     s: &AppState,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<StoredHandover>, ApiError> {
-    s.engine
-        .read(move |b, _| {
-            let list = b.handovers.started_between(from, to).into_iter();
-            list.map(|(id, h)| StoredHandover {
-                id,
-                handover: h.clone(),
-            })
-            .collect::<Vec<_>>()
-        })
+    let list = s
+        .engine
+        .handovers(from, to)
         .await
-        .ok_or(ApiError::Unavailable)
+        .ok_or(ApiError::Unavailable)?;
+    let list = list.into_iter();
+    Ok(list
+        .map(|(id, handover)| StoredHandover { id, handover })
+        .collect())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -179,7 +168,7 @@ async fn one(
 ) -> Result<Json<StoredHandover>, ApiError> {
     let handover = s
         .engine
-        .read(move |b, _| b.handovers.get(id).cloned())
+        .handover_by_id(id)
         .await
         .ok_or(ApiError::Unavailable)?
         .ok_or_else(|| ApiError::NotFound(format!("hand-over {id}")))?;
@@ -211,12 +200,12 @@ async fn command(
     ApiJson(b): ApiJson<HandoverCommandBody>,
 ) -> Result<Json<StoredHandover>, ApiError> {
     super::require_actor(&b.actor)?;
-    let cmd = HandoverCommand::Step {
+    let cmd = HandoverCmd::Step {
         id,
         actor: b.actor,
         action: b.action,
     };
-    Ok(Json(send(&s, cmd).await?.into()))
+    Ok(Json(s.engine.handover(cmd).await?.into()))
 }
 
 fn non_empty(text: &str) -> Result<&str, ApiError> {
@@ -224,15 +213,6 @@ fn non_empty(text: &str) -> Result<&str, ApiError> {
         return Err(ApiError::invalid("text", "a note must say something"));
     }
     Ok(text)
-}
-
-fn handover_error(e: HandoverError) -> ApiError {
-    match e {
-        HandoverError::UnknownItem(_) => ApiError::invalid("reference", e.to_string()),
-        HandoverError::EmptyNote => ApiError::invalid("text", e.to_string()),
-        HandoverError::NotFound(id) => ApiError::NotFound(format!("hand-over {id}")),
-        _ => ApiError::Conflict(e.to_string()),
-    }
 }
 
 /// An entry for the duty log.

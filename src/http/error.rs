@@ -11,7 +11,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use sitewatch_core::alarms::AlarmError;
+use sitewatch_core::incidents::{HandoverError, IncidentError, ServiceError};
+use sitewatch_core::inspections::{InspectionError, KeyError};
+
 use crate::customers::RowProblem;
+use crate::engine::CommandError;
 use crate::store::StoreError;
 
 /// A failed API request.
@@ -92,6 +97,93 @@ pub enum ApiError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<CommandError> for ApiError {
+    /// A refused command, by the book that refused it; the status each book's refusal
+    /// gets is decided here, once for every route that sends that book a command.
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Unavailable => ApiError::Unavailable,
+            CommandError::Alarm(e) => alarm_error(e),
+            CommandError::Incident(e) => incident_error(e),
+            CommandError::Inspection(e) => inspection_error(e),
+            CommandError::Key(KeyError::UnknownSet(set)) => {
+                ApiError::NotFound(KeyError::UnknownSet(set).to_string())
+            }
+            CommandError::Key(e) => ApiError::Conflict(e.to_string()),
+            CommandError::Request(e) => service_error(e),
+            CommandError::UnknownIncident(_) => ApiError::invalid("incident", e.to_string()),
+            CommandError::Handover(e) => handover_error(e),
+            CommandError::Mismatch => ApiError::Refused {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+fn alarm_error(e: AlarmError) -> ApiError {
+    match e {
+        AlarmError::UnknownAlarm(_) => ApiError::NotFound(e.to_string()),
+        AlarmError::EndsInPast(_) => ApiError::invalid("until", e.to_string()),
+        AlarmError::MissingReason(_) => ApiError::invalid("reason", e.to_string()),
+        _ => ApiError::Conflict(e.to_string()),
+    }
+}
+
+fn incident_error(e: IncidentError) -> ApiError {
+    match e {
+        IncidentError::NotFound(_) => ApiError::NotFound(e.to_string()),
+        IncidentError::UnknownCategory(_) | IncidentError::NotAnAccident(_) => {
+            ApiError::invalid("category", e.to_string())
+        }
+        IncidentError::MissingReason => ApiError::invalid("reason", e.to_string()),
+        IncidentError::BadCall { field, .. } => ApiError::invalid(field, e.to_string()),
+        _ => ApiError::Conflict(e.to_string()),
+    }
+}
+
+fn service_error(e: ServiceError) -> ApiError {
+    match e {
+        ServiceError::CannotClose { missing } => ApiError::Missing {
+            action: "close",
+            missing,
+        },
+        ServiceError::Empty(what) => ApiError::invalid(empty_field(what), e.to_string()),
+        ServiceError::BadRating(_) => ApiError::invalid("score", e.to_string()),
+        ServiceError::NotAComplaint(_) => ApiError::invalid("action", e.to_string()),
+        ServiceError::NotFound(id) => ApiError::NotFound(format!("request {id}")),
+        ServiceError::NotLinkable => ApiError::invalid("incident", e.to_string()),
+        _ => ApiError::Conflict(e.to_string()),
+    }
+}
+
+/// The body field an empty text of a request step was given in.
+fn empty_field(what: &str) -> &'static str {
+    match what {
+        "reply" => "text",
+        "completion report" => "report",
+        _ => "reason",
+    }
+}
+
+fn handover_error(e: HandoverError) -> ApiError {
+    match e {
+        HandoverError::UnknownItem(_) => ApiError::invalid("reference", e.to_string()),
+        HandoverError::EmptyNote => ApiError::invalid("text", e.to_string()),
+        HandoverError::NotFound(id) => ApiError::NotFound(format!("hand-over {id}")),
+        _ => ApiError::Conflict(e.to_string()),
+    }
+}
+
+fn inspection_error(e: InspectionError) -> ApiError {
+    match e {
+        InspectionError::NotVacant(_) => ApiError::Conflict(e.to_string()),
+        InspectionError::Incomplete(_) => ApiError::invalid("items", e.to_string()),
+        InspectionError::UnknownKeySet(_) => ApiError::invalid("key_set", e.to_string()),
+        InspectionError::Config(_) => ApiError::Conflict(e.to_string()),
+    }
 }
 
 /// The body of every refusal; the OpenAPI document names it `ErrorBody`.

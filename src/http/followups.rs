@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sitewatch_core::incidents::{FollowUpDue, follow_ups_due};
+use sitewatch_core::incidents::FollowUpDue;
 
 use utoipa::{IntoParams, OpenApi};
 
@@ -55,7 +55,7 @@ async fn due(
     let window = Window::new(q.from, q.to)?;
     let mut list = s
         .engine
-        .read(|b, now| follow_ups_due(&b.incidents, &b.requests, now))
+        .follow_ups_due()
         .await
         .ok_or(ApiError::Unavailable)?;
     list.retain(|f| q.overdue.is_none_or(|o| f.overdue == o) && window.contains(Some(f.due_at)));

@@ -13,7 +13,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use super::page::{ApiQuery, NoParams};
 use super::{ApiError, ApiJson, ApiPath, AppState, ErrorBody, Personal};
-use crate::engine::{LinkTo, RequestCommand};
+use crate::engine::{LinkTo, RequestCmd};
 
 #[derive(OpenApi)]
 #[openapi(paths(link, requests))]
@@ -60,7 +60,7 @@ async fn link(
 ) -> Result<Json<ServiceRequest>, ApiError> {
     super::require_actor(&b.actor)?;
     let to = match (b.incident, b.open) {
-        (Some(incident), None) => LinkTo::Incident { incident },
+        (Some(incident), None) => LinkTo::Incident(incident),
         (None, Some(open)) if open.title.trim().is_empty() => {
             return Err(ApiError::invalid("title", "an incident needs a title"));
         }
@@ -72,12 +72,12 @@ async fn link(
             ));
         }
     };
-    let cmd = RequestCommand::Link {
+    let cmd = RequestCmd::Link {
         id,
         actor: b.actor,
         to,
     };
-    let answer = super::requests::send(&s, cmd).await?;
+    let answer = s.engine.request(cmd).await?;
     Ok(Json(personal.apply(answer.request)))
 }
 
@@ -97,16 +97,7 @@ async fn requests(
 ) -> Result<Json<Vec<ServiceRequest>>, ApiError> {
     let requests = s
         .engine
-        .read(move |b, _| {
-            b.incidents.get(id)?;
-            Some(
-                b.requests
-                    .of_incident(id)
-                    .into_iter()
-                    .cloned()
-                    .collect::<Vec<_>>(),
-            )
-        })
+        .incident_requests(id)
         .await
         .ok_or(ApiError::Unavailable)?
         .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))?;

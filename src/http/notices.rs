@@ -187,13 +187,10 @@ async fn recipients(s: &AppState, units: &[String]) -> Result<Vec<Recipient>, Ap
 /// The units linked to an incident as affected households (§13.9).
 async fn households(s: &AppState, incident: i64) -> Result<Vec<String>, ApiError> {
     s.engine
-        .read(move |b, _| {
-            b.incidents
-                .get(incident)
-                .map(|i| i.households.iter().map(|h| h.unit.clone()).collect())
-        })
+        .incident(incident)
         .await
         .ok_or(ApiError::Unavailable)?
+        .map(|i| i.households.into_iter().map(|h| h.unit).collect())
         .ok_or_else(|| ApiError::NotFound(format!("incident {incident}")))
 }
 

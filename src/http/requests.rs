@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::incidents::{
     Channel, ClockView, NewRequest, RequestAction, RequestEvent, RequestId, RequestKind,
-    RequestState, ServiceError, ServiceRequest,
+    RequestState, ServiceRequest,
 };
 
 use chrono::{DateTime, Utc};
@@ -19,7 +19,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody, Personal};
-use crate::engine::{RequestAnswer, RequestCommand, RequestRefusal};
+use crate::engine::RequestCmd;
 
 #[derive(OpenApi)]
 #[openapi(paths(list, intake, one, command))]
@@ -76,11 +76,11 @@ async fn intake(
         summary: b.summary,
         received_by: b.received_by,
     };
-    let cmd = RequestCommand::TakeIn {
+    let cmd = RequestCmd::TakeIn {
         new,
         incident: b.incident,
     };
-    let request = send(&s, cmd).await?.request;
+    let request = s.engine.request(cmd).await?.request;
     Ok((StatusCode::CREATED, Json(personal.apply(request))))
 }
 
@@ -147,20 +147,15 @@ async fn list(
 ) -> Result<Paged<Vec<RequestView>>, ApiError> {
     let page = Page::new(q.limit, q.offset)?;
     let window = Window::new(q.from, q.to)?;
-    let views = s
-        .engine
-        .read(move |b, now| {
-            b.requests
-                .all()
-                .filter(|r| q.state.is_none_or(|st| r.state == st))
-                .filter(|r| q.kind.as_deref().is_none_or(|k| r.kind.as_str() == k))
-                .filter(|r| window.contains(Some(r.received_at)))
-                .map(|r| RequestView::of(r.clone(), now))
-                .filter(|v| !q.overdue || v.overdue)
-                .collect::<Vec<_>>()
-        })
-        .await
-        .ok_or(ApiError::Unavailable)?;
+    let (all, now) = s.engine.requests().await.ok_or(ApiError::Unavailable)?;
+    let views: Vec<RequestView> = all
+        .into_iter()
+        .filter(|r| q.state.is_none_or(|st| r.state == st))
+        .filter(|r| q.kind.as_deref().is_none_or(|k| r.kind.as_str() == k))
+        .filter(|r| window.contains(Some(r.received_at)))
+        .map(|r| RequestView::of(r, now))
+        .filter(|v| !q.overdue || v.overdue)
+        .collect();
     Ok(page.slice(personal.apply(views)))
 }
 
@@ -176,13 +171,13 @@ async fn one(
     personal: Personal,
     ApiPath(id): ApiPath<RequestId>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let view = s
+    let (request, now) = s
         .engine
-        .read(move |b, now| b.requests.get(id).map(|r| RequestView::of(r.clone(), now)))
+        .request_by_id(id)
         .await
         .ok_or(ApiError::Unavailable)?
         .ok_or_else(|| ApiError::NotFound(format!("request {id}")))?;
-    Ok(Json(personal.apply(view)))
+    Ok(Json(personal.apply(RequestView::of(request, now))))
 }
 
 /// One step on a request.
@@ -219,46 +214,6 @@ async fn command(
         note: b.note,
         action: b.action,
     };
-    let answer = send(&s, RequestCommand::Step { id, step }).await?;
+    let answer = s.engine.request(RequestCmd::Step { id, step }).await?;
     Ok(Json(answer.events))
-}
-
-/// Sends a request command to the engine and maps a refusal to its error.
-pub(super) async fn send(s: &AppState, cmd: RequestCommand) -> Result<RequestAnswer, ApiError> {
-    s.engine
-        .request(cmd)
-        .await
-        .ok_or(ApiError::Unavailable)?
-        .map_err(refusal)
-}
-
-fn refusal(e: RequestRefusal) -> ApiError {
-    match e {
-        RequestRefusal::Service(e) => service_error(e),
-        RequestRefusal::UnknownIncident(_) => ApiError::invalid("incident", e.to_string()),
-        RequestRefusal::Incident(e) => ApiError::invalid("category", e.to_string()),
-    }
-}
-
-fn service_error(e: ServiceError) -> ApiError {
-    match e {
-        ServiceError::CannotClose { missing } => ApiError::Missing {
-            action: "close",
-            missing,
-        },
-        ServiceError::Empty(field) => ApiError::invalid(field_name(field), e.to_string()),
-        ServiceError::BadRating(_) => ApiError::invalid("score", e.to_string()),
-        ServiceError::NotAComplaint(_) => ApiError::invalid("action", e.to_string()),
-        ServiceError::NotFound(id) => ApiError::NotFound(format!("request {id}")),
-        ServiceError::NotLinkable => ApiError::invalid("incident", e.to_string()),
-        _ => ApiError::Conflict(e.to_string()),
-    }
-}
-
-fn field_name(what: &str) -> &'static str {
-    match what {
-        "reply" => "text",
-        "completion report" => "report",
-        _ => "reason",
-    }
 }

@@ -14,6 +14,7 @@ pub mod notify;
 mod outbox;
 mod patrol;
 mod readings;
+pub mod records;
 mod snapshots;
 mod state;
 mod users;
@@ -35,6 +36,7 @@ pub use health::WriteReport;
 pub use outbox::{OutMessage, Queued, Unwritten};
 pub use readings::PointKeys;
 pub use readings::{EventRow, JournalRow, Reading};
+pub use records::Record;
 pub use users::{Holder, UserRow};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");

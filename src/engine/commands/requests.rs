@@ -1,5 +1,5 @@
-//! Service requests (报修, 投诉, suggestions) in the engine: taking one in, each step, and
-//! the link to an incident, which crosses into the incident book (an intake naming an
+//! The service-request book's commands (报修, 投诉, suggestions): taking one in, each step,
+//! and the link to an incident, which crosses into the incident book (an intake naming an
 //! incident that does not exist is refused; a link may open one sourced from the request).
 //! Every change goes out as [`Output::Request`]: journal, MQTT, live view, metrics and the
 //! request's snapshot, like an incident's.
@@ -7,16 +7,17 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::incidents::{
-    IncidentError, IncidentId, IncidentSource, NewIncident, NewRequest, RequestEvent, RequestId,
-    ServiceError, ServiceRequest,
+    IncidentId, IncidentSource, NewIncident, NewRequest, RequestCommand, RequestEvent, RequestId,
+    ServiceRequest,
 };
 
-use super::{Books, Output};
+use super::{Answer, CommandError, EngineCommand, Handled};
+use crate::engine::{Books, EngineHandle, Output};
 
-/// A change to the service requests.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum RequestCommand {
+/// A change to the service-request book.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestCmd {
     /// Take in a request, naming the incident it came from if any.
     TakeIn {
         /// What the desk took in.
@@ -29,7 +30,7 @@ pub enum RequestCommand {
         /// The request.
         id: RequestId,
         /// Who, what, and a note.
-        step: sitewatch_core::incidents::RequestCommand,
+        step: RequestCommand,
     },
     /// Link a request to the incident it came from, or open one from it.
     Link {
@@ -43,14 +44,11 @@ pub enum RequestCommand {
 }
 
 /// The incident a request is linked to.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LinkTo {
     /// One that exists.
-    Incident {
-        /// Its number.
-        incident: IncidentId,
-    },
+    Incident(IncidentId),
     /// A new one, opened at the request's unit and sourced from it.
     Open {
         /// Its category.
@@ -61,7 +59,7 @@ pub enum LinkTo {
 }
 
 /// The request after a command, and the events the command caused.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RequestAnswer {
     /// The request as it stands now.
     pub request: ServiceRequest,
@@ -69,46 +67,24 @@ pub struct RequestAnswer {
     pub events: Vec<RequestEvent>,
 }
 
-/// Why a request command was refused; a refused command changes nothing.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RequestRefusal {
-    /// The request's own rules.
-    #[error(transparent)]
-    Service(#[from] ServiceError),
-    /// The incident named does not exist.
-    #[error("incident {0} not found")]
-    UnknownIncident(IncidentId),
-    /// The incident to open was refused (an unknown category).
-    #[error(transparent)]
-    Incident(#[from] IncidentError),
-}
-
-/// What [`handle`] gives back: the answer, and the outputs for the sinks.
-pub(super) type Handled = (Result<RequestAnswer, RequestRefusal>, Vec<Output>);
-
-/// Applies `cmd` to the books at `now`.
-pub(super) fn handle(books: &mut Books, cmd: RequestCommand, now: DateTime<Utc>) -> Handled {
-    let result = match cmd {
-        RequestCommand::TakeIn { new, incident } => take_in(books, new, incident, now),
-        RequestCommand::Step { id, step } => {
+pub(super) fn command(books: &mut Books, cmd: RequestCmd, now: DateTime<Utc>) -> Handled {
+    let (id, events, mut out) = match cmd {
+        RequestCmd::TakeIn { new, incident } => take_in(books, new, incident, now)?,
+        RequestCmd::Step { id, step } => {
             let cal = books.incidents.calendar();
-            books
-                .requests
-                .apply(id, step, cal, now)
-                .map(|events| (id, events, Vec::new()))
-                .map_err(RequestRefusal::from)
+            let events = books.requests.apply(id, step, cal, now)?;
+            (id, events, Vec::new())
         }
-        RequestCommand::Link { id, actor, to } => link(books, id, &actor, to, now),
+        RequestCmd::Link { id, actor, to } => link(books, id, &actor, to, now)?,
     };
-    match result {
-        Ok((id, events, mut out)) => {
-            out.extend(outputs(books, &events));
-            let request = books.requests.get(id).cloned();
-            let answer = request.map(|request| RequestAnswer { request, events });
-            (answer.ok_or(ServiceError::NotFound(id).into()), out)
-        }
-        Err(refusal) => (Err(refusal), Vec::new()),
-    }
+    out.extend(outputs(books, &events));
+    let request = books
+        .requests
+        .get(id)
+        .cloned()
+        .ok_or(CommandError::Mismatch)?;
+    let answer = RequestAnswer { request, events };
+    Ok((Answer::Request(Box::new(answer)), out))
 }
 
 /// A request's number, its events, and what else the command set off (an incident opened).
@@ -119,7 +95,7 @@ fn take_in(
     new: NewRequest,
     incident: Option<IncidentId>,
     now: DateTime<Utc>,
-) -> Result<Done, RequestRefusal> {
+) -> Result<Done, CommandError> {
     if let Some(incident) = incident {
         known_incident(books, incident)?;
     }
@@ -134,10 +110,10 @@ fn link(
     actor: &str,
     to: LinkTo,
     now: DateTime<Utc>,
-) -> Result<Done, RequestRefusal> {
+) -> Result<Done, CommandError> {
     let unit = books.requests.check_link(id)?.unit.clone();
     let (incident, opened) = match to {
-        LinkTo::Incident { incident } => (known_incident(books, incident)?, Vec::new()),
+        LinkTo::Incident(incident) => (known_incident(books, incident)?, Vec::new()),
         LinkTo::Open { category, title } => {
             let new = NewIncident {
                 category,
@@ -155,16 +131,16 @@ fn link(
     Ok((id, events, opened))
 }
 
-fn known_incident(books: &Books, incident: IncidentId) -> Result<IncidentId, RequestRefusal> {
+fn known_incident(books: &Books, incident: IncidentId) -> Result<IncidentId, CommandError> {
     books
         .incidents
         .get(incident)
         .map(|i| i.id)
-        .ok_or(RequestRefusal::UnknownIncident(incident))
+        .ok_or(CommandError::UnknownIncident(incident))
 }
 
 /// Request events as outputs, each with its request's kind (metrics count by kind).
-pub(super) fn outputs(books: &Books, events: &[RequestEvent]) -> Vec<Output> {
+pub(crate) fn outputs(books: &Books, events: &[RequestEvent]) -> Vec<Output> {
     events
         .iter()
         .filter_map(|ev| {
@@ -172,4 +148,14 @@ pub(super) fn outputs(books: &Books, events: &[RequestEvent]) -> Vec<Output> {
             Some(Output::Request(Box::new(ev.clone()), kind))
         })
         .collect()
+}
+
+impl EngineHandle {
+    /// A change to the service requests: the request after it and the events it caused.
+    pub async fn request(&self, cmd: RequestCmd) -> Result<RequestAnswer, CommandError> {
+        match self.command(EngineCommand::Request(cmd)).await? {
+            Answer::Request(answer) => Ok(*answer),
+            _ => Err(CommandError::Mismatch),
+        }
+    }
 }
