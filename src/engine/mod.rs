@@ -74,8 +74,12 @@ pub type Job = Box<dyn FnOnce(&mut Books, DateTime<Utc>) -> Vec<Output> + Send>;
 
 /// What callers send the engine.
 pub enum Request {
-    /// A change, with where its answer goes.
-    Command(EngineCommand, oneshot::Sender<Result<Answer, CommandError>>),
+    /// A change, with where its answer goes (boxed: a command is far larger than a
+    /// query, and the channel holds 256).
+    Command(
+        Box<EngineCommand>,
+        oneshot::Sender<Result<Answer, CommandError>>,
+    ),
     /// A read; the query carries where its answer goes.
     Query(EngineQuery),
     /// A closure (going away; see [`Job`]).
@@ -104,7 +108,7 @@ impl EngineHandle {
     pub async fn command(&self, cmd: EngineCommand) -> Result<Answer, CommandError> {
         let (tx, rx) = oneshot::channel();
         self.requests
-            .send(Request::Command(cmd, tx))
+            .send(Request::Command(Box::new(cmd), tx))
             .await
             .map_err(|_| CommandError::Unavailable)?;
         rx.await.map_err(|_| CommandError::Unavailable)?
@@ -221,7 +225,7 @@ impl Engine {
         let now = self.clock.now();
         let out = match request {
             Request::Command(cmd, reply) => {
-                let (answer, out) = match commands::handle(&mut self.books, cmd, now) {
+                let (answer, out) = match commands::handle(&mut self.books, *cmd, now) {
                     Ok((answer, out)) => (Ok(answer), out),
                     Err(e) => (Err(e), Vec::new()),
                 };

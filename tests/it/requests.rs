@@ -238,12 +238,13 @@ async fn a_request_and_its_dispatch_reach_the_journal_mqtt_and_the_live_stream()
     live.wait("dispatch live", &[&request, "\"in_progress\""])
         .await;
 
+    let subject = id.to_string();
     let journal = eventually("intake and dispatch journalled", WAIT, || async {
         let rows = app.get_json("/api/v1/events?kind=request").await;
         let steps: Vec<String> = rows
             .as_array()?
             .iter()
-            .filter(|r| r["subject"] == id.to_string())
+            .filter(|r| r["subject"] == subject.as_str())
             .filter_map(|r| r["body"]["kind"]["type"].as_str().map(str::to_owned))
             .collect();
         steps.contains(&"state_changed".to_owned()).then_some(steps)
