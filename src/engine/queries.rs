@@ -20,6 +20,8 @@ type Reply<T> = oneshot::Sender<T>;
 /// A question to the engine with the channel for its answer.
 #[derive(Debug)]
 pub enum EngineQuery {
+    /// Whether the engine answers at all (`/readyz`).
+    Alive(Reply<()>),
     /// Every point's current state.
     Points(Reply<Vec<PointState>>),
     /// Every device's current state.
@@ -102,6 +104,7 @@ impl EngineQuery {
             date.unwrap_or_else(|| now.with_timezone(&b.patrol.time_zone()).date_naive())
         };
         let _ = match self {
+            EngineQuery::Alive(r) => r.send(()).map_err(drop),
             EngineQuery::Points(r) => r.send(b.hub.points().cloned().collect()).map_err(drop),
             EngineQuery::Devices(r) => r.send(b.hub.devices().cloned().collect()).map_err(drop),
             EngineQuery::Alarms { all, reply } => {
@@ -193,6 +196,11 @@ fn inspection_problem(b: &Books, unit: String, key_set: Option<String>) -> Optio
 }
 
 impl EngineHandle {
+    /// Whether the engine is running and answering.
+    pub async fn alive(&self) -> bool {
+        self.ask(EngineQuery::Alive).await.is_some()
+    }
+
     /// Every point's current state.
     pub async fn points(&self) -> Option<Vec<PointState>> {
         self.ask(EngineQuery::Points).await

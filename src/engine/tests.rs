@@ -14,7 +14,7 @@ use sitewatch_core::inspections::{
     VacantState, VacantUnit,
 };
 use sitewatch_core::patrol::{PatrolBook, PatrolConfig, PatrolEvent};
-use sitewatch_core::points::PointsHub;
+use sitewatch_core::points::{DeviceSpec, PointSpec, PointsHub, SourceEvent};
 
 use super::commands::{self, Answer, EngineCommand, InspectionCmd, VacancyCmd};
 use super::{Books, FireTests, MeterReading, Output, flow};
@@ -301,4 +301,97 @@ fn commands_travel_as_json_and_come_back_the_same() {
     assert!(text.starts_with(r#"{"book":"alarm","command":"#), "{text}");
     let back: EngineCommand = serde_json::from_str(&text).expect("deserialise");
     assert_eq!(back, cmd);
+}
+
+fn meter_hub() -> PointsHub {
+    let point = |id: &str, unit: &str| PointSpec {
+        id: id.into(),
+        device: "em_b1".into(),
+        unit: unit.into(),
+        stale_after: None,
+        history_deadband: 0.0,
+        history_heartbeat: Duration::minutes(5),
+    };
+    let device = DeviceSpec {
+        id: "em_b1".into(),
+        comm_loss_after: 3,
+    };
+    let points = vec![
+        point("em_b1.import_energy", "kWh"),
+        point("em_b1.voltage", "V"),
+    ];
+    PointsHub::new(vec![device], points)
+}
+
+fn poll(hub: &mut PointsHub, energy: f64, now: DateTime<Utc>) {
+    let values = vec![
+        ("em_b1.import_energy".into(), energy),
+        ("em_b1.voltage".into(), 230.0),
+    ];
+    let polled = SourceEvent::Polled {
+        device: "em_b1".into(),
+        values,
+    };
+    hub.handle(polled, now);
+}
+
+fn meter_reading(taken: &[&str]) -> MeterReading {
+    let units = BTreeMap::from([("em_b1".to_owned(), "B1".to_owned())]);
+    let taken = taken.iter().map(|p| (*p).to_owned()).collect();
+    MeterReading::new(
+        BillingConfig::default(),
+        chrono_tz::Asia::Shanghai,
+        taken,
+        units,
+    )
+}
+
+#[test]
+fn the_meters_are_read_once_at_the_cut_off_with_their_unit() {
+    // 23:59 on the 19th in Shanghai; the cut-off is 00:00 on the 20th.
+    let clock = ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 19, 15, 59, 0)
+            .single()
+            .expect("time"),
+    );
+    let mut hub = meter_hub();
+    poll(&mut hub, 12345.5, clock.now());
+    let mut meters = meter_reading(&["2026-10"]);
+    assert_eq!(
+        meters.run_due(&hub, clock.now()),
+        None,
+        "not before the cut-off"
+    );
+    clock.advance(Duration::minutes(1));
+    let Some(Record::MeterSnapshots(rows)) = meters.run_due(&hub, clock.now()) else {
+        panic!("a snapshot at the cut-off");
+    };
+    let taken: Vec<(&str, Option<&str>, Option<f64>)> = (rows.iter())
+        .map(|r| (r.point.as_str(), r.unit.as_deref(), r.value))
+        .collect();
+    assert_eq!(
+        taken,
+        [("em_b1.import_energy", Some("B1"), Some(12345.5))],
+        "meters only"
+    );
+    assert_eq!(rows[0].period, "2026-11");
+    clock.advance(Duration::hours(1));
+    assert_eq!(meters.run_due(&hub, clock.now()), None, "once a period");
+}
+
+#[test]
+fn a_late_reading_waits_for_the_meters_first_values_just_after_start() {
+    let clock = ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0)
+            .single()
+            .expect("time"),
+    );
+    let mut hub = meter_hub();
+    let mut meters = meter_reading(&[]);
+    assert_eq!(meters.run_due(&hub, clock.now()), None, "no reading yet");
+    poll(&mut hub, 12400.0, clock.now());
+    assert!(matches!(
+        meters.run_due(&hub, clock.now()),
+        Some(Record::MeterSnapshots(_))
+    ));
 }

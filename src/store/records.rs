@@ -126,3 +126,30 @@ impl Receipts {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_waiter_hears_of_its_own_keeping_in_the_order_they_asked() {
+        let receipts = Receipts::default();
+        let mut first = receipts.scan("s1");
+        let mut second = receipts.scan("s1");
+        let mut other = receipts.scan("s2");
+        receipts.kept(&[("s1".into(), true)]);
+        assert_eq!(first.try_recv(), Ok(true));
+        assert!(
+            second.try_recv().is_err(),
+            "its own keeping is still to come"
+        );
+        receipts.kept(&[("s1".into(), false)]);
+        assert_eq!(second.try_recv(), Ok(false), "a resend: not new");
+        receipts.abandon();
+        assert_eq!(
+            other.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed),
+            "the writer gave up: the waiter is not left hanging"
+        );
+    }
+}
