@@ -144,15 +144,9 @@ impl App {
         tasks.spawn(writer.run(cancel.clone(), WRITER_GRACE));
         tasks.spawn(engine.run(inputs, cancel.clone()));
         tasks.spawn(crate::memory::release_free_pages(cancel.clone()));
-        tasks.spawn(crate::customers::chase::run(
-            self.store.clone(),
-            self.metrics.clone(),
-            self.clock.clone(),
-            cancel.clone(),
-        ));
         tasks.spawn(crate::customers::duty::run(
             crate::customers::duty::DutyTask {
-                store: self.store.clone(),
+                engine: handle.clone(),
                 metrics: self.metrics.clone(),
                 clock: self.clock.clone(),
                 targets: self.config.kpis,
@@ -203,7 +197,6 @@ impl App {
             auth: Arc::new(http::AuthState::new(
                 self.config.http.trusted_proxies.clone(),
             )),
-            service: Arc::new(self.config.service.clone()),
             kpis: self.config.kpis,
             notify: self.notify_sender(&tasks, &cancel)?,
         };

@@ -3,7 +3,6 @@
 //! inspection book, the periodic deadline check on service requests (催办), notices with
 //! their templates, and the service metrics.
 
-pub mod chase;
 pub mod duty;
 pub mod import;
 pub mod metrics;

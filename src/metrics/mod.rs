@@ -8,7 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 use sitewatch_core::alarms::AlarmStats;
-use sitewatch_core::incidents::{IncidentEvent, IncidentEventKind};
+use sitewatch_core::incidents::{
+    IncidentEvent, IncidentEventKind, RequestEventKind, ServiceFigures,
+};
 use sitewatch_core::inspections::DueState;
 use sitewatch_core::patrol::PatrolEvent;
 use sitewatch_core::points::{PointEvent, PointId};
@@ -399,7 +401,12 @@ impl Metrics {
                 .inc(),
             Output::Patrol(ev) => self.patrol_event(ev),
             Output::Incident(ev) => self.incident_event(ev),
-            Output::Inspection(_) | Output::Vacant(_) => {}
+            Output::Inspection(_) | Output::Vacant(_) | Output::Handover(_) => {}
+            Output::Request(ev, kind) => {
+                if let RequestEventKind::ChaserIssued { .. } = ev.kind {
+                    self.service().chasers(kind.as_str(), 1);
+                }
+            }
             Output::Alarm(ev) => {
                 let t = serde_json::to_value(&ev.transition).ok();
                 let name = t
@@ -474,6 +481,18 @@ impl Metrics {
                 .with_label_values(&[&category, state.as_str()])
                 .set(n as i64);
         }
+        self.service_figures(&books.requests.figures(now));
+    }
+
+    fn service_figures(&self, f: &ServiceFigures) {
+        let counts: Vec<(String, String, i64)> = f
+            .by_state
+            .iter()
+            .map(|((kind, state), n)| ((*kind).to_owned(), state.as_str().to_owned(), *n as i64))
+            .collect();
+        let overdue: Vec<(&str, i64)> = f.overdue.iter().map(|(k, n)| (*k, *n as i64)).collect();
+        self.service().set_requests(&counts, &overdue);
+        self.service().set_followup_rate(f.followed_up, f.completed);
     }
 
     fn alarm_stats(&self, st: &AlarmStats) {

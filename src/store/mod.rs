@@ -15,7 +15,6 @@ mod outbox;
 mod patrol;
 mod readings;
 pub mod records;
-mod requests;
 mod snapshots;
 mod state;
 mod users;
@@ -31,14 +30,13 @@ use thiserror::Error;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use customers::ImportSummary;
-pub use duty::{DutyEntry, FireTest, StoredHandover};
+pub use duty::{DutyEntry, FireTest};
 pub use files::StoredFile;
 pub use health::WriteReport;
 pub use outbox::{OutMessage, Queued, Unwritten};
 pub use readings::PointKeys;
 pub use readings::{EventRow, JournalRow, Reading};
 pub use records::Record;
-pub use requests::{StoredRequest, kind_name};
 pub use users::{Holder, UserRow};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
