@@ -19,6 +19,7 @@ pub mod memory;
 pub mod metrics;
 pub mod notify;
 pub mod outbox;
+pub mod paging;
 pub mod scans;
 pub mod shutdown;
 pub mod store;

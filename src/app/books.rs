@@ -29,8 +29,12 @@ pub(super) async fn load(
         device_specs.push(device);
         point_specs.push(point);
     }
+    let (oncall_device, oncall_points, oncall_rules) = oncall_specs(config)?;
+    device_specs.extend(oncall_device);
+    point_specs.extend(oncall_points);
     let mut rules = config.alarm_rules.clone();
     rules.extend(patrol_rules(config)?);
+    rules.extend(oncall_rules);
     let mut alarm_categories = config.alarm_categories.clone();
     for r in config.patrol.routes.iter() {
         alarm_categories.insert(patrol_rule_id(&r.id), "patrol_finding".into());
@@ -145,4 +149,45 @@ fn patrol_rules(config: &Config) -> anyhow::Result<Vec<AlarmRule>> {
             message: format!("Patrol checkpoint missed on route {} (巡更漏检)", r.name),
         })
         .collect())
+}
+
+/// With `[paging]`: one point per escalation level, 1 while nobody is on call there, and a
+/// high alarm on it (the rota's gap, at run time).
+fn oncall_specs(
+    config: &Config,
+) -> anyhow::Result<(Option<DeviceSpec>, Vec<PointSpec>, Vec<AlarmRule>)> {
+    use crate::paging::{ONCALL_DEVICE, uncovered_point};
+    if config.oncall.paging.is_none() {
+        return Ok((None, Vec::new(), Vec::new()));
+    }
+    let device = DeviceSpec {
+        id: ONCALL_DEVICE.into(),
+        comm_loss_after: u32::MAX,
+    };
+    let spec: RuleSpec = toml::from_str("kind = \"high\"\nlimit = 0.5\npriority = \"high\"")
+        .context("on-call rule")?;
+    let levels = crate::config::paging::levels(&config.alarms);
+    let points = levels
+        .iter()
+        .map(|l| PointSpec {
+            id: uncovered_point(l).into(),
+            device: ONCALL_DEVICE.into(),
+            unit: String::new(),
+            stale_after: None,
+            history_deadband: 0.0,
+            history_heartbeat: chrono::Duration::hours(1),
+        })
+        .collect();
+    let rules = levels
+        .iter()
+        .map(|l| AlarmRule {
+            id: format!("{}:nobody", uncovered_point(l)),
+            point: uncovered_point(l),
+            device: ONCALL_DEVICE.into(),
+            unit: None,
+            spec: spec.clone(),
+            message: format!("Nobody on call at level {l} (值班无人: {l})"),
+        })
+        .collect();
+    Ok((Some(device), points, rules))
 }

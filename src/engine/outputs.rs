@@ -82,6 +82,8 @@ pub struct Sinks {
     pub live: Arc<LiveHub>,
     /// `sitewatch/{site}` when events are published over MQTT; `None` keeps no outbox.
     pub mqtt_prefix: Option<String>,
+    /// The paging queue when `[paging]` is set: alarm events are offered, never waited on.
+    pub paging: Option<crate::paging::PagingQueue>,
 }
 
 impl Sinks {
@@ -109,6 +111,10 @@ impl Sinks {
             self.metrics.output(&out);
             log_device(&out);
             changed.note(&out);
+            if let (Some(q), Output::Alarm(ev)) = (&self.paging, &out) {
+                let raised = books.alarms.alarm(&ev.alarm).and_then(|a| a.raised_at);
+                q.offer(ev, raised);
+            }
             items.extend(store_item(&out, now));
             if let Some(prefix) = self.mqtt_prefix.as_deref() {
                 let messages = mqtt_messages(prefix, &out);

@@ -2,6 +2,7 @@
 //! and `/readyz`, behind one auth layer (`auth`: sessions, tokens, roles, audit). `router(state)` is kept apart from serving so tests can call it directly.
 
 mod alarms;
+mod oncall;
 mod api;
 pub mod auth;
 mod dashboard;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub kpis: sitewatch_core::incidents::KpiTargets,
     /// Notice sending: the `[notify]` policy and the sender's doorbell.
     pub notify: crate::notify::Planner,
+    /// Paging (`[paging]`): the rota and the links; `None` pages nobody.
+    pub paging: Option<Arc<crate::paging::Paging>>,
 }
 
 /// Every route.
@@ -107,6 +110,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(fire_tests::router())
                 .merge(kpis::router())
                 .merge(links::router())
+                .merge(oncall::router())
                 .merge(openapi::router())
                 .fallback(fallback::no_route)
                 // After every route above and before the layers, so they wrap it.
@@ -115,6 +119,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::middleware::from_fn(page::link_next))
                 .layer(axum::middleware::from_fn(fallback::error_bodies)),
         )
+        .merge(oncall::phone_router())
         .merge(auth::login_router())
         .merge(auth::audit_router())
         // The routes outside the nest (`/api/v1/audit`, pages); those inside have theirs.
