@@ -11,11 +11,11 @@ use axum::routing::get;
 use axum::{Form, Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sitewatch_core::alarms::Alarm;
+use sitewatch_core::alarms::{Alarm, AlarmState};
 use sitewatch_core::oncall::Coverage;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::page::{ApiQuery, Page, Paged};
+use super::page::{ApiQuery, NoParams, Page, Paged};
 use super::{ApiError, AppState, ErrorBody};
 use crate::paging::LinkError;
 use crate::store::PageRecord;
@@ -51,8 +51,11 @@ struct OnCallNow {
 
 /// Who is on call now and who comes next, per escalation level (site time zone rota).
 #[utoipa::path(get, path = "/oncall", tag = "paging",
-    responses((status = 200, description = "On call now and next", body = OnCallNow)))]
-async fn oncall(State(s): State<AppState>) -> Json<OnCallNow> {
+    responses(
+        (status = 200, description = "On call now and next", body = OnCallNow),
+        (status = 422, description = "An unknown query parameter", body = ErrorBody),
+    ))]
+async fn oncall(State(s): State<AppState>, _: ApiQuery<NoParams>) -> Json<OnCallNow> {
     let at = s.clock.now();
     Json(OnCallNow {
         paging: s.paging.is_some(),
@@ -194,12 +197,12 @@ async fn act(State(s): State<AppState>, Path(token): Path<String>, Form(f): Form
             return unavailable(&s, &format!("{e:?}"));
         }
     };
-    let by = alarm.as_ref().and_then(|a| a.acked_by.clone());
-    let detail = match by {
-        Some(by) if by != person => format!("<p>已由 {} 确认 Acknowledged by {}</p>", esc(&by), esc(&by)),
-        _ => String::new(),
-    };
-    let content = format!("<div class=\"card ok\" id=\"done\"><b>{done}</b>{detail}</div>");
+    let id = page.alarm.clone().unwrap_or_default();
+    let now = s.engine.read(move |b, _| b.alarms.alarm(&id).cloned()).await.flatten();
+    let content = format!(
+        "<div class=\"card ok\" id=\"done\"><b>{done}</b></div>{}",
+        alarm_card(&s, &page, now.as_ref().or(alarm.as_ref()))
+    );
     render(&s, StatusCode::OK, "告警寻呼 Alarm page", &content)
 }
 
@@ -210,22 +213,52 @@ fn alarm_card(s: &AppState, page: &PageRecord, alarm: Option<&Alarm>) -> String 
             .unwrap_or_else(|| "—".into())
     };
     let (message, device, state) = match alarm {
-        Some(a) => (a.message.clone(), a.device.clone(), format!("{:?}", a.state)),
+        Some(a) => (a.message.clone(), a.device.clone(), state_name(a)),
         None => (page.alarm.clone().unwrap_or_default(), String::new(), "—".into()),
     };
     format!(
-        "<div class=\"card\" id=\"alarm\"><span class=\"prio {p}\">{p}</span>\
+        "<div class=\"card\" id=\"alarm\"><span class=\"prio {p}\">{pn}</span>\
          <dl><dt>告警 Alarm</dt><dd>{m}</dd><dt>设备 Device</dt><dd>{d}</dd>\
          <dt>报警时间 Raised</dt><dd>{r}</dd><dt>状态 State</dt><dd>{st}</dd>\
          <dt>寻呼 Paged</dt><dd>{who} · {lvl}</dd></dl></div>",
         p = esc(&page.priority),
+        pn = priority_name(&page.priority),
         m = esc(&message),
         d = esc(&device),
         r = time(page.raised_at),
-        st = esc(&state),
+        st = state,
         who = esc(page.person.as_deref().unwrap_or("—")),
-        lvl = esc(&page.level),
+        lvl = level_name(&page.level),
     )
+}
+
+fn priority_name(p: &str) -> &'static str {
+    match p {
+        "emergency" => "紧急 emergency",
+        "high" => "高 high",
+        "medium" => "中 medium",
+        _ => "低 low",
+    }
+}
+
+fn level_name(level: &str) -> String {
+    match level {
+        "duty_engineer" => "值班工程师 duty engineer".into(),
+        "shift_lead" => "值班主管 shift lead".into(),
+        "manager" => "经理 manager".into(),
+        other => esc(other),
+    }
+}
+
+fn state_name(a: &Alarm) -> String {
+    let by = a.acked_by.as_deref().map(|b| format!(" · {}", esc(b))).unwrap_or_default();
+    let state = match a.state {
+        AlarmState::Normal => "正常 normal",
+        AlarmState::UnackActive => "未确认 unacknowledged",
+        AlarmState::AckActive => "已确认 acknowledged",
+        AlarmState::UnackReturned => "已恢复，未确认 returned, unacknowledged",
+    };
+    format!("{state}{by}")
 }
 
 fn expired(s: &AppState) -> Response {
