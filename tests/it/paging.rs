@@ -341,6 +341,20 @@ async fn a_phone_opens_the_link_at_390_px_and_acknowledges() {
     crate::browser::shoot(c, "paging-link-acknowledged-390").await;
     let alarm = app.get_json(&format!("/api/v1/alarms/{PUMP}")).await;
     assert_eq!((alarm["state"].as_str(), alarm["acked_by"].as_str()), (Some("ack_active"), Some("wang")));
+    // The console names who is on call and shows the page, cancelled or delivered.
+    c.set_window_size(1920, 1000).await.expect("window size");
+    c.goto(&format!("{}/#alarms", app.base)).await.expect("console loads");
+    let line = eventually("the on-call line", WAIT, || async {
+        crate::browser::text_of(c, "#oncall").await.filter(|t| t.contains("wang"))
+    })
+    .await;
+    assert!(line.contains("li") && line.contains("zhou"), "{line}");
+    let record = eventually("the pages in the record", WAIT, || async {
+        crate::browser::text_of(c, "#pages").await.filter(|t| t.contains("delivered"))
+    })
+    .await;
+    assert!(record.contains("cancelled acknowledged by wang"), "{record}");
+    crate::browser::shoot(c, "paging-console-oncall").await;
     b.client.clone().close().await.ok();
 }
 
