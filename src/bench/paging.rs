@@ -49,7 +49,11 @@ pub async fn run(o: PagingBenchOptions) -> anyhow::Result<()> {
     let (lat, _) = pass(o, false).await?;
     let mut lat: Vec<f64> = lat;
     lat.sort_by(f64::total_cmp);
-    let pct = |q: f64| lat.get(((lat.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(f64::NAN);
+    let pct = |q: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
     println!(
         "  raise -> first page at the gateway, flood control off: {} of {} paged, p50 {:.0} ms  p99 {:.0} ms  max {:.0} ms  ({:.2}x the 1 s p99 target)",
         lat.len(),
@@ -84,7 +88,14 @@ async fn pass(o: PagingBenchOptions, flood: bool) -> anyhow::Result<(Vec<f64>, R
     let gateway = gateway(received.clone()).await?;
     let dir = super::modbus::tempfile_dir()?;
     let run = format!("{}{}", std::process::id(), u8::from(flood));
-    let mut config = site(o.alarms, &format!("mqtt://{host}:{port}"), &gateway, &dir, &run, flood)?;
+    let mut config = site(
+        o.alarms,
+        &format!("mqtt://{host}:{port}"),
+        &gateway,
+        &dir,
+        &run,
+        flood,
+    )?;
     config.mqtt.broker_stats = broker.has_stats();
     let app = App::build(config, Arc::new(SystemClock)).await?;
     let cancel = CancellationToken::new();
@@ -121,7 +132,10 @@ async fn pass(o: PagingBenchOptions, flood: bool) -> anyhow::Result<(Vec<f64>, R
 async fn settle(received: &Arc<Mutex<Received>>, secs: u64, alarms: usize, flood: bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < deadline {
-        let done = received.lock().map(|r| r.first.len() >= alarms).unwrap_or(false);
+        let done = received
+            .lock()
+            .map(|r| r.first.len() >= alarms)
+            .unwrap_or(false);
         if done && !flood {
             return;
         }
@@ -175,7 +189,11 @@ fn site(
     run: &str,
     flood: bool,
 ) -> anyhow::Result<Config> {
-    let (interval, per_hour) = if flood { (format!("{INTERVAL_S}s"), 30) } else { ("0s".into(), 1_000_000) };
+    let (interval, per_hour) = if flood {
+        (format!("{INTERVAL_S}s"), 30)
+    } else {
+        ("0s".into(), 1_000_000)
+    };
     let mut text = format!(
         "[site]\nid = \"bench\"\nname = \"Bench\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
          [database]\nurl = \"sqlite://{}/bench.db\"\n[mqtt]\nurl = \"{url}\"\n\
@@ -186,7 +204,9 @@ fn site(
     );
     // Ten people: eight duty engineers in three-hour shifts, a shift lead and a manager.
     for p in 0..10 {
-        text.push_str(&format!("[[people]]\nuser = \"p{p}\"\nchannels = [\"sms:+861390000000{p}\"]\n"));
+        text.push_str(&format!(
+            "[[people]]\nuser = \"p{p}\"\nchannels = [\"sms:+861390000000{p}\"]\n"
+        ));
     }
     for p in 0..8 {
         text.push_str(&format!(
@@ -198,7 +218,11 @@ fn site(
     text.push_str("[[rota]]\nlevel = \"shift_lead\"\nuser = \"p8\"\nhours = \"00:00-24:00\"\n");
     text.push_str("[[rota]]\nlevel = \"manager\"\nuser = \"p9\"\nhours = \"00:00-24:00\"\n");
     for i in 0..n {
-        let priority = if i % EMERGENCY_EVERY == 0 { "emergency" } else { "high" };
+        let priority = if i % EMERGENCY_EVERY == 0 {
+            "emergency"
+        } else {
+            "high"
+        };
         text.push_str(&format!(
             "[[devices]]\nid = \"b{i}\"\nname = \"B{i}\"\nprofile = \"mqtt_plain_value\"\n\
              mqtt = {{ topic = \"bench/{run}/b{i}\" }}\n\

@@ -78,10 +78,19 @@ impl PagingConfig {
         let mut out = Vec::new();
         let from_env = std::env::var_os("SITEWATCH_PAGING_SECRET").is_some();
         if !from_env && self.secret.as_ref().is_none_or(|s| s.len() < 32) {
-            out.push(("secret", "`secret` must be at least 32 characters (or set SITEWATCH_PAGING_SECRET)".into()));
+            out.push((
+                "secret",
+                "`secret` must be at least 32 characters (or set SITEWATCH_PAGING_SECRET)".into(),
+            ));
         }
         if !(self.link_base.starts_with("http://") || self.link_base.starts_with("https://")) {
-            out.push(("link_base", format!("`link_base` `{}` must start with http:// or https://", self.link_base)));
+            out.push((
+                "link_base",
+                format!(
+                    "`link_base` `{}` must start with http:// or https://",
+                    self.link_base
+                ),
+            ));
         }
         if let Err(e) = self.shift_times() {
             out.push(("shifts", e));
@@ -231,18 +240,23 @@ impl OnCall {
         for p in &raw.people {
             for c in &p.get_ref().channels {
                 if let Err(reason) = crate::paging::Contact::parse(c) {
-                    problems.push(t.at(p.span().start, format!("person `{}`: {reason}", p.get_ref().user)));
+                    problems.push(t.at(
+                        p.span().start,
+                        format!("person `{}`: {reason}", p.get_ref().user),
+                    ));
                 }
             }
         }
         let times = paging.shift_times().unwrap_or_default();
         let (rota, bad) = Rota::new(alarms.time_zone, &times, &out.rota, &out.overrides);
-        let place = |p: &Place| match p {
-            Place::Entry(i) => raw.rota.get(*i).map(|s| s.span().start),
-            Place::Override(i) => raw.overrides.get(*i).map(|s| s.span().start),
-            Place::Level(_) => None,
-        }
-        .unwrap_or_else(|| t.find("[paging]"));
+        let place = |p: &Place| {
+            match p {
+                Place::Entry(i) => raw.rota.get(*i).map(|s| s.span().start),
+                Place::Override(i) => raw.overrides.get(*i).map(|s| s.span().start),
+                Place::Level(_) => None,
+            }
+            .unwrap_or_else(|| t.find("[paging]"))
+        };
         for b in bad {
             problems.push(t.at(place(&b.place), b.reason));
         }
@@ -257,17 +271,29 @@ impl OnCall {
     /// Rota entries naming a person not in `[[people]]` or a level no chain has.
     fn unknown(&self, raw: &Raw, levels: &[String], t: &Text<'_>, warnings: &mut Problems) {
         let known = |u: &str| self.people.iter().any(|p| p.user == u);
-        let entries = raw.rota.iter().map(|s| (s.span().start, &s.get_ref().level, Some(&s.get_ref().user)));
+        let entries = raw
+            .rota
+            .iter()
+            .map(|s| (s.span().start, &s.get_ref().level, Some(&s.get_ref().user)));
         let changes = raw.overrides.iter().flat_map(|s| {
             let o = s.get_ref();
-            [(s.span().start, &o.level, o.user.as_ref()), (s.span().start, &o.level, o.replaces.as_ref())]
+            [
+                (s.span().start, &o.level, o.user.as_ref()),
+                (s.span().start, &o.level, o.replaces.as_ref()),
+            ]
         });
         for (at, level, user) in entries.chain(changes) {
             if let Some(u) = user.filter(|u| !known(u)) {
-                warnings.push(t.at(at, format!("`{u}` is not one of [[people]]: nobody can page them")));
+                warnings.push(t.at(
+                    at,
+                    format!("`{u}` is not one of [[people]]: nobody can page them"),
+                ));
             }
             if !levels.contains(level) {
-                let reason = format!("level `{level}` is in no escalation chain, expected one of {}", levels.join(", "));
+                let reason = format!(
+                    "level `{level}` is in no escalation chain, expected one of {}",
+                    levels.join(", ")
+                );
                 warnings.push(t.at(at, reason));
             }
         }

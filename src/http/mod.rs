@@ -2,7 +2,6 @@
 //! and `/readyz`, behind one auth layer (`auth`: sessions, tokens, roles, audit). `router(state)` is kept apart from serving so tests can call it directly.
 
 mod alarms;
-mod oncall;
 mod api;
 pub mod auth;
 mod dashboard;
@@ -18,6 +17,7 @@ mod kpis;
 mod links;
 mod live;
 mod notices;
+mod oncall;
 pub mod openapi;
 pub(crate) mod page;
 mod patrol;

@@ -60,7 +60,11 @@ async fn oncall(State(s): State<AppState>, _: ApiQuery<NoParams>) -> Json<OnCall
     Json(OnCallNow {
         paging: s.paging.is_some(),
         at,
-        levels: s.paging.as_ref().map(|p| p.coverage(at)).unwrap_or_default(),
+        levels: s
+            .paging
+            .as_ref()
+            .map(|p| p.coverage(at))
+            .unwrap_or_default(),
     })
 }
 
@@ -110,7 +114,8 @@ async fn incident_alarms(s: &AppState, id: i64) -> Result<Vec<String>, ApiError>
         .engine
         .read(move |b, _| {
             let i = b.incidents.get(id)?;
-            let mut alarms: Vec<String> = i.alarm_trips.iter().map(|t| t.alarm_id.clone()).collect();
+            let mut alarms: Vec<String> =
+                i.alarm_trips.iter().map(|t| t.alarm_id.clone()).collect();
             alarms.sort();
             alarms.dedup();
             Some(alarms)
@@ -129,7 +134,12 @@ struct ActForm {
 /// The link's page, its alarm, or why not.
 async fn open(s: &AppState, token: &str) -> Result<(PageRecord, Option<Alarm>), Response> {
     let Some(paging) = &s.paging else {
-        return Err(notice(s, StatusCode::NOT_FOUND, "寻呼未启用 Paging is not set up", ""));
+        return Err(notice(
+            s,
+            StatusCode::NOT_FOUND,
+            "寻呼未启用 Paging is not set up",
+            "",
+        ));
     };
     let id = match paging.links.verify(token, s.clock.now()) {
         Ok(id) => id,
@@ -145,7 +155,11 @@ async fn open(s: &AppState, token: &str) -> Result<(PageRecord, Option<Alarm>), 
         return Err(used(s, &page, at));
     }
     let alarm_id = page.alarm.clone().unwrap_or_default();
-    let alarm = s.engine.read(move |b, _| b.alarms.alarm(&alarm_id).cloned()).await.flatten();
+    let alarm = s
+        .engine
+        .read(move |b, _| b.alarms.alarm(&alarm_id).cloned())
+        .await
+        .flatten();
     Ok((page, alarm))
 }
 
@@ -167,7 +181,11 @@ async fn phone(State(s): State<AppState>, Path(token): Path<String>) -> Response
 
 /// `POST /p/{token}`: acknowledges (and, for "I'm on it", records who took it); the link
 /// is used up first, so two taps act once.
-async fn act(State(s): State<AppState>, Path(token): Path<String>, Form(f): Form<ActForm>) -> Response {
+async fn act(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    Form(f): Form<ActForm>,
+) -> Response {
     let (page, alarm) = match open(&s, &token).await {
         Ok(found) => found,
         Err(refusal) => return refusal,
@@ -175,21 +193,40 @@ async fn act(State(s): State<AppState>, Path(token): Path<String>, Form(f): Form
     let note = match f.action.as_str() {
         "acknowledge" => "acknowledged from a page's link",
         "own" => "I'm on it: taken from a page's link",
-        _ => return notice(&s, StatusCode::BAD_REQUEST, "无法识别的操作 Unknown action", ""),
+        _ => {
+            return notice(
+                &s,
+                StatusCode::BAD_REQUEST,
+                "无法识别的操作 Unknown action",
+                "",
+            );
+        }
     };
     let (Some(alarm_id), Some(person)) = (page.alarm.clone(), page.person.clone()) else {
-        return notice(&s, StatusCode::CONFLICT, "此寻呼没有告警可确认 This page has no alarm to acknowledge", "");
+        return notice(
+            &s,
+            StatusCode::CONFLICT,
+            "此寻呼没有告警可确认 This page has no alarm to acknowledge",
+            "",
+        );
     };
-    match s.store.use_page_link(page.id, &f.action, s.clock.now()).await {
+    match s
+        .store
+        .use_page_link(page.id, &f.action, s.clock.now())
+        .await
+    {
         Ok(true) => {}
         Ok(false) => return used(&s, &page, s.clock.now()),
         Err(e) => return unavailable(&s, &e.to_string()),
     }
-    let result = super::alarms::acknowledge_as(&s, alarm_id, person.clone(), Some(note.into())).await;
+    let result =
+        super::alarms::acknowledge_as(&s, alarm_id, person.clone(), Some(note.into())).await;
     let done = match (result, f.action.as_str()) {
         (Ok(_), "own") => "已确认，由您处理 Acknowledged: you are on it",
         (Ok(_), _) => "已确认 Acknowledged",
-        (Err(ApiError::Conflict(_)), "own") => "告警已被确认，由您处理 Already acknowledged: you are on it",
+        (Err(ApiError::Conflict(_)), "own") => {
+            "告警已被确认，由您处理 Already acknowledged: you are on it"
+        }
         (Err(ApiError::Conflict(_)), _) => "告警已被确认 Already acknowledged",
         (Err(e), _) => {
             // Nothing was done: the link may be tried again.
@@ -198,7 +235,11 @@ async fn act(State(s): State<AppState>, Path(token): Path<String>, Form(f): Form
         }
     };
     let id = page.alarm.clone().unwrap_or_default();
-    let now = s.engine.read(move |b, _| b.alarms.alarm(&id).cloned()).await.flatten();
+    let now = s
+        .engine
+        .read(move |b, _| b.alarms.alarm(&id).cloned())
+        .await
+        .flatten();
     let content = format!(
         "<div class=\"card ok\" id=\"done\"><b>{done}</b></div>{}",
         alarm_card(&s, &page, now.as_ref().or(alarm.as_ref()))
@@ -207,14 +248,21 @@ async fn act(State(s): State<AppState>, Path(token): Path<String>, Form(f): Form
 }
 
 fn alarm_card(s: &AppState, page: &PageRecord, alarm: Option<&Alarm>) -> String {
-    let tz = s.paging.as_ref().map_or(chrono_tz::Asia::Shanghai, |p| p.tz);
+    let tz = s
+        .paging
+        .as_ref()
+        .map_or(chrono_tz::Asia::Shanghai, |p| p.tz);
     let time = |t: Option<DateTime<Utc>>| {
         t.map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_else(|| "—".into())
     };
     let (message, device, state) = match alarm {
         Some(a) => (a.message.clone(), a.device.clone(), state_name(a)),
-        None => (page.alarm.clone().unwrap_or_default(), String::new(), "—".into()),
+        None => (
+            page.alarm.clone().unwrap_or_default(),
+            String::new(),
+            "—".into(),
+        ),
     };
     format!(
         "<div class=\"card\" id=\"alarm\"><span class=\"prio {p}\">{pn}</span>\
@@ -251,7 +299,11 @@ fn level_name(level: &str) -> String {
 }
 
 fn state_name(a: &Alarm) -> String {
-    let by = a.acked_by.as_deref().map(|b| format!(" · {}", esc(b))).unwrap_or_default();
+    let by = a
+        .acked_by
+        .as_deref()
+        .map(|b| format!(" · {}", esc(b)))
+        .unwrap_or_default();
     let state = match a.state {
         AlarmState::Normal => "正常 normal",
         AlarmState::UnackActive => "未确认 unacknowledged",
@@ -280,13 +332,21 @@ fn forged(s: &AppState) -> Response {
 }
 
 fn used(s: &AppState, page: &PageRecord, at: DateTime<Utc>) -> Response {
-    let tz = s.paging.as_ref().map_or(chrono_tz::Asia::Shanghai, |p| p.tz);
+    let tz = s
+        .paging
+        .as_ref()
+        .map_or(chrono_tz::Asia::Shanghai, |p| p.tz);
     let when = at.with_timezone(&tz).format("%H:%M:%S");
     let what = page.link_action.as_deref().unwrap_or("acknowledge");
     let detail = format!(
         "此链接已于 {when} 使用（{what}）。This link was already used at {when} ({what}). 未再次操作 Nothing more was done."
     );
-    notice(s, StatusCode::CONFLICT, "链接已使用 This link has been used", &detail)
+    notice(
+        s,
+        StatusCode::CONFLICT,
+        "链接已使用 This link has been used",
+        &detail,
+    )
 }
 
 fn unavailable(s: &AppState, why: &str) -> Response {
@@ -300,7 +360,10 @@ fn unavailable(s: &AppState, why: &str) -> Response {
 }
 
 fn notice(s: &AppState, status: StatusCode, heading: &str, detail: &str) -> Response {
-    let content = format!("<div class=\"card bad\" id=\"refused\"><p>{}</p></div>", esc(detail));
+    let content = format!(
+        "<div class=\"card bad\" id=\"refused\"><p>{}</p></div>",
+        esc(detail)
+    );
     render(s, status, heading, &content)
 }
 

@@ -110,10 +110,18 @@ fn smtp(c: &SmtpConfig) -> anyhow::Result<Smtp> {
 
 impl Smtp {
     async fn send(&self, m: &Outgoing) -> Result<(), SendError> {
-        self.mail(&m.name, &m.address, &m.title, &m.body, &m.key).await
+        self.mail(&m.name, &m.address, &m.title, &m.body, &m.key)
+            .await
     }
 
-    async fn mail(&self, name: &str, address: &str, title: &str, body: &str, key: &str) -> Result<(), SendError> {
+    async fn mail(
+        &self,
+        name: &str,
+        address: &str,
+        title: &str,
+        body: &str,
+        key: &str,
+    ) -> Result<(), SendError> {
         let permanent = |reason: String| SendError {
             reason,
             permanent: true,
@@ -153,7 +161,14 @@ impl Webhook {
             "title": m.title,
             "text": m.body,
         });
-        post(&self.client, &self.config.url, self.config.token.as_deref(), &body, &m.key).await
+        post(
+            &self.client,
+            &self.config.url,
+            self.config.token.as_deref(),
+            &body,
+            &m.key,
+        )
+        .await
     }
 }
 
@@ -187,7 +202,13 @@ pub(crate) async fn post(
 
 impl Transports {
     /// A mail (a page): `Err` when `[notify.smtp]` is not set.
-    pub(crate) async fn mail(&self, to: &str, title: &str, body: &str, key: &str) -> Result<(), SendError> {
+    pub(crate) async fn mail(
+        &self,
+        to: &str,
+        title: &str,
+        body: &str,
+        key: &str,
+    ) -> Result<(), SendError> {
         match &self.smtp {
             Some(s) => s.mail(to, to, title, body, key).await,
             None => Err(SendError {
@@ -198,9 +219,22 @@ impl Transports {
     }
 
     /// A JSON body to the SMS/voice gateway (a page): `Err` when `[notify.webhook]` is not set.
-    pub(crate) async fn gateway(&self, body: &serde_json::Value, key: &str) -> Result<(), SendError> {
+    pub(crate) async fn gateway(
+        &self,
+        body: &serde_json::Value,
+        key: &str,
+    ) -> Result<(), SendError> {
         match &self.webhook {
-            Some(w) => post(&w.client, &w.config.url, w.config.token.as_deref(), body, key).await,
+            Some(w) => {
+                post(
+                    &w.client,
+                    &w.config.url,
+                    w.config.token.as_deref(),
+                    body,
+                    key,
+                )
+                .await
+            }
             None => Err(SendError {
                 reason: "[notify.webhook] is not configured".into(),
                 permanent: true,

@@ -89,13 +89,17 @@ mod tests {
 
     #[test]
     fn channels_read_and_robot_keys_stay_out_of_the_record() {
-        let c = Contact::parse("wechat:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=secret")
-            .expect("valid");
+        let c =
+            Contact::parse("wechat:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=secret")
+                .expect("valid");
         assert_eq!(c.channel(), "wechat");
         assert_eq!(c.shown(), "qyapi.weixin.qq.com");
         assert!(Contact::parse("pigeon:roof").is_err());
         assert!(Contact::parse("email:nobody").is_err());
         assert!(Contact::parse("dingtalk:oapi").is_err());
-        assert_eq!(Contact::parse("sms:+8613800000000").map(|c| c.shown()), Ok("+8613800000000".into()));
+        assert_eq!(
+            Contact::parse("sms:+8613800000000").map(|c| c.shown()),
+            Ok("+8613800000000".into())
+        );
     }
 }

@@ -28,7 +28,9 @@ pub struct Links {
 
 impl std::fmt::Debug for Links {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Links").field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("Links")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -101,18 +103,35 @@ mod tests {
 
     #[test]
     fn a_link_names_its_page_until_it_expires_and_cannot_be_forged() {
-        let links = Links::new("0123456789abcdef0123456789abcdef", Duration::hours(2), "https://sw.example.cn/");
-        let t0 = Utc.with_ymd_and_hms(2026, 12, 8, 3, 0, 0).single().expect("time");
+        let links = Links::new(
+            "0123456789abcdef0123456789abcdef",
+            Duration::hours(2),
+            "https://sw.example.cn/",
+        );
+        let t0 = Utc
+            .with_ymd_and_hms(2026, 12, 8, 3, 0, 0)
+            .single()
+            .expect("time");
         let token = links.token(42, t0);
         assert_eq!(token.len(), 43);
         assert_eq!(links.verify(&token, t0 + Duration::minutes(119)), Ok(42));
-        assert_eq!(links.verify(&token, t0 + Duration::hours(2)), Err(LinkError::Expired));
+        assert_eq!(
+            links.verify(&token, t0 + Duration::hours(2)),
+            Err(LinkError::Expired)
+        );
         let mut forged = token.into_bytes();
         forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
         let forged = String::from_utf8(forged).expect("ascii");
         assert_eq!(links.verify(&forged, t0), Err(LinkError::Forged));
-        let other = Links::new("another secret of thirty-two chars!", Duration::hours(2), "x");
-        assert_eq!(other.verify(&links.token(42, t0), t0), Err(LinkError::Forged));
+        let other = Links::new(
+            "another secret of thirty-two chars!",
+            Duration::hours(2),
+            "x",
+        );
+        assert_eq!(
+            other.verify(&links.token(42, t0), t0),
+            Err(LinkError::Forged)
+        );
         assert!(links.link(42, t0).starts_with("https://sw.example.cn/p/"));
     }
 }

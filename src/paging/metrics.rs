@@ -2,7 +2,9 @@
 //! acknowledge per priority (a histogram, so Grafana shows MTTA), people on call per level
 //! (0 is the thing to alarm on) and engine events the paging queue had no room for.
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
 
 /// The paging families, registered once with the daemon's registry.
 #[derive(Debug, Clone)]
@@ -28,23 +30,31 @@ impl PagingMetrics {
                 "sitewatch_alarm_ack_seconds",
                 "Time from an alarm's raise to its acknowledgement, by priority.",
             )
-            .buckets(vec![30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0]),
+            .buckets(vec![
+                30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
+            ]),
             &["priority"],
         )
         .expect("valid metric");
-        r.register(Box::new(ack_seconds.clone())).expect("unique metric");
+        r.register(Box::new(ack_seconds.clone()))
+            .expect("unique metric");
         let on_call = IntGaugeVec::new(
-            Opts::new("sitewatch_oncall_people", "People on call now, by escalation level."),
+            Opts::new(
+                "sitewatch_oncall_people",
+                "People on call now, by escalation level.",
+            ),
             &["level"],
         )
         .expect("valid metric");
-        r.register(Box::new(on_call.clone())).expect("unique metric");
+        r.register(Box::new(on_call.clone()))
+            .expect("unique metric");
         let dropped = IntCounter::new(
             "sitewatch_paging_queue_dropped_total",
             "Alarm events the paging queue had no room for (the paging task then re-reads the alarms).",
         )
         .expect("valid metric");
-        r.register(Box::new(dropped.clone())).expect("unique metric");
+        r.register(Box::new(dropped.clone()))
+            .expect("unique metric");
         for p in ["emergency", "high", "medium", "low"] {
             ack_seconds.with_label_values(&[p]);
         }
@@ -72,7 +82,9 @@ impl PagingMetrics {
 
     /// Pages cancelled by one acknowledgement.
     pub fn cancelled(&self, n: u64) {
-        self.pages.with_label_values(&["none", "cancelled"]).inc_by(n);
+        self.pages
+            .with_label_values(&["none", "cancelled"])
+            .inc_by(n);
     }
 
     /// An escalation step reached `level`.
@@ -82,7 +94,9 @@ impl PagingMetrics {
 
     /// An acknowledgement `seconds` after the raise.
     pub fn acknowledged(&self, priority: &str, seconds: f64) {
-        self.ack_seconds.with_label_values(&[priority]).observe(seconds);
+        self.ack_seconds
+            .with_label_values(&[priority])
+            .observe(seconds);
     }
 
     /// People on call at `level` now.

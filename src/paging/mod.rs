@@ -92,7 +92,11 @@ impl Paging {
                 .iter()
                 .map(|c| Contact::parse(c).map_err(anyhow::Error::msg))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let name = if person.name.is_empty() { person.user.clone() } else { person.name.clone() };
+            let name = if person.name.is_empty() {
+                person.user.clone()
+            } else {
+                person.name.clone()
+            };
             people.insert(person.user.clone(), Person { name, contacts });
         }
         let chrono = |d: std::time::Duration| Duration::from_std(d).unwrap_or(Duration::MAX);
@@ -116,7 +120,10 @@ impl Paging {
 
     /// Who is on call now and next at every level.
     pub fn coverage(&self, now: chrono::DateTime<chrono::Utc>) -> Vec<Coverage> {
-        self.levels.iter().map(|l| self.rota.coverage(l, now)).collect()
+        self.levels
+            .iter()
+            .map(|l| self.rota.coverage(l, now))
+            .collect()
     }
 
     /// The level after `level` in `priority`'s chain, where a page goes when nobody is on

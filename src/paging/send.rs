@@ -47,7 +47,12 @@ impl Channels {
     }
 
     /// One attempt.
-    pub(super) async fn send(&self, to: &Contact, m: &Message<'_>, now: DateTime<Utc>) -> Result<(), SendError> {
+    pub(super) async fn send(
+        &self,
+        to: &Contact,
+        m: &Message<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), SendError> {
         let key = format!("page-{}", m.page);
         match to {
             Contact::Sms(phone) | Contact::Voice(phone) => {
@@ -68,7 +73,9 @@ impl Channels {
             }
             Contact::Email(address) => {
                 let subject = super::text::subject(m.text);
-                self.transports()?.mail(address, &subject, m.text, &key).await
+                self.transports()?
+                    .mail(address, &subject, m.text, &key)
+                    .await
             }
             Contact::Mqtt(topic) => self.publish(topic, m, now).await,
         }
@@ -103,12 +110,20 @@ impl Channels {
             None | Some(0) => Ok(()),
             Some(code) => Err(SendError::retry(format!(
                 "robot refused: errcode {code} {}",
-                answer.get("errmsg").and_then(Value::as_str).unwrap_or_default()
+                answer
+                    .get("errmsg")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
             ))),
         }
     }
 
-    async fn publish(&self, topic: &str, m: &Message<'_>, now: DateTime<Utc>) -> Result<(), SendError> {
+    async fn publish(
+        &self,
+        topic: &str,
+        m: &Message<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), SendError> {
         if !self.mqtt {
             return Err(SendError {
                 reason: "[mqtt] url is not set".into(),

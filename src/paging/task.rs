@@ -105,7 +105,10 @@ impl PagingTask {
     pub async fn run(mut self, cancel: CancellationToken) {
         match self.store.requeue_sending_pages(self.clock.now()).await {
             Ok(0) => {}
-            Ok(n) => tracing::warn!(pages = n, "pages left in flight by the last stop are queued again"),
+            Ok(n) => tracing::warn!(
+                pages = n,
+                "pages left in flight by the last stop are queued again"
+            ),
             Err(e) => tracing::warn!(error = %e, "cannot requeue pages left in flight"),
         }
         self.reconcile().await;
@@ -137,13 +140,22 @@ impl PagingTask {
             Transition::Escalated { role, .. } => vec![role.clone()],
             Transition::Acknowledged => {
                 let secs = (ev.at - raised).num_milliseconds() as f64 / 1000.0;
-                self.metrics.paging().acknowledged(ev.priority.as_str(), secs.max(0.0));
-                let by = format!("acknowledged by {}", ev.actor.as_deref().unwrap_or("system"));
+                self.metrics
+                    .paging()
+                    .acknowledged(ev.priority.as_str(), secs.max(0.0));
+                let by = format!(
+                    "acknowledged by {}",
+                    ev.actor.as_deref().unwrap_or("system")
+                );
                 return self.cancel(&ev.alarm, &by, now).await;
             }
             Transition::Cleared => return self.cancel(&ev.alarm, "returned to normal", now).await,
             Transition::Shelved { .. } | Transition::Suppressed | Transition::OutOfService => {
-                let by = format!("{} by {}", kind(&ev.transition), ev.actor.as_deref().unwrap_or("system"));
+                let by = format!(
+                    "{} by {}",
+                    kind(&ev.transition),
+                    ev.actor.as_deref().unwrap_or("system")
+                );
                 return self.cancel(&ev.alarm, &by, now).await;
             }
             _ => return,
@@ -154,7 +166,13 @@ impl PagingTask {
     }
 
     /// Plans step 0 of `level` for `ev`'s alarm, due now (nothing if already planned).
-    async fn plan_step(&mut self, ev: &AlarmEvent, raised: DateTime<Utc>, level: &str, now: DateTime<Utc>) {
+    async fn plan_step(
+        &mut self,
+        ev: &AlarmEvent,
+        raised: DateTime<Utc>,
+        level: &str,
+        now: DateTime<Utc>,
+    ) {
         let page = NewPage {
             key: key(&ev.alarm, raised, level, 0),
             kind: "alarm",
@@ -188,7 +206,9 @@ impl PagingTask {
         self.pending.retain(|p| p.alarm.as_deref() != Some(alarm));
         match self.store.cancel_pages(alarm, by, now).await {
             Ok(n) => self.metrics.paging().cancelled(n),
-            Err(e) => tracing::warn!(error = %e, alarm, "cannot cancel pages; the next round checks the alarm again"),
+            Err(e) => {
+                tracing::warn!(error = %e, alarm, "cannot cancel pages; the next round checks the alarm again")
+            }
         }
     }
 
@@ -204,7 +224,10 @@ impl PagingTask {
         };
         let now = self.clock.now();
         let mut live = BTreeSet::new();
-        for a in alarms.iter().filter(|a| a.state == AlarmState::UnackActive && !a.is_masked()) {
+        for a in alarms
+            .iter()
+            .filter(|a| a.state == AlarmState::UnackActive && !a.is_masked())
+        {
             let Some(raised) = a.raised_at else { continue };
             live.insert(a.id.clone());
             let ev = a.event(Transition::Raised, raised);
@@ -224,7 +247,11 @@ impl PagingTask {
             return self.paging.levels.clone();
         }
         let chain = self.paging.chains.chain(a.priority);
-        chain.iter().take(a.escalation_level as usize).map(|s| s.role.clone()).collect()
+        chain
+            .iter()
+            .take(a.escalation_level as usize)
+            .map(|s| s.role.clone())
+            .collect()
     }
 
     async fn round(&mut self, cancel: &CancellationToken) {
@@ -244,7 +271,12 @@ impl PagingTask {
                 seq: 0,
                 person: Some(s.person.clone()),
                 due: now,
-                body: text::summary(&self.paging.site, s.alarms, s.emergency, self.paging.links.base()),
+                body: text::summary(
+                    &self.paging.site,
+                    s.alarms,
+                    s.emergency,
+                    self.paging.links.base(),
+                ),
             };
             self.plan(page, now).await;
         }
@@ -284,7 +316,11 @@ impl PagingTask {
 
     /// One due page: plan its repeat, find its person, apply flood control, claim it and
     /// hand it to its channel.
-    async fn take(&mut self, page: PageRecord, now: DateTime<Utc>) -> Result<(), crate::store::StoreError> {
+    async fn take(
+        &mut self,
+        page: PageRecord,
+        now: DateTime<Utc>,
+    ) -> Result<(), crate::store::StoreError> {
         let first = page.attempts == 0 && page.channel_attempts == 0 && page.channel_index == 0;
         let prio = priority(&page.priority);
         if first && page.kind == "alarm" {
@@ -292,7 +328,13 @@ impl PagingTask {
         }
         let person = match page.person.clone() {
             Some(p) => p,
-            None => match self.paging.rota.on_call(&page.level, now).into_iter().next() {
+            None => match self
+                .paging
+                .rota
+                .on_call(&page.level, now)
+                .into_iter()
+                .next()
+            {
                 Some(p) => p,
                 None => return self.nobody(&page, prio, now).await,
             },
@@ -301,15 +343,33 @@ impl PagingTask {
             return Ok(());
         }
         let Some(who) = self.paging.people.get(&person).cloned() else {
-            self.settle(&page, "failed", Some(&person), &format!("`{person}` is not one of [[people]]"), now).await?;
+            self.settle(
+                &page,
+                "failed",
+                Some(&person),
+                &format!("`{person}` is not one of [[people]]"),
+                now,
+            )
+            .await?;
             return Ok(());
         };
         let index = usize::try_from(page.channel_index).unwrap_or(usize::MAX);
         let Some(contact) = who.contacts.get(index).cloned() else {
-            self.settle(&page, "failed", Some(&person), "no channel left to try", now).await?;
+            self.settle(
+                &page,
+                "failed",
+                Some(&person),
+                "no channel left to try",
+                now,
+            )
+            .await?;
             return Ok(());
         };
-        if !self.store.claim_page(page.id, &person, contact.channel(), &contact.shown(), now).await? {
+        if !self
+            .store
+            .claim_page(page.id, &person, contact.channel(), &contact.shown(), now)
+            .await?
+        {
             return Ok(());
         }
         let delivery = Delivery {
@@ -353,7 +413,12 @@ impl PagingTask {
     }
 
     /// Nobody on call at the page's level: recorded failed, and the level above paged now.
-    async fn nobody(&mut self, page: &PageRecord, prio: Priority, now: DateTime<Utc>) -> Result<(), crate::store::StoreError> {
+    async fn nobody(
+        &mut self,
+        page: &PageRecord,
+        prio: Priority,
+        now: DateTime<Utc>,
+    ) -> Result<(), crate::store::StoreError> {
         let above = self.paging.level_above(prio, &page.level);
         let reason = match &above {
             Some(up) => format!("nobody on call at {}; passed to {up}", page.level),
@@ -363,7 +428,8 @@ impl PagingTask {
             return Ok(());
         }
         self.metrics.paging().page("none", "nobody_on_call");
-        let (Some(up), Some(alarm), Some(raised)) = (above, page.alarm.clone(), page.raised_at) else {
+        let (Some(up), Some(alarm), Some(raised)) = (above, page.alarm.clone(), page.raised_at)
+        else {
             return Ok(());
         };
         let next = NewPage {
@@ -394,15 +460,28 @@ impl PagingTask {
     ) -> Result<bool, crate::store::StoreError> {
         let alarm = page.alarm.as_deref().unwrap_or_default();
         let emergency = prio == Priority::Emergency;
-        let (status, reason) = match self.flood.decide(self.paging.flood, person, alarm, emergency, now) {
-            FloodDecision::Send => return Ok(true),
-            FloodDecision::Summarise => ("summarised", "in the person's summary for this interval".to_owned()),
-            FloodDecision::RateLimited => (
-                "held",
-                format!("rate limit: {} pages to {person} in the last hour", self.paging.flood.per_hour),
-            ),
-        };
-        if self.settle(page, status, Some(person), &reason, now).await? {
+        let (status, reason) =
+            match self
+                .flood
+                .decide(self.paging.flood, person, alarm, emergency, now)
+            {
+                FloodDecision::Send => return Ok(true),
+                FloodDecision::Summarise => (
+                    "summarised",
+                    "in the person's summary for this interval".to_owned(),
+                ),
+                FloodDecision::RateLimited => (
+                    "held",
+                    format!(
+                        "rate limit: {} pages to {person} in the last hour",
+                        self.paging.flood.per_hour
+                    ),
+                ),
+            };
+        if self
+            .settle(page, status, Some(person), &reason, now)
+            .await?
+        {
             self.metrics.paging().page("none", status);
         }
         Ok(false)
@@ -416,7 +495,9 @@ impl PagingTask {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, crate::store::StoreError> {
-        self.store.settle_page(page.id, status, person, reason, now).await
+        self.store
+            .settle_page(page.id, status, person, reason, now)
+            .await
     }
 }
 
@@ -471,7 +552,9 @@ impl Delivery {
         for _ in 0..20 {
             match self.store.page_outcome(self.page.id, &outcome, now).await {
                 Ok(()) => return,
-                Err(e) => tracing::warn!(error = %e, page = self.page.id, "cannot record a page's outcome; retrying"),
+                Err(e) => {
+                    tracing::warn!(error = %e, page = self.page.id, "cannot record a page's outcome; retrying")
+                }
             }
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(StdDuration::from_secs(5));
@@ -507,6 +590,8 @@ impl Delivery {
 
 impl std::fmt::Debug for Delivery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Delivery").field("page", &self.page.id).finish_non_exhaustive()
+        f.debug_struct("Delivery")
+            .field("page", &self.page.id)
+            .finish_non_exhaustive()
     }
 }

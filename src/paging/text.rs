@@ -17,7 +17,11 @@ fn priority_zh(p: Priority) -> &'static str {
 /// The text of a page about `ev`'s alarm, raised at `raised`.
 pub fn alarm(site: &str, ev: &AlarmEvent, raised: DateTime<Utc>, tz: Tz) -> String {
     let at = raised.with_timezone(&tz).format("%m-%d %H:%M");
-    let what = if ev.message.is_empty() { ev.alarm.as_str() } else { ev.message.as_str() };
+    let what = if ev.message.is_empty() {
+        ev.alarm.as_str()
+    } else {
+        ev.message.as_str()
+    };
     format!(
         "【{site}】{}级告警未确认：{what}（{}，{at}）\n[{site}] {} alarm not acknowledged: {what} ({}, {at})",
         priority_zh(ev.priority),
@@ -42,5 +46,10 @@ pub fn with_link(body: &str, link: &str) -> String {
 
 /// A short first line for a mail's subject.
 pub fn subject(body: &str) -> String {
-    body.lines().next().unwrap_or(body).chars().take(80).collect()
+    body.lines()
+        .next()
+        .unwrap_or(body)
+        .chars()
+        .take(80)
+        .collect()
 }

@@ -176,7 +176,11 @@ impl Store {
     }
 
     /// Queued pages due at `now`, earliest first.
-    pub async fn due_pages(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<PageRecord>, StoreError> {
+    pub async fn due_pages(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<PageRecord>, StoreError> {
         let rows = sqlx::query(&format!(
             "select {COLUMNS} from pages where status = 'queued' and due_ms <= $1 \
              order by due_ms, page_id limit $2"
@@ -214,7 +218,12 @@ impl Store {
     }
 
     /// Records what an attempt came to.
-    pub async fn page_outcome(&self, id: i64, outcome: &Outcome, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn page_outcome(
+        &self,
+        id: i64,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let q = match outcome {
             Outcome::Delivered => sqlx::query(
                 "update pages set status = 'delivered', reason = null, delivered_at_ms = $1, \
@@ -276,7 +285,12 @@ impl Store {
 
     /// Cancels every queued page of `alarm` (retries and repeats included); how many. A
     /// page out with a channel right now is marked too, so a failed attempt is not retried.
-    pub async fn cancel_pages(&self, alarm: &str, by: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn cancel_pages(
+        &self,
+        alarm: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         sqlx::query(
             "update pages set cancelled_by = $1 where alarm_id = $2 and status = 'sending' \
              and cancelled_by is null",
@@ -347,7 +361,9 @@ impl Store {
             let marks: Vec<String> = (1..=alarms.len()).map(|i| format!("${i}")).collect();
             sql.push_str(&format!(" where alarm_id in ({})", marks.join(", ")));
         }
-        sql.push_str(&format!(" order by page_id desc limit {limit} offset {offset}"));
+        sql.push_str(&format!(
+            " order by page_id desc limit {limit} offset {offset}"
+        ));
         let mut q = sqlx::query(&sql);
         for a in alarms.unwrap_or_default() {
             q = q.bind(a.clone());
@@ -357,7 +373,12 @@ impl Store {
     }
 
     /// Marks a page's link used for `action`; `false` when it already was.
-    pub async fn use_page_link(&self, id: i64, action: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn use_page_link(
+        &self,
+        id: i64,
+        action: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "update pages set link_used_ms = $1, link_action = $2 where page_id = $3 and link_used_ms is null",
         )

@@ -136,11 +136,20 @@ async fn an_unacknowledged_alarm_pages_the_duty_engineer_repeats_and_climbs_the_
     .await;
     clock.advance(chrono::Duration::seconds(11));
     let sent = page(&app, PUMP, "duty_engineer", 0, "delivered").await;
-    assert_eq!((sent["person"].as_str(), sent["channel"].as_str()), (Some("wang"), Some("sms")));
+    assert_eq!(
+        (sent["person"].as_str(), sent["channel"].as_str()),
+        (Some("wang"), Some("sms"))
+    );
     assert_eq!(sent["attempts"], 2);
     let sms = &rig.hook.accepted()[0].1;
     assert_eq!(sms["phone"], "+8613800000001");
-    assert!(sms["text"].as_str().unwrap_or("").contains("http://phone.example/p/"), "{sms}");
+    assert!(
+        sms["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("http://phone.example/p/"),
+        "{sms}"
+    );
     // Five minutes: the duty engineer again, and the shift lead by mail.
     clock.set(t0() + minutes(5));
     page(&app, PUMP, "duty_engineer", 1, "delivered").await;
@@ -156,11 +165,23 @@ async fn an_unacknowledged_alarm_pages_the_duty_engineer_repeats_and_climbs_the_
         mails_to(&rig, "zhou@").into_iter().next()
     })
     .await;
-    assert!(mail["body"].as_str().unwrap_or("").contains("pump_1"), "{mail}");
+    assert!(
+        mail["body"].as_str().unwrap_or("").contains("pump_1"),
+        "{mail}"
+    );
     let m = app.metrics().await;
-    assert_eq!(metric(&m, "sitewatch_pages_total{channel=\"sms\",outcome=\"retry\"}"), Some(1.0));
+    assert_eq!(
+        metric(
+            &m,
+            "sitewatch_pages_total{channel=\"sms\",outcome=\"retry\"}"
+        ),
+        Some(1.0)
+    );
     assert!(metric(&m, "sitewatch_paging_escalations_total{level=\"manager\"}") >= Some(1.0));
-    assert_eq!(metric(&m, "sitewatch_oncall_people{level=\"shift_lead\"}"), Some(1.0));
+    assert_eq!(
+        metric(&m, "sitewatch_oncall_people{level=\"shift_lead\"}"),
+        Some(1.0)
+    );
 }
 
 #[tokio::test]
@@ -181,40 +202,104 @@ async fn a_link_acknowledges_at_minute_seven_and_nothing_more_goes_out() {
     let form = app.client.get(&url).send().await.expect("get");
     assert_eq!(form.status(), 200);
     let html = form.text().await.expect("html");
-    assert!(html.contains("Acknowledge") && html.contains("I'm on it"), "{html}");
-    let done = app.client.post(&url).form(&[("action", "acknowledge")]).send().await.expect("post");
+    assert!(
+        html.contains("Acknowledge") && html.contains("I'm on it"),
+        "{html}"
+    );
+    let done = app
+        .client
+        .post(&url)
+        .form(&[("action", "acknowledge")])
+        .send()
+        .await
+        .expect("post");
     assert_eq!(done.status(), 200);
-    assert!(done.text().await.expect("html").contains("已确认 Acknowledged"));
+    assert!(
+        done.text()
+            .await
+            .expect("html")
+            .contains("已确认 Acknowledged")
+    );
     let alarm = app.get_json(&format!("/api/v1/alarms/{PUMP}")).await;
-    assert_eq!((alarm["state"].as_str(), alarm["acked_by"].as_str()), (Some("ack_active"), Some("li")));
+    assert_eq!(
+        (alarm["state"].as_str(), alarm["acked_by"].as_str()),
+        (Some("ack_active"), Some("li"))
+    );
     // Every queued page of the alarm is cancelled by that acknowledgement.
     let cancelled = eventually("queued pages cancelled", WAIT, || async {
         let all = pages(&app, PUMP).await;
-        let c: Vec<Value> = all.into_iter().filter(|p| p["status"] == "cancelled").collect();
+        let c: Vec<Value> = all
+            .into_iter()
+            .filter(|p| p["status"] == "cancelled")
+            .collect();
         (c.len() >= 2).then_some(c)
     })
     .await;
-    assert!(cancelled.iter().all(|p| p["cancelled_by"] == "acknowledged by li"), "{cancelled:?}");
+    assert!(
+        cancelled
+            .iter()
+            .all(|p| p["cancelled_by"] == "acknowledged by li"),
+        "{cancelled:?}"
+    );
     let (sms, mails) = (rig.hook.accepted().len(), rig.smtp.mails().len());
     clock.set(t0() + minutes(20));
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!((rig.hook.accepted().len(), rig.smtp.mails().len()), (sms, mails));
-    assert!(pages(&app, PUMP).await.iter().all(|p| p["status"] != "queued"));
-    assert!(pages(&app, PUMP).await.iter().all(|p| p["level"] != "manager"));
+    assert_eq!(
+        (rig.hook.accepted().len(), rig.smtp.mails().len()),
+        (sms, mails)
+    );
+    assert!(
+        pages(&app, PUMP)
+            .await
+            .iter()
+            .all(|p| p["status"] != "queued")
+    );
+    assert!(
+        pages(&app, PUMP)
+            .await
+            .iter()
+            .all(|p| p["level"] != "manager")
+    );
     // The link acts once; a forged one and an expired one act never.
-    let again = app.client.post(&url).form(&[("action", "own")]).send().await.expect("post");
+    let again = app
+        .client
+        .post(&url)
+        .form(&[("action", "own")])
+        .send()
+        .await
+        .expect("post");
     assert_eq!(again.status(), 409);
-    assert!(again.text().await.expect("html").contains("链接已使用 This link has been used"));
+    assert!(
+        again
+            .text()
+            .await
+            .expect("html")
+            .contains("链接已使用 This link has been used")
+    );
     let mut forged = url.clone();
     forged.replace_range(forged.len() - 4.., "AAAA");
-    assert_eq!(app.client.get(&forged).send().await.expect("get").status(), 403);
-    let wang = link(&app, rig.hook.accepted()[0].1["text"].as_str().unwrap_or(""));
+    assert_eq!(
+        app.client.get(&forged).send().await.expect("get").status(),
+        403
+    );
+    let wang = link(
+        &app,
+        rig.hook.accepted()[0].1["text"].as_str().unwrap_or(""),
+    );
     clock.set(t0() + minutes(200));
     let old = app.client.get(&wang).send().await.expect("get");
     assert_eq!(old.status(), 410);
-    assert!(old.text().await.expect("html").contains("链接已过期 This link has expired"));
+    assert!(
+        old.text()
+            .await
+            .expect("html")
+            .contains("链接已过期 This link has expired")
+    );
     let m = app.metrics().await;
-    assert!(metric(&m, "sitewatch_alarm_ack_seconds_count{priority=\"high\"}") >= Some(1.0), "{m}");
+    assert!(
+        metric(&m, "sitewatch_alarm_ack_seconds_count{priority=\"high\"}") >= Some(1.0),
+        "{m}"
+    );
 }
 
 #[tokio::test]
@@ -254,16 +339,23 @@ async fn a_rota_gap_raises_its_alarm_and_the_page_goes_up_a_level() {
     .await;
     let oncall = app.get_json("/api/v1/oncall").await;
     let duty = &oncall["levels"][0];
-    assert_eq!((duty["level"].as_str(), duty["now"].as_array().map(Vec::len)), (Some("duty_engineer"), Some(0)));
+    assert_eq!(
+        (duty["level"].as_str(), duty["now"].as_array().map(Vec::len)),
+        (Some("duty_engineer"), Some(0))
+    );
     assert_eq!(duty["next"][0], "wang", "{oncall}");
     raise_pump(&app).await;
     let failed = page(&app, PUMP, "duty_engineer", 0, "failed").await;
-    assert_eq!(failed["reason"], "nobody on call at duty_engineer; passed to shift_lead");
+    assert_eq!(
+        failed["reason"],
+        "nobody on call at duty_engineer; passed to shift_lead"
+    );
     // The gap's own alarm went up to the shift lead first, so this page may join the shift
     // lead's summary (flood control); either way it is theirs.
     let up = eventually("the page passed to the shift lead", WAIT, || async {
         pages(&app, PUMP).await.into_iter().find(|p| {
-            p["level"] == "shift_lead" && ["delivered", "summarised"].contains(&p["status"].as_str().unwrap_or(""))
+            p["level"] == "shift_lead"
+                && ["delivered", "summarised"].contains(&p["status"].as_str().unwrap_or(""))
         })
     })
     .await;
@@ -273,7 +365,10 @@ async fn a_rota_gap_raises_its_alarm_and_the_page_goes_up_a_level() {
     })
     .await;
     let m = app.metrics().await;
-    assert_eq!(metric(&m, "sitewatch_oncall_people{level=\"duty_engineer\"}"), Some(0.0));
+    assert_eq!(
+        metric(&m, "sitewatch_oncall_people{level=\"duty_engineer\"}"),
+        Some(0.0)
+    );
 }
 
 #[tokio::test]
@@ -301,7 +396,12 @@ async fn a_restart_at_minute_four_keeps_the_five_minute_step_and_sends_nothing_t
     let steps: Vec<(String, i64)> = all
         .iter()
         .filter(|p| p["status"] == "delivered")
-        .map(|p| (p["level"].as_str().unwrap_or("").to_owned(), p["seq"].as_i64().unwrap_or(-1)))
+        .map(|p| {
+            (
+                p["level"].as_str().unwrap_or("").to_owned(),
+                p["seq"].as_i64().unwrap_or(-1),
+            )
+        })
         .collect();
     assert_eq!(steps.len(), 3, "{steps:?}");
 }
@@ -314,18 +414,26 @@ async fn a_phone_opens_the_link_at_390_px_and_acknowledges() {
     let app = spawn_app_with(Db::Sqlite, &rig.extra, clock.clone()).await;
     raise_pump(&app).await;
     page(&app, PUMP, "duty_engineer", 0, "delivered").await;
-    let url = link(&app, rig.hook.accepted()[0].1["text"].as_str().unwrap_or(""));
+    let url = link(
+        &app,
+        rig.hook.accepted()[0].1["text"].as_str().unwrap_or(""),
+    );
     let b = crate::browser::browser().await;
     let c = &b.client;
     c.set_window_size(390, 844).await.expect("window size");
     c.goto(&url).await.expect("page loads");
-    let card = crate::browser::text_of(c, "#alarm").await.expect("the alarm card");
+    let card = crate::browser::text_of(c, "#alarm")
+        .await
+        .expect("the alarm card");
     assert!(card.contains("pump_1") && card.contains("wang"), "{card}");
     let width = c
         .execute("return document.documentElement.scrollWidth", vec![])
         .await
         .expect("width");
-    assert!(width.as_u64() <= Some(390), "no sideways scrolling at 390 px: {width}");
+    assert!(
+        width.as_u64() <= Some(390),
+        "no sideways scrolling at 390 px: {width}"
+    );
     crate::browser::shoot(c, "paging-link-390").await;
     c.find(Locator::Css(r#"button[value="acknowledge"]"#))
         .await
@@ -340,20 +448,32 @@ async fn a_phone_opens_the_link_at_390_px_and_acknowledges() {
     assert!(done.contains("Acknowledged"), "{done}");
     crate::browser::shoot(c, "paging-link-acknowledged-390").await;
     let alarm = app.get_json(&format!("/api/v1/alarms/{PUMP}")).await;
-    assert_eq!((alarm["state"].as_str(), alarm["acked_by"].as_str()), (Some("ack_active"), Some("wang")));
+    assert_eq!(
+        (alarm["state"].as_str(), alarm["acked_by"].as_str()),
+        (Some("ack_active"), Some("wang"))
+    );
     // The console names who is on call and shows the page, cancelled or delivered.
     c.set_window_size(1920, 1000).await.expect("window size");
-    c.goto(&format!("{}/#alarms", app.base)).await.expect("console loads");
+    c.goto(&format!("{}/#alarms", app.base))
+        .await
+        .expect("console loads");
     let line = eventually("the on-call line", WAIT, || async {
-        crate::browser::text_of(c, "#oncall").await.filter(|t| t.contains("wang"))
+        crate::browser::text_of(c, "#oncall")
+            .await
+            .filter(|t| t.contains("wang"))
     })
     .await;
     assert!(line.contains("li") && line.contains("zhou"), "{line}");
     let record = eventually("the pages in the record", WAIT, || async {
-        crate::browser::text_of(c, "#pages").await.filter(|t| t.contains("delivered"))
+        crate::browser::text_of(c, "#pages")
+            .await
+            .filter(|t| t.contains("delivered"))
     })
     .await;
-    assert!(record.contains("cancelled acknowledged by wang"), "{record}");
+    assert!(
+        record.contains("cancelled acknowledged by wang"),
+        "{record}"
+    );
     crate::browser::shoot(c, "paging-console-oncall").await;
     b.client.clone().close().await.ok();
 }
@@ -365,7 +485,10 @@ async fn publish_all(topics: &[String]) {
     o.set_keep_alive(Duration::from_secs(5));
     let (client, mut events) = AsyncClient::new(o, topics.len() + 8);
     for t in topics {
-        client.publish(t, QoS::AtLeastOnce, false, "1").await.expect("queued");
+        client
+            .publish(t, QoS::AtLeastOnce, false, "1")
+            .await
+            .expect("queued");
     }
     let mut acked = 0;
     tokio::time::timeout(WAIT, async {
@@ -383,7 +506,11 @@ async fn publish_all(topics: &[String]) {
 #[tokio::test]
 async fn a_flood_of_200_alarms_gives_one_summary_per_person_per_interval() {
     let rig = rig(0, "").await;
-    let prefix = format!("flood/{}/{}", std::process::id(), t0().timestamp_subsec_nanos());
+    let prefix = format!(
+        "flood/{}/{}",
+        std::process::id(),
+        t0().timestamp_subsec_nanos()
+    );
     let mut extra = format!("{}\n[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\n", rig.extra);
     let topics: Vec<String> = (0..200).map(|i| format!("{prefix}/f{i}")).collect();
     for (i, topic) in topics.iter().enumerate() {
@@ -400,7 +527,10 @@ async fn a_flood_of_200_alarms_gives_one_summary_per_person_per_interval() {
     let held = eventually("199 pages in the duty engineer's summary", WAIT, || async {
         let all = app.get_json("/api/v1/pages?limit=1000").await;
         let all = all.as_array()?.clone();
-        let held = all.iter().filter(|p| p["status"] == "summarised" && p["level"] == "duty_engineer").count();
+        let held = all
+            .iter()
+            .filter(|p| p["status"] == "summarised" && p["level"] == "duty_engineer")
+            .count();
         (held == 199).then_some(all)
     })
     .await;
@@ -416,18 +546,31 @@ async fn a_flood_of_200_alarms_gives_one_summary_per_person_per_interval() {
             .find(|t| t.contains("200 alarms"))
     })
     .await;
-    assert!(summary.contains("200 条告警") && summary.contains("0 emergency"), "{summary}");
+    assert!(
+        summary.contains("200 条告警") && summary.contains("0 emergency"),
+        "{summary}"
+    );
     // The shift lead joins at five minutes: one page, the rest into their summary.
     eventually("the shift lead's pages settled", WAIT * 4, || async {
         let all = app.get_json("/api/v1/pages?limit=2000").await;
         let all = all.as_array()?;
-        let lead = all.iter().filter(|p| p["level"] == "shift_lead" && p["status"] != "queued").count();
-        eprintln!("lead pages settled {lead}, queued {}", all.iter().filter(|p| p["status"] == "queued").count());
+        let lead = all
+            .iter()
+            .filter(|p| p["level"] == "shift_lead" && p["status"] != "queued")
+            .count();
+        eprintln!(
+            "lead pages settled {lead}, queued {}",
+            all.iter().filter(|p| p["status"] == "queued").count()
+        );
         (lead == 200).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(rig.hook.accepted().len(), 2, "wang: one page and one summary");
+    assert_eq!(
+        rig.hook.accepted().len(),
+        2,
+        "wang: one page and one summary"
+    );
     assert_eq!(mails_to(&rig, "li@").len(), 1, "li: one page so far");
     clock.set(t0() + minutes(10));
     eventually("the next interval's summaries", WAIT, || async {
@@ -436,5 +579,8 @@ async fn a_flood_of_200_alarms_gives_one_summary_per_person_per_interval() {
     })
     .await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!((rig.hook.accepted().len(), mails_to(&rig, "li@").len()), (3, 2));
+    assert_eq!(
+        (rig.hook.accepted().len(), mails_to(&rig, "li@").len()),
+        (3, 2)
+    );
 }

@@ -67,21 +67,28 @@ impl FloodState {
         emergency: bool,
         now: DateTime<Utc>,
     ) -> FloodDecision {
-        let p = self.people.entry(person.to_owned()).or_insert_with(|| Person {
-            since: now,
-            sent: 0,
-            held: 0,
-            alarms: BTreeSet::new(),
-            emergency: BTreeSet::new(),
-            last_hour: VecDeque::new(),
-        });
+        let p = self
+            .people
+            .entry(person.to_owned())
+            .or_insert_with(|| Person {
+                since: now,
+                sent: 0,
+                held: 0,
+                alarms: BTreeSet::new(),
+                emergency: BTreeSet::new(),
+                last_hour: VecDeque::new(),
+            });
         if now - p.since >= policy.interval && p.held == 0 {
             p.since = now;
             p.sent = 0;
             p.alarms.clear();
             p.emergency.clear();
         }
-        while p.last_hour.front().is_some_and(|t| now - *t >= Duration::hours(1)) {
+        while p
+            .last_hour
+            .front()
+            .is_some_and(|t| now - *t >= Duration::hours(1))
+        {
             p.last_hour.pop_front();
         }
         p.alarms.insert(alarm.to_owned());

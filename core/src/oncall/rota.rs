@@ -24,10 +24,7 @@ pub struct Window {
 
 impl Window {
     /// Every minute of a day.
-    pub const WHOLE_DAY: Window = Window {
-        start: 0,
-        end: DAY,
-    };
+    pub const WHOLE_DAY: Window = Window { start: 0, end: DAY };
 
     /// Reads `"08:30-16:30"`.
     pub fn parse(s: &str) -> Result<Window, String> {
@@ -36,7 +33,8 @@ impl Window {
         let minute = |t: &str| -> Option<i64> {
             let (h, m) = t.trim().split_once(':')?;
             let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
-            ((0..=24).contains(&h) && (0..60).contains(&m) && h * 60 + m <= DAY).then_some(h * 60 + m)
+            ((0..=24).contains(&h) && (0..60).contains(&m) && h * 60 + m <= DAY)
+                .then_some(h * 60 + m)
         };
         let (start, end) = (minute(a).ok_or_else(bad)?, minute(b).ok_or_else(bad)?);
         if start == DAY || start == end {
@@ -255,7 +253,9 @@ impl Rota {
     /// Who is on call now and who comes next, looking up to 8 days ahead minute by minute.
     pub fn coverage(&self, level: &str, t: DateTime<Utc>) -> Coverage {
         let now = self.on_call(level, t);
-        let start = t - Duration::seconds(i64::from(t.second())) - Duration::nanoseconds(i64::from(t.nanosecond()));
+        let start = t
+            - Duration::seconds(i64::from(t.second()))
+            - Duration::nanoseconds(i64::from(t.nanosecond()));
         let next = (1..=8 * DAY)
             .map(|m| start + Duration::minutes(m))
             .map(|at| (at, self.on_call(level, at)))
@@ -339,10 +339,16 @@ impl Rota {
         let offset = (0..WEEK).find(|&m| at(m) != at(m - 1)).unwrap_or(0);
         // The same gap or overlap on several days is one problem naming the days.
         let mut grouped: Vec<(Vec<i64>, i64, i64, Vec<String>)> = Vec::new();
-        for (from, to, who) in runs(offset, WEEK, at).into_iter().filter(|r| r.2.len() != 1) {
+        for (from, to, who) in runs(offset, WEEK, at)
+            .into_iter()
+            .filter(|r| r.2.len() != 1)
+        {
             let (day, start) = (from.rem_euclid(WEEK) / DAY, from.rem_euclid(DAY));
             let len = to - from;
-            match grouped.iter_mut().find(|g| g.1 == start && g.2 == len && g.3 == who) {
+            match grouped
+                .iter_mut()
+                .find(|g| g.1 == start && g.2 == len && g.3 == who)
+            {
                 Some(g) => g.0.push(day),
                 None => grouped.push((vec![day], start, len, who)),
             }
@@ -367,20 +373,32 @@ impl Rota {
     fn check_change(&self, i: usize, c: &DayChange) -> Vec<RotaProblem> {
         let mut out = Vec::new();
         if let Some(r) = &c.replaces {
-            let covered = (c.window.start..c.window.end_from_start_day())
-                .any(|m| self.base(&c.level, c.date + Duration::days(m / DAY), m % DAY).contains(r));
+            let covered = (c.window.start..c.window.end_from_start_day()).any(|m| {
+                self.base(&c.level, c.date + Duration::days(m / DAY), m % DAY)
+                    .contains(r)
+            });
             if !covered {
-                let reason = format!("`{r}` is not on call at `{}` on {} in that window", c.level, c.date);
-                out.push(RotaProblem { place: Place::Override(i), reason });
+                let reason = format!(
+                    "`{r}` is not on call at `{}` on {} in that window",
+                    c.level, c.date
+                );
+                out.push(RotaProblem {
+                    place: Place::Override(i),
+                    reason,
+                });
             }
         }
         let at = |m: i64| self.on_call_local(&c.level, c.date + Duration::days(m / DAY), m % DAY);
         let span = c.window.end_from_start_day() - c.window.start;
         for (from, to, who) in runs(c.window.start, span, at) {
             if who.len() != 1 {
-                let day = |m: i64| format!("{} {}", c.date + Duration::days(m / DAY), clock(m % DAY));
+                let day =
+                    |m: i64| format!("{} {}", c.date + Duration::days(m / DAY), clock(m % DAY));
                 let reason = describe(&c.level, &who, &day(from), &day(to));
-                out.push(RotaProblem { place: Place::Override(i), reason });
+                out.push(RotaProblem {
+                    place: Place::Override(i),
+                    reason,
+                });
             }
         }
         out
@@ -402,12 +420,19 @@ fn runs(start: i64, len: i64, at: impl Fn(i64) -> Vec<String>) -> Vec<(i64, i64,
 
 /// `from` and `to` are joined by a dash unless `to` is empty (`from` is a whole span).
 fn describe(level: &str, who: &[String], from: &str, to: &str) -> String {
-    let when = if to.is_empty() { from.to_owned() } else { format!("{from}–{to}") };
+    let when = if to.is_empty() {
+        from.to_owned()
+    } else {
+        format!("{from}–{to}")
+    };
     if who.is_empty() {
         format!("level `{level}` has nobody on call {when}")
     } else {
         let names: Vec<String> = who.iter().map(|u| format!("`{u}`")).collect();
-        format!("level `{level}` has {} on call at once {when}", names.join(" and "))
+        format!(
+            "level `{level}` has {} on call at once {when}",
+            names.join(" and ")
+        )
     }
 }
 
@@ -425,7 +450,11 @@ fn week_span(days: &[i64], start: i64, len: i64) -> String {
     } else {
         let mut sorted = days.to_vec();
         sorted.sort();
-        sorted.iter().map(|d| DAYS[*d as usize]).collect::<Vec<_>>().join(", ")
+        sorted
+            .iter()
+            .map(|d| DAYS[*d as usize])
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let end = start + len;
     let next = if end > DAY { " (next day)" } else { "" };
@@ -452,7 +481,10 @@ fn window(
         (Some(_), Some(_)) => Err("give `shift` or `hours`, not both".into()),
         (Some(name), None) => times.0.get(name).copied().ok_or_else(|| {
             let known: Vec<&str> = times.0.keys().map(String::as_str).collect();
-            format!("unknown shift `{name}`, expected one of {}", known.join(", "))
+            format!(
+                "unknown shift `{name}`, expected one of {}",
+                known.join(", ")
+            )
         }),
         (None, Some(h)) => Window::parse(h),
         (None, None) if whole_day => Ok(Window::WHOLE_DAY),
@@ -477,6 +509,7 @@ fn weekdays(days: &[String]) -> Result<[bool; 7], String> {
 /// A UTC time for `date` at `hh:mm` in `tz` (for tests and tools).
 pub fn local(tz: Tz, date: NaiveDate, hour: u32, minute: u32) -> Option<DateTime<Utc>> {
     let naive = date.and_hms_opt(hour, minute, 0)?;
-    tz.from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc))
+    tz.from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
 }
-

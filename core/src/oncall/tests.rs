@@ -73,8 +73,15 @@ fn a_gap_in_the_week_is_reported_with_its_times() {
     );
     let weekdays: Vec<String> = ["mon", "tue", "wed", "thu", "fri"].map(String::from).into();
     let entries = vec![
-        RotaEntry { days: weekdays, ..entry("manager", "chen", "office") },
-        RotaEntry { shift: None, hours: Some("17:30-08:30".into()), ..entry("manager", "zhou", "") },
+        RotaEntry {
+            days: weekdays,
+            ..entry("manager", "chen", "office")
+        },
+        RotaEntry {
+            shift: None,
+            hours: Some("17:30-08:30".into()),
+            ..entry("manager", "zhou", "")
+        },
     ];
     let (r, _) = Rota::new(Shanghai, &ShiftTimes::default(), &entries, &[]);
     let problems = r.check(&["manager".into()]);
@@ -97,7 +104,11 @@ fn an_overlap_and_a_level_without_anyone_are_reported() {
             && p.place == Place::Entry(3)),
         "{problems:?}"
     );
-    assert!(problems.iter().any(|p| p.place == Place::Level("shift_lead".into())));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.place == Place::Level("shift_lead".into()))
+    );
 }
 
 #[test]
@@ -114,14 +125,21 @@ fn overrides_swap_leave_and_cover_change_one_day_only() {
     let r = rota(&full_day(), std::slice::from_ref(&cover));
     assert_eq!(r.on_call("duty_engineer", at(9, 0)), ["sun"]);
     assert_eq!(r.on_call("duty_engineer", at(17, 0)), ["li"]);
-    assert_eq!(r.on_call("duty_engineer", at(9, 0) + Duration::days(1)), ["wang"]);
-    let nobody = RotaOverride { user: None, ..cover };
+    assert_eq!(
+        r.on_call("duty_engineer", at(9, 0) + Duration::days(1)),
+        ["wang"]
+    );
+    let nobody = RotaOverride {
+        user: None,
+        ..cover
+    };
     let r = rota(&full_day(), &[nobody]);
     assert!(r.on_call("duty_engineer", at(9, 0)).is_empty());
     let problems = r.check(&[]);
     assert!(
         problems.iter().any(|p| p.place == Place::Override(0)
-            && p.reason.contains("nobody on call 2026-12-08 08:30–2026-12-08 16:30")),
+            && p.reason
+                .contains("nobody on call 2026-12-08 08:30–2026-12-08 16:30")),
         "{problems:?}"
     );
 }
@@ -151,15 +169,27 @@ fn a_flood_gives_one_page_then_one_summary_per_interval() {
     let decisions: Vec<FloodDecision> = (0..200)
         .map(|i| f.decide(policy(), "wang", &format!("a{i}"), i % 50 == 7, t))
         .collect();
-    let sent = decisions.iter().filter(|d| **d == FloodDecision::Send).count();
+    let sent = decisions
+        .iter()
+        .filter(|d| **d == FloodDecision::Send)
+        .count();
     assert_eq!(sent, 1 + 4, "the first page and every emergency");
     assert!(f.due(policy(), t + Duration::minutes(4)).is_empty());
     let due = f.due(policy(), t + Duration::minutes(5));
     assert_eq!(due.len(), 1);
-    assert_eq!((due[0].alarms, due[0].emergency, due[0].held), (200, 4, 195));
+    assert_eq!(
+        (due[0].alarms, due[0].emergency, due[0].held),
+        (200, 4, 195)
+    );
     assert!(f.due(policy(), t + Duration::minutes(6)).is_empty());
-    assert_eq!(f.decide(policy(), "wang", "a1", false, t + Duration::minutes(6)), FloodDecision::Summarise);
-    assert_eq!(f.decide(policy(), "li", "a1", false, t + Duration::minutes(6)), FloodDecision::Send);
+    assert_eq!(
+        f.decide(policy(), "wang", "a1", false, t + Duration::minutes(6)),
+        FloodDecision::Summarise
+    );
+    assert_eq!(
+        f.decide(policy(), "li", "a1", false, t + Duration::minutes(6)),
+        FloodDecision::Send
+    );
 }
 
 #[test]
@@ -168,11 +198,23 @@ fn the_rate_limit_holds_back_and_emergencies_pass() {
     let t = at(3, 0);
     for i in 0..4 {
         let now = t + Duration::minutes(6 * i);
-        assert_eq!(f.decide(policy(), "wang", "a", false, now), FloodDecision::Send);
+        assert_eq!(
+            f.decide(policy(), "wang", "a", false, now),
+            FloodDecision::Send
+        );
     }
     let now = t + Duration::minutes(30);
-    assert_eq!(f.decide(policy(), "wang", "a", false, now), FloodDecision::RateLimited);
-    assert_eq!(f.decide(policy(), "wang", "b", true, now), FloodDecision::Send);
+    assert_eq!(
+        f.decide(policy(), "wang", "a", false, now),
+        FloodDecision::RateLimited
+    );
+    assert_eq!(
+        f.decide(policy(), "wang", "b", true, now),
+        FloodDecision::Send
+    );
     let later = t + Duration::minutes(70);
-    assert_eq!(f.decide(policy(), "wang", "a", false, later), FloodDecision::Send);
+    assert_eq!(
+        f.decide(policy(), "wang", "a", false, later),
+        FloodDecision::Send
+    );
 }
