@@ -111,9 +111,15 @@ impl Sinks {
             self.metrics.output(&out);
             log_device(&out);
             changed.note(&out);
-            if let (Some(q), Output::Alarm(ev)) = (&self.paging, &out) {
-                let raised = books.alarms.alarm(&ev.alarm).and_then(|a| a.raised_at);
-                q.offer(ev, raised);
+            match (&self.paging, &out) {
+                (Some(q), Output::Alarm(ev)) => {
+                    let raised = books.alarms.alarm(&ev.alarm).and_then(|a| a.raised_at);
+                    q.offer(ev, raised);
+                }
+                (Some(q), Output::Incident(ev)) => {
+                    q.offer_incident(ev, books.incidents.get(ev.incident));
+                }
+                _ => {}
             }
             items.extend(store_item(&out, now));
             if let Some(prefix) = self.mqtt_prefix.as_deref() {

@@ -116,6 +116,8 @@ async fn incident_alarms(s: &AppState, id: i64) -> Result<Vec<String>, ApiError>
             let i = b.incidents.get(id)?;
             let mut alarms: Vec<String> =
                 i.alarm_trips.iter().map(|t| t.alarm_id.clone()).collect();
+            // An emergency opened by hand is paged under its own name.
+            alarms.push(crate::paging::incident_alarm(id));
             alarms.sort();
             alarms.dedup();
             Some(alarms)
@@ -169,6 +171,17 @@ async fn phone(State(s): State<AppState>, Path(token): Path<String>) -> Response
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
+    if let Some(id) = page
+        .alarm
+        .as_deref()
+        .and_then(|a| a.strip_prefix("incident:"))
+    {
+        let content = format!(
+            "{}<div class=\"card\"><a href=\"/incidents/{id}\">在控制台处理此事件 Open the incident in the console</a></div>",
+            alarm_card(&s, &page, None)
+        );
+        return render(&s, StatusCode::OK, "事件寻呼 Incident page", &content);
+    }
     let content = format!(
         "{}<form method=\"post\" class=\"card\">\
          <button name=\"action\" value=\"acknowledge\">确认告警 Acknowledge</button>\
@@ -190,6 +203,14 @@ async fn act(
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
+    if page
+        .alarm
+        .as_deref()
+        .is_some_and(|a| a.starts_with("incident:"))
+    {
+        // An incident is taken on its own page (dispatch), not acknowledged from here.
+        return phone(State(s), Path(token)).await;
+    }
     let note = match f.action.as_str() {
         "acknowledge" => "acknowledged from a page's link",
         "own" => "I'm on it: taken from a page's link",

@@ -28,7 +28,7 @@ use crate::config::paging::RepeatConfig;
 pub use contacts::Contact;
 pub use links::{LinkError, Links};
 pub use metrics::PagingMetrics;
-pub use queue::{PagingInput, PagingQueue, Receiver};
+pub use queue::{PagingInput, PagingQueue, Receiver, incident_alarm};
 pub use task::{PagingTask, Parts};
 
 /// The device whose points say a level has nobody on call (`oncall.{level}_uncovered`).

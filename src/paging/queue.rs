@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
-use sitewatch_core::alarms::{AlarmEvent, Transition};
+use sitewatch_core::alarms::{AlarmEvent, AlarmState, Priority, Transition};
+use sitewatch_core::incidents::{
+    Incident, IncidentEvent, IncidentEventKind, IncidentSource, IncidentState,
+};
 use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
@@ -68,6 +71,51 @@ impl PagingQueue {
             self.metrics.paging().dropped();
         }
     }
+}
+
+impl PagingQueue {
+    /// Offers an incident event: an accident opened by hand (rules.md §13.8: an emergency
+    /// goes to the superiors at once) is paged as an emergency alarm named
+    /// `incident:{id}`; its leaving `reported` (dispatched, cancelled…) stops the pages.
+    /// Incidents opened by an alarm are paged through that alarm.
+    pub fn offer_incident(&self, ev: &IncidentEvent, incident: Option<&Incident>) {
+        let Some(i) = incident else { return };
+        let transition = match &ev.kind {
+            IncidentEventKind::Opened {
+                source: IncidentSource::Manual,
+                ..
+            } if i.accident => Transition::Raised,
+            IncidentEventKind::StateChanged {
+                from: IncidentState::Reported,
+                ..
+            } if paged(i) => Transition::Acknowledged,
+            _ => return,
+        };
+        let event = AlarmEvent {
+            alarm: incident_alarm(i.id),
+            device: i.location.clone(),
+            point: None,
+            priority: Priority::Emergency,
+            transition,
+            state: AlarmState::UnackActive,
+            at: ev.at,
+            actor: Some(ev.actor.clone()),
+            note: None,
+            message: i.title.clone(),
+            value: None,
+        };
+        self.offer(&event, Some(i.reported_at));
+    }
+}
+
+/// Whether an incident is paged: an accident opened by hand.
+pub(super) fn paged(i: &Incident) -> bool {
+    i.accident && i.source == IncidentSource::Manual
+}
+
+/// The name an incident's pages carry in place of an alarm id.
+pub fn incident_alarm(id: i64) -> String {
+    format!("incident:{id}")
 }
 
 /// The transitions paging acts on: a raise or a step pages, the rest stop pages.

@@ -12,6 +12,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Utc};
 use sitewatch_core::alarms::{Alarm, AlarmEvent, AlarmState, Priority, Transition};
 use sitewatch_core::clock::Clock;
+use sitewatch_core::incidents::IncidentState;
 use sitewatch_core::oncall::{FloodDecision, FloodState};
 use sitewatch_core::points::SourceEvent;
 use tokio::sync::{Semaphore, mpsc};
@@ -235,6 +236,20 @@ impl PagingTask {
                 self.plan_step(&ev, raised, &level, now).await;
             }
         }
+        let incidents = self
+            .engine
+            .read(|b, _| {
+                let open = b.incidents.open_incidents();
+                let paged = open
+                    .iter()
+                    .filter(|i| super::queue::paged(i) && i.state == IncidentState::Reported);
+                paged
+                    .map(|i| super::incident_alarm(i.id))
+                    .collect::<Vec<String>>()
+            })
+            .await
+            .unwrap_or_default();
+        live.extend(incidents);
         let queued = self.store.queued_page_alarms().await.unwrap_or_default();
         for alarm in queued.iter().filter(|a| !live.contains(*a)) {
             self.cancel(alarm, "no longer unacknowledged", now).await;

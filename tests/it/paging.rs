@@ -584,3 +584,51 @@ async fn a_flood_of_200_alarms_gives_one_summary_per_person_per_interval() {
         (3, 2)
     );
 }
+
+#[tokio::test]
+async fn an_emergency_incident_opened_by_hand_pages_every_level_until_dispatched() {
+    let rig = rig(0, "").await;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let app = spawn_app_with(Db::Sqlite, &rig.extra, clock.clone()).await;
+    let new = serde_json::json!({"category": "water_ingress", "title": "B2 水浸", "location": "B2",
+        "reported_by": "desk-chen", "occurred_at": null, "source": "manual"});
+    let (status, body) = app.post_json("/api/v1/incidents", new).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().expect("id");
+    let name = format!("incident:{id}");
+    for level in ["duty_engineer", "shift_lead", "manager"] {
+        let p = page(&app, &name, level, 0, "delivered").await;
+        assert_eq!(p["priority"], "emergency");
+    }
+    let listed = app.get_json(&format!("/api/v1/pages?incident={id}")).await;
+    assert!(
+        listed.as_array().is_some_and(|l| l.len() >= 3),
+        "shown with the incident: {listed}"
+    );
+    crate::incident_page::command(
+        &app,
+        id,
+        serde_json::json!({"type": "dispatch"}),
+        "on the way",
+    )
+    .await;
+    let cancelled = eventually("the repeats cancelled", WAIT, || async {
+        let all = pages(&app, &name).await;
+        let c: Vec<Value> = all
+            .into_iter()
+            .filter(|p| p["status"] == "cancelled")
+            .collect();
+        (c.len() == 3).then_some(c)
+    })
+    .await;
+    assert!(
+        cancelled
+            .iter()
+            .all(|p| p["cancelled_by"] == "acknowledged by duty-li"),
+        "{cancelled:?}"
+    );
+    let sent = rig.hook.accepted().len();
+    clock.set(t0() + minutes(10));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(rig.hook.accepted().len(), sent);
+}
