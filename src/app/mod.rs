@@ -155,13 +155,6 @@ impl App {
         tasks.spawn(writer.run(cancel.clone(), WRITER_GRACE));
         tasks.spawn(engine.run(inputs, cancel.clone()));
         tasks.spawn(crate::memory::release_free_pages(cancel.clone()));
-        tasks.spawn(crate::billing::run(
-            Arc::new(self.config.clone()),
-            self.store.clone(),
-            handle.clone(),
-            self.clock.clone(),
-            cancel.clone(),
-        ));
         tasks.spawn(crate::customers::chase::run(
             self.store.clone(),
             self.metrics.clone(),
@@ -172,7 +165,6 @@ impl App {
             crate::customers::duty::DutyTask {
                 store: self.store.clone(),
                 metrics: self.metrics.clone(),
-                engine: handle.clone(),
                 clock: self.clock.clone(),
                 targets: self.config.kpis,
                 tz: self
@@ -204,10 +196,9 @@ impl App {
         }
         tasks.spawn(crate::scans::run_readers(
             scan_rx,
-            self.store.clone(),
+            writes.clone(),
             handle.clone(),
             self.clock.clone(),
-            self.metrics.clone(),
         ));
         if let (Some(paging), Some(input)) = (&paging, paging_rx) {
             let parts = crate::paging::Parts {

@@ -12,8 +12,8 @@ use crate::store::backlog::{Counts, Kind};
 /// Children looked up once, by [`Kind::ALL`]'s order.
 #[derive(Debug)]
 pub struct StoreMetrics {
-    backlog: [IntGauge; 4],
-    dropped: [IntCounter; 4],
+    backlog: [IntGauge; Kind::ALL.len()],
+    dropped: [IntCounter; Kind::ALL.len()],
     bytes: IntGauge,
     failing: IntGauge,
     stalled: Gauge,
@@ -25,7 +25,7 @@ impl StoreMetrics {
         let backlog = int_gauge(
             r,
             "sitewatch_store_backlog_rows",
-            "Rows waiting to be written, by kind (readings, outbox, journal, snapshots).",
+            "Rows waiting to be written, by kind (readings, outbox, journal, snapshots, records).",
             &["kind"],
         );
         let dropped = counter(
