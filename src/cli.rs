@@ -277,6 +277,15 @@ enum BenchCommand {
         #[arg(long, default_value_t = 300)]
         events: usize,
     },
+    /// Pages for a flood of alarms: raise-to-page latency and pages against the flood rule.
+    Paging {
+        /// Alarms raised.
+        #[arg(long, default_value_t = 1_000)]
+        alarms: usize,
+        /// Over this many seconds.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 impl Cli {
@@ -387,6 +396,12 @@ impl Cli {
                     events,
                 };
                 crate::bench::alarms::run(o).await
+            }
+            Command::Bench {
+                command: BenchCommand::Paging { alarms, seconds },
+            } => {
+                let o = crate::bench::paging::PagingBenchOptions { alarms, seconds };
+                crate::bench::paging::run(o).await
             }
         }
     }
@@ -519,6 +534,11 @@ async fn simulate(listen: SocketAddr, config: Option<&Path>) -> anyhow::Result<(
 
 fn check(path: &Path) -> anyhow::Result<()> {
     let config = load(path)?;
+    // Warnings do not refuse the file: a rota gap still lets the daemon run (the gap
+    // raises its alarm at run time), but the site engineer should see it now.
+    for w in &config.warnings.0 {
+        println!("warning: {w}");
+    }
     let points: usize = devices::specs(&config.devices).1.len();
     println!(
         "{}: ok ({} devices, {points} points)",

@@ -20,6 +20,7 @@ pub mod memory;
 pub mod metrics;
 pub mod notify;
 pub mod outbox;
+pub mod paging;
 pub mod scans;
 pub mod shutdown;
 pub mod store;

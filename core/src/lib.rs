@@ -6,5 +6,6 @@ pub mod alarms;
 pub mod clock;
 pub mod incidents;
 pub mod inspections;
+pub mod oncall;
 pub mod patrol;
 pub mod points;

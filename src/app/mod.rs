@@ -116,9 +116,20 @@ impl App {
                 })
             })
             .collect();
+        let paging = crate::paging::Paging::from_config(&self.config)
+            .context("Failed to configure paging")?
+            .map(Arc::new);
+        let (paging_queue, paging_rx) = match &paging {
+            Some(_) => {
+                let (q, rx) = crate::paging::PagingQueue::new(self.metrics.clone());
+                (Some(q), Some(rx))
+            }
+            None => (None, None),
+        };
         let sinks = Sinks {
             metrics: self.metrics.clone(),
             store: store_tx,
+            paging: paging_queue,
             live: live.clone(),
             mqtt_prefix: self
                 .config
@@ -183,8 +194,26 @@ impl App {
             handle.clone(),
             self.clock.clone(),
         ));
+        if let (Some(paging), Some(input)) = (&paging, paging_rx) {
+            let parts = crate::paging::Parts {
+                paging: paging.clone(),
+                input,
+                store: self.store.clone(),
+                engine: handle.clone(),
+                sources: source_tx.clone(),
+                metrics: self.metrics.clone(),
+                clock: self.clock.clone(),
+            };
+            let task = crate::paging::PagingTask::new(parts, &self.config)
+                .context("Failed to configure paging")?;
+            tasks.spawn(task.run(cancel.clone()));
+        }
+        for w in &self.config.warnings.0 {
+            tracing::warn!(problem = %w, "config warning");
+        }
         drop(source_tx);
         let state = AppState {
+            paging,
             engine: handle,
             store: self.store.clone(),
             writes,

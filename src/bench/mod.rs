@@ -4,6 +4,7 @@
 pub mod alarms;
 pub mod modbus;
 pub mod mqtt;
+pub mod paging;
 pub mod rss;
 
 pub use modbus::{BenchOptions, run};

@@ -5,6 +5,7 @@ pub(crate) mod document;
 mod modbus;
 mod mqtt;
 mod notify;
+pub mod paging;
 mod paths;
 mod problems;
 mod rules;
@@ -39,7 +40,7 @@ pub static BUILTIN_PROFILES: include_dir::Dir<'_> =
 pub const DEMO_CONFIG: &str = include_str!("../../examples/demo/site.toml");
 
 /// The top-level sections of a site config.
-const SECTIONS: [&str; 15] = [
+const SECTIONS: [&str; 19] = [
     "site",
     "http",
     "database",
@@ -55,6 +56,10 @@ const SECTIONS: [&str; 15] = [
     "billing",
     "kpis",
     "notify",
+    "paging",
+    "people",
+    "rota",
+    "rota_overrides",
 ];
 
 /// `[[alarm_rules]]`: a site's own rule for a point; it replaces the profile's rules for
@@ -231,6 +236,10 @@ pub struct Config {
     pub kpis: KpiTargets,
     /// `[notify]`: sending notices; `None` sends nothing (notices are still recorded).
     pub notify: Option<NotifyConfig>,
+    /// `[paging]`, `[[people]]`, `[[rota]]`, `[[rota_overrides]]`: who is paged.
+    pub oncall: paging::OnCall,
+    /// What `check` warns about without refusing the file (rota gaps and overlaps).
+    pub warnings: Problems,
 }
 
 impl Config {
@@ -255,6 +264,12 @@ impl Config {
         let profiles: ProfilesConfig = doc.section("profiles");
         let raw_devices = doc.list::<DeviceConfig>("devices");
         let raw_rules = doc.list::<SiteAlarmRule>("alarm_rules");
+        let paging: Option<paging::PagingConfig> = doc.optional("paging");
+        let raw_oncall = paging::Raw {
+            people: doc.list("people"),
+            rota: doc.list("rota"),
+            overrides: doc.list("rota_overrides"),
+        };
         let mut config = Config {
             site: site.unwrap_or_else(|| SiteConfig {
                 id: String::new(),
@@ -275,10 +290,24 @@ impl Config {
             billing: doc.section("billing"),
             kpis: doc.section("kpis"),
             notify: doc.optional("notify"),
+            oncall: paging::OnCall::default(),
+            warnings: Problems::default(),
         };
         let complete = doc.complete;
         let mut problems = doc.problems;
         config.check_site(file, text, &mut problems);
+        let t = paging::Text { file, text };
+        let mut warnings = Problems::default();
+        config.oncall = paging::OnCall::read(
+            paging,
+            raw_oncall,
+            &config.alarms,
+            &t,
+            &mut problems,
+            &mut warnings,
+        );
+        warnings.sort();
+        config.warnings = warnings;
         let dir = profiles.dir.as_ref().zip(base).map(|(d, b)| b.join(d));
         let profiles = Profiles::read(dir.as_deref());
         problems.extend(profiles.problems.clone());
@@ -342,6 +371,12 @@ impl Config {
             std::env::var("SITEWATCH_SMTP_PASSWORD"),
         ) {
             smtp.password = Some(password);
+        }
+        if let (Some(p), Ok(secret)) = (
+            self.oncall.paging.as_mut(),
+            std::env::var("SITEWATCH_PAGING_SECRET"),
+        ) {
+            p.secret = Some(secret);
         }
         let notify = self.notify.as_mut();
         if let (Some(hook), Ok(token)) = (

@@ -93,6 +93,8 @@ pub struct Sinks {
     pub live: Arc<LiveHub>,
     /// `sitewatch/{site}` when events are published over MQTT; `None` keeps no outbox.
     pub mqtt_prefix: Option<String>,
+    /// The paging queue when `[paging]` is set: alarm events are offered, never waited on.
+    pub paging: Option<crate::paging::PagingQueue>,
 }
 
 impl Sinks {
@@ -133,6 +135,16 @@ impl Sinks {
             self.metrics.output(&out);
             log_device(&out);
             changed.note(&out);
+            match (&self.paging, &out) {
+                (Some(q), Output::Alarm(ev)) => {
+                    let raised = books.alarms.alarm(&ev.alarm).and_then(|a| a.raised_at);
+                    q.offer(ev, raised);
+                }
+                (Some(q), Output::Incident(ev)) => {
+                    q.offer_incident(ev, books.incidents.get(ev.incident));
+                }
+                _ => {}
+            }
             items.extend(store_item(&out, now));
             if let Some(prefix) = self.mqtt_prefix.as_deref() {
                 let messages = mqtt_messages(prefix, &out);

@@ -195,15 +195,18 @@ async fn acknowledge(
     ApiJson(a): ApiJson<Ack>,
 ) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
     super::require_actor(&a.actor)?;
-    run(
-        &s,
-        AlarmCommand::Acknowledge {
-            alarm,
-            actor: a.actor,
-            note: a.note,
-        },
-    )
-    .await
+    acknowledge_as(&s, alarm, a.actor, a.note).await
+}
+
+/// Acknowledges `alarm` as `actor`: the console's route and the phone page's link both
+/// change the alarm's state here, and nowhere else.
+pub(super) async fn acknowledge_as(
+    s: &AppState,
+    alarm: String,
+    actor: String,
+    note: Option<String>,
+) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
+    run(s, AlarmCommand::Acknowledge { alarm, actor, note }).await
 }
 
 /// Shelve until a time, or for some minutes.

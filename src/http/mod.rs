@@ -17,6 +17,7 @@ mod kpis;
 mod links;
 mod live;
 mod notices;
+mod oncall;
 pub mod openapi;
 pub(crate) mod page;
 mod patrol;
@@ -77,6 +78,8 @@ pub struct AppState {
     pub kpis: sitewatch_core::incidents::KpiTargets,
     /// Notice sending: the `[notify]` policy and the sender's doorbell.
     pub notify: crate::notify::Planner,
+    /// Paging (`[paging]`): the rota and the links; `None` pages nobody.
+    pub paging: Option<Arc<crate::paging::Paging>>,
 }
 
 /// Every route.
@@ -112,6 +115,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(fire_tests::router())
                 .merge(kpis::router())
                 .merge(links::router())
+                .merge(oncall::router())
                 .merge(staff::router())
                 .merge(openapi::router())
                 .fallback(fallback::no_route)
@@ -121,6 +125,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::middleware::from_fn(page::link_next))
                 .layer(axum::middleware::from_fn(fallback::error_bodies)),
         )
+        .merge(oncall::phone_router())
         .merge(auth::login_router())
         .merge(auth::audit_router())
         // The routes outside the nest (`/api/v1/audit`, pages); those inside have theirs.

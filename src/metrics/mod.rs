@@ -57,6 +57,7 @@ struct Inner {
     login_failures: IntCounterVec,
     service: crate::customers::ServiceMetrics,
     notify: crate::notify::NotifyMetrics,
+    paging: crate::paging::PagingMetrics,
 }
 
 /// What becomes of an MQTT message.
@@ -334,6 +335,7 @@ impl Metrics {
             },
             service: crate::customers::ServiceMetrics::register(&r),
             notify: crate::notify::NotifyMetrics::register(&r),
+            paging: crate::paging::PagingMetrics::register(&r),
             registry: r,
         }))
     }
@@ -351,6 +353,11 @@ impl Metrics {
     /// Notice message metrics.
     pub fn notify(&self) -> &crate::notify::NotifyMetrics {
         &self.0.notify
+    }
+
+    /// The paging families.
+    pub fn paging(&self) -> &crate::paging::PagingMetrics {
+        &self.0.paging
     }
 
     /// Prometheus text exposition of every metric.

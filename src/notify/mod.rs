@@ -8,7 +8,7 @@
 pub mod metrics;
 pub mod plan;
 pub mod sender;
-mod transport;
+pub(crate) mod transport;
 
 use std::sync::Arc;
 

@@ -13,15 +13,15 @@ use crate::config::{NotifyConfig, SmtpConfig, TlsMode, WebhookConfig};
 
 /// Why an attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct SendError {
+pub(crate) struct SendError {
     /// For the record.
-    pub(super) reason: String,
+    pub(crate) reason: String,
     /// No retry can help (a refused address, a 4xx from the gateway).
-    pub(super) permanent: bool,
+    pub(crate) permanent: bool,
 }
 
 impl SendError {
-    fn retry(reason: String) -> Self {
+    pub(crate) fn retry(reason: String) -> Self {
         SendError {
             reason,
             permanent: false,
@@ -31,7 +31,7 @@ impl SendError {
 
 /// The configured transports.
 #[derive(Debug)]
-pub(super) struct Transports {
+pub(crate) struct Transports {
     smtp: Option<Smtp>,
     webhook: Option<Webhook>,
 }
@@ -57,7 +57,7 @@ struct Webhook {
 
 impl Transports {
     /// Builds what `[notify]` configures.
-    pub(super) fn new(config: &NotifyConfig) -> anyhow::Result<Self> {
+    pub(crate) fn new(config: &NotifyConfig) -> anyhow::Result<Self> {
         let smtp = config.smtp.as_ref().map(smtp).transpose()?;
         let webhook = match &config.webhook {
             Some(w) => Some(Webhook {
@@ -110,22 +110,34 @@ fn smtp(c: &SmtpConfig) -> anyhow::Result<Smtp> {
 
 impl Smtp {
     async fn send(&self, m: &Outgoing) -> Result<(), SendError> {
+        self.mail(&m.name, &m.address, &m.title, &m.body, &m.key)
+            .await
+    }
+
+    async fn mail(
+        &self,
+        name: &str,
+        address: &str,
+        title: &str,
+        body: &str,
+        key: &str,
+    ) -> Result<(), SendError> {
         let permanent = |reason: String| SendError {
             reason,
             permanent: true,
         };
-        let to: Mailbox = format!("{} <{}>", m.name, m.address)
+        let to: Mailbox = format!("{name} <{address}>")
             .parse()
-            .or_else(|_| m.address.parse())
-            .map_err(|e| permanent(format!("email address `{}`: {e}", m.address)))?;
+            .or_else(|_| address.parse())
+            .map_err(|e| permanent(format!("email address `{address}`: {e}")))?;
         let mail = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(m.title.clone())
+            .subject(title.to_owned())
             // The key as Message-ID: a mail client or archive can spot a resend.
-            .message_id(Some(format!("<{}@sitewatch>", m.key)))
+            .message_id(Some(format!("<{key}@sitewatch>")))
             .header(ContentType::TEXT_PLAIN)
-            .body(m.body.clone())
+            .body(body.to_owned())
             .map_err(|e| permanent(format!("cannot build the mail: {e}")))?;
         match self.transport.send(mail).await {
             Ok(_) => Ok(()),
@@ -149,27 +161,84 @@ impl Webhook {
             "title": m.title,
             "text": m.body,
         });
-        let mut req = self
-            .client
-            .post(&self.config.url)
-            .header("Idempotency-Key", &m.key)
-            .json(&body);
-        if let Some(token) = &self.config.token {
-            req = req.bearer_auth(token);
+        post(
+            &self.client,
+            &self.config.url,
+            self.config.token.as_deref(),
+            &body,
+            &m.key,
+        )
+        .await
+    }
+}
+
+/// POSTs `body` as JSON with an `Idempotency-Key`; 2xx is acceptance.
+pub(crate) async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &serde_json::Value,
+    key: &str,
+) -> Result<(), SendError> {
+    let mut req = client.post(url).header("Idempotency-Key", key).json(body);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| SendError::retry(format!("webhook: {e}")))?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    // A 4xx other than timeout and too-many-requests will not change on a retry.
+    let permanent = status.is_client_error() && !matches!(status.as_u16(), 408 | 429);
+    Err(SendError {
+        reason: format!("webhook answered {status}"),
+        permanent,
+    })
+}
+
+impl Transports {
+    /// A mail (a page): `Err` when `[notify.smtp]` is not set.
+    pub(crate) async fn mail(
+        &self,
+        to: &str,
+        title: &str,
+        body: &str,
+        key: &str,
+    ) -> Result<(), SendError> {
+        match &self.smtp {
+            Some(s) => s.mail(to, to, title, body, key).await,
+            None => Err(SendError {
+                reason: "[notify.smtp] is not configured".into(),
+                permanent: true,
+            }),
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| SendError::retry(format!("webhook: {e}")))?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(());
+    }
+
+    /// A JSON body to the SMS/voice gateway (a page): `Err` when `[notify.webhook]` is not set.
+    pub(crate) async fn gateway(
+        &self,
+        body: &serde_json::Value,
+        key: &str,
+    ) -> Result<(), SendError> {
+        match &self.webhook {
+            Some(w) => {
+                post(
+                    &w.client,
+                    &w.config.url,
+                    w.config.token.as_deref(),
+                    body,
+                    key,
+                )
+                .await
+            }
+            None => Err(SendError {
+                reason: "[notify.webhook] is not configured".into(),
+                permanent: true,
+            }),
         }
-        // A 4xx other than timeout and too-many-requests will not change on a retry.
-        let permanent = status.is_client_error() && !matches!(status.as_u16(), 408 | 429);
-        Err(SendError {
-            reason: format!("webhook answered {status}"),
-            permanent,
-        })
     }
 }

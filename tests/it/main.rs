@@ -31,6 +31,7 @@ mod notify;
 mod openapi;
 mod outage;
 mod outbox_outage;
+mod paging;
 mod patrol;
 mod pg_server;
 mod plant;

@@ -50,15 +50,15 @@ asyncore.loop()
 "#;
 
 /// A real SMTP server on loopback; mails land in `mails()`.
-struct SmtpServer {
-    port: u16,
+pub struct SmtpServer {
+    pub port: u16,
     out: PathBuf,
     _dir: tempfile::TempDir,
     _child: tokio::process::Child,
 }
 
 impl SmtpServer {
-    async fn start() -> SmtpServer {
+    pub async fn start() -> SmtpServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("mails.jsonl");
         let port = free_port();
@@ -83,7 +83,7 @@ impl SmtpServer {
         }
     }
 
-    fn mails(&self) -> Vec<Value> {
+    pub fn mails(&self) -> Vec<Value> {
         read_lines(&self.out)
     }
 }
@@ -99,14 +99,14 @@ fn read_lines(path: &Path) -> Vec<Value> {
 /// A webhook receiver that answers 500 to its first `fail_first` requests, then 200,
 /// keeping every accepted request's idempotency key and body.
 #[derive(Clone, Default)]
-struct Hook {
+pub struct Hook {
     fail_first: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
     accepted: Arc<Mutex<Vec<(String, Value)>>>,
 }
 
 impl Hook {
-    async fn start(fail_first: usize) -> (Hook, String) {
+    pub async fn start(fail_first: usize) -> (Hook, String) {
         let hook = Hook::default();
         hook.fail_first.store(fail_first, Ordering::SeqCst);
         let app = axum::Router::new()
@@ -120,7 +120,7 @@ impl Hook {
         (hook, url)
     }
 
-    fn accepted(&self) -> Vec<(String, Value)> {
+    pub fn accepted(&self) -> Vec<(String, Value)> {
         self.accepted.lock().expect("lock").clone()
     }
 }
@@ -150,7 +150,7 @@ async fn receive(
     StatusCode::OK
 }
 
-fn notify_toml(smtp_port: Option<u16>, hook: Option<&str>, extra: &str) -> String {
+pub fn notify_toml(smtp_port: Option<u16>, hook: Option<&str>, extra: &str) -> String {
     let mut t = String::from("[notify]\n");
     t.push_str(extra);
     if let Some(port) = smtp_port {

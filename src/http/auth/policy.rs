@@ -149,6 +149,9 @@ pub(crate) const TABLE: &[Rule] = &[
     r("GET", "/", only(READ)),
     r("GET", "/guard", only(GUARD_PAGE)),
     r("GET", "/incidents/{id}", only(READ)),
+    // The phone page a page's link opens: the signed token is the permission.
+    r("GET", "/p/{token}", OPEN),
+    r("POST", "/p/{token}", OPEN),
     r("GET", "/service", only(READ)),
     r("GET", "/service/requests/{id}", only(READ)),
     r("GET", "/service/notices/new", only(READ)),
@@ -172,6 +175,8 @@ pub(crate) const TABLE: &[Rule] = &[
     r("GET", "/api/v1/alarms", only(READ)),
     r("GET", "/api/v1/alarms/history", only(READ)),
     r("GET", "/api/v1/alarms/{id}", only(READ)),
+    r("GET", "/api/v1/oncall", only(READ)),
+    r("GET", "/api/v1/pages", only(READ)),
     w("POST", "/api/v1/alarms/commands", DUTY, "actor"),
     w("POST", "/api/v1/alarms/{id}/acknowledge", DUTY, "actor"),
     w("POST", "/api/v1/alarms/{id}/shelve", DUTY, "actor"),

@@ -65,6 +65,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ),
     ("duty.js", "text/javascript", include_str!("static/duty.js")),
     (
+        "oncall.js",
+        "text/javascript",
+        include_str!("static/oncall.js"),
+    ),
+    (
         "service.js",
         "text/javascript",
         include_str!("static/service.js"),

@@ -1,0 +1,113 @@
+//! Paging metrics: pages by channel and outcome, escalations reached per level, time to
+//! acknowledge per priority (a histogram, so Grafana shows MTTA), people on call per level
+//! (0 is the thing to alarm on) and engine events the paging queue had no room for.
+
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
+
+/// The paging families, registered once with the daemon's registry.
+#[derive(Debug, Clone)]
+pub struct PagingMetrics {
+    pages: IntCounterVec,
+    escalations: IntCounterVec,
+    ack_seconds: HistogramVec,
+    on_call: IntGaugeVec,
+    dropped: IntCounter,
+}
+
+impl PagingMetrics {
+    /// Creates and registers every paging metric in `r`.
+    #[allow(clippy::expect_used)] // metric definitions are static; a clash is a bug at start-up
+    pub fn register(r: &Registry) -> Self {
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            r.register(Box::new(c.clone())).expect("unique metric");
+            c
+        };
+        let ack_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "sitewatch_alarm_ack_seconds",
+                "Time from an alarm's raise to its acknowledgement, by priority.",
+            )
+            .buckets(vec![
+                30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
+            ]),
+            &["priority"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(ack_seconds.clone()))
+            .expect("unique metric");
+        let on_call = IntGaugeVec::new(
+            Opts::new(
+                "sitewatch_oncall_people",
+                "People on call now, by escalation level.",
+            ),
+            &["level"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(on_call.clone()))
+            .expect("unique metric");
+        let dropped = IntCounter::new(
+            "sitewatch_paging_queue_dropped_total",
+            "Alarm events the paging queue had no room for (the paging task then re-reads the alarms).",
+        )
+        .expect("valid metric");
+        r.register(Box::new(dropped.clone()))
+            .expect("unique metric");
+        for p in ["emergency", "high", "medium", "low"] {
+            ack_seconds.with_label_values(&[p]);
+        }
+        Self {
+            pages: counter(
+                "sitewatch_pages_total",
+                "Pages by channel and outcome (delivered, retry, failed, cancelled, summarised, held, nobody_on_call).",
+                &["channel", "outcome"],
+            ),
+            escalations: counter(
+                "sitewatch_paging_escalations_total",
+                "Escalation steps that paged a level.",
+                &["level"],
+            ),
+            ack_seconds,
+            on_call,
+            dropped,
+        }
+    }
+
+    /// One page's outcome on a channel (`none` for a page that never reached one).
+    pub fn page(&self, channel: &str, outcome: &str) {
+        self.pages.with_label_values(&[channel, outcome]).inc();
+    }
+
+    /// Pages cancelled by one acknowledgement.
+    pub fn cancelled(&self, n: u64) {
+        self.pages
+            .with_label_values(&["none", "cancelled"])
+            .inc_by(n);
+    }
+
+    /// An escalation step reached `level`.
+    pub fn escalation(&self, level: &str) {
+        self.escalations.with_label_values(&[level]).inc();
+    }
+
+    /// An acknowledgement `seconds` after the raise.
+    pub fn acknowledged(&self, priority: &str, seconds: f64) {
+        self.ack_seconds
+            .with_label_values(&[priority])
+            .observe(seconds);
+    }
+
+    /// People on call at `level` now.
+    pub fn on_call(&self, level: &str, people: usize) {
+        self.on_call
+            .with_label_values(&[level])
+            .set(i64::try_from(people).unwrap_or(i64::MAX));
+    }
+
+    /// An event the queue had no room for.
+    pub fn dropped(&self) {
+        self.dropped.inc();
+    }
+}

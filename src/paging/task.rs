@@ -1,0 +1,612 @@
+//! The paging task: turns alarm events into planned pages (one row per step and repeat,
+//! unique by key), takes due rows every 200 ms, resolves each to the person on call, applies
+//! flood control and hands it to a channel in a task of its own, so a slow gateway never
+//! holds up an acknowledgement's cancel. It keeps the `oncall.{level}_uncovered` points true,
+//! which raise the rota-gap alarms.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Utc};
+use sitewatch_core::alarms::{Alarm, AlarmEvent, AlarmState, Priority, Transition};
+use sitewatch_core::clock::Clock;
+use sitewatch_core::incidents::IncidentState;
+use sitewatch_core::oncall::{FloodDecision, FloodState};
+use sitewatch_core::points::SourceEvent;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::send::{Channels, Message};
+use super::{Contact, Paging, PagingInput, Receiver, text, uncovered_point};
+use crate::engine::EngineHandle;
+use crate::metrics::Metrics;
+use crate::notify::transport::SendError;
+use crate::store::{NewPage, Outcome, PageRecord, Store};
+
+/// How often due pages are looked for.
+const ROUND: StdDuration = StdDuration::from_millis(200);
+/// Pages taken per round.
+const BATCH: i64 = 256;
+/// Pages handed to channels at once.
+const IN_FLIGHT: usize = 32;
+
+/// The task.
+#[derive(Debug)]
+pub struct PagingTask {
+    paging: Arc<Paging>,
+    input: Receiver,
+    store: Store,
+    engine: EngineHandle,
+    sources: mpsc::Sender<SourceEvent>,
+    channels: Arc<Channels>,
+    metrics: Metrics,
+    clock: Arc<dyn Clock>,
+    flood: FloodState,
+    uncovered: BTreeMap<String, bool>,
+    /// Pages the store could not take yet (it is away); planned again each round.
+    pending: Vec<NewPage>,
+    permits: Arc<Semaphore>,
+}
+
+/// What the task is built from.
+#[derive(Debug)]
+pub struct Parts {
+    /// Shared decisions.
+    pub paging: Arc<Paging>,
+    /// The queue's end.
+    pub input: Receiver,
+    /// The database.
+    pub store: Store,
+    /// The engine, to re-read alarms after a restart or a full queue.
+    pub engine: EngineHandle,
+    /// For the rota-gap points.
+    pub sources: mpsc::Sender<SourceEvent>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// The engine's clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+fn key(alarm: &str, raised: DateTime<Utc>, level: &str, seq: i64) -> String {
+    format!("{alarm}|{}|{level}|{seq}", raised.timestamp_millis())
+}
+
+fn priority(s: &str) -> Priority {
+    match s {
+        "emergency" => Priority::Emergency,
+        "high" => Priority::High,
+        "low" => Priority::Low,
+        _ => Priority::Medium,
+    }
+}
+
+impl PagingTask {
+    /// A task over `parts`, sending through `config`'s transports.
+    pub fn new(parts: Parts, config: &crate::config::Config) -> anyhow::Result<PagingTask> {
+        Ok(PagingTask {
+            channels: Arc::new(Channels::new(config, parts.store.clone())?),
+            paging: parts.paging,
+            input: parts.input,
+            store: parts.store,
+            engine: parts.engine,
+            sources: parts.sources,
+            metrics: parts.metrics,
+            clock: parts.clock,
+            flood: FloodState::default(),
+            uncovered: BTreeMap::new(),
+            pending: Vec::new(),
+            permits: Arc::new(Semaphore::new(IN_FLIGHT)),
+        })
+    }
+
+    /// Runs until `cancel`. First the pages left in flight by a stop are queued again and
+    /// the alarms re-read, so a step decided before the stop but never planned is paged now.
+    pub async fn run(mut self, cancel: CancellationToken) {
+        match self.store.requeue_sending_pages(self.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                pages = n,
+                "pages left in flight by the last stop are queued again"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot requeue pages left in flight"),
+        }
+        self.reconcile().await;
+        let mut tick = tokio::time::interval(ROUND);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                Some(first) = self.input.rx.recv() => {
+                    self.on_event(first).await;
+                    while let Ok(next) = self.input.rx.try_recv() {
+                        self.on_event(next).await;
+                    }
+                }
+                _ = tick.tick() => {}
+            }
+            if self.input.lost.swap(false, Ordering::AcqRel) {
+                self.reconcile().await;
+            }
+            self.round(&cancel).await;
+        }
+    }
+
+    async fn on_event(&mut self, input: PagingInput) {
+        let ev = &input.event;
+        let now = self.clock.now();
+        let raised = input.raised_at.unwrap_or(ev.at);
+        let levels: Vec<String> = match &ev.transition {
+            Transition::Raised if ev.priority == Priority::Emergency => self.paging.levels.clone(),
+            Transition::Escalated { role, .. } => vec![role.clone()],
+            Transition::Acknowledged => {
+                let secs = (ev.at - raised).num_milliseconds() as f64 / 1000.0;
+                self.metrics
+                    .paging()
+                    .acknowledged(ev.priority.as_str(), secs.max(0.0));
+                let by = format!(
+                    "acknowledged by {}",
+                    ev.actor.as_deref().unwrap_or("system")
+                );
+                return self.cancel(&ev.alarm, &by, now).await;
+            }
+            Transition::Cleared => return self.cancel(&ev.alarm, "returned to normal", now).await,
+            Transition::Shelved { .. } | Transition::Suppressed | Transition::OutOfService => {
+                let by = format!(
+                    "{} by {}",
+                    kind(&ev.transition),
+                    ev.actor.as_deref().unwrap_or("system")
+                );
+                return self.cancel(&ev.alarm, &by, now).await;
+            }
+            _ => return,
+        };
+        for level in levels {
+            self.plan_step(ev, raised, &level, now).await;
+        }
+    }
+
+    /// Plans step 0 of `level` for `ev`'s alarm, due now (nothing if already planned).
+    async fn plan_step(
+        &mut self,
+        ev: &AlarmEvent,
+        raised: DateTime<Utc>,
+        level: &str,
+        now: DateTime<Utc>,
+    ) {
+        let page = NewPage {
+            key: key(&ev.alarm, raised, level, 0),
+            kind: "alarm",
+            alarm: Some(ev.alarm.clone()),
+            raised_at: Some(raised),
+            priority: ev.priority.as_str().to_owned(),
+            level: level.to_owned(),
+            seq: 0,
+            person: None,
+            due: now,
+            body: text::alarm(&self.paging.site, ev, raised, self.paging.tz),
+        };
+        if self.plan(page, now).await {
+            self.metrics.paging().escalation(level);
+        }
+    }
+
+    /// Plans a page; whether it is new. A store that is away keeps it for the next round.
+    async fn plan(&mut self, page: NewPage, now: DateTime<Utc>) -> bool {
+        match self.store.plan_page(&page, now).await {
+            Ok(new) => new,
+            Err(e) => {
+                tracing::warn!(error = %e, page = %page.key, "cannot plan a page; will retry");
+                self.pending.push(page);
+                false
+            }
+        }
+    }
+
+    async fn cancel(&mut self, alarm: &str, by: &str, now: DateTime<Utc>) {
+        self.pending.retain(|p| p.alarm.as_deref() != Some(alarm));
+        match self.store.cancel_pages(alarm, by, now).await {
+            Ok(n) => self.metrics.paging().cancelled(n),
+            Err(e) => {
+                tracing::warn!(error = %e, alarm, "cannot cancel pages; the next round checks the alarm again")
+            }
+        }
+    }
+
+    /// Re-reads the alarms: every step an unacknowledged alarm has reached is planned
+    /// (nothing if it is), and pages of alarms no longer unacknowledged are cancelled.
+    async fn reconcile(&mut self) {
+        let Some(alarms) = self
+            .engine
+            .read(|b, _| b.alarms.standing().cloned().collect::<Vec<Alarm>>())
+            .await
+        else {
+            return;
+        };
+        let now = self.clock.now();
+        let mut live = BTreeSet::new();
+        for a in alarms
+            .iter()
+            .filter(|a| a.state == AlarmState::UnackActive && !a.is_masked())
+        {
+            let Some(raised) = a.raised_at else { continue };
+            live.insert(a.id.clone());
+            let ev = a.event(Transition::Raised, raised);
+            for level in self.reached(a) {
+                self.plan_step(&ev, raised, &level, now).await;
+            }
+        }
+        let incidents = self
+            .engine
+            .read(|b, _| {
+                let open = b.incidents.open_incidents();
+                let paged = open
+                    .iter()
+                    .filter(|i| super::queue::paged(i) && i.state == IncidentState::Reported);
+                paged
+                    .map(|i| super::incident_alarm(i.id))
+                    .collect::<Vec<String>>()
+            })
+            .await
+            .unwrap_or_default();
+        live.extend(incidents);
+        let queued = self.store.queued_page_alarms().await.unwrap_or_default();
+        for alarm in queued.iter().filter(|a| !live.contains(*a)) {
+            self.cancel(alarm, "no longer unacknowledged", now).await;
+        }
+    }
+
+    /// The levels an alarm's escalation has reached.
+    fn reached(&self, a: &Alarm) -> Vec<String> {
+        if a.priority == Priority::Emergency {
+            return self.paging.levels.clone();
+        }
+        let chain = self.paging.chains.chain(a.priority);
+        chain
+            .iter()
+            .take(a.escalation_level as usize)
+            .map(|s| s.role.clone())
+            .collect()
+    }
+
+    async fn round(&mut self, cancel: &CancellationToken) {
+        let now = self.clock.now();
+        for page in std::mem::take(&mut self.pending) {
+            self.plan(page, now).await;
+        }
+        self.coverage(now);
+        for s in self.flood.due(self.paging.flood, now) {
+            let page = NewPage {
+                key: format!("summary|{}|{}", s.person, now.timestamp_millis()),
+                kind: "summary",
+                alarm: None,
+                raised_at: None,
+                priority: if s.emergency > 0 { "emergency" } else { "high" }.into(),
+                level: "summary".into(),
+                seq: 0,
+                person: Some(s.person.clone()),
+                due: now,
+                body: text::summary(
+                    &self.paging.site,
+                    s.alarms,
+                    s.emergency,
+                    self.paging.links.base(),
+                ),
+            };
+            self.plan(page, now).await;
+        }
+        let due = match self.store.due_pages(now, BATCH).await {
+            Ok(due) => due,
+            Err(e) => return tracing::warn!(error = %e, "pages unreadable; will retry"),
+        };
+        for page in due {
+            if cancel.is_cancelled() {
+                break;
+            }
+            if let Err(e) = self.take(page, now).await {
+                tracing::warn!(error = %e, "cannot record a page; will retry");
+            }
+        }
+    }
+
+    /// People on call per level into the gauge, and the rota-gap points when they change.
+    fn coverage(&mut self, now: DateTime<Utc>) {
+        for level in &self.paging.levels {
+            let n = self.paging.rota.on_call(level, now).len();
+            self.metrics.paging().on_call(level, n);
+            if self.uncovered.get(level) == Some(&(n == 0)) {
+                continue;
+            }
+            let value = if n == 0 { 1.0 } else { 0.0 };
+            let ev = SourceEvent::Polled {
+                device: super::ONCALL_DEVICE.into(),
+                values: vec![(uncovered_point(level).into(), value)],
+            };
+            // A full engine queue: try again next round.
+            if self.sources.try_send(ev).is_ok() {
+                self.uncovered.insert(level.clone(), n == 0);
+            }
+        }
+    }
+
+    /// One due page: plan its repeat, find its person, apply flood control, claim it and
+    /// hand it to its channel.
+    async fn take(
+        &mut self,
+        page: PageRecord,
+        now: DateTime<Utc>,
+    ) -> Result<(), crate::store::StoreError> {
+        let first = page.attempts == 0 && page.channel_attempts == 0 && page.channel_index == 0;
+        let prio = priority(&page.priority);
+        if first && page.kind == "alarm" {
+            self.plan_repeat(&page, prio, now).await;
+        }
+        let person = match page.person.clone() {
+            Some(p) => p,
+            None => match self
+                .paging
+                .rota
+                .on_call(&page.level, now)
+                .into_iter()
+                .next()
+            {
+                Some(p) => p,
+                None => return self.nobody(&page, prio, now).await,
+            },
+        };
+        if first && page.kind == "alarm" && !self.flood_allows(&page, &person, prio, now).await? {
+            return Ok(());
+        }
+        let Some(who) = self.paging.people.get(&person).cloned() else {
+            self.settle(
+                &page,
+                "failed",
+                Some(&person),
+                &format!("`{person}` is not one of [[people]]"),
+                now,
+            )
+            .await?;
+            return Ok(());
+        };
+        let index = usize::try_from(page.channel_index).unwrap_or(usize::MAX);
+        let Some(contact) = who.contacts.get(index).cloned() else {
+            self.settle(
+                &page,
+                "failed",
+                Some(&person),
+                "no channel left to try",
+                now,
+            )
+            .await?;
+            return Ok(());
+        };
+        if !self
+            .store
+            .claim_page(page.id, &person, contact.channel(), &contact.shown(), now)
+            .await?
+        {
+            return Ok(());
+        }
+        let delivery = Delivery {
+            paging: self.paging.clone(),
+            channels: self.channels.clone(),
+            store: self.store.clone(),
+            metrics: self.metrics.clone(),
+            clock: self.clock.clone(),
+            attempts_left: who.contacts.len() - index - 1,
+            contact,
+            name: who.name,
+            channel_attempts: page.channel_attempts + 1,
+            page,
+        };
+        let permit = self.permits.clone().acquire_owned().await;
+        tokio::spawn(async move {
+            let _permit = permit;
+            delivery.run().await;
+        });
+        Ok(())
+    }
+
+    async fn plan_repeat(&mut self, page: &PageRecord, prio: Priority, now: DateTime<Utc>) {
+        let (Some(alarm), Some(raised)) = (page.alarm.clone(), page.raised_at) else {
+            return;
+        };
+        let seq = page.seq + 1;
+        let next = NewPage {
+            key: key(&alarm, raised, &page.level, seq),
+            kind: "alarm",
+            alarm: Some(alarm),
+            raised_at: Some(raised),
+            priority: page.priority.clone(),
+            level: page.level.clone(),
+            seq,
+            person: None,
+            due: page.due_at + self.paging.repeat_of(prio),
+            body: page.body.clone(),
+        };
+        self.plan(next, now).await;
+    }
+
+    /// Nobody on call at the page's level: recorded failed, and the level above paged now.
+    async fn nobody(
+        &mut self,
+        page: &PageRecord,
+        prio: Priority,
+        now: DateTime<Utc>,
+    ) -> Result<(), crate::store::StoreError> {
+        let above = self.paging.level_above(prio, &page.level);
+        let reason = match &above {
+            Some(up) => format!("nobody on call at {}; passed to {up}", page.level),
+            None => format!("nobody on call at {} and no level above", page.level),
+        };
+        if !self.settle(page, "failed", None, &reason, now).await? {
+            return Ok(());
+        }
+        self.metrics.paging().page("none", "nobody_on_call");
+        let (Some(up), Some(alarm), Some(raised)) = (above, page.alarm.clone(), page.raised_at)
+        else {
+            return Ok(());
+        };
+        let next = NewPage {
+            key: key(&alarm, raised, &up, 0),
+            kind: "alarm",
+            alarm: Some(alarm),
+            raised_at: Some(raised),
+            priority: page.priority.clone(),
+            level: up.clone(),
+            seq: 0,
+            person: None,
+            due: now,
+            body: page.body.clone(),
+        };
+        if self.plan(next, now).await {
+            self.metrics.paging().escalation(&up);
+        }
+        Ok(())
+    }
+
+    /// Whether flood control lets the page go now; if not it is recorded as it was held.
+    async fn flood_allows(
+        &mut self,
+        page: &PageRecord,
+        person: &str,
+        prio: Priority,
+        now: DateTime<Utc>,
+    ) -> Result<bool, crate::store::StoreError> {
+        let alarm = page.alarm.as_deref().unwrap_or_default();
+        let emergency = prio == Priority::Emergency;
+        let (status, reason) =
+            match self
+                .flood
+                .decide(self.paging.flood, person, alarm, emergency, now)
+            {
+                FloodDecision::Send => return Ok(true),
+                FloodDecision::Summarise => (
+                    "summarised",
+                    "in the person's summary for this interval".to_owned(),
+                ),
+                FloodDecision::RateLimited => (
+                    "held",
+                    format!(
+                        "rate limit: {} pages to {person} in the last hour",
+                        self.paging.flood.per_hour
+                    ),
+                ),
+            };
+        if self
+            .settle(page, status, Some(person), &reason, now)
+            .await?
+        {
+            self.metrics.paging().page("none", status);
+        }
+        Ok(false)
+    }
+
+    async fn settle(
+        &self,
+        page: &PageRecord,
+        status: &str,
+        person: Option<&str>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, crate::store::StoreError> {
+        self.store
+            .settle_page(page.id, status, person, reason, now)
+            .await
+    }
+}
+
+fn kind(t: &Transition) -> &'static str {
+    match t {
+        Transition::Shelved { .. } => "shelved",
+        Transition::Suppressed => "suppressed",
+        _ => "taken out of service",
+    }
+}
+
+/// One attempt at one channel, in its own task.
+struct Delivery {
+    paging: Arc<Paging>,
+    channels: Arc<Channels>,
+    store: Store,
+    metrics: Metrics,
+    clock: Arc<dyn Clock>,
+    page: PageRecord,
+    contact: Contact,
+    name: String,
+    /// Attempts on this channel, this one included.
+    channel_attempts: i64,
+    /// Channels after this one.
+    attempts_left: usize,
+}
+
+impl Delivery {
+    async fn run(self) {
+        let sent_at = self.clock.now();
+        let link = self.paging.links.link(self.page.id, sent_at);
+        let text = text::with_link(&self.page.body, &link);
+        let message = Message {
+            page: self.page.id,
+            name: &self.name,
+            text: &text,
+            link: &link,
+        };
+        let result = self.channels.send(&self.contact, &message, sent_at).await;
+        let now = self.clock.now();
+        let outcome = match result {
+            Ok(()) => Outcome::Delivered,
+            Err(e) => self.after_failure(e, now),
+        };
+        let label = match &outcome {
+            Outcome::Delivered => "delivered",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Failed(_) => "failed",
+        };
+        self.metrics.paging().page(self.contact.channel(), label);
+        let mut wait = StdDuration::from_millis(100);
+        for _ in 0..20 {
+            match self.store.page_outcome(self.page.id, &outcome, now).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, page = self.page.id, "cannot record a page's outcome; retrying")
+                }
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(StdDuration::from_secs(5));
+        }
+    }
+
+    /// Back off and try the same channel while attempts are left and the error is not
+    /// permanent; then the person's next channel; then give up.
+    fn after_failure(&self, e: SendError, now: DateTime<Utc>) -> Outcome {
+        let index = self.page.channel_index;
+        let reason = format!("{}: {}", self.contact.channel(), e.reason);
+        let attempts = i64::from(self.paging.attempts);
+        if !e.permanent && self.channel_attempts < attempts {
+            let factor = 1_i32 << (self.channel_attempts - 1).clamp(0, 10);
+            return Outcome::Retry {
+                due: now + self.paging.backoff * factor,
+                index,
+                channel_attempts: self.channel_attempts,
+                reason,
+            };
+        }
+        if self.attempts_left > 0 {
+            return Outcome::Retry {
+                due: now,
+                index: index + 1,
+                channel_attempts: 0,
+                reason: format!("{reason}; next channel"),
+            };
+        }
+        Outcome::Failed(reason)
+    }
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("page", &self.page.id)
+            .finish_non_exhaustive()
+    }
+}
