@@ -164,12 +164,7 @@ impl App {
                 engine: handle.clone(),
                 clock: self.clock.clone(),
                 targets: self.config.kpis,
-                tz: self
-                    .config
-                    .site
-                    .timezone
-                    .parse()
-                    .unwrap_or(chrono_tz::Asia::Shanghai),
+                tz: self.config.site.tz(),
             },
             cancel.clone(),
         ));

@@ -20,11 +20,7 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     cancel: CancellationToken,
 ) {
-    let tz = config
-        .site
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::Asia::Shanghai);
+    let tz = config.site.tz();
     let billing: &BillingConfig = &config.billing;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut taken: Vec<String> = store.snapshot_periods().await.unwrap_or_default();

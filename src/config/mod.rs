@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use chrono_tz::Tz;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -76,13 +77,29 @@ pub struct SiteConfig {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// Time zone for schedules and reports (architecture: Asia/Shanghai by default).
+    /// Time zone for schedules and reports (architecture: Asia/Shanghai by default), as
+    /// written; [`SiteConfig::tz`] is the zone itself.
     #[serde(default = "default_tz")]
     pub timezone: String,
+    /// `timezone` parsed, once, by `Config::parse`, which refuses an unknown zone as a
+    /// problem at its line.
+    #[serde(skip, default = "default_zone")]
+    tz: Tz,
+}
+
+impl SiteConfig {
+    /// The site's time zone: the one every local date, month and report is counted in.
+    pub fn tz(&self) -> Tz {
+        self.tz
+    }
 }
 
 fn default_tz() -> String {
     "Asia/Shanghai".into()
+}
+
+fn default_zone() -> Tz {
+    chrono_tz::Asia::Shanghai
 }
 
 /// `[http]`: the API, dashboard and metrics listener.
@@ -260,6 +277,7 @@ impl Config {
                 id: String::new(),
                 name: String::new(),
                 timezone: default_tz(),
+                tz: default_zone(),
             }),
             http: doc.section("http"),
             database: doc.section("database"),
@@ -302,10 +320,13 @@ impl Config {
     }
 
     /// The checks of `[site]`, `[mqtt]` and `[notify]` that their types cannot make.
-    fn check_site(&self, file: &Path, text: &str, problems: &mut Problems) {
-        if self.site.timezone.parse::<chrono_tz::Tz>().is_err() {
-            let reason = format!("unknown time zone `{}`", self.site.timezone);
-            problems.push(Problem::at(file, text, find(text, "timezone"), reason));
+    fn check_site(&mut self, file: &Path, text: &str, problems: &mut Problems) {
+        match self.site.timezone.parse::<Tz>() {
+            Ok(tz) => self.site.tz = tz,
+            Err(_) => {
+                let reason = format!("unknown time zone `{}`", self.site.timezone);
+                problems.push(Problem::at(file, text, find(text, "timezone"), reason));
+            }
         }
         if let Some(Err(reason)) = self.mqtt.url.as_deref().map(BrokerUrl::parse) {
             problems.push(Problem::at(file, text, find(text, "[mqtt]"), reason));
