@@ -5,7 +5,7 @@
 mod period;
 mod task;
 
-pub use period::{BillingConfig, due_period};
+pub use period::due_period;
 pub use task::run;
 
 use chrono::{DateTime, Utc};

@@ -7,7 +7,8 @@ use std::time::Duration;
 use sitewatch_core::clock::Clock;
 use tokio_util::sync::CancellationToken;
 
-use super::{BillingConfig, Snapshot, due_period, is_meter};
+use super::{Snapshot, due_period, is_meter};
+use crate::config::BillingConfig;
 use crate::config::Config;
 use crate::engine::EngineHandle;
 use crate::store::Store;

@@ -1,12 +1,14 @@
 //! The site config (`site.toml`, with `SITEWATCH_*` environment overrides) and the device
 //! profiles it binds. Loading validates everything and reports every problem at once.
 
+pub mod binding;
 pub(crate) mod document;
 mod modbus;
 mod mqtt;
 mod notify;
 mod paths;
 mod problems;
+pub mod profile;
 mod rules;
 
 use std::collections::{BTreeMap, HashSet};
@@ -23,13 +25,12 @@ use sitewatch_core::incidents::{IncidentBook, IncidentsConfig, ServiceConfig};
 use sitewatch_core::inspections::InspectionConfig;
 use sitewatch_core::patrol::PatrolConfig;
 
-use crate::billing::BillingConfig;
-use crate::devices::profile::{AlarmDef, Profile, ProfileSource};
 pub(crate) use document::Document;
 pub use modbus::{ModbusConfig, Parity, SerialConfig, Transport};
 pub use mqtt::{BrokerUrl, DeviceMqttConfig, MqttConfig};
 pub use notify::{NotifyConfig, RateLimit, RetryConfig, SmtpConfig, TlsMode, WebhookConfig};
 pub use problems::{Problem, Problems};
+use profile::{AlarmDef, Profile, ProfileSource};
 use sitewatch_core::incidents::KpiTargets;
 
 /// The profiles shipped in the binary; a site's `[profiles] dir` adds to them.
@@ -160,8 +161,24 @@ impl Default for DatabaseConfig {
     }
 }
 
+/// The store backlog's bound unless `backlog_mib` sets one: about a million readings,
+/// some ten minutes of a large site's 2,000 readings a second.
 fn default_backlog_mib() -> usize {
-    crate::store::backlog::DEFAULT_BYTES >> 20
+    64
+}
+
+/// `[billing]` in the site config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BillingConfig {
+    /// Day of the month whose start is the cut-off (rules.md §13.10, seed 004:85: the 20th).
+    pub cutoff_day: u32,
+}
+
+impl Default for BillingConfig {
+    fn default() -> Self {
+        Self { cutoff_day: 20 }
+    }
 }
 
 fn default_db() -> String {

@@ -11,8 +11,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Link, decode_block, read_block};
+use crate::config::profile::Profile;
 use crate::config::{Device, ModbusConfig};
-use crate::devices::profile::Profile;
 use crate::metrics::{Metrics, ModbusDeviceMetrics};
 
 /// How often bus utilisation is published.
