@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use crate::devices::mqtt::ReaderScan;
 use crate::devices::nfc::NfcScan;
 use crate::engine::{EngineHandle, Output};
-use crate::metrics::Metrics;
+use crate::metrics::Registry;
 use crate::store::{Store, StoreError};
 
 /// The verdict on a scan and where the guard's tour stands.
@@ -108,6 +108,20 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
 /// One warning per this long while a reader scan cannot be stored.
 const WARN_EVERY: Duration = Duration::from_secs(60);
 
+/// What the reader scans' intake shows in `/metrics`.
+#[derive(Debug, Clone)]
+pub struct ScanMetrics(prometheus::IntCounter);
+
+impl ScanMetrics {
+    /// Creates and registers the intake's counter in `r`.
+    pub fn register(r: &Registry) -> Self {
+        Self(r.int_counter(
+            "sitewatch_scan_store_retries_total",
+            "Failed attempts to store a reader's scan; each is retried until stored.",
+        ))
+    }
+}
+
 /// Takes reader scans from the MQTT source until it stops. A scan that cannot be stored
 /// is retried until it is (the broker keeps it unacknowledged meanwhile, and the scans
 /// behind it wait): never dropped. Its receipt acknowledges its message once stored.
@@ -116,7 +130,7 @@ pub async fn run_readers(
     store: Store,
     engine: EngineHandle,
     clock: Arc<dyn Clock>,
-    metrics: Metrics,
+    metrics: ScanMetrics,
 ) {
     while let Some(ReaderScan { scan, receipt }) = rx.recv().await {
         let scan = from_reader(scan, clock.now());
@@ -134,7 +148,7 @@ async fn keep(
     store: &Store,
     engine: &EngineHandle,
     scan: Scan,
-    metrics: &Metrics,
+    metrics: &ScanMetrics,
 ) -> Result<(), IntakeError> {
     let id = scan.id.clone();
     let fresh = until_stored(&id, metrics, || store.insert_scan(&scan)).await;
@@ -149,7 +163,7 @@ async fn keep(
 
 /// Runs `write` until it succeeds, waiting 200 ms doubling to 10 s between attempts, each
 /// failure counted and a warning logged once a minute.
-async fn until_stored<T, F, Fut>(scan: &str, metrics: &Metrics, mut write: F) -> T
+async fn until_stored<T, F, Fut>(scan: &str, metrics: &ScanMetrics, mut write: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, StoreError>>,
@@ -162,7 +176,7 @@ where
             Ok(v) => return v,
             Err(e) => e,
         };
-        metrics.scan_store_retry();
+        metrics.0.inc();
         failures += 1;
         if warned.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
             tracing::warn!(scan, failures, error = %error, "reader scan not stored yet; retrying until it is (its message stays unacknowledged)");

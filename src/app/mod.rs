@@ -15,13 +15,18 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::customers::ServiceMetrics;
 use crate::devices::modbus::{self, Bus};
+use crate::devices::mqtt::MqttMetrics;
 use crate::devices::mqtt::{self, MqttSource};
-use crate::engine::{Engine, LiveHub, Sinks};
-use crate::http::{self, AppState};
-use crate::metrics::Metrics;
+use crate::engine::{Engine, EngineMetrics, LiveHub, Sinks};
+use crate::http::{self, AppState, HttpMetrics};
+use crate::metrics::Registry;
+use crate::notify::NotifyMetrics;
+use crate::outbox::OutboxMetrics;
 use crate::outbox::mqtt::{Publisher, topic_prefix};
-use crate::store::{PointKeys, Store, writer};
+use crate::scans::ScanMetrics;
+use crate::store::{PointKeys, Store, StoreMetrics, writer};
 
 /// How long shutdown may take before the rest is abandoned.
 const GRACE: Duration = Duration::from_secs(10);
@@ -35,7 +40,7 @@ pub struct App {
     config: Config,
     listener: TcpListener,
     store: Store,
-    metrics: Metrics,
+    figures: Figures,
     clock: Arc<dyn Clock>,
     tick: Option<Duration>,
 }
@@ -64,7 +69,7 @@ impl App {
             config,
             listener,
             store,
-            metrics: Metrics::new(),
+            figures: Figures::register(&Registry::new()),
             clock,
             tick: None,
         })
@@ -96,28 +101,35 @@ impl App {
         let (handle, source_tx, inputs) = Engine::channels();
         let (scan_tx, scan_rx) = tokio::sync::mpsc::channel(256);
         let mqtt = self.mqtt_source(scan_tx, &source_tx)?;
-        let (store_tx, store_rx) =
-            writer::channel(self.config.database.backlog_bytes(), self.metrics.clone());
+        let (store_tx, store_rx) = writer::channel(
+            self.config.database.backlog_bytes(),
+            self.figures.store.clone(),
+        );
         let writes = store_tx.status();
         let live = Arc::new(LiveHub::default());
         let books = books::load(&self.config, &self.store, self.clock.now()).await?;
         let devices: Vec<&str> = books.hub.devices().map(|d| d.id.as_str()).collect();
         let points: Vec<PointId> = books.hub.points().map(|p| p.id.clone()).collect();
-        self.metrics.declare(&devices, &points);
+        self.figures.engine.declare(&devices, &points);
         // One task per connection: devices behind one gateway or serial line share it.
         let buses: Vec<Bus> = modbus::group(&self.config.devices)
             .into_iter()
             .filter_map(|devices| {
-                Bus::new(devices, source_tx.clone(), self.metrics.clone(), |id| {
-                    books
-                        .hub
-                        .point(&id)
-                        .map_or_else(|| id.into(), |p| p.id.clone())
-                })
+                Bus::new(
+                    devices,
+                    source_tx.clone(),
+                    self.figures.registry.clone(),
+                    |id| {
+                        books
+                            .hub
+                            .point(&id)
+                            .map_or_else(|| id.into(), |p| p.id.clone())
+                    },
+                )
             })
             .collect();
         let sinks = Sinks {
-            metrics: self.metrics.clone(),
+            metrics: self.figures.engine.clone(),
             store: store_tx,
             live: live.clone(),
             mqtt_prefix: self
@@ -138,7 +150,7 @@ impl App {
         let writer = writer::Writer {
             store: self.store.clone(),
             rx: store_rx,
-            metrics: self.metrics.clone(),
+            metrics: self.figures.store.clone(),
             keys,
         };
         tasks.spawn(writer.run(cancel.clone(), WRITER_GRACE));
@@ -153,14 +165,14 @@ impl App {
         ));
         tasks.spawn(crate::customers::chase::run(
             self.store.clone(),
-            self.metrics.clone(),
+            self.figures.service.clone(),
             self.clock.clone(),
             cancel.clone(),
         ));
         tasks.spawn(crate::customers::duty::run(
             crate::customers::duty::DutyTask {
                 store: self.store.clone(),
-                metrics: self.metrics.clone(),
+                metrics: self.figures.service.clone(),
                 engine: handle.clone(),
                 clock: self.clock.clone(),
                 targets: self.config.kpis,
@@ -179,7 +191,7 @@ impl App {
                 &self.config,
                 self.store.clone(),
                 live.clone(),
-                self.metrics.clone(),
+                self.figures.outbox.clone(),
                 self.clock.clone(),
                 writes.early_outbox(),
             )
@@ -191,14 +203,14 @@ impl App {
             self.store.clone(),
             handle.clone(),
             self.clock.clone(),
-            self.metrics.clone(),
+            self.figures.scans.clone(),
         ));
         drop(source_tx);
         let state = AppState {
             engine: handle,
             store: self.store.clone(),
             writes,
-            metrics: self.metrics.clone(),
+            metrics: self.figures.http.clone(),
             site: Arc::new(self.config.site.clone()),
             devices: Arc::new(self.config.devices.clone()),
             live,
@@ -251,7 +263,7 @@ impl App {
         let sender = crate::notify::sender::Sender::new(
             config,
             self.store.clone(),
-            self.metrics.clone(),
+            self.figures.notify.clone(),
             self.clock.clone(),
             planner.wake.clone(),
         )
@@ -273,9 +285,46 @@ impl App {
             sources: sources.clone(),
             scans,
         };
-        let source = MqttSource::new(&self.config, out, self.metrics.clone(), self.clock.clone())
-            .context("Failed to configure MQTT")?;
+        let source = MqttSource::new(
+            &self.config,
+            out,
+            self.figures.mqtt.clone(),
+            self.clock.clone(),
+        )
+        .context("Failed to configure MQTT")?;
         Ok(Some(source))
+    }
+}
+
+/// Every module's figures, each registered once by its owner in the one registry.
+#[derive(Debug, Clone)]
+struct Figures {
+    registry: Registry,
+    engine: EngineMetrics,
+    store: StoreMetrics,
+    mqtt: MqttMetrics,
+    outbox: OutboxMetrics,
+    scans: ScanMetrics,
+    service: ServiceMetrics,
+    notify: NotifyMetrics,
+    http: HttpMetrics,
+}
+
+impl Figures {
+    fn register(r: &Registry) -> Self {
+        let service = ServiceMetrics::register(r);
+        let notify = NotifyMetrics::register(r);
+        Self {
+            registry: r.clone(),
+            engine: EngineMetrics::register(r),
+            store: StoreMetrics::register(r),
+            mqtt: MqttMetrics::register(r),
+            outbox: OutboxMetrics::register(r),
+            scans: ScanMetrics::register(r),
+            http: HttpMetrics::register(r, service.clone(), notify.clone()),
+            service,
+            notify,
+        }
     }
 }
 

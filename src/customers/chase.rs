@@ -10,7 +10,7 @@ use sitewatch_core::clock::Clock;
 use sitewatch_core::incidents::{RequestKind, RequestState, ServiceRequest};
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::Metrics;
+use super::ServiceMetrics;
 use crate::store::{Store, StoreError, kind_name};
 
 /// How often the task looks at the clock.
@@ -22,7 +22,12 @@ const RATE_WINDOW: chrono::Duration = chrono::Duration::days(30);
 
 /// Runs until `cancel`: a check whenever a minute of the clock's time has passed. (A
 /// manual clock moved ahead in tests triggers a check within a second.)
-pub async fn run(store: Store, metrics: Metrics, clock: Arc<dyn Clock>, cancel: CancellationToken) {
+pub async fn run(
+    store: Store,
+    metrics: ServiceMetrics,
+    clock: Arc<dyn Clock>,
+    cancel: CancellationToken,
+) {
     let mut last: Option<DateTime<Utc>> = None;
     let mut poll = tokio::time::interval(POLL);
     loop {
@@ -42,7 +47,11 @@ pub async fn run(store: Store, metrics: Metrics, clock: Arc<dyn Clock>, cancel: 
 }
 
 /// Ticks every open request at `now`, stores chasers, and refreshes the gauges.
-pub async fn check(store: &Store, metrics: &Metrics, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn check(
+    store: &Store,
+    metrics: &ServiceMetrics,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let mut overdue: Vec<(&str, i64)> = Vec::new();
     for mut stored in store.open_requests().await? {
         let kind = kind_name(stored.request.kind);
@@ -62,19 +71,17 @@ pub async fn check(store: &Store, metrics: &Metrics, now: DateTime<Utc>) -> Resu
                 .save_request(&stored.request, stored.version, now)
                 .await?
             {
-                metrics.service().chasers(kind, chasers);
+                metrics.chasers(kind, chasers);
             }
         }
         if stored.request.is_overdue(now) {
             overdue.push((kind, 1));
         }
     }
-    metrics
-        .service()
-        .set_requests(&store.request_counts().await?, &overdue);
+    metrics.set_requests(&store.request_counts().await?, &overdue);
     let recent = store.requests_updated_since(now - RATE_WINDOW).await?;
     let (followed, completed) = followup_rate(&recent, now);
-    metrics.service().set_followup_rate(followed, completed);
+    metrics.set_followup_rate(followed, completed);
     Ok(())
 }
 

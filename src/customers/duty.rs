@@ -12,8 +12,8 @@ use sitewatch_core::clock::Clock;
 use sitewatch_core::incidents::{Kpi, KpiTargets, service_kpis};
 use tokio_util::sync::CancellationToken;
 
+use super::ServiceMetrics;
 use crate::engine::{EngineHandle, Output};
-use crate::metrics::Metrics;
 use crate::store::{FireTest, Store, StoreError};
 
 /// How often the task looks at the clock.
@@ -27,7 +27,7 @@ pub struct DutyTask {
     /// The database.
     pub store: Store,
     /// The gauges.
-    pub metrics: Metrics,
+    pub metrics: ServiceMetrics,
     /// The engine, for suppressions.
     pub engine: EngineHandle,
     /// The engine's clock.
@@ -56,7 +56,7 @@ pub async fn run(task: DutyTask, cancel: CancellationToken) {
         }
         last_kpis = Some(now);
         match month_kpis(&task.store, &task.targets, task.tz, now).await {
-            Ok(kpis) => task.metrics.service().set_kpis(&kpis),
+            Ok(kpis) => task.metrics.set_kpis(&kpis),
             Err(e) => tracing::warn!(error = %e, "KPI refresh failed; trying again next minute"),
         }
     }

@@ -5,6 +5,7 @@
 
 mod flow;
 mod live;
+mod metrics;
 mod outputs;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use flow::{PATROL_DEVICE, category_id, patrol_point};
 pub use live::{LiveEvent, LiveHub, PointValue};
+pub use metrics::EngineMetrics;
 pub use outputs::{AlarmSnapshot, Output, Sinks, VacantChange};
 
 /// How often time-driven rules run.

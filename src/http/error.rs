@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::metrics::ErrorCode;
 use crate::customers::RowProblem;
 use crate::store::StoreError;
 
@@ -159,13 +160,12 @@ impl IntoResponse for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
             }
         };
-        API_ERRORS.with_label_values(&[code]).inc();
         let message = match &self {
             ApiError::Store(e) if is_outage(e) => ApiError::StoreUnavailable.to_string(),
             ApiError::Store(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
-        (
+        let mut resp = (
             status,
             Json(Body {
                 code,
@@ -181,7 +181,9 @@ impl IntoResponse for ApiError {
                 },
             }),
         )
-            .into_response()
+            .into_response();
+        resp.extensions_mut().insert(ErrorCode(code));
+        resp
     }
 }
 
@@ -228,18 +230,6 @@ impl ApiError {
         }
     }
 }
-
-/// API requests refused, by error code; registered in every metrics registry so
-/// `/metrics` shows bad input to the API.
-pub static API_ERRORS: std::sync::LazyLock<prometheus::IntCounterVec> =
-    std::sync::LazyLock::new(|| {
-        let opts = prometheus::Opts::new(
-            "sitewatch_api_errors_total",
-            "API requests refused, by error code (invalid, bad_body, not_found, conflict, …).",
-        );
-        #[allow(clippy::expect_used)] // a static, valid definition
-        prometheus::IntCounterVec::new(opts, &["code"]).expect("valid metric")
-    });
 
 /// A JSON body whose rejections answer with the stable error body (and count), instead of
 /// axum's plain-text message.

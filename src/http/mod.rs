@@ -16,6 +16,7 @@ mod inspections;
 mod kpis;
 mod links;
 mod live;
+mod metrics;
 mod notices;
 pub mod openapi;
 pub(crate) mod page;
@@ -39,11 +40,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Device, SiteConfig};
 use crate::engine::{EngineHandle, LiveHub};
-use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::writer::WriteStatus;
 pub use auth::{Actor, AuthState, Principal};
-pub use error::{API_ERRORS, ApiError, ApiJson, ApiPath, require_actor, require_client_id};
+pub use error::{ApiError, ApiJson, ApiPath, require_actor, require_client_id};
+pub use metrics::HttpMetrics;
 pub(crate) use page::ApiQuery;
 pub(crate) use personal::Personal;
 /// The error body as the OpenAPI document names it.
@@ -58,8 +59,8 @@ pub struct AppState {
     pub store: Store,
     /// The store writer's health and backlog.
     pub writes: WriteStatus,
-    /// The metrics registry.
-    pub metrics: Metrics,
+    /// The metrics registry and the figures the handlers move.
+    pub metrics: HttpMetrics,
     /// `[site]`.
     pub site: Arc<SiteConfig>,
     /// The configured devices.
@@ -121,6 +122,8 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(fallback::wrong_method)
         // After routing, so the layer sees the matched route; one table decides access.
         .route_layer(from_fn_with_state(state.clone(), auth::layer))
+        // Outermost, so every error answer is counted, whoever gave it.
+        .layer(from_fn_with_state(state.clone(), metrics::count_errors))
         .with_state(state)
 }
 

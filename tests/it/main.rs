@@ -3,6 +3,7 @@
 #![allow(unreachable_pub, missing_debug_implementations)]
 
 mod alarms;
+mod arrows;
 mod auth;
 mod auth_guard_page;
 mod auth_outage;

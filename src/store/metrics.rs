@@ -1,17 +1,21 @@
-//! The store writer's backlog and health: rows waiting by kind and their memory, rows
+//! What the store shows in `/metrics`: rows written and failed writes by table; the
+//! writer's backlog and health: rows waiting by kind and their memory, rows
 //! given way by kind, whether writes fail, how long rows have waited. The drop counters
 //! move as records give way; the gauges are set from the writer's report just before
 //! `/metrics` renders, so they are as fresh as the scrape.
 
-use prometheus::{Gauge, IntCounter, IntGauge, Opts, Registry};
+use prometheus::{Gauge, IntCounter, IntCounterVec, IntGauge};
 
-use super::{counter, int_gauge};
-use crate::store::WriteReport;
-use crate::store::backlog::{Counts, Kind};
+use super::WriteReport;
+use super::backlog::{Counts, Kind};
+use crate::metrics::Registry;
 
-/// Children looked up once, by [`Kind::ALL`]'s order.
-#[derive(Debug)]
+/// Cheap-clone handle to the store's metrics. Backlog children are looked up once, by
+/// [`Kind::ALL`]'s order.
+#[derive(Debug, Clone)]
 pub struct StoreMetrics {
+    written: IntCounterVec,
+    errors: IntCounterVec,
     backlog: [IntGauge; 4],
     dropped: [IntCounter; 4],
     bytes: IntGauge,
@@ -20,46 +24,54 @@ pub struct StoreMetrics {
 }
 
 impl StoreMetrics {
-    #[allow(clippy::expect_used)] // metric definitions are static; a clash is a bug at start-up
-    pub(super) fn register(r: &Registry) -> Self {
-        let backlog = int_gauge(
-            r,
+    /// Creates and registers the store's families in `r`.
+    pub fn register(r: &Registry) -> Self {
+        let backlog = r.int_gauge(
             "sitewatch_store_backlog_rows",
             "Rows waiting to be written, by kind (readings, outbox, journal, snapshots).",
             &["kind"],
         );
-        let dropped = counter(
-            r,
+        let dropped = r.counter(
             "sitewatch_store_backlog_dropped_total",
             "Rows given way to the backlog's bound while the database failed, by kind.",
             &["kind"],
         );
-        let one = |g: IntGauge| {
-            r.register(Box::new(g.clone())).expect("unique metric");
-            g
-        };
-        let stalled = Gauge::with_opts(Opts::new(
-            "sitewatch_store_stalled_seconds",
-            "How long rows have waited without a successful write (0 when nothing waits).",
-        ))
-        .expect("valid metric");
-        r.register(Box::new(stalled.clone()))
-            .expect("unique metric");
         Self {
+            written: r.counter(
+                "sitewatch_store_rows_written_total",
+                "Rows written to the store.",
+                &["table"],
+            ),
+            errors: r.counter(
+                "sitewatch_store_errors_total",
+                "Failed store writes (retried).",
+                &["table"],
+            ),
             backlog: Kind::ALL.map(|k| backlog.with_label_values(&[k.as_str()])),
             dropped: Kind::ALL.map(|k| dropped.with_label_values(&[k.as_str()])),
-            bytes: one(IntGauge::new(
+            bytes: r.one_int_gauge(
                 "sitewatch_store_backlog_bytes",
                 "Estimated memory of the rows waiting to be written.",
-            )
-            .expect("valid metric")),
-            failing: one(IntGauge::new(
+            ),
+            failing: r.one_int_gauge(
                 "sitewatch_store_write_failing",
                 "1 while the last store write failed and none has succeeded since.",
-            )
-            .expect("valid metric")),
-            stalled,
+            ),
+            stalled: r.one_gauge(
+                "sitewatch_store_stalled_seconds",
+                "How long rows have waited without a successful write (0 when nothing waits).",
+            ),
         }
+    }
+
+    /// Rows written.
+    pub fn stored(&self, table: &str, rows: usize) {
+        self.written.with_label_values(&[table]).inc_by(rows as u64);
+    }
+
+    /// A failed write.
+    pub fn error(&self, table: &str) {
+        self.errors.with_label_values(&[table]).inc();
     }
 
     /// Rows that gave way.
