@@ -14,6 +14,7 @@ pub mod customers;
 pub mod devices;
 pub mod engine;
 pub mod fuzzing;
+pub mod health;
 pub mod http;
 pub mod memory;
 pub mod metrics;

@@ -2,6 +2,7 @@
 //! sources, the engine and the sinks, and on cancel drains them in pipeline order.
 
 mod books;
+mod supervisor;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,14 +13,15 @@ use sitewatch_core::clock::Clock;
 use sitewatch_core::points::PointId;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
+use self::supervisor::Supervisor;
 use crate::config::Config;
 use crate::customers::ServiceMetrics;
 use crate::devices::modbus::{self, Bus};
 use crate::devices::mqtt::MqttMetrics;
 use crate::devices::mqtt::{self, MqttSource};
 use crate::engine::{Engine, EngineMetrics, LiveHub, Sinks};
+use crate::health::TaskHealth;
 use crate::http::{self, AppState, HttpMetrics};
 use crate::metrics::Registry;
 use crate::notify::NotifyMetrics;
@@ -43,6 +45,21 @@ pub struct App {
     figures: Figures,
     clock: Arc<dyn Clock>,
     tick: Option<Duration>,
+    extra: Vec<ExtraTask>,
+}
+
+/// A task run beside the daemon's own, under the same supervisor.
+struct ExtraTask {
+    name: String,
+    task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+}
+
+impl std::fmt::Debug for ExtraTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExtraTask")
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 impl App {
@@ -72,6 +89,7 @@ impl App {
             figures: Figures::register(&Registry::new()),
             clock,
             tick: None,
+            extra: Vec::new(),
         })
     }
 
@@ -79,6 +97,20 @@ impl App {
     /// the default second.
     pub fn with_tick(mut self, tick: Duration) -> Self {
         self.tick = Some(tick);
+        self
+    }
+
+    /// Runs `task` beside the daemon's own tasks and under their supervisor: like them it
+    /// should run until the stop, and an earlier end is reported (tests end one on purpose).
+    pub fn also_run(
+        mut self,
+        name: &str,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        self.extra.push(ExtraTask {
+            name: name.to_owned(),
+            task: Box::pin(task),
+        });
         self
     }
 
@@ -96,8 +128,9 @@ impl App {
 
     /// Runs until `cancel` fires, then stops sources, lets the engine and the store sink
     /// drain, and returns once everything is written or the grace period is over.
-    pub async fn run_until_stopped(self, cancel: CancellationToken) -> anyhow::Result<()> {
-        let tasks = TaskTracker::new();
+    pub async fn run_until_stopped(mut self, cancel: CancellationToken) -> anyhow::Result<()> {
+        let health = TaskHealth::default();
+        let tasks = Supervisor::new(&self.figures.registry, cancel.clone(), health.clone());
         let (handle, source_tx, inputs) = Engine::channels();
         let (scan_tx, scan_rx) = tokio::sync::mpsc::channel(256);
         let mqtt = self.mqtt_source(scan_tx, &source_tx)?;
@@ -153,38 +186,61 @@ impl App {
             metrics: self.figures.store.clone(),
             keys,
         };
-        tasks.spawn(writer.run(cancel.clone(), WRITER_GRACE));
-        tasks.spawn(engine.run(inputs, cancel.clone()));
-        tasks.spawn(crate::memory::release_free_pages(cancel.clone()));
-        tasks.spawn(crate::billing::run(
-            Arc::new(self.config.clone()),
-            self.store.clone(),
-            handle.clone(),
-            self.clock.clone(),
-            cancel.clone(),
-        ));
-        tasks.spawn(crate::customers::chase::run(
-            self.store.clone(),
-            self.figures.service.clone(),
-            self.clock.clone(),
-            cancel.clone(),
-        ));
-        tasks.spawn(crate::customers::duty::run(
-            crate::customers::duty::DutyTask {
-                store: self.store.clone(),
-                metrics: self.figures.service.clone(),
-                engine: handle.clone(),
-                clock: self.clock.clone(),
-                targets: self.config.kpis,
-                tz: self.config.site.tz(),
-            },
-            cancel.clone(),
-        ));
+        tasks.spawn("store_writer", writer.run(cancel.clone(), WRITER_GRACE));
+        tasks.spawn("engine", engine.run(inputs, cancel.clone()));
+        tasks.spawn(
+            "memory_release",
+            crate::memory::release_free_pages(cancel.clone()),
+        );
+        tasks.spawn(
+            "billing",
+            crate::billing::run(
+                Arc::new(self.config.clone()),
+                self.store.clone(),
+                handle.clone(),
+                self.clock.clone(),
+                cancel.clone(),
+            ),
+        );
+        tasks.spawn(
+            "service_deadlines",
+            crate::customers::chase::run(
+                self.store.clone(),
+                self.figures.service.clone(),
+                self.clock.clone(),
+                cancel.clone(),
+            ),
+        );
+        tasks.spawn(
+            "duty",
+            crate::customers::duty::run(
+                crate::customers::duty::DutyTask {
+                    store: self.store.clone(),
+                    metrics: self.figures.service.clone(),
+                    engine: handle.clone(),
+                    clock: self.clock.clone(),
+                    targets: self.config.kpis,
+                    tz: self.config.site.tz(),
+                },
+                cancel.clone(),
+            ),
+        );
         for bus in buses {
-            tasks.spawn(bus.run(cancel.clone()));
+            tasks.spawn(format!("modbus {}", bus.key()), bus.run(cancel.clone()));
         }
         if let Some(source) = mqtt {
-            tasks.spawn(source.run(cancel.clone()));
+            tasks.spawn("mqtt_source", source.run(cancel.clone()));
+            // The intake ends when the source does, so it runs only beside one.
+            tasks.spawn(
+                "scan_intake",
+                crate::scans::run_readers(
+                    scan_rx,
+                    self.store.clone(),
+                    handle.clone(),
+                    self.clock.clone(),
+                    self.figures.scans.clone(),
+                ),
+            );
         }
         if self.config.mqtt.url.is_some() {
             let publisher = Publisher::new(
@@ -196,15 +252,8 @@ impl App {
                 writes.early_outbox(),
             )
             .context("Failed to configure the MQTT publisher")?;
-            tasks.spawn(publisher.run(cancel.clone()));
+            tasks.spawn("mqtt_publisher", publisher.run(cancel.clone()));
         }
-        tasks.spawn(crate::scans::run_readers(
-            scan_rx,
-            self.store.clone(),
-            handle.clone(),
-            self.clock.clone(),
-            self.figures.scans.clone(),
-        ));
         drop(source_tx);
         let state = AppState {
             engine: handle,
@@ -222,15 +271,15 @@ impl App {
             service: Arc::new(self.config.service.clone()),
             kpis: self.config.kpis,
             notify: self.notify_sender(&tasks, &cancel)?,
+            tasks: health,
         };
         let router = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(self.listener, router)
             .with_graceful_shutdown(cancel.clone().cancelled_owned());
-        tasks.spawn(async move {
-            if let Err(e) = server.await {
-                tracing::error!(error = %e, "http server failed");
-            }
-        });
+        tasks.spawn_fallible("http_server", async move { server.await });
+        for extra in std::mem::take(&mut self.extra) {
+            tasks.spawn(extra.name, extra.task);
+        }
         tasks.close();
         cancel.cancelled().await;
         tracing::info!("stopping: draining sources, engine and store");
@@ -246,7 +295,7 @@ impl App {
     /// Starts the notice sender when `[notify]` is set; the planner for the HTTP side.
     fn notify_sender(
         &self,
-        tasks: &TaskTracker,
+        tasks: &Supervisor,
         cancel: &CancellationToken,
     ) -> anyhow::Result<crate::notify::Planner> {
         let Some(config) = &self.config.notify else {
@@ -268,7 +317,7 @@ impl App {
             planner.wake.clone(),
         )
         .context("Failed to configure notice sending")?;
-        tasks.spawn(sender.run(cancel.clone()));
+        tasks.spawn("notice_sender", sender.run(cancel.clone()));
         Ok(planner)
     }
 

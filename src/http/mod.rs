@@ -79,6 +79,8 @@ pub struct AppState {
     pub kpis: sitewatch_core::incidents::KpiTargets,
     /// Notice sending: the `[notify]` policy and the sender's doorbell.
     pub notify: crate::notify::Planner,
+    /// The long-running tasks that ended before the stop.
+    pub tasks: crate::health::TaskHealth,
 }
 
 /// Every route.
@@ -135,9 +137,10 @@ async fn healthz() -> &'static str {
 /// database that takes this long to say `select 1` is not ready either.
 const READY_WAIT: Duration = Duration::from_secs(2);
 
-/// Ready when the database answers, the engine is running and the write path works: the
+/// Ready when the database answers, the engine is running, the write path works (the
 /// last write succeeded, nothing gave way in the last minute and no rows have waited too
-/// long (`writes` in the body says which). Never waits past [`READY_WAIT`].
+/// long: `writes` in the body says which) and no long-running task has ended (`ended`
+/// names them). Never waits past [`READY_WAIT`].
 async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     let ping = tokio::time::timeout(READY_WAIT, s.store.ping());
     let engine = tokio::time::timeout(READY_WAIT, s.engine.devices());
@@ -145,12 +148,18 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     let db = db.unwrap_or(false);
     let engine = engine.ok().flatten().is_some();
     let writes = s.writes.report();
-    let status = if db && engine && writes.ok {
+    let ended = s.tasks.list();
+    let status = if db && engine && writes.ok && ended.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = serde_json::json!({ "database": db, "engine": engine, "writes": writes });
+    let body = serde_json::json!({
+        "database": db,
+        "engine": engine,
+        "writes": writes,
+        "ended": ended,
+    });
     (status, axum::Json(body))
 }
 

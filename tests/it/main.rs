@@ -40,4 +40,5 @@ mod requests;
 mod rules;
 mod sparklines;
 mod storage;
+mod supervision;
 mod vacant;
