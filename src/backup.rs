@@ -81,18 +81,11 @@ pub async fn restore(config: &Config, file: &Path, overwrite: bool) -> anyhow::R
 
 /// The SQLite file a database URL names; PostgreSQL has its own tools.
 fn sqlite_file(url: &str) -> anyhow::Result<PathBuf> {
-    let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    else {
+    let Some(sqlite) = crate::dburl::parse(url) else {
         anyhow::bail!("the database is not SQLite: use pg_dump and pg_restore (docs/backup.md)");
     };
-    let file = rest.split('?').next().unwrap_or_default();
-    anyhow::ensure!(
-        !file.is_empty() && !file.starts_with(':'),
-        "`{url}` is not a database file"
-    );
-    Ok(PathBuf::from(file))
+    anyhow::ensure!(!sqlite.in_memory(), "`{url}` is not a database file");
+    Ok(PathBuf::from(sqlite.file))
 }
 
 async fn open(file: &Path) -> anyhow::Result<SqliteConnection> {

@@ -11,6 +11,7 @@ pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod customers;
+pub mod dburl;
 pub mod devices;
 pub mod engine;
 pub mod fuzzing;

@@ -1,18 +1,18 @@
 //! Building the core's books at start: from the config, with the state each had when the
-//! daemon last stopped, and with scans that were stored but never judged judged now.
+//! daemon last stopped, and with scans an older version stored but never judged judged now.
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
-use sitewatch_core::alarms::{AlarmEngine, AlarmRule, RuleSpec};
+use sitewatch_core::alarms::AlarmEngine;
 use sitewatch_core::incidents::{Incident, IncidentBook};
 use sitewatch_core::inspections::{VacantBook, VacantState};
 use sitewatch_core::patrol::{PatrolBook, PatrolState};
-use sitewatch_core::points::{DeviceSpec, PointSpec, PointsHub};
+use sitewatch_core::points::PointsHub;
 
 use crate::config::Config;
 use crate::devices;
-use crate::engine::{AlarmSnapshot, Books, PATROL_DEVICE, patrol_point};
+use crate::engine::{AlarmSnapshot, Books, FireTests, MeterReading};
 use crate::store::Store;
 
 /// The books as they stood when the daemon last stopped.
@@ -22,18 +22,15 @@ pub(super) async fn load(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Books> {
     let (mut device_specs, mut point_specs) = devices::specs(&config.devices);
-    let (patrol_device, patrol_points) = patrol_specs(config);
-    device_specs.push(patrol_device);
-    point_specs.extend(patrol_points);
     if let Some((device, point)) = devices::mqtt::broker::specs(config) {
         device_specs.push(device);
         point_specs.push(point);
     }
     let mut rules = config.alarm_rules.clone();
-    rules.extend(patrol_rules(config)?);
     let mut alarm_categories = config.alarm_categories.clone();
-    for r in config.patrol.routes.iter() {
-        alarm_categories.insert(patrol_rule_id(&r.id), "patrol_finding".into());
+    for rule in config.patrol.missed_rules() {
+        alarm_categories.insert(rule.id.clone(), config.patrol.missed_category.clone());
+        rules.push(rule);
     }
     let mut alarms =
         AlarmEngine::new(rules, config.alarms.clone()).context("Failed to build alarm rules")?;
@@ -61,12 +58,30 @@ pub(super) async fn load(
         incidents,
         alarms,
         alarm_categories,
+        fire_tests: FireTests::new(store.planned_fire_tests(now).await?),
+        meters: meter_reading(config, store).await,
     };
     let vacant_units = crate::customers::vacancy::vacant_units(store).await?;
     // At start the unit register is the truth; the alarm events it causes are not news.
-    let _ = crate::customers::vacancy::apply(&mut books, vacant_units, now);
+    let _ = crate::engine::set_vacant(&mut books, vacant_units, now);
     judge_pending_scans(&mut books, store, now).await?;
     Ok(books)
+}
+
+/// The meter reading at the cut-off, knowing the periods already taken.
+async fn meter_reading(config: &Config, store: &Store) -> MeterReading {
+    let tz = config
+        .site
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::Asia::Shanghai);
+    // As before the reading moved into the engine: an unreadable list is taken as empty
+    // (a period stored already keeps its first rows).
+    let taken = store.snapshot_periods().await.unwrap_or_default();
+    let units = (config.devices.iter())
+        .filter_map(|d| Some((d.config.id.to_string(), d.config.unit.clone()?)))
+        .collect();
+    MeterReading::new(config.billing.clone(), tz, taken, units)
 }
 
 async fn restore<T: DeserializeOwned>(store: &Store, name: &str) -> anyhow::Result<Option<T>> {
@@ -101,48 +116,4 @@ async fn judge_pending_scans(
         store.set_scan_result(&outcome.record).await?;
     }
     Ok(())
-}
-
-fn patrol_specs(config: &Config) -> (DeviceSpec, Vec<PointSpec>) {
-    let device = DeviceSpec {
-        id: PATROL_DEVICE.into(),
-        comm_loss_after: u32::MAX,
-    };
-    let points = config
-        .patrol
-        .routes
-        .iter()
-        .map(|r| PointSpec {
-            id: patrol_point(&r.id).into(),
-            device: PATROL_DEVICE.into(),
-            unit: String::new(),
-            stale_after: None,
-            history_deadband: 0.0,
-            history_heartbeat: chrono::Duration::hours(1),
-        })
-        .collect();
-    (device, points)
-}
-
-fn patrol_rule_id(route: &str) -> String {
-    format!("{}:missed", patrol_point(route))
-}
-
-/// One high-priority alarm per route while a checkpoint of its current tour is missed.
-fn patrol_rules(config: &Config) -> anyhow::Result<Vec<AlarmRule>> {
-    let spec: RuleSpec = toml::from_str("kind = \"high\"\nlimit = 0.5\npriority = \"high\"")
-        .context("patrol rule")?;
-    Ok(config
-        .patrol
-        .routes
-        .iter()
-        .map(|r| AlarmRule {
-            id: patrol_rule_id(&r.id),
-            point: patrol_point(&r.id),
-            device: PATROL_DEVICE.into(),
-            unit: None,
-            spec: spec.clone(),
-            message: format!("Patrol checkpoint missed on route {} (巡更漏检)", r.name),
-        })
-        .collect())
 }

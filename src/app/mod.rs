@@ -27,7 +27,6 @@ use crate::metrics::Registry;
 use crate::notify::NotifyMetrics;
 use crate::outbox::OutboxMetrics;
 use crate::outbox::mqtt::{Publisher, topic_prefix};
-use crate::scans::ScanMetrics;
 use crate::store::{PointKeys, Store, StoreMetrics, writer};
 
 /// How long shutdown may take before the rest is abandoned.
@@ -193,16 +192,6 @@ impl App {
             crate::memory::release_free_pages(cancel.clone()),
         );
         tasks.spawn(
-            "billing",
-            crate::billing::run(
-                Arc::new(self.config.clone()),
-                self.store.clone(),
-                handle.clone(),
-                self.clock.clone(),
-                cancel.clone(),
-            ),
-        );
-        tasks.spawn(
             "service_deadlines",
             crate::customers::chase::run(
                 self.store.clone(),
@@ -217,7 +206,6 @@ impl App {
                 crate::customers::duty::DutyTask {
                     store: self.store.clone(),
                     metrics: self.figures.service.clone(),
-                    engine: handle.clone(),
                     clock: self.clock.clone(),
                     targets: self.config.kpis,
                     tz: self.config.site.tz(),
@@ -235,10 +223,9 @@ impl App {
                 "scan_intake",
                 crate::scans::run_readers(
                     scan_rx,
-                    self.store.clone(),
+                    writes.clone(),
                     handle.clone(),
                     self.clock.clone(),
-                    self.figures.scans.clone(),
                 ),
             );
         }
@@ -353,7 +340,6 @@ struct Figures {
     store: StoreMetrics,
     mqtt: MqttMetrics,
     outbox: OutboxMetrics,
-    scans: ScanMetrics,
     service: ServiceMetrics,
     notify: NotifyMetrics,
     http: HttpMetrics,
@@ -369,7 +355,6 @@ impl Figures {
             store: StoreMetrics::register(r),
             mqtt: MqttMetrics::register(r),
             outbox: OutboxMetrics::register(r),
-            scans: ScanMetrics::register(r),
             http: HttpMetrics::register(r, service.clone(), notify.clone()),
             service,
             notify,

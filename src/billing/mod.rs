@@ -3,10 +3,8 @@
 //! its quality, and exported as CSV for Finance (the export is due 21st–23rd).
 
 mod period;
-mod task;
 
 pub use period::due_period;
-pub use task::run;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

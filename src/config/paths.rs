@@ -7,20 +7,14 @@ use std::path::Path;
 /// `url` with a relative SQLite file put under `base`; PostgreSQL URLs, absolute paths
 /// and in-memory databases are returned as they are.
 pub(super) fn resolve_database_url(url: &str, base: &Path) -> String {
-    let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    else {
+    let Some(sqlite) = crate::dburl::parse(url) else {
         return url.to_owned();
     };
-    let (file, query) = rest
-        .split_once('?')
-        .map_or((rest, None), |(f, q)| (f, Some(q)));
-    if file.is_empty() || file.starts_with(':') || Path::new(file).is_absolute() {
+    if sqlite.in_memory() || Path::new(sqlite.file).is_absolute() {
         return url.to_owned();
     }
-    let joined = base.join(file);
-    match query {
+    let joined = base.join(sqlite.file);
+    match sqlite.query {
         Some(q) => format!("sqlite://{}?{q}", joined.display()),
         None => format!("sqlite://{}", joined.display()),
     }

@@ -76,6 +76,7 @@ fn serde_kind(spec: &RuleSpec) -> &'static str {
         RuleSpec::Stale(_) => "stale",
         RuleSpec::PumpSwitchover(_) => "pump_switchover",
         RuleSpec::PumpFault(_) => "pump_fault",
+        RuleSpec::CheckpointMissed(_) => "checkpoint_missed",
     }
 }
 

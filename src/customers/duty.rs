@@ -1,20 +1,18 @@
-//! The duty desk's clockwork: planned fire-system tests are put in place when their window
-//! begins (the fire panel's alarms suppressed until the window ends, rules.md §13.15), and
-//! once a minute the KPI gauges of the current month are refreshed (§13.17).
+//! The duty desk's clockwork: once a minute the KPI gauges of the current month are
+//! refreshed from the store (§13.17). (Planned fire-system tests are put in place by the
+//! engine's tick, `engine::due`.)
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use sitewatch_core::alarms::{AlarmCommand, SuppressScope};
 use sitewatch_core::clock::Clock;
 use sitewatch_core::incidents::{Kpi, KpiTargets, service_kpis};
 use tokio_util::sync::CancellationToken;
 
 use super::ServiceMetrics;
-use crate::engine::{EngineHandle, Output};
-use crate::store::{FireTest, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// How often the task looks at the clock.
 const POLL: Duration = Duration::from_secs(1);
@@ -28,8 +26,6 @@ pub struct DutyTask {
     pub store: Store,
     /// The gauges.
     pub metrics: ServiceMetrics,
-    /// The engine, for suppressions.
-    pub engine: EngineHandle,
     /// The engine's clock.
     pub clock: Arc<dyn Clock>,
     /// `[kpis]`.
@@ -38,7 +34,7 @@ pub struct DutyTask {
     pub tz: Tz,
 }
 
-/// Runs until `cancel`. (A manual clock moved into a test window acts within a second.)
+/// Runs until `cancel`.
 pub async fn run(task: DutyTask, cancel: CancellationToken) {
     let mut last_kpis: Option<DateTime<Utc>> = None;
     let mut poll = tokio::time::interval(POLL);
@@ -48,9 +44,6 @@ pub async fn run(task: DutyTask, cancel: CancellationToken) {
             _ = poll.tick() => {}
         }
         let now = task.clock.now();
-        if let Err(e) = start_fire_tests(&task, now).await {
-            tracing::warn!(error = %e, "fire-system tests not put in place; trying again");
-        }
         if last_kpis.is_some_and(|l| (now - l).abs() < KPI_EVERY) {
             continue;
         }
@@ -104,46 +97,6 @@ pub fn month(period: &str, tz: Tz) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
             .map(|t| t.with_timezone(&Utc))
     };
     Some((midnight(first)?, midnight(next)?))
-}
-
-/// Puts every fire test whose window has begun in place: each panel suppressed until the
-/// window ends (the engine lifts it by itself then).
-async fn start_fire_tests(task: &DutyTask, now: DateTime<Utc>) -> Result<(), StoreError> {
-    for test in task.store.due_fire_tests(now).await? {
-        if suppress(&task.engine, &test).await {
-            task.store.mark_fire_test_applied(test.id, now).await?;
-            tracing::info!(test = test.id, devices = ?test.devices, until = %test.ends_at, "fire-system test window begins; panel alarms suppressed");
-        }
-    }
-    Ok(())
-}
-
-/// Suppresses each device of `test` through the alarm engine's own command; false when
-/// the engine has stopped or refused.
-async fn suppress(engine: &EngineHandle, test: &FireTest) -> bool {
-    let mut ok = true;
-    for device in &test.devices {
-        let cmd = AlarmCommand::Suppress {
-            scope: SuppressScope::Device(device.clone()),
-            reason: format!("fire-system test, notice {} (消防系统测试)", test.notice),
-            actor: test.created_by.clone(),
-            until: Some(test.ends_at),
-        };
-        let done = engine
-            .act(move |b, now| match b.alarms.command(cmd, now) {
-                Ok(events) => {
-                    let out = events.into_iter().map(|e| Output::Alarm(Box::new(e)));
-                    (true, out.collect())
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "fire-test suppression refused");
-                    (false, Vec::new())
-                }
-            })
-            .await;
-        ok &= done == Some(true);
-    }
-    ok
 }
 
 #[cfg(test)]

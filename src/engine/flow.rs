@@ -1,22 +1,15 @@
 //! How one book's decisions feed another: point events reach the alarm engine, alarm
-//! transitions reach the incident policy, a missed patrol checkpoint becomes a patrol
-//! point that alarms like any other, and findings open incidents by their action.
+//! transitions reach the incident policy, a missed patrol checkpoint reaches the alarm
+//! engine as what it is (its route's `checkpoint_missed` rule), and findings open incidents
+//! by their action.
 
 use chrono::{DateTime, Utc};
 use sitewatch_core::alarms::{AlarmEvent, Transition};
-use sitewatch_core::incidents::{AlarmPriority, AlarmSignal, IncidentSource, NewIncident};
+use sitewatch_core::incidents::{AlarmSignal, IncidentSource, NewIncident};
 use sitewatch_core::patrol::{FindingAction, IncidentCategory, PatrolEvent};
 use sitewatch_core::points::{PointEvent, SourceEvent};
 
 use super::{Books, Output};
-
-/// The virtual device whose points carry patrol misses (one per route).
-pub const PATROL_DEVICE: &str = "patrol";
-
-/// Point id of a route's missed-checkpoint count.
-pub fn patrol_point(route: &str) -> String {
-    format!("{PATROL_DEVICE}.{route}_missed")
-}
 
 /// Points through the hub, then on to the alarms and incidents.
 pub(super) fn source(books: &mut Books, ev: SourceEvent, now: DateTime<Utc>) -> Vec<Output> {
@@ -69,11 +62,7 @@ fn signal(books: &Books, ev: &AlarmEvent) -> AlarmSignal {
     let alarm = books.alarms.alarm(&ev.alarm);
     AlarmSignal {
         alarm_id: ev.alarm.clone(),
-        priority: ev
-            .priority
-            .as_str()
-            .parse()
-            .unwrap_or(AlarmPriority::Medium),
+        priority: ev.priority,
         category_hint: books
             .alarm_categories
             .get(&ev.alarm)
@@ -86,8 +75,8 @@ fn signal(books: &Books, ev: &AlarmEvent) -> AlarmSignal {
     }
 }
 
-/// Patrol events: misses move the route's patrol point (and so raise its alarm), a new
-/// tour resets it, findings open incidents by their action.
+/// Patrol events: a miss raises its route's alarm, a new tour clears it, findings open
+/// incidents by their action.
 pub(super) fn patrol(
     books: &mut Books,
     events: Vec<PatrolEvent>,
@@ -95,19 +84,16 @@ pub(super) fn patrol(
 ) -> Vec<Output> {
     let mut out = Vec::new();
     for ev in events {
-        let value = match &ev {
-            PatrolEvent::CheckpointMissed { route, .. } => Some((route.clone(), 1.0)),
-            PatrolEvent::TourStarted { route, .. } => Some((route.clone(), 0.0)),
+        let missed = match &ev {
+            PatrolEvent::CheckpointMissed { route, .. } => Some((route.clone(), true)),
+            PatrolEvent::TourStarted { route, .. } => Some((route.clone(), false)),
             _ => None,
         };
         let incident = finding_incident(&ev);
         out.push(Output::patrol(ev));
-        if let Some((route, v)) = value {
-            let polled = SourceEvent::Polled {
-                device: PATROL_DEVICE.into(),
-                values: vec![(patrol_point(&route).into(), v)],
-            };
-            out.extend(source(books, polled, now));
+        if let Some((route, missed)) = missed {
+            let events = books.alarms.on_checkpoint(&route, missed, now);
+            out.extend(alarms(books, events, now));
         }
         if let Some(new) = incident {
             out.extend(open(books, new, now));

@@ -1,12 +1,15 @@
-//! The one task that owns the pure core. Sources send facts in; callers send jobs (a
-//! closure run against the books with `now`); the core's decisions go out to the sinks
-//! (metrics, store, live view) in the order they were made. No locks: only this task
-//! touches the books.
+//! The one task that owns the pure core. Sources send facts in; callers send commands
+//! (`commands`: data, one handler per command beside the books it touches) and queries
+//! (`queries`); the core's decisions go out to the sinks (metrics, store, live view) in the
+//! order they were made. No locks: only this task touches the books.
 
+mod commands;
+mod due;
 mod flow;
 mod live;
 mod metrics;
 mod outputs;
+mod queries;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,14 +22,21 @@ use sitewatch_core::clock::Clock;
 use sitewatch_core::incidents::IncidentBook;
 use sitewatch_core::inspections::VacantBook;
 use sitewatch_core::patrol::PatrolBook;
-use sitewatch_core::points::{DeviceState, PointState, PointsHub, SourceEvent};
+use sitewatch_core::points::{PointsHub, SourceEvent};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-pub use flow::{PATROL_DEVICE, category_id, patrol_point};
+pub(crate) use commands::set_vacant;
+pub use commands::{
+    Answer, CommandError, EngineCommand, FireTestCmd, IncidentCmd, InspectionCmd,
+    InspectionVerdict, PatrolCmd, ScanAnswer, ScanCmd, VacancyCmd,
+};
+pub use due::{FireTests, MeterReading};
+pub use flow::category_id;
 pub use live::{LiveEvent, LiveHub, PointValue};
 pub use metrics::EngineMetrics;
 pub use outputs::{AlarmSnapshot, Output, Sinks, VacantChange};
+pub use queries::EngineQuery;
 
 /// How often time-driven rules run.
 const TICK: Duration = Duration::from_secs(1);
@@ -49,20 +59,70 @@ pub struct Books {
     pub alarms: AlarmEngine,
     /// Incident category per alarm rule id.
     pub alarm_categories: BTreeMap<String, String>,
+    /// Fire-system tests not yet put in place.
+    pub fire_tests: FireTests,
+    /// The monthly meter reading.
+    pub meters: MeterReading,
 }
 
 /// A job for the engine: runs against the books at `now`, returns what it decided.
+/// Only until the last callers (service requests, hand-overs) have their commands.
 pub type Job = Box<dyn FnOnce(&mut Books, DateTime<Utc>) -> Vec<Output> + Send>;
+
+/// What callers send the engine.
+pub enum Request {
+    /// A change, with where its answer goes (boxed: commands are large, queries small).
+    Command(
+        Box<EngineCommand>,
+        oneshot::Sender<Result<Answer, CommandError>>,
+    ),
+    /// A read; the query carries where its answer goes.
+    Query(EngineQuery),
+    /// A closure (going away; see [`Job`]).
+    Job(Job),
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Command(cmd, _) => f.debug_tuple("Command").field(cmd).finish(),
+            Request::Query(query) => f.debug_tuple("Query").field(query).finish(),
+            Request::Job(_) => f.write_str("Job"),
+        }
+    }
+}
 
 /// Cheap-clone handle for asking the engine.
 #[derive(Debug, Clone)]
 pub struct EngineHandle {
-    jobs: mpsc::Sender<Job>,
+    requests: mpsc::Sender<Request>,
 }
 
 impl EngineHandle {
+    /// Runs one command in the engine: its answer, or why the book refused it (nothing
+    /// changed then), or [`CommandError::Unavailable`] when the engine has stopped.
+    pub async fn command(&self, cmd: EngineCommand) -> Result<Answer, CommandError> {
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .send(Request::Command(Box::new(cmd), tx))
+            .await
+            .map_err(|_| CommandError::Unavailable)?;
+        rx.await.map_err(|_| CommandError::Unavailable)?
+    }
+
+    /// Asks the engine a question built by `query` around its reply channel; `None` when
+    /// the engine has stopped.
+    pub(crate) async fn ask<T>(
+        &self,
+        query: impl FnOnce(oneshot::Sender<T>) -> EngineQuery,
+    ) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        self.requests.send(Request::Query(query(tx))).await.ok()?;
+        rx.await.ok()
+    }
+
     /// Runs `f` in the engine; its outputs go to the sinks, its value comes back.
-    /// `None` when the engine has stopped.
+    /// `None` when the engine has stopped. Going away: use a command.
     pub async fn act<T, F>(&self, f: F) -> Option<T>
     where
         T: Send + 'static,
@@ -74,27 +134,17 @@ impl EngineHandle {
             let _ = tx.send(value);
             out
         });
-        self.jobs.send(job).await.ok()?;
+        self.requests.send(Request::Job(job)).await.ok()?;
         rx.await.ok()
     }
 
-    /// Reads from the books without changing them.
+    /// Reads from the books without changing them. Going away: use a query.
     pub async fn read<T, F>(&self, f: F) -> Option<T>
     where
         T: Send + 'static,
         F: FnOnce(&Books, DateTime<Utc>) -> T + Send + 'static,
     {
         self.act(move |b, now| (f(b, now), Vec::new())).await
-    }
-
-    /// Every point's current state.
-    pub async fn points(&self) -> Option<Vec<PointState>> {
-        self.read(|b, _| b.hub.points().cloned().collect()).await
-    }
-
-    /// Every device's current state.
-    pub async fn devices(&self) -> Option<Vec<DeviceState>> {
-        self.read(|b, _| b.hub.devices().cloned().collect()).await
     }
 }
 
@@ -103,8 +153,8 @@ impl EngineHandle {
 pub struct Inputs {
     /// Facts from sources.
     pub sources: mpsc::Receiver<SourceEvent>,
-    /// Jobs from callers.
-    pub jobs: mpsc::Receiver<Job>,
+    /// Commands and queries from callers.
+    pub requests: mpsc::Receiver<Request>,
 }
 
 /// The engine task's state.
@@ -137,11 +187,13 @@ impl Engine {
     /// the receivers for [`Engine::run`].
     pub fn channels() -> (EngineHandle, mpsc::Sender<SourceEvent>, Inputs) {
         let (source_tx, sources) = mpsc::channel(4096);
-        let (job_tx, jobs) = mpsc::channel(256);
+        let (request_tx, requests) = mpsc::channel(256);
         (
-            EngineHandle { jobs: job_tx },
+            EngineHandle {
+                requests: request_tx,
+            },
             source_tx,
-            Inputs { sources, jobs },
+            Inputs { sources, requests },
         )
     }
 
@@ -154,12 +206,7 @@ impl Engine {
             tokio::select! {
                 () = cancel.cancelled() => break,
                 Some(ev) = inputs.sources.recv() => self.sources(ev, &mut inputs.sources),
-                Some(job) = inputs.jobs.recv() => {
-                    let now = self.clock.now();
-                    let out = job(&mut self.books, now);
-                    let out = self.follow(out, now);
-                    self.sinks.emit(&self.books, out, now);
-                }
+                Some(request) = inputs.requests.recv() => self.request(request),
                 _ = tick.tick() => self.tick(),
             }
         }
@@ -167,6 +214,30 @@ impl Engine {
         while let Some(ev) = inputs.sources.recv().await {
             self.sources(ev, &mut inputs.sources);
         }
+    }
+
+    /// A caller's command, query or job, at the engine's `now`.
+    fn request(&mut self, request: Request) {
+        let now = self.clock.now();
+        let out = match request {
+            Request::Command(cmd, reply) => {
+                let (answer, out) = match commands::handle(&mut self.books, *cmd, now) {
+                    Ok((answer, out)) => (Ok(answer), out),
+                    Err(e) => (Err(e), Vec::new()),
+                };
+                let _ = reply.send(answer);
+                out
+            }
+            Request::Query(query) => {
+                query.answer(&self.books, now);
+                return;
+            }
+            Request::Job(job) => {
+                let out = job(&mut self.books, now);
+                self.follow(out, now)
+            }
+        };
+        self.sinks.emit(&self.books, out, now);
     }
 
     /// A job's own outputs, plus what they set off in other books (a finding opens an
@@ -212,7 +283,13 @@ impl Engine {
         out.extend(flow::patrol(b, events, now));
         out.extend(b.vacant.tick(now).into_iter().map(Output::Inspection));
         out.extend(b.incidents.tick(now).into_iter().map(Output::incident));
+        let (events, mut records) = b.fire_tests.run_due(&mut b.alarms, now);
+        out.extend(flow::alarms(b, events, now));
+        records.extend(b.meters.run_due(&b.hub, now));
         self.sinks.metrics.books(&self.books, now);
-        self.sinks.emit(&self.books, out, now);
+        self.sinks.keep(&self.books, out, records, now);
     }
 }
+
+#[cfg(test)]
+mod tests;

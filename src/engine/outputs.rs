@@ -14,7 +14,7 @@ use super::Books;
 use super::EngineMetrics;
 use super::live::LiveHub;
 use crate::store::writer::{StoreItem, StoreSender};
-use crate::store::{OutMessage, Reading};
+use crate::store::{OutMessage, Reading, Record};
 
 /// One decision of the core. Point samples are by far the most numerous (the live ring
 /// holds thousands), so the rare, larger events are boxed to keep every one small.
@@ -89,8 +89,21 @@ impl Sinks {
     /// the engine clock's time, stamped on entries whose event carries none. Never waits:
     /// the store takes its items into its backlog whatever the database is doing.
     pub fn emit(&self, books: &Books, outputs: Vec<Output>, now: DateTime<Utc>) {
+        self.keep(books, outputs, Vec::new(), now);
+    }
+
+    /// [`Sinks::emit`], with records for tables of their own in the same store message,
+    /// so they are written with the journal and snapshots of the same decisions.
+    pub fn keep(
+        &self,
+        books: &Books,
+        outputs: Vec<Output>,
+        records: Vec<Record>,
+        now: DateTime<Utc>,
+    ) {
         let mut items = Vec::new();
         self.stage(books, outputs, now, &mut items);
+        items.extend(records.into_iter().map(StoreItem::Record));
         self.store.send(items);
     }
 
@@ -234,8 +247,8 @@ fn store_item(out: &Output, now: DateTime<Utc>) -> Option<StoreItem> {
         }
         Output::Point(_) => None,
         Output::Patrol(ev) => journal(now, "patrol", &patrol_subject(ev), ev),
-        // Scans have their own table, written before the API answers.
-        Output::Scan(_) => None,
+        // Scans have their own table; the API answers once the row is written.
+        Output::Scan(rec) => Some(StoreItem::Record(Record::Scan(rec.clone()))),
         Output::Inspection(ev) => journal(now, "inspection", "", ev),
         Output::Vacant(ev) => journal(now, "vacant", "", ev),
         Output::Incident(ev) => journal(ev.at, "incident", &ev.incident.to_string(), ev),

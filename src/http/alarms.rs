@@ -6,13 +6,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
-use sitewatch_core::alarms::{Alarm, AlarmCommand, AlarmError, AlarmEvent, AlarmState};
+use sitewatch_core::alarms::{Alarm, AlarmCommand, AlarmEvent, AlarmState};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::ApiPath;
 use super::page::{ApiQuery, MAX_LIMIT, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
-use crate::engine::Output;
 use crate::store::EventRow;
 
 #[derive(OpenApi)]
@@ -64,26 +63,15 @@ async fn list(
 ) -> Result<Paged<Vec<Alarm>>, ApiError> {
     let page = Page::new(q.limit, q.offset)?;
     let window = Window::new(q.from, q.to)?;
-    let alarms = s
-        .engine
-        .read(move |b, _| {
-            let all = q.all || q.state.is_some();
-            let mut v: Vec<Alarm> = if all {
-                b.alarms.alarms().cloned().collect()
-            } else {
-                b.alarms.standing().cloned().collect()
-            };
-            v.retain(|a| q.state.is_none_or(|st| a.state == st) && window.contains(a.raised_at));
-            // Highest priority first, then oldest first: the order a duty engineer works in.
-            v.sort_by(|a, b| {
-                a.priority
-                    .cmp(&b.priority)
-                    .then(a.raised_at.cmp(&b.raised_at))
-            });
-            v
-        })
-        .await
-        .ok_or(ApiError::Unavailable)?;
+    let all = q.all || q.state.is_some();
+    let mut alarms = s.engine.alarms(all).await.ok_or(ApiError::Unavailable)?;
+    alarms.retain(|a| q.state.is_none_or(|st| a.state == st) && window.contains(a.raised_at));
+    // Highest priority first, then oldest first: the order a duty engineer works in.
+    alarms.sort_by(|a, b| {
+        a.priority
+            .cmp(&b.priority)
+            .then(a.raised_at.cmp(&b.raised_at))
+    });
     Ok(page.slice(alarms))
 }
 
@@ -98,9 +86,8 @@ async fn one(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Alarm>, ApiError> {
-    let key = id.clone();
     s.engine
-        .read(move |b, _| b.alarms.alarm(&key).cloned())
+        .alarm_by_id(&id)
         .await
         .ok_or(ApiError::Unavailable)?
         .map(Json)
@@ -165,30 +152,7 @@ pub(super) async fn run(
     s: &AppState,
     cmd: AlarmCommand,
 ) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
-    let result = s
-        .engine
-        .act(move |b, now| match b.alarms.command(cmd, now) {
-            Ok(events) => (
-                Ok(events.clone()),
-                events
-                    .into_iter()
-                    .map(|e| Output::Alarm(Box::new(e)))
-                    .collect(),
-            ),
-            Err(e) => (Err(e), Vec::new()),
-        })
-        .await
-        .ok_or(ApiError::Unavailable)?;
-    result.map(Json).map_err(alarm_error)
-}
-
-fn alarm_error(e: AlarmError) -> ApiError {
-    match e {
-        AlarmError::UnknownAlarm(_) => ApiError::NotFound(e.to_string()),
-        AlarmError::EndsInPast(_) => ApiError::invalid("until", e.to_string()),
-        AlarmError::MissingReason(_) => ApiError::invalid("reason", e.to_string()),
-        _ => ApiError::Conflict(e.to_string()),
-    }
+    Ok(Json(s.engine.alarm(cmd).await?))
 }
 
 /// Any alarm command (acknowledge, shelve, unshelve, suppress, out of service), tagged.

@@ -11,8 +11,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use sitewatch_core::alarms::AlarmError;
+use sitewatch_core::incidents::IncidentError;
+use sitewatch_core::inspections::{InspectionError, KeyError};
+
 use super::metrics::ErrorCode;
 use crate::customers::RowProblem;
+use crate::engine::CommandError;
 use crate::store::StoreError;
 
 /// A failed API request.
@@ -93,6 +98,57 @@ pub enum ApiError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<CommandError> for ApiError {
+    /// A refused command, by the book that refused it; the status each book's refusal
+    /// gets is decided here, once for every route that sends that book a command.
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Unavailable => ApiError::Unavailable,
+            CommandError::Alarm(e) => alarm_error(e),
+            CommandError::Incident(e) => incident_error(e),
+            CommandError::Inspection(e) => inspection_error(e),
+            CommandError::Key(KeyError::UnknownSet(set)) => {
+                ApiError::NotFound(KeyError::UnknownSet(set).to_string())
+            }
+            CommandError::Key(e) => ApiError::Conflict(e.to_string()),
+            CommandError::Mismatch => ApiError::Refused {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+fn alarm_error(e: AlarmError) -> ApiError {
+    match e {
+        AlarmError::UnknownAlarm(_) => ApiError::NotFound(e.to_string()),
+        AlarmError::EndsInPast(_) => ApiError::invalid("until", e.to_string()),
+        AlarmError::MissingReason(_) => ApiError::invalid("reason", e.to_string()),
+        _ => ApiError::Conflict(e.to_string()),
+    }
+}
+
+fn incident_error(e: IncidentError) -> ApiError {
+    match e {
+        IncidentError::NotFound(_) => ApiError::NotFound(e.to_string()),
+        IncidentError::UnknownCategory(_) | IncidentError::NotAnAccident(_) => {
+            ApiError::invalid("category", e.to_string())
+        }
+        IncidentError::MissingReason => ApiError::invalid("reason", e.to_string()),
+        IncidentError::BadCall { field, .. } => ApiError::invalid(field, e.to_string()),
+        _ => ApiError::Conflict(e.to_string()),
+    }
+}
+
+fn inspection_error(e: InspectionError) -> ApiError {
+    match e {
+        InspectionError::NotVacant(_) => ApiError::Conflict(e.to_string()),
+        InspectionError::Incomplete(_) => ApiError::invalid("items", e.to_string()),
+        InspectionError::UnknownKeySet(_) => ApiError::invalid("key_set", e.to_string()),
+        InspectionError::Config(_) => ApiError::Conflict(e.to_string()),
+    }
 }
 
 /// The body of every refusal; the OpenAPI document names it `ErrorBody`.

@@ -79,7 +79,7 @@ pub(super) async fn plan(
     if devices.is_empty() {
         return Ok(());
     }
-    let test = FireTest {
+    let mut test = FireTest {
         id: 0,
         notice,
         devices,
@@ -88,7 +88,8 @@ pub(super) async fn plan(
         created_by: by.to_owned(),
         applied_at: None,
     };
-    s.store.insert_fire_test(&test, s.clock.now()).await?;
+    test.id = s.store.insert_fire_test(&test, s.clock.now()).await?;
+    s.engine.plan_fire_test(test).await?;
     Ok(())
 }
 

@@ -9,8 +9,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::incidents::{
-    ClockView, Incident, IncidentCommand, IncidentError, IncidentEvent, IncidentId, IncidentState,
-    NewIncident,
+    ClockView, Incident, IncidentCommand, IncidentEvent, IncidentId, IncidentState, NewIncident,
 };
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -18,7 +17,6 @@ use super::ApiPath;
 use super::api::PageQuery;
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody, Personal};
-use crate::engine::Output;
 
 #[derive(OpenApi)]
 #[openapi(paths(list, open, board, one, command))]
@@ -66,22 +64,16 @@ async fn list(
 ) -> Result<Paged<Vec<Incident>>, ApiError> {
     let page = Page::new(q.limit, q.offset)?;
     let window = Window::new(q.from, q.to)?;
-    let list = s
+    let mut list = s
         .engine
-        .read(move |b, _| {
-            let all = match q.state {
-                Some(_) => b.incidents.all_incidents(),
-                None => b.incidents.open_incidents(),
-            };
-            all.into_iter()
-                .filter(|i| q.category.as_ref().is_none_or(|c| &i.category == c))
-                .filter(|i| q.state.is_none_or(|st| i.state == st))
-                .filter(|i| window.contains(Some(i.reported_at)))
-                .cloned()
-                .collect()
-        })
+        .incidents(q.state.is_some())
         .await
         .ok_or(ApiError::Unavailable)?;
+    list.retain(|i| {
+        q.category.as_ref().is_none_or(|c| &i.category == c)
+            && q.state.is_none_or(|st| i.state == st)
+            && window.contains(Some(i.reported_at))
+    });
     Ok(page.slice(personal.apply(list)))
 }
 
@@ -108,24 +100,22 @@ async fn one(
     ApiPath(id): ApiPath<IncidentId>,
 ) -> Result<Json<IncidentView>, ApiError> {
     s.engine
-        .read(move |b, now| {
-            b.incidents.get(id).map(|i| IncidentView {
-                board: i.running_clocks(now),
-                incident: personal.apply(i.clone()),
-            })
-        })
+        .incident_clocks(id)
         .await
         .ok_or(ApiError::Unavailable)?
-        .map(Json)
+        .map(|(incident, board)| {
+            Json(IncidentView {
+                board,
+                incident: personal.apply(incident),
+            })
+        })
         .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))
 }
 
 /// Whether incident `id` exists (the incident page answers 404 for one that does not).
 pub(super) async fn exists(s: &AppState, id: IncidentId) -> Result<bool, ApiError> {
-    s.engine
-        .read(move |b, _| b.incidents.get(id).is_some())
-        .await
-        .ok_or(ApiError::Unavailable)
+    let found = s.engine.incident(id).await.ok_or(ApiError::Unavailable)?;
+    Ok(found.is_some())
 }
 
 /// The SLA board: every running clock with its time left.
@@ -139,11 +129,7 @@ async fn board(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Paged<Vec<ClockView>>, ApiError> {
     let page = Page::new(q.limit, q.offset)?;
-    let clocks = s
-        .engine
-        .read(|b, now| b.incidents.board(now))
-        .await
-        .ok_or(ApiError::Unavailable)?;
+    let clocks = s.engine.board().await.ok_or(ApiError::Unavailable)?;
     Ok(page.slice(clocks))
 }
 
@@ -163,17 +149,7 @@ async fn open(
     if new.title.trim().is_empty() {
         return Err(ApiError::invalid("title", "an incident needs a title"));
     }
-    let result = s
-        .engine
-        .act(move |b, now| match b.incidents.open(new, now) {
-            Ok((id, events)) => (Ok(b.incidents.get(id).cloned()), outputs(events)),
-            Err(e) => (Err(e), Vec::new()),
-        })
-        .await
-        .ok_or(ApiError::Unavailable)?;
-    let incident = result
-        .map_err(incident_error)?
-        .ok_or(ApiError::Unavailable)?;
+    let incident = s.engine.open_incident(new).await?;
     Ok((StatusCode::CREATED, Json(personal.apply(incident))))
 }
 
@@ -195,29 +171,5 @@ async fn command(
     ApiJson(cmd): ApiJson<IncidentCommand>,
 ) -> Result<Json<Vec<IncidentEvent>>, ApiError> {
     super::require_actor(&cmd.actor)?;
-    let result = s
-        .engine
-        .act(move |b, now| match b.incidents.apply(id, cmd, now) {
-            Ok(events) => (Ok(events.clone()), outputs(events)),
-            Err(e) => (Err(e), Vec::new()),
-        })
-        .await
-        .ok_or(ApiError::Unavailable)?;
-    Ok(Json(result.map_err(incident_error)?))
-}
-
-fn outputs(events: Vec<IncidentEvent>) -> Vec<Output> {
-    events.into_iter().map(Output::incident).collect()
-}
-
-fn incident_error(e: IncidentError) -> ApiError {
-    match e {
-        IncidentError::NotFound(_) => ApiError::NotFound(e.to_string()),
-        IncidentError::UnknownCategory(_) | IncidentError::NotAnAccident(_) => {
-            ApiError::invalid("category", e.to_string())
-        }
-        IncidentError::MissingReason => ApiError::invalid("reason", e.to_string()),
-        IncidentError::BadCall { field, .. } => ApiError::invalid(field, e.to_string()),
-        _ => ApiError::Conflict(e.to_string()),
-    }
+    Ok(Json(s.engine.incident_step(id, cmd).await?))
 }

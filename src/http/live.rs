@@ -35,6 +35,11 @@ struct StreamQuery {
     /// Which point samples to pass; every poll's when absent.
     #[param(inline)]
     samples: Option<Samples>,
+    /// Seconds, 1 to 60: when the stream has been quiet this long, a `heartbeat` event
+    /// (data `{}`), so a page can tell a quiet stream from a stalled one. Without it, a
+    /// comment every 15 s keeps the connection open.
+    #[param(minimum = 1, maximum = 60)]
+    heartbeat: Option<u64>,
 }
 
 #[derive(Deserialize, PartialEq, Eq, ToSchema)]
@@ -67,6 +72,7 @@ async fn stream(
         .kinds
         .map(|k| k.split(',').map(|s| s.trim().to_owned()).collect());
     let recorded_only = q.samples == Some(Samples::Recorded);
+    let keep_alive = keep_alive(q.heartbeat)?;
     let wanted = move |e: &LiveEvent| {
         kinds.as_ref().is_none_or(|k| k.iter().any(|x| x == e.kind))
             && !(recorded_only && e.recorded_sample() == Some(false))
@@ -99,7 +105,18 @@ async fn stream(
         async move { out }
     });
     let all = stream::iter(head).chain(live).map(Ok);
-    Ok(Sse::new(all).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(Sse::new(all).keep_alive(keep_alive))
+}
+
+/// A named `heartbeat` event every `secs` of quiet, or the 15 s comment.
+fn keep_alive(secs: Option<u64>) -> Result<KeepAlive, ApiError> {
+    match secs {
+        None => Ok(KeepAlive::new().interval(Duration::from_secs(15))),
+        Some(s @ 1..=60) => Ok(KeepAlive::new()
+            .interval(Duration::from_secs(s))
+            .event(Event::default().event("heartbeat").data("{}"))),
+        Some(_) => Err(ApiError::invalid("heartbeat", "seconds from 1 to 60")),
+    }
 }
 
 fn to_sse(e: &LiveEvent) -> Event {

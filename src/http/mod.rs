@@ -1,10 +1,10 @@
-//! The HTTP side: JSON API under `/api/v1`, the dashboard at `/`, `/metrics`, `/healthz`
+//! The HTTP side: JSON API under `/api/v1`, the desks' pages (`desks`) at `/` and `/service`, `/metrics`, `/healthz`
 //! and `/readyz`, behind one auth layer (`auth`: sessions, tokens, roles, audit). `router(state)` is kept apart from serving so tests can call it directly.
 
 mod alarms;
 mod api;
 pub mod auth;
-mod dashboard;
+mod desks;
 mod duty;
 mod error;
 mod fallback;
@@ -24,6 +24,7 @@ mod patrol;
 mod personal;
 mod requests;
 mod snapshots;
+mod staff;
 mod units;
 
 use std::sync::Arc;
@@ -86,9 +87,15 @@ pub struct AppState {
 /// Every route.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(dashboard::page))
-        .route("/guard", get(dashboard::guard))
-        .route("/incidents/{id}", get(dashboard::incident))
+        .route("/", get(desks::duty))
+        .route("/guard", get(desks::guard))
+        .route("/incidents/{id}", get(desks::incident))
+        .route("/service", get(desks::service))
+        .route("/service/requests/{id}", get(desks::service))
+        .route("/service/notices/new", get(desks::service))
+        .route("/service/notices/{id}", get(desks::service))
+        .route("/service/units", get(desks::service))
+        .route("/assets/{name}", get(desks::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -110,6 +117,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(fire_tests::router())
                 .merge(kpis::router())
                 .merge(links::router())
+                .merge(staff::router())
                 .merge(openapi::router())
                 .fallback(fallback::no_route)
                 // After every route above and before the layers, so they wrap it.
@@ -143,10 +151,10 @@ const READY_WAIT: Duration = Duration::from_secs(2);
 /// names them). Never waits past [`READY_WAIT`].
 async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     let ping = tokio::time::timeout(READY_WAIT, s.store.ping());
-    let engine = tokio::time::timeout(READY_WAIT, s.engine.devices());
+    let engine = tokio::time::timeout(READY_WAIT, s.engine.alive());
     let (db, engine) = tokio::join!(ping, engine);
     let db = db.unwrap_or(false);
-    let engine = engine.ok().flatten().is_some();
+    let engine = engine.unwrap_or(false);
     let writes = s.writes.report();
     let ended = s.tasks.list();
     let status = if db && engine && writes.ok && ended.is_empty() {

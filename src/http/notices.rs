@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -26,12 +26,13 @@ use crate::notify::plan::Recipient;
 use crate::store::notices::DeliveryRecord;
 
 #[derive(OpenApi)]
-#[openapi(paths(list, issue, one, deliveries))]
+#[openapi(paths(list, issue, preview, one, deliveries))]
 pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/notices", get(list).post(issue))
+        .route("/notices/preview", post(preview))
         .route("/notices/{id}", get(one))
         .route("/notices/{id}/deliveries", post(deliveries))
 }
@@ -113,6 +114,52 @@ async fn issue(
     Ok((StatusCode::CREATED, Json(personal.apply(stored))))
 }
 
+/// A notice as it would be issued, nothing stored.
+#[derive(Serialize, ToSchema)]
+struct Preview {
+    level: NoticeLevel,
+    /// The level's colour.
+    color: String,
+    /// The title as issued, headed by the level.
+    title: String,
+    /// The text as issued (a template's rendered in site time).
+    body: String,
+    /// The units it would reach.
+    units: Vec<String>,
+}
+
+/// Shows a notice as `POST /notices` would issue it (title and text from the template,
+/// the target's units) and checks it the same way, without storing or sending anything.
+#[utoipa::path(post, path = "/notices/preview", tag = "notices", request_body = NoticeBody,
+    responses(
+        (status = 200, description = "The notice as it would be issued", body = Preview),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "The target incident does not exist", body = ErrorBody),
+        (status = 422, description = "A field is invalid, as on issue", body = ErrorBody),
+    ))]
+async fn preview(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<NoticeBody>,
+) -> Result<Json<Preview>, ApiError> {
+    check_window(
+        b.template,
+        b.starts_at,
+        b.ends_at,
+        b.expires_at,
+        s.clock.now(),
+    )
+    .map_err(|(field, message)| ApiError::invalid(field, message))?;
+    let (title, body) = draft(&s, &b)?;
+    let units = targets(&s, &b.target).await?;
+    Ok(Json(Preview {
+        level: b.level,
+        color: b.level.color().to_owned(),
+        title,
+        body,
+        units,
+    }))
+}
+
 /// Title and text as written, or from the template (the level heads the title).
 fn draft(s: &AppState, b: &NoticeBody) -> Result<(String, String), ApiError> {
     let tz = s.site.tz();
@@ -187,13 +234,10 @@ async fn recipients(s: &AppState, units: &[String]) -> Result<Vec<Recipient>, Ap
 /// The units linked to an incident as affected households (§13.9).
 async fn households(s: &AppState, incident: i64) -> Result<Vec<String>, ApiError> {
     s.engine
-        .read(move |b, _| {
-            b.incidents
-                .get(incident)
-                .map(|i| i.households.iter().map(|h| h.unit.clone()).collect())
-        })
+        .incident(incident)
         .await
         .ok_or(ApiError::Unavailable)?
+        .map(|i| i.households.into_iter().map(|h| h.unit).collect())
         .ok_or_else(|| ApiError::NotFound(format!("incident {incident}")))
 }
 

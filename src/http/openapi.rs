@@ -19,7 +19,7 @@ use super::auth::policy::{self, Access};
 use super::page::{NEXT_OFFSET, TOTAL_COUNT};
 use super::{AppState, ErrorBody};
 use super::{alarms, api, files, followups, incidents, inspections, live, notices, patrol};
-use super::{duty, fire_tests, kpis, links, requests, snapshots, units};
+use super::{duty, fire_tests, kpis, links, requests, snapshots, staff, units};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -55,7 +55,7 @@ impl Modify for Security {
 }
 
 /// Each router's part of the document.
-fn parts() -> [Document; 17] {
+fn parts() -> [Document; 18] {
     [
         api::Doc::openapi(),
         alarms::Doc::openapi(),
@@ -72,6 +72,7 @@ fn parts() -> [Document; 17] {
         duty::Doc::openapi(),
         kpis::Doc::openapi(),
         links::Doc::openapi(),
+        staff::Doc::openapi(),
         fire_tests::Doc::openapi(),
         super::auth::audit_doc(),
     ]

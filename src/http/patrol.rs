@@ -8,15 +8,14 @@ use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::patrol::{
-    Finding, FindingAction, FindingType, PatrolEvent, PatrolReport, Scan, ScanRecord, ScanSource,
-    Subject, TagRef, Tour, TourProgress,
+    Finding, FindingAction, FindingType, PatrolReport, Scan, ScanRecord, ScanSource, Subject,
+    TagRef, Tour, TourProgress,
 };
 
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
-use crate::engine::Output;
 use crate::scans::{IntakeError, ScanAnswer};
 
 #[derive(OpenApi)]
@@ -84,10 +83,10 @@ async fn scan(
         scanned_at: b.scanned_at.unwrap_or(now),
         received_at: now,
     };
-    let (answer, fresh) = crate::scans::take(&s.store, &s.engine, scan, true)
+    let (answer, fresh) = crate::scans::take(&s.writes, &s.engine, scan, true)
         .await
         .map_err(|e| match e {
-            IntakeError::Store(e) => ApiError::Store(e),
+            IntakeError::NotStored => ApiError::StoreUnavailable,
             IntakeError::Unavailable => ApiError::Unavailable,
         })?;
     Ok((
@@ -188,19 +187,7 @@ async fn finding(
         at: b.at.unwrap_or_else(Utc::now),
     };
     s.store.insert_finding(&finding).await?;
-    let f = finding.clone();
-    let action = s
-        .engine
-        .act(move |b, _| {
-            let ev = b.patrol.finding(f);
-            let action = match &ev {
-                PatrolEvent::FindingRecorded { action, .. } => Some(*action),
-                _ => None,
-            };
-            (action, vec![Output::patrol(ev)])
-        })
-        .await
-        .ok_or(ApiError::Unavailable)?;
+    let action = s.engine.finding(finding.clone()).await?;
     Ok((StatusCode::CREATED, Json(FindingAnswer { finding, action })))
 }
 
@@ -226,12 +213,6 @@ struct ToursQuery {
     offset: Option<i64>,
 }
 
-/// The site-local date asked for, today by default.
-fn local_date(q: &DateQuery, tz: chrono_tz::Tz, now: DateTime<Utc>) -> NaiveDate {
-    q.date
-        .unwrap_or_else(|| now.with_timezone(&tz).date_naive())
-}
-
 /// The day's tours with their progress.
 #[utoipa::path(get, path = "/patrol/tours", tag = "patrol", params(ToursQuery),
     responses(
@@ -243,15 +224,7 @@ async fn tours(
     ApiQuery(q): ApiQuery<ToursQuery>,
 ) -> Result<Paged<Vec<Tour>>, ApiError> {
     let page = Page::new(q.limit, q.offset)?;
-    let day = DateQuery { date: q.date };
-    let tours = s
-        .engine
-        .read(move |b, now| {
-            b.patrol
-                .tours_on(local_date(&day, b.patrol.time_zone(), now))
-        })
-        .await
-        .ok_or(ApiError::Unavailable)?;
+    let tours = s.engine.tours(q.date).await.ok_or(ApiError::Unavailable)?;
     Ok(page.slice(tours))
 }
 
@@ -282,7 +255,7 @@ async fn next(
     };
     let next = s
         .engine
-        .read(move |b, now| b.patrol.next_for(&who, now))
+        .next_checkpoint(who)
         .await
         .ok_or(ApiError::Unavailable)?;
     Ok(Json(next))
@@ -300,10 +273,7 @@ async fn report(
 ) -> Result<Json<PatrolReport>, ApiError> {
     let report = s
         .engine
-        .read(move |b, now| {
-            b.patrol
-                .daily_report(local_date(&q, b.patrol.time_zone(), now))
-        })
+        .patrol_report(q.date)
         .await
         .ok_or(ApiError::Unavailable)?;
     Ok(Json(report))

@@ -99,6 +99,8 @@ struct ListQuery {
     state: Option<RequestState>,
     /// Only this kind (`repair`, `complaint`, `suggestion`).
     kind: Option<String>,
+    /// Only this unit's requests (a unit id, `1-0301`).
+    unit: Option<String>,
     /// Only requests past a deadline.
     #[serde(default)]
     overdue: bool,
@@ -153,6 +155,7 @@ async fn list(
     let views: Vec<RequestView> = rows
         .into_iter()
         .filter(|r| window.contains(Some(r.request.received_at)))
+        .filter(|r| q.unit.as_ref().is_none_or(|u| *u == r.request.unit))
         .map(|r| RequestView::of(personal.apply(r.request), now))
         .filter(|v| !q.overdue || v.overdue)
         .collect();

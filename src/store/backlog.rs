@@ -9,7 +9,10 @@
 //! 2. only once no reading is left: outbox messages, oldest first (each repeats a journal
 //!    entry for MQTT listeners), then journal entries, oldest first;
 //! 3. book snapshots never: a book keeps one, the latest replacing the one before, so they
-//!    take a fixed room whatever the outage's length.
+//!    take a fixed room whatever the outage's length;
+//! 4. records with tables of their own (a judged scan, a fire test put in place, a
+//!    cut-off's meter snapshots; [`Record`]) never: each is a fact someone acted on (a
+//!    guard's scan, a reader's acknowledged message), and they are few.
 //!
 //! Whoever adds gets back what gave way, to count and log it (never silently).
 
@@ -22,7 +25,7 @@ use sitewatch_core::points::HubSlot;
 
 use super::readings::JournalRow;
 use super::writer::StoreItem;
-use super::{OutMessage, Reading, Unwritten};
+use super::{OutMessage, Reading, Record, Unwritten};
 
 /// What the backlog holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,11 +38,19 @@ pub enum Kind {
     Journal,
     /// Book snapshots.
     Snapshots,
+    /// Records with tables of their own.
+    Records,
 }
 
 impl Kind {
-    /// Every kind, in the order records give way.
-    pub const ALL: [Kind; 4] = [Kind::Readings, Kind::Outbox, Kind::Journal, Kind::Snapshots];
+    /// Every kind, in the order records give way (the last two never do).
+    pub const ALL: [Kind; 5] = [
+        Kind::Readings,
+        Kind::Outbox,
+        Kind::Journal,
+        Kind::Snapshots,
+        Kind::Records,
+    ];
 
     /// The metric label and log field.
     pub fn as_str(self) -> &'static str {
@@ -48,22 +59,31 @@ impl Kind {
             Kind::Outbox => "outbox",
             Kind::Journal => "journal",
             Kind::Snapshots => "snapshots",
+            Kind::Records => "records",
         }
     }
 }
 
 /// A number per kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts([u64; 4]);
+pub struct Counts([u64; Kind::ALL.len()]);
 
 impl Counts {
-    /// Readings, outbox messages, journal entries and snapshots, in [`Kind`]'s order.
-    fn of(readings: usize, outbox: usize, journal: usize, snapshots: usize) -> Counts {
+    /// Readings, outbox messages, journal entries, snapshots and records, in [`Kind`]'s
+    /// order.
+    fn of(
+        readings: usize,
+        outbox: usize,
+        journal: usize,
+        snapshots: usize,
+        records: usize,
+    ) -> Counts {
         let mut c = Counts::default();
         c.add(Kind::Readings, readings);
         c.add(Kind::Outbox, outbox);
         c.add(Kind::Journal, journal);
         c.add(Kind::Snapshots, snapshots);
+        c.add(Kind::Records, records);
         c
     }
 
@@ -104,6 +124,7 @@ pub struct Batch {
     pub(super) outbox: Vec<Arc<Unwritten>>,
     /// Book name, body, time.
     pub(super) states: Vec<(String, String, DateTime<Utc>)>,
+    pub(super) records: Vec<Record>,
     pub(super) bytes: usize,
 }
 
@@ -125,6 +146,7 @@ impl Batch {
             self.outbox.len(),
             self.events.len(),
             self.states.len(),
+            self.records.len(),
         )
     }
 
@@ -142,6 +164,7 @@ pub struct Backlog {
     outbox: VecDeque<Arc<Unwritten>>,
     /// The latest snapshot per book: body and time.
     states: BTreeMap<String, (String, DateTime<Utc>)>,
+    records: VecDeque<Record>,
     bytes: usize,
     limit: usize,
     /// The last outbox message's place in decision order.
@@ -156,6 +179,7 @@ impl Backlog {
             events: VecDeque::new(),
             outbox: VecDeque::new(),
             states: BTreeMap::new(),
+            records: VecDeque::new(),
             bytes: 0,
             limit,
             outbox_seq: 0,
@@ -194,6 +218,10 @@ impl Backlog {
                     self.bytes -= STATE + name_len + old.len();
                 }
             }
+            StoreItem::Record(r) => {
+                self.bytes += r.cost();
+                self.records.push_back(r);
+            }
         }
     }
 
@@ -221,8 +249,8 @@ impl Backlog {
         Some((Kind::Journal, event_cost(&row)))
     }
 
-    /// Takes up to `max` rows from the front: snapshots, then journal entries and outbox
-    /// messages in the order they were decided, then readings.
+    /// Takes up to `max` rows from the front: snapshots, then records, then journal entries
+    /// and outbox messages in the order they were decided, then readings.
     pub fn take(&mut self, max: usize) -> Batch {
         let mut b = Batch::default();
         while b.len() < max {
@@ -232,6 +260,8 @@ impl Backlog {
             b.bytes += state_cost(&name, &body);
             b.states.push((name, body, at));
         }
+        b.records = front(&mut self.records, max - b.len());
+        b.bytes += b.records.iter().map(Record::cost).sum::<usize>();
         b.events = front(&mut self.events, max - b.len());
         b.bytes += b.events.iter().map(event_cost).sum::<usize>();
         b.outbox = front(&mut self.outbox, max - b.len());
@@ -282,6 +312,7 @@ impl Backlog {
             self.outbox.len(),
             self.events.len(),
             self.states.len(),
+            self.records.len(),
         )
     }
 
@@ -297,7 +328,8 @@ impl Backlog {
 
     /// Holds nothing but fewer than `n` readings, which may wait for company.
     pub fn only_readings_under(&self, n: usize) -> bool {
-        self.events.is_empty()
+        self.records.is_empty()
+            && self.events.is_empty()
             && self.outbox.is_empty()
             && self.states.is_empty()
             && self.readings.len() < n

@@ -48,7 +48,7 @@ pub struct DutyEntry {
 }
 
 /// A planned fire-system test: the devices whose alarms are suppressed for its window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct FireTest {
     /// Its number.
     pub id: i64,
@@ -205,11 +205,15 @@ impl Store {
         Ok(row.try_get("fire_test_id")?)
     }
 
-    /// Fire tests not yet put in place whose window has begun and not ended at `now`.
-    pub async fn due_fire_tests(&self, now: DateTime<Utc>) -> Result<Vec<FireTest>, StoreError> {
+    /// Fire tests not yet put in place whose window has not ended at `now` (the engine's
+    /// plan at start).
+    pub async fn planned_fire_tests(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FireTest>, StoreError> {
         let rows = sqlx::query(
             "select fire_test_id, notice_id, devices, starts_at_ms, ends_at_ms, created_by, applied_at_ms \
-             from fire_tests where applied_at_ms is null and starts_at_ms <= $1 and ends_at_ms > $1 \
+             from fire_tests where applied_at_ms is null and ends_at_ms > $1 \
              order by fire_test_id",
         )
         .bind(ms(now))
@@ -228,22 +232,6 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(fire_test).collect()
-    }
-
-    /// Records that a fire test's suppression is in place.
-    pub async fn mark_fire_test_applied(
-        &self,
-        id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "update fire_tests set applied_at_ms = $1, updated_at_ms = $1 where fire_test_id = $2",
-        )
-        .bind(ms(now))
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        Ok(())
     }
 
     /// Requests linked to an incident, by number.
@@ -287,4 +275,20 @@ fn fire_test(r: &AnyRow) -> Result<FireTest, StoreError> {
         created_by: r.try_get("created_by")?,
         applied_at: r.try_get::<Option<i64>, _>("applied_at_ms")?.map(from_ms),
     })
+}
+
+/// Records on `tx` that a fire test's suppression is in place.
+pub(super) async fn mark_fire_test_applied_in(
+    tx: &mut sqlx::AnyConnection,
+    id: i64,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "update fire_tests set applied_at_ms = $1, updated_at_ms = $1 where fire_test_id = $2",
+    )
+    .bind(ms(at))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }

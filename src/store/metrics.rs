@@ -1,6 +1,7 @@
-//! What the store shows in `/metrics`: rows written and failed writes by table; the
-//! writer's backlog and health: rows waiting by kind and their memory, rows
-//! given way by kind, whether writes fail, how long rows have waited. The drop counters
+//! What the store shows in `/metrics`: rows written and failed writes by table, failed
+//! tries to store a reader's scan; the writer's backlog and health: rows waiting by kind
+//! and their memory, rows given way by kind, whether writes fail, how long rows have
+//! waited. The drop counters
 //! move as records give way; the gauges are set from the writer's report just before
 //! `/metrics` renders, so they are as fresh as the scrape.
 
@@ -16,8 +17,9 @@ use crate::metrics::Registry;
 pub struct StoreMetrics {
     written: IntCounterVec,
     errors: IntCounterVec,
-    backlog: [IntGauge; 4],
-    dropped: [IntCounter; 4],
+    backlog: [IntGauge; Kind::ALL.len()],
+    dropped: [IntCounter; Kind::ALL.len()],
+    scan_retries: IntCounter,
     bytes: IntGauge,
     failing: IntGauge,
     stalled: Gauge,
@@ -28,7 +30,7 @@ impl StoreMetrics {
     pub fn register(r: &Registry) -> Self {
         let backlog = r.int_gauge(
             "sitewatch_store_backlog_rows",
-            "Rows waiting to be written, by kind (readings, outbox, journal, snapshots).",
+            "Rows waiting to be written, by kind (readings, outbox, journal, snapshots, records).",
             &["kind"],
         );
         let dropped = r.counter(
@@ -57,6 +59,10 @@ impl StoreMetrics {
                 "sitewatch_store_write_failing",
                 "1 while the last store write failed and none has succeeded since.",
             ),
+            scan_retries: r.int_counter(
+                "sitewatch_scan_store_retries_total",
+                "Failed attempts to store a reader's scan; each is retried until stored.",
+            ),
             stalled: r.one_gauge(
                 "sitewatch_store_stalled_seconds",
                 "How long rows have waited without a successful write (0 when nothing waits).",
@@ -72,6 +78,11 @@ impl StoreMetrics {
     /// A failed write.
     pub fn error(&self, table: &str) {
         self.errors.with_label_values(&[table]).inc();
+    }
+
+    /// A failed attempt to store a reader's scan (the batch holding it is retried).
+    pub fn scan_retry(&self) {
+        self.scan_retries.inc();
     }
 
     /// Rows that gave way.

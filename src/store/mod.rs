@@ -15,6 +15,7 @@ pub mod notify;
 mod outbox;
 mod patrol;
 mod readings;
+pub mod records;
 mod requests;
 mod snapshots;
 mod state;
@@ -38,6 +39,7 @@ pub use metrics::StoreMetrics;
 pub use outbox::{OutMessage, Queued, Unwritten};
 pub use readings::PointKeys;
 pub use readings::{EventRow, JournalRow, Reading};
+pub use records::Record;
 pub use requests::{StoredRequest, kind_name};
 pub use users::{Holder, UserRow};
 
@@ -185,20 +187,16 @@ fn backend_of(url: &str) -> Result<Backend, StoreError> {
 
 /// Adds `mode=rwc` and creates the file's directory, so a fresh clone just works.
 fn sqlite_url(url: &str) -> Result<String, StoreError> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    let file = path.split('?').next().unwrap_or_default();
-    if let Some(dir) = Path::new(file)
+    let sqlite = crate::dburl::parse(url).ok_or_else(|| StoreError::Url(url.to_owned()))?;
+    if let Some(dir) = Path::new(sqlite.file)
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
     {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir(dir.display().to_string(), e))?;
     }
-    Ok(if path.contains('?') {
-        format!("sqlite://{path}")
-    } else {
-        format!("sqlite://{path}?mode=rwc")
+    Ok(match sqlite.query {
+        Some(q) => format!("sqlite://{}?{q}", sqlite.file),
+        None => format!("sqlite://{}?mode=rwc", sqlite.file),
     })
 }
 

@@ -1,5 +1,6 @@
-//! Patrol scans and findings. A scan is inserted as received before it is judged, so a
-//! crash between the two loses nothing: pending scans are judged again at start.
+//! Patrol scans and findings. A scan and its verdict are written together by the store
+//! writer (`records`); scans an older version stored before judging them are judged at
+//! start.
 
 use chrono::{DateTime, Utc};
 use sitewatch_core::patrol::{Finding, Scan, ScanRecord};
@@ -8,25 +9,7 @@ use sqlx::Row;
 use super::{Store, StoreError};
 
 impl Store {
-    /// Keeps a scan as received. Returns false when the same scan id is already stored
-    /// (a phone resending its queue).
-    pub async fn insert_scan(&self, scan: &Scan) -> Result<bool, StoreError> {
-        let body = serde_json::to_string(scan).unwrap_or_default();
-        let done = sqlx::query(
-            "insert into scans (scan_id, scanned_ms, received_ms, guard, body) values ($1, $2, $3, $4, $5) \
-             on conflict (scan_id) do nothing",
-        )
-        .bind(scan.id.clone())
-        .bind(scan.scanned_at.timestamp_millis())
-        .bind(scan.received_at.timestamp_millis())
-        .bind(scan.guard.clone())
-        .bind(body)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Records the verdict on a stored scan.
+    /// Records the verdict on a stored scan (one stored unjudged by an older version).
     pub async fn set_scan_result(&self, record: &ScanRecord) -> Result<(), StoreError> {
         sqlx::query("update scans set result = $1, record = $2 where scan_id = $3")
             .bind(record.result.as_str())
@@ -34,20 +17,6 @@ impl Store {
             .bind(record.scan.id.clone())
             .execute(self.pool())
             .await?;
-        Ok(())
-    }
-
-    /// Records the verdict on a stored scan that has none yet (a resend of a scan whose
-    /// first verdict could not be saved); a stored verdict stays.
-    pub async fn set_missing_scan_result(&self, record: &ScanRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "update scans set result = $1, record = $2 where scan_id = $3 and result is null",
-        )
-        .bind(record.result.as_str())
-        .bind(serde_json::to_string(record).unwrap_or_default())
-        .bind(record.scan.id.clone())
-        .execute(self.pool())
-        .await?;
         Ok(())
     }
 

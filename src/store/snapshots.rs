@@ -7,30 +7,6 @@ use super::{Store, StoreError};
 use crate::billing::Snapshot;
 
 impl Store {
-    /// Keeps a period's snapshots; a period already stored keeps its first rows.
-    pub async fn insert_snapshots(&self, rows: &[Snapshot]) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        for r in rows {
-            sqlx::query(
-                "insert into meter_snapshots (period, point_id, device_id, unit_id, value, unit, quality, read_ms, taken_ms) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (period, point_id) do nothing",
-            )
-            .bind(r.period.clone())
-            .bind(r.point.clone())
-            .bind(r.device.clone())
-            .bind(r.unit.clone())
-            .bind(r.value)
-            .bind(r.measure.clone())
-            .bind(r.quality.clone())
-            .bind(r.read_at.map(|t| t.timestamp_millis()))
-            .bind(r.taken_at.timestamp_millis())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Periods with snapshots, oldest first.
     pub async fn snapshot_periods(&self) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query("select distinct period from meter_snapshots order by period")
@@ -69,4 +45,29 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Keeps a period's snapshots on `tx`; a period already stored keeps its first rows.
+pub(super) async fn insert_snapshots_in(
+    tx: &mut sqlx::AnyConnection,
+    rows: &[Snapshot],
+) -> Result<(), StoreError> {
+    for r in rows {
+        sqlx::query(
+            "insert into meter_snapshots (period, point_id, device_id, unit_id, value, unit, quality, read_ms, taken_ms) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (period, point_id) do nothing",
+        )
+        .bind(r.period.clone())
+        .bind(r.point.clone())
+        .bind(r.device.clone())
+        .bind(r.unit.clone())
+        .bind(r.value)
+        .bind(r.measure.clone())
+        .bind(r.quality.clone())
+        .bind(r.read_at.map(|t| t.timestamp_millis()))
+        .bind(r.taken_at.timestamp_millis())
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }

@@ -39,8 +39,9 @@ use super::backlog::{Backlog, Batch, Counts, Kind};
 use super::health::{Health, WriteReport};
 use super::outbox::insert_outbox_in;
 use super::readings::{PointKeys, insert_events_in, insert_readings_in};
+use super::records::{Receipts, write_records_in};
 use super::state::upsert_states_in;
-use super::{Backend, OutMessage, Reading, Store, StoreError, Unwritten};
+use super::{Backend, OutMessage, Reading, Record, Store, StoreError, Unwritten};
 use sitewatch_core::points::HubSlot;
 
 /// Something to keep.
@@ -55,6 +56,8 @@ pub enum StoreItem {
     State(String, String, DateTime<Utc>),
     /// A message for the outbox, with the time it was decided.
     Outbox(DateTime<Utc>, OutMessage),
+    /// A decision with a table of its own (a judged scan, …).
+    Record(Record),
 }
 
 /// Most rows written in one transaction.
@@ -89,6 +92,8 @@ struct Shared {
     metrics: StoreMetrics,
     /// Wakes the MQTT publisher: outbox rows written, or unwritten ones to send early.
     publisher: Arc<Notify>,
+    /// Who waits for a record to be kept.
+    receipts: Receipts,
 }
 
 impl Shared {
@@ -291,6 +296,7 @@ pub fn channel(limit_bytes: usize, metrics: StoreMetrics) -> (StoreSender, Store
         }),
         metrics,
         publisher: Arc::default(),
+        receipts: Receipts::default(),
     });
     let (tx, rx) = mpsc::channel(1);
     let rx = StoreReceiver {
@@ -333,6 +339,13 @@ impl WriteStatus {
     /// The MQTT publisher's way in.
     pub fn early_outbox(&self) -> EarlyOutbox {
         EarlyOutbox(self.0.clone())
+    }
+
+    /// Hears when the next record of scan `id` is written: true when the scan was new to
+    /// the table. Ask before sending the scan to the engine. The receiver closes without
+    /// an answer when the writer gives up at shutdown.
+    pub fn scan_kept(&self, id: &str) -> tokio::sync::oneshot::Receiver<bool> {
+        self.0.receipts.scan(id)
     }
 }
 
@@ -478,13 +491,21 @@ impl Writer {
                 () = stop.out_of_time() => None,
             };
             match result {
-                Some(Ok(())) => {
+                Some(Ok(kept)) => {
                     self.written(&batch);
+                    self.rx.shared.receipts.kept(&kept);
                     batch = Batch::default();
                     trouble.recovered(self.rx.shared.waiting());
                 }
                 Some(Err(e)) => {
                     self.metrics.error("batch");
+                    for _ in batch
+                        .records
+                        .iter()
+                        .filter(|r| matches!(r, Record::Scan(_)))
+                    {
+                        self.metrics.scan_retry();
+                    }
                     self.rx.shared.failed();
                     let pause = trouble.failed(&e, self.rx.shared.waiting());
                     tokio::select! {
@@ -509,6 +530,7 @@ impl Writer {
         self.metrics.stored("outbox", batch.outbox.len());
         self.metrics.stored("core_state", batch.states.len());
         self.metrics.stored("readings", batch.readings.len());
+        self.metrics.stored("records", batch.records.len());
         if c.get(Kind::Outbox) > 0 {
             self.rx.shared.publisher.notify_one();
         }
@@ -516,6 +538,7 @@ impl Writer {
 
     /// The grace is over: says exactly what was not written.
     fn give_up(&self) {
+        self.rx.shared.receipts.abandon();
         self.rx.shared.log_pending_drops(true);
         let left = self.rx.shared.waiting();
         tracing::error!(
@@ -523,6 +546,7 @@ impl Writer {
             journal = left.get(Kind::Journal),
             outbox = left.get(Kind::Outbox),
             snapshots = left.get(Kind::Snapshots),
+            records = left.get(Kind::Records),
             "store unreachable at shutdown; rows not written"
         );
     }
@@ -530,8 +554,13 @@ impl Writer {
 
 impl Batch {
     /// Writes the batch in one transaction on a connection of its own, which is closed,
-    /// not returned to the pool, when anything fails (see the module doc).
-    async fn write(&self, store: &Store, keys: &mut PointKeys) -> Result<(), StoreError> {
+    /// not returned to the pool, when anything fails (see the module doc). For each scan,
+    /// in order, whether it was new to the table.
+    async fn write(
+        &self,
+        store: &Store,
+        keys: &mut PointKeys,
+    ) -> Result<Vec<(String, bool)>, StoreError> {
         // Before the transaction: a point new to the database gets its key on its own.
         let keys = keys.of(store, &self.readings, &self.slots).await?;
         let mut conn = store.pool().acquire().await?;
@@ -547,7 +576,7 @@ impl Batch {
         backend: Backend,
         conn: &mut sqlx::AnyConnection,
         keys: &[i64],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<(String, bool)>, StoreError> {
         let mut tx = match backend {
             // Takes the write lock up front, as `Store::write_tx` does.
             Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
@@ -556,9 +585,10 @@ impl Batch {
         insert_events_in(&mut tx, &self.events).await?;
         insert_outbox_in(&mut tx, &self.outbox).await?;
         upsert_states_in(&mut tx, &self.states).await?;
+        let kept = write_records_in(&mut tx, &self.records).await?;
         insert_readings_in(&mut tx, &self.readings, keys).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(kept)
     }
 }
 

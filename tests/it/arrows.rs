@@ -11,27 +11,36 @@ const ARROWS: &[(&str, &[&str])] = &[
     // Leaves.
     ("access", &[]),
     ("broker", &[]),
-    ("config", &[]),
+    ("dburl", &[]),
+    ("billing", &[]),
     ("health", &[]),
     ("memory", &[]),
     ("metrics", &[]),
     ("shutdown", &[]),
     ("telemetry", &[]),
+    // Config reads database URLs one way, with the store and backups.
+    ("config", &["dburl"]),
     // Devices read through the profiles config parsed and register their figures.
     ("devices", &["config", "metrics"]),
-    // The store keeps the records of customers, notices and billing snapshots in their
-    // own types: those three arrows run both ways today, a debt to cut, not a pattern.
+    // The store keeps the records of customers and notices in their own types: those
+    // arrows run both ways today (and notify -> customers), a debt to cut, not a pattern.
     (
         "store",
-        &["access", "billing", "customers", "metrics", "notify"],
+        &[
+            "access",
+            "billing",
+            "customers",
+            "dburl",
+            "metrics",
+            "notify",
+        ],
     ),
-    ("engine", &["metrics", "store"]),
+    ("engine", &["billing", "config", "metrics", "store"]),
     ("accounts", &["access", "store"]),
-    ("backup", &["config", "store"]),
-    ("scans", &["devices", "engine", "metrics", "store"]),
+    ("backup", &["config", "dburl", "store"]),
+    ("scans", &["devices", "engine", "store"]),
     ("customers", &["engine", "metrics", "notify", "store"]),
     ("notify", &["config", "customers", "metrics", "store"]),
-    ("billing", &["config", "engine", "store"]),
     (
         "outbox",
         &["config", "devices", "engine", "metrics", "store"],
@@ -56,7 +65,6 @@ const ARROWS: &[(&str, &[&str])] = &[
         "app",
         &[
             "accounts",
-            "billing",
             "config",
             "customers",
             "devices",

@@ -456,9 +456,12 @@ async fn a_duty_engineer_signs_in_acknowledges_a_fire_alarm_and_signs_out() {
     assert_eq!(alarm["acked_by"], "li");
     let clock_css = r#"div[data-incident] span[class^="s-"]"#;
     open_tab(c, "incidents", clock_css).await;
-    // The page redraws every second; read until a drawn clock shows minutes:seconds.
+    // The page redraws every second; read until a drawn clock shows the time left in
+    // words ("剩余 2 分 59 秒"), never as "2:59".
     eventually("an SLA clock runs", WAIT, || async {
-        text_of(c, clock_css).await.filter(|t| t.contains(':'))
+        text_of(c, clock_css)
+            .await
+            .filter(|t| t.starts_with("剩余") && !t.contains(':'))
     })
     .await;
     shoot(c, "incidents").await;

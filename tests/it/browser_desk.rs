@@ -84,7 +84,7 @@ async fn an_incident_opened_from_the_board_shows_its_timeline_notices_and_photo(
     eventually("a running SLA clock", WAIT, || async {
         text_of(c, r#"table.clocks td.clock span[class^="s-"]"#)
             .await
-            .filter(|t| t.contains(':'))
+            .filter(|t| t.starts_with("剩余") && !t.contains(':'))
     })
     .await;
     eventually("the photo shown as a thumbnail", WAIT, || async {

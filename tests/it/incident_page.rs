@@ -122,7 +122,13 @@ async fn the_incident_page_has_its_own_url_and_an_unknown_one_is_not_found() {
         .expect("page");
     assert_eq!(page.status(), 200);
     let html = page.text().await.expect("html");
-    assert!(html.contains("Test Estate") && html.contains("renderIncidentPage"));
+    // The duty desk's page, whose script draws the incident view.
+    assert!(
+        html.contains("Test Estate")
+            && html.contains(r#"id="incident""#)
+            && html.contains("/assets/duty.js"),
+        "{html}"
+    );
     let missing = app
         .client
         .get(format!("{}/incidents/{}", app.base, id + 100))

@@ -38,6 +38,7 @@ mod plant;
 mod refusals;
 mod requests;
 mod rules;
+mod service_desk;
 mod sparklines;
 mod storage;
 mod supervision;

@@ -196,7 +196,11 @@ async fn health_readiness_dashboard_and_metrics_are_served() {
     );
     assert_eq!(ready["writes"]["ok"], true, "{ready}");
     let page = get("/").await.text().await.expect("html");
-    assert!(page.contains("Test Estate") && page.contains("/api/v1/points"));
+    assert!(page.contains("Test Estate") && page.contains("/assets/duty.js"));
+    // The page's script, served beside it, reads the plant.
+    let script = get("/assets/duty.js").await;
+    assert_eq!(script.status(), 200);
+    assert!(script.text().await.expect("js").contains("/api/v1/points"));
     let metrics = get("/metrics").await;
     assert!(
         metrics.headers()["content-type"]

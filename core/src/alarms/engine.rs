@@ -10,7 +10,7 @@ use super::conditions::{Context, RuleRuntime};
 use super::config::AlarmConfig;
 use super::flood::{ChatterMeter, FloodMeter};
 use super::model::{Alarm, AlarmEvent, Transition};
-use super::rules::AlarmRule;
+use super::rules::{AlarmRule, RuleSpec};
 use crate::points::{PointEvent, PointId};
 
 /// The pure ISA-18.2 alarm engine; fed point events, commands and `now`, it returns the
@@ -55,7 +55,11 @@ impl AlarmEngine {
         for rule in rules {
             engine.add_rule(rule)?;
         }
-        let devices: Vec<String> = engine.alarms.iter().map(|a| a.device.clone()).collect();
+        // A comm-loss alarm per device a rule reads points of (patrol misses have none).
+        let devices: Vec<String> = (engine.rules.iter())
+            .filter(|r| r.rule.reads_points())
+            .map(|r| r.rule.device.clone())
+            .collect();
         for device in devices {
             engine.comm_alarm(&device);
         }
@@ -80,7 +84,7 @@ impl AlarmEngine {
         let mut alarm = Alarm::new(
             rule.id.clone(),
             rule.device.clone(),
-            Some(rule.point.clone()),
+            rule.reads_points().then(|| rule.point.clone()),
             rule.spec.priority(),
         );
         alarm.message = rule.message.clone();
@@ -197,6 +201,24 @@ impl AlarmEngine {
             let v = self.values.get(self.rules[i].rule.point.as_str()).copied();
             self.apply_condition(i, active, v, now, out);
         }
+    }
+
+    /// The patrol book's word on `route`: a checkpoint of its current tour is missed
+    /// (`missed`), or a new tour started. Drives the route's missed-checkpoint alarm.
+    pub fn on_checkpoint(
+        &mut self,
+        route: &str,
+        missed: bool,
+        now: DateTime<Utc>,
+    ) -> Vec<AlarmEvent> {
+        let mut out = Vec::new();
+        let rule = self.rules.iter().position(
+            |r| matches!(&r.rule.spec, RuleSpec::CheckpointMissed(s) if s.route == route),
+        );
+        if let Some(i) = rule {
+            self.apply_condition(i, missed, None, now, &mut out);
+        }
+        out
     }
 
     fn device(

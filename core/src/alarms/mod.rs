@@ -29,8 +29,8 @@ pub use config::{AlarmConfig, EscalationConfig, EscalationStep};
 pub use engine::AlarmEngine;
 pub use model::{Alarm, AlarmEvent, AlarmStats, OutOfService, Shelve, StateCount, Transition};
 pub use rules::{
-    AlarmRule, CounterSpec, DiscreteSpec, NightFlowSpec, PumpFaultSpec, RuleSpec, StaleSpec,
-    SwitchoverSpec, ThresholdSpec, VacantSpec,
+    AlarmRule, CounterSpec, DiscreteSpec, MissedSpec, NightFlowSpec, PATROL_SOURCE, PumpFaultSpec,
+    RuleSpec, StaleSpec, SwitchoverSpec, ThresholdSpec, VacantSpec,
 };
 
 use serde::{Deserialize, Serialize};
@@ -79,6 +79,21 @@ impl Priority {
             Priority::High => "high",
             Priority::Medium => "medium",
             Priority::Low => "low",
+        }
+    }
+}
+
+impl std::str::FromStr for Priority {
+    type Err = String;
+
+    /// The stable name, in any case and with spaces around.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "emergency" => Ok(Self::Emergency),
+            "high" => Ok(Self::High),
+            "medium" => Ok(Self::Medium),
+            "low" => Ok(Self::Low),
+            other => Err(format!("unknown alarm priority `{other}`")),
         }
     }
 }

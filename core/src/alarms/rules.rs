@@ -27,8 +27,33 @@ pub struct AlarmRule {
 }
 
 impl AlarmRule {
+    /// A missed patrol checkpoint of `route` (the patrol config's, not a profile's): a
+    /// high-priority alarm while a checkpoint of the route's current tour is missed, under
+    /// the `patrol` source with the route's name in its message.
+    pub fn checkpoint_missed(route: &str, route_name: &str) -> Self {
+        Self {
+            id: format!("patrol.{route}_missed:missed"),
+            point: route.to_owned(),
+            device: PATROL_SOURCE.to_owned(),
+            unit: None,
+            spec: RuleSpec::CheckpointMissed(MissedSpec {
+                route: route.to_owned(),
+                priority: None,
+            }),
+            message: format!("Patrol checkpoint missed on route {route_name} (巡更漏检)"),
+        }
+    }
+
+    /// Whether the rule reads points from the hub (a missed checkpoint reads none).
+    pub fn reads_points(&self) -> bool {
+        !matches!(self.spec, RuleSpec::CheckpointMissed(_))
+    }
+
     /// Every point the rule reads, its own first.
     pub fn points(&self) -> Vec<&str> {
+        if !self.reads_points() {
+            return Vec::new();
+        }
         let mut points = vec![self.point.as_str()];
         match &self.spec {
             RuleSpec::PumpSwitchover(s) => points.push(&s.partner),
@@ -75,6 +100,11 @@ pub enum RuleSpec {
     PumpSwitchover(SwitchoverSpec),
     /// A pump runs with its fault bit set, or does not start on demand.
     PumpFault(PumpFaultSpec),
+    /// A checkpoint of a patrol route's current tour was missed. Fed by the patrol book
+    /// ([`super::AlarmEngine::on_checkpoint`]), built from the patrol config
+    /// ([`AlarmRule::checkpoint_missed`]); never written in a profile.
+    #[serde(skip_deserializing)]
+    CheckpointMissed(MissedSpec),
 }
 
 impl RuleSpec {
@@ -91,6 +121,8 @@ impl RuleSpec {
             RuleSpec::High(_) | RuleSpec::Low(_) | RuleSpec::Discrete(_) => Priority::Medium,
             RuleSpec::NightFlow(_) | RuleSpec::VacantConsumption(_) => Priority::Medium,
             RuleSpec::HighHigh(_) | RuleSpec::LowLow(_) | RuleSpec::PumpFault(_) => Priority::High,
+            // Nobody walked past a place that needed looking at: someone must go now.
+            RuleSpec::CheckpointMissed(_) => Priority::High,
             RuleSpec::Counter(_) | RuleSpec::Stale(_) | RuleSpec::PumpSwitchover(_) => {
                 Priority::Low
             }
@@ -109,6 +141,7 @@ impl RuleSpec {
             RuleSpec::Stale(s) => s.priority,
             RuleSpec::PumpSwitchover(s) => s.priority,
             RuleSpec::PumpFault(s) => s.priority,
+            RuleSpec::CheckpointMissed(s) => s.priority,
         }
     }
 
@@ -302,6 +335,18 @@ pub struct PumpFaultSpec {
     pub start_timeout: Duration,
     /// Overrides the default (high, rules.md §14 Pumps).
     #[serde(default)]
+    pub priority: Option<Priority>,
+}
+
+/// The source (the alarm's `device`) of every missed-checkpoint alarm.
+pub const PATROL_SOURCE: &str = "patrol";
+
+/// `checkpoint_missed`: the route whose tours it watches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissedSpec {
+    /// Route id.
+    pub route: String,
+    /// Overrides the default (high).
     pub priority: Option<Priority>,
 }
 

@@ -12,8 +12,11 @@ use super::sla::{SlaClock, SlaKind};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KpiTargets {
-    /// 回访率: every complaint and finished job followed up, "100% (aim)" (rules.md §9,
-    /// seed 003:953).
+    /// 回访率: every finished repair and resolved complaint followed up, 100%. A product
+    /// default in the manner of rules.md §14, not a manual's target: §9 gives none from a
+    /// property manual (its one [PM] figure, 89%, is an estate's actual result, seed
+    /// 003:421; the "100% (aim)" of seed 003:953 is an insurer's, [OFF]). It agrees with the
+    /// [PM] practice 项项有回访, every item followed up (rules.md §3.3, seed 003:599).
     pub follow_up_rate: f64,
     /// 满意率: owner satisfaction ≈ 95% (rules.md §9 and §13.17, seed 003:209; the other
     /// manual's ≈ 85% is seed 003:815).

@@ -3,40 +3,15 @@
 //! this module does not depend on the alarm engine's types.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::category::builtin;
 
-/// Alarm priority as the alarm engine ranks it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlarmPriority {
-    /// Life safety or major loss: fire, water ingress, lift entrapment.
-    Emergency,
-    /// Needs action soon.
-    High,
-    /// Needs action this shift.
-    Medium,
-    /// Informational.
-    Low,
-}
-
-impl FromStr for AlarmPriority {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "emergency" => Ok(Self::Emergency),
-            "high" => Ok(Self::High),
-            "medium" => Ok(Self::Medium),
-            "low" => Ok(Self::Low),
-            other => Err(format!("unknown alarm priority `{other}`")),
-        }
-    }
-}
+/// Alarm priority: the alarm engine's own type, shared, so it crosses into incidents as
+/// it is.
+pub use crate::alarms::Priority as AlarmPriority;
 
 /// What the incident book needs to know about an alarm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

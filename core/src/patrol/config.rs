@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::findings::{FindingAction, FindingType};
 use super::schedule::{HoursWindow, ScheduleConfig};
+use crate::alarms::AlarmRule;
 
 /// A place a guard must visit, marked by an NFC tag and a printed short code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +91,9 @@ pub struct PatrolConfig {
     pub routes: Vec<Route>,
     /// Overrides of the action each finding type leads to.
     pub finding_actions: BTreeMap<FindingType, FindingAction>,
+    /// The incident category a missed-checkpoint alarm opens when the incident policy
+    /// escalates it (product default: `patrol_finding`).
+    pub missed_category: String,
 }
 
 impl Default for PatrolConfig {
@@ -105,6 +109,7 @@ impl Default for PatrolConfig {
             checkpoints: Vec::new(),
             routes: Vec::new(),
             finding_actions: BTreeMap::new(),
+            missed_category: "patrol_finding".to_owned(),
         }
     }
 }
@@ -123,6 +128,13 @@ pub struct Windows {
 }
 
 impl PatrolConfig {
+    /// One missed-checkpoint alarm rule per route.
+    pub fn missed_rules(&self) -> Vec<AlarmRule> {
+        (self.routes.iter())
+            .map(|r| AlarmRule::checkpoint_missed(&r.id, &r.name))
+            .collect()
+    }
+
     /// The windows as durations.
     pub fn windows(&self) -> Windows {
         Windows {

@@ -101,28 +101,13 @@ pub(crate) fn upload(headers: &HeaderMap, bytes: &Bytes) -> Option<Value> {
 /// Other records' `before` is left empty (their own history tables keep it).
 pub(crate) async fn before(s: &AppState, route: &str, target: &str) -> Option<Value> {
     if route.starts_with("/api/v1/alarms/{id}") {
-        let id = target.to_owned();
-        return s
-            .engine
-            .read(move |b, _| {
-                b.alarms
-                    .alarm(&id)
-                    .and_then(|a| serde_json::to_value(a).ok())
-            })
-            .await
-            .flatten();
+        let alarm = s.engine.alarm_by_id(target).await??;
+        return serde_json::to_value(alarm).ok();
     }
     if route.starts_with("/api/v1/incidents/{id}") {
         let id = target.parse().ok()?;
-        return s
-            .engine
-            .read(move |b, _| {
-                b.incidents
-                    .get(id)
-                    .and_then(|i| serde_json::to_value(i).ok())
-            })
-            .await
-            .flatten();
+        let incident = s.engine.incident(id).await??;
+        return serde_json::to_value(incident).ok();
     }
     None
 }

@@ -149,6 +149,12 @@ pub(crate) const TABLE: &[Rule] = &[
     r("GET", "/", only(READ)),
     r("GET", "/guard", only(GUARD_PAGE)),
     r("GET", "/incidents/{id}", only(READ)),
+    r("GET", "/service", only(READ)),
+    r("GET", "/service/requests/{id}", only(READ)),
+    r("GET", "/service/notices/new", only(READ)),
+    r("GET", "/service/notices/{id}", only(READ)),
+    r("GET", "/service/units", only(READ)),
+    r("GET", "/assets/{name}", OPEN),
     r("GET", "/audit", only(ADMIN)),
     r("GET", "/api/v1/audit", only(ADMIN)),
     r("GET", "/api/v1/openapi.json", only(ANY)),
@@ -189,6 +195,7 @@ pub(crate) const TABLE: &[Rule] = &[
     r("GET", "/api/v1/units/{id}", only(READ)),
     r("GET", "/api/v1/owners", only(DUTY_CS)),
     w("PUT", "/api/v1/units/{id}/occupancy", CS, "actor"),
+    r("GET", "/api/v1/staff", only(DUTY_CS)),
     r("GET", "/api/v1/requests", only(READ)),
     w("POST", "/api/v1/requests", CS, "received_by"),
     r("GET", "/api/v1/requests/{id}", only(READ)),
@@ -199,6 +206,7 @@ pub(crate) const TABLE: &[Rule] = &[
     r("POST", "/api/v1/keys/{set}/sign-out", only(DUTY_CS)),
     w("POST", "/api/v1/keys/{set}/sign-in", DUTY_CS, "by"),
     r("GET", "/api/v1/notices", only(READ)),
+    w("POST", "/api/v1/notices/preview", CS, "created_by"),
     w("POST", "/api/v1/notices", CS, "created_by"),
     r("GET", "/api/v1/notices/{id}", only(READ)),
     w("POST", "/api/v1/notices/{id}/deliveries", CS, "by"),
@@ -285,9 +293,10 @@ mod tests {
         }
     }
 
-    /// Reads kept from viewers: the staff's own duty log (rules.md §13.19), and the search
-    /// of owners by name or phone (personal data, for whoever is on the phone with them).
-    const STAFF_ONLY: &[&str] = &["/api/v1/duty-log", "/api/v1/owners"];
+    /// Reads kept from viewers: the staff's own duty log (rules.md §13.19), the search
+    /// of owners by name or phone (personal data, for whoever is on the phone with them),
+    /// and the staff list (whom a step names).
+    const STAFF_ONLY: &[&str] = &["/api/v1/duty-log", "/api/v1/owners", "/api/v1/staff"];
 
     #[test]
     fn viewers_read_and_never_write() {

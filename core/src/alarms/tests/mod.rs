@@ -9,6 +9,7 @@ mod flood;
 mod lifecycle;
 mod masking;
 mod meters;
+mod patrol;
 mod pumps;
 mod restore;
 mod thresholds;

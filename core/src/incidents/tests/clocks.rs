@@ -142,6 +142,45 @@ fn theft_goes_to_security_and_only_finance_staffs_cash_theft_to_finance() {
     assert_eq!(finance, [builtin::FINANCE_CASH_THEFT]);
 }
 
+/// rules.md §13.1 and §14 "Fire alarm": the manuals' accidents, each with its department
+/// (seed 004:105–117) and the 3-minute on-site clock (004:157); a power cut and a lift
+/// entrapment are categories with no manual accident clocks (§13.1).
+#[test]
+fn the_manuals_accidents_carry_their_department_and_the_three_minute_clock() {
+    use Department::{CustomerService, Engineering, Security};
+    let accidents = [
+        (builtin::WATER_INGRESS, CustomerService),
+        (builtin::GLASS_BREAKAGE, CustomerService),
+        (builtin::FIRE, CustomerService),
+        (builtin::EQUIPMENT_DAMAGE, Engineering),
+        (builtin::CUSTOMER_PROPERTY, CustomerService),
+        (builtin::THEFT_ROBBERY, Security),
+        (builtin::VEHICLE_DAMAGE, Security),
+        (builtin::THIRD_PARTY, CustomerService),
+    ];
+    let mut book = book();
+    for (key, department) in accidents {
+        let id = open(&mut book, key);
+        let incident = book.get(id).unwrap();
+        assert!(incident.accident, "{key} is an insured accident");
+        assert_eq!(incident.department, department, "{key}");
+        let on_site = incident.clock(SlaKind::OnSite).unwrap();
+        assert_eq!(on_site.due_at, t0() + mins(3), "{key}");
+    }
+    for key in [builtin::POWER_CUT, builtin::LIFT_ENTRAPMENT] {
+        let id = open(&mut book, key);
+        let incident = book.get(id).unwrap();
+        assert!(!incident.accident, "{key} is not an insured accident");
+        for sla in [
+            SlaKind::IncidentReport,
+            SlaKind::InsurerNotified,
+            SlaKind::ClaimNotice,
+        ] {
+            assert!(incident.clock(sla).is_none(), "{key} has no {sla:?} clock");
+        }
+    }
+}
+
 #[test]
 fn emergency_repair_is_on_site_in_fifteen_minutes_and_safe_in_two_hours() {
     let mut book = book();

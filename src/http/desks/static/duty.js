@@ -1,130 +1,15 @@
-<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="csrf-token" content="{{csrf}}">
-<meta name="user" content="{{user}}">
-<meta name="role" content="{{role}}">
-<title>sitewatch · {{site_name}}</title>
-<style>
-  body { font-family: system-ui, "Noto Sans CJK SC", sans-serif; margin: 0; background: #10151c; color: #e6e9ee; }
-  header { display: flex; flex-wrap: wrap; gap: .5rem; justify-content: space-between; align-items: center; padding: .5rem 1rem; background: #1b232e; }
-  h1 { font-size: 1.1rem; margin: 0; }
-  nav button.active { background: #3b6fd8; }
-  main { padding: .5rem 1rem; }
-  section.panel { display: none; } section.panel.active { display: block; }
-  .card { margin: .8rem 0; background: #18202a; border-radius: 6px; padding: .4rem .8rem; }
-  .card h2 { font-size: 1rem; margin: .3rem 0; display: flex; gap: .6rem; align-items: center; flex-wrap: wrap; }
-  table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
-  td, th { text-align: left; padding: .25rem .4rem; border-bottom: 1px solid #263140; vertical-align: top; }
-  td.value { text-align: right; font-weight: 600; }
-  .q-good { color: #5fd38d; } .q-stale { color: #e0b341; } .q-comm_lost { color: #ff6b6b; } .q-bad_config { color: #c58cff; }
-  .badge { font-size: .75rem; padding: .1rem .4rem; border-radius: 4px; background: #263140; white-space: nowrap; }
-  .down, .p-emergency { background: #a51f1f; } .up { background: #1f5a37; } .p-high { background: #b4561b; } .p-medium { background: #8a7a16; } .p-low { background: #35506e; }
-  .s-green { color: #5fd38d; } .s-amber { color: #e0b341; } .s-red { color: #ff6b6b; font-weight: 700; } .s-met { color: #9aa5b4; }
-  tr.unack td:first-child { border-left: 4px solid #ff6b6b; }
-  button { background: #263140; color: inherit; border: 0; padding: .3rem .6rem; border-radius: 4px; cursor: pointer; }
-  button:hover { background: #32445a; }
-  #status, small { font-size: .8rem; color: #9aa5b4; }
-  .empty { color: #9aa5b4; padding: .5rem 0; }
-  #storage { background: #a51f1f; color: #fff; padding: .4rem 1rem; font-weight: 600; }
-  a { color: #8fb4ff; }
-  .actions { margin: .3rem 0; } .actions button { margin: .15rem .3rem .15rem 0; }
-  .thumbs { display: flex; flex-wrap: wrap; gap: .5rem; } .thumbs img { height: 96px; border-radius: 4px; }
-  svg.spark { vertical-align: middle; color: #5fd38d; }
-  tr.q-stale td.value, tr.q-comm_lost td.value, tr.q-bad_config td.value { color: #7d8794; }
-  tr.q-stale svg.spark, tr.q-comm_lost svg.spark, tr.q-bad_config svg.spark { color: #7d8794; opacity: .5; }
-  @media (max-width: 640px) { td.desc, th.desc, td.note-col { display: none; } main { padding: .3rem; } svg.spark { width: 72px; } }
-</style>
-</head>
-<body>
-<header>
-  <h1>{{site_name}}</h1>
-  <nav>
-    <button data-tab="alarms" data-t="alarms">告警</button>
-    <button data-tab="incidents" data-t="incidents">事件</button>
-    <button data-tab="patrol" data-t="patrol">巡更</button>
-    <button data-tab="service" data-t="service">客服</button>
-    <button data-tab="plant" data-t="plant">设备</button>
-    <button data-tab="handover" data-t="handover">交接班</button>
-  </nav>
-  <div><span id="me"></span> <span id="status"></span> <button id="lang">English</button> <button id="logout" hidden>退出 Log out</button></div>
-</header>
-<div id="storage" role="alert" hidden></div>
-<main>
-  <section class="panel" id="alarms"></section>
-  <section class="panel" id="incidents"></section>
-  <section class="panel" id="patrol"></section>
-  <section class="panel" id="service"></section>
-  <section class="panel" id="plant"></section>
-  <section class="panel" id="handover"></section>
-  <section class="panel" id="incident"></section>
-</main>
-<script>
-const T = {
-  zh: { alarms: "告警", incidents: "事件", patrol: "巡更", plant: "设备", point: "点位", value: "数值", unit: "单位", quality: "质量", age: "更新",
-        up: "在线", down: "通讯中断", good: "正常", stale: "过期", comm_lost: "通讯中断", bad_config: "配置错误", updated: "已更新", offline: "无法连接服务器",
-        s: "秒前", ack: "确认", shelve: "搁置1小时", no_alarms: "没有告警", no_incidents: "没有进行中的事件", priority: "优先级", state: "状态", since: "发生时间",
-        message: "内容", emergency: "紧急", high: "高", medium: "中", low: "低", unack_active: "未确认", ack_active: "已确认", unack_returned: "已恢复未确认",
-        category: "类别", clocks: "时限", title: "标题", tours: "今日巡更", route: "路线", progress: "进度", next: "下一点", deadline: "截止",
-        service: "客服", requests: "报修与投诉", followups: "待回访", notices: "通知", history: "告警记录", kind: "类型", when: "时间", none: "无",
-        who: "值班人员姓名？", vacant_due: "空置房待巡查", unit_col: "房号", due: "待查", shelved: "已搁置", escalated: "已升级", left: "剩余", overdue: "超时", met: "已完成",
-        trend: "近1小时", timeline: "时间线", actor_col: "操作人", note: "备注", reason: "取消原因？", households: "受影响住户", owner: "业主",
-        contacted: "已联系", damage: "受损物品", compensation: "补偿", attachments: "附件", linked_alarms: "关联告警", back: "← 事件列表",
-        location: "位置", source: "来源", pending: "处理完成后开始", incident_notices: "相关通知", delivered: "已送达", confirmed: "已确认",
-        st_reported: "已报告", st_dispatched: "已派工", st_on_site: "已到场", st_resolved: "已处理", st_followed_up: "已回访", st_closed: "已关闭", st_cancelled: "已取消",
-        do_dispatch: "派工", do_arrive_on_site: "到场", do_make_safe: "已排险", do_resolve: "处理完成", do_follow_up: "已回访", do_close: "关闭", do_cancel: "取消", do_add_note: "备注",
-        ev_opened: "开启", ev_state_changed: "状态", ev_note_added: "备注", ev_sla_started: "时限开始", ev_sla_met: "时限达成", ev_sla_breached: "时限超时",
-        ev_attached: "附件", ev_alarm_attached: "告警", ev_household_linked: "关联住户", ev_household_contacted: "联系住户", ev_damage_listed: "登记损失",
-        ev_compensation_recorded: "补偿", ev_made_safe: "已排险",
-        sla_on_site: "到场", sla_acknowledged: "响应", sla_made_safe: "排险", sla_resolved: "处理", sla_follow_up: "回访", sla_incident_report: "事件报告",
-        sla_insurer_notified: "报保险", sla_claim_notice: "出险通知", sla_police_report: "报警", sla_replied: "答复" },
-  en: { alarms: "Alarms", incidents: "Incidents", patrol: "Patrol", plant: "Plant", point: "Point", value: "Value", unit: "Unit", quality: "Quality", age: "Age",
-        up: "online", down: "comm lost", good: "good", stale: "stale", comm_lost: "comm lost", bad_config: "bad config", updated: "updated", offline: "server unreachable",
-        s: "s ago", ack: "Acknowledge", shelve: "Shelve 1 h", no_alarms: "No alarms", no_incidents: "No open incidents", priority: "Priority", state: "State", since: "Since",
-        message: "Message", emergency: "emergency", high: "high", medium: "medium", low: "low", unack_active: "unacknowledged", ack_active: "acknowledged", unack_returned: "returned, unacknowledged",
-        category: "Category", clocks: "Deadlines", title: "Title", tours: "Today's tours", route: "Route", progress: "Progress", next: "Next", deadline: "Deadline",
-        service: "Service", requests: "Repairs and complaints", followups: "Follow-up calls due", notices: "Notices", history: "Alarm history", kind: "Kind", when: "Time", none: "none",
-        who: "Your name (duty engineer)?", vacant_due: "Vacant units due for inspection", unit_col: "Unit", due: "due", shelved: "shelved", escalated: "escalated", left: "left", overdue: "overdue", met: "met",
-        trend: "Last hour", timeline: "Timeline", actor_col: "By", note: "Note", reason: "Reason for cancelling?", households: "Affected households", owner: "Owner",
-        contacted: "Contacted", damage: "Damaged items", compensation: "Compensation", attachments: "Attachments", linked_alarms: "Linked alarms", back: "← Incidents",
-        location: "Location", source: "Source", pending: "starts on resolution", incident_notices: "Notices", delivered: "delivered", confirmed: "confirmed",
-        st_reported: "reported", st_dispatched: "dispatched", st_on_site: "on site", st_resolved: "resolved", st_followed_up: "followed up", st_closed: "closed", st_cancelled: "cancelled",
-        do_dispatch: "Dispatch", do_arrive_on_site: "On site", do_make_safe: "Made safe", do_resolve: "Resolve", do_follow_up: "Followed up", do_close: "Close", do_cancel: "Cancel", do_add_note: "Note",
-        ev_opened: "opened", ev_state_changed: "state", ev_note_added: "note", ev_sla_started: "clock started", ev_sla_met: "clock met", ev_sla_breached: "clock breached",
-        ev_attached: "attachment", ev_alarm_attached: "alarm", ev_household_linked: "household linked", ev_household_contacted: "household contacted", ev_damage_listed: "damage listed",
-        ev_compensation_recorded: "compensation", ev_made_safe: "made safe",
-        sla_on_site: "on site", sla_acknowledged: "acknowledged", sla_made_safe: "made safe", sla_resolved: "resolved", sla_follow_up: "follow-up", sla_incident_report: "incident report",
-        sla_insurer_notified: "insurer told", sla_claim_notice: "claim notice", sla_police_report: "police told", sla_replied: "replied" },
-};
-// Hand-over tab and KPI panel (rules.md §13.17, §13.19).
-Object.assign(T.zh, { handover: "交接班", handovers: "交接班记录", open_items: "未完成事项", kpis: "本月指标", kpi: "指标", target: "目标",
-  follow_up_rate: "回访率", satisfaction: "满意率", repairs_in_time: "维修及时率", responses_in_time: "响应及时率", outgoing: "交班人", incoming: "接班人", acked: "已确认" });
-Object.assign(T.en, { handover: "Hand-over", handovers: "Hand-overs", open_items: "Open items", kpis: "KPIs this month", kpi: "KPI", target: "Target",
-  follow_up_rate: "Follow-up rate", satisfaction: "Satisfaction", repairs_in_time: "Repairs in time", responses_in_time: "Responses in time", outgoing: "Outgoing", incoming: "Incoming", acked: "acknowledged" });
-// The storage banner: the write path as /readyz reports it.
-Object.assign(T.zh, { store_failing: "数据库写入失败：{n} 条记录暂存在内存中，数据库恢复后自动补写。告警照常工作。",
-  store_dropping: "数据库故障时间过长，暂存已满：已丢弃 {n} 条记录（先丢弃历史读数）。" });
-Object.assign(T.en, { store_failing: "Database writes failing: {n} records held in memory, written when the database is back. Alarms still work.",
-  store_dropping: "Database down too long and the backlog is full: {n} records dropped (history readings first)." });
-let lang = localStorage.getItem("lang") || "zh";
+// The duty desk (值班台): alarm console, incident board and page, patrol, service
+// overview, plant with sparklines, hand-overs. Draws from /api/v1 and patches in place
+// (sw.patch); the live stream and a 1 s timer keep it current.
+"use strict";
 // `/incidents/{id}` is this page showing one incident (a URL one can share).
 const incidentId = (location.pathname.match(/^\/incidents\/(\d+)$/) || [])[1];
 let tab = incidentId ? "incident" : location.hash.slice(1) || localStorage.getItem("tab") || "alarms";
-const t = k => (T[lang] && T[lang][k]) || k;
-const tp = (prefix, k) => (T[lang] && T[lang][prefix + k]) || k;
-const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
-const time = s => s ? new Date(s).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { hour12: false }) : "—";
-// Signed in: the server knows who acts (meta user); open mode: ask once and remember.
-const meta = n => document.querySelector(`meta[name="${n}"]`)?.content || "";
-const me = meta("user");
-const actor = () => me || localStorage.getItem("actor") || (() => { const a = (prompt(t("who")) || "").trim(); if (a) localStorage.setItem("actor", a); return a; })();
-const getJSON = async url => { const r = await fetch(url); if (r.status === 401) location.href = "/login"; if (!r.ok) throw new Error(url + " " + r.status); return r.json(); };
+const { t, tp, esc, time, meta, me, actor } = sw;
+const getJSON = sw.get;
 
 async function post(url, body) {
-  const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": meta("csrf-token") }, body: JSON.stringify(body) });
-  if (!r.ok) { const e = await r.json().catch(() => ({})); alert(e.message || r.status); }
+  await sw.post(url, body);
   refresh();
 }
 window.ack = id => { const a = actor(); if (a) post(`/api/v1/alarms/${encodeURIComponent(id)}/acknowledge`, { actor: a }); };
@@ -137,12 +22,12 @@ function beep() {
 
 function renderAlarms(alarms) {
   const unackEmergency = alarms.filter(a => a.priority === "emergency" && a.state === "unack_active");
-  document.title = (unackEmergency.length ? `(${unackEmergency.length}) ` : "") + "sitewatch · {{site_name}}";
+  document.title = (unackEmergency.length ? `(${unackEmergency.length}) ` : "") + "sitewatch · " + sw.siteName;
   if (unackEmergency.some(a => !knownEmergency.has(a.id))) beep();
   knownEmergency = new Set(unackEmergency.map(a => a.id));
   if (!alarms.length) return `<div class="card empty">${t("no_alarms")}</div>`;
   const rows = alarms.map(a => `
-    <tr class="${a.state === "unack_active" || a.state === "unack_returned" ? "unack" : ""}" data-alarm="${esc(a.id)}">
+    <tr class="${a.state === "unack_active" || a.state === "unack_returned" ? "unack" : ""}" data-alarm="${esc(a.id)}" data-key="a:${esc(a.id)}">
       <td><span class="badge p-${esc(a.priority)}">${esc(t(a.priority))}</span></td>
       <td>${esc(a.message)}<br><small>${esc(a.id)}${a.repeat_count > 1 ? " ×" + a.repeat_count : ""}</small></td>
       <td class="state">${esc(t(a.state))}${a.shelved ? ` <span class="badge">${t("shelved")}</span>` : ""}${a.escalation_level ? ` <span class="badge">${t("escalated")} ${a.escalation_level}</span>` : ""}</td>
@@ -157,8 +42,7 @@ function clockText(c) {
   if (c.status === "met") return `<span class="s-met">${t("met")}</span>`;
   const s = c.remaining_secs;
   if (s === null || s === undefined) return "";
-  const m = Math.floor(Math.abs(s) / 60), sec = Math.abs(s) % 60;
-  return `<span class="s-${esc(c.status)}">${s < 0 ? t("overdue") + " " : ""}${m}:${String(sec).padStart(2, "0")}${s >= 0 ? " " + t("left") : ""}</span>`;
+  return `<span class="s-${esc(c.status)}">${t(s < 0 ? "overdue_by" : "left", { d: sw.dur(s) })}</span>`;
 }
 
 // The steps each state allows (core incidents/workflow.rs); a note and a cancel are open
@@ -196,7 +80,7 @@ function renderIncidents(incidents, board) {
   if (!incidents.length) return `<div class="card empty">${t("no_incidents")}</div>`;
   return incidents.map(i => {
     const clocks = board.filter(c => c.owner_id === i.id).map(c => `<div>${esc(tp("sla_", c.sla))}: ${clockText(c)}</div>`).join("");
-    return `<div class="card" data-incident="${i.id}"><h2><a class="open" href="/incidents/${i.id}">${incidentHead(i)}</a></h2>
+    return `<div class="card" data-incident="${i.id}" data-key="i:${i.id}"><h2><a class="open" href="/incidents/${i.id}">${incidentHead(i)}</a></h2>
       <small>${time(i.reported_at)} · ${esc(i.location)}</small><div>${clocks}</div>${incidentActions(i)}</div>`;
   }).join("");
 }
@@ -226,7 +110,7 @@ function renderIncidentPage(i, notices) {
       <td class="what">${eventText(e.kind)}</td><td class="note">${esc(e.note)}</td></tr>`);
   const no = notices.map(n => {
     const done = k => n.deliveries.filter(d => d[k]).length;
-    return `<tr data-notice="${n.id}"><td><span class="badge" style="background:${esc(n.color)}">${esc(kindOf(n.level))}</span></td>
+    return `<tr data-notice="${n.id}"><td><span class="badge lv-${esc(n.color)}">${esc(tp("lv_", n.level))}</span></td>
       <td>${esc(n.title)}<br><small>${esc(n.body)}</small></td><td>${time(n.created_at)}</td>
       <td>${done("delivered_at")}/${n.deliveries.length} ${t("delivered")} · ${done("confirmed_at")} ${t("confirmed")}</td></tr>`;
   });
@@ -247,6 +131,7 @@ function renderIncidentPage(i, notices) {
     + table(t("timeline"), [t("when"), t("actor_col"), t("message"), t("note")], timeline, "timeline")
     + table(t("incident_notices"), [t("kind"), t("title"), t("when"), ""], no, "incident-notices")
     + table(t("households"), [t("unit_col"), t("owner"), t("contacted"), t("damage"), t("compensation")], hh)
+    + `<div class="actions"><a class="btn" href="/service/notices/new?incident=${i.id}">${t("notify_households")}</a></div>`
     + table(t("linked_alarms"), [t("message"), t("since")], alarms)
     + `<div class="card"><h2>${t("attachments")}</h2>${files ? `<div class="thumbs">${files}</div>` : `<div class="empty">${t("none")}</div>`}</div>`;
 }
@@ -258,13 +143,16 @@ function table(title, head, rows, id = "") {
   return `<div class="card"><h2>${title}</h2><table${id ? ` id="${id}"` : ""}><thead><tr>${head.map(h => `<th>${h}</th>`).join("")}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
+const requestKind = k => t(k.type === "repair" ? (k.emergency ? "rk_emergency_repair" : "rk_repair")
+  : k.type === "complaint" ? (k.important ? "rk_important_complaint" : "rk_complaint") : "rk_suggestion");
+
 function renderService(requests, followups, notices) {
   const req = requests.map(r => `<tr data-request="${r.id}" class="${r.overdue ? "unack" : ""}">
-      <td>#${r.id} ${esc(kindOf(r.kind))}</td><td>${esc(r.unit)}</td><td>${esc(r.summary)}</td>
-      <td class="${r.overdue ? "s-red" : ""}">${esc(kindOf(r.state))}</td><td>${time(r.received_at)}</td></tr>`);
+      <td><a href="/service/requests/${r.id}">#${r.id}</a> ${esc(requestKind(r.kind))}</td><td>${esc(r.unit)}</td><td>${esc(r.summary)}</td>
+      <td class="${r.overdue ? "s-red" : ""}">${esc(tp("rs_", r.state))}</td><td>${time(r.received_at)}</td></tr>`);
   const fu = followups.map(f => `<tr><td>${esc(f.reference)}</td><td>${esc(f.location)}</td><td>${esc(f.summary)}</td>
       <td class="${f.overdue ? "s-red" : "s-amber"}">${time(f.due_at)}</td></tr>`);
-  const no = notices.map(n => `<tr><td><span class="badge" style="background:${esc(n.color)}">${esc(kindOf(n.level))}</span></td>
+  const no = notices.map(n => `<tr><td><span class="badge lv-${esc(n.color)}">${esc(tp("lv_", n.level))}</span></td>
       <td>${esc(n.title)}</td><td>${time(n.expires_at)}</td></tr>`);
   return table(t("requests"), ["#", t("unit_col"), t("message"), t("state"), t("since")], req)
     + table(t("followups"), ["", t("unit_col"), t("message"), t("deadline")], fu)
@@ -352,6 +240,8 @@ function sparkFollow(points) {
   }).catch(() => {});
 }
 
+addEventListener("pagehide", () => sparkStop());
+
 function sparkStop() {
   if (spark.es) spark.es.close();
   spark.es = null;
@@ -377,13 +267,13 @@ function sparkline(p, now) {
 function renderPlant(devices, points, now) {
   return devices.map(d => {
     const rows = points.filter(p => p.device === d.id).map(p => `
-      <tr data-point="${esc(p.id)}" class="q-${esc(p.quality)}">
+      <tr data-point="${esc(p.id)}" data-key="p:${esc(p.id)}" class="q-${esc(p.quality)}">
         <td>${esc(p.name)}</td><td class="desc">${esc(p.description)}</td>
         <td class="value">${fmt(p)}</td><td class="spark">${sparkline(p, now)}</td><td class="unit">${esc(p.unit)}</td>
         <td class="quality">${esc(t(p.quality))}</td>
-        <td class="age">${p.age_seconds === null ? "—" : p.age_seconds.toFixed(1) + " " + t("s")}</td>
+        <td class="age">${p.age_seconds === null ? "—" : p.age_seconds.toFixed(1) + " " + t("s_ago")}</td>
       </tr>`).join("");
-    return `<div class="card" data-device="${esc(d.id)}">
+    return `<div class="card" data-device="${esc(d.id)}" data-key="d:${esc(d.id)}">
       <h2>${esc(d.name)} <span class="badge ${d.up ? "up" : "down"}">${t(d.up ? "up" : "down")}</span>
       <small>${esc(d.profile)} · ${esc(d.address)}${d.unit_id == null ? '' : ' #' + d.unit_id}</small></h2>
       <table><thead><tr><th>${t("point")}</th><th class="desc"></th><th>${t("value")}</th><th>${t("trend")}</th><th>${t("unit")}</th><th>${t("quality")}</th><th>${t("age")}</th></tr></thead>
@@ -427,59 +317,25 @@ const loaders = {
 };
 
 let busy = false;
-const drawn = {};
-// Redraw a panel only when its HTML changed: no flicker, no reloaded photos.
-function draw(id, html) {
-  if (drawn[id] === html) return;
-  drawn[id] = html;
-  document.getElementById(id).innerHTML = html;
-}
 async function refresh() {
   if (busy) return; busy = true;
   try {
-    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-    document.querySelectorAll("[data-t]").forEach(e => e.textContent = t(e.dataset.t));
-    document.querySelectorAll("nav button").forEach(b => b.classList.toggle("active", b.dataset.tab === tab));
+    document.querySelectorAll("nav.tabs button").forEach(b => b.classList.toggle("active", b.dataset.tab === tab));
     document.querySelectorAll("section.panel").forEach(s => s.classList.toggle("active", s.id === tab));
-    document.getElementById("lang").textContent = lang === "zh" ? "English" : "中文";
-    document.getElementById("me").textContent = me || localStorage.getItem("actor") || "";
     if (tab !== "plant") sparkStop();
     const alarmsHtml = await loaders.alarms();
-    if (tab === "alarms") draw("alarms", alarmsHtml + renderHistory(await getJSON("/api/v1/alarms/history?latest=20").catch(() => [])));
-    else draw(tab, await loaders[tab]());
-    document.getElementById("status").textContent = t("updated") + " " + new Date().toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+    if (tab === "alarms") sw.patch("alarms", alarmsHtml + renderHistory(await getJSON("/api/v1/alarms/history?latest=20").catch(() => [])));
+    else sw.patch(tab, await loaders[tab]());
+    sw.fresh();
   } catch (e) {
-    document.getElementById("status").textContent = t("offline");
+    /* the banner says the server is out of reach; the page keeps what it showed */
   } finally { busy = false; }
 }
-document.querySelectorAll("nav button").forEach(b => b.onclick = () => {
+document.querySelectorAll("nav.tabs button").forEach(b => b.onclick = () => {
   tab = b.dataset.tab; localStorage.setItem("tab", tab);
   if (incidentId) location.href = "/#" + tab; else { location.hash = tab; refresh(); }
 });
-const logout = document.getElementById("logout");
-logout.hidden = !me;
-logout.onclick = async () => { await fetch("/logout", { method: "POST", headers: { "x-csrf-token": meta("csrf-token") } }); location.href = "/login"; };
-document.getElementById("lang").onclick = () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("lang", lang); refresh(); };
 // Alarms, incidents and scans refresh the page at once; a timer covers values and clocks.
-const es = new EventSource("/api/v1/stream?kinds=alarm,incident,scan,patrol,device");
-["alarm", "incident", "scan", "patrol", "device", "reload"].forEach(k => es.addEventListener(k, () => refresh()));
+sw.live(["alarm", "incident", "scan", "patrol", "device"], () => refresh());
 refresh();
 setInterval(refresh, 1000);
-// Asks /readyz (open to all, answers within seconds) every 5 s; the banner shows while
-// writes fail or records give way, and goes when they recover.
-async function storage() {
-  const el = document.getElementById("storage");
-  try {
-    const w = (await (await fetch("/readyz")).json()).writes || {};
-    const sum = o => Object.values(o || {}).reduce((a, b) => a + b, 0);
-    const msg = w.dropping ? t("store_dropping").replace("{n}", sum(w.dropped))
-      : w.ok === false ? t("store_failing").replace("{n}", sum(w.backlog)) : "";
-    el.textContent = msg;
-    el.hidden = !msg;
-  } catch (e) { /* the header's status already says the server is out of reach */ }
-}
-storage();
-setInterval(storage, 5000);
-</script>
-</body>
-</html>

@@ -1,0 +1,25 @@
+//! The alarm engine's commands: an operator's acknowledge, shelve, suppress, out of
+//! service, and the flags other books set (a unit's vacancy).
+
+use chrono::{DateTime, Utc};
+use sitewatch_core::alarms::{AlarmCommand, AlarmEvent};
+
+use super::{Answer, CommandError, EngineCommand, Handled};
+use crate::engine::{Books, EngineHandle, flow};
+
+/// Runs an alarm command; its transitions go on to the incident policy.
+pub(super) fn command(books: &mut Books, cmd: AlarmCommand, now: DateTime<Utc>) -> Handled {
+    let events = books.alarms.command(cmd, now)?;
+    let out = flow::alarms(books, events.clone(), now);
+    Ok((Answer::Alarm(events), out))
+}
+
+impl EngineHandle {
+    /// Runs an alarm command; the transitions it caused.
+    pub async fn alarm(&self, cmd: AlarmCommand) -> Result<Vec<AlarmEvent>, CommandError> {
+        match self.command(EngineCommand::Alarm(cmd)).await? {
+            Answer::Alarm(events) => Ok(events),
+            _ => Err(CommandError::Mismatch),
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Periodic work that is not a core book's own clock: each `run_due(now)` is called by the
+//! engine's tick, decides against the books, and hands what must be kept to the store as
+//! records (the engine never waits on I/O). Planned fire-system tests are put in place
+//! when their window begins (rules.md §13.15); the meters are read at the billing cut-off
+//! (§13.10).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sitewatch_core::alarms::{AlarmCommand, AlarmEngine, AlarmEvent, SuppressScope};
+use sitewatch_core::points::{PointState, PointsHub};
+
+use crate::billing::{Snapshot, due_period, is_meter};
+use crate::config::BillingConfig;
+use crate::store::{FireTest, Record};
+
+/// Fire-system tests announced by notices and not yet put in place.
+#[derive(Debug, Default)]
+pub struct FireTests {
+    planned: Vec<FireTest>,
+}
+
+impl FireTests {
+    /// The tests the store holds as planned (at start).
+    pub fn new(planned: Vec<FireTest>) -> Self {
+        Self { planned }
+    }
+
+    /// A test a notice just announced.
+    pub fn plan(&mut self, test: FireTest) {
+        self.planned.push(test);
+    }
+
+    /// Puts every test whose window has begun in place: each panel suppressed through
+    /// the alarm engine's own command until the window ends (the engine lifts it by
+    /// itself then). A test whose window passed while the daemon was down is dropped.
+    pub fn run_due(
+        &mut self,
+        alarms: &mut AlarmEngine,
+        now: DateTime<Utc>,
+    ) -> (Vec<AlarmEvent>, Vec<Record>) {
+        let (mut events, mut records) = (Vec::new(), Vec::new());
+        self.planned.retain(|t| t.ends_at > now);
+        let (due, later): (Vec<FireTest>, Vec<FireTest>) = std::mem::take(&mut self.planned)
+            .into_iter()
+            .partition(|t| t.starts_at <= now);
+        self.planned = later;
+        for test in due {
+            for device in &test.devices {
+                match alarms.command(suppression(&test, device), now) {
+                    Ok(ev) => events.extend(ev),
+                    Err(e) => {
+                        tracing::warn!(test = test.id, device, error = %e, "fire-test suppression refused")
+                    }
+                }
+            }
+            tracing::info!(test = test.id, devices = ?test.devices, until = %test.ends_at, "fire-system test window begins; panel alarms suppressed");
+            records.push(Record::FireTestApplied {
+                id: test.id,
+                at: now,
+            });
+        }
+        (events, records)
+    }
+}
+
+fn suppression(test: &FireTest, device: &str) -> AlarmCommand {
+    AlarmCommand::Suppress {
+        scope: SuppressScope::Device(device.to_owned()),
+        reason: format!("fire-system test, notice {} (消防系统测试)", test.notice),
+        actor: test.created_by.clone(),
+        until: Some(test.ends_at),
+    }
+}
+
+/// How long after start a due snapshot waits for every meter's first reading, so a
+/// snapshot taken late (the daemon was down at the cut-off) holds readings, not blanks.
+const FIRST_READ_GRACE: Duration = Duration::from_secs(300);
+
+/// The monthly meter reading at the cut-off (抄表).
+#[derive(Debug)]
+pub struct MeterReading {
+    config: BillingConfig,
+    tz: Tz,
+    /// Periods already taken.
+    taken: Vec<String>,
+    /// The building unit each device serves, where configured.
+    units: BTreeMap<String, String>,
+    started: Instant,
+}
+
+impl MeterReading {
+    /// The reading at `config`'s cut-off in site time `tz`; `taken` periods are not taken
+    /// again; `units` names the unit each device serves.
+    pub fn new(
+        config: BillingConfig,
+        tz: Tz,
+        taken: Vec<String>,
+        units: BTreeMap<String, String>,
+    ) -> Self {
+        Self {
+            config,
+            tz,
+            taken,
+            units,
+            started: Instant::now(),
+        }
+    }
+
+    /// The snapshots of a period whose cut-off has passed, once per period.
+    pub fn run_due(&mut self, hub: &PointsHub, now: DateTime<Utc>) -> Option<Record> {
+        let done = |p: &str| self.taken.iter().any(|t| t == p);
+        let period = due_period(now, self.tz, self.config.cutoff_day, &done)?;
+        let meters: Vec<&PointState> = hub.points().filter(|p| is_meter(&p.unit)).collect();
+        let unread = meters.iter().any(|p| p.value.is_none());
+        if unread && self.started.elapsed() < FIRST_READ_GRACE {
+            return None;
+        }
+        let rows: Vec<Snapshot> = meters
+            .into_iter()
+            .map(|p| Snapshot {
+                period: period.clone(),
+                unit: self.units.get(&*p.device).cloned(),
+                device: p.device.to_string(),
+                point: p.id.to_string(),
+                value: p.value,
+                measure: p.unit.to_string(),
+                quality: p.quality.as_str().to_owned(),
+                read_at: p.updated_at,
+                taken_at: now,
+            })
+            .collect();
+        tracing::info!(period, meters = rows.len(), "meter snapshot taken");
+        self.taken.push(period);
+        Some(Record::MeterSnapshots(rows))
+    }
+}

@@ -1,0 +1,241 @@
+//! Reads of the books, as data: each [`EngineQuery`] carries its question and the channel
+//! its typed answer goes back on, and is answered here at the engine's `now`. The typed
+//! helpers on [`EngineHandle`] build them; callers filter and page the answer themselves.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sitewatch_core::alarms::Alarm;
+use sitewatch_core::incidents::{
+    ClockView, HandoverItem, Incident, IncidentId, WorkingCalendar, alarm_items,
+};
+use sitewatch_core::inspections::{DueUnit, InspectionError};
+use sitewatch_core::patrol::{PatrolReport, Subject, Tour, TourProgress};
+use sitewatch_core::points::{DeviceState, PointState};
+use tokio::sync::oneshot;
+
+use super::{Books, EngineHandle};
+
+type Reply<T> = oneshot::Sender<T>;
+
+/// A question to the engine with the channel for its answer.
+#[derive(Debug)]
+pub enum EngineQuery {
+    /// Whether the engine answers at all (`/readyz`).
+    Alive(Reply<()>),
+    /// Every point's current state.
+    Points(Reply<Vec<PointState>>),
+    /// Every device's current state.
+    Devices(Reply<Vec<DeviceState>>),
+    /// Every alarm (`all`), or the standing ones.
+    Alarms {
+        /// Normal alarms too.
+        all: bool,
+        /// The answer.
+        reply: Reply<Vec<Alarm>>,
+    },
+    /// One alarm.
+    Alarm(String, Reply<Option<Alarm>>),
+    /// Every incident (`all`), or the open ones.
+    Incidents {
+        /// Closed and cancelled ones too.
+        all: bool,
+        /// The answer.
+        reply: Reply<Vec<Incident>>,
+    },
+    /// One incident.
+    Incident(IncidentId, Reply<Option<Incident>>),
+    /// One incident with its running clocks.
+    IncidentClocks(IncidentId, Reply<Option<(Incident, Vec<ClockView>)>>),
+    /// Every running incident clock with its time left.
+    Board(Reply<Vec<ClockView>>),
+    /// The site's working-day calendar.
+    Calendar(Reply<WorkingCalendar>),
+    /// The engine's open items for a hand-over (unacknowledged alarms, open incidents),
+    /// with the `now` they were drawn up at.
+    HandoverItems(Reply<(Vec<HandoverItem>, DateTime<Utc>)>),
+    /// Vacant units due for inspection.
+    InspectionsDue(Reply<Vec<DueUnit>>),
+    /// What the vacant book would refuse of an inspection of `unit` with `key_set`.
+    InspectionCheck {
+        /// The unit.
+        unit: String,
+        /// The key set used, if any.
+        key_set: Option<String>,
+        /// The refusal, if any.
+        reply: Reply<Option<InspectionError>>,
+    },
+    /// The tours of a site-local date (today when `None`).
+    Tours(Option<NaiveDate>, Reply<Vec<Tour>>),
+    /// The tour in progress for a guard or a route.
+    NextCheckpoint(Subject, Reply<Option<TourProgress>>),
+    /// The patrol report of a site-local date (today when `None`).
+    PatrolReport(Option<NaiveDate>, Reply<PatrolReport>),
+}
+
+impl EngineQuery {
+    /// Answers against the books at `now`. A caller that stopped waiting is no error.
+    pub(super) fn answer(self, b: &Books, now: DateTime<Utc>) {
+        let today = |date: Option<NaiveDate>| {
+            date.unwrap_or_else(|| now.with_timezone(&b.patrol.time_zone()).date_naive())
+        };
+        let _ = match self {
+            EngineQuery::Alive(r) => r.send(()).map_err(drop),
+            EngineQuery::Points(r) => r.send(b.hub.points().cloned().collect()).map_err(drop),
+            EngineQuery::Devices(r) => r.send(b.hub.devices().cloned().collect()).map_err(drop),
+            EngineQuery::Alarms { all, reply } => {
+                let list = if all {
+                    b.alarms.alarms().cloned().collect()
+                } else {
+                    b.alarms.standing().cloned().collect()
+                };
+                reply.send(list).map_err(drop)
+            }
+            EngineQuery::Alarm(id, r) => r.send(b.alarms.alarm(&id).cloned()).map_err(drop),
+            EngineQuery::Incidents { all, reply } => {
+                let list = match all {
+                    true => b.incidents.all_incidents(),
+                    false => b.incidents.open_incidents(),
+                };
+                reply
+                    .send(list.into_iter().cloned().collect())
+                    .map_err(drop)
+            }
+            EngineQuery::Incident(id, r) => r.send(b.incidents.get(id).cloned()).map_err(drop),
+            EngineQuery::IncidentClocks(id, r) => {
+                let found = b
+                    .incidents
+                    .get(id)
+                    .map(|i| (i.clone(), i.running_clocks(now)));
+                r.send(found).map_err(drop)
+            }
+            EngineQuery::Board(r) => r.send(b.incidents.board(now)).map_err(drop),
+            EngineQuery::Calendar(r) => r.send(b.incidents.calendar().clone()).map_err(drop),
+            EngineQuery::HandoverItems(r) => {
+                let mut items = alarm_items(&b.alarms);
+                items.extend(b.incidents.handover_items(now));
+                r.send((items, now)).map_err(drop)
+            }
+            EngineQuery::InspectionsDue(r) => r.send(b.vacant.due(now)).map_err(drop),
+            EngineQuery::InspectionCheck {
+                unit,
+                key_set,
+                reply,
+            } => reply
+                .send(inspection_problem(b, unit, key_set))
+                .map_err(drop),
+            EngineQuery::Tours(date, r) => r.send(b.patrol.tours_on(today(date))).map_err(drop),
+            EngineQuery::NextCheckpoint(who, r) => {
+                r.send(b.patrol.next_for(&who, now)).map_err(drop)
+            }
+            EngineQuery::PatrolReport(date, r) => {
+                r.send(b.patrol.daily_report(today(date))).map_err(drop)
+            }
+        };
+    }
+}
+
+/// A unit not vacant, or an unknown key set: what the book would refuse before it is
+/// worth storing the inspection.
+fn inspection_problem(b: &Books, unit: String, key_set: Option<String>) -> Option<InspectionError> {
+    if b.vacant.due_dates(&unit).is_none() {
+        return Some(InspectionError::NotVacant(unit));
+    }
+    key_set
+        .filter(|k| b.vacant.keys().get(k).is_none())
+        .map(InspectionError::UnknownKeySet)
+}
+
+impl EngineHandle {
+    /// Whether the engine is running and answering.
+    pub async fn alive(&self) -> bool {
+        self.ask(EngineQuery::Alive).await.is_some()
+    }
+
+    /// Every point's current state.
+    pub async fn points(&self) -> Option<Vec<PointState>> {
+        self.ask(EngineQuery::Points).await
+    }
+
+    /// Every device's current state.
+    pub async fn devices(&self) -> Option<Vec<DeviceState>> {
+        self.ask(EngineQuery::Devices).await
+    }
+
+    /// Every alarm (`all`), or only the standing ones.
+    pub async fn alarms(&self, all: bool) -> Option<Vec<Alarm>> {
+        self.ask(|reply| EngineQuery::Alarms { all, reply }).await
+    }
+
+    /// One alarm, `Some(None)` when there is no such alarm.
+    pub async fn alarm_by_id(&self, id: &str) -> Option<Option<Alarm>> {
+        let id = id.to_owned();
+        self.ask(|r| EngineQuery::Alarm(id, r)).await
+    }
+
+    /// Every incident (`all`), or only the open ones.
+    pub async fn incidents(&self, all: bool) -> Option<Vec<Incident>> {
+        self.ask(|reply| EngineQuery::Incidents { all, reply })
+            .await
+    }
+
+    /// One incident, `Some(None)` when there is no such incident.
+    pub async fn incident(&self, id: IncidentId) -> Option<Option<Incident>> {
+        self.ask(|r| EngineQuery::Incident(id, r)).await
+    }
+
+    /// One incident and its running clocks.
+    pub async fn incident_clocks(
+        &self,
+        id: IncidentId,
+    ) -> Option<Option<(Incident, Vec<ClockView>)>> {
+        self.ask(|r| EngineQuery::IncidentClocks(id, r)).await
+    }
+
+    /// The SLA board.
+    pub async fn board(&self) -> Option<Vec<ClockView>> {
+        self.ask(EngineQuery::Board).await
+    }
+
+    /// The site's working-day calendar.
+    pub async fn calendar(&self) -> Option<WorkingCalendar> {
+        self.ask(EngineQuery::Calendar).await
+    }
+
+    /// The engine's open items for a hand-over, with the engine's `now`.
+    pub async fn handover_items(&self) -> Option<(Vec<HandoverItem>, DateTime<Utc>)> {
+        self.ask(EngineQuery::HandoverItems).await
+    }
+
+    /// Vacant units due for inspection.
+    pub async fn inspections_due(&self) -> Option<Vec<DueUnit>> {
+        self.ask(EngineQuery::InspectionsDue).await
+    }
+
+    /// What the vacant book would refuse of an inspection of `unit` with `key_set`.
+    pub async fn inspection_check(
+        &self,
+        unit: String,
+        key_set: Option<String>,
+    ) -> Option<Option<InspectionError>> {
+        self.ask(|reply| EngineQuery::InspectionCheck {
+            unit,
+            key_set,
+            reply,
+        })
+        .await
+    }
+
+    /// The tours of a site-local date (today when `None`).
+    pub async fn tours(&self, date: Option<NaiveDate>) -> Option<Vec<Tour>> {
+        self.ask(|r| EngineQuery::Tours(date, r)).await
+    }
+
+    /// The tour in progress for a guard or a route.
+    pub async fn next_checkpoint(&self, who: Subject) -> Option<Option<TourProgress>> {
+        self.ask(|r| EngineQuery::NextCheckpoint(who, r)).await
+    }
+
+    /// The patrol report of a site-local date (today when `None`).
+    pub async fn patrol_report(&self, date: Option<NaiveDate>) -> Option<PatrolReport> {
+        self.ask(|r| EngineQuery::PatrolReport(date, r)).await
+    }
+}

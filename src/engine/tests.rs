@@ -1,0 +1,393 @@
+//! The command handlers and the periodic work against real books at a manual clock's
+//! `now`: the decisions that moved here from the HTTP handlers and the timers.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use sitewatch_core::alarms::{AlarmCommand, AlarmConfig, AlarmEngine, AlarmState, Transition};
+use sitewatch_core::clock::{Clock, ManualClock};
+use sitewatch_core::incidents::{IncidentBook, IncidentSource, IncidentsConfig};
+use sitewatch_core::inspections::{
+    ChecklistItem, Inspection, InspectionConfig, ItemResult, MeterReadings, VacantBook,
+    VacantState, VacantUnit,
+};
+use sitewatch_core::patrol::{PatrolBook, PatrolConfig, PatrolEvent};
+use sitewatch_core::points::{DeviceSpec, PointSpec, PointsHub, SourceEvent};
+
+use super::commands::{self, Answer, EngineCommand, InspectionCmd, VacancyCmd};
+use super::{Books, FireTests, MeterReading, Output, flow};
+use crate::config::BillingConfig;
+use crate::store::{FireTest, Record};
+
+/// 10:00 on 25 November 2026 in Shanghai.
+fn clock() -> ManualClock {
+    ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0)
+            .single()
+            .expect("time"),
+    )
+}
+
+fn books(patrol: PatrolConfig) -> Books {
+    let mut rules = patrol.missed_rules();
+    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    let alarm_categories = (rules.iter())
+        .map(|r| (r.id.clone(), patrol.missed_category.clone()))
+        .collect();
+    Books {
+        hub: PointsHub::new(Vec::new(), Vec::new()),
+        patrol: PatrolBook::new(patrol).expect("patrol"),
+        vacant: VacantBook::new(InspectionConfig::default(), VacantState::default())
+            .expect("vacant"),
+        incidents: IncidentBook::new(IncidentsConfig::default()).expect("incidents"),
+        alarms: AlarmEngine::new(rules, AlarmConfig::default()).expect("alarms"),
+        alarm_categories,
+        fire_tests: FireTests::default(),
+        meters: MeterReading::new(
+            BillingConfig::default(),
+            chrono_tz::Asia::Shanghai,
+            Vec::new(),
+            BTreeMap::new(),
+        ),
+    }
+}
+
+fn vacant(b: &mut Books, unit: &str, now: DateTime<Utc>) {
+    let units = vec![VacantUnit {
+        unit: unit.into(),
+        vacant_since: now,
+    }];
+    let cmd = EngineCommand::Vacancy(VacancyCmd::Set(units));
+    commands::handle(b, cmd, now).expect("vacancy");
+}
+
+fn inspection(unit: &str, failed: &[ChecklistItem]) -> Inspection {
+    let items = ChecklistItem::ALL
+        .into_iter()
+        .map(|item| match failed.contains(&item) {
+            true => ItemResult::fail(item, "found on the round"),
+            false => ItemResult::pass(item),
+        });
+    Inspection {
+        id: "i-1".into(),
+        unit: unit.into(),
+        inspector: "cs-li".into(),
+        key_set: None,
+        items: items.collect(),
+        meters: MeterReadings::default(),
+    }
+}
+
+#[test]
+fn a_unit_becoming_vacant_gets_a_key_set_and_its_alarm_flag() {
+    let now = clock().now();
+    let mut b = books(PatrolConfig::default());
+    let units = vec![VacantUnit {
+        unit: "3-1201".into(),
+        vacant_since: now,
+    }];
+    let cmd = EngineCommand::Vacancy(VacancyCmd::Set(units.clone()));
+    let (answer, out) = commands::handle(&mut b, cmd, now).expect("vacancy");
+    assert!(matches!(answer, Answer::Vacancy(ref changed) if changed == &["3-1201"]));
+    assert!(
+        b.vacant.keys().get("3-1201").is_some(),
+        "a key set per vacant unit"
+    );
+    assert!(out.iter().any(|o| matches!(o, Output::Vacant(_))));
+    let again = EngineCommand::Vacancy(VacancyCmd::Set(units));
+    let (answer, _) = commands::handle(&mut b, again, now).expect("vacancy");
+    assert!(
+        matches!(answer, Answer::Vacancy(ref changed) if changed.is_empty()),
+        "the same list changes nothing"
+    );
+}
+
+#[test]
+fn each_category_of_failed_items_opens_one_incident_sourced_from_the_inspection() {
+    let clock = clock();
+    let mut b = books(PatrolConfig::default());
+    vacant(&mut b, "3-1201", clock.now());
+    clock.advance(Duration::days(7));
+    let failed = [
+        ChecklistItem::NoLeakDampMould,
+        ChecklistItem::GasOff,
+        ChecklistItem::PowerOff,
+    ];
+    let cmd = EngineCommand::Inspection(InspectionCmd::Submit(inspection("3-1201", &failed)));
+    let (answer, _) = commands::handle(&mut b, cmd, clock.now()).expect("judged");
+    let Answer::Inspection(verdict) = answer else {
+        panic!("an inspection's answer: {answer:?}");
+    };
+    assert!(!verdict.passed);
+    assert_eq!(
+        verdict.incidents.len(),
+        2,
+        "a leak, and one fault for the rest"
+    );
+    let opened: Vec<(String, IncidentSource)> = (verdict.incidents.iter())
+        .filter_map(|id| b.incidents.get(*id))
+        .map(|i| (i.category.clone(), i.source.clone()))
+        .collect();
+    let source = IncidentSource::InspectionFinding("i-1".into());
+    assert!(opened.contains(&("water_ingress".into(), source.clone())));
+    assert!(opened.contains(&("fault".into(), source)));
+}
+
+#[test]
+fn an_inspection_of_a_unit_not_vacant_is_refused_and_opens_nothing() {
+    let now = clock().now();
+    let mut b = books(PatrolConfig::default());
+    let failed = [ChecklistItem::NoLeakDampMould];
+    let cmd = EngineCommand::Inspection(InspectionCmd::Submit(inspection("9-9999", &failed)));
+    let refused = commands::handle(&mut b, cmd, now);
+    assert!(matches!(
+        refused,
+        Err(commands::CommandError::Inspection(_))
+    ));
+    assert!(b.incidents.open_incidents().is_empty());
+}
+
+fn night_route() -> PatrolConfig {
+    let text = r#"
+        [[checkpoints]]
+        id = "lobby"
+        tag_uid = "04A23B11"
+        short_code = "lobby"
+        name = "Lobby"
+        building = "T1"
+        floor = "1"
+
+        [[routes]]
+        id = "night"
+        name = "Night round"
+        checkpoints = [{ checkpoint = "lobby", offset_minutes = 0 }]
+    "#;
+    toml::from_str(text).expect("patrol config")
+}
+
+#[test]
+fn a_missed_checkpoint_raises_its_routes_alarm_and_a_new_tour_clears_it() {
+    let now = clock().now();
+    let mut b = books(night_route());
+    let missed = PatrolEvent::CheckpointMissed {
+        tour: "night-1".into(),
+        route: "night".into(),
+        checkpoint: "lobby".into(),
+        deadline: now,
+    };
+    let out = flow::patrol(&mut b, vec![missed], now);
+    let raised = out.iter().find_map(|o| match o {
+        Output::Alarm(ev) if ev.transition == Transition::Raised => Some(ev.as_ref()),
+        _ => None,
+    });
+    let raised = raised.expect("the route's alarm raised");
+    assert_eq!(raised.alarm, "patrol.night_missed:missed");
+    assert_eq!(raised.device, "patrol", "a readable source, not a device");
+    assert!(raised.message.contains("Night round"), "{}", raised.message);
+    assert!(
+        b.hub.devices().next().is_none(),
+        "no patrol device in the hub"
+    );
+    assert!(
+        b.alarms.alarm("patrol:comm").is_none(),
+        "nor its comm-loss alarm"
+    );
+    let ack = AlarmCommand::Acknowledge {
+        alarm: raised.alarm.clone(),
+        actor: "duty".into(),
+        note: None,
+    };
+    commands::handle(&mut b, EngineCommand::Alarm(ack), now).expect("acknowledged");
+    let started = PatrolEvent::TourStarted {
+        tour: "night-2".into(),
+        route: "night".into(),
+        guard: "g1".into(),
+        at: now,
+    };
+    flow::patrol(&mut b, vec![started], now);
+    let alarm = b.alarms.alarm("patrol.night_missed:missed").expect("alarm");
+    assert_eq!(alarm.state, AlarmState::Normal, "cleared by the new tour");
+}
+
+#[test]
+fn a_missed_checkpoint_crosses_into_the_incident_policy_at_its_own_priority() {
+    let clock = clock();
+    let mut b = books(night_route());
+    let missed = PatrolEvent::CheckpointMissed {
+        tour: "night-1".into(),
+        route: "night".into(),
+        checkpoint: "lobby".into(),
+        deadline: clock.now(),
+    };
+    flow::patrol(&mut b, vec![missed], clock.now());
+    // High and unacknowledged for 5 minutes: an incident of the configured category.
+    clock.advance(Duration::minutes(5));
+    let events = b.alarms.tick(clock.now());
+    flow::alarms(&mut b, events, clock.now());
+    b.incidents.tick(clock.now());
+    let opened: Vec<&str> = (b.incidents.open_incidents().into_iter())
+        .map(|i| i.category.as_str())
+        .collect();
+    assert_eq!(opened, ["patrol_finding"]);
+}
+
+fn fire_test(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> FireTest {
+    FireTest {
+        id: 7,
+        notice: 3,
+        devices: vec!["fire_panel".into()],
+        starts_at,
+        ends_at,
+        created_by: "duty".into(),
+        applied_at: None,
+    }
+}
+
+#[test]
+fn a_fire_test_is_put_in_place_once_when_its_window_begins() {
+    let clock = clock();
+    let mut b = books(PatrolConfig::default());
+    let (from, to) = (
+        clock.now() + Duration::minutes(10),
+        clock.now() + Duration::hours(1),
+    );
+    b.fire_tests.plan(fire_test(from, to));
+    let (events, records) = b.fire_tests.run_due(&mut b.alarms, clock.now());
+    assert!(
+        events.is_empty() && records.is_empty(),
+        "not before its window"
+    );
+    clock.advance(Duration::minutes(10));
+    let (_, records) = b.fire_tests.run_due(&mut b.alarms, clock.now());
+    assert_eq!(
+        records,
+        [Record::FireTestApplied {
+            id: 7,
+            at: clock.now()
+        }]
+    );
+    let windows = b.alarms.suppressions();
+    assert_eq!(windows.len(), 1, "the panel suppressed");
+    assert_eq!(windows[0].until, Some(to));
+    clock.advance(Duration::seconds(1));
+    let (_, records) = b.fire_tests.run_due(&mut b.alarms, clock.now());
+    assert!(records.is_empty(), "once");
+}
+
+#[test]
+fn a_fire_test_whose_window_passed_while_down_is_not_put_in_place() {
+    let clock = clock();
+    let mut b = books(PatrolConfig::default());
+    let from = clock.now() - Duration::hours(2);
+    b.fire_tests
+        .plan(fire_test(from, from + Duration::hours(1)));
+    let (_, records) = b.fire_tests.run_due(&mut b.alarms, clock.now());
+    assert!(records.is_empty());
+    assert!(b.alarms.suppressions().is_empty());
+}
+
+#[test]
+fn commands_travel_as_json_and_come_back_the_same() {
+    let cmd = EngineCommand::Alarm(AlarmCommand::Acknowledge {
+        alarm: "pump1.fault:discrete".into(),
+        actor: "duty".into(),
+        note: Some("on my way".into()),
+    });
+    let text = serde_json::to_string(&cmd).expect("serialise");
+    assert!(text.starts_with(r#"{"book":"alarm","command":"#), "{text}");
+    let back: EngineCommand = serde_json::from_str(&text).expect("deserialise");
+    assert_eq!(back, cmd);
+}
+
+fn meter_hub() -> PointsHub {
+    let point = |id: &str, unit: &str| PointSpec {
+        id: id.into(),
+        device: "em_b1".into(),
+        unit: unit.into(),
+        stale_after: None,
+        history_deadband: 0.0,
+        history_heartbeat: Duration::minutes(5),
+    };
+    let device = DeviceSpec {
+        id: "em_b1".into(),
+        comm_loss_after: 3,
+    };
+    let points = vec![
+        point("em_b1.import_energy", "kWh"),
+        point("em_b1.voltage", "V"),
+    ];
+    PointsHub::new(vec![device], points)
+}
+
+fn poll(hub: &mut PointsHub, energy: f64, now: DateTime<Utc>) {
+    let values = vec![
+        ("em_b1.import_energy".into(), energy),
+        ("em_b1.voltage".into(), 230.0),
+    ];
+    let polled = SourceEvent::Polled {
+        device: "em_b1".into(),
+        values,
+    };
+    hub.handle(polled, now);
+}
+
+fn meter_reading(taken: &[&str]) -> MeterReading {
+    let units = BTreeMap::from([("em_b1".to_owned(), "B1".to_owned())]);
+    let taken = taken.iter().map(|p| (*p).to_owned()).collect();
+    MeterReading::new(
+        BillingConfig::default(),
+        chrono_tz::Asia::Shanghai,
+        taken,
+        units,
+    )
+}
+
+#[test]
+fn the_meters_are_read_once_at_the_cut_off_with_their_unit() {
+    // 23:59 on the 19th in Shanghai; the cut-off is 00:00 on the 20th.
+    let clock = ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 19, 15, 59, 0)
+            .single()
+            .expect("time"),
+    );
+    let mut hub = meter_hub();
+    poll(&mut hub, 12345.5, clock.now());
+    let mut meters = meter_reading(&["2026-10"]);
+    assert_eq!(
+        meters.run_due(&hub, clock.now()),
+        None,
+        "not before the cut-off"
+    );
+    clock.advance(Duration::minutes(1));
+    let Some(Record::MeterSnapshots(rows)) = meters.run_due(&hub, clock.now()) else {
+        panic!("a snapshot at the cut-off");
+    };
+    let taken: Vec<(&str, Option<&str>, Option<f64>)> = (rows.iter())
+        .map(|r| (r.point.as_str(), r.unit.as_deref(), r.value))
+        .collect();
+    assert_eq!(
+        taken,
+        [("em_b1.import_energy", Some("B1"), Some(12345.5))],
+        "meters only"
+    );
+    assert_eq!(rows[0].period, "2026-11");
+    clock.advance(Duration::hours(1));
+    assert_eq!(meters.run_due(&hub, clock.now()), None, "once a period");
+}
+
+#[test]
+fn a_late_reading_waits_for_the_meters_first_values_just_after_start() {
+    let clock = ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0)
+            .single()
+            .expect("time"),
+    );
+    let mut hub = meter_hub();
+    let mut meters = meter_reading(&[]);
+    assert_eq!(meters.run_due(&hub, clock.now()), None, "no reading yet");
+    poll(&mut hub, 12400.0, clock.now());
+    assert!(matches!(
+        meters.run_due(&hub, clock.now()),
+        Some(Record::MeterSnapshots(_))
+    ));
+}
