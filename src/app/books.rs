@@ -5,7 +5,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use sitewatch_core::alarms::AlarmEngine;
-use sitewatch_core::incidents::{Incident, IncidentBook};
+use sitewatch_core::incidents::{HandoverBook, IncidentBook, RequestBook};
 use sitewatch_core::inspections::{VacantBook, VacantState};
 use sitewatch_core::patrol::{PatrolBook, PatrolState};
 use sitewatch_core::points::PointsHub;
@@ -40,7 +40,7 @@ pub(super) async fn load(
     }
     let mut incidents = IncidentBook::new(config.incidents.clone())
         .map_err(|e| anyhow::anyhow!("incidents: {e:?}"))?;
-    incidents.restore(stored_incidents(store).await?);
+    incidents.restore(snapshots(store, "incident:").await?);
     let patrol = match restore::<PatrolState>(store, "patrol").await? {
         Some(state) => PatrolBook::restore(config.patrol.clone(), state),
         None => PatrolBook::new(config.patrol.clone()),
@@ -51,11 +51,16 @@ pub(super) async fn load(
         .unwrap_or_default();
     let vacant = VacantBook::new(config.inspections.clone(), vacant_state)
         .map_err(|e| anyhow::anyhow!("inspections: {e}"))?;
+    let mut requests = RequestBook::new(config.service.clone());
+    requests.restore(snapshots(store, "request:").await?);
+    let handovers = HandoverBook::restore(numbered(store, "handover:").await?);
     let mut books = Books {
         hub: PointsHub::new(device_specs, point_specs),
         patrol,
         vacant,
         incidents,
+        requests,
+        handovers,
         alarms,
         alarm_categories,
         fire_tests: FireTests::new(store.planned_fire_tests(now).await?),
@@ -98,11 +103,33 @@ async fn restore<T: DeserializeOwned>(store: &Store, name: &str) -> anyhow::Resu
     }
 }
 
-async fn stored_incidents(store: &Store) -> anyhow::Result<Vec<Incident>> {
-    let rows = store.states_with_prefix("incident:").await?;
+/// The books kept one record a row (`incident:12`, `request:40`): every readable one.
+async fn snapshots<T: DeserializeOwned>(store: &Store, prefix: &str) -> anyhow::Result<Vec<T>> {
+    Ok(numbered(store, prefix)
+        .await?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect())
+}
+
+/// As [`snapshots`], each with the number its row is named by.
+async fn numbered<T: DeserializeOwned>(
+    store: &Store,
+    prefix: &str,
+) -> anyhow::Result<Vec<(i64, T)>> {
+    let rows = store.states_with_prefix(prefix).await?;
     Ok(rows
         .iter()
-        .filter_map(|(_, body)| serde_json::from_str(body).ok())
+        .filter_map(|(name, body)| {
+            let id = name.strip_prefix(prefix)?.parse().ok()?;
+            match serde_json::from_str(body) {
+                Ok(v) => Some((id, v)),
+                Err(e) => {
+                    tracing::error!(record = %name, error = %e, "stored record unreadable; skipped");
+                    None
+                }
+            }
+        })
         .collect())
 }
 

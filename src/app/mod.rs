@@ -16,11 +16,10 @@ use tokio_util::sync::CancellationToken;
 
 use self::supervisor::Supervisor;
 use crate::config::Config;
-use crate::customers::ServiceMetrics;
 use crate::devices::modbus::{self, Bus};
 use crate::devices::mqtt::MqttMetrics;
 use crate::devices::mqtt::{self, MqttSource};
-use crate::engine::{Engine, EngineMetrics, LiveHub, Sinks};
+use crate::engine::{Engine, EngineMetrics, LiveHub, ServiceMetrics, Sinks};
 use crate::health::TaskHealth;
 use crate::http::{self, AppState, HttpMetrics};
 use crate::metrics::Registry;
@@ -192,19 +191,10 @@ impl App {
             crate::memory::release_free_pages(cancel.clone()),
         );
         tasks.spawn(
-            "service_deadlines",
-            crate::customers::chase::run(
-                self.store.clone(),
-                self.figures.service.clone(),
-                self.clock.clone(),
-                cancel.clone(),
-            ),
-        );
-        tasks.spawn(
             "duty",
             crate::customers::duty::run(
                 crate::customers::duty::DutyTask {
-                    store: self.store.clone(),
+                    engine: handle.clone(),
                     metrics: self.figures.service.clone(),
                     clock: self.clock.clone(),
                     targets: self.config.kpis,
@@ -255,7 +245,6 @@ impl App {
             auth: Arc::new(http::AuthState::new(
                 self.config.http.trusted_proxies.clone(),
             )),
-            service: Arc::new(self.config.service.clone()),
             kpis: self.config.kpis,
             notify: self.notify_sender(&tasks, &cancel)?,
             tasks: health,
@@ -351,7 +340,7 @@ impl Figures {
         let notify = NotifyMetrics::register(r);
         Self {
             registry: r.clone(),
-            engine: EngineMetrics::register(r),
+            engine: EngineMetrics::register(r, service.clone()),
             store: StoreMetrics::register(r),
             mqtt: MqttMetrics::register(r),
             outbox: OutboxMetrics::register(r),

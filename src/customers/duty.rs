@@ -1,6 +1,6 @@
 //! The duty desk's clockwork: once a minute the KPI gauges of the current month are
-//! refreshed from the store (§13.17). (Planned fire-system tests are put in place by the
-//! engine's tick, `engine::due`.)
+//! refreshed from the engine's request book (§13.17). (Planned fire-system tests are put
+//! in place by the engine's tick, `engine::due`.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,11 +8,11 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sitewatch_core::clock::Clock;
-use sitewatch_core::incidents::{Kpi, KpiTargets, service_kpis};
+use sitewatch_core::incidents::{Kpi, KpiTargets};
 use tokio_util::sync::CancellationToken;
 
-use super::ServiceMetrics;
-use crate::store::{Store, StoreError};
+use crate::engine::EngineHandle;
+use crate::engine::ServiceMetrics;
 
 /// How often the task looks at the clock.
 const POLL: Duration = Duration::from_secs(1);
@@ -22,8 +22,8 @@ const KPI_EVERY: chrono::Duration = chrono::Duration::seconds(60);
 /// What the task works with.
 #[derive(Debug, Clone)]
 pub struct DutyTask {
-    /// The database.
-    pub store: Store,
+    /// The engine, whose request book the KPIs count.
+    pub engine: EngineHandle,
     /// The gauges.
     pub metrics: ServiceMetrics,
     /// The engine's clock.
@@ -48,40 +48,34 @@ pub async fn run(task: DutyTask, cancel: CancellationToken) {
             continue;
         }
         last_kpis = Some(now);
-        match month_kpis(&task.store, &task.targets, task.tz, now).await {
-            Ok(kpis) => task.metrics.set_kpis(&kpis),
-            Err(e) => tracing::warn!(error = %e, "KPI refresh failed; trying again next minute"),
+        if let Some(kpis) = month_kpis(&task.engine, &task.targets, task.tz, now).await {
+            task.metrics.set_kpis(&kpis);
         }
     }
 }
 
-/// The KPIs of the month holding `now` (site time).
+/// The KPIs of the month holding `now` (site time); `None` when the engine has stopped.
 pub async fn month_kpis(
-    store: &Store,
+    engine: &EngineHandle,
     targets: &KpiTargets,
     tz: Tz,
     now: DateTime<Utc>,
-) -> Result<Vec<Kpi>, StoreError> {
+) -> Option<Vec<Kpi>> {
     let local = now.with_timezone(&tz);
     let period = format!("{:04}-{:02}", local.year(), local.month());
     let (from, to) = month(&period, tz).unwrap_or((now, now));
-    kpis(store, targets, from, to).await
+    kpis(engine, targets, from, to).await
 }
 
-/// The KPIs of `[from, to)`.
+/// The KPIs of `[from, to)`, over the engine's request book; `None` when the engine has
+/// stopped.
 pub async fn kpis(
-    store: &Store,
+    engine: &EngineHandle,
     targets: &KpiTargets,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<Kpi>, StoreError> {
-    let requests: Vec<_> = store
-        .requests(None, None)
-        .await?
-        .into_iter()
-        .map(|s| s.request)
-        .collect();
-    Ok(service_kpis(&requests, from, to, targets))
+) -> Option<Vec<Kpi>> {
+    engine.kpis(from, to, *targets).await
 }
 
 /// The month `YYYY-MM` in site time as `[first midnight, next first midnight)`.

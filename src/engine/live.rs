@@ -30,7 +30,8 @@ const RING: usize = 4096;
 pub struct LiveEvent {
     /// Sequence number, increasing by one per event since start.
     pub id: u64,
-    /// Event kind (`point`, `quality`, `device`, `alarm`, `incident`, `patrol`, `scan`, `inspection`).
+    /// Event kind (`point`, `quality`, `device`, `alarm`, `incident`, `patrol`, `scan`,
+    /// `inspection`, `vacant`, `request`, `handover`).
     pub kind: &'static str,
     body: Arc<Body>,
 }
@@ -189,6 +190,8 @@ fn kind(out: &Output) -> &'static str {
         Output::Vacant(_) => "vacant",
         Output::Incident(_) => "incident",
         Output::Alarm(_) => "alarm",
+        Output::Request(..) => "request",
+        Output::Handover(_) => "handover",
     }
 }
 
@@ -202,6 +205,8 @@ fn to_json(out: &Output) -> Box<RawValue> {
         Output::Vacant(ev) => serde_json::value::to_raw_value(ev),
         Output::Incident(ev) => serde_json::value::to_raw_value(ev),
         Output::Alarm(ev) => serde_json::value::to_raw_value(ev.as_ref()),
+        Output::Request(ev, _) => serde_json::value::to_raw_value(ev.as_ref()),
+        Output::Handover(ev) => serde_json::value::to_raw_value(ev.as_ref()),
     };
     raw.unwrap_or_default()
 }

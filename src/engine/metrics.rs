@@ -6,18 +6,22 @@
 use chrono::{DateTime, Utc};
 use prometheus::{Counter, GaugeVec, IntCounterVec, IntGaugeVec};
 use sitewatch_core::alarms::AlarmStats;
-use sitewatch_core::incidents::{IncidentEvent, IncidentEventKind};
+use sitewatch_core::incidents::{
+    IncidentEvent, IncidentEventKind, RequestEventKind, ServiceFigures,
+};
 use sitewatch_core::inspections::DueState;
 use sitewatch_core::patrol::PatrolEvent;
 use sitewatch_core::points::{PointEvent, PointId};
 
-use super::{Books, Output};
+use super::{Books, Output, ServiceMetrics};
 use crate::metrics::Registry;
 
 /// Cheap-clone handle to the engine's metrics.
 #[derive(Debug, Clone)]
 pub struct EngineMetrics {
     registry: Registry,
+    /// The service-request figures, which the request book now drives.
+    service: ServiceMetrics,
     source_rejects: IntCounterVec,
     patrol_scans: IntCounterVec,
     patrol_missed: IntCounterVec,
@@ -33,10 +37,12 @@ pub struct EngineMetrics {
 }
 
 impl EngineMetrics {
-    /// Creates and registers the engine's families in `r`.
-    pub fn register(r: &Registry) -> Self {
+    /// Creates and registers the engine's families in `r`; `service` are the request
+    /// figures its request book moves, registered by their owner.
+    pub fn register(r: &Registry, service: ServiceMetrics) -> Self {
         Self {
             registry: r.clone(),
+            service,
             source_rejects: r.counter(
                 "sitewatch_source_rejects_total",
                 "Input dropped because it could not be placed or parsed.",
@@ -140,7 +146,12 @@ impl EngineMetrics {
                 .inc(),
             Output::Patrol(ev) => self.patrol_event(ev),
             Output::Incident(ev) => self.incident_event(ev),
-            Output::Inspection(_) | Output::Vacant(_) => {}
+            Output::Inspection(_) | Output::Vacant(_) | Output::Handover(_) => {}
+            Output::Request(ev, kind) => {
+                if let RequestEventKind::ChaserIssued { .. } = ev.kind {
+                    self.service.chasers(kind.as_str(), 1);
+                }
+            }
             Output::Alarm(ev) => {
                 let t = serde_json::to_value(&ev.transition).ok();
                 let name = t
@@ -208,6 +219,18 @@ impl EngineMetrics {
                 .with_label_values(&[&category, state.as_str()])
                 .set(n as i64);
         }
+        self.service_figures(&books.requests.figures(now));
+    }
+
+    fn service_figures(&self, f: &ServiceFigures) {
+        let counts: Vec<(String, String, i64)> = f
+            .by_state
+            .iter()
+            .map(|((kind, state), n)| ((*kind).to_owned(), state.as_str().to_owned(), *n as i64))
+            .collect();
+        let overdue: Vec<(&str, i64)> = f.overdue.iter().map(|(k, n)| (*k, *n as i64)).collect();
+        self.service.set_requests(&counts, &overdue);
+        self.service.set_followup_rate(f.followed_up, f.completed);
     }
 
     fn alarm_stats(&self, st: &AlarmStats) {

@@ -10,16 +10,16 @@ mod live;
 mod metrics;
 mod outputs;
 mod queries;
+mod service_metrics;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 use sitewatch_core::alarms::AlarmEngine;
 use sitewatch_core::clock::Clock;
-use sitewatch_core::incidents::IncidentBook;
+use sitewatch_core::incidents::{HandoverBook, IncidentBook, RequestBook};
 use sitewatch_core::inspections::VacantBook;
 use sitewatch_core::patrol::PatrolBook;
 use sitewatch_core::points::{PointsHub, SourceEvent};
@@ -28,8 +28,9 @@ use tokio_util::sync::CancellationToken;
 
 pub(crate) use commands::set_vacant;
 pub use commands::{
-    Answer, CommandError, EngineCommand, FireTestCmd, IncidentCmd, InspectionCmd,
-    InspectionVerdict, PatrolCmd, ScanAnswer, ScanCmd, VacancyCmd,
+    Answer, CommandError, EngineCommand, FireTestCmd, HandoverAnswer, HandoverCmd, IncidentCmd,
+    InspectionCmd, InspectionVerdict, LinkTo, PatrolCmd, RequestAnswer, RequestCmd, ScanAnswer,
+    ScanCmd, VacancyCmd,
 };
 pub use due::{FireTests, MeterReading};
 pub use flow::category_id;
@@ -37,6 +38,7 @@ pub use live::{LiveEvent, LiveHub, PointValue};
 pub use metrics::EngineMetrics;
 pub use outputs::{AlarmSnapshot, Output, Sinks, VacantChange};
 pub use queries::EngineQuery;
+pub use service_metrics::ServiceMetrics;
 
 /// How often time-driven rules run.
 const TICK: Duration = Duration::from_secs(1);
@@ -55,6 +57,10 @@ pub struct Books {
     pub vacant: VacantBook,
     /// Incidents and their SLA clocks.
     pub incidents: IncidentBook,
+    /// Service requests (报修, 投诉, suggestions) and their deadlines.
+    pub requests: RequestBook,
+    /// Shift hand-overs.
+    pub handovers: HandoverBook,
     /// Alarms after ISA-18.2.
     pub alarms: AlarmEngine,
     /// Incident category per alarm rule id.
@@ -65,10 +71,6 @@ pub struct Books {
     pub meters: MeterReading,
 }
 
-/// A job for the engine: runs against the books at `now`, returns what it decided.
-/// Only until the last callers (service requests, hand-overs) have their commands.
-pub type Job = Box<dyn FnOnce(&mut Books, DateTime<Utc>) -> Vec<Output> + Send>;
-
 /// What callers send the engine.
 pub enum Request {
     /// A change, with where its answer goes (boxed: commands are large, queries small).
@@ -78,8 +80,6 @@ pub enum Request {
     ),
     /// A read; the query carries where its answer goes.
     Query(EngineQuery),
-    /// A closure (going away; see [`Job`]).
-    Job(Job),
 }
 
 impl std::fmt::Debug for Request {
@@ -87,7 +87,6 @@ impl std::fmt::Debug for Request {
         match self {
             Request::Command(cmd, _) => f.debug_tuple("Command").field(cmd).finish(),
             Request::Query(query) => f.debug_tuple("Query").field(query).finish(),
-            Request::Job(_) => f.write_str("Job"),
         }
     }
 }
@@ -119,32 +118,6 @@ impl EngineHandle {
         let (tx, rx) = oneshot::channel();
         self.requests.send(Request::Query(query(tx))).await.ok()?;
         rx.await.ok()
-    }
-
-    /// Runs `f` in the engine; its outputs go to the sinks, its value comes back.
-    /// `None` when the engine has stopped. Going away: use a command.
-    pub async fn act<T, F>(&self, f: F) -> Option<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Books, DateTime<Utc>) -> (T, Vec<Output>) + Send + 'static,
-    {
-        let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |books, now| {
-            let (value, out) = f(books, now);
-            let _ = tx.send(value);
-            out
-        });
-        self.requests.send(Request::Job(job)).await.ok()?;
-        rx.await.ok()
-    }
-
-    /// Reads from the books without changing them. Going away: use a query.
-    pub async fn read<T, F>(&self, f: F) -> Option<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Books, DateTime<Utc>) -> T + Send + 'static,
-    {
-        self.act(move |b, now| (f(b, now), Vec::new())).await
     }
 }
 
@@ -216,7 +189,7 @@ impl Engine {
         }
     }
 
-    /// A caller's command, query or job, at the engine's `now`.
+    /// A caller's command or query, at the engine's `now`.
     fn request(&mut self, request: Request) {
         let now = self.clock.now();
         let out = match request {
@@ -232,26 +205,8 @@ impl Engine {
                 query.answer(&self.books, now);
                 return;
             }
-            Request::Job(job) => {
-                let out = job(&mut self.books, now);
-                self.follow(out, now)
-            }
         };
         self.sinks.emit(&self.books, out, now);
-    }
-
-    /// A job's own outputs, plus what they set off in other books (a finding opens an
-    /// incident, an acknowledgement reaches the incident policy).
-    fn follow(&mut self, outputs: Vec<Output>, now: DateTime<Utc>) -> Vec<Output> {
-        let mut out = Vec::new();
-        for o in outputs {
-            match o {
-                Output::Patrol(ev) => out.extend(flow::patrol(&mut self.books, vec![*ev], now)),
-                Output::Alarm(ev) => out.extend(flow::alarms(&mut self.books, vec![*ev], now)),
-                other => out.push(other),
-            }
-        }
-        out
     }
 
     /// `first` and whatever else sources already queued, up to [`SOURCE_BATCH`], each at
@@ -286,10 +241,14 @@ impl Engine {
         let (events, mut records) = b.fire_tests.run_due(&mut b.alarms, now);
         out.extend(flow::alarms(b, events, now));
         records.extend(b.meters.run_due(&b.hub, now));
+        let chased = b.requests.run_due(now);
+        out.extend(commands::request_outputs(b, &chased));
         self.sinks.metrics.books(&self.books, now);
         self.sinks.keep(&self.books, out, records, now);
     }
 }
 
+#[cfg(test)]
+mod desk_tests;
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sitewatch_core::alarms::AlarmEvent;
-use sitewatch_core::incidents::{IncidentEvent, IncidentId};
+use sitewatch_core::incidents::{
+    HandoverEvent, HandoverId, IncidentEvent, IncidentId, RequestEvent, RequestId, RequestKind,
+};
 use sitewatch_core::inspections::{InspectionEvent, KeyLoan};
 use sitewatch_core::patrol::{PatrolEvent, ScanRecord};
 use sitewatch_core::points::PointEvent;
@@ -34,6 +36,10 @@ pub enum Output {
     Alarm(Box<AlarmEvent>),
     /// The vacant list or the key register changed (not by an inspection).
     Vacant(Box<VacantChange>),
+    /// From the service-request book, with the request's kind (metrics count by kind).
+    Request(Box<RequestEvent>, RequestKind),
+    /// From the hand-over book.
+    Handover(Box<HandoverEvent>),
 }
 
 impl Output {
@@ -45,6 +51,11 @@ impl Output {
     /// An incident event, boxed.
     pub fn incident(ev: IncidentEvent) -> Self {
         Self::Incident(Box::new(ev))
+    }
+
+    /// A hand-over event, boxed.
+    pub fn handover(ev: HandoverEvent) -> Self {
+        Self::Handover(Box::new(ev))
     }
 
     /// A vacant-list or key change, boxed.
@@ -157,6 +168,8 @@ struct Changed {
     vacant: bool,
     alarms: bool,
     incidents: std::collections::BTreeSet<IncidentId>,
+    requests: std::collections::BTreeSet<RequestId>,
+    handovers: std::collections::BTreeSet<HandoverId>,
 }
 
 impl Changed {
@@ -168,6 +181,12 @@ impl Changed {
                 self.incidents.insert(ev.incident);
             }
             Output::Alarm(_) => self.alarms = true,
+            Output::Request(ev, _) => {
+                self.requests.insert(ev.request);
+            }
+            Output::Handover(ev) => {
+                self.handovers.insert(ev.handover);
+            }
             Output::Point(_) => {}
         }
     }
@@ -204,8 +223,20 @@ impl Changed {
                 .and_then(|i| serde_json::to_string(i).ok());
             push(&format!("incident:{id}"), body);
         }
+        for id in &self.requests {
+            let body = books.requests.get(*id).and_then(to_json);
+            push(&format!("request:{id}"), body);
+        }
+        for id in &self.handovers {
+            let body = books.handovers.get(*id).and_then(to_json);
+            push(&format!("handover:{id}"), body);
+        }
         out
     }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Option<String> {
+    serde_json::to_string(v).ok()
 }
 
 fn journal(
@@ -253,6 +284,8 @@ fn store_item(out: &Output, now: DateTime<Utc>) -> Option<StoreItem> {
         Output::Vacant(ev) => journal(now, "vacant", "", ev),
         Output::Incident(ev) => journal(ev.at, "incident", &ev.incident.to_string(), ev),
         Output::Alarm(ev) => journal(ev.at, "alarm", &ev.alarm, ev.as_ref()),
+        Output::Request(ev, _) => journal(ev.at, "request", &ev.request.to_string(), ev),
+        Output::Handover(ev) => journal(ev.at, "handover", &ev.handover.to_string(), ev),
     }
 }
 
@@ -270,7 +303,8 @@ fn json<T: Serialize>(v: &T) -> serde_json::Value {
 }
 
 /// What goes out over MQTT (architecture, "Interfaces"): every alarm transition as the
-/// alarm's retained state and as an event; incidents and scans as events. Point values
+/// alarm's retained state and as an event; incidents, scans, patrol events, service
+/// requests and hand-overs as events. Point values
 /// are published straight from the live feed, not through the outbox: a lost one is
 /// replaced by the next.
 fn mqtt_messages(prefix: &str, out: &Output) -> Vec<OutMessage> {
@@ -299,6 +333,8 @@ fn mqtt_messages(prefix: &str, out: &Output) -> Vec<OutMessage> {
         Output::Incident(ev) => vec![event("incident", json(ev))],
         Output::Scan(rec) => vec![event("scan", json(rec.as_ref()))],
         Output::Patrol(ev) => vec![event("patrol", json(ev))],
+        Output::Request(ev, _) => vec![event("request", json(ev))],
+        Output::Handover(ev) => vec![event("handover", json(ev))],
         _ => Vec::new(),
     }
 }

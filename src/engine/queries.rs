@@ -5,7 +5,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sitewatch_core::alarms::Alarm;
 use sitewatch_core::incidents::{
-    ClockView, HandoverItem, Incident, IncidentId, WorkingCalendar, alarm_items,
+    ClockView, FollowUpDue, Handover, HandoverId, Incident, IncidentId, Kpi, KpiTargets, RequestId,
+    ServiceRequest, follow_ups_due, service_kpis,
 };
 use sitewatch_core::inspections::{DueUnit, InspectionError};
 use sitewatch_core::patrol::{PatrolReport, Subject, Tour, TourProgress};
@@ -47,11 +48,36 @@ pub enum EngineQuery {
     IncidentClocks(IncidentId, Reply<Option<(Incident, Vec<ClockView>)>>),
     /// Every running incident clock with its time left.
     Board(Reply<Vec<ClockView>>),
-    /// The site's working-day calendar.
-    Calendar(Reply<WorkingCalendar>),
-    /// The engine's open items for a hand-over (unacknowledged alarms, open incidents),
-    /// with the `now` they were drawn up at.
-    HandoverItems(Reply<(Vec<HandoverItem>, DateTime<Utc>)>),
+    /// Every service request, with the engine's `now` (for overdue and running clocks).
+    Requests(Reply<(Vec<ServiceRequest>, DateTime<Utc>)>),
+    /// One service request, with the engine's `now`.
+    Request(RequestId, Reply<Option<(ServiceRequest, DateTime<Utc>)>>),
+    /// The requests linked to an incident; `None` when there is no such incident.
+    IncidentRequests(IncidentId, Reply<Option<Vec<ServiceRequest>>>),
+    /// Follow-up calls waiting to be made, soonest due first.
+    FollowUpsDue(Reply<Vec<FollowUpDue>>),
+    /// The service KPIs of `[from, to)`.
+    Kpis {
+        /// From (inclusive).
+        from: DateTime<Utc>,
+        /// To (exclusive).
+        to: DateTime<Utc>,
+        /// `[kpis]`.
+        targets: KpiTargets,
+        /// The answer.
+        reply: Reply<Vec<Kpi>>,
+    },
+    /// Hand-overs started in `[from, to)`, by number.
+    Handovers {
+        /// From (inclusive).
+        from: DateTime<Utc>,
+        /// To (exclusive).
+        to: DateTime<Utc>,
+        /// The answer.
+        reply: Reply<Vec<(HandoverId, Handover)>>,
+    },
+    /// One hand-over.
+    Handover(HandoverId, Reply<Option<Handover>>),
     /// Vacant units due for inspection.
     InspectionsDue(Reply<Vec<DueUnit>>),
     /// What the vacant book would refuse of an inspection of `unit` with `key_set`.
@@ -108,12 +134,37 @@ impl EngineQuery {
                 r.send(found).map_err(drop)
             }
             EngineQuery::Board(r) => r.send(b.incidents.board(now)).map_err(drop),
-            EngineQuery::Calendar(r) => r.send(b.incidents.calendar().clone()).map_err(drop),
-            EngineQuery::HandoverItems(r) => {
-                let mut items = alarm_items(&b.alarms);
-                items.extend(b.incidents.handover_items(now));
-                r.send((items, now)).map_err(drop)
+            EngineQuery::Requests(r) => r
+                .send((b.requests.all().cloned().collect(), now))
+                .map_err(drop),
+            EngineQuery::Request(id, r) => {
+                let found = b.requests.get(id).map(|req| (req.clone(), now));
+                r.send(found).map_err(drop)
             }
+            EngineQuery::IncidentRequests(id, r) => {
+                let found = b.incidents.get(id).map(|_| {
+                    let linked = b.requests.of_incident(id).into_iter();
+                    linked.cloned().collect()
+                });
+                r.send(found).map_err(drop)
+            }
+            EngineQuery::FollowUpsDue(r) => r
+                .send(follow_ups_due(&b.incidents, &b.requests, now))
+                .map_err(drop),
+            EngineQuery::Kpis {
+                from,
+                to,
+                targets,
+                reply,
+            } => reply
+                .send(service_kpis(b.requests.all(), from, to, &targets))
+                .map_err(drop),
+            EngineQuery::Handovers { from, to, reply } => {
+                let list = b.handovers.started_between(from, to).into_iter();
+                let list = list.map(|(id, h)| (id, h.clone())).collect();
+                reply.send(list).map_err(drop)
+            }
+            EngineQuery::Handover(id, r) => r.send(b.handovers.get(id).cloned()).map_err(drop),
             EngineQuery::InspectionsDue(r) => r.send(b.vacant.due(now)).map_err(drop),
             EngineQuery::InspectionCheck {
                 unit,
@@ -195,14 +246,58 @@ impl EngineHandle {
         self.ask(EngineQuery::Board).await
     }
 
-    /// The site's working-day calendar.
-    pub async fn calendar(&self) -> Option<WorkingCalendar> {
-        self.ask(EngineQuery::Calendar).await
+    /// Every service request, with the engine's `now`.
+    pub async fn requests(&self) -> Option<(Vec<ServiceRequest>, DateTime<Utc>)> {
+        self.ask(EngineQuery::Requests).await
     }
 
-    /// The engine's open items for a hand-over, with the engine's `now`.
-    pub async fn handover_items(&self) -> Option<(Vec<HandoverItem>, DateTime<Utc>)> {
-        self.ask(EngineQuery::HandoverItems).await
+    /// One service request with the engine's `now`, `Some(None)` when there is none.
+    pub async fn request_by_id(
+        &self,
+        id: RequestId,
+    ) -> Option<Option<(ServiceRequest, DateTime<Utc>)>> {
+        self.ask(|r| EngineQuery::Request(id, r)).await
+    }
+
+    /// The requests linked to incident `id`, `Some(None)` when there is no such incident.
+    pub async fn incident_requests(&self, id: IncidentId) -> Option<Option<Vec<ServiceRequest>>> {
+        self.ask(|r| EngineQuery::IncidentRequests(id, r)).await
+    }
+
+    /// Follow-up calls waiting to be made, soonest due first.
+    pub async fn follow_ups_due(&self) -> Option<Vec<FollowUpDue>> {
+        self.ask(EngineQuery::FollowUpsDue).await
+    }
+
+    /// The service KPIs of `[from, to)` against `targets`.
+    pub async fn kpis(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        targets: KpiTargets,
+    ) -> Option<Vec<Kpi>> {
+        self.ask(|reply| EngineQuery::Kpis {
+            from,
+            to,
+            targets,
+            reply,
+        })
+        .await
+    }
+
+    /// Hand-overs started in `[from, to)`, by number.
+    pub async fn handovers(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Option<Vec<(HandoverId, Handover)>> {
+        self.ask(|reply| EngineQuery::Handovers { from, to, reply })
+            .await
+    }
+
+    /// One hand-over, `Some(None)` when there is none.
+    pub async fn handover_by_id(&self, id: HandoverId) -> Option<Option<Handover>> {
+        self.ask(|r| EngineQuery::Handover(id, r)).await
     }
 
     /// Vacant units due for inspection.

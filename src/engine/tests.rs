@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sitewatch_core::alarms::{AlarmCommand, AlarmConfig, AlarmEngine, AlarmState, Transition};
 use sitewatch_core::clock::{Clock, ManualClock};
-use sitewatch_core::incidents::{IncidentBook, IncidentSource, IncidentsConfig};
+use sitewatch_core::incidents::{
+    HandoverBook, IncidentBook, IncidentSource, IncidentsConfig, RequestBook, ServiceConfig,
+};
 use sitewatch_core::inspections::{
     ChecklistItem, Inspection, InspectionConfig, ItemResult, MeterReadings, VacantBook,
     VacantState, VacantUnit,
@@ -20,7 +22,7 @@ use crate::config::BillingConfig;
 use crate::store::{FireTest, Record};
 
 /// 10:00 on 25 November 2026 in Shanghai.
-fn clock() -> ManualClock {
+pub(super) fn clock() -> ManualClock {
     ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0)
             .single()
@@ -28,7 +30,7 @@ fn clock() -> ManualClock {
     )
 }
 
-fn books(patrol: PatrolConfig) -> Books {
+pub(super) fn books(patrol: PatrolConfig) -> Books {
     let mut rules = patrol.missed_rules();
     rules.sort_by(|a, b| a.id.cmp(&b.id));
     let alarm_categories = (rules.iter())
@@ -40,6 +42,8 @@ fn books(patrol: PatrolConfig) -> Books {
         vacant: VacantBook::new(InspectionConfig::default(), VacantState::default())
             .expect("vacant"),
         incidents: IncidentBook::new(IncidentsConfig::default()).expect("incidents"),
+        requests: RequestBook::new(ServiceConfig::default()),
+        handovers: HandoverBook::default(),
         alarms: AlarmEngine::new(rules, AlarmConfig::default()).expect("alarms"),
         alarm_categories,
         fire_tests: FireTests::default(),

@@ -11,14 +11,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sitewatch_core::incidents::{Handover, HandoverError, HandoverItem, RequestKind, alarm_items};
+use sitewatch_core::incidents::{Handover, HandoverAction, HandoverId};
 
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
-use crate::store::{DutyEntry, StoredHandover};
+use crate::engine::{HandoverAnswer, HandoverCmd};
+use crate::store::DutyEntry;
 
 #[derive(OpenApi)]
 #[openapi(paths(list, start, one, command, log, write))]
@@ -53,38 +54,48 @@ async fn start(
     ApiJson(b): ApiJson<StartBody>,
 ) -> Result<(StatusCode, Json<StoredHandover>), ApiError> {
     super::require_actor(&b.outgoing)?;
-    let items = open_items(&s).await?;
-    let mut handover = Handover::start(&b.outgoing, items, s.clock.now());
-    if let Some(note) = b.note.filter(|n| !n.trim().is_empty()) {
-        handover.add_note(&note).map_err(handover_error)?;
-    }
-    let id = s.store.insert_handover(&handover).await?;
-    let stored = StoredHandover {
-        id,
-        handover,
-        version: 1,
+    let cmd = HandoverCmd::Start {
+        outgoing: b.outgoing,
+        note: b.note,
     };
-    Ok((StatusCode::CREATED, Json(stored)))
+    let answer = s.engine.handover(cmd).await?;
+    Ok((StatusCode::CREATED, Json(answer.into())))
 }
 
-/// Every open item now: alarms and incidents from the engine, repairs and complaints
-/// from the store (suggestions are answered by the office, not handed over).
-async fn open_items(s: &AppState) -> Result<Vec<HandoverItem>, ApiError> {
-    let (mut items, now) = s
-        .engine
-        .read(|b, now| {
-            let mut items = alarm_items(&b.alarms);
-            items.extend(b.incidents.handover_items(now));
-            (items, now)
-        })
-        .await
-        .ok_or(ApiError::Unavailable)?;
-    for stored in s.store.open_requests().await? {
-        if !matches!(stored.request.kind, RequestKind::Suggestion) {
-            items.extend(stored.request.handover_item(now));
+/// A hand-over with its number, as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+struct StoredHandover {
+    /// Its number.
+    id: HandoverId,
+    /// The record.
+    #[serde(flatten)]
+    handover: Handover,
+}
+
+impl From<HandoverAnswer> for StoredHandover {
+    fn from(a: HandoverAnswer) -> Self {
+        Self {
+            id: a.id,
+            handover: a.handover,
         }
     }
-    Ok(items)
+}
+
+/// Hand-overs started in `[from, to)`, by number.
+async fn started_between(
+    s: &AppState,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<StoredHandover>, ApiError> {
+    let list = s
+        .engine
+        .handovers(from, to)
+        .await
+        .ok_or(ApiError::Unavailable)?;
+    let list = list.into_iter();
+    Ok(list
+        .map(|(id, handover)| StoredHandover { id, handover })
+        .collect())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -141,7 +152,7 @@ async fn list(
         to: q.to,
     };
     let (from, to) = span.bounds()?;
-    Ok(page.slice(s.store.handovers(from, to).await?))
+    Ok(page.slice(started_between(&s, from, to).await?))
 }
 
 /// One hand-over.
@@ -155,25 +166,13 @@ async fn one(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<StoredHandover>, ApiError> {
-    s.store
-        .handover(id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("hand-over {id}")))
-}
-
-/// A step on a hand-over.
-#[derive(Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum HandoverAction {
-    /// The outgoing shift's note for the whole shift.
-    Note { text: String },
-    /// A handling note on one item (加注处理意见).
-    ItemNote { reference: String, text: String },
-    /// The incoming shift verified one item.
-    Acknowledge { reference: String },
-    /// The incoming shift takes over; every item must be acknowledged.
-    Complete,
+    let handover = s
+        .engine
+        .handover_by_id(id)
+        .await
+        .ok_or(ApiError::Unavailable)?
+        .ok_or_else(|| ApiError::NotFound(format!("hand-over {id}")))?;
+    Ok(Json(StoredHandover { id, handover }))
 }
 
 /// Who takes a step, and which.
@@ -192,7 +191,7 @@ struct HandoverCommandBody {
         (status = 200, description = "The hand-over after the step", body = StoredHandover),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 404, description = "No such hand-over", body = ErrorBody),
-        (status = 409, description = "Complete already, items unacknowledged, the outgoing person taking over, or changed meanwhile", body = ErrorBody),
+        (status = 409, description = "Complete already, items unacknowledged, or the outgoing person taking over", body = ErrorBody),
         (status = 422, description = "Unknown item reference or empty note", body = ErrorBody),
     ))]
 async fn command(
@@ -201,33 +200,12 @@ async fn command(
     ApiJson(b): ApiJson<HandoverCommandBody>,
 ) -> Result<Json<StoredHandover>, ApiError> {
     super::require_actor(&b.actor)?;
-    let mut stored = s
-        .store
-        .handover(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("hand-over {id}")))?;
-    let now = s.clock.now();
-    let h = &mut stored.handover;
-    match b.action {
-        HandoverAction::Note { text } => h.add_note(non_empty(&text)?),
-        HandoverAction::ItemNote { reference, text } => {
-            h.add_item_note(&reference, non_empty(&text)?)
-        }
-        HandoverAction::Acknowledge { reference } => h.acknowledge(&reference, &b.actor, now),
-        HandoverAction::Complete => h.complete(&b.actor, now),
-    }
-    .map_err(handover_error)?;
-    if !s
-        .store
-        .save_handover(id, &stored.handover, stored.version, now)
-        .await?
-    {
-        return Err(ApiError::Conflict(format!(
-            "hand-over {id} was changed meanwhile; read it again and retry"
-        )));
-    }
-    stored.version += 1;
-    Ok(Json(stored))
+    let cmd = HandoverCmd::Step {
+        id,
+        actor: b.actor,
+        action: b.action,
+    };
+    Ok(Json(s.engine.handover(cmd).await?.into()))
 }
 
 fn non_empty(text: &str) -> Result<&str, ApiError> {
@@ -235,13 +213,6 @@ fn non_empty(text: &str) -> Result<&str, ApiError> {
         return Err(ApiError::invalid("text", "a note must say something"));
     }
     Ok(text)
-}
-
-fn handover_error(e: HandoverError) -> ApiError {
-    match e {
-        HandoverError::UnknownItem(_) => ApiError::invalid("reference", e.to_string()),
-        _ => ApiError::Conflict(e.to_string()),
-    }
 }
 
 /// An entry for the duty log.
@@ -278,7 +249,6 @@ async fn write(
 }
 
 /// The duty log of a span: entries and hand-overs.
-/// The duty log of a span: entries and hand-overs.
 #[derive(Serialize, ToSchema)]
 struct DutyLog {
     entries: Vec<DutyEntry>,
@@ -298,6 +268,6 @@ async fn log(
     let (from, to) = q.bounds()?;
     Ok(Json(DutyLog {
         entries: s.store.duty_entries(from, to).await?,
-        handovers: s.store.handovers(from, to).await?,
+        handovers: started_between(&s, from, to).await?,
     }))
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use sitewatch_core::alarms::AlarmError;
-use sitewatch_core::incidents::IncidentError;
+use sitewatch_core::incidents::{HandoverError, IncidentError, ServiceError};
 use sitewatch_core::inspections::{InspectionError, KeyError};
 
 use super::metrics::ErrorCode;
@@ -113,6 +113,9 @@ impl From<CommandError> for ApiError {
                 ApiError::NotFound(KeyError::UnknownSet(set).to_string())
             }
             CommandError::Key(e) => ApiError::Conflict(e.to_string()),
+            CommandError::Request(e) => service_error(e),
+            CommandError::UnknownIncident(_) => ApiError::invalid("incident", e.to_string()),
+            CommandError::Handover(e) => handover_error(e),
             CommandError::Mismatch => ApiError::Refused {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
                 message: e.to_string(),
@@ -138,6 +141,39 @@ fn incident_error(e: IncidentError) -> ApiError {
         }
         IncidentError::MissingReason => ApiError::invalid("reason", e.to_string()),
         IncidentError::BadCall { field, .. } => ApiError::invalid(field, e.to_string()),
+        _ => ApiError::Conflict(e.to_string()),
+    }
+}
+
+fn service_error(e: ServiceError) -> ApiError {
+    match e {
+        ServiceError::CannotClose { missing } => ApiError::Missing {
+            action: "close",
+            missing,
+        },
+        ServiceError::Empty(what) => ApiError::invalid(empty_field(what), e.to_string()),
+        ServiceError::BadRating(_) => ApiError::invalid("score", e.to_string()),
+        ServiceError::NotAComplaint(_) => ApiError::invalid("action", e.to_string()),
+        ServiceError::NotFound(id) => ApiError::NotFound(format!("request {id}")),
+        ServiceError::NotLinkable => ApiError::invalid("incident", e.to_string()),
+        _ => ApiError::Conflict(e.to_string()),
+    }
+}
+
+/// The body field an empty text of a request step was given in.
+fn empty_field(what: &str) -> &'static str {
+    match what {
+        "reply" => "text",
+        "completion report" => "report",
+        _ => "reason",
+    }
+}
+
+fn handover_error(e: HandoverError) -> ApiError {
+    match e {
+        HandoverError::UnknownItem(_) => ApiError::invalid("reference", e.to_string()),
+        HandoverError::EmptyNote => ApiError::invalid("text", e.to_string()),
+        HandoverError::NotFound(id) => ApiError::NotFound(format!("hand-over {id}")),
         _ => ApiError::Conflict(e.to_string()),
     }
 }

@@ -55,7 +55,9 @@ async fn kpis(
     ApiQuery(q): ApiQuery<KpiQuery>,
 ) -> Result<Json<KpiReport>, ApiError> {
     let (from, to) = span(&s, &q)?;
-    let kpis = duty::kpis(&s.store, &s.kpis, from, to).await?;
+    let kpis = duty::kpis(&s.engine, &s.kpis, from, to)
+        .await
+        .ok_or(ApiError::Unavailable)?;
     Ok(Json(KpiReport { from, to, kpis }))
 }
 

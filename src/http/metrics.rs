@@ -8,7 +8,7 @@ use axum::response::Response;
 use prometheus::IntCounterVec;
 
 use super::AppState;
-use crate::customers::ServiceMetrics;
+use crate::engine::ServiceMetrics;
 use crate::metrics::Registry;
 use crate::notify::NotifyMetrics;
 

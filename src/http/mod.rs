@@ -74,8 +74,6 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Sign-in state: whether users exist, recent log-in failures.
     pub auth: Arc<AuthState>,
-    /// `[service]`: the deadlines a new request starts with.
-    pub service: Arc<sitewatch_core::incidents::ServiceConfig>,
     /// `[kpis]`: targets of the service KPIs.
     pub kpis: sitewatch_core::incidents::KpiTargets,
     /// Notice sending: the `[notify]` policy and the sender's doorbell.

@@ -9,8 +9,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::incidents::{
-    Channel, ClockView, NewRequest, RequestAction, RequestCommand, RequestEvent, RequestId,
-    RequestKind, RequestState, ServiceError, ServiceRequest, WorkingCalendar,
+    Channel, ClockView, NewRequest, RequestAction, RequestEvent, RequestId, RequestKind,
+    RequestState, ServiceRequest,
 };
 
 use chrono::{DateTime, Utc};
@@ -19,6 +19,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody, Personal};
+use crate::engine::RequestCmd;
 
 #[derive(OpenApi)]
 #[openapi(paths(list, intake, one, command))]
@@ -50,7 +51,7 @@ struct IntakeBody {
     responses(
         (status = 201, description = "The request taken in, with its clocks", body = ServiceRequest),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 422, description = "A field is missing or invalid (`summary`, `unit`, `received_by`)", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid (`summary`, `unit`, `received_by`, `incident`)", body = ErrorBody),
     ))]
 async fn intake(
     State(s): State<AppState>,
@@ -67,10 +68,6 @@ async fn intake(
             format!("unit `{}` is not in the register", b.unit),
         ));
     }
-    super::links::check_intake(&s, b.kind, b.incident).await?;
-    let calendar = calendar(&s).await?;
-    let now = s.clock.now();
-    let incident = b.incident;
     let new = NewRequest {
         kind: b.kind,
         channel: b.channel,
@@ -79,15 +76,11 @@ async fn intake(
         summary: b.summary,
         received_by: b.received_by,
     };
-    let config = s.service.clone();
-    let request = s
-        .store
-        .create_request(now, |id| {
-            let mut request = ServiceRequest::new(id, new, &config, &calendar, now).0;
-            request.incident = incident;
-            request
-        })
-        .await?;
+    let cmd = RequestCmd::TakeIn {
+        new,
+        incident: b.incident,
+    };
+    let request = s.engine.request(cmd).await?.request;
     Ok((StatusCode::CREATED, Json(personal.apply(request))))
 }
 
@@ -137,6 +130,12 @@ impl RequestView {
     }
 }
 
+impl super::personal::Redact for RequestView {
+    fn redact(&mut self) {
+        self.request.redact();
+    }
+}
+
 /// Requests by number, filtered.
 #[utoipa::path(get, path = "/requests", tag = "requests", params(ListQuery),
     responses(
@@ -150,16 +149,17 @@ async fn list(
 ) -> Result<Paged<Vec<RequestView>>, ApiError> {
     let page = Page::new(q.limit, q.offset)?;
     let window = Window::new(q.from, q.to)?;
-    let now = s.clock.now();
-    let rows = s.store.requests(q.state, q.kind.as_deref()).await?;
-    let views: Vec<RequestView> = rows
+    let (all, now) = s.engine.requests().await.ok_or(ApiError::Unavailable)?;
+    let views: Vec<RequestView> = all
         .into_iter()
-        .filter(|r| window.contains(Some(r.request.received_at)))
-        .filter(|r| q.unit.as_ref().is_none_or(|u| *u == r.request.unit))
-        .map(|r| RequestView::of(personal.apply(r.request), now))
+        .filter(|r| q.state.is_none_or(|st| r.state == st))
+        .filter(|r| q.kind.as_deref().is_none_or(|k| r.kind.as_str() == k))
+        .filter(|r| window.contains(Some(r.received_at)))
+        .filter(|r| q.unit.as_ref().is_none_or(|u| *u == r.unit))
+        .map(|r| RequestView::of(r, now))
         .filter(|v| !q.overdue || v.overdue)
         .collect();
-    Ok(page.slice(views))
+    Ok(page.slice(personal.apply(views)))
 }
 
 /// One request with its timeline.
@@ -174,13 +174,13 @@ async fn one(
     personal: Personal,
     ApiPath(id): ApiPath<RequestId>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let stored = s
-        .store
-        .request(id)
-        .await?
+    let (request, now) = s
+        .engine
+        .request_by_id(id)
+        .await
+        .ok_or(ApiError::Unavailable)?
         .ok_or_else(|| ApiError::NotFound(format!("request {id}")))?;
-    let request = personal.apply(stored.request);
-    Ok(Json(RequestView::of(request, s.clock.now())))
+    Ok(Json(personal.apply(RequestView::of(request, now))))
 }
 
 /// One step on a request.
@@ -203,7 +203,7 @@ struct RequestCommandBody {
         (status = 200, description = "The events it caused", body = Vec<Object>),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 404, description = "No such request", body = ErrorBody),
-        (status = 409, description = "State does not allow it, changed meanwhile, or records missing (`missing_records`)", body = ErrorBody),
+        (status = 409, description = "State does not allow it, or records missing (`missing_records`)", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
     ))]
 async fn command(
@@ -212,59 +212,11 @@ async fn command(
     ApiJson(b): ApiJson<RequestCommandBody>,
 ) -> Result<Json<Vec<RequestEvent>>, ApiError> {
     super::require_actor(&b.actor)?;
-    let calendar = calendar(&s).await?;
-    let mut stored = s
-        .store
-        .request(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("request {id}")))?;
-    let now = s.clock.now();
-    let cmd = RequestCommand {
+    let step = sitewatch_core::incidents::RequestCommand {
         actor: b.actor,
         note: b.note,
         action: b.action,
     };
-    let events = stored
-        .request
-        .apply(cmd, &calendar, now)
-        .map_err(service_error)?;
-    if !s
-        .store
-        .save_request(&stored.request, stored.version, now)
-        .await?
-    {
-        return Err(ApiError::Conflict(format!(
-            "request {id} was changed meanwhile; read it again and retry"
-        )));
-    }
-    Ok(Json(events))
-}
-
-/// The site's working-day calendar, as the incident book has it.
-async fn calendar(s: &AppState) -> Result<WorkingCalendar, ApiError> {
-    s.engine
-        .read(|b, _| b.incidents.calendar().clone())
-        .await
-        .ok_or(ApiError::Unavailable)
-}
-
-fn service_error(e: ServiceError) -> ApiError {
-    match e {
-        ServiceError::CannotClose { missing } => ApiError::Missing {
-            action: "close",
-            missing,
-        },
-        ServiceError::Empty(field) => ApiError::invalid(field_name(field), e.to_string()),
-        ServiceError::BadRating(_) => ApiError::invalid("score", e.to_string()),
-        ServiceError::NotAComplaint(_) => ApiError::invalid("action", e.to_string()),
-        _ => ApiError::Conflict(e.to_string()),
-    }
-}
-
-fn field_name(what: &str) -> &'static str {
-    match what {
-        "reply" => "text",
-        "completion report" => "report",
-        _ => "reason",
-    }
+    let answer = s.engine.request(RequestCmd::Step { id, step }).await?;
+    Ok(Json(answer.events))
 }

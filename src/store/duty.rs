@@ -1,15 +1,13 @@
-//! The duty desk's records (rules.md §13.19, §13.15): shift hand-overs (the core's
-//! `Handover` as JSON, numbered by the database, versioned like service requests), the
-//! duty log, planned fire-system tests, and the requests linked to an incident.
+//! The duty desk's records (rules.md §13.19, §13.15): the duty log (the staff's own
+//! entries) and planned fire-system tests. Hand-overs and service requests are the
+//! engine's books, kept as snapshots (`request:{id}`, `handover:{id}`) by the writer.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sitewatch_core::incidents::{Handover, IncidentId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::requests::stored_request;
-use super::{Store, StoreError, StoredRequest};
+use super::{Store, StoreError};
 
 fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
@@ -17,19 +15,6 @@ fn ms(at: DateTime<Utc>) -> i64 {
 
 fn from_ms(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-/// A stored hand-over with its number and the version it was read at.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct StoredHandover {
-    /// Its number.
-    pub id: i64,
-    /// The record.
-    #[serde(flatten)]
-    pub handover: Handover,
-    /// Row version; a save must name it.
-    #[serde(skip)]
-    pub version: i64,
 }
 
 /// One entry of the duty log.
@@ -67,69 +52,6 @@ pub struct FireTest {
 }
 
 impl Store {
-    /// Keeps a new hand-over; its number.
-    pub async fn insert_handover(&self, h: &Handover) -> Result<i64, StoreError> {
-        let row = sqlx::query(
-            "insert into handovers (outgoing, started_at_ms, completed_at_ms, body, version, created_at_ms, updated_at_ms) \
-             values ($1, $2, null, $3, 1, $2, $2) returning handover_id",
-        )
-        .bind(h.outgoing.clone())
-        .bind(ms(h.started_at))
-        .bind(serde_json::to_string(h).unwrap_or_default())
-        .fetch_one(self.pool())
-        .await?;
-        Ok(row.try_get("handover_id")?)
-    }
-
-    /// One hand-over.
-    pub async fn handover(&self, id: i64) -> Result<Option<StoredHandover>, StoreError> {
-        let row =
-            sqlx::query("select handover_id, body, version from handovers where handover_id = $1")
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?;
-        Ok(row.as_ref().and_then(stored_handover))
-    }
-
-    /// Hand-overs started in `[from, to)`, oldest first.
-    pub async fn handovers(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<StoredHandover>, StoreError> {
-        let rows = sqlx::query(
-            "select handover_id, body, version from handovers \
-             where started_at_ms >= $1 and started_at_ms < $2 order by handover_id",
-        )
-        .bind(ms(from))
-        .bind(ms(to))
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows.iter().filter_map(stored_handover).collect())
-    }
-
-    /// Saves a changed hand-over if nobody saved it since `version`; false when someone did.
-    pub async fn save_handover(
-        &self,
-        id: i64,
-        h: &Handover,
-        version: i64,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "update handovers set body = $1, completed_at_ms = $2, version = version + 1, updated_at_ms = $3 \
-             where handover_id = $4 and version = $5",
-        )
-        .bind(serde_json::to_string(h).unwrap_or_default())
-        .bind(h.completed.as_ref().map(|(_, at)| ms(*at)))
-        .bind(ms(now))
-        .bind(id)
-        .bind(version)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
     /// Writes a duty-log entry.
     pub async fn add_duty_entry(
         &self,
@@ -234,33 +156,20 @@ impl Store {
         rows.iter().map(fire_test).collect()
     }
 
-    /// Requests linked to an incident, by number.
-    pub async fn incident_requests(
+    /// Records that a fire test's suppression is in place.
+    pub async fn mark_fire_test_applied(
         &self,
-        incident: IncidentId,
-    ) -> Result<Vec<StoredRequest>, StoreError> {
-        let rows = sqlx::query(
-            "select body, version from service_requests where incident_id = $1 order by service_request_id",
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "update fire_tests set applied_at_ms = $1, updated_at_ms = $1 where fire_test_id = $2",
         )
-        .bind(incident)
-        .fetch_all(self.pool())
+        .bind(ms(now))
+        .bind(id)
+        .execute(self.pool())
         .await?;
-        Ok(rows.iter().filter_map(stored_request).collect())
-    }
-}
-
-fn stored_handover(row: &AnyRow) -> Option<StoredHandover> {
-    let body: String = row.try_get("body").ok()?;
-    match serde_json::from_str(&body) {
-        Ok(handover) => Some(StoredHandover {
-            id: row.try_get("handover_id").ok()?,
-            handover,
-            version: row.try_get("version").ok()?,
-        }),
-        Err(e) => {
-            tracing::error!(error = %e, "stored hand-over unreadable; skipped");
-            None
-        }
+        Ok(())
     }
 }
 

@@ -16,7 +16,6 @@ mod outbox;
 mod patrol;
 mod readings;
 pub mod records;
-mod requests;
 mod snapshots;
 mod state;
 mod users;
@@ -32,7 +31,7 @@ use thiserror::Error;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use customers::ImportSummary;
-pub use duty::{DutyEntry, FireTest, StoredHandover};
+pub use duty::{DutyEntry, FireTest};
 pub use files::StoredFile;
 pub use health::WriteReport;
 pub use metrics::StoreMetrics;
@@ -40,7 +39,6 @@ pub use outbox::{OutMessage, Queued, Unwritten};
 pub use readings::PointKeys;
 pub use readings::{EventRow, JournalRow, Reading};
 pub use records::Record;
-pub use requests::{StoredRequest, kind_name};
 pub use users::{Holder, UserRow};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");

@@ -117,10 +117,11 @@ async fn assert_stored(store: &Store, since: chrono::DateTime<chrono::Utc>, volt
 }
 
 /// The live stream's text as it arrives, read by a task of its own.
-struct Live(Arc<Mutex<String>>);
+pub struct Live(Arc<Mutex<String>>);
 
 impl Live {
-    async fn open(app: &TestApp, kinds: &str) -> Live {
+    /// Opens `/api/v1/stream` for `kinds` (comma-separated).
+    pub async fn open(app: &TestApp, kinds: &str) -> Live {
         let url = format!("{}/api/v1/stream?kinds={kinds}", app.base);
         let mut resp = app.client.get(url).send().await.expect("stream");
         assert_eq!(resp.status(), 200);
@@ -143,7 +144,8 @@ impl Live {
             .any(|l| needles.iter().all(|n| l.contains(n)))
     }
 
-    async fn wait(&self, what: &str, needles: &[&str]) {
+    /// Waits until an event's data holds every one of `needles`.
+    pub async fn wait(&self, what: &str, needles: &[&str]) {
         eventually(what, WAIT, || async { self.has(needles).then_some(()) }).await;
     }
 }

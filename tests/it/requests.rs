@@ -1,16 +1,19 @@
 //! Repair requests, complaints and suggestions through the API: a repair closes only with
 //! its completion report, follow-up and rating; a declined request keeps the reason given
-//! to the owner; an overdue repair gets a chaser (催办) that takes the reason for delay.
+//! to the owner; an overdue repair gets a chaser (催办) that takes the reason for delay;
+//! every change reaches the journal, MQTT and the live stream, and survives a restart.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
-use sitewatch::core::clock::ManualClock;
+use sitewatch::core::clock::{ManualClock, SystemClock};
 
 use crate::customers::{import_csv, three_units};
 use crate::helpers::{Db, TestApp, eventually, metric, spawn_app_with};
+use crate::mqtt_out::{seen, subscribe};
+use crate::outage::Live;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -187,4 +190,98 @@ async fn a_request_for_a_unit_not_in_the_register_is_refused() {
         .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["field"], "unit");
+}
+
+/// Taking in a request and dispatching it are the engine's decisions like an incident's:
+/// each is journalled, published on the site's MQTT events topic (a real Mosquitto) and
+/// sent on the live stream.
+#[tokio::test]
+async fn a_request_and_its_dispatch_reach_the_journal_mqtt_and_the_live_stream() {
+    let extra = "[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\n";
+    let app = spawn_app_with(Db::Sqlite, extra, Arc::new(SystemClock)).await;
+    let (status, body) = import_csv(&app, &three_units()).await;
+    assert_eq!(status, 200, "{body}");
+    // The retained status proves the subscription is in place before anything is sent.
+    let (_client, msgs) = subscribe(1883, &format!("sitewatch/{}/#", app.site)).await;
+    let status_topic = format!("sitewatch/{}/status", app.site);
+    seen(&msgs, "online status", |(t, _, _)| t == &status_topic).await;
+    let live = Live::open(&app, "request").await;
+
+    let id = repair(&app).await;
+    ok(
+        &app,
+        id,
+        json!({"type": "dispatch", "technician": "tech-zhao"}),
+    )
+    .await;
+
+    let events_topic = format!("sitewatch/{}/events", app.site);
+    let on_mqtt = |step: &'static str| {
+        let topic = events_topic.clone();
+        move |(t, b, _): &(String, Value, bool)| {
+            t == &topic
+                && b["kind"] == "request"
+                && b["data"]["request"] == id
+                && b["data"]["kind"]["type"] == step
+        }
+    };
+    seen(&msgs, "intake on MQTT", on_mqtt("received")).await;
+    let (_, dispatched, _) = seen(&msgs, "dispatch on MQTT", on_mqtt("state_changed")).await;
+    assert_eq!(
+        dispatched["data"]["kind"]["to"], "in_progress",
+        "{dispatched}"
+    );
+    assert_eq!(dispatched["data"]["actor"], "desk-chen");
+
+    let request = format!("\"request\":{id}");
+    live.wait("intake live", &[&request, "\"received\""]).await;
+    live.wait("dispatch live", &[&request, "\"in_progress\""])
+        .await;
+
+    let subject = id.to_string();
+    let journal = eventually("intake and dispatch journalled", WAIT, || async {
+        let rows = app.get_json("/api/v1/events?kind=request").await;
+        let steps: Vec<String> = rows
+            .as_array()?
+            .iter()
+            .filter(|r| r["subject"] == subject.as_str())
+            .filter_map(|r| r["body"]["kind"]["type"].as_str().map(str::to_owned))
+            .collect();
+        steps.contains(&"state_changed".to_owned()).then_some(steps)
+    })
+    .await;
+    assert_eq!(
+        journal.first().map(String::as_str),
+        Some("received"),
+        "{journal:?}"
+    );
+}
+
+/// Requests and hand-overs are kept by the store writer and restored at start: after a
+/// restart they read as before and numbering goes on.
+#[tokio::test]
+async fn requests_and_hand_overs_survive_a_restart() {
+    let clock = clock();
+    let app = app_with_units(Db::Sqlite, clock.clone()).await;
+    let id = repair(&app).await;
+    ok(&app, id, json!({"type": "acknowledge"})).await;
+    let (status, handover) = app
+        .post_json("/api/v1/handovers", json!({"outgoing": "night-wang"}))
+        .await;
+    assert_eq!(status, 201, "{handover}");
+    let handover_id = handover["id"].as_i64().expect("id");
+    assert_eq!(
+        handover["entries"][0]["item"]["reference"],
+        format!("request:{id}")
+    );
+
+    let (db, sim) = app.shut_down().await;
+    let app = crate::helpers::start(db, sim, "", clock).await;
+    let r = app.get_json(&format!("/api/v1/requests/{id}")).await;
+    assert_eq!(r["state"], "acknowledged", "{r}");
+    let kept = app
+        .get_json(&format!("/api/v1/handovers/{handover_id}"))
+        .await;
+    assert_eq!(kept["entries"], handover["entries"], "{kept}");
+    assert_eq!(repair(&app).await, id + 1);
 }

@@ -63,6 +63,12 @@ pub enum HandoverError {
     /// The outgoing person tried to take over their own shift's items.
     #[error("`{0}` handed over; the incoming shift acknowledges and takes over")]
     SamePerson(String),
+    /// No hand-over has this number.
+    #[error("hand-over {0} not found")]
+    NotFound(i64),
+    /// A note that says nothing.
+    #[error("a note must say something")]
+    EmptyNote,
 }
 
 impl Handover {

@@ -80,15 +80,15 @@ impl Kpi {
 /// - responses in time: repairs and complaints received in the period whose first
 ///   response deadline (owner contacted / acknowledged, or on site for an emergency) has
 ///   ended, met on time.
-pub fn service_kpis(
-    requests: &[ServiceRequest],
+pub fn service_kpis<'a>(
+    requests: impl IntoIterator<Item = &'a ServiceRequest>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     targets: &KpiTargets,
 ) -> Vec<Kpi> {
     let within = |at: DateTime<Utc>| from <= at && at < to;
     let work: Vec<&ServiceRequest> = requests
-        .iter()
+        .into_iter()
         .filter(|r| !matches!(r.kind, RequestKind::Suggestion))
         .collect();
     let completed: Vec<&&ServiceRequest> = work

@@ -14,11 +14,14 @@ mod calendar;
 mod category;
 mod claims;
 mod event;
+mod follow_ups;
 mod handover;
+mod handover_book;
 mod households;
 mod incident;
 mod kpi;
 mod policy;
+mod requests;
 mod service;
 mod service_event;
 mod service_flow;
@@ -34,13 +37,18 @@ pub use calendar::{CalendarConfig, CalendarError, WorkingCalendar};
 pub use category::{CategoryConfig, CategorySpec, Department, builtin};
 pub use claims::{ClaimFile, ClaimItem, InsurerCall, Recorded};
 pub use event::{IncidentAction, IncidentCommand, IncidentEvent, IncidentEventKind, SYSTEM_ACTOR};
+pub use follow_ups::{FollowUpDue, follow_ups_due};
 pub use handover::{Handover, HandoverEntry, HandoverError, HandoverItem, alarm_items};
+pub use handover_book::{
+    HandoverAction, HandoverBook, HandoverEvent, HandoverEventKind, HandoverId,
+};
 pub use households::Household;
 pub use incident::{
     AlarmTrip, ClockView, Incident, IncidentId, IncidentSource, IncidentState, NewIncident,
 };
 pub use kpi::{Kpi, KpiTargets, service_kpis};
 pub use policy::{AlarmDecision, AlarmPolicyConfig, AlarmPriority, AlarmSignal};
+pub use requests::{CHASE_EVERY, FOLLOW_UP_RATE_WINDOW, RequestBook, ServiceFigures};
 pub use service::{
     Channel, Chaser, CompletionReport, FollowUpMethod, FollowUpRecord, NewRequest, RequestId,
     RequestKind, RequestState, ServiceConfig, ServiceError, ServiceRequest,

@@ -10,7 +10,7 @@ use super::incident::{ClockView, clock_views};
 use super::service_event::RequestEvent;
 use super::sla::{self, SlaClock, SlaKind, SlaRule};
 
-/// A request's number, handed out by the caller's store.
+/// A request's number, handed out by the [`super::RequestBook`].
 pub type RequestId = i64;
 
 /// How a request came in (rules.md §13.16, seed 004:31, 003:15).
@@ -45,8 +45,38 @@ pub enum RequestKind {
     Suggestion,
 }
 
+impl RequestKind {
+    /// The stable name of the kind (`repair`, `complaint`, `suggestion`), for the API and
+    /// metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Repair { .. } => "repair",
+            RequestKind::Complaint { .. } => "complaint",
+            RequestKind::Suggestion => "suggestion",
+        }
+    }
+
+    /// Repairs and complaints are worked, handed over, followed up and linked to
+    /// incidents; suggestions are answered by the office.
+    pub fn is_work(self) -> bool {
+        !matches!(self, RequestKind::Suggestion)
+    }
+}
+
 /// Where a request is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestState {
     /// Taken in.
@@ -361,4 +391,18 @@ pub enum ServiceError {
     /// The step does not apply to this kind of request.
     #[error("{0} applies only to complaints")]
     NotAComplaint(&'static str),
+    /// No request has this number.
+    #[error("request {0} not found")]
+    NotFound(RequestId),
+    /// A suggestion named an incident.
+    #[error("only repairs and complaints link to incidents")]
+    NotLinkable,
+    /// The request already names its incident; it is linked once.
+    #[error("request {id} is already linked to incident {incident}")]
+    AlreadyLinked {
+        /// The request.
+        id: RequestId,
+        /// Its incident.
+        incident: super::IncidentId,
+    },
 }

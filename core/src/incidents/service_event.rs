@@ -77,6 +77,11 @@ pub enum RequestEventKind {
         /// The reason.
         reason: String,
     },
+    /// Linked to the incident it came from or opened (rules.md §2, §3, §4).
+    IncidentLinked {
+        /// The incident.
+        incident: super::IncidentId,
+    },
 }
 
 /// A request to change a service request.

@@ -12,23 +12,30 @@
 
 mod alarms;
 mod fire_tests;
+mod handovers;
 mod incidents;
 mod inspections;
 mod patrol;
+mod requests;
 mod scans;
 mod vacancy;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::alarms::{AlarmCommand, AlarmError, AlarmEvent};
-use sitewatch_core::incidents::{Incident, IncidentError, IncidentEvent};
+use sitewatch_core::incidents::{
+    HandoverError, Incident, IncidentError, IncidentEvent, IncidentId, ServiceError,
+};
 use sitewatch_core::inspections::{InspectionError, KeyError, KeyLoan};
 use sitewatch_core::patrol::FindingAction;
 
 pub use fire_tests::FireTestCmd;
+pub use handovers::{HandoverAnswer, HandoverCmd};
 pub use incidents::IncidentCmd;
 pub use inspections::{InspectionCmd, InspectionVerdict};
 pub use patrol::PatrolCmd;
+pub(crate) use requests::outputs as request_outputs;
+pub use requests::{LinkTo, RequestAnswer, RequestCmd};
 pub use scans::{ScanAnswer, ScanCmd};
 pub use vacancy::VacancyCmd;
 pub(crate) use vacancy::set_vacant;
@@ -53,6 +60,10 @@ pub enum EngineCommand {
     Vacancy(VacancyCmd),
     /// A fire-system test a notice announced.
     FireTest(FireTestCmd),
+    /// A service request taken in, a step on one, or its link to an incident.
+    Request(RequestCmd),
+    /// A shift hand-over drawn up, or a step on one.
+    Handover(HandoverCmd),
 }
 
 /// What a command did, typed per command.
@@ -77,6 +88,10 @@ pub enum Answer {
     Vacancy(Vec<String>),
     /// A fire-system test is planned.
     Planned,
+    /// A service request after the command, with the events it caused.
+    Request(Box<RequestAnswer>),
+    /// A hand-over after the command.
+    Handover(Box<HandoverAnswer>),
 }
 
 /// Why a command was refused, by the book that refused it.
@@ -97,6 +112,15 @@ pub enum CommandError {
     /// The key register refused.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The service-request book refused.
+    #[error(transparent)]
+    Request(#[from] ServiceError),
+    /// A request named an incident the incident book does not hold.
+    #[error("incident {0} not found")]
+    UnknownIncident(IncidentId),
+    /// The hand-over book refused.
+    #[error(transparent)]
+    Handover(#[from] HandoverError),
     /// The engine answered a command with another command's answer (a bug).
     #[error("the engine's answer does not fit the command")]
     Mismatch,
@@ -115,5 +139,7 @@ pub(super) fn handle(books: &mut Books, cmd: EngineCommand, now: DateTime<Utc>) 
         EngineCommand::Inspection(cmd) => inspections::command(books, cmd, now),
         EngineCommand::Vacancy(cmd) => vacancy::command(books, cmd, now),
         EngineCommand::FireTest(cmd) => fire_tests::command(books, cmd, now),
+        EngineCommand::Request(cmd) => requests::command(books, cmd, now),
+        EngineCommand::Handover(cmd) => handovers::command(books, cmd, now),
     }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod alarms;
+mod books;
 mod claims;
 mod clocks;
 mod evidence;

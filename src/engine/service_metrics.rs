@@ -1,5 +1,6 @@
-//! Service metrics: requests by kind and state, overdue requests, chasers issued, notices
-//! issued, and the follow-up rate (回访率, rules.md §13.17) over 30 days.
+//! Service metrics: requests by kind and state, overdue requests, chasers issued (all
+//! moved by the engine's request book), notices issued (the notice desk), the follow-up
+//! rate (回访率, rules.md §13.17) over 30 days and the month's KPIs (the duty task).
 
 use prometheus::{Gauge, GaugeVec, IntCounterVec, IntGaugeVec};
 use sitewatch_core::incidents::Kpi;
