@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tower::ServiceExt;
 
+use crate::config::profile::{Profile, Table};
 use crate::config::{Config, load_profiles};
-use crate::devices::profile::{Profile, Table};
 use crate::devices::{binding, decode, modbus, nfc};
 use crate::http::page::{ApiQuery, Page, Paged, Window};
 use crate::http::{ApiError, ApiJson};

@@ -15,6 +15,7 @@ pub mod dburl;
 pub mod devices;
 pub mod engine;
 pub mod fuzzing;
+pub mod health;
 pub mod http;
 pub mod memory;
 pub mod metrics;

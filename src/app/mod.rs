@@ -2,6 +2,7 @@
 //! sources, the engine and the sinks, and on cancel drains them in pipeline order.
 
 mod books;
+mod supervisor;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,16 +13,20 @@ use sitewatch_core::clock::Clock;
 use sitewatch_core::points::PointId;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
+use self::supervisor::Supervisor;
 use crate::config::Config;
 use crate::devices::modbus::{self, Bus};
+use crate::devices::mqtt::MqttMetrics;
 use crate::devices::mqtt::{self, MqttSource};
-use crate::engine::{Engine, LiveHub, Sinks};
-use crate::http::{self, AppState};
-use crate::metrics::Metrics;
+use crate::engine::{Engine, EngineMetrics, LiveHub, ServiceMetrics, Sinks};
+use crate::health::TaskHealth;
+use crate::http::{self, AppState, HttpMetrics};
+use crate::metrics::Registry;
+use crate::notify::NotifyMetrics;
+use crate::outbox::OutboxMetrics;
 use crate::outbox::mqtt::{Publisher, topic_prefix};
-use crate::store::{PointKeys, Store, writer};
+use crate::store::{PointKeys, Store, StoreMetrics, writer};
 
 /// How long shutdown may take before the rest is abandoned.
 const GRACE: Duration = Duration::from_secs(10);
@@ -35,9 +40,24 @@ pub struct App {
     config: Config,
     listener: TcpListener,
     store: Store,
-    metrics: Metrics,
+    figures: Figures,
     clock: Arc<dyn Clock>,
     tick: Option<Duration>,
+    extra: Vec<ExtraTask>,
+}
+
+/// A task run beside the daemon's own, under the same supervisor.
+struct ExtraTask {
+    name: String,
+    task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+}
+
+impl std::fmt::Debug for ExtraTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExtraTask")
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 impl App {
@@ -64,9 +84,10 @@ impl App {
             config,
             listener,
             store,
-            metrics: Metrics::new(),
+            figures: Figures::register(&Registry::new()),
             clock,
             tick: None,
+            extra: Vec::new(),
         })
     }
 
@@ -74,6 +95,20 @@ impl App {
     /// the default second.
     pub fn with_tick(mut self, tick: Duration) -> Self {
         self.tick = Some(tick);
+        self
+    }
+
+    /// Runs `task` beside the daemon's own tasks and under their supervisor: like them it
+    /// should run until the stop, and an earlier end is reported (tests end one on purpose).
+    pub fn also_run(
+        mut self,
+        name: &str,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        self.extra.push(ExtraTask {
+            name: name.to_owned(),
+            task: Box::pin(task),
+        });
         self
     }
 
@@ -91,29 +126,37 @@ impl App {
 
     /// Runs until `cancel` fires, then stops sources, lets the engine and the store sink
     /// drain, and returns once everything is written or the grace period is over.
-    pub async fn run_until_stopped(self, cancel: CancellationToken) -> anyhow::Result<()> {
-        let tasks = TaskTracker::new();
+    pub async fn run_until_stopped(mut self, cancel: CancellationToken) -> anyhow::Result<()> {
+        let health = TaskHealth::default();
+        let tasks = Supervisor::new(&self.figures.registry, cancel.clone(), health.clone());
         let (handle, source_tx, inputs) = Engine::channels();
         let (scan_tx, scan_rx) = tokio::sync::mpsc::channel(256);
         let mqtt = self.mqtt_source(scan_tx, &source_tx)?;
-        let (store_tx, store_rx) =
-            writer::channel(self.config.database.backlog_bytes(), self.metrics.clone());
+        let (store_tx, store_rx) = writer::channel(
+            self.config.database.backlog_bytes(),
+            self.figures.store.clone(),
+        );
         let writes = store_tx.status();
         let live = Arc::new(LiveHub::default());
         let books = books::load(&self.config, &self.store, self.clock.now()).await?;
         let devices: Vec<&str> = books.hub.devices().map(|d| d.id.as_str()).collect();
         let points: Vec<PointId> = books.hub.points().map(|p| p.id.clone()).collect();
-        self.metrics.declare(&devices, &points);
+        self.figures.engine.declare(&devices, &points);
         // One task per connection: devices behind one gateway or serial line share it.
         let buses: Vec<Bus> = modbus::group(&self.config.devices)
             .into_iter()
             .filter_map(|devices| {
-                Bus::new(devices, source_tx.clone(), self.metrics.clone(), |id| {
-                    books
-                        .hub
-                        .point(&id)
-                        .map_or_else(|| id.into(), |p| p.id.clone())
-                })
+                Bus::new(
+                    devices,
+                    source_tx.clone(),
+                    self.figures.registry.clone(),
+                    |id| {
+                        books
+                            .hub
+                            .point(&id)
+                            .map_or_else(|| id.into(), |p| p.id.clone())
+                    },
+                )
             })
             .collect();
         let paging = crate::paging::Paging::from_config(&self.config)
@@ -121,13 +164,13 @@ impl App {
             .map(Arc::new);
         let (paging_queue, paging_rx) = match &paging {
             Some(_) => {
-                let (q, rx) = crate::paging::PagingQueue::new(self.metrics.clone());
+                let (q, rx) = crate::paging::PagingQueue::new(self.figures.paging.clone());
                 (Some(q), Some(rx))
             }
             None => (None, None),
         };
         let sinks = Sinks {
-            metrics: self.metrics.clone(),
+            metrics: self.figures.engine.clone(),
             store: store_tx,
             paging: paging_queue,
             live: live.clone(),
@@ -149,51 +192,56 @@ impl App {
         let writer = writer::Writer {
             store: self.store.clone(),
             rx: store_rx,
-            metrics: self.metrics.clone(),
+            metrics: self.figures.store.clone(),
             keys,
         };
-        tasks.spawn(writer.run(cancel.clone(), WRITER_GRACE));
-        tasks.spawn(engine.run(inputs, cancel.clone()));
-        tasks.spawn(crate::memory::release_free_pages(cancel.clone()));
-        tasks.spawn(crate::customers::duty::run(
-            crate::customers::duty::DutyTask {
-                engine: handle.clone(),
-                metrics: self.metrics.clone(),
-                clock: self.clock.clone(),
-                targets: self.config.kpis,
-                tz: self
-                    .config
-                    .site
-                    .timezone
-                    .parse()
-                    .unwrap_or(chrono_tz::Asia::Shanghai),
-            },
-            cancel.clone(),
-        ));
+        tasks.spawn("store_writer", writer.run(cancel.clone(), WRITER_GRACE));
+        tasks.spawn("engine", engine.run(inputs, cancel.clone()));
+        tasks.spawn(
+            "memory_release",
+            crate::memory::release_free_pages(cancel.clone()),
+        );
+        tasks.spawn(
+            "duty",
+            crate::customers::duty::run(
+                crate::customers::duty::DutyTask {
+                    engine: handle.clone(),
+                    metrics: self.figures.service.clone(),
+                    clock: self.clock.clone(),
+                    targets: self.config.kpis,
+                    tz: self.config.site.tz(),
+                },
+                cancel.clone(),
+            ),
+        );
         for bus in buses {
-            tasks.spawn(bus.run(cancel.clone()));
+            tasks.spawn(format!("modbus {}", bus.key()), bus.run(cancel.clone()));
         }
         if let Some(source) = mqtt {
-            tasks.spawn(source.run(cancel.clone()));
+            tasks.spawn("mqtt_source", source.run(cancel.clone()));
+            // The intake ends when the source does, so it runs only beside one.
+            tasks.spawn(
+                "scan_intake",
+                crate::scans::run_readers(
+                    scan_rx,
+                    writes.clone(),
+                    handle.clone(),
+                    self.clock.clone(),
+                ),
+            );
         }
         if self.config.mqtt.url.is_some() {
             let publisher = Publisher::new(
                 &self.config,
                 self.store.clone(),
                 live.clone(),
-                self.metrics.clone(),
+                self.figures.outbox.clone(),
                 self.clock.clone(),
                 writes.early_outbox(),
             )
             .context("Failed to configure the MQTT publisher")?;
-            tasks.spawn(publisher.run(cancel.clone()));
+            tasks.spawn("mqtt_publisher", publisher.run(cancel.clone()));
         }
-        tasks.spawn(crate::scans::run_readers(
-            scan_rx,
-            writes.clone(),
-            handle.clone(),
-            self.clock.clone(),
-        ));
         if let (Some(paging), Some(input)) = (&paging, paging_rx) {
             let parts = crate::paging::Parts {
                 paging: paging.clone(),
@@ -201,12 +249,12 @@ impl App {
                 store: self.store.clone(),
                 engine: handle.clone(),
                 sources: source_tx.clone(),
-                metrics: self.metrics.clone(),
+                metrics: self.figures.paging.clone(),
                 clock: self.clock.clone(),
             };
             let task = crate::paging::PagingTask::new(parts, &self.config)
                 .context("Failed to configure paging")?;
-            tasks.spawn(task.run(cancel.clone()));
+            tasks.spawn("paging", task.run(cancel.clone()));
         }
         for w in &self.config.warnings.0 {
             tracing::warn!(problem = %w, "config warning");
@@ -217,7 +265,7 @@ impl App {
             engine: handle,
             store: self.store.clone(),
             writes,
-            metrics: self.metrics.clone(),
+            metrics: self.figures.http.clone(),
             site: Arc::new(self.config.site.clone()),
             devices: Arc::new(self.config.devices.clone()),
             live,
@@ -228,15 +276,15 @@ impl App {
             )),
             kpis: self.config.kpis,
             notify: self.notify_sender(&tasks, &cancel)?,
+            tasks: health,
         };
         let router = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(self.listener, router)
             .with_graceful_shutdown(cancel.clone().cancelled_owned());
-        tasks.spawn(async move {
-            if let Err(e) = server.await {
-                tracing::error!(error = %e, "http server failed");
-            }
-        });
+        tasks.spawn_fallible("http_server", async move { server.await });
+        for extra in std::mem::take(&mut self.extra) {
+            tasks.spawn(extra.name, extra.task);
+        }
         tasks.close();
         cancel.cancelled().await;
         tracing::info!("stopping: draining sources, engine and store");
@@ -252,7 +300,7 @@ impl App {
     /// Starts the notice sender when `[notify]` is set; the planner for the HTTP side.
     fn notify_sender(
         &self,
-        tasks: &TaskTracker,
+        tasks: &Supervisor,
         cancel: &CancellationToken,
     ) -> anyhow::Result<crate::notify::Planner> {
         let Some(config) = &self.config.notify else {
@@ -269,12 +317,12 @@ impl App {
         let sender = crate::notify::sender::Sender::new(
             config,
             self.store.clone(),
-            self.metrics.clone(),
+            self.figures.notify.clone(),
             self.clock.clone(),
             planner.wake.clone(),
         )
         .context("Failed to configure notice sending")?;
-        tasks.spawn(sender.run(cancel.clone()));
+        tasks.spawn("notice_sender", sender.run(cancel.clone()));
         Ok(planner)
     }
 
@@ -291,9 +339,46 @@ impl App {
             sources: sources.clone(),
             scans,
         };
-        let source = MqttSource::new(&self.config, out, self.metrics.clone(), self.clock.clone())
-            .context("Failed to configure MQTT")?;
+        let source = MqttSource::new(
+            &self.config,
+            out,
+            self.figures.mqtt.clone(),
+            self.clock.clone(),
+        )
+        .context("Failed to configure MQTT")?;
         Ok(Some(source))
+    }
+}
+
+/// Every module's figures, each registered once by its owner in the one registry.
+#[derive(Debug, Clone)]
+struct Figures {
+    registry: Registry,
+    engine: EngineMetrics,
+    store: StoreMetrics,
+    mqtt: MqttMetrics,
+    outbox: OutboxMetrics,
+    service: ServiceMetrics,
+    notify: NotifyMetrics,
+    http: HttpMetrics,
+    paging: crate::paging::PagingMetrics,
+}
+
+impl Figures {
+    fn register(r: &Registry) -> Self {
+        let service = ServiceMetrics::register(r);
+        let notify = NotifyMetrics::register(r);
+        Self {
+            registry: r.clone(),
+            engine: EngineMetrics::register(r, service.clone()),
+            store: StoreMetrics::register(r),
+            mqtt: MqttMetrics::register(r),
+            outbox: OutboxMetrics::register(r),
+            http: HttpMetrics::register(r, service.clone(), notify.clone()),
+            paging: crate::paging::PagingMetrics::register(r),
+            service,
+            notify,
+        }
     }
 }
 

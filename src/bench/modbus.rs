@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::devices::modbus::Bus;
 use crate::devices::simulator::{SimDevice, Simulator};
-use crate::metrics::Metrics;
+use crate::metrics::Registry;
 
 /// What to run.
 #[derive(Debug, Clone, Copy)]
@@ -220,7 +220,7 @@ async fn sitewatch(
             m.poll_interval = every;
         }
     }
-    let metrics = Metrics::new();
+    let metrics = Registry::new();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let cancel = CancellationToken::new();
     let cpu0 = client_cpu();

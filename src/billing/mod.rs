@@ -4,7 +4,7 @@
 
 mod period;
 
-pub use period::{BillingConfig, due_period};
+pub use period::due_period;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -2,21 +2,6 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde::Deserialize;
-
-/// `[billing]` in the site config.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BillingConfig {
-    /// Day of the month whose start is the cut-off (rules.md §13.10, seed 004:85: the 20th).
-    pub cutoff_day: u32,
-}
-
-impl Default for BillingConfig {
-    fn default() -> Self {
-        Self { cutoff_day: 20 }
-    }
-}
 
 /// The period (`YYYY-MM`) whose cut-off has passed at `now` and is not yet `done`, if any.
 /// The cut-off is 00:00 local time on `cutoff_day` (clamped to the month's last day).

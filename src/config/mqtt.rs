@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::binding;
+use super::profile::Profile;
 use super::{Device, DeviceConfig};
-use crate::devices::binding;
-use crate::devices::profile::Profile;
 
 /// `[mqtt]`: the broker. Without `url`, `serve` refuses MQTT devices and `demo` starts
 /// its own broker.

@@ -239,7 +239,7 @@ impl OnCall {
         }
         for p in &raw.people {
             for c in &p.get_ref().channels {
-                if let Err(reason) = crate::paging::Contact::parse(c) {
+                if let Err(reason) = super::contacts::Contact::parse(c) {
                     problems.push(t.at(
                         p.span().start,
                         format!("person `{}`: {reason}", p.get_ref().user),

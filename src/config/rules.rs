@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use sitewatch_core::alarms::{AlarmRule, RuleSpec};
 
+use super::profile::AlarmDef;
 use super::{Device, SiteAlarmRule};
-use crate::devices::profile::AlarmDef;
 
 /// The rules, and the incident category of each rule that names one.
 pub(super) fn build(

@@ -9,7 +9,16 @@ fn demo_config_is_valid_with_builtin_profiles() {
     let config = parse(DEMO_CONFIG).expect("demo config is valid");
     assert_eq!(config.devices.len(), 7);
     assert_eq!(config.site.timezone, "Asia/Shanghai");
+    assert_eq!(config.site.tz(), chrono_tz::Asia::Shanghai);
     assert_eq!(config.devices[0].profile.id, "eastron_sdm630");
+}
+
+#[test]
+fn the_site_time_zone_is_the_one_written() {
+    let text = DEMO_CONFIG.replace("Asia/Shanghai", "Europe/Berlin");
+    assert_ne!(text, DEMO_CONFIG, "the demo config names its zone");
+    let config = parse(&text).expect("valid");
+    assert_eq!(config.site.tz(), chrono_tz::Europe::Berlin);
 }
 
 #[test]

@@ -12,7 +12,7 @@ use sitewatch_core::incidents::{Kpi, KpiTargets};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::EngineHandle;
-use crate::metrics::Metrics;
+use crate::engine::ServiceMetrics;
 
 /// How often the task looks at the clock.
 const POLL: Duration = Duration::from_secs(1);
@@ -25,7 +25,7 @@ pub struct DutyTask {
     /// The engine, whose request book the KPIs count.
     pub engine: EngineHandle,
     /// The gauges.
-    pub metrics: Metrics,
+    pub metrics: ServiceMetrics,
     /// The engine's clock.
     pub clock: Arc<dyn Clock>,
     /// `[kpis]`.
@@ -49,7 +49,7 @@ pub async fn run(task: DutyTask, cancel: CancellationToken) {
         }
         last_kpis = Some(now);
         if let Some(kpis) = month_kpis(&task.engine, &task.targets, task.tz, now).await {
-            task.metrics.service().set_kpis(&kpis);
+            task.metrics.set_kpis(&kpis);
         }
     }
 }

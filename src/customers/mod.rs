@@ -5,7 +5,6 @@
 
 pub mod duty;
 pub mod import;
-pub mod metrics;
 pub mod notices;
 pub mod vacancy;
 
@@ -13,7 +12,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use import::{RowProblem, parse_units};
-pub use metrics::ServiceMetrics;
 
 /// Whether anyone lives in a unit (rules.md §13.10, §13.22).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]

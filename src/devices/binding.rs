@@ -1,46 +1,10 @@
-//! MQTT topic bindings in profiles: `[[mqtt_points]]` say where each point's value sits in
-//! a device's messages (a JSON path), how words map to numbers, and how long the point
-//! may stay silent before it turns stale. The profile's `topic` pattern (with `{device}`)
-//! or the site config's `mqtt.topic` says which topic carries the messages.
+//! Reading a device's MQTT messages through its profile's bindings
+//! ([`crate::config::binding`]): which points a message gives, and which it refuses.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::payload::{self, JsonPath, RejectReason};
-
-/// One point read from a device's MQTT messages.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MqttPointDef {
-    /// Point name, unique in the profile (`[a-z0-9_]`).
-    pub name: String,
-    /// Where the value sits in the payload: `water_leak`, `state.temperature`, `$`.
-    pub path: JsonPath,
-    /// Engineering unit (empty for states).
-    #[serde(default)]
-    pub unit: String,
-    /// Words (or `true`/`false`) to numbers, e.g. `{ "open" = 1, "closed" = 0 }`.
-    #[serde(default)]
-    pub map: BTreeMap<String, f64>,
-    /// The point turns stale when no value came for this long; unset: never.
-    #[serde(default, with = "humantime_serde")]
-    pub stale_after: Option<Duration>,
-    /// Meaning of enumerated values, for display (`1 = "leak"`).
-    #[serde(default)]
-    pub states: BTreeMap<String, String>,
-    /// What the point means, for people.
-    #[serde(default)]
-    pub description: String,
-    /// History deadband in engineering units (0 keeps every change).
-    #[serde(default)]
-    pub deadband: f64,
-    /// Default alarm rules for this point (`[[mqtt_points.alarms]]`).
-    #[serde(default)]
-    pub alarms: Vec<super::profile::AlarmDef>,
-}
+use super::payload::{self, RejectReason};
+use crate::config::binding::MqttPointDef;
 
 /// What one message gave for a device's points.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -91,37 +55,11 @@ fn is_a_state(p: &MqttPointDef, n: f64) -> bool {
     p.states.contains_key(&key)
 }
 
-/// Checks one binding; the reason when it is wrong.
-pub fn check(p: &MqttPointDef) -> Result<(), String> {
-    if p.map.values().any(|v| !v.is_finite()) {
-        return Err("map values must be finite numbers".into());
-    }
-    if p.stale_after.is_some_and(|d| d.is_zero()) {
-        return Err("stale_after must be more than zero".into());
-    }
-    Ok(())
-}
-
-/// Checks a topic pattern or filter: non-empty, `#` only last, wildcards whole levels.
-pub fn check_topic(topic: &str) -> Result<(), String> {
-    let levels: Vec<&str> = topic.split('/').collect();
-    let last = levels.len() - 1;
-    let bad_level = |(i, l): (usize, &&str)| {
-        let l: &str = l;
-        (l.contains('#') && (l != "#" || i != last)) || (l.contains('+') && l != "+")
-    };
-    if topic.is_empty() || levels.iter().enumerate().any(bad_level) {
-        return Err(format!(
-            "topic `{topic}`: `+` and `#` must be whole levels, `#` last"
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
 
     fn points() -> Vec<MqttPointDef> {
         let text = r#"
@@ -176,15 +114,5 @@ unit = "%"
         let got = extract(&points(), br#"{"linkquality":3}"#);
         assert_eq!(got, Err(RejectReason::MissingPath));
         assert_eq!(extract(&points(), b"{"), Err(RejectReason::Malformed));
-    }
-
-    #[test]
-    fn topic_wildcards_must_be_whole_levels() {
-        assert!(check_topic("zigbee2mqtt/{device}").is_ok());
-        assert!(check_topic("sensors/+/state").is_ok());
-        assert!(check_topic("sensors/#").is_ok());
-        assert!(check_topic("sensors/#/x").is_err());
-        assert!(check_topic("sensors/a+").is_err());
-        assert!(check_topic("").is_err());
     }
 }

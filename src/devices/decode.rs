@@ -3,7 +3,7 @@
 
 use thiserror::Error;
 
-use super::profile::{DataType, Order, PointDef};
+use crate::config::profile::{DataType, Order, PointDef};
 
 /// A value that cannot be decoded as its profile says.
 #[derive(Debug, Error, PartialEq)]
@@ -158,7 +158,7 @@ fn arr<const N: usize>(bytes: &[u8]) -> [u8; N] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::devices::profile::Table;
+    use crate::config::profile::Table;
 
     fn point(t: DataType, word: Order, byte: Order) -> PointDef {
         PointDef {

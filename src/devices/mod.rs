@@ -1,5 +1,5 @@
-//! Device I/O: profiles (register maps and MQTT bindings as data), decoding, the Modbus
-//! poller, the MQTT source, NFC readers and the built-in simulated plant and sensors.
+//! Device I/O: reading devices through their profiles (`config::profile`, register maps
+//! and MQTT bindings as data): decoding, the Modbus poller, the MQTT source, NFC readers and the built-in simulated plant and sensors.
 
 pub mod binding;
 pub mod decode;
@@ -8,7 +8,6 @@ pub mod mqtt;
 pub mod nfc;
 pub mod payload;
 mod plant;
-pub mod profile;
 pub mod sensors;
 pub mod simulator;
 pub mod throttle;

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use serde_json::Value;
+
+pub use crate::config::binding::JsonPath;
 
 /// Why a message was dropped. A fixed set: the values are metric labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,54 +58,6 @@ impl RejectReason {
             RejectReason::TooLarge => "too_large",
             RejectReason::UnknownState => "unknown_state",
         }
-    }
-}
-
-/// A simple JSON path: `$` (the whole payload), `water_leak`, `state.temperature`, or
-/// `values.0` (an array index).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct JsonPath(Vec<String>);
-
-impl TryFrom<String> for JsonPath {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        JsonPath::parse(&s)
-    }
-}
-
-impl JsonPath {
-    /// Parses `$` or dot-separated keys; empty keys are refused.
-    pub fn parse(s: &str) -> Result<JsonPath, String> {
-        let rest = s
-            .strip_prefix('$')
-            .map_or(s, |r| r.strip_prefix('.').unwrap_or(r));
-        if rest.is_empty() {
-            return Ok(JsonPath(Vec::new()));
-        }
-        let keys: Vec<String> = rest.split('.').map(str::to_owned).collect();
-        if keys.iter().any(String::is_empty) {
-            return Err(format!("path `{s}` has an empty key"));
-        }
-        Ok(JsonPath(keys))
-    }
-
-    /// Whether the path is `$`, the whole payload.
-    pub fn is_root(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The value at the path, if there is one.
-    pub fn get<'a>(&self, mut v: &'a Value) -> Option<&'a Value> {
-        for key in &self.0 {
-            v = match v {
-                Value::Object(m) => m.get(key)?,
-                Value::Array(a) => a.get(key.parse::<usize>().ok()?)?,
-                _ => return None,
-            };
-        }
-        Some(v)
     }
 }
 

@@ -149,7 +149,7 @@ mod tests {
     use super::*;
     use crate::devices::{binding, nfc};
 
-    fn profile(id: &str) -> crate::devices::profile::Profile {
+    fn profile(id: &str) -> crate::config::profile::Profile {
         let profiles = crate::config::load_profiles(None).unwrap();
         profiles[id].as_ref().clone()
     }

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::decode::encode_words;
 use super::plant::{Model, model_for};
-use super::profile::{Profile, Table};
+use crate::config::profile::{Profile, Table};
 
 /// One device the simulator plays.
 #[derive(Debug, Clone)]

@@ -10,8 +10,8 @@ use sitewatch_core::points::PointId;
 use super::binding;
 use super::nfc::{self, NfcScan};
 use super::payload::RejectReason;
-use super::profile::Profile;
 use crate::config::Device;
+use crate::config::profile::Profile;
 
 /// What one message turned out to be.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,7 +12,8 @@ use chrono_tz::Tz;
 use sitewatch_core::alarms::{AlarmCommand, AlarmEngine, AlarmEvent, SuppressScope};
 use sitewatch_core::points::{PointState, PointsHub};
 
-use crate::billing::{BillingConfig, Snapshot, due_period, is_meter};
+use crate::billing::{Snapshot, due_period, is_meter};
+use crate::config::BillingConfig;
 use crate::store::{FireTest, Record};
 
 /// Fire-system tests announced by notices and not yet put in place.

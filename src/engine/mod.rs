@@ -7,8 +7,10 @@ mod commands;
 mod due;
 mod flow;
 mod live;
+mod metrics;
 mod outputs;
 mod queries;
+mod service_metrics;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,8 +35,10 @@ pub use commands::{
 pub use due::{FireTests, MeterReading};
 pub use flow::category_id;
 pub use live::{LiveEvent, LiveHub, PointValue};
+pub use metrics::EngineMetrics;
 pub use outputs::{AlarmSnapshot, Output, Sinks, VacantChange};
 pub use queries::EngineQuery;
+pub use service_metrics::ServiceMetrics;
 
 /// How often time-driven rules run.
 const TICK: Duration = Duration::from_secs(1);

@@ -13,8 +13,8 @@ use sitewatch_core::points::PointEvent;
 use std::sync::Arc;
 
 use super::Books;
+use super::EngineMetrics;
 use super::live::LiveHub;
-use crate::metrics::Metrics;
 use crate::store::writer::{StoreItem, StoreSender};
 use crate::store::{OutMessage, Reading, Record};
 
@@ -86,7 +86,7 @@ pub enum VacantChange {
 #[derive(Debug)]
 pub struct Sinks {
     /// Prometheus.
-    pub metrics: Metrics,
+    pub metrics: EngineMetrics,
     /// The store writer.
     pub store: StoreSender,
     /// Live views.

@@ -18,7 +18,7 @@ use sitewatch_core::points::{DeviceSpec, PointSpec, PointsHub, SourceEvent};
 
 use super::commands::{self, Answer, EngineCommand, InspectionCmd, VacancyCmd};
 use super::{Books, FireTests, MeterReading, Output, flow};
-use crate::billing::BillingConfig;
+use crate::config::BillingConfig;
 use crate::store::{FireTest, Record};
 
 /// 10:00 on 25 November 2026 in Shanghai.

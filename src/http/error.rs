@@ -15,6 +15,7 @@ use sitewatch_core::alarms::AlarmError;
 use sitewatch_core::incidents::{HandoverError, IncidentError, ServiceError};
 use sitewatch_core::inspections::{InspectionError, KeyError};
 
+use super::metrics::ErrorCode;
 use crate::customers::RowProblem;
 use crate::engine::CommandError;
 use crate::store::StoreError;
@@ -251,13 +252,12 @@ impl IntoResponse for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
             }
         };
-        API_ERRORS.with_label_values(&[code]).inc();
         let message = match &self {
             ApiError::Store(e) if is_outage(e) => ApiError::StoreUnavailable.to_string(),
             ApiError::Store(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
-        (
+        let mut resp = (
             status,
             Json(Body {
                 code,
@@ -273,7 +273,9 @@ impl IntoResponse for ApiError {
                 },
             }),
         )
-            .into_response()
+            .into_response();
+        resp.extensions_mut().insert(ErrorCode(code));
+        resp
     }
 }
 
@@ -320,18 +322,6 @@ impl ApiError {
         }
     }
 }
-
-/// API requests refused, by error code; registered in every metrics registry so
-/// `/metrics` shows bad input to the API.
-pub static API_ERRORS: std::sync::LazyLock<prometheus::IntCounterVec> =
-    std::sync::LazyLock::new(|| {
-        let opts = prometheus::Opts::new(
-            "sitewatch_api_errors_total",
-            "API requests refused, by error code (invalid, bad_body, not_found, conflict, …).",
-        );
-        #[allow(clippy::expect_used)] // a static, valid definition
-        prometheus::IntCounterVec::new(opts, &["code"]).expect("valid metric")
-    });
 
 /// A JSON body whose rejections answer with the stable error body (and count), instead of
 /// axum's plain-text message.

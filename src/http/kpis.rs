@@ -63,7 +63,7 @@ async fn kpis(
 
 /// The span asked for: a month, a `from`–`to` span, or the current month.
 fn span(s: &AppState, q: &KpiQuery) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
-    let tz: chrono_tz::Tz = s.site.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let tz = s.site.tz();
     match (&q.period, q.from, q.to) {
         (Some(p), None, None) => {
             duty::month(p, tz).ok_or_else(|| ApiError::invalid("period", "use YYYY-MM"))

@@ -16,6 +16,7 @@ mod inspections;
 mod kpis;
 mod links;
 mod live;
+mod metrics;
 mod notices;
 mod oncall;
 pub mod openapi;
@@ -41,11 +42,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Device, SiteConfig};
 use crate::engine::{EngineHandle, LiveHub};
-use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::writer::WriteStatus;
 pub use auth::{Actor, AuthState, Principal};
-pub use error::{API_ERRORS, ApiError, ApiJson, ApiPath, require_actor, require_client_id};
+pub use error::{ApiError, ApiJson, ApiPath, require_actor, require_client_id};
+pub use metrics::HttpMetrics;
 pub(crate) use page::ApiQuery;
 pub(crate) use personal::Personal;
 /// The error body as the OpenAPI document names it.
@@ -60,8 +61,8 @@ pub struct AppState {
     pub store: Store,
     /// The store writer's health and backlog.
     pub writes: WriteStatus,
-    /// The metrics registry.
-    pub metrics: Metrics,
+    /// The metrics registry and the figures the handlers move.
+    pub metrics: HttpMetrics,
     /// `[site]`.
     pub site: Arc<SiteConfig>,
     /// The configured devices.
@@ -80,6 +81,8 @@ pub struct AppState {
     pub notify: crate::notify::Planner,
     /// Paging (`[paging]`): the rota and the links; `None` pages nobody.
     pub paging: Option<Arc<crate::paging::Paging>>,
+    /// The long-running tasks that ended before the stop.
+    pub tasks: crate::health::TaskHealth,
 }
 
 /// Every route.
@@ -132,6 +135,8 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(fallback::wrong_method)
         // After routing, so the layer sees the matched route; one table decides access.
         .route_layer(from_fn_with_state(state.clone(), auth::layer))
+        // Outermost, so every error answer is counted, whoever gave it.
+        .layer(from_fn_with_state(state.clone(), metrics::count_errors))
         .with_state(state)
 }
 
@@ -143,9 +148,10 @@ async fn healthz() -> &'static str {
 /// database that takes this long to say `select 1` is not ready either.
 const READY_WAIT: Duration = Duration::from_secs(2);
 
-/// Ready when the database answers, the engine is running and the write path works: the
+/// Ready when the database answers, the engine is running, the write path works (the
 /// last write succeeded, nothing gave way in the last minute and no rows have waited too
-/// long (`writes` in the body says which). Never waits past [`READY_WAIT`].
+/// long: `writes` in the body says which) and no long-running task has ended (`ended`
+/// names them). Never waits past [`READY_WAIT`].
 async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     let ping = tokio::time::timeout(READY_WAIT, s.store.ping());
     let engine = tokio::time::timeout(READY_WAIT, s.engine.alive());
@@ -153,12 +159,18 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     let db = db.unwrap_or(false);
     let engine = engine.unwrap_or(false);
     let writes = s.writes.report();
-    let status = if db && engine && writes.ok {
+    let ended = s.tasks.list();
+    let status = if db && engine && writes.ok && ended.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = serde_json::json!({ "database": db, "engine": engine, "writes": writes });
+    let body = serde_json::json!({
+        "database": db,
+        "engine": engine,
+        "writes": writes,
+        "ended": ended,
+    });
     (status, axum::Json(body))
 }
 

@@ -162,7 +162,7 @@ async fn preview(
 
 /// Title and text as written, or from the template (the level heads the title).
 fn draft(s: &AppState, b: &NoticeBody) -> Result<(String, String), ApiError> {
-    let tz: chrono_tz::Tz = s.site.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let tz = s.site.tz();
     let (t_title, t_body) = match (b.template, b.starts_at) {
         (NoticeTemplate::General, _) => (String::new(), String::new()),
         (t, Some(from)) => t.render(from, b.ends_at.unwrap_or(from), tz),

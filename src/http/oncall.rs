@@ -112,18 +112,18 @@ async fn pages(
 async fn incident_alarms(s: &AppState, id: i64) -> Result<Vec<String>, ApiError> {
     let found = s
         .engine
-        .read(move |b, _| {
-            let i = b.incidents.get(id)?;
+        .incident(id)
+        .await
+        .ok_or(ApiError::Unavailable)?
+        .map(|i| {
             let mut alarms: Vec<String> =
                 i.alarm_trips.iter().map(|t| t.alarm_id.clone()).collect();
             // An emergency opened by hand is paged under its own name.
             alarms.push(crate::paging::incident_alarm(id));
             alarms.sort();
             alarms.dedup();
-            Some(alarms)
-        })
-        .await
-        .ok_or(ApiError::Unavailable)?;
+            alarms
+        });
     found.ok_or_else(|| ApiError::NotFound(format!("incident {id}")))
 }
 
@@ -157,11 +157,7 @@ async fn open(s: &AppState, token: &str) -> Result<(PageRecord, Option<Alarm>), 
         return Err(used(s, &page, at));
     }
     let alarm_id = page.alarm.clone().unwrap_or_default();
-    let alarm = s
-        .engine
-        .read(move |b, _| b.alarms.alarm(&alarm_id).cloned())
-        .await
-        .flatten();
+    let alarm = s.engine.alarm_by_id(&alarm_id).await.flatten();
     Ok((page, alarm))
 }
 
@@ -256,11 +252,7 @@ async fn act(
         }
     };
     let id = page.alarm.clone().unwrap_or_default();
-    let now = s
-        .engine
-        .read(move |b, _| b.alarms.alarm(&id).cloned())
-        .await
-        .flatten();
+    let now = s.engine.alarm_by_id(&id).await.flatten();
     let content = format!(
         "<div class=\"card ok\" id=\"done\"><b>{done}</b></div>{}",
         alarm_card(&s, &page, now.as_ref().or(alarm.as_ref()))

@@ -30,7 +30,7 @@ const BUCKETS: [f64; 11] = [
 
 /// Every device's up gauge and Modbus slot, by device id, and every bus's utilisation.
 #[derive(Debug, Default)]
-pub(super) struct DeviceTable {
+pub struct DeviceTable {
     devices: Mutex<BTreeMap<String, Row>>,
     buses: Mutex<BTreeMap<String, f64>>,
 }
@@ -44,7 +44,7 @@ struct Row {
 
 /// One device's Modbus request counters, latency histogram and skipped polls.
 #[derive(Debug, Default)]
-pub(super) struct ModbusSlot {
+pub struct ModbusSlot {
     /// By index in [`RESULTS`].
     requests: [AtomicU64; 4],
     /// Requests per bucket (not cumulative); the last one is `+Inf`. The histogram's count
@@ -57,7 +57,7 @@ pub(super) struct ModbusSlot {
 
 impl ModbusSlot {
     /// One request and how it ended (`ok`, `exception`, `timeout`, anything else: `error`).
-    pub(super) fn request(&self, took: Duration, result: &str) {
+    pub fn request(&self, took: Duration, result: &str) {
         let i = RESULTS.iter().position(|r| *r == result).unwrap_or(0);
         self.requests[i].fetch_add(1, Ordering::Relaxed);
         let secs = took.as_secs_f64();
@@ -71,7 +71,7 @@ impl ModbusSlot {
             });
     }
 
-    pub(super) fn skipped(&self, polls: u64) {
+    pub fn skipped(&self, polls: u64) {
         self.skipped.fetch_add(polls, Ordering::Relaxed);
     }
 }
@@ -85,16 +85,16 @@ impl DeviceTable {
         }
     }
 
-    pub(super) fn up(&self, device: &str, up: bool) {
+    pub fn up(&self, device: &str, up: bool) {
         self.row(device, |r| r.up = Some(up));
     }
 
     /// The device's Modbus slot, made on first use (its series show from then on, zero).
-    pub(super) fn modbus(&self, device: &str) -> Arc<ModbusSlot> {
+    pub fn modbus(&self, device: &str) -> Arc<ModbusSlot> {
         self.row(device, |r| r.modbus.get_or_insert_default().clone())
     }
 
-    pub(super) fn bus(&self, bus: &str, ratio: f64) {
+    pub fn bus(&self, bus: &str, ratio: f64) {
         let mut m = self.buses.lock().unwrap_or_else(|e| e.into_inner());
         match m.get_mut(bus) {
             Some(r) => *r = ratio,

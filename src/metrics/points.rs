@@ -15,7 +15,7 @@ const QUALITY: &str = "sitewatch_point_quality";
 /// shared, not a copy of each). A sorted `Vec` holds a point in 40 bytes where a
 /// `BTreeMap` took ~78 (0.8 MB at 20,000 points).
 #[derive(Debug, Default)]
-pub(super) struct PointTable {
+pub struct PointTable {
     points: Mutex<Vec<Entry>>,
 }
 
@@ -43,7 +43,7 @@ impl PointTable {
 
     /// Adds the points not yet in the table, stale and without a value: one sort per
     /// call, not a shifting insert per point.
-    pub(super) fn declare(&self, points: &[PointId]) {
+    pub fn declare(&self, points: &[PointId]) {
         self.with(|v| {
             let known = v.len();
             // Exact room: a doubled capacity would hold up to twice the table for good (a
@@ -71,11 +71,11 @@ impl PointTable {
         });
     }
 
-    pub(super) fn value(&self, point: &PointId, value: f64) {
+    pub fn value(&self, point: &PointId, value: f64) {
         self.entry(point, |e| e.value = Some(value));
     }
 
-    pub(super) fn quality(&self, point: &PointId, quality: Quality) {
+    pub fn quality(&self, point: &PointId, quality: Quality) {
         self.entry(point, |e| e.quality = quality);
     }
 

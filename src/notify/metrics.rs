@@ -1,8 +1,9 @@
 //! Notice message metrics: messages by channel and outcome, and the queue.
 
-use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{IntCounterVec, IntGaugeVec};
 
 use super::plan::{Channel, Status};
+use crate::metrics::Registry;
 
 /// The notify counters and gauge, registered once with the daemon's registry.
 #[derive(Debug, Clone)]
@@ -14,32 +15,22 @@ pub struct NotifyMetrics {
 
 impl NotifyMetrics {
     /// Creates and registers every notify metric in `r`.
-    #[allow(clippy::expect_used)] // metric definitions are static; a clash is a bug at start-up
     pub fn register(r: &Registry) -> Self {
-        let counter = |name: &str, help: &str, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-            r.register(Box::new(c.clone())).expect("unique metric");
-            c
-        };
-        let queue = IntGaugeVec::new(
-            Opts::new(
-                "sitewatch_notify_queue",
-                "Notice messages waiting to be sent (queued or in flight), by channel.",
-            ),
+        let queue = r.int_gauge(
+            "sitewatch_notify_queue",
+            "Notice messages waiting to be sent (queued or in flight), by channel.",
             &["channel"],
-        )
-        .expect("valid metric");
-        r.register(Box::new(queue.clone())).expect("unique metric");
+        );
         for c in [Channel::Email, Channel::Webhook] {
             queue.with_label_values(&[c.as_str()]).set(0);
         }
         Self {
-            messages: counter(
+            messages: r.counter(
                 "sitewatch_notify_messages_total",
                 "Notice messages by channel and final outcome (delivered, failed, suppressed, hand).",
                 &["channel", "outcome"],
             ),
-            attempts: counter(
+            attempts: r.counter(
                 "sitewatch_notify_attempts_total",
                 "Delivery attempts by channel and result (ok, error).",
                 &["channel", "result"],

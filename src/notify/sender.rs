@@ -11,11 +11,11 @@ use sitewatch_core::clock::Clock;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::NotifyMetrics;
 use super::Outgoing;
 use super::plan::Status;
 use super::transport::{SendError, Transports};
 use crate::config::{NotifyConfig, RetryConfig};
-use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// How often the store is asked for due messages when nobody rang.
@@ -29,7 +29,7 @@ pub struct Sender {
     transports: Transports,
     retry: RetryConfig,
     store: Store,
-    metrics: Metrics,
+    metrics: NotifyMetrics,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
 }
@@ -39,7 +39,7 @@ impl Sender {
     pub fn new(
         config: &NotifyConfig,
         store: Store,
-        metrics: Metrics,
+        metrics: NotifyMetrics,
         clock: Arc<dyn Clock>,
         wake: Arc<Notify>,
     ) -> anyhow::Result<Self> {
@@ -88,7 +88,7 @@ impl Sender {
             }
         }
         if let Ok(waiting) = self.store.message_queue().await {
-            self.metrics.notify().queue(&waiting);
+            self.metrics.queue(&waiting);
         }
     }
 
@@ -104,7 +104,7 @@ impl Sender {
             r = self.transports.send(m) => r,
             () = cancel.cancelled() => return Ok(()),
         };
-        let notify = self.metrics.notify();
+        let notify = &self.metrics;
         notify.attempt(m.channel, result.is_ok());
         let now = self.clock.now();
         match result {

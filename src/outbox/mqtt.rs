@@ -16,10 +16,10 @@ use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Pa
 use sitewatch_core::clock::Clock;
 use tokio_util::sync::CancellationToken;
 
+use super::OutboxMetrics;
 use crate::config::Config;
 use crate::devices::mqtt::options_with_suffix;
 use crate::engine::LiveHub;
-use crate::metrics::Metrics;
 use crate::store::writer::EarlyOutbox;
 use crate::store::{Store, Unwritten};
 
@@ -41,7 +41,7 @@ pub struct Publisher {
     prefix: String,
     store: Store,
     live: Arc<LiveHub>,
-    metrics: Metrics,
+    metrics: OutboxMetrics,
     clock: Arc<dyn Clock>,
     early: EarlyOutbox,
 }
@@ -117,7 +117,7 @@ impl Publisher {
         config: &Config,
         store: Store,
         live: Arc<LiveHub>,
-        metrics: Metrics,
+        metrics: OutboxMetrics,
         clock: Arc<dyn Clock>,
         early: EarlyOutbox,
     ) -> anyhow::Result<Self> {
@@ -164,7 +164,7 @@ impl Publisher {
                         connected = false;
                         window.reset();
                         self.early.rewind();
-                        self.metrics.mqtt_out_connected(false);
+                        self.metrics.connected(false);
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                     }
@@ -193,7 +193,7 @@ impl Publisher {
             Event::Incoming(Packet::ConnAck(_)) => {
                 w.reset();
                 self.early.rewind();
-                self.metrics.mqtt_out_connected(true);
+                self.metrics.connected(true);
                 w.handed.push_back(Sent::Other);
                 let _ = client.try_publish(
                     format!("{}/status", self.prefix),
@@ -213,8 +213,8 @@ impl Publisher {
                 Some(Sent::Row(id)) => w.acked.push(id),
                 Some(Sent::Early(m)) => {
                     m.confirmed(self.clock.now());
-                    self.metrics.mqtt_out_sent(1);
-                    self.metrics.mqtt_out_early(1);
+                    self.metrics.sent(1);
+                    self.metrics.early(1);
                 }
                 Some(Sent::Other) | None => {}
             },
@@ -257,7 +257,7 @@ impl Publisher {
         self.flush_acked(w).await;
         let count = tokio::time::timeout(DB_WAIT, self.store.backlog("mqtt")).await;
         if let Ok(Ok(n)) = count {
-            self.metrics.outbox_backlog("mqtt", n);
+            self.metrics.backlog("mqtt", n);
         }
         if !connected || w.busy() >= WINDOW {
             return;
@@ -325,7 +325,7 @@ impl Publisher {
         let mark = self.store.mark_sent(&w.acked, self.clock.now());
         match tokio::time::timeout(DB_WAIT, mark).await {
             Ok(Ok(())) => {
-                self.metrics.mqtt_out_sent(w.acked.len());
+                self.metrics.sent(w.acked.len());
                 w.acked.clear();
             }
             Ok(Err(e)) => tracing::warn!(error = %e, "cannot record deliveries; will retry"),

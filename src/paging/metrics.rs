@@ -2,9 +2,9 @@
 //! acknowledge per priority (a histogram, so Grafana shows MTTA), people on call per level
 //! (0 is the thing to alarm on) and engine events the paging queue had no room for.
 
-use prometheus::{
-    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
-};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts};
+
+use crate::metrics::Registry;
 
 /// The paging families, registered once with the daemon's registry.
 #[derive(Debug, Clone)]
@@ -22,7 +22,7 @@ impl PagingMetrics {
     pub fn register(r: &Registry) -> Self {
         let counter = |name: &str, help: &str, labels: &[&str]| {
             let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-            r.register(Box::new(c.clone())).expect("unique metric");
+            r.register(c.clone());
             c
         };
         let ack_seconds = HistogramVec::new(
@@ -36,8 +36,7 @@ impl PagingMetrics {
             &["priority"],
         )
         .expect("valid metric");
-        r.register(Box::new(ack_seconds.clone()))
-            .expect("unique metric");
+        r.register(ack_seconds.clone());
         let on_call = IntGaugeVec::new(
             Opts::new(
                 "sitewatch_oncall_people",
@@ -46,15 +45,13 @@ impl PagingMetrics {
             &["level"],
         )
         .expect("valid metric");
-        r.register(Box::new(on_call.clone()))
-            .expect("unique metric");
+        r.register(on_call.clone());
         let dropped = IntCounter::new(
             "sitewatch_paging_queue_dropped_total",
             "Alarm events the paging queue had no room for (the paging task then re-reads the alarms).",
         )
         .expect("valid metric");
-        r.register(Box::new(dropped.clone()))
-            .expect("unique metric");
+        r.register(dropped.clone());
         for p in ["emergency", "high", "medium", "low"] {
             ack_seconds.with_label_values(&[p]);
         }

@@ -7,7 +7,6 @@
 //! return to normal, cancels every queued page of the alarm. Each page carries a signed
 //! link (`links`) to a small phone page (`http::oncall`).
 
-mod contacts;
 mod links;
 mod metrics;
 mod queue;
@@ -24,8 +23,8 @@ use sitewatch_core::alarms::{EscalationConfig, Priority};
 use sitewatch_core::oncall::{Coverage, FloodPolicy, Rota};
 
 use crate::config::Config;
+pub use crate::config::contacts::Contact;
 use crate::config::paging::RepeatConfig;
-pub use contacts::Contact;
 pub use links::{LinkError, Links};
 pub use metrics::PagingMetrics;
 pub use queue::{PagingInput, PagingQueue, Receiver, incident_alarm};

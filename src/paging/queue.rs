@@ -13,7 +13,7 @@ use sitewatch_core::incidents::{
 };
 use tokio::sync::mpsc;
 
-use crate::metrics::Metrics;
+use super::PagingMetrics;
 
 /// Room for this many events: a flood of a thousand alarms raised at once fits.
 const CAPACITY: usize = 4096;
@@ -32,7 +32,7 @@ pub struct PagingInput {
 pub struct PagingQueue {
     tx: mpsc::Sender<PagingInput>,
     lost: Arc<AtomicBool>,
-    metrics: Metrics,
+    metrics: PagingMetrics,
 }
 
 /// The task's end.
@@ -44,7 +44,7 @@ pub struct Receiver {
 
 impl PagingQueue {
     /// A queue and its receiving end.
-    pub fn new(metrics: Metrics) -> (PagingQueue, Receiver) {
+    pub fn new(metrics: PagingMetrics) -> (PagingQueue, Receiver) {
         let (tx, rx) = mpsc::channel(CAPACITY);
         let lost = Arc::new(AtomicBool::new(false));
         (
@@ -68,7 +68,7 @@ impl PagingQueue {
         };
         if self.tx.try_send(input).is_err() {
             self.lost.store(true, Ordering::Release);
-            self.metrics.paging().dropped();
+            self.metrics.dropped();
         }
     }
 }

@@ -18,10 +18,10 @@ use sitewatch_core::points::SourceEvent;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
+use super::PagingMetrics;
 use super::send::{Channels, Message};
 use super::{Contact, Paging, PagingInput, Receiver, text, uncovered_point};
 use crate::engine::EngineHandle;
-use crate::metrics::Metrics;
 use crate::notify::transport::SendError;
 use crate::store::{NewPage, Outcome, PageRecord, Store};
 
@@ -41,7 +41,7 @@ pub struct PagingTask {
     engine: EngineHandle,
     sources: mpsc::Sender<SourceEvent>,
     channels: Arc<Channels>,
-    metrics: Metrics,
+    metrics: PagingMetrics,
     clock: Arc<dyn Clock>,
     flood: FloodState,
     uncovered: BTreeMap<String, bool>,
@@ -64,7 +64,7 @@ pub struct Parts {
     /// For the rota-gap points.
     pub sources: mpsc::Sender<SourceEvent>,
     /// Metrics.
-    pub metrics: Metrics,
+    pub metrics: PagingMetrics,
     /// The engine's clock.
     pub clock: Arc<dyn Clock>,
 }
@@ -142,7 +142,6 @@ impl PagingTask {
             Transition::Acknowledged => {
                 let secs = (ev.at - raised).num_milliseconds() as f64 / 1000.0;
                 self.metrics
-                    .paging()
                     .acknowledged(ev.priority.as_str(), secs.max(0.0));
                 let by = format!(
                     "acknowledged by {}",
@@ -187,7 +186,7 @@ impl PagingTask {
             body: text::alarm(&self.paging.site, ev, raised, self.paging.tz),
         };
         if self.plan(page, now).await {
-            self.metrics.paging().escalation(level);
+            self.metrics.escalation(level);
         }
     }
 
@@ -206,7 +205,7 @@ impl PagingTask {
     async fn cancel(&mut self, alarm: &str, by: &str, now: DateTime<Utc>) {
         self.pending.retain(|p| p.alarm.as_deref() != Some(alarm));
         match self.store.cancel_pages(alarm, by, now).await {
-            Ok(n) => self.metrics.paging().cancelled(n),
+            Ok(n) => self.metrics.cancelled(n),
             Err(e) => {
                 tracing::warn!(error = %e, alarm, "cannot cancel pages; the next round checks the alarm again")
             }
@@ -216,11 +215,7 @@ impl PagingTask {
     /// Re-reads the alarms: every step an unacknowledged alarm has reached is planned
     /// (nothing if it is), and pages of alarms no longer unacknowledged are cancelled.
     async fn reconcile(&mut self) {
-        let Some(alarms) = self
-            .engine
-            .read(|b, _| b.alarms.standing().cloned().collect::<Vec<Alarm>>())
-            .await
-        else {
+        let Some(alarms) = self.engine.alarms(false).await else {
             return;
         };
         let now = self.clock.now();
@@ -236,19 +231,15 @@ impl PagingTask {
                 self.plan_step(&ev, raised, &level, now).await;
             }
         }
-        let incidents = self
+        let incidents: Vec<String> = self
             .engine
-            .read(|b, _| {
-                let open = b.incidents.open_incidents();
-                let paged = open
-                    .iter()
-                    .filter(|i| super::queue::paged(i) && i.state == IncidentState::Reported);
-                paged
-                    .map(|i| super::incident_alarm(i.id))
-                    .collect::<Vec<String>>()
-            })
+            .incidents(false)
             .await
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .iter()
+            .filter(|i| super::queue::paged(i) && i.state == IncidentState::Reported)
+            .map(|i| super::incident_alarm(i.id))
+            .collect();
         live.extend(incidents);
         let queued = self.store.queued_page_alarms().await.unwrap_or_default();
         for alarm in queued.iter().filter(|a| !live.contains(*a)) {
@@ -313,7 +304,7 @@ impl PagingTask {
     fn coverage(&mut self, now: DateTime<Utc>) {
         for level in &self.paging.levels {
             let n = self.paging.rota.on_call(level, now).len();
-            self.metrics.paging().on_call(level, n);
+            self.metrics.on_call(level, n);
             if self.uncovered.get(level) == Some(&(n == 0)) {
                 continue;
             }
@@ -442,7 +433,7 @@ impl PagingTask {
         if !self.settle(page, "failed", None, &reason, now).await? {
             return Ok(());
         }
-        self.metrics.paging().page("none", "nobody_on_call");
+        self.metrics.page("none", "nobody_on_call");
         let (Some(up), Some(alarm), Some(raised)) = (above, page.alarm.clone(), page.raised_at)
         else {
             return Ok(());
@@ -460,7 +451,7 @@ impl PagingTask {
             body: page.body.clone(),
         };
         if self.plan(next, now).await {
-            self.metrics.paging().escalation(&up);
+            self.metrics.escalation(&up);
         }
         Ok(())
     }
@@ -497,7 +488,7 @@ impl PagingTask {
             .settle(page, status, Some(person), &reason, now)
             .await?
         {
-            self.metrics.paging().page("none", status);
+            self.metrics.page("none", status);
         }
         Ok(false)
     }
@@ -529,7 +520,7 @@ struct Delivery {
     paging: Arc<Paging>,
     channels: Arc<Channels>,
     store: Store,
-    metrics: Metrics,
+    metrics: PagingMetrics,
     clock: Arc<dyn Clock>,
     page: PageRecord,
     contact: Contact,
@@ -562,7 +553,7 @@ impl Delivery {
             Outcome::Retry { .. } => "retry",
             Outcome::Failed(_) => "failed",
         };
-        self.metrics.paging().page(self.contact.channel(), label);
+        self.metrics.page(self.contact.channel(), label);
         let mut wait = StdDuration::from_millis(100);
         for _ in 0..20 {
             match self.store.page_outcome(self.page.id, &outcome, now).await {

@@ -1,7 +1,7 @@
 //! The store's backlog: what the engine decided and the database has not kept yet. The
 //! engine adds to it without ever waiting; the writer takes batches from its front. It is
-//! bounded by an estimate of the memory it holds ([`DEFAULT_BYTES`] unless
-//! `[database] backlog_mib` says otherwise), and when an outage outlasts it, records give
+//! bounded by an estimate of the memory it holds (`[database] backlog_mib`, 64 MiB
+//! unless the config says otherwise), and when an outage outlasts it, records give
 //! way in a fixed order:
 //!
 //! 1. history readings, oldest first: the most numerous and the least needed (a gap in a
@@ -26,10 +26,6 @@ use sitewatch_core::points::HubSlot;
 use super::readings::JournalRow;
 use super::writer::StoreItem;
 use super::{OutMessage, Reading, Record, Unwritten};
-
-/// The backlog's bound unless the config sets one: about a million readings, some ten
-/// minutes of a large site's 2,000 readings a second.
-pub const DEFAULT_BYTES: usize = 64 << 20;
 
 /// What the backlog holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

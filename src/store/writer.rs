@@ -34,6 +34,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::StoreMetrics;
 use super::backlog::{Backlog, Batch, Counts, Kind};
 use super::health::{Health, WriteReport};
 use super::outbox::insert_outbox_in;
@@ -41,7 +42,6 @@ use super::readings::{PointKeys, insert_events_in, insert_readings_in};
 use super::records::{Receipts, write_records_in};
 use super::state::upsert_states_in;
 use super::{Backend, OutMessage, Reading, Record, Store, StoreError, Unwritten};
-use crate::metrics::Metrics;
 use sitewatch_core::points::HubSlot;
 
 /// Something to keep.
@@ -89,7 +89,7 @@ struct Queue {
 #[derive(Debug)]
 struct Shared {
     queue: Mutex<Queue>,
-    metrics: Metrics,
+    metrics: StoreMetrics,
     /// Wakes the MQTT publisher: outbox rows written, or unwritten ones to send early.
     publisher: Arc<Notify>,
     /// Who waits for a record to be kept.
@@ -116,7 +116,7 @@ impl Shared {
         if early {
             self.publisher.notify_one();
         }
-        self.metrics.store().dropped(dropped);
+        self.metrics.dropped(dropped);
         if let Some(log) = log {
             log_drops(log);
         }
@@ -283,7 +283,7 @@ impl EarlyOutbox {
 }
 
 /// A channel to the store writer whose backlog holds about `limit_bytes` at most.
-pub fn channel(limit_bytes: usize, metrics: Metrics) -> (StoreSender, StoreReceiver) {
+pub fn channel(limit_bytes: usize, metrics: StoreMetrics) -> (StoreSender, StoreReceiver) {
     let shared = Arc::new(Shared {
         queue: Mutex::new(Queue {
             backlog: Backlog::new(limit_bytes),
@@ -333,7 +333,7 @@ impl WriteStatus {
 
     /// Sets the store gauges from the report (called before `/metrics` renders).
     pub fn show(&self) {
-        self.0.metrics.store().show(&self.0.report());
+        self.0.metrics.show(&self.0.report());
     }
 
     /// The MQTT publisher's way in.
@@ -460,7 +460,7 @@ pub struct Writer {
     /// What to write.
     pub rx: StoreReceiver,
     /// Rows written.
-    pub metrics: Metrics,
+    pub metrics: StoreMetrics,
     /// The points' history keys as far as known ([`PointKeys::for_hub`]); the writer adds
     /// the rest.
     pub keys: PointKeys,
@@ -498,13 +498,13 @@ impl Writer {
                     trouble.recovered(self.rx.shared.waiting());
                 }
                 Some(Err(e)) => {
-                    self.metrics.store_error("batch");
+                    self.metrics.error("batch");
                     for _ in batch
                         .records
                         .iter()
                         .filter(|r| matches!(r, Record::Scan(_)))
                     {
-                        self.metrics.scan_store_retry();
+                        self.metrics.scan_retry();
                     }
                     self.rx.shared.failed();
                     let pause = trouble.failed(&e, self.rx.shared.waiting());
@@ -612,7 +612,10 @@ mod tests {
 
     #[test]
     fn unwritten_messages_go_early_only_while_writes_fail_each_once_in_order() {
-        let (tx, _rx) = channel(usize::MAX, Metrics::new());
+        let (tx, _rx) = channel(
+            usize::MAX,
+            StoreMetrics::register(&crate::metrics::Registry::new()),
+        );
         let early = tx.status().early_outbox();
         tx.send(vec![message(1), message(2)]);
         assert!(early.take(0, 10).is_empty(), "not while writes work");
@@ -643,7 +646,10 @@ mod tests {
 
     #[test]
     fn nothing_goes_early_ahead_of_a_written_row_the_publisher_has_not_read() {
-        let (tx, _rx) = channel(usize::MAX, Metrics::new());
+        let (tx, _rx) = channel(
+            usize::MAX,
+            StoreMetrics::register(&crate::metrics::Registry::new()),
+        );
         let early = tx.status().early_outbox();
         tx.send(vec![message(1)]);
         let batch = tx.shared.take();

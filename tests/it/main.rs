@@ -3,6 +3,7 @@
 #![allow(unreachable_pub, missing_debug_implementations)]
 
 mod alarms;
+mod arrows;
 mod auth;
 mod auth_guard_page;
 mod auth_outage;
@@ -41,4 +42,5 @@ mod rules;
 mod service_desk;
 mod sparklines;
 mod storage;
+mod supervision;
 mod vacant;

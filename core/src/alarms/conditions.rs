@@ -94,7 +94,7 @@ impl RuleRuntime {
     }
 
     /// Forgets a pending delay: a delay needs an unbroken run of good readings.
-    pub(super) fn hold(&mut self) {
+    pub(super) fn restart_delay(&mut self) {
         self.delay.pending = None;
     }
 

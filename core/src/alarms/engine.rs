@@ -22,12 +22,13 @@ pub struct AlarmEngine {
     pub(super) rules: Vec<RuleRuntime>,
     pub(super) alarms: Vec<Alarm>,
     pub(super) index: HashMap<String, usize>,
-    rule_points: Vec<Vec<String>>,
-    by_point: HashMap<String, Vec<usize>>,
+    pub(super) rule_points: Vec<Vec<String>>,
+    pub(super) by_point: HashMap<String, Vec<usize>>,
     /// Keyed by the hub's own point ids (shared, not a copy of each).
     pub(super) values: HashMap<PointId, f64>,
-    /// Points a rule reads whose quality is not good: their rules are held.
-    bad: HashSet<String>,
+    /// Points a rule reads whose quality is not good (comm lost, stale, bad): the rules
+    /// reading them are frozen (`masking.rs`, "Frozen rules").
+    pub(super) unreadable: HashSet<String>,
     pub(super) vacant: HashSet<String>,
     pub(super) suppressions: Vec<Suppression>,
     pub(super) flood: FloodMeter,
@@ -45,7 +46,7 @@ impl AlarmEngine {
             rule_points: Vec::with_capacity(rules.len()),
             by_point: HashMap::new(),
             values: HashMap::new(),
-            bad: HashSet::new(),
+            unreadable: HashSet::new(),
             vacant: HashSet::new(),
             suppressions: Vec::new(),
             flood: FloodMeter::default(),
@@ -151,9 +152,9 @@ impl AlarmEngine {
             PointEvent::Sample { point, value, .. } => self.sample(point, *value, now, &mut out),
             PointEvent::Quality { point, to, .. } => {
                 if *to == crate::points::Quality::Good {
-                    self.bad.remove(&**point);
+                    self.thaw_rules_of(point);
                 } else {
-                    self.hold_point(point);
+                    self.freeze_rules_of(point);
                 }
             }
             PointEvent::Device {
@@ -172,9 +173,7 @@ impl AlarmEngine {
         out: &mut Vec<AlarmEvent>,
     ) {
         // A sample is a good value by definition, even before the hub's quality event.
-        if !self.bad.is_empty() {
-            self.bad.remove(&**point);
-        }
+        self.thaw_rules_of(point);
         let Some(rules) = self.by_point.get(&**point) else {
             return;
         };
@@ -191,7 +190,7 @@ impl AlarmEngine {
         };
         let mut flips = Vec::new();
         for &i in rules {
-            if is_held(&self.bad, &self.rule_points[i]) {
+            if self.is_frozen(i) {
                 continue;
             }
             if let Some(active) = self.rules[i].on_sample(point, value, now, ctx) {
@@ -220,18 +219,6 @@ impl AlarmEngine {
             self.apply_condition(i, missed, None, now, &mut out);
         }
         out
-    }
-
-    fn hold_point(&mut self, point: &str) {
-        // Like `values`, only points a rule reads: a dead device without rules would
-        // otherwise leave a string per point here.
-        let Some(rules) = self.by_point.get(point) else {
-            return;
-        };
-        self.bad.insert(point.to_owned());
-        for &i in rules {
-            self.rules[i].hold();
-        }
     }
 
     fn device(
@@ -273,11 +260,11 @@ impl AlarmEngine {
             tz: self.config.time_zone,
         };
         let mut flips = Vec::new();
-        for (i, rule) in self.rules.iter_mut().enumerate() {
-            if is_held(&self.bad, &self.rule_points[i]) {
+        for i in 0..self.rules.len() {
+            if self.is_frozen(i) {
                 continue;
             }
-            if let Some(active) = rule.on_tick(now, ctx) {
+            if let Some(active) = self.rules[i].on_tick(now, ctx) {
                 flips.push((i, active));
             }
         }
@@ -323,8 +310,4 @@ impl AlarmEngine {
             self.alarms[i].suppressed = self.covering(&self.alarms[i], self.rule(i));
         }
     }
-}
-
-fn is_held(bad: &HashSet<String>, points: &[String]) -> bool {
-    !bad.is_empty() && points.iter().any(|p| bad.contains(p))
 }

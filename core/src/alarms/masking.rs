@@ -1,6 +1,14 @@
 //! Taking alarms off the console on purpose: shelving (per alarm, expires by itself),
 //! suppression windows by design (device, point, unit, site), out of service, and the
 //! vacant-unit register that arms vacant-consumption rules.
+//!
+//! Frozen rules, which are not masking: while a point a rule reads is unreadable (its
+//! quality is comm lost, stale or bad, as when its device stops answering), the rule is
+//! frozen. It is not evaluated on samples or ticks, so its alarm keeps the state it had,
+//! neither raised nor cleared on a value nobody can trust, and any on/off delay under way
+//! starts again once the point reads good. The device's comm-loss alarm is the one that
+//! speaks meanwhile. A frozen alarm stays on the console as it was, unlike a shelved or
+//! suppressed one; nothing about it is journalled.
 
 use chrono::{DateTime, Utc};
 
@@ -10,6 +18,35 @@ use super::model::{Alarm, AlarmEvent, OutOfService, Shelve, Transition};
 use super::rules::{AlarmRule, RuleSpec};
 
 impl AlarmEngine {
+    /// A point turned unreadable: freezes the rules reading it and forgets their pending
+    /// delays (a delay needs an unbroken run of good readings).
+    pub(super) fn freeze_rules_of(&mut self, point: &str) {
+        // Like `values`, only points a rule reads: a dead device without rules would
+        // otherwise leave a string per point here.
+        let Some(rules) = self.by_point.get(point) else {
+            return;
+        };
+        self.unreadable.insert(point.to_owned());
+        for &i in rules {
+            self.rules[i].restart_delay();
+        }
+    }
+
+    /// A point read good again (a good quality or a sample): its rules thaw.
+    pub(super) fn thaw_rules_of(&mut self, point: &str) {
+        if !self.unreadable.is_empty() {
+            self.unreadable.remove(point);
+        }
+    }
+
+    /// Whether rule `i` reads an unreadable point, so is frozen.
+    pub(super) fn is_frozen(&self, i: usize) -> bool {
+        !self.unreadable.is_empty()
+            && self.rule_points[i]
+                .iter()
+                .any(|p| self.unreadable.contains(p))
+    }
+
     pub(super) fn shelve(
         &mut self,
         id: &str,

@@ -11,9 +11,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Link, decode_block, read_block};
+use crate::config::profile::Profile;
 use crate::config::{Device, ModbusConfig};
-use crate::devices::profile::Profile;
-use crate::metrics::{Metrics, ModbusDeviceMetrics};
+use crate::metrics::{ModbusSlot, Registry};
 
 /// How often bus utilisation is published.
 const UTILISATION_WINDOW: Duration = Duration::from_secs(1);
@@ -48,7 +48,7 @@ struct Member {
     /// Point ids by profile index, built once (not a `format!` per value per poll).
     ids: Vec<PointId>,
     /// This device's request metrics, looked up once.
-    requests: ModbusDeviceMetrics,
+    requests: Arc<ModbusSlot>,
 }
 
 /// The devices of one connection and the task that polls them.
@@ -57,7 +57,7 @@ pub struct Bus {
     link: Link,
     members: Vec<Member>,
     tx: mpsc::Sender<SourceEvent>,
-    metrics: Metrics,
+    metrics: Registry,
     busy: Duration,
     window: Instant,
 }
@@ -80,7 +80,7 @@ impl Bus {
     pub fn new(
         devices: Vec<Device>,
         tx: mpsc::Sender<SourceEvent>,
-        metrics: Metrics,
+        metrics: Registry,
         point_id: impl Fn(String) -> PointId,
     ) -> Option<Bus> {
         let first = devices.first()?.config.modbus.clone()?;
@@ -99,7 +99,7 @@ impl Bus {
                     .iter()
                     .map(|p| point_id(device.point_id(&p.name)))
                     .collect();
-                let requests = metrics.modbus_device(&device.config.id);
+                let requests = metrics.devices().modbus(&device.config.id);
                 Some(Member {
                     id: device.config.id,
                     profile: device.profile,
@@ -183,7 +183,7 @@ impl Bus {
         let window = now - self.window;
         if window >= UTILISATION_WINDOW {
             let ratio = self.busy.as_secs_f64() / window.as_secs_f64();
-            self.metrics.bus_utilisation(&self.key, ratio.min(1.0));
+            self.metrics.devices().bus(&self.key, ratio.min(1.0));
             (self.busy, self.window) = (Duration::ZERO, now);
         }
         let m = &mut self.members[i];

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::read::table_name;
 use super::{Block, Link, Raw, decode_block, read_block};
 use crate::config::Device;
-use crate::devices::profile::PointDef;
+use crate::config::profile::PointDef;
 
 /// One line of the table.
 #[derive(Debug, Clone, PartialEq)]

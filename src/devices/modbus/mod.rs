@@ -15,66 +15,12 @@ pub use bus::{Bus, group};
 pub use read::{BlockError, Raw, decode_block, read_block};
 pub use transport::Link;
 
-use super::profile::{PointDef, Table};
-
-/// Largest register read Modbus allows in one request.
-const MAX_WORDS: u16 = 125;
-/// Largest bit read Modbus allows in one request.
-const MAX_BITS: u16 = 2000;
-
-/// One read request covering contiguous points of one table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Block {
-    /// The table read.
-    pub table: Table,
-    /// First address.
-    pub start: u16,
-    /// Registers or bits read.
-    pub count: u16,
-    /// Indexes into the profile's points.
-    pub points: Vec<usize>,
-}
-
-/// Coalesces a profile's points into as few contiguous reads as the Modbus limits allow.
-pub fn plan(points: &[PointDef]) -> Vec<Block> {
-    let mut order: Vec<usize> = (0..points.len()).collect();
-    order.sort_by_key(|&i| (points[i].table, points[i].address));
-    let mut blocks: Vec<Block> = Vec::new();
-    for i in order {
-        let p = &points[i];
-        let width = if p.table.is_bits() {
-            1
-        } else {
-            p.data_type.words()
-        };
-        let limit = if p.table.is_bits() {
-            MAX_BITS
-        } else {
-            MAX_WORDS
-        };
-        if let Some(b) = blocks.last_mut().filter(|b| b.table == p.table) {
-            let end = b.start + b.count;
-            let new_end = (p.address + width).max(end);
-            if p.address <= end && new_end - b.start <= limit {
-                b.count = new_end - b.start;
-                b.points.push(i);
-                continue;
-            }
-        }
-        blocks.push(Block {
-            table: p.table,
-            start: p.address,
-            count: width,
-            points: vec![i],
-        });
-    }
-    blocks
-}
+pub use crate::config::profile::{Block, plan};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::devices::profile::Profile;
+    use crate::config::profile::{MAX_WORDS, PointDef, Profile, Table};
     use std::path::Path;
 
     fn points(text: &str) -> Vec<PointDef> {

@@ -9,8 +9,8 @@ use tokio_modbus::ExceptionCode;
 use tokio_modbus::client::{Context, Reader};
 
 use super::Block;
+use crate::config::profile::{PointDef, Table};
 use crate::devices::decode::{DecodeError, decode_bit, decode_words};
-use crate::devices::profile::{PointDef, Table};
 
 /// The data of one block.
 #[derive(Debug, Clone, PartialEq)]

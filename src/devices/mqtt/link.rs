@@ -11,8 +11,8 @@ use std::time::Duration;
 use rumqttc::{AsyncClient, ConnAck, ConnectionError, Event, EventLoop, MqttOptions};
 use tokio::time::Instant;
 
+use super::MqttMetrics;
 use super::acks::AckQueue;
-use crate::metrics::Metrics;
 
 /// First wait before reconnecting; doubles up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_millis(200);
@@ -42,7 +42,7 @@ pub(crate) struct Link {
     pub(crate) lost_since: Option<Instant>,
     /// Whether a ConnAck has been seen in this process.
     pub(crate) seen_connack: bool,
-    metrics: Metrics,
+    metrics: MqttMetrics,
 }
 
 impl std::fmt::Debug for Link {
@@ -56,7 +56,7 @@ impl std::fmt::Debug for Link {
 
 impl Link {
     /// A link for `options`, acking by hand.
-    pub(crate) fn new(name: &'static str, mut options: MqttOptions, metrics: Metrics) -> Link {
+    pub(crate) fn new(name: &'static str, mut options: MqttOptions, metrics: MqttMetrics) -> Link {
         options.set_manual_acks(true);
         let (client, mut events) = AsyncClient::new(options, REQUESTS);
         events.set_network_options(super::network_options());
@@ -91,7 +91,7 @@ impl Link {
     }
 
     /// The metrics this link reports to.
-    pub(crate) fn metrics(&self) -> &Metrics {
+    pub(crate) fn metrics(&self) -> &MqttMetrics {
         &self.metrics
     }
 
@@ -124,8 +124,8 @@ impl Link {
     pub(crate) fn failed(&mut self, error: &ConnectionError) {
         let now = Instant::now();
         self.acks.reconnected();
-        self.metrics.mqtt_connected(self.name, false);
-        self.metrics.mqtt_reconnect(self.name);
+        self.metrics.connected(self.name, false);
+        self.metrics.reconnect(self.name);
         self.lost_since.get_or_insert(now);
         self.failures += 1;
         let wait = jitter(self.backoff);

@@ -23,6 +23,7 @@
 mod acks;
 pub mod broker;
 mod link;
+mod metrics;
 mod readers;
 mod readings;
 
@@ -40,6 +41,7 @@ use tokio_util::sync::CancellationToken;
 pub use acks::Ticket;
 use broker::BrokerState;
 use link::Link;
+pub use metrics::MqttMetrics;
 use readers::Readers;
 use readings::Readings;
 
@@ -48,7 +50,6 @@ use super::payload::RejectReason;
 use super::throttle::LogThrottle;
 use super::topics::TopicMap;
 use crate::config::{BrokerUrl, Config};
-use crate::metrics::Metrics;
 
 /// One log line per topic per this long for refused payloads.
 const LOG_EVERY: Duration = Duration::from_secs(60);
@@ -179,7 +180,7 @@ impl MqttSource {
     pub fn new(
         config: &Config,
         out: Outputs,
-        metrics: Metrics,
+        metrics: MqttMetrics,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let topics = TopicMap::new(&config.site.id, &config.devices);
@@ -229,12 +230,12 @@ impl MqttSource {
 /// A message's fate when it is refused: counted by reason, logged once per topic per
 /// minute.
 struct Rejects {
-    metrics: Metrics,
+    metrics: MqttMetrics,
     throttle: LogThrottle,
 }
 
 impl Rejects {
-    fn new(metrics: Metrics) -> Self {
+    fn new(metrics: MqttMetrics) -> Self {
         Self {
             metrics,
             throttle: LogThrottle::new(LOG_EVERY),
@@ -243,13 +244,13 @@ impl Rejects {
 
     /// Refuses a whole message.
     fn message(&mut self, topic: &str, reason: RejectReason, payload: &[u8]) {
-        self.metrics.mqtt_message("rejected");
+        self.metrics.message("rejected");
         self.field(topic, reason, payload, None);
     }
 
     /// Refuses one field of a message (or the message, with `point` unset).
     fn field(&mut self, topic: &str, reason: RejectReason, payload: &[u8], point: Option<&str>) {
-        self.metrics.mqtt_reject(reason);
+        self.metrics.reject(reason);
         let Some(held_back) = self.throttle.allow(topic, std::time::Instant::now()) else {
             return;
         };

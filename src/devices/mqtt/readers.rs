@@ -62,7 +62,7 @@ impl Readers {
         while let Ok(ticket) = self.done.1.try_recv() {
             self.link.acks.kept(ticket);
         }
-        self.link.metrics().mqtt_connected(self.link.name, false);
+        self.link.metrics().connected(self.link.name, false);
         self.link.close().await;
     }
 
@@ -82,7 +82,7 @@ impl Readers {
 
     fn connected(&mut self, ack: &ConnAck) {
         if !self.link.connected(ack) {
-            self.link.metrics().mqtt_connected(self.link.name, true);
+            self.link.metrics().connected(self.link.name, true);
             return;
         }
         let filter = self.topics.scan_subscription();
@@ -99,7 +99,7 @@ impl Readers {
         if refused {
             tracing::error!("mqtt broker refused the scan subscription (check its ACL)");
         }
-        self.link.metrics().mqtt_connected(self.link.name, !refused);
+        self.link.metrics().connected(self.link.name, !refused);
     }
 
     fn message(&mut self, p: Publish) {
@@ -113,10 +113,10 @@ impl Readers {
         match self.topics.route(topic, payload, self.clock.now()) {
             Routed::Scan(scan) if self.held.len() >= MAX_HELD && ticket.is_none() => {
                 drop(scan);
-                self.link.metrics().mqtt_backlog_dropped(self.link.name);
+                self.link.metrics().backlog_dropped(self.link.name);
             }
             Routed::Scan(scan) => {
-                self.link.metrics().mqtt_message("scan");
+                self.link.metrics().message("scan");
                 let receipt = Receipt {
                     ticket,
                     to: self.done.0.clone(),

@@ -85,7 +85,7 @@ impl Readings {
             }
             self.link.acks.kept(ticket);
         }
-        self.link.metrics().mqtt_connected(self.link.name, false);
+        self.link.metrics().connected(self.link.name, false);
         self.link.close().await;
     }
 
@@ -118,7 +118,7 @@ impl Readings {
         self.hold_all(up);
         if !subscribe {
             tracing::info!("mqtt readings reconnected; broker kept our subscriptions");
-            self.link.metrics().mqtt_connected(self.link.name, true);
+            self.link.metrics().connected(self.link.name, true);
             return;
         }
         if first {
@@ -145,7 +145,7 @@ impl Readings {
             .chain(stats)
             .collect();
         if filters.is_empty() {
-            self.link.metrics().mqtt_connected(self.link.name, true);
+            self.link.metrics().connected(self.link.name, true);
         } else if let Err(e) = self.link.client.try_subscribe_many(filters) {
             tracing::error!(error = %e, "mqtt subscribe could not be queued");
         }
@@ -167,9 +167,7 @@ impl Readings {
         if refused > 0 {
             tracing::error!(refused, "mqtt broker refused subscriptions (check its ACL)");
         }
-        self.link
-            .metrics()
-            .mqtt_connected(self.link.name, refused == 0);
+        self.link.metrics().connected(self.link.name, refused == 0);
     }
 
     fn message(&mut self, p: Publish) {
@@ -180,7 +178,7 @@ impl Readings {
             self.rejects
                 .message(&p.topic, RejectReason::TooLarge, &p.payload);
         } else if self.held.len() >= MAX_HELD && p.qos == QoS::AtMostOnce {
-            self.link.metrics().mqtt_backlog_dropped(self.link.name);
+            self.link.metrics().backlog_dropped(self.link.name);
         } else {
             self.route(&p, ticket);
             return;
@@ -213,11 +211,11 @@ impl Readings {
                 let bad: Vec<_> = bad.collect();
                 self.hold_all(bad);
                 if values.is_empty() {
-                    self.link.metrics().mqtt_message("rejected");
+                    self.link.metrics().message("rejected");
                     self.link.acks.kept(ticket);
                     return;
                 }
-                self.link.metrics().mqtt_message("ok");
+                self.link.metrics().message("ok");
                 let polled = SourceEvent::Polled { device, values };
                 self.held.push_back((polled, ticket));
             }
@@ -232,7 +230,7 @@ impl Readings {
     /// A scan that the session kept from before scans had their own client: handed to
     /// the scan intake like any other, acked here once stored.
     fn stray_scan(&mut self, scan: crate::devices::nfc::NfcScan, ticket: Option<Ticket>) {
-        self.link.metrics().mqtt_message("scan");
+        self.link.metrics().message("scan");
         let receipt = Receipt {
             ticket,
             to: self.done.0.clone(),
@@ -244,7 +242,7 @@ impl Readings {
             .is_err()
         {
             // Not acked: the broker sends it again after the next reconnect.
-            self.link.metrics().mqtt_backlog_dropped(self.link.name);
+            self.link.metrics().backlog_dropped(self.link.name);
         }
     }
 
@@ -265,7 +263,7 @@ impl Readings {
             );
         }
         self.broker_dropped = n;
-        self.link.metrics().mqtt_broker_dropped(n);
+        self.link.metrics().broker_dropped(n);
     }
 }
 

@@ -176,7 +176,7 @@ async fn page(
     let (actor, action) = (q.actor.clone(), q.action.clone());
     let (filter, page) = q.filter()?;
     let rows = page.of_fetched(s.store.audit(&filter).await?).body;
-    let tz: chrono_tz::Tz = s.site.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let tz = s.site.tz();
     let body: String = rows
         .iter()
         .map(|e| {

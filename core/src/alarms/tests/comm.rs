@@ -1,4 +1,4 @@
-//! Communication loss: one alarm per device, and its points' alarms held meanwhile.
+//! Communication loss: one alarm per device, and the rules of its points frozen meanwhile.
 
 use crate::points::Quality;
 
@@ -53,7 +53,7 @@ fn comm_loss_raises_one_device_alarm_not_one_per_point() {
 }
 
 #[test]
-fn point_alarms_are_held_while_comm_lost() {
+fn point_alarms_are_frozen_while_comm_lost() {
     let mut e = engine(two_points());
     feed(&mut e, "tank.level", 90.0, t(0));
     feed(&mut e, "tank.temp", 70.0, t(0));

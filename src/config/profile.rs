@@ -11,7 +11,7 @@ use sitewatch_core::alarms::RuleSpec;
 use toml::Spanned;
 
 use super::binding::{self, MqttPointDef};
-use crate::config::{Document, Problem, Problems};
+use super::{Document, Problem, Problems};
 
 /// Which Modbus table a point lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
@@ -175,7 +175,7 @@ pub struct Profile {
     pub points: Vec<PointDef>,
     /// The Modbus reads covering `points`, planned once for every device of the profile
     /// (a plan per device held 0.4 MB at 1,000 devices).
-    pub blocks: Vec<super::modbus::Block>,
+    pub blocks: Vec<Block>,
     /// MQTT topic pattern (`zigbee2mqtt/{device}`), if the profile is read over MQTT.
     pub topic: Option<String>,
     /// Points read from MQTT messages.
@@ -247,7 +247,7 @@ impl Profile {
             id: header.id,
             name: header.name,
             manual: header.manual,
-            blocks: super::modbus::plan(&points),
+            blocks: plan(&points),
             points,
             topic: header.topic,
             mqtt_points,
@@ -372,6 +372,60 @@ fn check_states(p: &PointDef) -> Result<(), String> {
         )),
         None => Ok(()),
     }
+}
+
+/// Largest register read Modbus allows in one request.
+pub(crate) const MAX_WORDS: u16 = 125;
+/// Largest bit read Modbus allows in one request.
+const MAX_BITS: u16 = 2000;
+
+/// One read request covering contiguous points of one table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    /// The table read.
+    pub table: Table,
+    /// First address.
+    pub start: u16,
+    /// Registers or bits read.
+    pub count: u16,
+    /// Indexes into the profile's points.
+    pub points: Vec<usize>,
+}
+
+/// Coalesces a profile's points into as few contiguous reads as the Modbus limits allow.
+pub fn plan(points: &[PointDef]) -> Vec<Block> {
+    let mut order: Vec<usize> = (0..points.len()).collect();
+    order.sort_by_key(|&i| (points[i].table, points[i].address));
+    let mut blocks: Vec<Block> = Vec::new();
+    for i in order {
+        let p = &points[i];
+        let width = if p.table.is_bits() {
+            1
+        } else {
+            p.data_type.words()
+        };
+        let limit = if p.table.is_bits() {
+            MAX_BITS
+        } else {
+            MAX_WORDS
+        };
+        if let Some(b) = blocks.last_mut().filter(|b| b.table == p.table) {
+            let end = b.start + b.count;
+            let new_end = (p.address + width).max(end);
+            if p.address <= end && new_end - b.start <= limit {
+                b.count = new_end - b.start;
+                b.points.push(i);
+                continue;
+            }
+        }
+        blocks.push(Block {
+            table: p.table,
+            start: p.address,
+            count: width,
+            points: vec![i],
+        });
+    }
+    blocks
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
-//! Service metrics: requests by kind and state, overdue requests, chasers issued, notices
-//! issued, and the follow-up rate (回访率, rules.md §13.17) over 30 days.
+//! Service metrics: requests by kind and state, overdue requests, chasers issued (all
+//! moved by the engine's request book), notices issued (the notice desk), the follow-up
+//! rate (回访率, rules.md §13.17) over 30 days and the month's KPIs (the duty task).
 
-use prometheus::{Gauge, GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{Gauge, GaugeVec, IntCounterVec, IntGaugeVec};
 use sitewatch_core::incidents::Kpi;
+
+use crate::metrics::Registry;
 
 /// The service gauges and counters, registered once with the daemon's registry.
 #[derive(Debug, Clone)]
@@ -21,30 +24,14 @@ const KINDS: [&str; 3] = ["repair", "complaint", "suggestion"];
 
 impl ServiceMetrics {
     /// Creates and registers every service metric in `r`.
-    #[allow(clippy::expect_used)] // metric definitions are static; a clash is a bug at start-up
     pub fn register(r: &Registry) -> Self {
-        let int_gauge = |name: &str, help: &str, labels: &[&str]| {
-            let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
-            r.register(Box::new(g.clone())).expect("unique metric");
-            g
-        };
-        let counter = |name: &str, help: &str, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-            r.register(Box::new(c.clone())).expect("unique metric");
-            c
-        };
-        let followup_rate = Gauge::new(
+        let int_gauge = |name: &str, help: &str, labels: &[&str]| r.int_gauge(name, help, labels);
+        let counter = |name: &str, help: &str, labels: &[&str]| r.counter(name, help, labels);
+        let followup_rate = r.one_gauge(
             "sitewatch_followup_rate_ratio",
             "Completed repairs and complaints of the last 30 days that were followed up (回访率).",
-        )
-        .expect("valid metric");
-        r.register(Box::new(followup_rate.clone()))
-            .expect("unique metric");
-        let gauge = |name: &str, help: &str| {
-            let g = GaugeVec::new(Opts::new(name, help), &["kpi"]).expect("valid metric");
-            r.register(Box::new(g.clone())).expect("unique metric");
-            g
-        };
+        );
+        let gauge = |name: &str, help: &str| r.gauge(name, help, &["kpi"]);
         Self {
             kpi: gauge(
                 "sitewatch_kpi_ratio",
