@@ -45,11 +45,14 @@ async fn batch_gives_each_points_recent_history(kind: Db) {
     let volts = values(&batch, "em_b1.voltage_l1");
     let tail: Vec<f64> = volts.iter().rev().take(3).rev().copied().collect();
     assert_eq!(tail, vec![228.0, 233.0, 226.0], "oldest first: {volts:?}");
-    let times: Vec<&str> = batch["points"]["em_b1.voltage_l1"]
+    // Compared as times, not text: a reading on a whole second is written without
+    // fractional digits ("…:17Z" sorts after "…:17.100Z" as text).
+    let times: Vec<chrono::DateTime<chrono::FixedOffset>> = batch["points"]["em_b1.voltage_l1"]
         .as_array()
         .expect("rows")
         .iter()
         .filter_map(|r| r["at"].as_str())
+        .map(|t| chrono::DateTime::parse_from_rfc3339(t).expect("an RFC 3339 time"))
         .collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
     assert!(
