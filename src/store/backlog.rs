@@ -538,12 +538,10 @@ mod tests {
     #[test]
     fn the_bytes_follow_what_is_held() {
         let mut b = Backlog::new(usize::MAX);
-        b.push(vec![
-            reading(0),
-            entry(1),
-            message(2),
-            snapshot("alarms", 3),
-        ], 1);
+        b.push(
+            vec![reading(0), entry(1), message(2), snapshot("alarms", 3)],
+            1,
+        );
         b.push(vec![snapshot("alarms", 4)], 1);
         let held = b.bytes();
         let batch = b.take(2);

@@ -800,10 +800,18 @@ mod barrier_tests {
         let first = first.expect("a ticket");
         let second = tx.send(vec![entry(2)]).expect("a ticket");
         assert!(second.tag() > first.tag(), "tags follow the order of sends");
-        assert_eq!(first.kept(QUICK).await, Err(NotKept::Late), "nothing written");
+        assert_eq!(
+            first.kept(QUICK).await,
+            Err(NotKept::Late),
+            "nothing written"
+        );
         let batch = tx.shared.take();
         tx.shared.failed();
-        assert_eq!(first.kept(QUICK).await, Err(NotKept::Late), "a failed write");
+        assert_eq!(
+            first.kept(QUICK).await,
+            Err(NotKept::Late),
+            "a failed write"
+        );
         // A waiter already waiting is released by the commit.
         let waiter = tokio::spawn({
             let first = first.clone();
@@ -821,7 +829,11 @@ mod barrier_tests {
         let rest = tx.shared.take();
         tx.shared.written(&rest);
         assert_eq!(third.kept(QUICK).await, Ok(()));
-        assert_eq!(tx.send(Vec::new()).map(|t| t.tag()), None, "nothing to keep");
+        assert_eq!(
+            tx.send(Vec::new()).map(|t| t.tag()),
+            None,
+            "nothing to keep"
+        );
     }
 
     #[tokio::test]

@@ -40,3 +40,4 @@ mod rules;
 mod sparklines;
 mod storage;
 mod vacant;
+mod write_barrier;
