@@ -303,10 +303,17 @@ pub struct StoreReceiver {
 
 /// One send's place behind the write barrier: [`Ticket::kept`] waits until everything it
 /// held but readings is committed.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Ticket {
     tag: u64,
     shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Ticket {
+    // The tag only: the shared queue is the whole backlog.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket").field("tag", &self.tag).finish()
+    }
 }
 
 /// Why a ticket's items are not known to be kept.
