@@ -4,7 +4,7 @@
 
 use sitewatch_core::inspections::VacantUnit;
 
-use crate::engine::EngineHandle;
+use crate::engine::{CommandError, EngineHandle};
 use crate::store::{Store, StoreError};
 
 /// Why the engine could not be told.
@@ -13,19 +13,16 @@ pub enum SyncError {
     /// The register could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The engine has stopped.
-    #[error("engine unavailable")]
-    Engine,
+    /// The engine has stopped, or has not kept the change in time.
+    #[error(transparent)]
+    Engine(#[from] CommandError),
 }
 
 /// Reads the vacant units from the store and hands them to the engine. Returns the
 /// units whose vacancy changed.
 pub async fn sync(engine: &EngineHandle, store: &Store) -> Result<Vec<String>, SyncError> {
     let units = vacant_units(store).await?;
-    engine
-        .set_vacant(units)
-        .await
-        .map_err(|_| SyncError::Engine)
+    Ok(engine.set_vacant(units).await?)
 }
 
 /// The store's vacant units as the inspection book takes them.

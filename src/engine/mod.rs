@@ -26,6 +26,8 @@ use sitewatch_core::points::{PointsHub, SourceEvent};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::store::writer::Ticket;
+
 pub(crate) use commands::set_vacant;
 pub use commands::{
     Answer, CommandError, EngineCommand, FireTestCmd, HandoverAnswer, HandoverCmd, IncidentCmd,
@@ -71,12 +73,26 @@ pub struct Books {
     pub meters: MeterReading,
 }
 
+/// Longest a caller waits for a command's decisions to be stored before it is told they
+/// are not yet (as long as a phone waits for its scan).
+pub const KEEP_WAIT: Duration = Duration::from_secs(5);
+
+/// A command's answer as the engine gives it, before anything is known to be stored.
+#[derive(Debug)]
+pub struct Decided {
+    /// What the command did.
+    pub answer: Answer,
+    /// Where its store items stand behind the write barrier; `None` when it changed
+    /// nothing to keep.
+    pub ticket: Option<Ticket>,
+}
+
 /// What callers send the engine.
 pub enum Request {
     /// A change, with where its answer goes (boxed: commands are large, queries small).
     Command(
         Box<EngineCommand>,
-        oneshot::Sender<Result<Answer, CommandError>>,
+        oneshot::Sender<Result<Decided, CommandError>>,
     ),
     /// A read; the query carries where its answer goes.
     Query(EngineQuery),
@@ -98,9 +114,26 @@ pub struct EngineHandle {
 }
 
 impl EngineHandle {
-    /// Runs one command in the engine: its answer, or why the book refused it (nothing
-    /// changed then), or [`CommandError::Unavailable`] when the engine has stopped.
+    /// Runs one command in the engine and answers once what it decided is stored: its
+    /// answer, or why the book refused it (nothing changed then), or
+    /// [`CommandError::Unavailable`] when the engine has stopped, or
+    /// [`CommandError::NotStored`] when the change was made but the store has not kept it
+    /// within [`KEEP_WAIT`] (it is written when the database returns). Only this task
+    /// waits; the engine has moved on.
     pub async fn command(&self, cmd: EngineCommand) -> Result<Answer, CommandError> {
+        let Decided { answer, ticket } = self.decide(cmd).await?;
+        if let Some(ticket) = ticket {
+            ticket.kept(KEEP_WAIT).await.map_err(|why| {
+                tracing::warn!(reason = %why, "a command's change is not stored yet");
+                CommandError::NotStored(why)
+            })?;
+        }
+        Ok(answer)
+    }
+
+    /// Runs one command in the engine and answers as soon as it has decided, with the
+    /// ticket of its store items: for a caller with a receipt of its own (a scan).
+    pub async fn decide(&self, cmd: EngineCommand) -> Result<Decided, CommandError> {
         let (tx, rx) = oneshot::channel();
         self.requests
             .send(Request::Command(Box::new(cmd), tx))
@@ -192,21 +225,21 @@ impl Engine {
     /// A caller's command or query, at the engine's `now`.
     fn request(&mut self, request: Request) {
         let now = self.clock.now();
-        let out = match request {
+        match request {
             Request::Command(cmd, reply) => {
-                let (answer, out) = match commands::handle(&mut self.books, *cmd, now) {
-                    Ok((answer, out)) => (Ok(answer), out),
-                    Err(e) => (Err(e), Vec::new()),
-                };
-                let _ = reply.send(answer);
-                out
+                match commands::handle(&mut self.books, *cmd, now) {
+                    Ok((answer, out)) => {
+                        // Sent first, so the answer carries the items' place in the store.
+                        let ticket = self.sinks.emit(&self.books, out, now);
+                        let _ = reply.send(Ok(Decided { answer, ticket }));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
             }
-            Request::Query(query) => {
-                query.answer(&self.books, now);
-                return;
-            }
-        };
-        self.sinks.emit(&self.books, out, now);
+            Request::Query(query) => query.answer(&self.books, now),
+        }
     }
 
     /// `first` and whatever else sources already queued, up to [`SOURCE_BATCH`], each at

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::Books;
 use super::EngineMetrics;
 use super::live::LiveHub;
-use crate::store::writer::{StoreItem, StoreSender};
+use crate::store::writer::{StoreItem, StoreSender, Ticket};
 use crate::store::{OutMessage, Reading, Record};
 
 /// One decision of the core. Point samples are by far the most numerous (the live ring
@@ -101,23 +101,24 @@ impl Sinks {
     /// Sends each output to every sink, then snapshots the books that changed. `now` is
     /// the engine clock's time, stamped on entries whose event carries none. Never waits:
     /// the store takes its items into its backlog whatever the database is doing.
-    pub fn emit(&self, books: &Books, outputs: Vec<Output>, now: DateTime<Utc>) {
-        self.keep(books, outputs, Vec::new(), now);
+    pub fn emit(&self, books: &Books, outputs: Vec<Output>, now: DateTime<Utc>) -> Option<Ticket> {
+        self.keep(books, outputs, Vec::new(), now)
     }
 
     /// [`Sinks::emit`], with records for tables of their own in the same store message,
-    /// so they are written with the journal and snapshots of the same decisions.
+    /// so they are written with the journal and snapshots of the same decisions. The
+    /// ticket says when the store has kept them; `None` when there was nothing to keep.
     pub fn keep(
         &self,
         books: &Books,
         outputs: Vec<Output>,
         records: Vec<Record>,
         now: DateTime<Utc>,
-    ) {
+    ) -> Option<Ticket> {
         let mut items = Vec::new();
         self.stage(books, outputs, now, &mut items);
         items.extend(records.into_iter().map(StoreItem::Record));
-        self.store.send(items);
+        self.store.send(items)
     }
 
     /// Metrics and live views at once; what the store keeps goes into `items`, for the

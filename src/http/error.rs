@@ -98,6 +98,14 @@ pub enum ApiError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The change was made (the engine decided it) but the database has not kept it
+    /// within the wait: it will be written when the database returns. Unlike
+    /// `unavailable`, sending the request again would make the change twice.
+    #[error(
+        "the change was made but is not stored yet (the database is unavailable); it will \
+         be written when the database returns: do not send it again, look it up later"
+    )]
+    NotYetStored,
 }
 
 impl From<CommandError> for ApiError {
@@ -116,6 +124,7 @@ impl From<CommandError> for ApiError {
             CommandError::Request(e) => service_error(e),
             CommandError::UnknownIncident(_) => ApiError::invalid("incident", e.to_string()),
             CommandError::Handover(e) => handover_error(e),
+            CommandError::NotStored(_) => ApiError::NotYetStored,
             CommandError::Mismatch => ApiError::Refused {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
                 message: e.to_string(),
@@ -193,8 +202,9 @@ fn inspection_error(e: InspectionError) -> ApiError {
 pub(crate) struct Body<'a> {
     /// Stable, machine-readable: `not_found`, `invalid`, `conflict`, `invalid_rows`,
     /// `missing_records`, `bad_body`, `too_large`, `unsupported_type`,
-    /// `method_not_allowed`, `unavailable`, `internal` (and `forbidden`/`unauthorized`
-    /// from sign-in).
+    /// `method_not_allowed`, `unavailable`, `not_yet_stored` (503: the change was made
+    /// and will be stored; do not send it again), `internal` (and
+    /// `forbidden`/`unauthorized` from sign-in).
     #[schema(value_type = String, example = "invalid")]
     code: &'a str,
     /// For people.
@@ -243,6 +253,7 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable | ApiError::StoreUnavailable => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None)
             }
+            ApiError::NotYetStored => (StatusCode::SERVICE_UNAVAILABLE, "not_yet_stored", None),
             ApiError::Store(e) if is_outage(e) => {
                 tracing::warn!(error = %e, "database unavailable in request");
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None)

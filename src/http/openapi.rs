@@ -211,7 +211,10 @@ fn refusals(op: &mut Operation, access: Access) {
             "503".to_owned(),
             RefOr::T(error_response(
                 "The database (or the engine) cannot answer now: the sign-in check or the \
-                 operation's own read or write failed (`unavailable`); try again shortly",
+                 operation's own read or write failed (`unavailable`; nothing was done, try \
+                 again shortly); or, for a change, it was made but the database has not \
+                 kept it within 5 s (`not_yet_stored`; it is written when the database \
+                 returns: do not send it again, look it up later)",
             )),
         );
     }

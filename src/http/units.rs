@@ -260,6 +260,6 @@ async fn sync(s: &AppState) -> Result<Vec<String>, ApiError> {
         .await
         .map_err(|e| match e {
             vacancy::SyncError::Store(e) => ApiError::Store(e),
-            vacancy::SyncError::Engine => ApiError::Unavailable,
+            vacancy::SyncError::Engine(e) => ApiError::from(e),
         })
 }

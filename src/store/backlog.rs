@@ -15,7 +15,15 @@
 //!    guard's scan, a reader's acknowledged message), and they are few.
 //!
 //! Whoever adds gets back what gave way, to count and log it (never silently).
+//!
+//! Each push carries a tag, its place in the order pushes were made; every item but a
+//! reading keeps its push's tag, so the writer can say up to which push everything
+//! that is not history has been kept ([`Backlog::first_tag`], the write barrier). A
+//! snapshot that replaces another keeps the older tag, so the older push counts as kept
+//! when its replacement is written; an entry or message that gives way leaves its tag
+//! in [`Backlog::take_lost`].
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 use std::mem::size_of;
 use std::sync::Arc;
@@ -126,9 +134,25 @@ pub struct Batch {
     pub(super) states: Vec<(String, String, DateTime<Utc>)>,
     pub(super) records: Vec<Record>,
     pub(super) bytes: usize,
+    /// The oldest tag of what it holds but readings (see the module doc).
+    pub(super) first_tag: Option<u64>,
 }
 
 impl Batch {
+    fn note_tag(&mut self, tag: u64) {
+        self.first_tag = Some(self.first_tag.map_or(tag, |t| t.min(tag)));
+    }
+
+    /// The items of tagged rows, their tags noted.
+    fn tagged<T>(&mut self, rows: Vec<(u64, T)>) -> Vec<T> {
+        rows.into_iter()
+            .map(|(tag, row)| {
+                self.note_tag(tag);
+                row
+            })
+            .collect()
+    }
+
     /// Rows it holds.
     pub fn len(&self) -> usize {
         self.counts().total() as usize
@@ -160,11 +184,15 @@ impl Batch {
 #[derive(Debug)]
 pub struct Backlog {
     readings: VecDeque<(Reading, Option<HubSlot>)>,
-    events: VecDeque<JournalRow>,
+    events: VecDeque<(u64, JournalRow)>,
     outbox: VecDeque<Arc<Unwritten>>,
-    /// The latest snapshot per book: body and time.
-    states: BTreeMap<String, (String, DateTime<Utc>)>,
-    records: VecDeque<Record>,
+    /// Beside `outbox`: each message's push tag.
+    outbox_tags: VecDeque<u64>,
+    /// The latest snapshot per book: body, time and the oldest push tag it stands for.
+    states: BTreeMap<String, (String, DateTime<Utc>, u64)>,
+    records: VecDeque<(u64, Record)>,
+    /// Tags of entries and messages that gave way since [`Backlog::take_lost`].
+    lost: Vec<u64>,
     bytes: usize,
     limit: usize,
     /// The last outbox message's place in decision order.
@@ -178,23 +206,26 @@ impl Backlog {
             readings: VecDeque::new(),
             events: VecDeque::new(),
             outbox: VecDeque::new(),
+            outbox_tags: VecDeque::new(),
             states: BTreeMap::new(),
             records: VecDeque::new(),
+            lost: Vec::new(),
             bytes: 0,
             limit,
             outbox_seq: 0,
         }
     }
 
-    /// Adds `items`; gives back what gave way to stay within the bound.
-    pub fn push(&mut self, items: Vec<StoreItem>) -> Counts {
+    /// Adds `items` under `tag` (larger than any tag before); gives back what gave way to
+    /// stay within the bound.
+    pub fn push(&mut self, items: Vec<StoreItem>, tag: u64) -> Counts {
         for item in items {
-            self.add(item);
+            self.add(item, tag);
         }
         self.give_way()
     }
 
-    fn add(&mut self, item: StoreItem) {
+    fn add(&mut self, item: StoreItem, tag: u64) {
         match item {
             StoreItem::Reading(r, slot) => {
                 self.bytes += READING;
@@ -203,24 +234,35 @@ impl Backlog {
             StoreItem::Event(at, kind, subject, body) => {
                 let row = (at, kind, subject, body);
                 self.bytes += event_cost(&row);
-                self.events.push_back(row);
+                self.events.push_back((tag, row));
             }
             StoreItem::Outbox(at, m) => {
                 self.bytes += outbox_cost(&m);
                 self.outbox_seq += 1;
                 let m = Unwritten::new(at, m, self.outbox_seq);
                 self.outbox.push_back(Arc::new(m));
+                self.outbox_tags.push_back(tag);
             }
             StoreItem::State(name, body, at) => {
                 self.bytes += state_cost(&name, &body);
                 let name_len = name.len();
-                if let Some((old, _)) = self.states.insert(name, (body, at)) {
-                    self.bytes -= STATE + name_len + old.len();
+                let entry = self.states.entry(name);
+                match entry {
+                    Entry::Vacant(v) => {
+                        v.insert((body, at, tag));
+                    }
+                    Entry::Occupied(mut o) => {
+                        // The older push is kept once this snapshot is.
+                        let (old, _, first) = o.get();
+                        self.bytes -= STATE + name_len + old.len();
+                        let first = *first;
+                        o.insert((body, at, first));
+                    }
                 }
             }
             StoreItem::Record(r) => {
                 self.bytes += r.cost();
-                self.records.push_back(r);
+                self.records.push_back((tag, r));
             }
         }
     }
@@ -243,10 +285,29 @@ impl Backlog {
             return Some((Kind::Readings, READING));
         }
         if let Some(m) = self.outbox.pop_front() {
+            self.lost.extend(self.outbox_tags.pop_front());
             return Some((Kind::Outbox, outbox_cost(&m.message)));
         }
-        let row = self.events.pop_front()?;
+        let (tag, row) = self.events.pop_front()?;
+        self.lost.push(tag);
         Some((Kind::Journal, event_cost(&row)))
+    }
+
+    /// The tags of entries and messages that gave way since the last call: those pushes
+    /// will never be wholly kept.
+    pub fn take_lost(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.lost)
+    }
+
+    /// The oldest tag of anything held but readings; `None` when only readings are held.
+    pub fn first_tag(&self) -> Option<u64> {
+        let fronts = [
+            self.events.front().map(|e| e.0),
+            self.outbox_tags.front().copied(),
+            self.records.front().map(|r| r.0),
+        ];
+        let states = self.states.values().map(|s| s.2);
+        fronts.into_iter().flatten().chain(states).min()
     }
 
     /// Takes up to `max` rows from the front: snapshots, then records, then journal entries
@@ -254,17 +315,22 @@ impl Backlog {
     pub fn take(&mut self, max: usize) -> Batch {
         let mut b = Batch::default();
         while b.len() < max {
-            let Some((name, (body, at))) = self.states.pop_first() else {
+            let Some((name, (body, at, tag))) = self.states.pop_first() else {
                 break;
             };
             b.bytes += state_cost(&name, &body);
             b.states.push((name, body, at));
+            b.note_tag(tag);
         }
-        b.records = front(&mut self.records, max - b.len());
-        b.bytes += b.records.iter().map(Record::cost).sum::<usize>();
-        b.events = front(&mut self.events, max - b.len());
-        b.bytes += b.events.iter().map(event_cost).sum::<usize>();
+        let records = front(&mut self.records, max - b.len());
+        b.bytes += records.iter().map(|r| r.1.cost()).sum::<usize>();
+        b.records = b.tagged(records);
+        let events = front(&mut self.events, max - b.len());
+        b.bytes += events.iter().map(|e| event_cost(&e.1)).sum::<usize>();
+        b.events = b.tagged(events);
         b.outbox = front(&mut self.outbox, max - b.len());
+        let tags = front(&mut self.outbox_tags, b.outbox.len());
+        tags.into_iter().for_each(|t| b.note_tag(t));
         b.bytes += b
             .outbox
             .iter()
@@ -290,6 +356,7 @@ impl Backlog {
         }
         if self.outbox.is_empty() && self.outbox.capacity() > KEEP {
             self.outbox.shrink_to(KEEP);
+            self.outbox_tags.shrink_to(KEEP);
         }
     }
 
@@ -407,9 +474,9 @@ mod tests {
     #[test]
     fn readings_give_way_oldest_first_before_any_record() {
         let mut b = room_for(10);
-        assert_eq!(b.push((0..8).map(reading).collect()), Counts::default());
+        assert_eq!(b.push((0..8).map(reading).collect(), 1), Counts::default());
         // A journal entry and its MQTT message push the oldest readings out, not themselves.
-        let dropped = b.push(vec![entry(100), message(100)]);
+        let dropped = b.push(vec![entry(100), message(100)], 1);
         assert!(dropped.get(Kind::Readings) > 0);
         assert!(!dropped.has_records());
         let batch = b.take(1000);
@@ -431,8 +498,8 @@ mod tests {
             _ => unreachable!("an entry"),
         };
         let mut b = Backlog::new(2 * READING + 3 * one_entry);
-        b.push(vec![reading(0), reading(1)]);
-        let dropped = b.push((10..20).flat_map(|s| [entry(s), message(s)]).collect());
+        b.push(vec![reading(0), reading(1)], 1);
+        let dropped = b.push((10..20).flat_map(|s| [entry(s), message(s)]).collect(), 1);
         assert_eq!(dropped.get(Kind::Readings), 2, "every reading went first");
         assert_eq!(dropped.get(Kind::Outbox), 10, "then every outbox message");
         assert_eq!(
@@ -451,7 +518,7 @@ mod tests {
         let mut b = room_for(1);
         let mut dropped = Counts::default();
         for s in 0..100 {
-            dropped.merge(b.push(vec![snapshot("alarms", s), snapshot("patrol", s)]));
+            dropped.merge(b.push(vec![snapshot("alarms", s), snapshot("patrol", s)], 1));
         }
         assert_eq!(dropped.get(Kind::Snapshots), 0);
         assert_eq!(b.counts().get(Kind::Snapshots), 2);
@@ -467,13 +534,11 @@ mod tests {
     #[test]
     fn the_bytes_follow_what_is_held() {
         let mut b = Backlog::new(usize::MAX);
-        b.push(vec![
-            reading(0),
-            entry(1),
-            message(2),
-            snapshot("alarms", 3),
-        ]);
-        b.push(vec![snapshot("alarms", 4)]);
+        b.push(
+            vec![reading(0), entry(1), message(2), snapshot("alarms", 3)],
+            1,
+        );
+        b.push(vec![snapshot("alarms", 4)], 1);
         let held = b.bytes();
         let batch = b.take(2);
         assert_eq!(batch.len(), 2, "at most the batch's size");
@@ -489,7 +554,7 @@ mod tests {
     #[test]
     fn outbox_messages_are_found_from_their_place_in_decision_order() {
         let mut b = Backlog::new(usize::MAX);
-        b.push((1..=5).map(message).collect());
+        b.push((1..=5).map(message).collect(), 1);
         let _ = b.take(2);
         let seqs = |from| b.outbox_from(from).map(|m| m.seq).collect::<Vec<_>>();
         assert_eq!(seqs(0), [3, 4, 5], "the two taken are no longer held");
@@ -500,7 +565,7 @@ mod tests {
     #[test]
     fn a_batch_keeps_each_records_own_time() {
         let mut b = Backlog::new(usize::MAX);
-        b.push(vec![message(5), message(9), reading(7)]);
+        b.push(vec![message(5), message(9), reading(7)], 1);
         let batch = b.take(10);
         let times: Vec<_> = batch.outbox.iter().map(|m| (m.at, m.seq)).collect();
         assert_eq!(

@@ -24,13 +24,22 @@
 //! confirmed by the time their row is written are written unsent and go through the
 //! table as usual (at least once). The publisher takes them only once it has read every
 //! row written to the table so far, so none overtakes an older one.
+//!
+//! The write barrier: each [`StoreSender::send`] gets the next tag, and the writer
+//! publishes through a `watch` the last tag up to which every item but readings has been
+//! committed (readings are taken last and may give way, so they hold nothing up). A
+//! command's caller waits on its [`Ticket`] for that mark to reach its tag, so nothing is
+//! acknowledged before it is kept; the engine itself never waits. A snapshot replaced in
+//! the backlog counts as kept when its replacement is; a push an entry or message of
+//! which gave way is told so ([`NotKept::Lost`]) rather than left waiting.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -68,6 +77,9 @@ const LINGER: Duration = Duration::from_millis(20);
 const RETRY_MIN: Duration = Duration::from_millis(100);
 /// Longest pause between tries, so the writer notices a returned database within seconds.
 const RETRY_MAX: Duration = Duration::from_secs(2);
+/// Most tags of pushes that lost an item remembered for their waiters (a waiter asks
+/// within seconds; only an outage that outlasts the backlog loses items at all).
+const LOST_KEPT: usize = 65_536;
 
 /// The backlog, the writer's batch in flight and the health they make, under one lock
 /// (held for pushes and takes only, never across an await).
@@ -84,6 +96,31 @@ struct Queue {
     /// publisher rewound (a lost connection gives its unconfirmed ones back).
     early_from: u64,
     health: Health,
+    /// The last push's tag.
+    last_tag: u64,
+    /// The oldest tag in the batch in flight, readings aside.
+    in_flight_tag: Option<u64>,
+    /// Tags of pushes an item of which gave way (the newest [`LOST_KEPT`]).
+    lost: BTreeSet<u64>,
+}
+
+impl Queue {
+    /// The last tag up to which everything but readings is kept.
+    fn kept_through(&self) -> u64 {
+        let first = [self.backlog.first_tag(), self.in_flight_tag];
+        match first.into_iter().flatten().min() {
+            Some(tag) => tag - 1,
+            None => self.last_tag,
+        }
+    }
+
+    fn note_lost(&mut self) {
+        let lost = self.backlog.take_lost();
+        self.lost.extend(lost);
+        while self.lost.len() > LOST_KEPT {
+            self.lost.pop_first();
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -94,6 +131,8 @@ struct Shared {
     publisher: Arc<Notify>,
     /// Who waits for a record to be kept.
     receipts: Receipts,
+    /// The write barrier's mark: [`Queue::kept_through`] as last published.
+    kept: watch::Sender<u64>,
 }
 
 impl Shared {
@@ -101,17 +140,22 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn push(&self, items: Vec<StoreItem>) {
+    /// Adds `items` under the next tag, which it returns.
+    fn push(&self, items: Vec<StoreItem>) -> u64 {
         let now = Instant::now();
         let outbox = items.iter().any(|i| matches!(i, StoreItem::Outbox(..)));
-        let (dropped, log, early) = {
+        let (dropped, log, early, tag) = {
             let mut q = self.lock();
             q.health.added(now);
-            let dropped = q.backlog.push(items);
+            q.last_tag += 1;
+            let tag = q.last_tag;
+            let dropped = q.backlog.push(items, tag);
             let log = (dropped.total() > 0)
                 .then(|| q.health.gave_way(dropped, now))
                 .flatten();
-            (dropped, log, outbox && q.health.failing)
+            q.note_lost();
+            self.publish(&q);
+            (dropped, log, outbox && q.health.failing, tag)
         };
         if early {
             self.publisher.notify_one();
@@ -120,6 +164,19 @@ impl Shared {
         if let Some(log) = log {
             log_drops(log);
         }
+        tag
+    }
+
+    /// Moves the barrier's mark on to what `q` has kept (it never moves back).
+    fn publish(&self, q: &Queue) {
+        let kept = q.kept_through();
+        self.kept.send_if_modified(|mark| {
+            let moved = kept > *mark;
+            if moved {
+                *mark = kept;
+            }
+            moved
+        });
     }
 
     /// The next batch; it counts as waiting until written.
@@ -129,6 +186,7 @@ impl Shared {
         q.in_flight = batch.counts();
         q.in_flight_bytes = batch.bytes();
         q.in_flight_outbox.clone_from(&batch.outbox);
+        q.in_flight_tag = batch.first_tag;
         batch
     }
 
@@ -137,6 +195,8 @@ impl Shared {
         q.in_flight = Counts::default();
         q.in_flight_bytes = 0;
         q.in_flight_outbox.clear();
+        q.in_flight_tag = None;
+        self.publish(&q);
         if let Some(last) = batch.outbox.last() {
             q.written_seq = last.seq;
         }
@@ -241,6 +301,52 @@ pub struct StoreReceiver {
     closed: bool,
 }
 
+/// One send's place behind the write barrier: [`Ticket::kept`] waits until everything it
+/// held but readings is committed.
+#[derive(Clone)]
+pub struct Ticket {
+    tag: u64,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Ticket {
+    // The tag only: the shared queue is the whole backlog.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket").field("tag", &self.tag).finish()
+    }
+}
+
+/// Why a ticket's items are not known to be kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotKept {
+    /// Not committed within the wait (the database is failing); the writer keeps trying.
+    #[error("not written yet; the writer keeps trying")]
+    Late,
+    /// A journal entry or outbox message of it gave way in a backlog full after a long
+    /// outage (the book snapshots are still written).
+    #[error("a journal entry or outbox message gave way while the database was away")]
+    Lost,
+}
+
+impl Ticket {
+    /// Its place in the order of sends.
+    pub fn tag(&self) -> u64 {
+        self.tag
+    }
+
+    /// Waits at most `within` for the barrier to pass this send.
+    pub async fn kept(&self, within: Duration) -> Result<(), NotKept> {
+        let mut mark = self.shared.kept.subscribe();
+        let passed = tokio::time::timeout(within, mark.wait_for(|m| *m >= self.tag)).await;
+        match passed {
+            // The sender lives in `shared`, which this ticket holds: it cannot close.
+            Ok(_) if self.shared.lock().lost.contains(&self.tag) => Err(NotKept::Lost),
+            Ok(_) => Ok(()),
+            Err(_) => Err(NotKept::Late),
+        }
+    }
+}
+
 /// A window on the write path for `/readyz` and `/metrics`.
 #[derive(Debug, Clone)]
 pub struct WriteStatus(Arc<Shared>);
@@ -293,10 +399,14 @@ pub fn channel(limit_bytes: usize, metrics: StoreMetrics) -> (StoreSender, Store
             written_seq: 0,
             early_from: 0,
             health: Health::default(),
+            last_tag: 0,
+            in_flight_tag: None,
+            lost: BTreeSet::new(),
         }),
         metrics,
         publisher: Arc::default(),
         receipts: Receipts::default(),
+        kept: watch::Sender::new(0),
     });
     let (tx, rx) = mpsc::channel(1);
     let rx = StoreReceiver {
@@ -309,14 +419,19 @@ pub fn channel(limit_bytes: usize, metrics: StoreMetrics) -> (StoreSender, Store
 
 impl StoreSender {
     /// Adds `items` to the backlog and wakes the writer; never waits. When the backlog is
-    /// full, older records give way (counted and logged; see [`Backlog`]).
-    pub fn send(&self, items: Vec<StoreItem>) {
+    /// full, older records give way (counted and logged; see [`Backlog`]). The ticket
+    /// tells when they are kept; `None` when there was nothing to keep.
+    pub fn send(&self, items: Vec<StoreItem>) -> Option<Ticket> {
         if items.is_empty() {
-            return;
+            return None;
         }
-        self.shared.push(items);
+        let tag = self.shared.push(items);
         // Full means a wake-up is already pending.
         let _ = self.wake.try_send(());
+        Some(Ticket {
+            tag,
+            shared: self.shared.clone(),
+        })
     }
 
     /// The write path's health.
@@ -663,5 +778,127 @@ mod tests {
             "row 1 is in the table, not yet handed over: it goes first"
         );
         assert_eq!(targets(&early.take(1, 10)), ["t/2"]);
+    }
+}
+
+#[cfg(test)]
+mod barrier_tests {
+    use super::*;
+
+    /// Long enough for a waiter to see a mark already published; nothing waits on time.
+    const QUICK: Duration = Duration::from_millis(20);
+
+    fn metrics() -> StoreMetrics {
+        StoreMetrics::register(&crate::metrics::Registry::new())
+    }
+
+    fn entry(body_len: usize) -> StoreItem {
+        let body = "x".repeat(body_len);
+        StoreItem::Event(Utc::now(), "request".into(), "7".into(), body)
+    }
+
+    fn snapshot(book: &str, v: u32) -> StoreItem {
+        StoreItem::State(book.into(), format!("{{\"v\":{v}}}"), Utc::now())
+    }
+
+    fn reading() -> StoreItem {
+        let r = Reading {
+            point: "em_b1.voltage_l1".into(),
+            at: Utc::now(),
+            value: 230.0,
+        };
+        StoreItem::Reading(r, None)
+    }
+
+    #[tokio::test]
+    async fn a_send_is_kept_once_it_and_every_send_before_it_are_committed() {
+        let (tx, _rx) = channel(usize::MAX, metrics());
+        let first = tx.send(vec![entry(2), snapshot("requests", 1)]);
+        let first = first.expect("a ticket");
+        let second = tx.send(vec![entry(2)]).expect("a ticket");
+        assert!(second.tag() > first.tag(), "tags follow the order of sends");
+        assert_eq!(
+            first.kept(QUICK).await,
+            Err(NotKept::Late),
+            "nothing written"
+        );
+        let batch = tx.shared.take();
+        tx.shared.failed();
+        assert_eq!(
+            first.kept(QUICK).await,
+            Err(NotKept::Late),
+            "a failed write"
+        );
+        // A waiter already waiting is released by the commit.
+        let waiter = tokio::spawn({
+            let first = first.clone();
+            async move { first.kept(Duration::from_secs(30)).await }
+        });
+        let third = tx.send(vec![entry(2)]).expect("a ticket");
+        tx.shared.written(&batch);
+        assert_eq!(waiter.await.expect("waiter"), Ok(()));
+        assert_eq!(second.kept(QUICK).await, Ok(()), "in the same batch");
+        assert_eq!(
+            third.kept(QUICK).await,
+            Err(NotKept::Late),
+            "sent after the batch was taken: still in the backlog"
+        );
+        let rest = tx.shared.take();
+        tx.shared.written(&rest);
+        assert_eq!(third.kept(QUICK).await, Ok(()));
+        assert_eq!(
+            tx.send(Vec::new()).map(|t| t.tag()),
+            None,
+            "nothing to keep"
+        );
+    }
+
+    #[tokio::test]
+    async fn readings_hold_nothing_up() {
+        let (tx, _rx) = channel(usize::MAX, metrics());
+        let history = tx.send(vec![reading(), reading()]).expect("a ticket");
+        assert_eq!(history.kept(QUICK).await, Ok(()));
+        let journalled = tx.send(vec![entry(2)]).expect("a ticket");
+        // More readings than a batch takes: some stay in the backlog after it.
+        let _ = tx.send((0..BATCH).map(|_| reading()).collect());
+        let batch = tx.shared.take();
+        tx.shared.written(&batch);
+        assert!(tx.shared.waiting().get(Kind::Readings) > 0, "readings left");
+        assert_eq!(
+            journalled.kept(QUICK).await,
+            Ok(()),
+            "readings still queued do not hold the barrier"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_replaced_snapshot_is_kept_when_its_replacement_is() {
+        let (tx, _rx) = channel(usize::MAX, metrics());
+        let old = tx.send(vec![snapshot("requests", 1)]).expect("a ticket");
+        let new = tx.send(vec![snapshot("requests", 2)]).expect("a ticket");
+        let batch = tx.shared.take();
+        assert_eq!(batch.states.len(), 1, "coalesced");
+        assert_eq!(old.kept(QUICK).await, Err(NotKept::Late), "in flight");
+        tx.shared.written(&batch);
+        assert_eq!(old.kept(QUICK).await, Ok(()));
+        assert_eq!(new.kept(QUICK).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_waiter_whose_entry_gave_way_is_released_with_the_loss() {
+        // Room for one entry of this size, not two.
+        let (tx, _rx) = channel(300, metrics());
+        let lost = tx.send(vec![entry(100)]).expect("a ticket");
+        let waiter = tokio::spawn({
+            let lost = lost.clone();
+            async move { lost.kept(Duration::from_secs(30)).await }
+        });
+        tokio::task::yield_now().await;
+        let kept = tx.send(vec![entry(100)]).expect("a ticket");
+        assert_eq!(waiter.await.expect("waiter"), Err(NotKept::Lost));
+        assert_eq!(kept.kept(QUICK).await, Err(NotKept::Late), "still waiting");
+        let batch = tx.shared.take();
+        tx.shared.written(&batch);
+        assert_eq!(kept.kept(QUICK).await, Ok(()));
     }
 }

@@ -262,6 +262,11 @@ impl TestApp {
         }
     }
 
+    /// The daemon's task has not ended (it never restarted under the test).
+    pub fn running(&self) -> bool {
+        self.task.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
     pub async fn store(&self) -> Store {
         Store::connect(&self.db.url).await.expect("store connects")
     }

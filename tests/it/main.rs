@@ -44,3 +44,4 @@ mod sparklines;
 mod storage;
 mod supervision;
 mod vacant;
+mod write_barrier;

@@ -41,6 +41,7 @@ pub use vacancy::VacancyCmd;
 pub(crate) use vacancy::set_vacant;
 
 use super::{Books, Output};
+use crate::store::writer::NotKept;
 
 /// A change to the books.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +122,11 @@ pub enum CommandError {
     /// The hand-over book refused.
     #[error(transparent)]
     Handover(#[from] HandoverError),
+    /// The change was made but the store has not kept it within the caller's wait (the
+    /// database is away): it is written when the database returns, so the caller must not
+    /// make it again.
+    #[error("the change was made but is not stored yet: {0}")]
+    NotStored(NotKept),
     /// The engine answered a command with another command's answer (a bug).
     #[error("the engine's answer does not fit the command")]
     Mismatch,

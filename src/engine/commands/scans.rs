@@ -49,7 +49,8 @@ impl EngineHandle {
     /// Judges a scan; the verdict and the tour's progress.
     pub async fn scan(&self, scan: Scan, phone_guard: bool) -> Result<ScanAnswer, CommandError> {
         let cmd = EngineCommand::Scan(ScanCmd::Take { scan, phone_guard });
-        match self.command(cmd).await? {
+        // No wait on the barrier: the scan's caller holds a receipt of its own.
+        match self.decide(cmd).await?.answer {
             Answer::Scan(answer) => Ok(*answer),
             _ => Err(CommandError::Mismatch),
         }
