@@ -3,7 +3,8 @@
 //! its history, the incident board, an incident's page (a water ingress dispatched, a
 //! household linked, its clocks), the plant and the hand-overs. Every view fits its
 //! window; the zh views show no English-catalogue phrase and no raw code (`water_ingress`,
-//! `manual`, `current_l1`, `unack_active`). Screenshots in `target/screenshots/`.
+//! `manual`, `current_l1`, `unack_active`); the status line counts a new fire alarm and
+//! the alarms tab carries a badge. Screenshots in `target/screenshots/`.
 
 use std::time::Duration;
 
@@ -174,6 +175,27 @@ async fn the_duty_desk_in(lang: Lang) {
     every_tab(c, &app, incident, lang, 1920).await;
     c.set_window_size(390, 844).await.expect("phone");
     every_tab(c, &app, incident, lang, 390).await;
+    // A new fire alarm: the status line counts it by priority on every tab, and the
+    // alarms tab carries a badge until it is acknowledged.
+    drawn(
+        c,
+        "#statusline",
+        lang.pick("无未确认告警", "No unacknowledged alarms"),
+    )
+    .await;
+    drawn(
+        c,
+        "#statusline",
+        lang.pick("服务器连接正常", "server connected"),
+    )
+    .await;
+    app.sim().set(4, "zone2_alarm", 1.0);
+    drawn(c, "#statusline", lang.pick("紧急 1", "emergency 1")).await;
+    drawn(c, r#"nav button[data-tab="alarms"] .count"#, "1").await;
+    shoot(c, &format!("duty-status-{}-390", lang.code())).await;
+    if lang == Lang::Zh {
+        assert_all_chinese(c, "status line").await;
+    }
     b.client.clone().close().await.ok();
 }
 

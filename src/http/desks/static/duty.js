@@ -24,6 +24,7 @@ function beep() {
 // (`fire_panel.zone3_alarm:discrete`) stay in `title` and `data-` attributes.
 let deviceNames = {};
 let alarmMessages = {};
+let lastAlarms = [];
 async function loadAlarms() {
   if (!Object.keys(deviceNames).length) {
     const d = await getJSON("/api/v1/devices").catch(() => []);
@@ -31,6 +32,7 @@ async function loadAlarms() {
   }
   const alarms = await getJSON("/api/v1/alarms");
   for (const a of alarms) alarmMessages[a.id] = a.message;
+  lastAlarms = alarms;
   return alarms;
 }
 /// An alarm in words: its message, else its device's name, never its id.
@@ -331,7 +333,7 @@ function renderPlant(devices, points, now) {
     return `<div class="card" data-device="${esc(d.id)}" data-key="d:${esc(d.id)}">
       <h2>${esc(d.name)} <span class="badge ${d.up ? "up" : "down"}">${t(d.up ? "up" : "down")}</span>
       <small title="${esc(d.profile)}">${esc(d.address)}${d.unit_id == null ? '' : ' #' + d.unit_id}</small></h2>
-      <table><thead><tr><th>${t("point")}</th><th>${t("value")}</th><th>${t("trend")}</th><th>${t("unit")}</th><th>${t("quality")}</th><th>${t("age")}</th></tr></thead>
+      <table><thead><tr><th>${t("point")}</th><th>${t("value")}</th><th class="spark">${t("trend")}</th><th>${t("unit")}</th><th class="quality">${t("quality")}</th><th>${t("age")}</th></tr></thead>
       <tbody>${rows}</tbody></table></div>`;
   }).join("");
 }
@@ -371,6 +373,52 @@ const loaders = {
   },
 };
 
+// The status line on every tab: unacknowledged alarms by priority, breached and nearly
+// breached clocks, overdue requests, the patrol, the link; and a badge on each tab where
+// something waits for a person. The board, requests and tours are asked every 5 s.
+let summary = { at: 0, board: [], requests: [], tours: [] };
+async function loadSummary() {
+  if (Date.now() - summary.at < 5000) return summary;
+  const [board, requests, tours] = await Promise.all([
+    getJSON("/api/v1/incidents/board").catch(() => summary.board),
+    getJSON("/api/v1/requests").catch(() => summary.requests),
+    getJSON("/api/v1/patrol/tours").catch(() => summary.tours),
+  ]);
+  summary = { at: Date.now(), board, requests, tours };
+  return summary;
+}
+
+function renderStatus(alarms, s) {
+  const unack = alarms.filter(a => a.state.startsWith("unack"));
+  const byPriority = ["emergency", "high", "medium", "low"]
+    .map(p => [p, unack.filter(a => a.priority === p).length]).filter(([, n]) => n);
+  const red = s.board.filter(c => c.status === "red").length;
+  const amber = s.board.filter(c => c.status === "amber").length;
+  const late = s.requests.filter(r => r.overdue).length;
+  const missed = s.tours.filter(x => x.status === "incomplete").length;
+  const walking = s.tours.filter(x => x.status === "in_progress").length;
+  const down = document.body.classList.contains("stale");
+  const item = (cls, text) => `<span class="${cls}">${text}</span>`;
+  const parts = [
+    byPriority.length ? t("sl_unack") + " " + byPriority.map(([p, n]) => `<span class="badge p-${p}">${esc(t(p))} ${n}</span>`).join(" ")
+      : item("s-met", t("sl_no_unack")),
+    item(red ? "s-red" : "s-met", t("sl_breached", { n: red })),
+    item(amber ? "s-amber" : "s-met", t("sl_near", { n: amber })),
+    item(late ? "s-red" : "s-met", t("sl_late_requests", { n: late })),
+    item(missed ? "s-red" : "s-met", t("sl_patrol", { n: walking, m: missed })),
+    item(down ? "s-red" : "s-green", t(down ? "sl_link_down" : "sl_link_up")),
+  ];
+  sw.patch("statusline", parts.join(" · "));
+  const badges = { alarms: unack.length, incidents: red, service: late, patrol: missed };
+  document.querySelectorAll("nav.tabs button").forEach(b => {
+    const n = badges[b.dataset.tab] || 0;
+    let el = b.querySelector(".count");
+    if (!n) { if (el) el.remove(); return; }
+    if (!el) { el = document.createElement("span"); el.className = "count"; b.append(el); }
+    el.textContent = n;
+  });
+}
+
 let busy = false;
 async function refresh() {
   if (busy) return; busy = true;
@@ -379,6 +427,7 @@ async function refresh() {
     document.querySelectorAll("section.panel").forEach(s => s.classList.toggle("active", s.id === tab));
     if (tab !== "plant") sparkStop();
     const alarmsHtml = await loaders.alarms();
+    renderStatus(lastAlarms, await loadSummary());
     if (tab === "alarms") sw.patch("alarms", alarmsHtml + renderHistory(await getJSON("/api/v1/alarms/history?latest=20").catch(() => [])));
     else sw.patch(tab, await loaders[tab]());
     sw.fresh();
