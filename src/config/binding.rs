@@ -32,6 +32,9 @@ pub struct MqttPointDef {
     /// What the point means, for people.
     #[serde(default)]
     pub description: String,
+    /// The name and state words in zh-CN, for the desks' Chinese page.
+    #[serde(default)]
+    pub zh: super::profile::Localized,
     /// History deadband in engineering units (0 keeps every change).
     #[serde(default)]
     pub deadband: f64,

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sitewatch_core::alarms::RuleSpec;
 use toml::Spanned;
 
@@ -83,6 +83,19 @@ pub enum Order {
     Little,
 }
 
+/// A point's name and state words in one more language (`zh = { name = "A 相电流",
+/// states = { "0" = "干燥" } }`); what is left out falls back to `description` and `states`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Localized {
+    /// The point's display name.
+    #[serde(default)]
+    pub name: String,
+    /// Meaning of enumerated values.
+    #[serde(default)]
+    pub states: BTreeMap<String, String>,
+}
+
 /// One point of a profile, as written in the file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -119,6 +132,9 @@ pub struct PointDef {
     /// What the point means, for people.
     #[serde(default)]
     pub description: String,
+    /// The name and state words in zh-CN, for the desks' Chinese page.
+    #[serde(default)]
+    pub zh: Localized,
     /// History deadband in engineering units (0 keeps every change).
     #[serde(default)]
     pub deadband: f64,
@@ -269,12 +285,12 @@ impl Profile {
     }
 
     /// A point's description and state names, Modbus or MQTT.
-    pub fn describe(&self, name: &str) -> Option<(&str, &BTreeMap<String, String>)> {
+    pub fn describe(&self, name: &str) -> Option<(&str, &BTreeMap<String, String>, &Localized)> {
         let modbus = self.points.iter().find(|p| p.name == name);
         let mqtt = self.mqtt_points.iter().find(|p| p.name == name);
         modbus
-            .map(|p| (p.description.as_str(), &p.states))
-            .or_else(|| mqtt.map(|p| (p.description.as_str(), &p.states)))
+            .map(|p| (p.description.as_str(), &p.states, &p.zh))
+            .or_else(|| mqtt.map(|p| (p.description.as_str(), &p.states, &p.zh)))
     }
 }
 

@@ -175,6 +175,7 @@ mod tests {
             unit: String::new(),
             states: Default::default(),
             description: String::new(),
+            zh: Default::default(),
             deadband: 0.0,
             alarms: Vec::new(),
         }

@@ -115,6 +115,8 @@ struct PointView {
     name: String,
     description: String,
     states: std::collections::BTreeMap<String, String>,
+    /// The name and state words in zh-CN, where the profile gives them.
+    zh: crate::config::profile::Localized,
     age_seconds: Option<f64>,
 }
 
@@ -196,6 +198,7 @@ fn view(s: &AppState, state: PointState, now: DateTime<Utc>) -> PointView {
             .map(|t| (now - t).num_milliseconds() as f64 / 1000.0),
         description: def.map(|d| d.0.to_owned()).unwrap_or_default(),
         states: def.map(|d| d.1.clone()).unwrap_or_default(),
+        zh: def.map(|d| d.2.clone()).unwrap_or_default(),
         name,
         state,
     }

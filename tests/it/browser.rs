@@ -197,7 +197,7 @@ async fn fire_alarm_appears_in_the_console_and_is_acknowledged() {
     eventually("history shows the acknowledgement", WAIT, || async {
         text_of(&b.client, "#alarms .card:last-child tbody tr:first-child")
             .await
-            .filter(|t| t.contains("acknowledged") && t.contains("duty-li"))
+            .filter(|t| t.contains("确认") && t.contains("duty-li"))
     })
     .await;
     // The service tab draws its three lists (empty on a new site).

@@ -21,13 +21,13 @@ use crate::helpers::{Db, TestApp, eventually, spawn_app_with};
 use crate::incident_page::water_ingress;
 
 #[derive(Clone, Copy, PartialEq)]
-enum Lang {
+pub enum Lang {
     Zh,
     En,
 }
 
 impl Lang {
-    fn code(self) -> &'static str {
+    pub fn code(self) -> &'static str {
         match self {
             Lang::Zh => "zh",
             Lang::En => "en",
@@ -35,12 +35,12 @@ impl Lang {
     }
 
     /// `zh` or `en` text, whichever the page is in.
-    fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
+    pub fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
         if self == Lang::Zh { zh } else { en }
     }
 }
 
-async fn app() -> TestApp {
+pub async fn app() -> TestApp {
     let now = Utc
         .with_ymd_and_hms(2026, 11, 24, 2, 0, 0)
         .single()
@@ -49,7 +49,7 @@ async fn app() -> TestApp {
 }
 
 /// Opens `path` at `width` px in `lang`, as desk clerk `desk-chen` (open mode).
-async fn open(c: &Client, app: &TestApp, path: &str, lang: Lang) {
+pub async fn open(c: &Client, app: &TestApp, path: &str, lang: Lang) {
     c.goto(&format!("{}{path}", app.base)).await.expect("page");
     let js = format!(
         "localStorage.setItem('actor', 'desk-chen'); document.cookie = 'lang={}; path=/';",
@@ -88,7 +88,7 @@ async fn step(c: &Client, id: &str, state: &str) {
 
 /// The visible text of the page must hold no English-catalogue string (one the zh
 /// catalogue words differently) and no raw code (`in_progress`, `walk_in`).
-async fn assert_all_chinese(c: &Client, page: &str) {
+pub async fn assert_all_chinese(c: &Client, page: &str) {
     let js = r#"
       const text = document.body.innerText;
       const zh = JSON.parse(document.getElementById('strings').textContent);
@@ -126,7 +126,7 @@ fn english() -> Vec<(String, String)> {
 
 /// The page is no wider than the window: nothing scrolls sideways; on a phone every
 /// button and field is at least 44 px tall.
-async fn assert_fits(c: &Client, page: &str) {
+pub async fn assert_fits(c: &Client, page: &str) {
     let v = c
         .execute(
             "return [document.documentElement.scrollWidth, window.innerWidth];",

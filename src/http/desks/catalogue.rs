@@ -220,6 +220,260 @@ mod tests {
         keys
     }
 
+    /// The serde code of `v`: a plain enum's string, a tagged one's `type` or `kind`, an
+    /// externally tagged one's variant name.
+    fn code_of(v: impl serde::Serialize) -> String {
+        let v = serde_json::to_value(v).expect("serialises");
+        let tag = v.get("type").or_else(|| v.get("kind"));
+        match (v.as_str(), tag, v.as_object()) {
+            (Some(s), _, _) => s.to_owned(),
+            (None, Some(t), _) => t.as_str().unwrap_or_default().to_owned(),
+            (None, None, Some(o)) => o.keys().next().cloned().unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
+    /// Codes the duty desk shows (console, board, incident page, patrol, plant): each
+    /// needs a key in the catalogue, or the zh page would show the raw code.
+    #[test]
+    fn every_code_the_duty_desk_shows_has_a_string() {
+        use sitewatch_core::alarms::{AlarmState, Priority};
+        use sitewatch_core::incidents::{
+            AttachmentKind, CategoryConfig, ClaimItem, IncidentSource, IncidentState,
+        };
+        use sitewatch_core::inspections::DueState;
+        use sitewatch_core::patrol::TourStatus;
+        use sitewatch_core::points::Quality;
+        let mut keys: Vec<String> = Priority::ALL.iter().map(code_of).collect();
+        for s in [
+            AlarmState::Normal,
+            AlarmState::UnackActive,
+            AlarmState::AckActive,
+            AlarmState::UnackReturned,
+        ] {
+            keys.push(code_of(s));
+        }
+        for q in [
+            Quality::Good,
+            Quality::Stale,
+            Quality::CommLost,
+            Quality::BadConfig,
+        ] {
+            keys.push(code_of(q));
+        }
+        keys.extend([DueState::Due, DueState::Overdue].map(code_of));
+        for c in CategoryConfig::default().categories {
+            keys.push(format!("cat_{}", c.key));
+        }
+        for s in [
+            IncidentSource::Manual,
+            IncidentSource::Alarm(String::new()),
+            IncidentSource::PatrolFinding(String::new()),
+            IncidentSource::InspectionFinding(String::new()),
+            IncidentSource::ServiceRequest(0),
+        ] {
+            keys.push(format!("src_{}", code_of(s)));
+        }
+        for s in [
+            IncidentState::Reported,
+            IncidentState::Dispatched,
+            IncidentState::OnSite,
+            IncidentState::Resolved,
+            IncidentState::FollowedUp,
+            IncidentState::Closed,
+            IncidentState::Cancelled,
+        ] {
+            keys.push(format!("st_{}", code_of(s)));
+        }
+        keys.extend(ClaimItem::ALL.map(|c| format!("ci_{}", code_of(c))));
+        for a in [
+            AttachmentKind::ScenePhoto,
+            AttachmentKind::BeforeRepairPhoto,
+            AttachmentKind::AfterRepairPhoto,
+            AttachmentKind::PoliceCertificate,
+            AttachmentKind::Statement,
+            AttachmentKind::Document,
+        ] {
+            keys.push(format!("att_{}", code_of(a)));
+        }
+        for s in [
+            TourStatus::Planned,
+            TourStatus::Open,
+            TourStatus::InProgress,
+            TourStatus::Completed,
+            TourStatus::Incomplete,
+        ] {
+            keys.push(format!("ts_{}", code_of(s)));
+        }
+        keys.extend(sla_codes().into_iter().map(|c| format!("sla_{c}")));
+        keys.extend(event_codes().into_iter().map(|c| format!("ev_{c}")));
+        keys.extend(transition_codes().into_iter().map(|c| format!("tr_{c}")));
+        let missing: Vec<_> = keys.iter().filter(|k| !ENTRIES.contains_key(*k)).collect();
+        assert!(missing.is_empty(), "no string for {missing:?}");
+    }
+
+    fn sla_codes() -> Vec<String> {
+        use sitewatch_core::incidents::SlaKind as S;
+        [
+            S::OnSite,
+            S::IncidentReport,
+            S::InsurerNotified,
+            S::ClaimNotice,
+            S::PoliceReport,
+            S::Acknowledged,
+            S::MadeSafe,
+            S::Replied,
+            S::Resolved,
+            S::FollowUp,
+        ]
+        .map(code_of)
+        .to_vec()
+    }
+
+    /// Every timeline event kind. The match has no wildcard: a new kind fails to compile
+    /// here until it is listed (and then needs its `ev_` string).
+    fn event_codes() -> Vec<String> {
+        use sitewatch_core::incidents::{IncidentEventKind as K, IncidentSource, SlaKind};
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let call = serde_json::from_value(serde_json::json!({})).expect("a blank call");
+        let all = [
+            K::Opened {
+                category: String::new(),
+                source: IncidentSource::Manual,
+            },
+            K::StateChanged {
+                from: sitewatch_core::incidents::IncidentState::Reported,
+                to: sitewatch_core::incidents::IncidentState::Closed,
+            },
+            K::NoteAdded,
+            K::SlaStarted {
+                sla: SlaKind::OnSite,
+                due_at: at,
+            },
+            K::SlaMet {
+                sla: SlaKind::OnSite,
+                late: false,
+            },
+            K::SlaBreached {
+                sla: SlaKind::OnSite,
+                due_at: at,
+            },
+            K::Attached {
+                attachment_id: String::new(),
+                kind: sitewatch_core::incidents::AttachmentKind::Document,
+            },
+            K::AlarmAttached {
+                alarm_id: String::new(),
+                raised_at: at,
+            },
+            K::MadeSafe,
+            K::IncidentReportFiled,
+            K::InsurerNotified { call },
+            K::InsurerConsented,
+            K::EmergencyRepairDeclared,
+            K::LossEstimated { amount_fen: 0 },
+            K::RepairStarted,
+            K::SceneCleared,
+            K::ClaimItemFiled {
+                item: sitewatch_core::incidents::ClaimItem::Photos,
+            },
+            K::PoliceReported,
+            K::EvidenceWaived {
+                reason: String::new(),
+                open: Vec::new(),
+            },
+            K::RaisedToAccident {
+                from: String::new(),
+                to: String::new(),
+            },
+            K::HouseholdLinked {
+                unit: String::new(),
+            },
+            K::HouseholdContacted {
+                unit: String::new(),
+            },
+            K::DamageListed {
+                unit: String::new(),
+                item: String::new(),
+            },
+            K::CompensationRecorded {
+                unit: String::new(),
+                outcome: String::new(),
+            },
+        ];
+        for k in &all {
+            match k {
+                K::Opened { .. }
+                | K::StateChanged { .. }
+                | K::NoteAdded
+                | K::SlaStarted { .. }
+                | K::SlaMet { .. }
+                | K::SlaBreached { .. }
+                | K::Attached { .. }
+                | K::AlarmAttached { .. }
+                | K::MadeSafe
+                | K::IncidentReportFiled
+                | K::InsurerNotified { .. }
+                | K::InsurerConsented
+                | K::EmergencyRepairDeclared
+                | K::LossEstimated { .. }
+                | K::RepairStarted
+                | K::SceneCleared
+                | K::ClaimItemFiled { .. }
+                | K::PoliceReported
+                | K::EvidenceWaived { .. }
+                | K::RaisedToAccident { .. }
+                | K::HouseholdLinked { .. }
+                | K::HouseholdContacted { .. }
+                | K::DamageListed { .. }
+                | K::CompensationRecorded { .. } => {}
+            }
+        }
+        all.iter().map(code_of).collect()
+    }
+
+    /// Every alarm transition the console's history shows; no wildcard, as above.
+    fn transition_codes() -> Vec<String> {
+        use sitewatch_core::alarms::Transition as T;
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let all = [
+            T::Raised,
+            T::Cleared,
+            T::Acknowledged,
+            T::Repeated { count: 2 },
+            T::Shelved { until: at },
+            T::Unshelved { expired: false },
+            T::Suppressed,
+            T::Unsuppressed,
+            T::OutOfService,
+            T::ReturnedToService,
+            T::Escalated {
+                level: 1,
+                role: String::new(),
+            },
+            T::Chattering { count: 2 },
+            T::ChatteringEnded,
+        ];
+        for t in &all {
+            match t {
+                T::Raised
+                | T::Cleared
+                | T::Acknowledged
+                | T::Repeated { .. }
+                | T::Shelved { .. }
+                | T::Unshelved { .. }
+                | T::Suppressed
+                | T::Unsuppressed
+                | T::OutOfService
+                | T::ReturnedToService
+                | T::Escalated { .. }
+                | T::Chattering { .. }
+                | T::ChatteringEnded => {}
+            }
+        }
+        all.iter().map(code_of).collect()
+    }
+
     #[test]
     fn the_language_comes_from_the_cookie() {
         assert_eq!(Lang::from_cookies(None), Lang::Zh);

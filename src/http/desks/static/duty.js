@@ -20,6 +20,28 @@ function beep() {
   try { const c = new AudioContext(), o = c.createOscillator(); o.frequency.value = 880; o.connect(c.destination); o.start(); o.stop(c.currentTime + 0.4); } catch (e) {}
 }
 
+// Names the page shows for ids: a device's configured name, an alarm's message. Ids
+// (`fire_panel.zone3_alarm:discrete`) stay in `title` and `data-` attributes.
+let deviceNames = {};
+let alarmMessages = {};
+let lastAlarms = [];
+async function loadAlarms() {
+  if (!Object.keys(deviceNames).length) {
+    const d = await getJSON("/api/v1/devices").catch(() => []);
+    deviceNames = Object.fromEntries(d.map(x => [x.id, x.name]));
+  }
+  const alarms = await getJSON("/api/v1/alarms");
+  for (const a of alarms) alarmMessages[a.id] = a.message;
+  lastAlarms = alarms;
+  return alarms;
+}
+/// An alarm in words: its message, else its device's name, never its id.
+const alarmName = id => alarmMessages[id] || deviceNames[String(id).split(".")[0]] || t("alarms");
+/// An incident's place: an alarm opens one at its device's id; show the device's name.
+const place = loc => deviceNames[loc] || loc;
+/// An incident category: the catalogue's word, else the key made readable (a site's own).
+const category = c => t("cat_" + c) === "cat_" + c ? String(c).replace(/_/g, " ") : t("cat_" + c);
+
 function renderAlarms(alarms) {
   const unackEmergency = alarms.filter(a => a.priority === "emergency" && a.state === "unack_active");
   document.title = (unackEmergency.length ? `(${unackEmergency.length}) ` : "") + "sitewatch · " + sw.siteName;
@@ -29,7 +51,7 @@ function renderAlarms(alarms) {
   const rows = alarms.map(a => `
     <tr class="${a.state === "unack_active" || a.state === "unack_returned" ? "unack" : ""}" data-alarm="${esc(a.id)}" data-key="a:${esc(a.id)}">
       <td><span class="badge p-${esc(a.priority)}">${esc(t(a.priority))}</span></td>
-      <td>${esc(a.message)}<br><small>${esc(a.id)}${a.repeat_count > 1 ? " ×" + a.repeat_count : ""}</small></td>
+      <td title="${esc(a.id)}">${esc(a.message)}<br><small>${esc(deviceNames[a.device] || "")}${a.repeat_count > 1 ? " ×" + a.repeat_count : ""}</small></td>
       <td class="state">${esc(t(a.state))}${a.shelved ? ` <span class="badge">${t("shelved")}</span>` : ""}${a.escalation_level ? ` <span class="badge">${t("escalated")} ${a.escalation_level}</span>` : ""}</td>
       <td>${time(a.raised_at)}</td>
       <td>${a.state.startsWith("unack") ? `<button onclick="ack('${esc(a.id)}')">${t("ack")}</button>` : ""}
@@ -73,7 +95,7 @@ window.incidentAct = (id, type) => {
 };
 
 function incidentHead(i) {
-  return `#${i.id} ${esc(i.title)} <span class="badge">${esc(i.category)}</span> <span class="badge state">${esc(tp("st_", i.state))}</span>`;
+  return `#${i.id} ${esc(i.title)} <span class="badge">${esc(category(i.category))}</span> <span class="badge state">${esc(tp("st_", i.state))}</span>`;
 }
 
 function renderIncidents(incidents, board) {
@@ -81,19 +103,41 @@ function renderIncidents(incidents, board) {
   return incidents.map(i => {
     const clocks = board.filter(c => c.owner_id === i.id).map(c => `<div>${esc(tp("sla_", c.sla))}: ${clockText(c)}</div>`).join("");
     return `<div class="card" data-incident="${i.id}" data-key="i:${i.id}"><h2><a class="open" href="/incidents/${i.id}">${incidentHead(i)}</a></h2>
-      <small>${time(i.reported_at)} · ${esc(i.location)}</small><div>${clocks}</div>${incidentActions(i)}</div>`;
+      <small>${time(i.reported_at)} · ${esc(place(i.location))}</small><div>${clocks}</div>${incidentActions(i)}</div>`;
   }).join("");
 }
 
-// One line for a timeline entry: what happened, then its details.
+// One line for a timeline entry: what happened, then its details, in words.
 function eventText(kind) {
   const k = kind || {}, type = k.type || "";
-  let detail;
-  if (type === "state_changed") detail = `${esc(tp("st_", k.from))} → ${esc(tp("st_", k.to))}`;
-  else if (k.sla) detail = esc(tp("sla_", k.sla)) + (k.due_at ? ` · ${t("deadline")} ${time(k.due_at)}` : "") + (k.late ? ` · ${t("overdue")}` : "");
-  else detail = Object.entries(k).filter(([f]) => f !== "type")
-    .map(([, v]) => esc(typeof v === "object" ? JSON.stringify(v) : v)).join(" · ");
-  return esc(tp("ev_", type)) + (detail ? " · " + detail : "");
+  return esc(tp("ev_", type)) + eventDetail(k).map(d => " · " + d).join("");
+}
+
+function eventDetail(k) {
+  switch (k.type) {
+    case "opened": return [esc(category(k.category)), esc(sourceText(k.source))];
+    case "state_changed": return [`${esc(tp("st_", k.from))} → ${esc(tp("st_", k.to))}`];
+    case "sla_started": case "sla_breached": return [esc(tp("sla_", k.sla)), `${t("deadline")} ${time(k.due_at)}`];
+    case "sla_met": return [esc(tp("sla_", k.sla))].concat(k.late ? [t("late")] : []);
+    case "attached": return [esc(tp("att_", k.kind)), esc(k.attachment_id)];
+    case "alarm_attached": return [esc(alarmName(k.alarm_id)), time(k.raised_at)];
+    case "insurer_notified": return [esc((k.call || {}).insurer || "")].filter(Boolean);
+    case "loss_estimated": return [t("yuan", { n: (k.amount_fen / 100).toFixed(2) })];
+    case "claim_item_filed": return [esc(tp("ci_", k.item))];
+    case "evidence_waived": return [esc(k.reason)].concat((k.open || []).map(c => esc(tp("sla_", c))));
+    case "raised_to_accident": return [`${esc(category(k.from))} → ${esc(category(k.to))}`];
+    case "household_linked": case "household_contacted": return [esc(k.unit)];
+    case "damage_listed": return [esc(k.unit), esc(k.item)];
+    case "compensation_recorded": return [esc(k.unit), esc(k.outcome)];
+    default: return [];
+  }
+}
+
+/// Where an incident came from, in words: an alarm by its message, a request by number.
+function sourceText(src) {
+  const kind = kindOf(src), v = typeof src === "object" ? Object.values(src)[0] : null;
+  const what = kind === "alarm" ? alarmName(v) : kind === "service_request" ? `#${v}` : v;
+  return tp("src_", kind) + (what == null ? "" : " " + what);
 }
 
 function clockRow(i, c) {
@@ -116,17 +160,17 @@ function renderIncidentPage(i, notices) {
   });
   const hh = i.households.map(h => `<tr data-unit="${esc(h.unit)}"><td>${esc(h.unit)}</td><td>${esc(h.owner || "")}</td><td>${time(h.contacted_at)}</td>
       <td>${esc(h.damaged_items.join("、"))}</td><td>${esc(h.compensation || "")}</td></tr>`);
-  const alarms = i.alarm_trips.map(a => `<tr><td>${esc(a.alarm_id)}</td><td>${time(a.raised_at)}</td></tr>`);
+  const alarms = i.alarm_trips.map(a => `<tr><td title="${esc(a.alarm_id)}">${esc(alarmName(a.alarm_id))}</td><td>${time(a.raised_at)}</td></tr>`);
   const files = i.attachments.map(a => {
     const url = `/api/v1/files/${encodeURIComponent(a.id)}`;
-    const label = `${esc(a.caption || a.id)}<br><small>${esc(a.kind)} · ${esc(a.added_by)} · ${time(a.added_at)}</small>`;
+    const label = `${esc(a.caption || a.id)}<br><small>${esc(tp("att_", a.kind))} · ${esc(a.added_by)} · ${time(a.added_at)}</small>`;
     const thumb = /^image\/(jpeg|png)$/.test(a.content_type) ? `<img src="${url}" alt="${esc(a.caption)}" loading="lazy"><br>` : "";
     return `<a class="attachment" href="${url}" target="_blank" rel="noopener">${thumb}${label}</a>`;
   }).join("");
-  const source = kindOf(i.source) + (typeof i.source === "object" ? " " + Object.values(i.source)[0] : "");
+  const source = sourceText(i.source);
   return `<div class="card" data-incident-page="${i.id}"><a href="/#incidents">${t("back")}</a>
       <h2>${incidentHead(i)}</h2>
-      <small>${t("location")}: ${esc(i.location)} · ${time(i.reported_at)} · ${t("source")}: ${esc(source)}${i.cancel_reason ? " · " + esc(i.cancel_reason) : ""}</small>
+      <small>${t("location")}: ${esc(place(i.location))} · ${time(i.reported_at)} · ${t("source")}: ${esc(source)}${i.cancel_reason ? " · " + esc(i.cancel_reason) : ""}</small>
       <table class="clocks"><tbody>${clocks.join("")}</tbody></table>${incidentActions(i)}</div>`
     + table(t("timeline"), [t("when"), t("actor_col"), t("message"), t("note")], timeline, "timeline")
     + table(t("incident_notices"), [t("kind"), t("title"), t("when"), ""], no, "incident-notices")
@@ -146,11 +190,18 @@ function table(title, head, rows, id = "") {
 const requestKind = k => t(k.type === "repair" ? (k.emergency ? "rk_emergency_repair" : "rk_repair")
   : k.type === "complaint" ? (k.important ? "rk_important_complaint" : "rk_complaint") : "rk_suggestion");
 
+/// A follow-up's record (`request:7`, `incident:3`) as a link to its page.
+function followupLink(reference) {
+  const [kind, id] = String(reference).split(":");
+  const href = kind === "request" ? `/service/requests/${id}` : `/incidents/${id}`;
+  return `<a href="${href}">#${esc(id)}</a>`;
+}
+
 function renderService(requests, followups, notices) {
   const req = requests.map(r => `<tr data-request="${r.id}" class="${r.overdue ? "unack" : ""}">
       <td><a href="/service/requests/${r.id}">#${r.id}</a> ${esc(requestKind(r.kind))}</td><td>${esc(r.unit)}</td><td>${esc(r.summary)}</td>
       <td class="${r.overdue ? "s-red" : ""}">${esc(tp("rs_", r.state))}</td><td>${time(r.received_at)}</td></tr>`);
-  const fu = followups.map(f => `<tr><td>${esc(f.reference)}</td><td>${esc(f.location)}</td><td>${esc(f.summary)}</td>
+  const fu = followups.map(f => `<tr><td>${followupLink(f.reference)}</td><td>${esc(f.location)}</td><td>${esc(f.summary)}</td>
       <td class="${f.overdue ? "s-red" : "s-amber"}">${time(f.due_at)}</td></tr>`);
   const no = notices.map(n => `<tr><td><span class="badge lv-${esc(n.color)}">${esc(tp("lv_", n.level))}</span></td>
       <td>${esc(n.title)}</td><td>${time(n.expires_at)}</td></tr>`);
@@ -179,7 +230,8 @@ function renderHandovers(list) {
 function renderHistory(rows) {
   const items = rows.map(r => {
     const b = r.body || {};
-    return `<tr><td>${time(r.at)}</td><td>${esc(b.alarm)}</td><td>${esc((b.transition || {}).kind)}</td><td>${esc(b.actor || "")}</td></tr>`;
+    const kind = (b.transition || {}).kind;
+    return `<tr><td>${time(r.at)}</td><td title="${esc(b.alarm)}">${esc(alarmName(b.alarm))}</td><td>${esc(kind ? tp("tr_", kind) : "")}</td><td>${esc(b.actor || "")}</td></tr>`;
   });
   return table(t("history"), [t("when"), t("message"), t("state"), ""], items);
 }
@@ -194,14 +246,19 @@ function renderPatrol(tours) {
   if (!tours.length) return `<div class="card empty">—</div>`;
   const rows = tours.map(x => {
     const done = (x.stops || []).filter(s => s.done_at).length;
-    return `<tr><td>${esc(x.route)}</td><td>${time(x.scheduled_start)}</td><td>${esc(x.status)}</td><td>${done}/${(x.stops || []).length}</td></tr>`;
+    return `<tr><td>${esc(x.route)}</td><td>${time(x.scheduled_start)}</td><td>${esc(tp("ts_", x.status))}</td><td>${done}/${(x.stops || []).length}</td></tr>`;
   }).join("");
   return `<div class="card"><h2>${t("tours")}</h2><table><thead><tr><th>${t("route")}</th><th>${t("since")}</th><th>${t("state")}</th><th>${t("progress")}</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
+// A point's name and state words in the page's language, from its profile: the zh words
+// where the profile gives them, else the profile's description and states, else the name.
+const zhOf = p => (sw.lang === "zh" && p.zh) || {};
+const pointName = p => zhOf(p).name || p.description || p.name.replace(/_/g, " ");
+
 function fmt(p) {
   if (p.value === null || p.value === undefined) return "—";
-  const label = p.states && p.states[String(p.value)];
+  const key = String(p.value), label = (zhOf(p).states || {})[key] || (p.states && p.states[key]);
   if (label) return esc(label);
   return esc(Math.abs(p.value) >= 1000 ? p.value.toFixed(1) : Number(p.value.toPrecision(6)).toString());
 }
@@ -268,15 +325,15 @@ function renderPlant(devices, points, now) {
   return devices.map(d => {
     const rows = points.filter(p => p.device === d.id).map(p => `
       <tr data-point="${esc(p.id)}" data-key="p:${esc(p.id)}" class="q-${esc(p.quality)}">
-        <td>${esc(p.name)}</td><td class="desc">${esc(p.description)}</td>
+        <td title="${esc(p.id)} · ${esc(p.description)}">${esc(pointName(p))}</td>
         <td class="value">${fmt(p)}</td><td class="spark">${sparkline(p, now)}</td><td class="unit">${esc(p.unit)}</td>
         <td class="quality">${esc(t(p.quality))}</td>
         <td class="age">${p.age_seconds === null ? "—" : p.age_seconds.toFixed(1) + " " + t("s_ago")}</td>
       </tr>`).join("");
     return `<div class="card" data-device="${esc(d.id)}" data-key="d:${esc(d.id)}">
       <h2>${esc(d.name)} <span class="badge ${d.up ? "up" : "down"}">${t(d.up ? "up" : "down")}</span>
-      <small>${esc(d.profile)} · ${esc(d.address)}${d.unit_id == null ? '' : ' #' + d.unit_id}</small></h2>
-      <table><thead><tr><th>${t("point")}</th><th class="desc"></th><th>${t("value")}</th><th>${t("trend")}</th><th>${t("unit")}</th><th>${t("quality")}</th><th>${t("age")}</th></tr></thead>
+      <small title="${esc(d.profile)}">${esc(d.address)}${d.unit_id == null ? '' : ' #' + d.unit_id}</small></h2>
+      <table><thead><tr><th>${t("point")}</th><th>${t("value")}</th><th class="spark">${t("trend")}</th><th>${t("unit")}</th><th class="quality">${t("quality")}</th><th>${t("age")}</th></tr></thead>
       <tbody>${rows}</tbody></table></div>`;
   }).join("");
 }
@@ -292,7 +349,7 @@ async function monthKpis() {
 }
 
 const loaders = {
-  alarms: async () => renderAlarms(await getJSON("/api/v1/alarms")),
+  alarms: async () => renderAlarms(await loadAlarms()),
   incidents: async () => { const [i, b] = await Promise.all([getJSON("/api/v1/incidents"), getJSON("/api/v1/incidents/board")]); return renderIncidents(i, b); },
   service: async () => {
     const [r, f, n] = await Promise.all([
@@ -316,6 +373,52 @@ const loaders = {
   },
 };
 
+// The status line on every tab: unacknowledged alarms by priority, breached and nearly
+// breached clocks, overdue requests, the patrol, the link; and a badge on each tab where
+// something waits for a person. The board, requests and tours are asked every 5 s.
+let summary = { at: 0, board: [], requests: [], tours: [] };
+async function loadSummary() {
+  if (Date.now() - summary.at < 5000) return summary;
+  const [board, requests, tours] = await Promise.all([
+    getJSON("/api/v1/incidents/board").catch(() => summary.board),
+    getJSON("/api/v1/requests").catch(() => summary.requests),
+    getJSON("/api/v1/patrol/tours").catch(() => summary.tours),
+  ]);
+  summary = { at: Date.now(), board, requests, tours };
+  return summary;
+}
+
+function renderStatus(alarms, s) {
+  const unack = alarms.filter(a => a.state.startsWith("unack"));
+  const byPriority = ["emergency", "high", "medium", "low"]
+    .map(p => [p, unack.filter(a => a.priority === p).length]).filter(([, n]) => n);
+  const red = s.board.filter(c => c.status === "red").length;
+  const amber = s.board.filter(c => c.status === "amber").length;
+  const late = s.requests.filter(r => r.overdue).length;
+  const missed = s.tours.filter(x => x.status === "incomplete").length;
+  const walking = s.tours.filter(x => x.status === "in_progress").length;
+  const down = document.body.classList.contains("stale");
+  const item = (cls, text) => `<span class="${cls}">${text}</span>`;
+  const parts = [
+    byPriority.length ? t("sl_unack") + " " + byPriority.map(([p, n]) => `<span class="badge p-${p}">${esc(t(p))} ${n}</span>`).join(" ")
+      : item("s-met", t("sl_no_unack")),
+    item(red ? "s-red" : "s-met", t("sl_breached", { n: red })),
+    item(amber ? "s-amber" : "s-met", t("sl_near", { n: amber })),
+    item(late ? "s-red" : "s-met", t("sl_late_requests", { n: late })),
+    item(missed ? "s-red" : "s-met", t("sl_patrol", { n: walking, m: missed })),
+    item(down ? "s-red" : "s-green", t(down ? "sl_link_down" : "sl_link_up")),
+  ];
+  sw.patch("statusline", parts.join(" · "));
+  const badges = { alarms: unack.length, incidents: red, service: late, patrol: missed };
+  document.querySelectorAll("nav.tabs button").forEach(b => {
+    const n = badges[b.dataset.tab] || 0;
+    let el = b.querySelector(".count");
+    if (!n) { if (el) el.remove(); return; }
+    if (!el) { el = document.createElement("span"); el.className = "count"; b.append(el); }
+    el.textContent = n;
+  });
+}
+
 let busy = false;
 async function refresh() {
   if (busy) return; busy = true;
@@ -324,6 +427,7 @@ async function refresh() {
     document.querySelectorAll("section.panel").forEach(s => s.classList.toggle("active", s.id === tab));
     if (tab !== "plant") sparkStop();
     const alarmsHtml = await loaders.alarms();
+    renderStatus(lastAlarms, await loadSummary());
     if (tab === "alarms") sw.patch("alarms", alarmsHtml + renderHistory(await getJSON("/api/v1/alarms/history?latest=20").catch(() => [])));
     else sw.patch(tab, await loaders[tab]());
     sw.fresh();
