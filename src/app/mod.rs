@@ -164,7 +164,8 @@ impl App {
             .map(Arc::new);
         let (paging_queue, paging_rx) = match &paging {
             Some(_) => {
-                let (q, rx) = crate::paging::PagingQueue::new(self.figures.paging.clone());
+                let (q, rx) =
+                    crate::paging::PagingQueue::new(self.figures.paging.dropped_counter());
                 (Some(q), Some(rx))
             }
             None => (None, None),

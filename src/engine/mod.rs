@@ -9,6 +9,7 @@ mod flow;
 mod live;
 mod metrics;
 mod outputs;
+pub mod paging_queue;
 mod queries;
 mod service_metrics;
 

@@ -94,7 +94,7 @@ pub struct Sinks {
     /// `sitewatch/{site}` when events are published over MQTT; `None` keeps no outbox.
     pub mqtt_prefix: Option<String>,
     /// The paging queue when `[paging]` is set: alarm events are offered, never waited on.
-    pub paging: Option<crate::paging::PagingQueue>,
+    pub paging: Option<super::paging_queue::PagingQueue>,
 }
 
 impl Sinks {

@@ -103,8 +103,8 @@ impl PagingMetrics {
             .set(i64::try_from(people).unwrap_or(i64::MAX));
     }
 
-    /// An event the queue had no room for.
-    pub fn dropped(&self) {
-        self.dropped.inc();
+    /// The counter of events the engine's paging queue had no room for.
+    pub fn dropped_counter(&self) -> IntCounter {
+        self.dropped.clone()
     }
 }

@@ -1,5 +1,5 @@
 //! Paging people on call (issue 21). The engine hands alarm events to a bounded queue
-//! (`queue`) and never waits; the paging task (`task`) plans one page per escalation step
+//! (`engine::paging_queue`) and never waits; the paging task (`task`) plans one page per escalation step
 //! and repeat in the store (`pages`, unique per step, so a restart neither repeats nor
 //! skips one), resolves the level to the person on call (`sitewatch_core::oncall::Rota`),
 //! applies flood control, and delivers through the person's channels in their order
@@ -9,7 +9,6 @@
 
 mod links;
 mod metrics;
-mod queue;
 mod send;
 mod task;
 pub mod text;
@@ -25,9 +24,9 @@ use sitewatch_core::oncall::{Coverage, FloodPolicy, Rota};
 use crate::config::Config;
 pub use crate::config::contacts::Contact;
 use crate::config::paging::RepeatConfig;
+pub use crate::engine::paging_queue::{PagingInput, PagingQueue, Receiver, incident_alarm};
 pub use links::{LinkError, Links};
 pub use metrics::PagingMetrics;
-pub use queue::{PagingInput, PagingQueue, Receiver, incident_alarm};
 pub use task::{PagingTask, Parts};
 
 /// The device whose points say a level has nobody on call (`oncall.{level}_uncovered`).

@@ -237,7 +237,7 @@ impl PagingTask {
             .await
             .unwrap_or_default()
             .iter()
-            .filter(|i| super::queue::paged(i) && i.state == IncidentState::Reported)
+            .filter(|i| crate::engine::paging_queue::paged(i) && i.state == IncidentState::Reported)
             .map(|i| super::incident_alarm(i.id))
             .collect();
         live.extend(incidents);

@@ -44,8 +44,7 @@ const ARROWS: &[(&str, &[&str])] = &[
     ("scans", &["devices", "engine", "store"]),
     ("customers", &["engine", "metrics", "notify", "store"]),
     ("notify", &["config", "customers", "metrics", "store"]),
-    // Paging reads alarms from the engine, and the engine offers its alarm events to the
-    // paging queue: a cycle to cut (the queue belongs in the engine), not a pattern.
+    // Paging takes the engine's alarm events from the queue the engine owns.
     (
         "paging",
         &["config", "engine", "metrics", "notify", "store"],

@@ -1,4 +1,4 @@
-//! The engine's side of paging: a bounded queue the engine offers alarm events to without
+//! The engine's side of paging (the paging task in `crate::paging` takes the other end): a bounded queue the engine offers alarm events to without
 //! ever waiting. When it is full the newest event gives way, is counted
 //! (`sitewatch_paging_queue_dropped_total`), and the task is told to re-read the alarms
 //! from the engine, so a lost raise or acknowledgement is still acted on.
@@ -13,7 +13,7 @@ use sitewatch_core::incidents::{
 };
 use tokio::sync::mpsc;
 
-use super::PagingMetrics;
+use prometheus::IntCounter;
 
 /// Room for this many events: a flood of a thousand alarms raised at once fits.
 const CAPACITY: usize = 4096;
@@ -32,26 +32,29 @@ pub struct PagingInput {
 pub struct PagingQueue {
     tx: mpsc::Sender<PagingInput>,
     lost: Arc<AtomicBool>,
-    metrics: PagingMetrics,
+    /// `sitewatch_paging_queue_dropped_total`, registered by the paging module.
+    dropped: IntCounter,
 }
 
 /// The task's end.
 #[derive(Debug)]
 pub struct Receiver {
-    pub(super) rx: mpsc::Receiver<PagingInput>,
-    pub(super) lost: Arc<AtomicBool>,
+    /// The events, in the order the engine offered them.
+    pub rx: mpsc::Receiver<PagingInput>,
+    /// Set when an event gave way: the task re-reads the alarms from the engine.
+    pub lost: Arc<AtomicBool>,
 }
 
 impl PagingQueue {
     /// A queue and its receiving end.
-    pub fn new(metrics: PagingMetrics) -> (PagingQueue, Receiver) {
+    pub fn new(dropped: IntCounter) -> (PagingQueue, Receiver) {
         let (tx, rx) = mpsc::channel(CAPACITY);
         let lost = Arc::new(AtomicBool::new(false));
         (
             PagingQueue {
                 tx,
                 lost: lost.clone(),
-                metrics,
+                dropped,
             },
             Receiver { rx, lost },
         )
@@ -68,7 +71,7 @@ impl PagingQueue {
         };
         if self.tx.try_send(input).is_err() {
             self.lost.store(true, Ordering::Release);
-            self.metrics.dropped();
+            self.dropped.inc();
         }
     }
 }
@@ -109,7 +112,7 @@ impl PagingQueue {
 }
 
 /// Whether an incident is paged: an accident opened by hand.
-pub(super) fn paged(i: &Incident) -> bool {
+pub fn paged(i: &Incident) -> bool {
     i.accident && i.source == IncidentSource::Manual
 }
 
