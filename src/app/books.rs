@@ -4,11 +4,11 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
-use sitewatch_core::alarms::{AlarmEngine, AlarmRule, Priority, RuleSpec, ThresholdSpec};
+use sitewatch_core::alarms::{AlarmEngine, AlarmRule};
 use sitewatch_core::incidents::{HandoverBook, IncidentBook, RequestBook};
 use sitewatch_core::inspections::{VacantBook, VacantState};
 use sitewatch_core::patrol::{PatrolBook, PatrolState};
-use sitewatch_core::points::{DeviceSpec, PointSpec, PointsHub};
+use sitewatch_core::points::PointsHub;
 
 use crate::config::Config;
 use crate::devices;
@@ -26,11 +26,8 @@ pub(super) async fn load(
         device_specs.push(device);
         point_specs.push(point);
     }
-    let (oncall_device, oncall_points, oncall_rules) = oncall_specs(config)?;
-    device_specs.extend(oncall_device);
-    point_specs.extend(oncall_points);
     let mut rules = config.alarm_rules.clone();
-    rules.extend(oncall_rules);
+    rules.extend(oncall_rules(config));
     let mut alarm_categories = config.alarm_categories.clone();
     for rule in config.patrol.missed_rules() {
         alarm_categories.insert(rule.id.clone(), config.patrol.missed_category.clone());
@@ -148,49 +145,14 @@ async fn judge_pending_scans(
     }
     Ok(())
 }
-/// With `[paging]`: one point per escalation level, 1 while nobody is on call there, and a
-/// high alarm on it (the rota's gap, at run time).
-fn oncall_specs(
-    config: &Config,
-) -> anyhow::Result<(Option<DeviceSpec>, Vec<PointSpec>, Vec<AlarmRule>)> {
-    use crate::paging::{ONCALL_DEVICE, uncovered_point};
+/// With `[paging]`: per escalation level, the alarm raised while nobody is on call there
+/// (the rota's gap, at run time), fed by the paging task.
+fn oncall_rules(config: &Config) -> Vec<AlarmRule> {
     if config.oncall.paging.is_none() {
-        return Ok((None, Vec::new(), Vec::new()));
+        return Vec::new();
     }
-    let device = DeviceSpec {
-        id: ONCALL_DEVICE.into(),
-        comm_loss_after: u32::MAX,
-    };
-    // The point is 1 while nobody is on call at its level: above 0.5 is the gap.
-    let spec = RuleSpec::High(ThresholdSpec {
-        limit: 0.5,
-        deadband: 0.0,
-        on_delay: chrono::Duration::zero(),
-        off_delay: chrono::Duration::zero(),
-        priority: Some(Priority::High),
-    });
-    let levels = crate::config::paging::levels(&config.alarms);
-    let points = levels
+    crate::config::paging::levels(&config.alarms)
         .iter()
-        .map(|l| PointSpec {
-            id: uncovered_point(l).into(),
-            device: ONCALL_DEVICE.into(),
-            unit: String::new(),
-            stale_after: None,
-            history_deadband: 0.0,
-            history_heartbeat: chrono::Duration::hours(1),
-        })
-        .collect();
-    let rules = levels
-        .iter()
-        .map(|l| AlarmRule {
-            id: format!("{}:nobody", uncovered_point(l)),
-            point: uncovered_point(l),
-            device: ONCALL_DEVICE.into(),
-            unit: None,
-            spec: spec.clone(),
-            message: format!("Nobody on call at level {l} (值班无人: {l})"),
-        })
-        .collect();
-    Ok((Some(device), points, rules))
+        .map(|l| AlarmRule::nobody_on_call(l))
+        .collect()
 }

@@ -249,7 +249,6 @@ impl App {
                 input,
                 store: self.store.clone(),
                 engine: handle.clone(),
-                sources: source_tx.clone(),
                 metrics: self.figures.paging.clone(),
                 clock: self.clock.clone(),
             };

@@ -77,6 +77,7 @@ fn serde_kind(spec: &RuleSpec) -> &'static str {
         RuleSpec::PumpSwitchover(_) => "pump_switchover",
         RuleSpec::PumpFault(_) => "pump_fault",
         RuleSpec::CheckpointMissed(_) => "checkpoint_missed",
+        RuleSpec::NobodyOnCall(_) => "nobody_on_call",
     }
 }
 

@@ -29,14 +29,6 @@ pub use links::{LinkError, Links};
 pub use metrics::PagingMetrics;
 pub use task::{PagingTask, Parts};
 
-/// The device whose points say a level has nobody on call (`oncall.{level}_uncovered`).
-pub const ONCALL_DEVICE: &str = "oncall";
-
-/// The point that is 1 while `level` has nobody on call.
-pub fn uncovered_point(level: &str) -> String {
-    format!("{ONCALL_DEVICE}.{level}_uncovered")
-}
-
 /// A person who can be paged.
 #[derive(Debug, Clone)]
 pub struct Person {

@@ -1,8 +1,8 @@
 //! The paging task: turns alarm events into planned pages (one row per step and repeat,
 //! unique by key), takes due rows every 200 ms, resolves each to the person on call, applies
 //! flood control and hands it to a channel in a task of its own, so a slow gateway never
-//! holds up an acknowledgement's cancel. It keeps the `oncall.{level}_uncovered` points true,
-//! which raise the rota-gap alarms.
+//! holds up an acknowledgement's cancel. It tells the alarm engine which levels have nobody
+//! on call, which raises the rota-gap alarms (`oncall.{level}_uncovered:nobody`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -14,13 +14,12 @@ use sitewatch_core::alarms::{Alarm, AlarmEvent, AlarmState, Priority, Transition
 use sitewatch_core::clock::Clock;
 use sitewatch_core::incidents::IncidentState;
 use sitewatch_core::oncall::{FloodDecision, FloodState};
-use sitewatch_core::points::SourceEvent;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::PagingMetrics;
 use super::send::{Channels, Message};
-use super::{Contact, Paging, PagingInput, Receiver, text, uncovered_point};
+use super::{Contact, Paging, PagingInput, Receiver, text};
 use crate::engine::EngineHandle;
 use crate::notify::transport::SendError;
 use crate::store::{NewPage, Outcome, PageRecord, Store};
@@ -39,7 +38,6 @@ pub struct PagingTask {
     input: Receiver,
     store: Store,
     engine: EngineHandle,
-    sources: mpsc::Sender<SourceEvent>,
     channels: Arc<Channels>,
     metrics: PagingMetrics,
     clock: Arc<dyn Clock>,
@@ -61,8 +59,6 @@ pub struct Parts {
     pub store: Store,
     /// The engine, to re-read alarms after a restart or a full queue.
     pub engine: EngineHandle,
-    /// For the rota-gap points.
-    pub sources: mpsc::Sender<SourceEvent>,
     /// Metrics.
     pub metrics: PagingMetrics,
     /// The engine's clock.
@@ -91,7 +87,6 @@ impl PagingTask {
             input: parts.input,
             store: parts.store,
             engine: parts.engine,
-            sources: parts.sources,
             metrics: parts.metrics,
             clock: parts.clock,
             flood: FloodState::default(),
@@ -265,7 +260,7 @@ impl PagingTask {
         for page in std::mem::take(&mut self.pending) {
             self.plan(page, now).await;
         }
-        self.coverage(now);
+        self.coverage(now).await;
         for s in self.flood.due(self.paging.flood, now) {
             let page = NewPage {
                 key: format!("summary|{}|{}", s.person, now.timestamp_millis()),
@@ -300,22 +295,18 @@ impl PagingTask {
         }
     }
 
-    /// People on call per level into the gauge, and the rota-gap points when they change.
-    fn coverage(&mut self, now: DateTime<Utc>) {
-        for level in &self.paging.levels {
-            let n = self.paging.rota.on_call(level, now).len();
-            self.metrics.on_call(level, n);
-            if self.uncovered.get(level) == Some(&(n == 0)) {
+    /// People on call per level into the gauge, and to the alarm engine whether each level
+    /// has nobody on call when that changes.
+    async fn coverage(&mut self, now: DateTime<Utc>) {
+        for level in self.paging.levels.clone() {
+            let n = self.paging.rota.on_call(&level, now).len();
+            self.metrics.on_call(&level, n);
+            if self.uncovered.get(&level) == Some(&(n == 0)) {
                 continue;
             }
-            let value = if n == 0 { 1.0 } else { 0.0 };
-            let ev = SourceEvent::Polled {
-                device: super::ONCALL_DEVICE.into(),
-                values: vec![(uncovered_point(level).into(), value)],
-            };
-            // A full engine queue: try again next round.
-            if self.sources.try_send(ev).is_ok() {
-                self.uncovered.insert(level.clone(), n == 0);
+            // The engine stopped: try again next round.
+            if self.engine.coverage(&level, n == 0).await.is_ok() {
+                self.uncovered.insert(level, n == 0);
             }
         }
     }

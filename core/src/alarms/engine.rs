@@ -221,6 +221,25 @@ impl AlarmEngine {
         out
     }
 
+    /// Whether an escalation level has nobody on call: raises or clears its
+    /// `nobody_on_call` rule's alarm.
+    pub fn on_coverage(
+        &mut self,
+        level: &str,
+        uncovered: bool,
+        now: DateTime<Utc>,
+    ) -> Vec<AlarmEvent> {
+        let mut out = Vec::new();
+        let rule = self
+            .rules
+            .iter()
+            .position(|r| matches!(&r.rule.spec, RuleSpec::NobodyOnCall(s) if s.level == level));
+        if let Some(i) = rule {
+            self.apply_condition(i, uncovered, None, now, &mut out);
+        }
+        out
+    }
+
     fn device(
         &mut self,
         device: &str,

@@ -44,9 +44,28 @@ impl AlarmRule {
         }
     }
 
-    /// Whether the rule reads points from the hub (a missed checkpoint reads none).
+    /// The rule for an escalation level with nobody on call (the rota's gap), fed by the
+    /// paging task through [`super::AlarmEngine::on_coverage`].
+    pub fn nobody_on_call(level: &str) -> Self {
+        Self {
+            id: format!("{ONCALL_SOURCE}.{level}_uncovered:nobody"),
+            point: level.to_owned(),
+            device: ONCALL_SOURCE.to_owned(),
+            unit: None,
+            spec: RuleSpec::NobodyOnCall(OnCallSpec {
+                level: level.to_owned(),
+            }),
+            message: format!("Nobody on call at level {level} (值班无人: {level})"),
+        }
+    }
+
+    /// Whether the rule reads points from the hub (a missed checkpoint or a rota gap reads
+    /// none).
     pub fn reads_points(&self) -> bool {
-        !matches!(self.spec, RuleSpec::CheckpointMissed(_))
+        !matches!(
+            self.spec,
+            RuleSpec::CheckpointMissed(_) | RuleSpec::NobodyOnCall(_)
+        )
     }
 
     /// Every point the rule reads, its own first.
@@ -105,6 +124,11 @@ pub enum RuleSpec {
     /// ([`AlarmRule::checkpoint_missed`]); never written in a profile.
     #[serde(skip_deserializing)]
     CheckpointMissed(MissedSpec),
+    /// Nobody is on call at an escalation level. Fed by the paging task
+    /// ([`super::AlarmEngine::on_coverage`]), built from the paging config
+    /// ([`AlarmRule::nobody_on_call`]); never written in a profile.
+    #[serde(skip_deserializing)]
+    NobodyOnCall(OnCallSpec),
 }
 
 impl RuleSpec {
@@ -122,7 +146,7 @@ impl RuleSpec {
             RuleSpec::NightFlow(_) | RuleSpec::VacantConsumption(_) => Priority::Medium,
             RuleSpec::HighHigh(_) | RuleSpec::LowLow(_) | RuleSpec::PumpFault(_) => Priority::High,
             // Nobody walked past a place that needed looking at: someone must go now.
-            RuleSpec::CheckpointMissed(_) => Priority::High,
+            RuleSpec::CheckpointMissed(_) | RuleSpec::NobodyOnCall(_) => Priority::High,
             RuleSpec::Counter(_) | RuleSpec::Stale(_) | RuleSpec::PumpSwitchover(_) => {
                 Priority::Low
             }
@@ -142,6 +166,7 @@ impl RuleSpec {
             RuleSpec::PumpSwitchover(s) => s.priority,
             RuleSpec::PumpFault(s) => s.priority,
             RuleSpec::CheckpointMissed(s) => s.priority,
+            RuleSpec::NobodyOnCall(_) => None,
         }
     }
 
@@ -341,6 +366,9 @@ pub struct PumpFaultSpec {
 /// The source (the alarm's `device`) of every missed-checkpoint alarm.
 pub const PATROL_SOURCE: &str = "patrol";
 
+/// The source named by the alarms of rota gaps.
+pub const ONCALL_SOURCE: &str = "oncall";
+
 /// `checkpoint_missed`: the route whose tours it watches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MissedSpec {
@@ -348,6 +376,13 @@ pub struct MissedSpec {
     pub route: String,
     /// Overrides the default (high).
     pub priority: Option<Priority>,
+}
+
+/// `nobody_on_call`: the escalation level a rota gap leaves without a person.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct OnCallSpec {
+    /// The level (`duty_engineer`, `shift_lead`, `manager`).
+    pub level: String,
 }
 
 fn zero() -> Duration {

@@ -14,7 +14,30 @@ pub(super) fn command(books: &mut Books, cmd: AlarmCommand, now: DateTime<Utc>) 
     Ok((Answer::Alarm(events), out))
 }
 
+/// A level's coverage from the rota: raises or clears its `nobody_on_call` alarm, which
+/// goes on like any other.
+pub(super) fn coverage(
+    books: &mut Books,
+    level: &str,
+    uncovered: bool,
+    now: DateTime<Utc>,
+) -> (Answer, Vec<crate::engine::Output>) {
+    let events = books.alarms.on_coverage(level, uncovered, now);
+    let out = flow::alarms(books, events.clone(), now);
+    (Answer::Alarm(events), out)
+}
+
 impl EngineHandle {
+    /// Tells the alarm engine whether `level` has nobody on call. Does not wait for the
+    /// store: the paging task must not stall on a database outage.
+    pub async fn coverage(&self, level: &str, uncovered: bool) -> Result<(), CommandError> {
+        let cmd = EngineCommand::Coverage {
+            level: level.to_owned(),
+            uncovered,
+        };
+        self.decide(cmd).await.map(drop)
+    }
+
     /// Runs an alarm command; the transitions it caused.
     pub async fn alarm(&self, cmd: AlarmCommand) -> Result<Vec<AlarmEvent>, CommandError> {
         match self.command(EngineCommand::Alarm(cmd)).await? {

@@ -49,6 +49,13 @@ use crate::store::writer::NotKept;
 pub enum EngineCommand {
     /// An operator's alarm command (acknowledge, shelve, suppress, …).
     Alarm(AlarmCommand),
+    /// Whether an escalation level has nobody on call (the paging task's rota).
+    Coverage {
+        /// The level.
+        level: String,
+        /// True while nobody is on call there.
+        uncovered: bool,
+    },
     /// Opening an incident or a workflow step on one.
     Incident(IncidentCmd),
     /// A guard's finding.
@@ -139,6 +146,9 @@ pub(super) type Handled = Result<(Answer, Vec<Output>), CommandError>;
 pub(super) fn handle(books: &mut Books, cmd: EngineCommand, now: DateTime<Utc>) -> Handled {
     match cmd {
         EngineCommand::Alarm(cmd) => alarms::command(books, cmd, now),
+        EngineCommand::Coverage { level, uncovered } => {
+            Ok(alarms::coverage(books, &level, uncovered, now))
+        }
         EngineCommand::Incident(cmd) => incidents::command(books, cmd, now),
         EngineCommand::Patrol(cmd) => patrol::command(books, cmd, now),
         EngineCommand::Scan(cmd) => scans::command(books, cmd, now),

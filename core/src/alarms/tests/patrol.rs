@@ -71,3 +71,25 @@ fn a_profile_cannot_declare_a_checkpoint_rule() {
     let spec = super::de::from_table::<RuleSpec>(vec![kind]);
     assert!(spec.is_err(), "built from the patrol config only");
 }
+
+#[test]
+fn a_level_with_nobody_on_call_raises_its_alarm_and_clears_when_covered() {
+    use crate::alarms::{AlarmConfig, AlarmEngine, AlarmRule, Transition};
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-12-07T02:14:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let rule = AlarmRule::nobody_on_call("shift_lead");
+    let mut engine = AlarmEngine::new(vec![rule], AlarmConfig::default()).expect("engine");
+    let raised = engine.on_coverage("shift_lead", true, t0);
+    assert_eq!(raised[0].alarm, "oncall.shift_lead_uncovered:nobody");
+    assert_eq!(raised[0].transition, Transition::Raised, "{raised:?}");
+    assert!(
+        engine.on_coverage("manager", true, t0).is_empty(),
+        "no rule for that level"
+    );
+    let cleared = engine.on_coverage("shift_lead", false, t0 + chrono::Duration::minutes(1));
+    assert!(
+        cleared.iter().any(|e| e.transition == Transition::Cleared),
+        "{cleared:?}"
+    );
+}
