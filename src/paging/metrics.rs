@@ -2,7 +2,7 @@
 //! acknowledge per priority (a histogram, so Grafana shows MTTA), people on call per level
 //! (0 is the thing to alarm on) and engine events the paging queue had no room for.
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec};
 
 use crate::metrics::Registry;
 
@@ -20,55 +20,43 @@ impl PagingMetrics {
     /// Creates and registers every paging metric in `r`.
     #[allow(clippy::expect_used)] // metric definitions are static; a clash is a bug at start-up
     pub fn register(r: &Registry) -> Self {
-        let counter = |name: &str, help: &str, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-            r.register(c.clone());
-            c
-        };
-        let ack_seconds = HistogramVec::new(
-            HistogramOpts::new(
-                "sitewatch_alarm_ack_seconds",
-                "Time from an alarm's raise to its acknowledgement, by priority.",
+        let ack_seconds = r.register(
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "sitewatch_alarm_ack_seconds",
+                    "Time from an alarm's raise to its acknowledgement, by priority.",
+                )
+                .buckets(vec![
+                    30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
+                ]),
+                &["priority"],
             )
-            .buckets(vec![
-                30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
-            ]),
-            &["priority"],
-        )
-        .expect("valid metric");
-        r.register(ack_seconds.clone());
-        let on_call = IntGaugeVec::new(
-            Opts::new(
-                "sitewatch_oncall_people",
-                "People on call now, by escalation level.",
-            ),
-            &["level"],
-        )
-        .expect("valid metric");
-        r.register(on_call.clone());
-        let dropped = IntCounter::new(
-            "sitewatch_paging_queue_dropped_total",
-            "Alarm events the paging queue had no room for (the paging task then re-reads the alarms).",
-        )
-        .expect("valid metric");
-        r.register(dropped.clone());
+            .expect("valid metric"),
+        );
         for p in ["emergency", "high", "medium", "low"] {
             ack_seconds.with_label_values(&[p]);
         }
         Self {
-            pages: counter(
+            pages: r.counter(
                 "sitewatch_pages_total",
                 "Pages by channel and outcome (delivered, retry, failed, cancelled, summarised, held, nobody_on_call).",
                 &["channel", "outcome"],
             ),
-            escalations: counter(
+            escalations: r.counter(
                 "sitewatch_paging_escalations_total",
                 "Escalation steps that paged a level.",
                 &["level"],
             ),
             ack_seconds,
-            on_call,
-            dropped,
+            on_call: r.int_gauge(
+                "sitewatch_oncall_people",
+                "People on call now, by escalation level.",
+                &["level"],
+            ),
+            dropped: r.int_counter(
+                "sitewatch_paging_queue_dropped_total",
+                "Alarm events the paging queue had no room for (the paging task then re-reads the alarms).",
+            ),
         }
     }
 
