@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod notify;
 pub mod outbox;
 pub mod paging;
+pub mod register;
 pub mod scans;
 pub mod shutdown;
 pub mod store;

@@ -12,7 +12,7 @@ use sitewatch_core::points::PointsHub;
 
 use crate::config::Config;
 use crate::devices;
-use crate::engine::{AlarmSnapshot, Books, FireTests, MeterReading};
+use crate::engine::{AlarmSnapshot, Books, FireTests, MeterReading, MonthKpis};
 use crate::store::Store;
 
 /// The books as they stood when the daemon last stopped.
@@ -66,6 +66,7 @@ pub(super) async fn load(
         alarm_categories,
         fire_tests: FireTests::new(store.planned_fire_tests(now).await?),
         meters: meter_reading(config, store).await,
+        kpis: MonthKpis::new(config.kpis, config.site.tz()),
     };
     let vacant_units = crate::customers::vacancy::vacant_units(store).await?;
     // At start the unit register is the truth; the alarm events it causes are not news.

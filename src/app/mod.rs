@@ -202,19 +202,6 @@ impl App {
             "memory_release",
             crate::memory::release_free_pages(cancel.clone()),
         );
-        tasks.spawn(
-            "duty",
-            crate::customers::duty::run(
-                crate::customers::duty::DutyTask {
-                    engine: handle.clone(),
-                    metrics: self.figures.service.clone(),
-                    clock: self.clock.clone(),
-                    targets: self.config.kpis,
-                    tz: self.config.site.tz(),
-                },
-                cancel.clone(),
-            ),
-        );
         for bus in buses {
             tasks.spawn(format!("modbus {}", bus.key()), bus.run(cancel.clone()));
         }
@@ -307,7 +294,7 @@ impl App {
             return Ok(crate::notify::Planner::default());
         };
         let planner = crate::notify::Planner {
-            policy: Some(crate::notify::plan::Policy::new(
+            policy: Some(crate::register::plan::Policy::new(
                 config,
                 self.config.mqtt.url.is_some(),
                 &self.config.site.id,
@@ -358,7 +345,6 @@ struct Figures {
     store: StoreMetrics,
     mqtt: MqttMetrics,
     outbox: OutboxMetrics,
-    service: ServiceMetrics,
     notify: NotifyMetrics,
     http: HttpMetrics,
     paging: crate::paging::PagingMetrics,
@@ -374,9 +360,8 @@ impl Figures {
             store: StoreMetrics::register(r),
             mqtt: MqttMetrics::register(r),
             outbox: OutboxMetrics::register(r),
-            http: HttpMetrics::register(r, service.clone(), notify.clone()),
+            http: HttpMetrics::register(r, service, notify.clone()),
             paging: crate::paging::PagingMetrics::register(r),
-            service,
             notify,
         }
     }

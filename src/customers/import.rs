@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use csv::StringRecord;
 use serde::Serialize;
 
-use super::{Contact, ContactChannel, Occupancy, Role, Unit};
+use crate::register::{Contact, ContactChannel, Occupancy, Role, Unit};
 
 /// Columns a file must have.
 const REQUIRED: [&str; 5] = ["building", "floor", "unit", "occupancy", "owner_name"];

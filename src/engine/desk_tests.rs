@@ -4,8 +4,8 @@
 use chrono::Duration;
 use sitewatch_core::clock::Clock;
 use sitewatch_core::incidents::{
-    Channel, HandoverAction, IncidentSource, NewRequest, RequestEventKind, RequestKind,
-    ServiceError,
+    Channel, HandoverAction, IncidentSource, Kpi, NewRequest, RequestAction, RequestCommand,
+    RequestEventKind, RequestKind, ServiceError,
 };
 use sitewatch_core::patrol::PatrolConfig;
 
@@ -138,4 +138,24 @@ fn the_engine_tick_chases_an_overdue_repair_once() {
         .count();
     assert_eq!(chasers, 1);
     assert!(b.requests.run_due(later + Duration::minutes(5)).is_empty());
+}
+
+fn responses(kpis: &[Kpi]) -> (usize, usize) {
+    let k = kpis.iter().find(|k| k.name == "responses_in_time");
+    k.map(|k| (k.count, k.of)).expect("responses_in_time")
+}
+
+#[test]
+fn the_month_kpis_are_counted_again_once_a_minute_of_business_time_has_passed() {
+    let mut b = books(PatrolConfig::default());
+    let now = clock().now();
+    let first = b.kpis.run_due(&b.requests, now).expect("the first tick counts");
+    assert_eq!(responses(&first), (0, 0));
+    let id = take_in(&mut b, RequestKind::Repair { emergency: false });
+    let step = RequestCommand::new("desk-chen", RequestAction::Acknowledge);
+    run(&mut b, EngineCommand::Request(RequestCmd::Step { id, step })).expect("acknowledged");
+    let within = now + Duration::seconds(59);
+    assert!(b.kpis.run_due(&b.requests, within).is_none(), "not within the minute");
+    let later = b.kpis.run_due(&b.requests, now + Duration::seconds(60));
+    assert_eq!(responses(&later.expect("a minute on")), (1, 1));
 }

@@ -2,14 +2,15 @@
 //! engine's tick, decides against the books, and hands what must be kept to the store as
 //! records (the engine never waits on I/O). Planned fire-system tests are put in place
 //! when their window begins (rules.md §13.15); the meters are read at the billing cut-off
-//! (§13.10).
+//! (§13.10); the month's KPI gauges are counted once a minute of business time (§13.17).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sitewatch_core::alarms::{AlarmCommand, AlarmEngine, AlarmEvent, SuppressScope};
+use sitewatch_core::incidents::{Kpi, KpiTargets, RequestBook, service_kpis};
 use sitewatch_core::points::{PointState, PointsHub};
 
 use crate::billing::{Snapshot, due_period, is_meter};
@@ -136,4 +137,53 @@ impl MeterReading {
         self.taken.push(period);
         Some(Record::MeterSnapshots(rows))
     }
+}
+
+/// Business time between two counts of the month's KPIs.
+const KPI_EVERY: chrono::Duration = chrono::Duration::seconds(60);
+
+/// The KPIs of the current month for the gauges, counted over the request book.
+#[derive(Debug)]
+pub struct MonthKpis {
+    targets: KpiTargets,
+    tz: Tz,
+    last: Option<DateTime<Utc>>,
+}
+
+impl MonthKpis {
+    /// Counted against `targets`; months start at local midnight in `tz`.
+    pub fn new(targets: KpiTargets, tz: Tz) -> Self {
+        Self {
+            targets,
+            tz,
+            last: None,
+        }
+    }
+
+    /// The KPIs of the month holding `now`, at most once a minute of business time (a
+    /// clock set back counts as a minute passed too).
+    pub fn run_due(&mut self, requests: &RequestBook, now: DateTime<Utc>) -> Option<Vec<Kpi>> {
+        if self.last.is_some_and(|l| (now - l).abs() < KPI_EVERY) {
+            return None;
+        }
+        self.last = Some(now);
+        let period = now.with_timezone(&self.tz).format("%Y-%m").to_string();
+        let (from, to) = month(&period, self.tz).unwrap_or((now, now));
+        Some(service_kpis(requests.all(), from, to, &self.targets))
+    }
+}
+
+/// The month `YYYY-MM` in site time as `[first midnight, next first midnight)`.
+pub fn month(period: &str, tz: Tz) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    if period.len() != 7 {
+        return None;
+    }
+    let first = NaiveDate::parse_from_str(&format!("{period}-01"), "%Y-%m-%d").ok()?;
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    let midnight = |d: NaiveDate| {
+        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    Some((midnight(first)?, midnight(next)?))
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use prometheus::{Counter, GaugeVec, IntCounterVec, IntGaugeVec};
 use sitewatch_core::alarms::AlarmStats;
 use sitewatch_core::incidents::{
-    IncidentEvent, IncidentEventKind, RequestEventKind, ServiceFigures,
+    IncidentEvent, IncidentEventKind, Kpi, RequestEventKind, ServiceFigures,
 };
 use sitewatch_core::inspections::DueState;
 use sitewatch_core::patrol::PatrolEvent;
@@ -200,6 +200,11 @@ impl EngineMetrics {
                 .with_label_values(&[sla.as_str()])
                 .inc();
         }
+    }
+
+    /// The current month's KPIs and their targets (counted by the tick once a minute).
+    pub fn kpis(&self, kpis: &[Kpi]) {
+        self.service.set_kpis(kpis);
     }
 
     /// Gauges read from the books once a tick.

@@ -35,7 +35,7 @@ pub use commands::{
     InspectionCmd, InspectionVerdict, LinkTo, PatrolCmd, RequestAnswer, RequestCmd, ScanAnswer,
     ScanCmd, VacancyCmd,
 };
-pub use due::{FireTests, MeterReading};
+pub use due::{FireTests, MeterReading, MonthKpis, month};
 pub use flow::category_id;
 pub use live::{LiveEvent, LiveHub, PointValue};
 pub use metrics::EngineMetrics;
@@ -72,6 +72,8 @@ pub struct Books {
     pub fire_tests: FireTests,
     /// The monthly meter reading.
     pub meters: MeterReading,
+    /// The current month's KPIs for the gauges.
+    pub kpis: MonthKpis,
 }
 
 /// Longest a caller waits for a command's decisions to be stored before it is told they
@@ -277,6 +279,9 @@ impl Engine {
         records.extend(b.meters.run_due(&b.hub, now));
         let chased = b.requests.run_due(now);
         out.extend(commands::request_outputs(b, &chased));
+        if let Some(kpis) = b.kpis.run_due(&b.requests, now) {
+            self.sinks.metrics.kpis(&kpis);
+        }
         self.sinks.metrics.books(&self.books, now);
         self.sinks.keep(&self.books, out, records, now);
     }

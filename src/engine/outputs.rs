@@ -147,6 +147,7 @@ impl Sinks {
                 _ => {}
             }
             items.extend(store_item(&out, now));
+            items.extend(record(&out).map(StoreItem::Record));
             if let Some(prefix) = self.mqtt_prefix.as_deref() {
                 let messages = mqtt_messages(prefix, &out);
                 items.extend(messages.into_iter().map(|m| StoreItem::Outbox(now, m)));
@@ -299,6 +300,24 @@ fn store_item(out: &Output, now: DateTime<Utc>) -> Option<StoreItem> {
         Output::Alarm(ev) => journal(ev.at, "alarm", &ev.alarm, ev.as_ref()),
         Output::Request(ev, _) => journal(ev.at, "request", &ev.request.to_string(), ev),
         Output::Handover(ev) => journal(ev.at, "handover", &ev.handover.to_string(), ev),
+    }
+}
+
+/// A decision that also has a table of its own beside its journal entry: a guard's finding,
+/// a key loan. Written in the journal's transaction, so the caller's 2xx means both are kept.
+fn record(out: &Output) -> Option<Record> {
+    match out {
+        Output::Patrol(ev) => match ev.as_ref() {
+            PatrolEvent::FindingRecorded { finding, .. } => {
+                Some(Record::Finding(Box::new(finding.clone())))
+            }
+            _ => None,
+        },
+        Output::Vacant(change) => match change.as_ref() {
+            VacantChange::Key { loan } => Some(Record::KeyLoan(Box::new(loan.clone()))),
+            VacantChange::Occupancy { .. } => None,
+        },
+        _ => None,
     }
 }
 

@@ -7,7 +7,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use sitewatch_core::alarms::{AlarmCommand, AlarmConfig, AlarmEngine, AlarmState, Transition};
 use sitewatch_core::clock::{Clock, ManualClock};
 use sitewatch_core::incidents::{
-    HandoverBook, IncidentBook, IncidentSource, IncidentsConfig, RequestBook, ServiceConfig,
+    HandoverBook, IncidentBook, IncidentSource, IncidentsConfig, KpiTargets, RequestBook,
+    ServiceConfig,
 };
 use sitewatch_core::inspections::{
     ChecklistItem, Inspection, InspectionConfig, ItemResult, MeterReadings, VacantBook,
@@ -17,7 +18,7 @@ use sitewatch_core::patrol::{PatrolBook, PatrolConfig, PatrolEvent};
 use sitewatch_core::points::{DeviceSpec, PointSpec, PointsHub, SourceEvent};
 
 use super::commands::{self, Answer, EngineCommand, InspectionCmd, VacancyCmd};
-use super::{Books, FireTests, MeterReading, Output, flow};
+use super::{Books, FireTests, MeterReading, MonthKpis, Output, flow};
 use crate::config::BillingConfig;
 use crate::store::{FireTest, Record};
 
@@ -53,6 +54,7 @@ pub(super) fn books(patrol: PatrolConfig) -> Books {
             Vec::new(),
             BTreeMap::new(),
         ),
+        kpis: MonthKpis::new(KpiTargets::default(), chrono_tz::Asia::Shanghai),
     }
 }
 
@@ -394,4 +396,15 @@ fn a_late_reading_waits_for_the_meters_first_values_just_after_start() {
         meters.run_due(&hub, clock.now()),
         Some(Record::MeterSnapshots(_))
     ));
+}
+
+#[test]
+fn a_month_runs_from_local_midnight_to_the_next_months() {
+    let (from, to) = super::month("2026-11", chrono_tz::Asia::Shanghai).expect("month");
+    assert_eq!(from.to_rfc3339(), "2026-10-31T16:00:00+00:00");
+    assert_eq!(to.to_rfc3339(), "2026-11-30T16:00:00+00:00");
+    let (_, to) = super::month("2026-12", chrono_tz::Asia::Shanghai).expect("month");
+    assert_eq!(to.to_rfc3339(), "2026-12-31T16:00:00+00:00");
+    assert!(super::month("2026-13", chrono_tz::Asia::Shanghai).is_none());
+    assert!(super::month("2026-1", chrono_tz::Asia::Shanghai).is_none());
 }

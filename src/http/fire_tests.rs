@@ -12,7 +12,7 @@ use utoipa::OpenApi;
 
 use super::page::{ApiQuery, NoParams};
 use super::{ApiError, ApiPath, AppState, ErrorBody};
-use crate::customers::notices::NoticeTemplate;
+use crate::register::notices::NoticeTemplate;
 use crate::store::FireTest;
 
 #[derive(OpenApi)]

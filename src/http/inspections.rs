@@ -170,9 +170,7 @@ async fn sign_out(
         holder: b.holder,
         purpose: b.purpose,
     };
-    let loan = s.engine.key_step(cmd).await?;
-    s.store.insert_key_out(&loan).await?;
-    Ok(Json(loan))
+    Ok(Json(s.engine.key_step(cmd).await?))
 }
 
 /// Who takes the key set back.
@@ -198,10 +196,6 @@ async fn sign_in(
     ApiJson(b): ApiJson<SignInBody>,
 ) -> Result<Json<KeyLoan>, ApiError> {
     super::require_actor(&b.by)?;
-    let loan = s
-        .engine
-        .key_step(InspectionCmd::SignIn { set, by: b.by })
-        .await?;
-    s.store.record_key_in(&loan).await?;
-    Ok(Json(loan))
+    let cmd = InspectionCmd::SignIn { set, by: b.by };
+    Ok(Json(s.engine.key_step(cmd).await?))
 }

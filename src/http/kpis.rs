@@ -14,7 +14,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::page::ApiQuery;
 use super::{ApiError, AppState, ErrorBody};
-use crate::customers::duty;
+use crate::engine::month;
 
 #[derive(OpenApi)]
 #[openapi(paths(kpis))]
@@ -55,8 +55,7 @@ async fn kpis(
     ApiQuery(q): ApiQuery<KpiQuery>,
 ) -> Result<Json<KpiReport>, ApiError> {
     let (from, to) = span(&s, &q)?;
-    let kpis = duty::kpis(&s.engine, &s.kpis, from, to)
-        .await
+    let kpis = (s.engine.kpis(from, to, s.kpis).await)
         .ok_or(ApiError::Unavailable)?;
     Ok(Json(KpiReport { from, to, kpis }))
 }
@@ -66,14 +65,14 @@ fn span(s: &AppState, q: &KpiQuery) -> Result<(DateTime<Utc>, DateTime<Utc>), Ap
     let tz = s.site.tz();
     match (&q.period, q.from, q.to) {
         (Some(p), None, None) => {
-            duty::month(p, tz).ok_or_else(|| ApiError::invalid("period", "use YYYY-MM"))
+            month(p, tz).ok_or_else(|| ApiError::invalid("period", "use YYYY-MM"))
         }
         (None, Some(from), Some(to)) if from < to => Ok((from, to)),
         (None, Some(_), Some(_)) => Err(ApiError::invalid("to", "`to` must be after `from`")),
         (None, None, None) => {
             let local = s.clock.now().with_timezone(&tz);
             let p = local.format("%Y-%m").to_string();
-            duty::month(&p, tz).ok_or_else(|| ApiError::invalid("period", "use YYYY-MM"))
+            month(&p, tz).ok_or_else(|| ApiError::invalid("period", "use YYYY-MM"))
         }
         _ => Err(ApiError::invalid(
             "period",

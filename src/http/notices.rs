@@ -19,10 +19,10 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody, Personal};
-use crate::customers::notices::{
+use crate::register::notices::{
     DeliveryChannel, Notice, NoticeLevel, NoticeTarget, NoticeTemplate, check_window,
 };
-use crate::notify::plan::Recipient;
+use crate::register::plan::Recipient;
 use crate::store::notices::DeliveryRecord;
 
 #[derive(OpenApi)]
@@ -195,7 +195,7 @@ fn draft(s: &AppState, b: &NoticeBody) -> Result<(String, String), ApiError> {
 /// The unit ids a target names; every one must be in the register.
 async fn targets(s: &AppState, target: &NoticeTarget) -> Result<Vec<String>, ApiError> {
     let ids =
-        |units: Vec<crate::customers::Unit>| units.into_iter().map(|u| u.id).collect::<Vec<_>>();
+        |units: Vec<crate::register::Unit>| units.into_iter().map(|u| u.id).collect::<Vec<_>>();
     let units = match target {
         NoticeTarget::All => ids(s.store.units(None, None).await?),
         NoticeTarget::Building { building } => ids(s.store.units(Some(building), None).await?),

@@ -186,7 +186,6 @@ async fn finding(
         tour: b.tour,
         at: b.at.unwrap_or_else(Utc::now),
     };
-    s.store.insert_finding(&finding).await?;
     let action = s.engine.finding(finding.clone()).await?;
     Ok((StatusCode::CREATED, Json(FindingAnswer { finding, action })))
 }

@@ -12,9 +12,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{Actor, ApiError, ApiJson, AppState, ErrorBody, Personal};
-use crate::customers::{
-    self, Contact, ImportError, MeterBase, Occupancy, OccupancyChange, Role, Unit, vacancy,
-};
+use crate::customers::{self, ImportError, vacancy};
+use crate::register::{Contact, MeterBase, Occupancy, OccupancyChange, Role, Unit};
 use crate::store::ImportSummary;
 
 #[derive(OpenApi)]

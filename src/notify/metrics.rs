@@ -2,7 +2,7 @@
 
 use prometheus::{IntCounterVec, IntGaugeVec};
 
-use super::plan::{Channel, Status};
+use crate::register::plan::{Channel, Status};
 use crate::metrics::Registry;
 
 /// The notify counters and gauge, registered once with the daemon's registry.

@@ -12,8 +12,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::NotifyMetrics;
-use super::Outgoing;
-use super::plan::Status;
+use crate::register::messages::Outgoing;
+use crate::register::plan::Status;
 use super::transport::{SendError, Transports};
 use crate::config::{NotifyConfig, RetryConfig};
 use crate::store::Store;

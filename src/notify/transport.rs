@@ -8,7 +8,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::json;
 
-use super::Outgoing;
+use crate::register::messages::Outgoing;
 use crate::config::{NotifyConfig, SmtpConfig, TlsMode, WebhookConfig};
 
 /// Why an attempt failed.
@@ -71,7 +71,7 @@ impl Transports {
 
     /// One attempt at `m`.
     pub(super) async fn send(&self, m: &Outgoing) -> Result<(), SendError> {
-        use super::plan::Channel;
+        use crate::register::plan::Channel;
         let unconfigured = |what: &str| SendError {
             reason: format!("{what} is no longer configured"),
             permanent: true,

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{Store, StoreError};
-use crate::customers::{
+use crate::register::{
     Contact, ContactChannel, MeterBase, Occupancy, OccupancyChange, Role, Unit,
 };
 

@@ -1,5 +1,5 @@
 //! Vacant-unit inspections as submitted (kept before the engine judges them) and the key
-//! loans of the key register (rules.md §13.22–23).
+//! loans of the key register (rules.md §13.22–23), written by the store writer.
 
 use chrono::{DateTime, Utc};
 use sitewatch_core::inspections::{Inspection, KeyLoan};
@@ -26,37 +26,33 @@ impl Store {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+}
 
-    /// Keeps a key set leaving the cabinet.
-    pub async fn insert_key_out(&self, loan: &KeyLoan) -> Result<(), StoreError> {
-        let at = loan.out_at.timestamp_millis();
-        sqlx::query(
+/// Keeps a loan as it stands (the engine's record, written by the store writer): a key
+/// set leaving the cabinet is a new row, one coming back closes its open row.
+pub(super) async fn keep_key_loan_in(
+    tx: &mut sqlx::AnyConnection,
+    loan: &KeyLoan,
+) -> Result<(), StoreError> {
+    let out_at = loan.out_at.timestamp_millis();
+    let query = match loan.in_at {
+        None => sqlx::query(
             "insert into key_loans (key_set_id, holder, purpose, out_at_ms, created_at_ms, updated_at_ms) \
              values ($1, $2, $3, $4, $4, $4)",
         )
         .bind(loan.set.clone())
         .bind(loan.holder.clone())
         .bind(loan.purpose.clone())
-        .bind(at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Closes the open loan of a key set that came back.
-    pub async fn record_key_in(&self, loan: &KeyLoan) -> Result<(), StoreError> {
-        let at = loan.in_at.map(|t| t.timestamp_millis());
-        sqlx::query(
-            "update key_loans set in_at_ms = $1, returned_by = $2, updated_at_ms = $3 \
-             where key_set_id = $4 and out_at_ms = $5 and in_at_ms is null",
+        .bind(out_at),
+        Some(in_at) => sqlx::query(
+            "update key_loans set in_at_ms = $1, returned_by = $2, updated_at_ms = $1 \
+             where key_set_id = $3 and out_at_ms = $4 and in_at_ms is null",
         )
-        .bind(at)
+        .bind(in_at.timestamp_millis())
         .bind(loan.returned_by.clone())
-        .bind(at.unwrap_or_default())
         .bind(loan.set.clone())
-        .bind(loan.out_at.timestamp_millis())
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
+        .bind(out_at),
+    };
+    query.execute(&mut *tx).await?;
+    Ok(())
 }

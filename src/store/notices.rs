@@ -7,10 +7,10 @@ use sqlx::any::AnyRow;
 use super::notify::{Planned, plan_in};
 use super::outbox::enqueue_in;
 use super::{OutMessage, Store, StoreError};
-use crate::customers::notices::{
+use crate::register::notices::{
     Delivery, DeliveryChannel, Notice, NoticeLevel, NoticeTarget, NoticeTemplate,
 };
-use crate::notify::plan::{Policy, Recipient};
+use crate::register::plan::{Policy, Recipient};
 
 fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()

@@ -7,9 +7,9 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Store, StoreError};
-use crate::customers::Role;
-use crate::notify::plan::{self, Channel, History, Policy, Recipient, Status};
-use crate::notify::{MessageRecord, Outgoing};
+use crate::register::Role;
+use crate::register::plan::{self, Channel, History, Policy, Recipient, Status};
+use crate::register::messages::{MessageRecord, Outgoing};
 
 fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()

@@ -1,5 +1,5 @@
-//! Patrol scans and findings. A scan and its verdict are written together by the store
-//! writer (`records`); scans an older version stored before judging them are judged at
+//! Patrol scans and findings. A scan and its verdict, and a finding, are written by the
+//! store writer (`records`); scans an older version stored before judging them are judged at
 //! start.
 
 use chrono::{DateTime, Utc};
@@ -57,20 +57,24 @@ impl Store {
             .filter_map(|b| serde_json::from_str(&b).ok())
             .collect())
     }
+}
 
-    /// Keeps a finding.
-    pub async fn insert_finding(&self, f: &Finding) -> Result<(), StoreError> {
-        sqlx::query(
-            "insert into findings (finding_id, ts_ms, guard, kind, body) values ($1, $2, $3, $4, $5) \
-             on conflict (finding_id) do nothing",
-        )
-        .bind(f.id.clone())
-        .bind(f.at.timestamp_millis())
-        .bind(f.guard.clone())
-        .bind(serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
-        .bind(serde_json::to_string(f).unwrap_or_default())
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
+/// Keeps a finding (the engine's record, written by the store writer); a resend of one
+/// already kept changes nothing.
+pub(super) async fn insert_finding_in(
+    tx: &mut sqlx::AnyConnection,
+    f: &Finding,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into findings (finding_id, ts_ms, guard, kind, body) values ($1, $2, $3, $4, $5) \
+         on conflict (finding_id) do nothing",
+    )
+    .bind(f.id.clone())
+    .bind(f.at.timestamp_millis())
+    .bind(f.guard.clone())
+    .bind(serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+    .bind(serde_json::to_string(f).unwrap_or_default())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }

@@ -22,18 +22,12 @@ const ARROWS: &[(&str, &[&str])] = &[
     ("config", &["dburl"]),
     // Devices read through the profiles config parsed and register their figures.
     ("devices", &["config", "metrics"]),
-    // The store keeps the records of customers and notices in their own types: those
-    // arrows run both ways today (and notify -> customers), a debt to cut, not a pattern.
+    // The unit register's records, notices and the message plan: plain types the store
+    // persists and customers and notify use.
+    ("register", &["config"]),
     (
         "store",
-        &[
-            "access",
-            "billing",
-            "customers",
-            "dburl",
-            "metrics",
-            "notify",
-        ],
+        &["access", "billing", "dburl", "metrics", "register"],
     ),
     (
         "engine",
@@ -42,8 +36,8 @@ const ARROWS: &[(&str, &[&str])] = &[
     ("accounts", &["access", "store"]),
     ("backup", &["config", "dburl", "store"]),
     ("scans", &["devices", "engine", "store"]),
-    ("customers", &["engine", "metrics", "notify", "store"]),
-    ("notify", &["config", "customers", "metrics", "store"]),
+    ("customers", &["engine", "metrics", "notify", "register", "store"]),
+    ("notify", &["config", "metrics", "register", "store"]),
     // Paging takes the engine's alarm events from the queue the engine owns.
     (
         "paging",
@@ -65,6 +59,7 @@ const ARROWS: &[(&str, &[&str])] = &[
             "metrics",
             "notify",
             "paging",
+            "register",
             "scans",
             "store",
         ],
@@ -85,6 +80,7 @@ const ARROWS: &[(&str, &[&str])] = &[
             "notify",
             "outbox",
             "paging",
+            "register",
             "scans",
             "store",
         ],

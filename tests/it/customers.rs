@@ -3,7 +3,8 @@
 //! it, and an occupancy change keeps its meter bases.
 
 use chrono::{TimeZone, Utc};
-use sitewatch::customers::{self, ImportError, MeterBase, Occupancy, OccupancyChange};
+use sitewatch::customers::{self, ImportError};
+use sitewatch::register::{MeterBase, Occupancy, OccupancyChange};
 use sitewatch::store::Store;
 
 use crate::helpers::{Db, TestApp, fresh_db, spawn_app};

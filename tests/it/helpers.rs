@@ -270,6 +270,26 @@ impl TestApp {
     pub async fn store(&self) -> Store {
         Store::connect(&self.db.url).await.expect("store connects")
     }
+
+    /// The answer of `select count(*) …` on a connection of the test's own: what the
+    /// database holds at this moment.
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.db.url)
+            .await
+            .expect("connect");
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect("count")
+    }
+
+    /// The journal entries of `kind` whose body's `field` is `value`.
+    pub async fn journalled(&self, kind: &str, field: &str, value: &str) -> usize {
+        let entries = self.store().await.events(0, Some(kind), 100_000).await;
+        let entries = entries.expect("journal");
+        entries.iter().filter(|e| e.body[field] == value).count()
+    }
 }
 
 impl Drop for TestApp {

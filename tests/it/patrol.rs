@@ -235,6 +235,23 @@ async fn a_finding_of_a_violation_opens_an_incident() {
     .await;
 }
 
+/// A finding is kept by the store writer with the patrol journal entry that records it:
+/// both there when the 201 comes, a resend kept once.
+#[tokio::test]
+async fn a_finding_is_kept_with_its_journal_entry_before_the_answer_and_a_resend_once() {
+    let app = spawn_app_with(Db::Sqlite, PATROL, clock()).await;
+    let body = json!({"id": "f-kept", "kind": "vehicle", "text": "blocking the gate", "guard": "guard-zhang"});
+    let (status, answer) = app.post_json("/api/v1/patrol/findings", body.clone()).await;
+    assert_eq!(status, 201, "{answer}");
+    let kept = "select count(*) from findings where finding_id = 'f-kept'";
+    assert_eq!(app.count(kept).await, 1, "the finding's row, when answered");
+    let recorded = app.journalled("patrol", "kind", "finding_recorded").await;
+    assert_eq!(recorded, 1, "its journal entry, when answered");
+    let (status, answer) = app.post_json("/api/v1/patrol/findings", body).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(app.count(kept).await, 1, "a resend is not kept twice");
+}
+
 #[tokio::test]
 async fn a_finding_needs_a_bounded_id() {
     let app = spawn_app_with(Db::Sqlite, PATROL, clock()).await;

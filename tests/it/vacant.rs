@@ -120,6 +120,30 @@ async fn a_failed_leak_item_opens_a_water_ingress_incident_at_the_unit() {
     assert_eq!(loan["returned_by"], "insp-he");
 }
 
+/// A key loan is the engine's decision, kept by the store writer: the answer comes once
+/// its row and its journal entry are in the database, each kept once.
+#[tokio::test]
+async fn a_key_loan_is_kept_with_its_journal_entry_before_the_answer() {
+    let app = spawn_app_with(Db::Sqlite, "", clock()).await;
+    import_csv(&app, &three_units()).await;
+    let out = json!({"holder": "insp-he", "purpose": "巡查"});
+    let (status, loan) = app.post_json("/api/v1/keys/1-0302/sign-out", out).await;
+    assert_eq!(status, 200, "{loan}");
+    let open = "select count(*) from key_loans where key_set_id = '1-0302' and in_at_ms is null";
+    assert_eq!(app.count(open).await, 1, "the loan's row, when answered");
+    assert_eq!(app.journalled("vacant", "kind", "key").await, 1);
+
+    let (status, loan) = app
+        .post_json("/api/v1/keys/1-0302/sign-in", json!({"by": "insp-li"}))
+        .await;
+    assert_eq!(status, 200, "{loan}");
+    let back = "select count(*) from key_loans where key_set_id = '1-0302' and returned_by = 'insp-li'";
+    assert_eq!(app.count(back).await, 1, "the row closed, when answered");
+    assert_eq!(app.count(open).await, 0);
+    assert_eq!(app.count("select count(*) from key_loans").await, 1, "one row a loan");
+    assert_eq!(app.journalled("vacant", "kind", "key").await, 2, "out and in");
+}
+
 #[tokio::test]
 async fn an_occupied_unit_cannot_be_inspected_as_vacant() {
     let app = spawn_app_with(Db::Sqlite, "", clock()).await;

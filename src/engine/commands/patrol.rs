@@ -11,7 +11,7 @@ use crate::engine::{Books, EngineHandle, flow};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PatrolCmd {
-    /// A finding a guard reported (stored before it is sent here).
+    /// A finding a guard reported (the writer keeps it with the patrol book's journal).
     Finding(Finding),
 }
 

@@ -170,8 +170,8 @@ mod tests {
     }
 
     fn customer_codes() -> Vec<String> {
-        use crate::customers::notices::{DeliveryChannel, NoticeLevel, NoticeTemplate};
-        use crate::customers::{ContactChannel, Occupancy, Role};
+        use crate::register::notices::{DeliveryChannel, NoticeLevel, NoticeTemplate};
+        use crate::register::{ContactChannel, Occupancy, Role};
         let mut keys: Vec<String> = [
             NoticeTemplate::General,
             NoticeTemplate::WaterStoppage,

@@ -243,7 +243,7 @@ pub struct Notice {
     /// One message record per owner or tenant of a target unit (`[notify]`): channel,
     /// status (queued, sent, delivered, failed, suppressed, hand), reason, attempts.
     #[serde(default, skip_deserializing)]
-    pub recipients: Vec<crate::notify::MessageRecord>,
+    pub recipients: Vec<super::messages::MessageRecord>,
 }
 
 /// Why a notice cannot be issued: the field at fault and a sentence.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{NotifyConfig, RateLimit};
-use crate::customers::{Contact, ContactChannel, Role};
+use super::{Contact, ContactChannel, Role};
 
 /// How a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
