@@ -50,8 +50,9 @@ pub(super) async fn load(
     let vacant_state = restore::<VacantState>(store, "vacant")
         .await?
         .unwrap_or_default();
-    let vacant = VacantBook::new(config.inspections.clone(), vacant_state)
+    let mut vacant = VacantBook::new(config.inspections.clone(), vacant_state)
         .map_err(|e| anyhow::anyhow!("inspections: {e}"))?;
+    vacant.remember(store.inspection_ids().await?);
     let mut requests = RequestBook::new(config.service.clone());
     requests.restore(snapshots(store, "request:").await?);
     let handovers = HandoverBook::restore(numbered(store, "handover:").await?);

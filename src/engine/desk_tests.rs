@@ -149,13 +149,23 @@ fn responses(kpis: &[Kpi]) -> (usize, usize) {
 fn the_month_kpis_are_counted_again_once_a_minute_of_business_time_has_passed() {
     let mut b = books(PatrolConfig::default());
     let now = clock().now();
-    let first = b.kpis.run_due(&b.requests, now).expect("the first tick counts");
+    let first = b
+        .kpis
+        .run_due(&b.requests, now)
+        .expect("the first tick counts");
     assert_eq!(responses(&first), (0, 0));
     let id = take_in(&mut b, RequestKind::Repair { emergency: false });
     let step = RequestCommand::new("desk-chen", RequestAction::Acknowledge);
-    run(&mut b, EngineCommand::Request(RequestCmd::Step { id, step })).expect("acknowledged");
+    run(
+        &mut b,
+        EngineCommand::Request(RequestCmd::Step { id, step }),
+    )
+    .expect("acknowledged");
     let within = now + Duration::seconds(59);
-    assert!(b.kpis.run_due(&b.requests, within).is_none(), "not within the minute");
+    assert!(
+        b.kpis.run_due(&b.requests, within).is_none(),
+        "not within the minute"
+    );
     let later = b.kpis.run_due(&b.requests, now + Duration::seconds(60));
     assert_eq!(responses(&later.expect("a minute on")), (1, 1));
 }

@@ -147,7 +147,7 @@ impl Sinks {
                 _ => {}
             }
             items.extend(store_item(&out, now));
-            items.extend(record(&out).map(StoreItem::Record));
+            items.extend(record(&out, now).map(StoreItem::Record));
             if let Some(prefix) = self.mqtt_prefix.as_deref() {
                 let messages = mqtt_messages(prefix, &out);
                 items.extend(messages.into_iter().map(|m| StoreItem::Outbox(now, m)));
@@ -304,9 +304,16 @@ fn store_item(out: &Output, now: DateTime<Utc>) -> Option<StoreItem> {
 }
 
 /// A decision that also has a table of its own beside its journal entry: a guard's finding,
-/// a key loan. Written in the journal's transaction, so the caller's 2xx means both are kept.
-fn record(out: &Output) -> Option<Record> {
+/// an inspection, a key loan. Written in the journal's transaction, so the caller's 2xx
+/// means both are kept.
+fn record(out: &Output, now: DateTime<Utc>) -> Option<Record> {
     match out {
+        Output::Inspection(InspectionEvent::InspectionRecorded { inspection, .. }) => {
+            Some(Record::Inspection {
+                inspection: inspection.clone(),
+                at: now,
+            })
+        }
         Output::Patrol(ev) => match ev.as_ref() {
             PatrolEvent::FindingRecorded { finding, .. } => {
                 Some(Record::Finding(Box::new(finding.clone())))

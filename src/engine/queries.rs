@@ -8,7 +8,7 @@ use sitewatch_core::incidents::{
     ClockView, FollowUpDue, Handover, HandoverId, Incident, IncidentId, Kpi, KpiTargets, RequestId,
     ServiceRequest, follow_ups_due, service_kpis,
 };
-use sitewatch_core::inspections::{DueUnit, InspectionError};
+use sitewatch_core::inspections::DueUnit;
 use sitewatch_core::patrol::{PatrolReport, Subject, Tour, TourProgress};
 use sitewatch_core::points::{DeviceState, PointState};
 use tokio::sync::oneshot;
@@ -80,15 +80,6 @@ pub enum EngineQuery {
     Handover(HandoverId, Reply<Option<Handover>>),
     /// Vacant units due for inspection.
     InspectionsDue(Reply<Vec<DueUnit>>),
-    /// What the vacant book would refuse of an inspection of `unit` with `key_set`.
-    InspectionCheck {
-        /// The unit.
-        unit: String,
-        /// The key set used, if any.
-        key_set: Option<String>,
-        /// The refusal, if any.
-        reply: Reply<Option<InspectionError>>,
-    },
     /// The tours of a site-local date (today when `None`).
     Tours(Option<NaiveDate>, Reply<Vec<Tour>>),
     /// The tour in progress for a guard or a route.
@@ -166,13 +157,6 @@ impl EngineQuery {
             }
             EngineQuery::Handover(id, r) => r.send(b.handovers.get(id).cloned()).map_err(drop),
             EngineQuery::InspectionsDue(r) => r.send(b.vacant.due(now)).map_err(drop),
-            EngineQuery::InspectionCheck {
-                unit,
-                key_set,
-                reply,
-            } => reply
-                .send(inspection_problem(b, unit, key_set))
-                .map_err(drop),
             EngineQuery::Tours(date, r) => r.send(b.patrol.tours_on(today(date))).map_err(drop),
             EngineQuery::NextCheckpoint(who, r) => {
                 r.send(b.patrol.next_for(&who, now)).map_err(drop)
@@ -186,15 +170,6 @@ impl EngineQuery {
 
 /// A unit not vacant, or an unknown key set: what the book would refuse before it is
 /// worth storing the inspection.
-fn inspection_problem(b: &Books, unit: String, key_set: Option<String>) -> Option<InspectionError> {
-    if b.vacant.due_dates(&unit).is_none() {
-        return Some(InspectionError::NotVacant(unit));
-    }
-    key_set
-        .filter(|k| b.vacant.keys().get(k).is_none())
-        .map(InspectionError::UnknownKeySet)
-}
-
 impl EngineHandle {
     /// Whether the engine is running and answering.
     pub async fn alive(&self) -> bool {
@@ -303,20 +278,6 @@ impl EngineHandle {
     /// Vacant units due for inspection.
     pub async fn inspections_due(&self) -> Option<Vec<DueUnit>> {
         self.ask(EngineQuery::InspectionsDue).await
-    }
-
-    /// What the vacant book would refuse of an inspection of `unit` with `key_set`.
-    pub async fn inspection_check(
-        &self,
-        unit: String,
-        key_set: Option<String>,
-    ) -> Option<Option<InspectionError>> {
-        self.ask(|reply| EngineQuery::InspectionCheck {
-            unit,
-            key_set,
-            reply,
-        })
-        .await
     }
 
     /// The tours of a site-local date (today when `None`).

@@ -1,6 +1,6 @@
 //! Service metrics: requests by kind and state, overdue requests, chasers issued (all
 //! moved by the engine's request book), notices issued (the notice desk), the follow-up
-//! rate (回访率, rules.md §13.17) over 30 days and the month's KPIs (the duty task).
+//! rate (回访率, rules.md §13.17) over 30 days and the month's KPIs (counted by the engine tick, `engine::due::MonthKpis`).
 
 use prometheus::{Gauge, GaugeVec, IntCounterVec, IntGaugeVec};
 use sitewatch_core::incidents::Kpi;

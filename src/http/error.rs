@@ -189,7 +189,9 @@ fn handover_error(e: HandoverError) -> ApiError {
 
 fn inspection_error(e: InspectionError) -> ApiError {
     match e {
-        InspectionError::NotVacant(_) => ApiError::Conflict(e.to_string()),
+        InspectionError::NotVacant(_) | InspectionError::AlreadyRecorded(_) => {
+            ApiError::Conflict(e.to_string())
+        }
         InspectionError::Incomplete(_) => ApiError::invalid("items", e.to_string()),
         InspectionError::UnknownKeySet(_) => ApiError::invalid("key_set", e.to_string()),
         InspectionError::Config(_) => ApiError::Conflict(e.to_string()),

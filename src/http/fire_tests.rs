@@ -1,6 +1,6 @@
 //! Fire-system tests (消防系统测试, rules.md §13.15, §7.3): a `fire_system_test` notice may
 //! name the fire panel devices; for the notice's window their alarms are suppressed (the
-//! alarm engine's own suppression by device, put in place by `customers::duty` when the
+//! alarm engine's own suppression by device, put in place by the engine tick, `engine::due`, when the
 //! window begins and lifted by the engine when it ends), so a planned test pages nobody.
 
 use axum::extract::State;

@@ -1,5 +1,6 @@
 //! `/api/v1/inspections` and `/api/v1/keys`: vacant units due for inspection, submitting an
-//! inspection (stored before the answer; each category of failed items opens an incident),
+//! inspection (judged by the engine, stored by the writer before the answer; each category
+//! of failed items opens an incident),
 //! and signing key sets out and back in (rules.md §13.22–23).
 
 use axum::extract::State;
@@ -7,9 +8,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use sitewatch_core::inspections::{
-    ChecklistItem, DueUnit, Inspection, InspectionError, ItemResult, KeyLoan, MeterReadings,
-};
+use sitewatch_core::inspections::{DueUnit, Inspection, ItemResult, KeyLoan, MeterReadings};
 
 use chrono::{DateTime, Utc};
 use sitewatch_core::inspections::DueState;
@@ -18,7 +17,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
-use crate::engine::{CommandError, InspectionCmd, InspectionVerdict};
+use crate::engine::{InspectionCmd, InspectionVerdict};
 
 #[derive(OpenApi)]
 #[openapi(paths(due, submit, sign_out, sign_in))]
@@ -100,13 +99,6 @@ async fn submit(
 ) -> Result<(StatusCode, Json<InspectionVerdict>), ApiError> {
     super::require_actor(&b.inspector)?;
     super::require_client_id(&b.id, "an inspection")?;
-    let missing: Vec<ChecklistItem> = ChecklistItem::ALL
-        .into_iter()
-        .filter(|i| !b.items.iter().any(|r| r.item == *i))
-        .collect();
-    if !missing.is_empty() {
-        return Err(CommandError::from(InspectionError::Incomplete(missing)).into());
-    }
     let inspection = Inspection {
         id: b.id,
         unit: b.unit,
@@ -115,29 +107,8 @@ async fn submit(
         items: b.items,
         meters: b.meters,
     };
-    precheck(&s, &inspection).await?;
-    if !s
-        .store
-        .insert_inspection(&inspection, s.clock.now())
-        .await?
-    {
-        return Err(ApiError::Conflict(format!(
-            "inspection {} is already recorded",
-            inspection.id
-        )));
-    }
     let verdict = s.engine.inspect(inspection).await?;
     Ok((StatusCode::CREATED, Json(verdict)))
-}
-
-/// Refuses before storing what the book would refuse: a unit not vacant, an unknown key set.
-async fn precheck(s: &AppState, i: &Inspection) -> Result<(), ApiError> {
-    let problem = s
-        .engine
-        .inspection_check(i.unit.clone(), i.key_set.clone())
-        .await
-        .ok_or(ApiError::Unavailable)?;
-    problem.map_or(Ok(()), |e| Err(CommandError::from(e).into()))
 }
 
 /// Who takes the key set, and why.

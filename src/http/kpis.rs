@@ -55,8 +55,7 @@ async fn kpis(
     ApiQuery(q): ApiQuery<KpiQuery>,
 ) -> Result<Json<KpiReport>, ApiError> {
     let (from, to) = span(&s, &q)?;
-    let kpis = (s.engine.kpis(from, to, s.kpis).await)
-        .ok_or(ApiError::Unavailable)?;
+    let kpis = (s.engine.kpis(from, to, s.kpis).await).ok_or(ApiError::Unavailable)?;
     Ok(Json(KpiReport { from, to, kpis }))
 }
 

@@ -14,9 +14,9 @@ use sitewatch_core::incidents::{Incident, ServiceRequest};
 use super::Principal;
 use super::auth::policy;
 use crate::access::Role;
+use crate::register::messages::MessageRecord;
 use crate::register::notices::Notice;
 use crate::register::{Contact, Unit};
-use crate::register::messages::MessageRecord;
 
 /// The route whose roles may see personal data.
 const OWNERS: &str = "/api/v1/owners";

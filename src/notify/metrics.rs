@@ -2,8 +2,8 @@
 
 use prometheus::{IntCounterVec, IntGaugeVec};
 
-use crate::register::plan::{Channel, Status};
 use crate::metrics::Registry;
+use crate::register::plan::{Channel, Status};
 
 /// The notify counters and gauge, registered once with the daemon's registry.
 #[derive(Debug, Clone)]

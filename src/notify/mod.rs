@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-pub use metrics::NotifyMetrics;
 use crate::register::plan::Policy;
+pub use metrics::NotifyMetrics;
 
 /// What the HTTP side needs to plan messages: the policy (`None` without `[notify]`) and
 /// the sender's doorbell.

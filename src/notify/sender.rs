@@ -12,10 +12,10 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::NotifyMetrics;
-use crate::register::messages::Outgoing;
-use crate::register::plan::Status;
 use super::transport::{SendError, Transports};
 use crate::config::{NotifyConfig, RetryConfig};
+use crate::register::messages::Outgoing;
+use crate::register::plan::Status;
 use crate::store::Store;
 
 /// How often the store is asked for due messages when nobody rang.

@@ -8,8 +8,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::json;
 
-use crate::register::messages::Outgoing;
 use crate::config::{NotifyConfig, SmtpConfig, TlsMode, WebhookConfig};
+use crate::register::messages::Outgoing;
 
 /// Why an attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{NotifyConfig, RateLimit};
 use super::{Contact, ContactChannel, Role};
+use crate::config::{NotifyConfig, RateLimit};
 
 /// How a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -7,9 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{Store, StoreError};
-use crate::register::{
-    Contact, ContactChannel, MeterBase, Occupancy, OccupancyChange, Role, Unit,
-};
+use crate::register::{Contact, ContactChannel, MeterBase, Occupancy, OccupancyChange, Role, Unit};
 
 /// What an import changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]

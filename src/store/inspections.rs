@@ -1,31 +1,45 @@
-//! Vacant-unit inspections as submitted (kept before the engine judges them) and the key
-//! loans of the key register (rules.md §13.22–23), written by the store writer.
+//! Vacant-unit inspections as recorded and the key loans of the key register (rules.md
+//! §13.22–23): the engine's records, written by the store writer.
 
 use chrono::{DateTime, Utc};
 use sitewatch_core::inspections::{Inspection, KeyLoan};
 
+use sqlx::Row;
+
 use super::{Store, StoreError};
 
 impl Store {
-    /// Keeps an inspection as submitted. False when its id is already stored (a resend).
-    pub async fn insert_inspection(
-        &self,
-        i: &Inspection,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "insert into inspections (inspection_id, unit_id, inspector, body, created_at_ms) \
-             values ($1, $2, $3, $4, $5) on conflict (inspection_id) do nothing",
-        )
-        .bind(i.id.clone())
-        .bind(i.unit.clone())
-        .bind(i.inspector.clone())
-        .bind(serde_json::to_string(i).unwrap_or_default())
-        .bind(now.timestamp_millis())
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+    /// The ids of the inspections kept: the vacant book refuses them if sent again.
+    pub async fn inspection_ids(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("select inspection_id from inspections")
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.try_get::<String, _>("inspection_id").ok())
+            .collect())
     }
+}
+
+/// Keeps an inspection as the vacant book recorded it (meter items judged), written by the
+/// store writer with the journal entry and the incidents it opened.
+pub(super) async fn insert_inspection_in(
+    tx: &mut sqlx::AnyConnection,
+    i: &Inspection,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into inspections (inspection_id, unit_id, inspector, body, created_at_ms) \
+         values ($1, $2, $3, $4, $5) on conflict (inspection_id) do nothing",
+    )
+    .bind(i.id.clone())
+    .bind(i.unit.clone())
+    .bind(i.inspector.clone())
+    .bind(serde_json::to_string(i).unwrap_or_default())
+    .bind(at.timestamp_millis())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// Keeps a loan as it stands (the engine's record, written by the store writer): a key

@@ -8,8 +8,8 @@ use sqlx::any::AnyRow;
 
 use super::{Store, StoreError};
 use crate::register::Role;
-use crate::register::plan::{self, Channel, History, Policy, Recipient, Status};
 use crate::register::messages::{MessageRecord, Outgoing};
+use crate::register::plan::{self, Channel, History, Policy, Recipient, Status};
 
 fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()

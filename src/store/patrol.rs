@@ -72,7 +72,12 @@ pub(super) async fn insert_finding_in(
     .bind(f.id.clone())
     .bind(f.at.timestamp_millis())
     .bind(f.guard.clone())
-    .bind(serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+    .bind(
+        serde_json::to_value(f.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+    )
     .bind(serde_json::to_string(f).unwrap_or_default())
     .execute(&mut *tx)
     .await?;

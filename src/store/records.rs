@@ -1,5 +1,5 @@
 //! Decisions of the engine that have tables of their own (a judged scan, a guard's
-//! finding, a key loan, a fire test put in place, the meter snapshots of a cut-off), written by the store writer in the batch's
+//! finding, an inspection, a key loan, a fire test put in place, the meter snapshots of a cut-off), written by the store writer in the batch's
 //! transaction with the journal and the book snapshots that go with them, so a record and
 //! the state that decided it are kept together or not at all. They never give way.
 //!
@@ -10,7 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use sitewatch_core::inspections::KeyLoan;
+use sitewatch_core::inspections::{Inspection, KeyLoan};
 use sitewatch_core::patrol::{Finding, ScanRecord};
 use tokio::sync::oneshot;
 
@@ -25,6 +25,13 @@ pub enum Record {
     Scan(Box<ScanRecord>),
     /// A guard's finding; a resend of one kept is not kept again.
     Finding(Box<Finding>),
+    /// A vacant unit's inspection as recorded, at `at`.
+    Inspection {
+        /// The inspection, its meter items judged.
+        inspection: Box<Inspection>,
+        /// When.
+        at: DateTime<Utc>,
+    },
     /// A key loan as it stands: signed out (a new row) or back in (its row closed).
     KeyLoan(Box<KeyLoan>),
     /// A fire-system test's suppression was put in place at `at`.
@@ -44,7 +51,7 @@ impl Record {
         std::mem::size_of::<Record>()
             + match self {
                 // The scan, its verdict and their JSON: a few hundred bytes.
-                Record::Scan(_) | Record::Finding(_) => 512,
+                Record::Scan(_) | Record::Finding(_) | Record::Inspection { .. } => 512,
                 Record::KeyLoan(_) => 128,
                 Record::FireTestApplied { .. } => 0,
                 Record::MeterSnapshots(rows) => rows.len() * 256,
@@ -62,6 +69,9 @@ pub(super) async fn write_records_in(
         match record {
             Record::Scan(r) => kept.push((r.scan.id.clone(), keep_scan_in(tx, r).await?)),
             Record::Finding(f) => super::patrol::insert_finding_in(tx, f).await?,
+            Record::Inspection { inspection, at } => {
+                super::inspections::insert_inspection_in(tx, inspection, *at).await?
+            }
             Record::KeyLoan(loan) => super::inspections::keep_key_loan_in(tx, loan).await?,
             Record::FireTestApplied { id, at } => {
                 super::duty::mark_fire_test_applied_in(tx, *id, *at).await?

@@ -36,7 +36,10 @@ const ARROWS: &[(&str, &[&str])] = &[
     ("accounts", &["access", "store"]),
     ("backup", &["config", "dburl", "store"]),
     ("scans", &["devices", "engine", "store"]),
-    ("customers", &["engine", "metrics", "notify", "register", "store"]),
+    (
+        "customers",
+        &["engine", "metrics", "notify", "register", "store"],
+    ),
     ("notify", &["config", "metrics", "register", "store"]),
     // Paging takes the engine's alarm events from the queue the engine owns.
     (

@@ -111,13 +111,30 @@ async fn a_failed_leak_item_opens_a_water_ingress_incident_at_the_unit() {
     let incident = app.get_json(&format!("/api/v1/incidents/{id}")).await;
     assert_eq!(incident["category"], "water_ingress");
     assert_eq!(incident["location"], "1-0302");
-    let (status, _) = app.post_json("/api/v1/inspections", body).await;
+    let kept = "select count(*) from inspections where inspection_id = 'insp-1'";
+    assert_eq!(
+        app.count(kept).await,
+        1,
+        "the inspection's row, when answered"
+    );
+    let (status, _) = app.post_json("/api/v1/inspections", body.clone()).await;
     assert_eq!(status, 409, "a resent inspection opens nothing twice");
     let (status, loan) = app
         .post_json("/api/v1/keys/1-0302/sign-in", json!({"by": "insp-he"}))
         .await;
     assert_eq!(status, 200, "{loan}");
     assert_eq!(loan["returned_by"], "insp-he");
+
+    // The vacant book learns the inspections kept at start: a resend after a restart is
+    // refused too, and nothing more is opened or kept.
+    let (db, sim) = app.shut_down().await;
+    let app = crate::helpers::start(db, sim, "", clock()).await;
+    let (status, answer) = app.post_json("/api/v1/inspections", body).await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["message"], "inspection insp-1 is already recorded");
+    assert_eq!(app.count(kept).await, 1);
+    let incidents = app.get_json("/api/v1/incidents").await;
+    assert_eq!(incidents.as_array().map(Vec::len), Some(1), "{incidents}");
 }
 
 /// A key loan is the engine's decision, kept by the store writer: the answer comes once
@@ -137,11 +154,20 @@ async fn a_key_loan_is_kept_with_its_journal_entry_before_the_answer() {
         .post_json("/api/v1/keys/1-0302/sign-in", json!({"by": "insp-li"}))
         .await;
     assert_eq!(status, 200, "{loan}");
-    let back = "select count(*) from key_loans where key_set_id = '1-0302' and returned_by = 'insp-li'";
+    let back =
+        "select count(*) from key_loans where key_set_id = '1-0302' and returned_by = 'insp-li'";
     assert_eq!(app.count(back).await, 1, "the row closed, when answered");
     assert_eq!(app.count(open).await, 0);
-    assert_eq!(app.count("select count(*) from key_loans").await, 1, "one row a loan");
-    assert_eq!(app.journalled("vacant", "kind", "key").await, 2, "out and in");
+    assert_eq!(
+        app.count("select count(*) from key_loans").await,
+        1,
+        "one row a loan"
+    );
+    assert_eq!(
+        app.journalled("vacant", "kind", "key").await,
+        2,
+        "out and in"
+    );
 }
 
 #[tokio::test]

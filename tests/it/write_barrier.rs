@@ -6,6 +6,9 @@
 //!   engine takes the request in, but the writer cannot commit): 503 `not_yet_stored`
 //!   after the engine's wait, and once the lock goes the request is stored by itself,
 //!   exactly once, without a resend and without a restart;
+//! - a key loan's own table locked: the sign-out answers 503 `not_yet_stored` (its row
+//!   and its journal entry are one transaction of the writer, not a handler's second
+//!   write), and once the lock goes both are kept by themselves, once;
 //! - stopped: the intake cannot check the unit register, so nothing is decided and the
 //!   answer is 503 `unavailable`; a client that resends on that code (and only on it)
 //!   ends with the request there exactly once once the database is back.
@@ -18,7 +21,7 @@ use sitewatch::core::clock::SystemClock;
 use sqlx::Connection as _;
 
 use crate::customers::{import_csv, three_units};
-use crate::helpers::{TestApp, TestDb, eventually, spawn_app_at};
+use crate::helpers::{Db, TestApp, TestDb, eventually, spawn_app_at, spawn_app_with};
 use crate::outage::{wait_failing, wait_ready};
 use crate::pg_server::PgServer;
 
@@ -108,6 +111,42 @@ async fn a_request_intake_answers_201_only_once_stored_and_503_not_yet_stored_wh
     assert_eq!(journalled(&url, &id).await, per_intake, "written once");
     assert_eq!(requests_with(&app, "卫生间地漏堵塞").await.len(), 1);
     assert!(app.running(), "the daemon never restarted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_loan_whose_row_cannot_be_written_answers_503_and_is_kept_once_by_itself() {
+    let app = spawn_app_with(Db::Postgres, "", Arc::new(SystemClock)).await;
+    let (status, body) = import_csv(&app, &three_units()).await;
+    assert_eq!(status, 200, "{body}");
+    let mut locker = sqlx::PgConnection::connect(&app.db.url)
+        .await
+        .expect("connect");
+    for sql in ["begin", "lock table key_loans in access exclusive mode"] {
+        sqlx::query(sql).execute(&mut locker).await.expect(sql);
+    }
+    let out = json!({"holder": "insp-he", "purpose": "巡查"});
+    let post = app.post_json("/api/v1/keys/1-0302/sign-out", out);
+    let (status, body) = tokio::time::timeout(Duration::from_secs(20), post)
+        .await
+        .expect("the sign-out answers while its table is locked");
+    assert_eq!(status, 503, "not 200 before the loan is stored: {body}");
+    assert_eq!(body["code"], "not_yet_stored", "{body}");
+    assert_eq!(
+        app.journalled("vacant", "kind", "key").await,
+        0,
+        "one transaction"
+    );
+    sqlx::query("rollback")
+        .execute(&mut locker)
+        .await
+        .expect("unlock");
+    let rows = "select count(*) from key_loans where holder = 'insp-he'";
+    eventually("the held loan written by itself", WAIT, || async {
+        (app.count(rows).await > 0).then_some(())
+    })
+    .await;
+    assert_eq!(app.count(rows).await, 1, "written once");
+    assert_eq!(app.journalled("vacant", "kind", "key").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

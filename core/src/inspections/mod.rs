@@ -61,6 +61,9 @@ pub enum InspectionError {
     /// The key set named is not in the register.
     #[error("unknown key set `{0}`")]
     UnknownKeySet(String),
+    /// An inspection of this id is recorded already (a resend).
+    #[error("inspection {0} is already recorded")]
+    AlreadyRecorded(String),
     /// The config cannot be used.
     #[error("inspection config: {0}")]
     Config(String),

@@ -1,5 +1,6 @@
 use super::*;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 1, 2, 0, 0)
@@ -23,9 +24,11 @@ fn book() -> VacantBook {
     book
 }
 
+/// An inspection with every item passed, under an id of its own (a resend is refused).
 fn all_pass(water: f64, power: f64) -> Inspection {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
     Inspection {
-        id: "i1".into(),
+        id: format!("i{}", NEXT.fetch_add(1, Ordering::Relaxed)),
         unit: "T1-1203".into(),
         inspector: "cs-li".into(),
         key_set: Some("K-1203".into()),
@@ -258,6 +261,22 @@ fn incomplete_checklist_or_unknown_unit_or_key_set_is_refused() {
         book.submit(keyless, day(7)),
         Err(InspectionError::UnknownKeySet(_))
     ));
+}
+
+#[test]
+fn a_resent_inspection_is_refused_and_one_recorded_before_a_restart_too() {
+    let mut book = book();
+    let inspection = all_pass(1.0, 1.0);
+    book.submit(inspection.clone(), day(7)).expect("recorded");
+    let again = book.submit(inspection.clone(), day(7));
+    assert_eq!(
+        again,
+        Err(InspectionError::AlreadyRecorded(inspection.id.clone()))
+    );
+    let mut restarted = self::book();
+    restarted.remember([inspection.id.clone()]);
+    let again = restarted.submit(inspection.clone(), day(8));
+    assert_eq!(again, Err(InspectionError::AlreadyRecorded(inspection.id)));
 }
 
 #[test]

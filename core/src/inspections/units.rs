@@ -2,7 +2,7 @@
 //! its meter readings then, when the next inspection is due, and what a submitted
 //! inspection leads to.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -145,6 +145,9 @@ pub struct InspectionOutcome {
 pub struct VacantBook {
     config: InspectionConfig,
     state: VacantState,
+    /// Ids of the inspections recorded, so a resend is refused, not judged twice. Not part
+    /// of the snapshot: the store's inspections table holds them (`remember` at start).
+    recorded: BTreeSet<String>,
 }
 
 impl VacantBook {
@@ -155,7 +158,16 @@ impl VacantBook {
                 "need 0 < interval_days <= overdue_after_days".to_owned(),
             ));
         }
-        Ok(Self { config, state })
+        Ok(Self {
+            config,
+            state,
+            recorded: BTreeSet::new(),
+        })
+    }
+
+    /// Inspections recorded before (kept in the store), refused if sent again.
+    pub fn remember(&mut self, ids: impl IntoIterator<Item = String>) {
+        self.recorded.extend(ids);
     }
 
     /// The state to persist.
@@ -261,6 +273,7 @@ impl VacantBook {
         now: DateTime<Utc>,
     ) -> Result<InspectionOutcome, InspectionError> {
         self.check_submission(&inspection)?;
+        self.recorded.insert(inspection.id.clone());
         let previous = self.state.last.get(&inspection.unit).map(|l| l.meters);
         let mut events = self.judge_meters(&mut inspection, previous);
         let actions = self.incidents(&inspection);
@@ -280,10 +293,8 @@ impl VacantBook {
         Ok(InspectionOutcome { actions, events })
     }
 
+    /// The checklist first (the phone's own mistake), then the book's state, then a resend.
     fn check_submission(&self, inspection: &Inspection) -> Result<(), InspectionError> {
-        if !self.state.units.contains_key(&inspection.unit) {
-            return Err(InspectionError::NotVacant(inspection.unit.clone()));
-        }
         let missing: Vec<ChecklistItem> = ChecklistItem::ALL
             .into_iter()
             .filter(|item| !inspection.items.iter().any(|r| r.item == *item))
@@ -291,9 +302,15 @@ impl VacantBook {
         if !missing.is_empty() {
             return Err(InspectionError::Incomplete(missing));
         }
+        if !self.state.units.contains_key(&inspection.unit) {
+            return Err(InspectionError::NotVacant(inspection.unit.clone()));
+        }
         match &inspection.key_set {
             Some(set) if self.state.keys.get(set).is_none() => {
                 Err(InspectionError::UnknownKeySet(set.clone()))
+            }
+            _ if self.recorded.contains(&inspection.id) => {
+                Err(InspectionError::AlreadyRecorded(inspection.id.clone()))
             }
             _ => Ok(()),
         }
