@@ -87,6 +87,8 @@ async function setUpCompose() {
   byId("nt-incident").innerHTML = incidents.map(i => `<option value="${i.id}">#${i.id} ${esc(i.title)}</option>`).join("");
   byId("nt-expires").value = sw.toLocal(Date.now() + 3 * 86400e3);
   const pick = kind => { document.querySelector(`input[name="target"][value="${kind}"]`).checked = true; };
+  // The incident page's "notify the households" arrives with its incident and title.
+  if (params.get("title")) byId("nt-title").value = params.get("title");
   if (params.get("incident")) { byId("nt-incident").value = params.get("incident"); pick("incident"); }
   else if (params.get("unit")) { byId("nt-units").value = params.get("unit"); pick("units"); }
   else pick("building");

@@ -1,0 +1,166 @@
+//! An alarm's point around its raise as an SVG line chart, drawn on the server: the
+//! readings as a line, the raise as a red mark, the value range and the window's ends in
+//! site time. Numbers and times only, so the chart needs no language.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+const W: f64 = 600.0;
+const H: f64 = 180.0;
+/// Left margin for the value labels, bottom margin for the time labels.
+const LEFT: f64 = 56.0;
+const BOTTOM: f64 = 22.0;
+const TOP: f64 = 8.0;
+const RIGHT: f64 = 8.0;
+
+/// The chart of `series` over `window`, marking `raised` when it falls in the window.
+pub(crate) fn svg(
+    series: &[(DateTime<Utc>, f64)],
+    window: (DateTime<Utc>, DateTime<Utc>),
+    raised: Option<DateTime<Utc>>,
+    tz: Tz,
+) -> String {
+    let (from, to) = window;
+    let span = (to - from).num_milliseconds().max(1) as f64;
+    let x = |at: DateTime<Utc>| {
+        LEFT + (at - from).num_milliseconds() as f64 / span * (W - LEFT - RIGHT)
+    };
+    let (lo, hi) = range(series);
+    let y = |v: f64| {
+        let plot = H - TOP - BOTTOM;
+        if hi == lo {
+            TOP + plot / 2.0
+        } else {
+            TOP + (hi - v) / (hi - lo) * plot
+        }
+    };
+    let mut out = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {W} {H}" preserveAspectRatio="none" font-family="sans-serif" font-size="11">"#
+    );
+    let base = H - BOTTOM;
+    let _ = write!(
+        out,
+        r##"<rect x="{LEFT}" y="{TOP}" width="{}" height="{}" fill="none" stroke="#ccc"/>"##,
+        W - LEFT - RIGHT,
+        base - TOP
+    );
+    let _ = write!(
+        out,
+        r##"<text x="{}" y="{}" text-anchor="end" fill="#555">{}</text>"##,
+        LEFT - 4.0,
+        TOP + 10.0,
+        number(hi)
+    );
+    let _ = write!(
+        out,
+        r##"<text x="{}" y="{base}" text-anchor="end" fill="#555">{}</text>"##,
+        LEFT - 4.0,
+        number(lo)
+    );
+    let clock = |at: DateTime<Utc>| at.with_timezone(&tz).format("%H:%M").to_string();
+    let _ = write!(
+        out,
+        r##"<text x="{LEFT}" y="{}" fill="#555">{}</text>"##,
+        H - 6.0,
+        clock(from)
+    );
+    let _ = write!(
+        out,
+        r##"<text x="{}" y="{}" text-anchor="end" fill="#555">{}</text>"##,
+        W - RIGHT,
+        H - 6.0,
+        clock(to)
+    );
+    if let Some(r) = raised.filter(|r| *r >= from && *r <= to) {
+        let rx = x(r);
+        let _ = write!(
+            out,
+            r##"<line class="raised" x1="{rx:.1}" x2="{rx:.1}" y1="{TOP}" y2="{base}" stroke="#c62828" stroke-dasharray="4 3"/><text x="{rx:.1}" y="{}" text-anchor="middle" fill="#c62828">{}</text>"##,
+            H - 6.0,
+            clock(r)
+        );
+    }
+    if !series.is_empty() {
+        let points: Vec<String> = series
+            .iter()
+            .map(|(at, v)| format!("{:.1},{:.1}", x(*at), y(*v)))
+            .collect();
+        let _ = write!(
+            out,
+            r##"<polyline class="line" fill="none" stroke="#1565c0" stroke-width="2" points="{}"/>"##,
+            points.join(" ")
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// The lowest and highest value (0 and 1 for no data).
+fn range(series: &[(DateTime<Utc>, f64)]) -> (f64, f64) {
+    if series.is_empty() {
+        return (0.0, 1.0);
+    }
+    series
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), (_, v)| {
+            (lo.min(*v), hi.max(*v))
+        })
+}
+
+/// A value label: at most 4 significant digits, no trailing zeros.
+fn number(v: f64) -> String {
+    let s = format!("{:.*}", if v.abs() >= 100.0 { 0 } else { 2 }, v);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    fn at(min: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 2, 0, 0)
+            .single()
+            .expect("time")
+            + Duration::minutes(min)
+    }
+
+    #[test]
+    fn the_chart_spans_the_window_in_site_time_and_marks_the_raise() {
+        let series = [(at(0), 1.0), (at(30), 12.5), (at(60), 3.0)];
+        let svg = svg(
+            &series,
+            (at(0), at(60)),
+            Some(at(30)),
+            chrono_tz::Asia::Shanghai,
+        );
+        // 02:00 UTC is 10:00 in Shanghai; the raise at 10:30, the end at 11:00.
+        for text in [
+            ">10:00<",
+            ">10:30<",
+            ">11:00<",
+            ">12.5<",
+            ">1<",
+            "class=\"raised\"",
+        ] {
+            assert!(svg.contains(text), "{text} in {svg}");
+        }
+        assert!(
+            svg.contains(&format!("points=\"{LEFT:.1},{:.1} ", H - BOTTOM)),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn an_empty_series_draws_the_frame_without_a_line() {
+        let svg = svg(&[], (at(0), at(60)), None, chrono_tz::Asia::Shanghai);
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(!svg.contains("polyline") && !svg.contains("raised"));
+    }
+}
