@@ -28,59 +28,38 @@ pub(crate) fn svg(
         LEFT + (at - from).num_milliseconds() as f64 / span * (W - LEFT - RIGHT)
     };
     let (lo, hi) = range(series);
-    let y = |v: f64| {
-        let plot = H - TOP - BOTTOM;
-        if hi == lo {
-            TOP + plot / 2.0
-        } else {
-            TOP + (hi - v) / (hi - lo) * plot
-        }
-    };
-    let mut out = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {W} {H}" preserveAspectRatio="none" font-family="sans-serif" font-size="11">"#
-    );
+    let y = |v: f64| TOP + (hi - v) / (hi - lo) * (H - TOP - BOTTOM);
+    let clock = |at: DateTime<Utc>| at.with_timezone(&tz).format("%H:%M").to_string();
     let base = H - BOTTOM;
+    let mut out = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="11">"#
+    );
     let _ = write!(
         out,
         r##"<rect x="{LEFT}" y="{TOP}" width="{}" height="{}" fill="none" stroke="#ccc"/>"##,
         W - LEFT - RIGHT,
         base - TOP
     );
-    let _ = write!(
-        out,
-        r##"<text x="{}" y="{}" text-anchor="end" fill="#555">{}</text>"##,
-        LEFT - 4.0,
-        TOP + 10.0,
-        number(hi)
-    );
-    let _ = write!(
-        out,
-        r##"<text x="{}" y="{base}" text-anchor="end" fill="#555">{}</text>"##,
-        LEFT - 4.0,
-        number(lo)
-    );
-    let clock = |at: DateTime<Utc>| at.with_timezone(&tz).format("%H:%M").to_string();
-    let _ = write!(
-        out,
-        r##"<text x="{LEFT}" y="{}" fill="#555">{}</text>"##,
-        H - 6.0,
-        clock(from)
-    );
-    let _ = write!(
-        out,
-        r##"<text x="{}" y="{}" text-anchor="end" fill="#555">{}</text>"##,
-        W - RIGHT,
-        H - 6.0,
-        clock(to)
-    );
-    if let Some(r) = raised.filter(|r| *r >= from && *r <= to) {
+    label(&mut out, LEFT - 4.0, TOP + 10.0, "end", "#555", &number(hi));
+    label(&mut out, LEFT - 4.0, base, "end", "#555", &number(lo));
+    label(&mut out, LEFT, H - 6.0, "start", "#555", &clock(from));
+    let raised = raised.filter(|r| *r >= from && *r <= to);
+    // The end's time, unless the raise's own label would sit on it.
+    if raised.is_none_or(|r| W - RIGHT - x(r) > 40.0) {
+        label(&mut out, W - RIGHT, H - 6.0, "end", "#555", &clock(to));
+    }
+    if let Some(r) = raised {
         let rx = x(r);
         let _ = write!(
             out,
-            r##"<line class="raised" x1="{rx:.1}" x2="{rx:.1}" y1="{TOP}" y2="{base}" stroke="#c62828" stroke-dasharray="4 3"/><text x="{rx:.1}" y="{}" text-anchor="middle" fill="#c62828">{}</text>"##,
-            H - 6.0,
-            clock(r)
+            r##"<line class="raised" x1="{rx:.1}" x2="{rx:.1}" y1="{TOP}" y2="{base}" stroke="#c62828" stroke-dasharray="4 3"/>"##
         );
+        let anchor = if W - RIGHT - rx < 20.0 {
+            "end"
+        } else {
+            "middle"
+        };
+        label(&mut out, rx, H - 6.0, anchor, "#c62828", &clock(r));
     }
     if !series.is_empty() {
         let points: Vec<String> = series
@@ -97,16 +76,29 @@ pub(crate) fn svg(
     out
 }
 
-/// The lowest and highest value (0 and 1 for no data).
+/// A text at (`x`, `y`); `text` is digits and colons, nothing to escape.
+fn label(out: &mut String, x: f64, y: f64, anchor: &str, colour: &str, text: &str) {
+    let _ = write!(
+        out,
+        r#"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" fill="{colour}">{text}</text>"#
+    );
+}
+
+/// The lowest and highest value (0 and 1 for no data; one either side of a flat line).
 fn range(series: &[(DateTime<Utc>, f64)]) -> (f64, f64) {
     if series.is_empty() {
         return (0.0, 1.0);
     }
-    series
+    let (lo, hi) = series
         .iter()
         .fold((f64::MAX, f64::MIN), |(lo, hi), (_, v)| {
             (lo.min(*v), hi.max(*v))
-        })
+        });
+    if hi == lo {
+        (lo - 1.0, hi + 1.0)
+    } else {
+        (lo, hi)
+    }
 }
 
 /// A value label: at most 4 significant digits, no trailing zeros.
@@ -162,5 +154,18 @@ mod tests {
         let svg = svg(&[], (at(0), at(60)), None, chrono_tz::Asia::Shanghai);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(!svg.contains("polyline") && !svg.contains("raised"));
+    }
+
+    #[test]
+    fn a_flat_line_raised_at_the_end_gets_a_scale_and_one_time_label() {
+        let series = [(at(0), 1.0), (at(60), 1.0)];
+        let svg = svg(
+            &series,
+            (at(0), at(60)),
+            Some(at(60)),
+            chrono_tz::Asia::Shanghai,
+        );
+        assert!(svg.contains(">2<") && svg.contains(">0<"), "{svg}");
+        assert_eq!(svg.matches(">11:00<").count(), 1, "{svg}");
     }
 }

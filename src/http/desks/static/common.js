@@ -50,9 +50,11 @@ const sw = (() => {
     return t("d_seconds", { s });
   };
 
-  const toast = msg => {
+  /// A message at the foot of the page: a refusal (red), or with `kind` "ok" a success.
+  const toast = (msg, kind) => {
     const el = document.getElementById("toast");
     el.textContent = msg; el.hidden = false;
+    el.className = kind === "ok" ? "ok" : "";
     clearTimeout(toast.timer);
     toast.timer = setTimeout(() => { el.hidden = true; }, 6000);
   };

@@ -16,6 +16,10 @@ const dutyAlarms = (() => {
   const selected = new Set();
   let openId = null, openAlarm = null;
 
+  /// An alarm's message in the page's language: a comm-loss alarm's text is the engine's
+  /// English with the device id, so the page says it from the catalogue instead.
+  const text = a => String(a.id).endsWith(":comm") ? t("ac_comm", { device: deviceName(a.device) }) : a.message;
+  const remember = a => { messages[a.id] = text(a); };
   const acknowledgeable = a => a.state === "unack_active" || a.state === "unack_returned";
   /// An alarm in words: its message, else its device's name, never its id.
   const name = id => messages[id] || deviceNames[String(id).split(".")[0].split(":")[0]] || t("alarms");
@@ -34,7 +38,7 @@ const dutyAlarms = (() => {
   async function standing() {
     await loadDevices();
     const alarms = await sw.get("/api/v1/alarms");
-    for (const a of alarms) messages[a.id] = a.message;
+    alarms.forEach(remember);
     const urgent = alarms.filter(a => a.priority === "emergency" && a.state === "unack_active");
     document.title = (urgent.length ? `(${urgent.length}) ` : "") + "sitewatch · " + sw.siteName;
     sound.update(alarms);
@@ -57,7 +61,7 @@ const dutyAlarms = (() => {
     if (r.status === 401) location.href = "/login";
     if (!r.ok) throw new Error("alarms " + r.status);
     const rows = await r.json();
-    for (const a of rows) messages[a.id] = a.message;
+    rows.forEach(remember);
     page = { offset: page.offset, total: Number(r.headers.get("x-total-count") || rows.length), rows };
   }
 
@@ -77,7 +81,7 @@ const dutyAlarms = (() => {
     return `<tr class="${unack ? "unack" : ""}${a.id === openId ? " open" : ""}" data-alarm="${esc(a.id)}" data-key="a:${esc(a.id)}">
       <td class="pickcell"><label class="check">${pick}</label></td>
       <td><span class="badge p-${esc(a.priority)}">${esc(t(a.priority))}</span></td>
-      <td title="${esc(a.id)}">${esc(a.message)}<br><small>${esc(deviceName(a.device))}${a.repeat_count > 1 ? " ×" + a.repeat_count : ""}</small>
+      <td title="${esc(a.id)}">${esc(text(a))}<br><small>${esc(deviceName(a.device))}${a.repeat_count > 1 ? " ×" + a.repeat_count : ""}</small>
         <small class="narrow-only"> · ${time(a.raised_at)}</small></td>
       <td class="state">${esc(t(a.state))}${badges(a)}</td>
       <td class="wide-only">${time(a.raised_at)}</td>
@@ -102,6 +106,8 @@ const dutyAlarms = (() => {
     for (const id of [...selected]) if (!live.has(id)) selected.delete(id);
     $("selected-count").textContent = t("ac_selected", { n: selected.size });
     $("bulk-ack").disabled = !selected.size;
+    // A box the user ticked keeps its ticked state through a patch: set it from the set.
+    document.querySelectorAll("#alarm-list input.pick").forEach(b => { b.checked = selected.has(b.dataset.id); });
     $("select-page").checked = live.size > 0 && [...live].every(id => selected.has(id));
   }
 
@@ -175,8 +181,8 @@ const dutyAlarms = (() => {
       sw.get(`/api/v1/alarms/history?latest=50&alarm=${enc(openId)}`).catch(() => []),
     ]);
     openAlarm = a;
-    messages[a.id] = a.message;
-    $("detail-title").textContent = a.message || name(a.id);
+    remember(a);
+    $("detail-title").textContent = name(a.id);
     sw.patch("detail-body", detailBody(a));
     sw.patch("detail-history", `<table><thead><tr><th>${t("when")}</th><th>${t("state")}</th><th>${t("actor_col")}</th><th>${t("note")}</th></tr></thead><tbody>${historyRows(rows, false)}</tbody></table>`);
     detailSteps(a);
@@ -255,7 +261,7 @@ const dutyAlarms = (() => {
     const alarms = [...selected];
     const done = await act("/api/v1/alarms/acknowledge", { alarms, note: $("bulk-note").value.trim() || null });
     if (done) {
-      sw.toast(t("ac_acked_n", { n: alarms.length }));
+      sw.toast(t("ac_acked_n", { n: alarms.length }), "ok");
       selected.clear();
       $("bulk-note").value = "";
       bulkBar();
@@ -274,7 +280,7 @@ const dutyAlarms = (() => {
     const a = openAlarm, reason = reasonOf("shelve-reason");
     if (!a || !reason) return;
     const minutes = Number($("shelve-minutes").value);
-    if (!await ask(t("ac_confirm_shelve", { alarm: a.message, d: chosen("shelve-minutes"), reason }))) return;
+    if (!await ask(t("ac_confirm_shelve", { alarm: name(a.id), d: chosen("shelve-minutes"), reason }))) return;
     if (await act(`/api/v1/alarms/${enc(a.id)}/shelve`, { reason, minutes })) $("shelve-reason").value = "";
   });
   $("unshelve-go").onclick = () => openAlarm && act(`/api/v1/alarms/${enc(openAlarm.id)}/unshelve`, {});
@@ -292,7 +298,7 @@ const dutyAlarms = (() => {
     e.preventDefault();
     const a = openAlarm, reason = reasonOf("oos-reason");
     if (!a || !reason) return;
-    if (!await ask(t("ac_confirm_oos", { alarm: a.message, reason }))) return;
+    if (!await ask(t("ac_confirm_oos", { alarm: name(a.id), reason }))) return;
     if (await act("/api/v1/alarms/commands", { command: "set_out_of_service", alarm: a.id, reason })) $("oos-reason").value = "";
   });
   $("rts-go").onclick = () => openAlarm && act("/api/v1/alarms/commands", { command: "return_to_service", alarm: openAlarm.id });

@@ -92,8 +92,10 @@ const dutyIncident = (() => {
   function evidenceWhy(i, steps) {
     const open = openEvidence(i, steps);
     if (!open.length || i.evidence_waiver) return "";
-    return t("ip_why_evidence", { missing: open.map(s => tp("sla_", s)).join("、") });
+    return t("ip_why_evidence", { missing: open.map(s => tp("sla_", s)).join(t("list_sep")) });
   }
+
+  const accidentOnly = i => i.accident ? "" : t("ip_why_not_accident");
 
   // Each step: the states it is taken in, an extra guard, and its fields.
   const STEPS = [
@@ -110,11 +112,10 @@ const dutyIncident = (() => {
     { type: "file_incident_report", guard: i => accidentOnly(i) || (clockMet(i, "incident_report") ? t("ip_why_done") : "") },
     { type: "notify_insurer", guard: i => accidentOnly(i) || (clockMet(i, "insurer_notified") ? t("ip_why_done") : ""), fields: () => callFields() },
     { type: "file_claim_item", guard: accidentOnly, fields: () => `<select name="item">${CLAIM_ITEMS.map(c => `<option value="${c}">${esc(tp("ci_", c))}</option>`).join("")}</select>` },
-    { type: "report_to_police", guard: i => !i.clocks.some(c => c.sla === "police_report") ? t("ip_why_not_accident") : clockMet(i, "police_report") ? t("ip_why_done") : "" },
+    { type: "report_to_police", guard: i => !i.clocks.some(c => c.sla === "police_report") ? t("ip_why_police") : clockMet(i, "police_report") ? t("ip_why_done") : "" },
     { type: "waive_evidence", guard: waiveWhy, fields: () => `<textarea name="reason" required placeholder="${t("ip_waive_reason")}"></textarea>` },
     { type: "raise_to_accident", guard: i => i.accident ? t("ip_why_accident") : "", fields: () => `<label>${t("ip_accident_category")}<select name="category">${ACCIDENTS.map(c => `<option value="${c}">${esc(category(c))}</option>`).join("")}</select></label>` },
   ];
-  const accidentOnly = i => i.accident ? "" : t("ip_why_not_accident");
   function waiveWhy(i) {
     const role = meta("role");
     if (!i.accident) return t("ip_why_not_accident");
@@ -185,11 +186,11 @@ const dutyIncident = (() => {
       <td>${esc(h.damaged_items.join("、"))}</td><td>${esc(h.compensation || "")}</td></tr>`);
     const hits = found.map(f => `<li data-key="f:${esc(f.unit)}">${esc(f.unit)} ${esc(f.owner)} ${linked.has(f.unit) ? `<span class="badge">${t("ip_added")}</span>`
       : `<button type="button" data-link="${esc(f.unit)}" data-owner="${esc(f.owner)}">${t("ip_add")}</button>`}</li>`).join("");
-    const title = encodeURIComponent(i.title);
+    const prefill = new URLSearchParams({ incident: i.id, title: i.title, body: t("ip_notice_body", { title: i.title }) });
     return table(t("households"), [t("unit_col"), t("owner"), t("contacted"), t("damage"), t("compensation")], rows, "households")
       + `<div class="card"><form id="hh-form" class="inline"><input id="hh-q" type="search" placeholder="${t("ip_find_unit")}" aria-label="${t("ip_find_unit")}" autocomplete="off">
         <button type="submit">${t("ip_find")}</button></form><ul id="hh-found" class="found">${hits}</ul>
-        <a class="btn primary" id="notify" href="/service/notices/new?incident=${i.id}&title=${title}">${t("notify_households")}</a></div>`;
+        <a class="btn primary" id="notify" href="/service/notices/new?${esc(prefill)}">${t("notify_households")}</a></div>`;
   }
 
   // ---- photos: from the phone's camera, kept by /api/v1/files, attached by a step -----
@@ -218,7 +219,7 @@ const dutyIncident = (() => {
     if (!r.ok) { sw.toast(t("refused", { why: up.message || r.status })); return; }
     const action = { type: "attach", id: up.id, kind: "scene_photo", content_type: up.content_type, size_bytes: up.size_bytes, caption: $("photo-caption").value.trim() };
     if (await sw.post(`/api/v1/incidents/${current}/commands`, { actor: a, note: "", action })) {
-      sw.toast(t("ip_attached"));
+      sw.toast(t("ip_attached"), "ok");
       $("photo-file").value = "";
       $("photo-caption").value = "";
     }
