@@ -71,6 +71,17 @@ pub(crate) fn svg(
             r##"<polyline class="line" fill="none" stroke="#1565c0" stroke-width="2" points="{}"/>"##,
             points.join(" ")
         );
+        // Few readings (a state that seldom changes): each one a dot, so one alone shows.
+        if series.len() <= 60 {
+            for (at, v) in series {
+                let _ = write!(
+                    out,
+                    r##"<circle cx="{:.1}" cy="{:.1}" r="3" fill="#1565c0"/>"##,
+                    x(*at),
+                    y(*v)
+                );
+            }
+        }
     }
     out.push_str("</svg>");
     out

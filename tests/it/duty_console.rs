@@ -374,9 +374,12 @@ async fn the_incident_in(lang: Lang) {
     if lang == Lang::Zh {
         assert_all_chinese(c, "incident page at 1920 px").await;
     }
+    let top = "window.scrollTo(0, 0);";
+    c.execute(top, vec![]).await.expect("script runs");
     shoot(c, &format!("duty-incident-{code}-1920")).await;
     c.set_window_size(390, 844).await.expect("phone");
     assert_fits(c, "incident page at 390 px").await;
+    c.execute(top, vec![]).await.expect("script runs");
     shoot(c, &format!("duty-incident-{code}-390")).await;
     c.set_window_size(1920, 1080).await.expect("control room");
 

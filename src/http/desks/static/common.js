@@ -92,7 +92,9 @@ const sw = (() => {
       if (from.nodeValue !== to.nodeValue) from.nodeValue = to.nodeValue;
       return;
     }
-    for (const a of [...from.attributes]) if (!to.hasAttribute(a.name)) from.removeAttribute(a.name);
+    // A fold the person opened (`<details open>`) stays open through a redraw.
+    const kept = a => a.name === "open" && from.nodeName === "DETAILS";
+    for (const a of [...from.attributes]) if (!to.hasAttribute(a.name) && !kept(a)) from.removeAttribute(a.name);
     for (const a of to.attributes) {
       if (formField(from) && a.name === "value") continue;
       if (from.getAttribute(a.name) !== a.value) from.setAttribute(a.name, a.value);

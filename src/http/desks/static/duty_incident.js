@@ -36,19 +36,22 @@ const dutyIncident = (() => {
   let staff = null;
   const personName = n => ((staff || []).find(s => s.name === n) || {}).display_name || n;
 
-  function eventText(kind) {
+  function eventText(kind, i) {
     const k = kind || {}, type = k.type || "";
-    return esc(tp("ev_", type)) + eventDetail(k).map(d => " · " + d).join("");
+    return esc(tp("ev_", type)) + eventDetail(k, i).map(d => " · " + d).join("");
   }
 
-  function eventDetail(k) {
+  /// An attachment by its caption, the words a person gave it (its id is a hash).
+  const captionOf = (i, id) => ((i.attachments || []).find(a => a.id === id) || {}).caption;
+
+  function eventDetail(k, i) {
     switch (k.type) {
       case "opened": return [esc(category(k.category)), esc(sourceText(k.source))];
       case "state_changed": return [`${esc(tp("st_", k.from))} → ${esc(tp("st_", k.to))}`];
       case "dispatched": return [esc(personName(k.to))];
       case "sla_started": case "sla_breached": return [esc(tp("sla_", k.sla)), `${t("deadline")} ${time(k.due_at)}`];
       case "sla_met": return [esc(tp("sla_", k.sla))].concat(k.late ? [t("late")] : []);
-      case "attached": return [esc(tp("att_", k.kind))];
+      case "attached": return [esc(tp("att_", k.kind)), esc(captionOf(i, k.attachment_id) || "")].filter(Boolean);
       case "alarm_attached": return [esc(alarmName(k.alarm_id)), time(k.raised_at)];
       case "insurer_notified": return [esc((k.call || {}).insurer || "")].filter(Boolean);
       case "loss_estimated": return [t("yuan", { n: (k.amount_fen / 100).toFixed(2) })];
@@ -106,15 +109,15 @@ const dutyIncident = (() => {
     { type: "follow_up", states: ["resolved"], fields: () => noteField() },
     { type: "close", states: ["followed_up"], guard: i => evidenceWhy(i, EVIDENCE) },
     { type: "add_note", states: OPEN, fields: () => `<textarea name="note" required placeholder="${t("note")}"></textarea>`, customer: true },
-    { type: "cancel", states: OPEN, fields: () => `<textarea name="reason" required placeholder="${t("reason")}"></textarea>` },
+    { type: "cancel", states: OPEN, folded: true, fields: () => `<textarea name="reason" required placeholder="${t("reason")}"></textarea>` },
   ];
   const CLAIM = [
     { type: "file_incident_report", guard: i => accidentOnly(i) || (clockMet(i, "incident_report") ? t("ip_why_done") : "") },
-    { type: "notify_insurer", guard: i => accidentOnly(i) || (clockMet(i, "insurer_notified") ? t("ip_why_done") : ""), fields: () => callFields() },
-    { type: "file_claim_item", guard: accidentOnly, fields: () => `<select name="item">${CLAIM_ITEMS.map(c => `<option value="${c}">${esc(tp("ci_", c))}</option>`).join("")}</select>` },
+    { type: "notify_insurer", folded: true, guard: i => accidentOnly(i) || (clockMet(i, "insurer_notified") ? t("ip_why_done") : ""), fields: () => callFields() },
+    { type: "file_claim_item", folded: true, guard: accidentOnly, fields: () => `<select name="item">${CLAIM_ITEMS.map(c => `<option value="${c}">${esc(tp("ci_", c))}</option>`).join("")}</select>` },
     { type: "report_to_police", guard: i => !i.clocks.some(c => c.sla === "police_report") ? t("ip_why_police") : clockMet(i, "police_report") ? t("ip_why_done") : "" },
-    { type: "waive_evidence", guard: waiveWhy, fields: () => `<textarea name="reason" required placeholder="${t("ip_waive_reason")}"></textarea>` },
-    { type: "raise_to_accident", guard: i => i.accident ? t("ip_why_accident") : "", fields: () => `<label>${t("ip_accident_category")}<select name="category">${ACCIDENTS.map(c => `<option value="${c}">${esc(category(c))}</option>`).join("")}</select></label>` },
+    { type: "waive_evidence", folded: true, guard: waiveWhy, fields: () => `<textarea name="reason" required placeholder="${t("ip_waive_reason")}"></textarea>` },
+    { type: "raise_to_accident", folded: true, guard: i => i.accident ? t("ip_why_accident") : "", fields: () => `<label>${t("ip_accident_category")}<select name="category">${ACCIDENTS.map(c => `<option value="${c}">${esc(category(c))}</option>`).join("")}</select></label>` },
   ];
   function waiveWhy(i) {
     const role = meta("role");
@@ -145,10 +148,12 @@ const dutyIncident = (() => {
   }
 
   function step(s, i) {
-    const why = whyNot(s, i);
-    const body = why ? `<div class="why">${esc(why)}</div>`
-      : `${s.fields ? s.fields(i) : ""}<button type="submit" class="primary" data-action="${s.type}">${esc(tp("do_", s.type))}</button>`;
-    return `<form class="step${why ? " off" : ""}" data-step="${s.type}" data-key="s:${s.type}"><h3>${esc(tp("do_", s.type))}</h3>${body}</form>`;
+    const why = whyNot(s, i), name = esc(tp("do_", s.type));
+    const form = `${s.fields ? s.fields(i) : ""}<button type="submit" class="primary" data-action="${s.type}">${name}</button>`;
+    // A long or rare step's form stays folded until asked for (a phone scrolls less).
+    const body = why ? `<h3>${name}</h3><div class="why">${esc(why)}</div>`
+      : s.folded ? `<details><summary>${name}</summary>${form}</details>` : `<h3>${name}</h3>${form}`;
+    return `<form class="step${why ? " off" : ""}" data-step="${s.type}" data-key="s:${s.type}">${body}</form>`;
   }
 
   /// The action a step's form sends (core IncidentAction).
@@ -233,7 +238,7 @@ const dutyIncident = (() => {
       .concat((i.pending_clocks || []).map(r => `<tr><td>${esc(tp("sla_", r.sla))}</td><td>—</td><td><small>${t("pending")}</small></td></tr>`));
     const sent = i.timeline.filter(e => e.kind && e.kind.type === "dispatched").map(e => e.kind.to).pop();
     const timeline = i.timeline.map((e, n) => `<tr data-event="${n}" data-key="e:${n}"><td>${time(e.at)}</td><td class="actor">${esc(e.actor)}</td>
-        <td class="what">${eventText(e.kind)}</td><td class="note">${esc(e.note)}</td></tr>`);
+        <td class="what">${eventText(e.kind, i)}</td><td class="note">${esc(e.note)}</td></tr>`);
     const no = notices.map(n => {
       const done = k => n.deliveries.filter(d => d[k]).length;
       return `<tr data-notice="${n.id}"><td><span class="badge lv-${esc(n.color)}">${esc(tp("lv_", n.level))}</span></td>
