@@ -17,7 +17,7 @@ use sitewatch_core::alarms::{
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::ApiPath;
-use super::page::{ApiQuery, MAX_LIMIT, Page, Paged, Window};
+use super::page::{ApiQuery, MAX_LIMIT, NoParams, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::store::EventRow;
 
@@ -324,6 +324,7 @@ async fn acknowledge_many(
 async fn chart(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
+    _: ApiQuery<NoParams>,
 ) -> Result<Response, ApiError> {
     let alarm = s
         .engine

@@ -430,3 +430,135 @@ async fn an_incident_is_dispatched_to_a_named_person_with_a_household_a_photo_an
 async fn an_incident_is_dispatched_to_a_named_person_with_a_household_a_photo_and_a_notice_en() {
     the_incident_in(Lang::En).await;
 }
+
+/// A meter serving unit 1-0301 that never answers: its comm-loss alarm is building 1's.
+const HALL_METER: &str = r#"
+[[devices]]
+id = "hall_meter"
+name = "Hall meter"
+profile = "eastron_sdm630"
+unit = "1-0301"
+modbus = { address = "127.0.0.1:1", unit_id = 9, poll_interval = "100ms", timeout = "200ms", comm_loss_after = 2 }
+"#;
+
+/// GET `path`: the status, the `X-Total-Count` header and the body.
+async fn listing(app: &TestApp, path: &str) -> (u16, Option<String>, Value) {
+    let resp = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .expect("request");
+    let total = resp
+        .headers()
+        .get("x-total-count")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (
+        resp.status().as_u16(),
+        total,
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+fn ids(body: &Value) -> Vec<&str> {
+    let mut ids: Vec<&str> = body
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x["id"].as_str()).collect())
+        .unwrap_or_default();
+    ids.sort_unstable();
+    ids
+}
+
+/// The API under the console: filters by priority, device, building and text, paged with
+/// a total; several alarms acknowledged with one note, all or none; a device suppressed
+/// for some minutes on the daemon's clock; one alarm's history; its point's chart.
+#[tokio::test]
+async fn the_console_api_filters_pages_acknowledges_together_and_suppresses() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Db::Sqlite,
+        HALL_METER,
+        std::sync::Arc::new(sitewatch::core::clock::SystemClock),
+    )
+    .await;
+    let (status, body) = import_csv(&app, three_units()).await;
+    assert_eq!(status, 200, "{body}");
+    app.sim().set(4, "zone1_alarm", 1.0);
+    app.sim().set(4, "zone2_alarm", 1.0);
+    app.sim().set(3, "fault", 1.0);
+    for id in [ZONE[0], ZONE[1], PUMP] {
+        until_alarm(&app, id, "raised", |a| a["state"] == "unack_active").await;
+    }
+    let (status, total, body) = listing(&app, "/api/v1/alarms?priority=emergency").await;
+    assert_eq!((status, total.as_deref()), (200, Some("2")), "{body}");
+    assert_eq!(ids(&body), [ZONE[0], ZONE[1]]);
+    let (_, total, body) =
+        listing(&app, "/api/v1/alarms?priority=emergency&limit=1&offset=1").await;
+    assert_eq!(
+        (total.as_deref(), ids(&body).len()),
+        (Some("2"), 1),
+        "{body}"
+    );
+    let (_, _, body) = listing(&app, "/api/v1/alarms?device=pump_1").await;
+    assert_eq!(ids(&body), [PUMP]);
+    let (_, _, body) = listing(&app, "/api/v1/alarms?q=ZONE2").await;
+    assert_eq!(ids(&body), [ZONE[1]]);
+    eventually("building 1's meter lost", WAIT, || async {
+        let (_, _, body) = listing(&app, "/api/v1/alarms?building=1").await;
+        (ids(&body) == ["hall_meter:comm"]).then_some(())
+    })
+    .await;
+    let (_, _, body) = listing(&app, "/api/v1/alarms?building=2").await;
+    assert_eq!(ids(&body), Vec::<&str>::new());
+
+    // Together, with one note; one that cannot be acknowledged refuses the lot.
+    let ack = |alarms: &[&str]| json!({"alarms": alarms, "actor": "duty-li", "note": "都已复核"});
+    let (status, events) = app
+        .post_json("/api/v1/alarms/acknowledge", ack(&[ZONE[0], PUMP]))
+        .await;
+    assert_eq!(status, 200, "{events}");
+    assert_eq!(events.as_array().map(Vec::len), Some(2), "{events}");
+    let (status, body) = app
+        .post_json("/api/v1/alarms/acknowledge", ack(&[ZONE[0], ZONE[1]]))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(alarm(&app, ZONE[1]).await["state"], "unack_active");
+    let (status, body) = app.post_json("/api/v1/alarms/acknowledge", ack(&[])).await;
+    assert_eq!((status, &body["field"]), (422, &json!("alarms")), "{body}");
+    let history = app
+        .get_json(&format!(
+            "/api/v1/alarms/history?latest=10&alarm={}",
+            ZONE[0]
+        ))
+        .await;
+    let rows = history.as_array().cloned().unwrap_or_default();
+    assert!(rows.iter().all(|r| r["subject"] == ZONE[0]), "{history}");
+    assert_eq!(rows[0]["body"]["note"], "都已复核", "{history}");
+
+    // A device suppressed for half an hour of the daemon's time.
+    let window = json!({"scope": {"type": "device", "id": "pump_1"}, "actor": "duty-li",
+        "reason": "换泵", "minutes": 30});
+    let (status, body) = app.post_json("/api/v1/alarms/suppress", window).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(alarm(&app, PUMP).await["suppressed"], "换泵");
+    let endless = json!({"scope": {"type": "site"}, "actor": "duty-li", "reason": "演练"});
+    let (status, body) = app.post_json("/api/v1/alarms/suppress", endless).await;
+    assert_eq!((status, &body["field"]), (422, &json!("until")), "{body}");
+
+    // The chart of a point's alarm; an alarm that watches no point has none.
+    let resp = app
+        .client
+        .get(format!("{}/api/v1/alarms/{}/chart", app.base, ZONE[0]))
+        .send()
+        .await
+        .expect("chart");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/svg+xml");
+    let svg = resp.text().await.expect("svg");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("class=\"raised\""),
+        "{svg}"
+    );
+    let (status, _, _) = listing(&app, "/api/v1/alarms/hall_meter:comm/chart").await;
+    assert_eq!(status, 404);
+}
