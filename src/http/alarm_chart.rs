@@ -32,7 +32,7 @@ pub(crate) fn svg(
     let clock = |at: DateTime<Utc>| at.with_timezone(&tz).format("%H:%M").to_string();
     let base = H - BOTTOM;
     let mut out = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="11">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="11">"#
     );
     let _ = write!(
         out,

@@ -344,7 +344,12 @@ async fn chart(
     let rows = s.store.readings_page(&point, between, 0, 5000).await?;
     let series: Vec<_> = rows.iter().map(|r| (r.at, r.value)).collect();
     let svg = super::alarm_chart::svg(&series, (from, to), alarm.raised_at, s.site.tz());
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+    // Drawn from the history as of now: never kept by a cache.
+    let headers = [
+        (header::CONTENT_TYPE, "image/svg+xml"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    Ok((headers, svg).into_response())
 }
 
 /// Shelve until a time, or for some minutes.

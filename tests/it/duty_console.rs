@@ -3,12 +3,12 @@
 //! acknowledged from the phone layout and the rest silenced; at 1920 px the list filters
 //! by device, text and priority, two fire alarms are acknowledged together with one
 //! comment, the pump alarm's detail shows its chart and is shelved after a confirmation,
-//! unshelved, and its device suppressed for a window. The incident page (signed in): a
+//! unshelved, its device suppressed for a window, and it is taken out of service and back. The incident page (signed in): a
 //! water ingress dispatched to a person from the staff list, a resolve held back with the
 //! reason in words, a household added by a unit search, a photo attached from the file
 //! picker, and a notice to the households: the compose form arrives prefilled, says that
 //! customer service issues notices, and the clerk issues it from the same link.
-//! Screenshots in `target/screenshots/duty-console-*` and `duty-incident-*`.
+//! Screenshots in `target/screenshots/duty-console-*` and `duty-console-incident-*`.
 
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
@@ -173,9 +173,17 @@ async fn the_console_in(lang: Lang) {
         let a = until_alarm(&app, id, "acknowledged", |a| a["state"] == "ack_active").await;
         assert_eq!(a["acked_by"], "desk-chen", "{a}");
         let journal = app
-            .get_json(&format!("/api/v1/alarms/history?latest=1&alarm={id}"))
+            .get_json(&format!("/api/v1/alarms/history?latest=5&alarm={id}"))
             .await;
-        assert_eq!(journal[0]["body"]["note"], comment, "{journal}");
+        let acked = journal
+            .as_array()
+            .and_then(|j| {
+                j.iter()
+                    .find(|r| r["body"]["transition"]["kind"] == "acknowledged")
+            })
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(acked["body"]["note"], comment, "{journal}");
     }
     assert_eq!(alarm(&app, PUMP).await["state"], "unack_active");
 
@@ -218,6 +226,19 @@ async fn the_console_in(lang: Lang) {
     confirm_dialog(c, window, &format!("duty-console-suppress-{code}-1920")).await;
     until_alarm(&app, PUMP, "suppressed", |a| a["suppressed"] == window).await;
     shows(c, "#suppress-state", window).await;
+    let broken = lang.pick("传感器已拆除", "sensor removed");
+    type_in(c, "#oos-reason", broken).await;
+    click(c, "#oos-go").await;
+    confirm_dialog(c, broken, &format!("duty-console-oos-{code}-1920")).await;
+    until_alarm(&app, PUMP, "out of service", |a| {
+        a["out_of_service"]["reason"] == broken
+    })
+    .await;
+    click(c, "#rts-go").await;
+    until_alarm(&app, PUMP, "back in service", |a| {
+        a["out_of_service"].is_null()
+    })
+    .await;
     assert_fits(c, "console at 1920 px").await;
     if lang == Lang::Zh {
         assert_all_chinese(c, "console detail at 1920 px").await;
@@ -376,11 +397,11 @@ async fn the_incident_in(lang: Lang) {
     }
     let top = "window.scrollTo(0, 0);";
     c.execute(top, vec![]).await.expect("script runs");
-    shoot(c, &format!("duty-incident-{code}-1920")).await;
+    shoot(c, &format!("duty-console-incident-{code}-1920")).await;
     c.set_window_size(390, 844).await.expect("phone");
     assert_fits(c, "incident page at 390 px").await;
     c.execute(top, vec![]).await.expect("script runs");
-    shoot(c, &format!("duty-incident-{code}-390")).await;
+    shoot(c, &format!("duty-console-incident-{code}-390")).await;
     c.set_window_size(1920, 1080).await.expect("control room");
 
     // The households' notice: the compose form arrives with the incident and its title.
@@ -533,7 +554,12 @@ async fn the_console_api_filters_pages_acknowledges_together_and_suppresses() {
         .await;
     let rows = history.as_array().cloned().unwrap_or_default();
     assert!(rows.iter().all(|r| r["subject"] == ZONE[0]), "{history}");
-    assert_eq!(rows[0]["body"]["note"], "都已复核", "{history}");
+    let acked = rows
+        .iter()
+        .find(|r| r["body"]["transition"]["kind"] == "acknowledged")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(acked["body"]["note"], "都已复核", "{history}");
 
     // A device suppressed for half an hour of the daemon's time.
     let window = json!({"scope": {"type": "device", "id": "pump_1"}, "actor": "duty-li",

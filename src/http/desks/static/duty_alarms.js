@@ -191,7 +191,7 @@ const dutyAlarms = (() => {
       // The chart is drawn once per opening: the server renders it from the history.
       $("detail-chart").hidden = !a.point;
       $("detail-nochart").hidden = !!a.point;
-      if (a.point) $("detail-chart").src = `/api/v1/alarms/${enc(a.id)}/chart?at=${Date.now()}`;
+      if (a.point) $("detail-chart").src = `/api/v1/alarms/${enc(a.id)}/chart`;
     }
   }
 
