@@ -37,6 +37,10 @@ struct DeviceView {
     address: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     unit_id: Option<u8>,
+    /// The unit it serves, and that unit's building (units register): the console's
+    /// filter and suppression scopes.
+    unit: Option<String>,
+    building: Option<String>,
     up: bool,
     misses: u32,
     last_error: Option<String>,
@@ -69,6 +73,7 @@ async fn devices(
 ) -> Result<Paged<Vec<DeviceView>>, ApiError> {
     let page = Page::new(q.limit, q.offset)?;
     let states = s.engine.devices().await.ok_or(ApiError::Unavailable)?;
+    let buildings = super::alarms::device_buildings(&s).await?;
     let views = s
         .devices
         .iter()
@@ -80,6 +85,8 @@ async fn devices(
                 profile: d.profile.id.clone(),
                 address: address(d),
                 unit_id: d.config.modbus.as_ref().map(|m| m.unit_id),
+                unit: d.config.unit.clone(),
+                building: buildings.get(&d.config.id).cloned(),
                 up: st.up,
                 misses: st.misses,
                 last_error: st.last_error.clone(),

@@ -138,6 +138,7 @@ fn alarm_error(e: AlarmError) -> ApiError {
         AlarmError::UnknownAlarm(_) => ApiError::NotFound(e.to_string()),
         AlarmError::EndsInPast(_) => ApiError::invalid("until", e.to_string()),
         AlarmError::MissingReason(_) => ApiError::invalid("reason", e.to_string()),
+        AlarmError::NothingToAcknowledge => ApiError::invalid("alarms", e.to_string()),
         _ => ApiError::Conflict(e.to_string()),
     }
 }

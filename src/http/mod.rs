@@ -1,6 +1,7 @@
 //! The HTTP side: JSON API under `/api/v1`, the desks' pages (`desks`) at `/` and `/service`, `/metrics`, `/healthz`
 //! and `/readyz`, behind one auth layer (`auth`: sessions, tokens, roles, audit). `router(state)` is kept apart from serving so tests can call it directly.
 
+mod alarm_chart;
 mod alarms;
 mod api;
 pub mod auth;

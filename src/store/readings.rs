@@ -331,6 +331,25 @@ impl Store {
         rows.iter().map(event_row).collect()
     }
 
+    /// The newest `n` journal entries of a kind about one subject (an alarm), newest first.
+    pub async fn latest_events_of(
+        &self,
+        kind: &str,
+        subject: &str,
+        n: i64,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let rows = sqlx::query(
+            "select event_id, ts_ms, kind, subject, body from events \
+             where kind = $1 and subject = $2 order by event_id desc limit $3",
+        )
+        .bind(kind.to_owned())
+        .bind(subject.to_owned())
+        .bind(n)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(event_row).collect()
+    }
+
     /// Journal entries after `after_id`, oldest first, optionally of one kind.
     pub async fn events(
         &self,

@@ -15,7 +15,7 @@ use crate::helpers::{Db, TestApp, eventually, spawn_app_with};
 use crate::incident_page::{command, water_ingress};
 
 /// A 2×2 PNG: a real image the page must be able to show as a thumbnail.
-const PNG: &[u8] = &[
+pub const PNG: &[u8] = &[
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
     0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x08, 0x02, 0x00, 0x00, 0x00, 0xfd, 0xd4, 0x9a,
     0x73, 0x00, 0x00, 0x00, 0x10, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0xb0, 0xce, 0xbf, 0x01,
@@ -76,7 +76,8 @@ async fn an_incident_opened_from_the_board_shows_its_timeline_notices_and_photo(
     eventually("the timeline up to the photo", WAIT, || async {
         let all = text_of(c, "#timeline").await?;
         let last = text_of(c, &format!("{rows}:last-child")).await?;
-        (all.contains("关联住户 · 1-0301") && last.contains("附件") && last.contains(&file_id))
+        // The photo by its caption, in words; its id is a hash.
+        (all.contains("关联住户 · 1-0301") && last.contains("附件") && last.contains("Ceiling, 3F"))
             .then_some(())
     })
     .await;

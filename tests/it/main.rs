@@ -17,6 +17,7 @@ mod console_shot;
 mod customers;
 mod docs;
 mod duty;
+mod duty_console;
 mod duty_desk;
 mod files;
 mod going_live;

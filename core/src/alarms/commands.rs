@@ -23,6 +23,16 @@ pub enum AlarmCommand {
         /// Optional note for the journal.
         note: Option<String>,
     },
+    /// Acknowledge several alarms with one comment (the console's bulk acknowledge): all
+    /// of them, or none when any cannot be acknowledged.
+    AcknowledgeMany {
+        /// Alarm ids.
+        alarms: Vec<String>,
+        /// Operator.
+        actor: String,
+        /// Optional note for the journal, the same on each.
+        note: Option<String>,
+    },
     /// Hide an alarm until a time, with who and why; it ends by itself.
     Shelve {
         /// Alarm id.
@@ -143,6 +153,9 @@ pub enum AlarmError {
         /// Its state.
         state: AlarmState,
     },
+    /// A bulk acknowledge that names no alarm.
+    #[error("no alarm to acknowledge")]
+    NothingToAcknowledge,
     /// A shelve or suppression that would end before it starts.
     #[error("`{0}` must end in the future")]
     EndsInPast(String),
@@ -197,6 +210,9 @@ impl AlarmCommand {
                 ends_after(*until, now, || format!("suppression {scope:?}"))
             }
             AlarmCommand::SetOutOfService { reason, .. } => require(reason, "take out of service"),
+            AlarmCommand::AcknowledgeMany { alarms, .. } if alarms.is_empty() => {
+                Err(AlarmError::NothingToAcknowledge)
+            }
             _ => Ok(()),
         }
     }
@@ -217,6 +233,11 @@ impl AlarmEngine {
             AlarmCommand::Acknowledge { alarm, actor, note } => {
                 self.acknowledge(&alarm, &actor, note.as_deref(), now, out)?
             }
+            AlarmCommand::AcknowledgeMany {
+                alarms,
+                actor,
+                note,
+            } => self.acknowledge_many(&alarms, &actor, note.as_deref(), now, out)?,
             AlarmCommand::Shelve {
                 alarm,
                 actor,

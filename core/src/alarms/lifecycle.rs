@@ -92,6 +92,30 @@ impl AlarmEngine {
         Ok(())
     }
 
+    /// Acknowledges every alarm of `ids` with one note, after checking that each can be:
+    /// one that cannot refuses the whole command and changes nothing.
+    pub(super) fn acknowledge_many(
+        &mut self,
+        ids: &[String],
+        actor: &str,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+        out: &mut Vec<AlarmEvent>,
+    ) -> Result<(), AlarmError> {
+        for id in ids {
+            let state = self.alarms[self.find(id)?].state;
+            if !matches!(state, AlarmState::UnackActive | AlarmState::UnackReturned) {
+                let alarm = id.clone();
+                return Err(AlarmError::NotAcknowledgeable { alarm, state });
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
+            self.acknowledge(id, actor, note, now, out)?;
+        }
+        Ok(())
+    }
+
     /// Adds a mask to alarm `i`; the first mask takes it off the console (to normal).
     pub(super) fn mask(
         &mut self,

@@ -82,6 +82,11 @@ pub enum IncidentEventKind {
         /// When that trip was raised.
         raised_at: DateTime<Utc>,
     },
+    /// Who was sent, by a dispatch that named the person.
+    Dispatched {
+        /// The person's log-in name.
+        to: String,
+    },
     /// An emergency repair was made safe.
     MadeSafe,
     /// The incident report went to the general office.
@@ -184,8 +189,13 @@ impl IncidentCommand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum IncidentAction {
-    /// Send someone: reported → dispatched.
-    Dispatch,
+    /// Send someone: reported → dispatched; `to` names the person (the staff list's log-in
+    /// name), kept on the timeline.
+    Dispatch {
+        /// Who was sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+    },
     /// Someone arrived: reported or dispatched → on site. Meets `on_site`.
     ArriveOnSite,
     /// The emergency is made safe. Meets `made_safe`.

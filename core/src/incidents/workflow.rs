@@ -213,12 +213,18 @@ impl<'a> Step<'a> {
     ) -> Result<(), IncidentError> {
         use IncidentAction as A;
         match action {
-            A::Dispatch => self.move_to(
-                &[State::Reported],
-                State::Dispatched,
-                "dispatch",
-                &[SlaKind::Acknowledged],
-            ),
+            A::Dispatch { to } => {
+                self.move_to(
+                    &[State::Reported],
+                    State::Dispatched,
+                    "dispatch",
+                    &[SlaKind::Acknowledged],
+                )?;
+                if let Some(to) = to.filter(|t| !t.trim().is_empty()) {
+                    self.emit(Kind::Dispatched { to });
+                }
+                Ok(())
+            }
             A::ArriveOnSite => {
                 let from = [State::Reported, State::Dispatched];
                 self.move_to(

@@ -73,6 +73,8 @@ mod tests {
         ("service.html", include_str!("templates/service.html")),
         ("common.js", include_str!("static/common.js")),
         ("duty.js", include_str!("static/duty.js")),
+        ("duty_alarms.js", include_str!("static/duty_alarms.js")),
+        ("duty_incident.js", include_str!("static/duty_incident.js")),
         ("service.js", include_str!("static/service.js")),
         (
             "service_request.js",
@@ -366,6 +368,7 @@ mod tests {
                 alarm_id: String::new(),
                 raised_at: at,
             },
+            K::Dispatched { to: String::new() },
             K::MadeSafe,
             K::IncidentReportFiled,
             K::InsurerNotified { call },
@@ -411,6 +414,7 @@ mod tests {
                 | K::SlaBreached { .. }
                 | K::Attached { .. }
                 | K::AlarmAttached { .. }
+                | K::Dispatched { .. }
                 | K::MadeSafe
                 | K::IncidentReportFiled
                 | K::InsurerNotified { .. }

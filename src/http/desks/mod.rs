@@ -5,7 +5,9 @@
 //! its banner, patching the page in place). Every string comes from the catalogue
 //! (`catalogue`, `strings.toml`) in zh-CN or English, chosen by the `lang` cookie.
 //!
-//! - duty desk (值班台): `/` and `/incidents/{id}`, `duty.html` + `duty.js`;
+//! - duty desk (值班台): `/` and `/incidents/{id}`, `duty.html` + `duty.js` (the tab
+//!   shell and the smaller tabs), `duty_alarms.js` (the alarm console and its sound),
+//!   `duty_incident.js` (the incident page);
 //! - service desk (客服前台): `/service`, `/service/requests/{id}`,
 //!   `/service/notices/new`, `/service/notices/{id}`, `/service/units`, `service.html` +
 //!   `service.js`, `service_request.js`, `service_notices.js`;
@@ -64,6 +66,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("static/common.js"),
     ),
     ("duty.js", "text/javascript", include_str!("static/duty.js")),
+    (
+        "duty_alarms.js",
+        "text/javascript",
+        include_str!("static/duty_alarms.js"),
+    ),
+    (
+        "duty_incident.js",
+        "text/javascript",
+        include_str!("static/duty_incident.js"),
+    ),
     (
         "oncall.js",
         "text/javascript",

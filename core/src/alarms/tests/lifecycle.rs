@@ -102,3 +102,55 @@ fn names_are_stable_snake_case() {
     assert_eq!(AlarmState::UnackReturned.as_str(), "unack_returned");
     assert_eq!(AlarmState::AckActive.as_str(), "ack_active");
 }
+
+fn ack_many(
+    engine: &mut AlarmEngine,
+    ids: &[&str],
+    at: DateTime<Utc>,
+) -> Result<Vec<AlarmEvent>, AlarmError> {
+    let cmd = AlarmCommand::AcknowledgeMany {
+        alarms: ids.iter().map(|id| (*id).to_owned()).collect(),
+        actor: "li.wei".to_owned(),
+        note: Some("pump room checked".to_owned()),
+    };
+    engine.command(cmd, at)
+}
+
+#[test]
+fn a_bulk_acknowledge_acknowledges_each_with_the_one_note_or_none() {
+    let low = rule(
+        "tank.level",
+        "low",
+        RuleSpec::Low(threshold(20.0, 2.0, 0, 0)),
+    );
+    let other = rule(
+        "sump.level",
+        "high",
+        RuleSpec::High(threshold(80.0, 2.0, 0, 0)),
+    );
+    let mut e = engine(vec![high_rule(), low, other]);
+    feed(&mut e, "tank.level", 90.0, t(0));
+    feed(&mut e, "sump.level", 90.0, t(0));
+    // The low alarm is normal: the whole command is refused and nothing changes.
+    let refused = ack_many(&mut e, &[HIGH, "tank.level:low"], t(5));
+    assert!(matches!(
+        refused,
+        Err(AlarmError::NotAcknowledgeable {
+            state: AlarmState::Normal,
+            ..
+        })
+    ));
+    assert_eq!(state(&e, HIGH), AlarmState::UnackActive);
+    let acked = ack_many(&mut e, &[HIGH, "sump.level:high", HIGH], t(10)).expect("both");
+    assert_eq!(acked.len(), 2, "each alarm once");
+    assert!(
+        acked
+            .iter()
+            .all(|a| a.note.as_deref() == Some("pump room checked"))
+    );
+    assert_eq!(state(&e, "sump.level:high"), AlarmState::AckActive);
+    assert_eq!(
+        ack_many(&mut e, &[], t(11)),
+        Err(AlarmError::NothingToAcknowledge)
+    );
+}

@@ -125,7 +125,7 @@ fn follow_ups_fall_due_one_working_day_after_the_work_for_requests_and_incidents
     let mut incidents = book();
     let fault = open(&mut incidents, "fault");
     for action in [
-        IncidentAction::Dispatch,
+        IncidentAction::Dispatch { to: None },
         IncidentAction::ArriveOnSite,
         IncidentAction::Resolve,
     ] {

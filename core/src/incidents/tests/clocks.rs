@@ -202,7 +202,7 @@ fn ordinary_repair_contacts_in_thirty_minutes_visits_in_a_day_and_finishes_in_th
 fn repair_follow_up_is_due_one_working_day_after_completion_across_the_weekend() {
     let mut book = book();
     let id = open(&mut book, builtin::REPAIR);
-    apply(&mut book, id, IncidentAction::Dispatch, t0());
+    apply(&mut book, id, IncidentAction::Dispatch { to: None }, t0());
     // Completed Friday 2024-05-10 16:00 Shanghai; the follow-up is due Monday 16:00.
     let friday = t0() + Duration::days(1) + Duration::hours(6);
     apply(&mut book, id, IncidentAction::Resolve, friday);
@@ -225,7 +225,7 @@ fn complaint_resolution_counts_three_working_days_past_a_holiday() {
 fn complaint_follow_up_is_due_two_working_days_after_resolution() {
     let mut book = book();
     let id = open(&mut book, builtin::COMPLAINT);
-    apply(&mut book, id, IncidentAction::Dispatch, t0());
+    apply(&mut book, id, IncidentAction::Dispatch { to: None }, t0());
     apply(&mut book, id, IncidentAction::Resolve, t0() + mins(60));
     // Resolved Thursday 11:00: due Monday 11:00.
     assert_breaches_once_at(

@@ -200,7 +200,11 @@ fn a_manager_closes_with_evidence_open_the_reason_is_kept_and_the_clocks_still_b
         "each breach once"
     );
     assert!(matches!(
-        book.apply(id, cmd(IncidentAction::Dispatch), t0() + Duration::days(4)),
+        book.apply(
+            id,
+            cmd(IncidentAction::Dispatch { to: None }),
+            t0() + Duration::days(4)
+        ),
         Err(IncidentError::NotOpen { .. })
     ));
 }

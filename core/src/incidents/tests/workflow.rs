@@ -26,7 +26,7 @@ fn an_incident_walks_the_whole_life_and_each_step_names_actor_and_note() {
     // A repair: an accident would also need its evidence first (see `evidence.rs`).
     let id = open(&mut book, builtin::REPAIR);
     let steps = [
-        IncidentAction::Dispatch,
+        IncidentAction::Dispatch { to: None },
         IncidentAction::ArriveOnSite,
         IncidentAction::Resolve,
         IncidentAction::FollowUp,
@@ -91,7 +91,7 @@ fn out_of_order_steps_are_refused_and_change_nothing() {
     assert_eq!(book.get(id).unwrap(), &before);
     let arrived = apply(&mut book, id, IncidentAction::ArriveOnSite, t0());
     let err = book
-        .apply(id, cmd(IncidentAction::Dispatch), t0())
+        .apply(id, cmd(IncidentAction::Dispatch { to: None }), t0())
         .unwrap_err();
     assert_eq!(
         err,
@@ -110,7 +110,7 @@ fn out_of_order_steps_are_refused_and_change_nothing() {
 fn closing_needs_the_follow_up_first() {
     let mut book = book();
     let id = open(&mut book, builtin::REPAIR);
-    apply(&mut book, id, IncidentAction::Dispatch, t0());
+    apply(&mut book, id, IncidentAction::Dispatch { to: None }, t0());
     apply(&mut book, id, IncidentAction::Resolve, t0() + mins(30));
     let err = book
         .apply(id, cmd(IncidentAction::Close), t0() + mins(31))
@@ -152,7 +152,7 @@ fn cancelling_needs_a_reason_and_keeps_it() {
 fn a_resolved_incident_can_still_be_cancelled() {
     let mut book = book();
     let id = open(&mut book, builtin::REPAIR);
-    apply(&mut book, id, IncidentAction::Dispatch, t0());
+    apply(&mut book, id, IncidentAction::Dispatch { to: None }, t0());
     apply(&mut book, id, IncidentAction::Resolve, t0());
     apply(
         &mut book,
@@ -301,7 +301,7 @@ fn figures_count_open_incidents_by_category_and_state_and_breaches_by_clock() {
     let mut book = book();
     let fire = open(&mut book, builtin::FIRE);
     open(&mut book, builtin::FIRE);
-    apply(&mut book, fire, IncidentAction::Dispatch, t0());
+    apply(&mut book, fire, IncidentAction::Dispatch { to: None }, t0());
     book.tick(t0() + mins(4));
     let figures = book.figures();
     assert_eq!(

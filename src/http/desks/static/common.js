@@ -50,9 +50,11 @@ const sw = (() => {
     return t("d_seconds", { s });
   };
 
-  const toast = msg => {
+  /// A message at the foot of the page: a refusal (red), or with `kind` "ok" a success.
+  const toast = (msg, kind) => {
     const el = document.getElementById("toast");
     el.textContent = msg; el.hidden = false;
+    el.className = kind === "ok" ? "ok" : "";
     clearTimeout(toast.timer);
     toast.timer = setTimeout(() => { el.hidden = true; }, 6000);
   };
@@ -90,7 +92,9 @@ const sw = (() => {
       if (from.nodeValue !== to.nodeValue) from.nodeValue = to.nodeValue;
       return;
     }
-    for (const a of [...from.attributes]) if (!to.hasAttribute(a.name)) from.removeAttribute(a.name);
+    // A fold the person opened (`<details open>`) stays open through a redraw.
+    const kept = a => a.name === "open" && from.nodeName === "DETAILS";
+    for (const a of [...from.attributes]) if (!to.hasAttribute(a.name) && !kept(a)) from.removeAttribute(a.name);
     for (const a of to.attributes) {
       if (formField(from) && a.name === "value") continue;
       if (from.getAttribute(a.name) !== a.value) from.setAttribute(a.name, a.value);

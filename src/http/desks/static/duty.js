@@ -1,191 +1,25 @@
-// The duty desk (值班台): alarm console, incident board and page, patrol, service
-// overview, plant with sparklines, hand-overs. Draws from /api/v1 and patches in place
+// The duty desk (值班台): the tab shell (tabs, the status line and badges, the refresh
+// loop) and the smaller tabs: incident board, patrol, service overview, plant with
+// sparklines, hand-overs. The alarm console is duty_alarms.js and the incident page
+// duty_incident.js, loaded before this file. Draws from /api/v1 and patches in place
 // (sw.patch); the live stream and a 1 s timer keep it current.
 "use strict";
 // `/incidents/{id}` is this page showing one incident (a URL one can share).
 const incidentId = (location.pathname.match(/^\/incidents\/(\d+)$/) || [])[1];
 let tab = incidentId ? "incident" : location.hash.slice(1) || localStorage.getItem("tab") || "alarms";
-const { t, tp, esc, time, meta, me, actor } = sw;
+const { t, tp, esc, time } = sw;
 const getJSON = sw.get;
-
-async function post(url, body) {
-  await sw.post(url, body);
-  refresh();
-}
-window.ack = id => { const a = actor(); if (a) post(`/api/v1/alarms/${encodeURIComponent(id)}/acknowledge`, { actor: a }); };
-window.shelve = id => { const a = actor(); if (a) post(`/api/v1/alarms/${encodeURIComponent(id)}/shelve`, { actor: a, reason: "shelved from console", minutes: 60 }); };
-
-let knownEmergency = new Set();
-function beep() {
-  try { const c = new AudioContext(), o = c.createOscillator(); o.frequency.value = 880; o.connect(c.destination); o.start(); o.stop(c.currentTime + 0.4); } catch (e) {}
-}
-
-// Names the page shows for ids: a device's configured name, an alarm's message. Ids
-// (`fire_panel.zone3_alarm:discrete`) stay in `title` and `data-` attributes.
-let deviceNames = {};
-let alarmMessages = {};
-let lastAlarms = [];
-async function loadAlarms() {
-  if (!Object.keys(deviceNames).length) {
-    const d = await getJSON("/api/v1/devices").catch(() => []);
-    deviceNames = Object.fromEntries(d.map(x => [x.id, x.name]));
-  }
-  const alarms = await getJSON("/api/v1/alarms");
-  for (const a of alarms) alarmMessages[a.id] = a.message;
-  lastAlarms = alarms;
-  return alarms;
-}
-/// An alarm in words: its message, else its device's name, never its id.
-const alarmName = id => alarmMessages[id] || deviceNames[String(id).split(".")[0]] || t("alarms");
-/// An incident's place: an alarm opens one at its device's id; show the device's name.
-const place = loc => deviceNames[loc] || loc;
-/// An incident category: the catalogue's word, else the key made readable (a site's own).
-const category = c => t("cat_" + c) === "cat_" + c ? String(c).replace(/_/g, " ") : t("cat_" + c);
-
-function renderAlarms(alarms) {
-  const unackEmergency = alarms.filter(a => a.priority === "emergency" && a.state === "unack_active");
-  document.title = (unackEmergency.length ? `(${unackEmergency.length}) ` : "") + "sitewatch · " + sw.siteName;
-  if (unackEmergency.some(a => !knownEmergency.has(a.id))) beep();
-  knownEmergency = new Set(unackEmergency.map(a => a.id));
-  if (!alarms.length) return `<div class="card empty">${t("no_alarms")}</div>`;
-  const rows = alarms.map(a => `
-    <tr class="${a.state === "unack_active" || a.state === "unack_returned" ? "unack" : ""}" data-alarm="${esc(a.id)}" data-key="a:${esc(a.id)}">
-      <td><span class="badge p-${esc(a.priority)}">${esc(t(a.priority))}</span></td>
-      <td title="${esc(a.id)}">${esc(a.message)}<br><small>${esc(deviceNames[a.device] || "")}${a.repeat_count > 1 ? " ×" + a.repeat_count : ""}</small></td>
-      <td class="state">${esc(t(a.state))}${a.shelved ? ` <span class="badge">${t("shelved")}</span>` : ""}${a.escalation_level ? ` <span class="badge">${t("escalated")} ${a.escalation_level}</span>` : ""}</td>
-      <td>${time(a.raised_at)}</td>
-      <td>${a.state.startsWith("unack") ? `<button onclick="ack('${esc(a.id)}')">${t("ack")}</button>` : ""}
-          ${a.shelved ? "" : `<button onclick="shelve('${esc(a.id)}')">${t("shelve")}</button>`}</td>
-    </tr>`).join("");
-  return `<div class="card"><table><thead><tr><th>${t("priority")}</th><th>${t("message")}</th><th>${t("state")}</th><th>${t("since")}</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>`;
-}
-
-function clockText(c) {
-  if (c.status === "met") return `<span class="s-met">${t("met")}</span>`;
-  const s = c.remaining_secs;
-  if (s === null || s === undefined) return "";
-  return `<span class="s-${esc(c.status)}">${t(s < 0 ? "overdue_by" : "left", { d: sw.dur(s) })}</span>`;
-}
-
-// The steps each state allows (core incidents/workflow.rs); a note and a cancel are open
-// to every open state. The server still decides: a refused step shows its message.
-const INCIDENT_STEPS = {
-  reported: ["dispatch", "arrive_on_site"],
-  dispatched: ["arrive_on_site", "make_safe", "resolve"],
-  on_site: ["make_safe", "resolve"],
-  resolved: ["follow_up"],
-  followed_up: ["close"],
-};
-
-function incidentActions(i) {
-  const role = meta("role");
-  if (i.state === "closed" || i.state === "cancelled" || role === "viewer") return "";
-  // Customer service notes incidents; field steps are the duty engineer's (policy.rs).
-  const steps = role === "customer_service" ? ["add_note"] : [...(INCIDENT_STEPS[i.state] || []), "add_note", "cancel"];
-  return `<div class="actions">${steps.map(a => `<button data-action="${a}" onclick="incidentAct(${i.id}, '${a}')">${tp("do_", a)}</button>`).join("")}</div>`;
-}
-
-window.incidentAct = (id, type) => {
-  const a = actor(); if (!a) return;
-  const action = { type };
-  let note = "";
-  if (type === "add_note" && !(note = (prompt(t("note")) || "").trim())) return;
-  if (type === "cancel" && !(action.reason = (prompt(t("reason")) || "").trim())) return;
-  post(`/api/v1/incidents/${id}/commands`, { actor: a, note, action });
-};
-
-function incidentHead(i) {
-  return `#${i.id} ${esc(i.title)} <span class="badge">${esc(category(i.category))}</span> <span class="badge state">${esc(tp("st_", i.state))}</span>`;
-}
 
 function renderIncidents(incidents, board) {
   if (!incidents.length) return `<div class="card empty">${t("no_incidents")}</div>`;
   return incidents.map(i => {
-    const clocks = board.filter(c => c.owner_id === i.id).map(c => `<div>${esc(tp("sla_", c.sla))}: ${clockText(c)}</div>`).join("");
-    return `<div class="card" data-incident="${i.id}" data-key="i:${i.id}"><h2><a class="open" href="/incidents/${i.id}">${incidentHead(i)}</a></h2>
-      <small>${time(i.reported_at)} · ${esc(place(i.location))}</small><div>${clocks}</div>${incidentActions(i)}</div>`;
+    const clocks = board.filter(c => c.owner_id === i.id).map(c => `<div>${esc(tp("sla_", c.sla))}: ${dutyIncident.clockText(c)}</div>`).join("");
+    return `<div class="card" data-incident="${i.id}" data-key="i:${i.id}"><h2><a class="open" href="/incidents/${i.id}">${dutyIncident.head(i)}</a></h2>
+      <small>${time(i.reported_at)} · ${esc(dutyIncident.place(i.location))}</small><div>${clocks}</div></div>`;
   }).join("");
 }
 
-// One line for a timeline entry: what happened, then its details, in words.
-function eventText(kind) {
-  const k = kind || {}, type = k.type || "";
-  return esc(tp("ev_", type)) + eventDetail(k).map(d => " · " + d).join("");
-}
-
-function eventDetail(k) {
-  switch (k.type) {
-    case "opened": return [esc(category(k.category)), esc(sourceText(k.source))];
-    case "state_changed": return [`${esc(tp("st_", k.from))} → ${esc(tp("st_", k.to))}`];
-    case "sla_started": case "sla_breached": return [esc(tp("sla_", k.sla)), `${t("deadline")} ${time(k.due_at)}`];
-    case "sla_met": return [esc(tp("sla_", k.sla))].concat(k.late ? [t("late")] : []);
-    case "attached": return [esc(tp("att_", k.kind)), esc(k.attachment_id)];
-    case "alarm_attached": return [esc(alarmName(k.alarm_id)), time(k.raised_at)];
-    case "insurer_notified": return [esc((k.call || {}).insurer || "")].filter(Boolean);
-    case "loss_estimated": return [t("yuan", { n: (k.amount_fen / 100).toFixed(2) })];
-    case "claim_item_filed": return [esc(tp("ci_", k.item))];
-    case "evidence_waived": return [esc(k.reason)].concat((k.open || []).map(c => esc(tp("sla_", c))));
-    case "raised_to_accident": return [`${esc(category(k.from))} → ${esc(category(k.to))}`];
-    case "household_linked": case "household_contacted": return [esc(k.unit)];
-    case "damage_listed": return [esc(k.unit), esc(k.item)];
-    case "compensation_recorded": return [esc(k.unit), esc(k.outcome)];
-    default: return [];
-  }
-}
-
-/// Where an incident came from, in words: an alarm by its message, a request by number.
-function sourceText(src) {
-  const kind = kindOf(src), v = typeof src === "object" ? Object.values(src)[0] : null;
-  const what = kind === "alarm" ? alarmName(v) : kind === "service_request" ? `#${v}` : v;
-  return tp("src_", kind) + (what == null ? "" : " " + what);
-}
-
-function clockRow(i, c) {
-  const running = (i.board || []).find(v => v.sla === c.sla);
-  const status = running ? clockText(running)
-    : `<span class="${c.breached ? "s-red" : "s-met"}">${c.breached ? t("overdue") : t("met")} ${time(c.met_at)}</span>`;
-  return `<tr data-sla="${esc(c.sla)}"><td>${esc(tp("sla_", c.sla))}</td><td>${time(c.due_at)}</td><td class="clock">${status}</td></tr>`;
-}
-
-function renderIncidentPage(i, notices) {
-  const clocks = i.clocks.map(c => clockRow(i, c))
-    .concat((i.pending_clocks || []).map(r => `<tr><td>${esc(tp("sla_", r.sla))}</td><td>—</td><td><small>${t("pending")}</small></td></tr>`));
-  const timeline = i.timeline.map((e, n) => `<tr data-event="${n}"><td>${time(e.at)}</td><td class="actor">${esc(e.actor)}</td>
-      <td class="what">${eventText(e.kind)}</td><td class="note">${esc(e.note)}</td></tr>`);
-  const no = notices.map(n => {
-    const done = k => n.deliveries.filter(d => d[k]).length;
-    return `<tr data-notice="${n.id}"><td><span class="badge lv-${esc(n.color)}">${esc(tp("lv_", n.level))}</span></td>
-      <td>${esc(n.title)}<br><small>${esc(n.body)}</small></td><td>${time(n.created_at)}</td>
-      <td>${done("delivered_at")}/${n.deliveries.length} ${t("delivered")} · ${done("confirmed_at")} ${t("confirmed")}</td></tr>`;
-  });
-  const hh = i.households.map(h => `<tr data-unit="${esc(h.unit)}"><td>${esc(h.unit)}</td><td>${esc(h.owner || "")}</td><td>${time(h.contacted_at)}</td>
-      <td>${esc(h.damaged_items.join("、"))}</td><td>${esc(h.compensation || "")}</td></tr>`);
-  const alarms = i.alarm_trips.map(a => `<tr><td title="${esc(a.alarm_id)}">${esc(alarmName(a.alarm_id))}</td><td>${time(a.raised_at)}</td></tr>`);
-  const files = i.attachments.map(a => {
-    const url = `/api/v1/files/${encodeURIComponent(a.id)}`;
-    const label = `${esc(a.caption || a.id)}<br><small>${esc(tp("att_", a.kind))} · ${esc(a.added_by)} · ${time(a.added_at)}</small>`;
-    const thumb = /^image\/(jpeg|png)$/.test(a.content_type) ? `<img src="${url}" alt="${esc(a.caption)}" loading="lazy"><br>` : "";
-    return `<a class="attachment" href="${url}" target="_blank" rel="noopener">${thumb}${label}</a>`;
-  }).join("");
-  const source = sourceText(i.source);
-  return `<div class="card" data-incident-page="${i.id}"><a href="/#incidents">${t("back")}</a>
-      <h2>${incidentHead(i)}</h2>
-      <small>${t("location")}: ${esc(place(i.location))} · ${time(i.reported_at)} · ${t("source")}: ${esc(source)}${i.cancel_reason ? " · " + esc(i.cancel_reason) : ""}</small>
-      <table class="clocks"><tbody>${clocks.join("")}</tbody></table>${incidentActions(i)}</div>`
-    + table(t("timeline"), [t("when"), t("actor_col"), t("message"), t("note")], timeline, "timeline")
-    + table(t("incident_notices"), [t("kind"), t("title"), t("when"), ""], no, "incident-notices")
-    + table(t("households"), [t("unit_col"), t("owner"), t("contacted"), t("damage"), t("compensation")], hh)
-    + `<div class="actions"><a class="btn" href="/service/notices/new?incident=${i.id}">${t("notify_households")}</a></div>`
-    + table(t("linked_alarms"), [t("message"), t("since")], alarms)
-    + `<div class="card"><h2>${t("attachments")}</h2>${files ? `<div class="thumbs">${files}</div>` : `<div class="empty">${t("none")}</div>`}</div>`;
-}
-
-const kindOf = k => typeof k === "string" ? k : Object.keys(k || {})[0] || "";
-
-function table(title, head, rows, id = "") {
-  const body = rows.length ? rows.join("") : `<tr><td colspan="${head.length}" class="empty">${t("none")}</td></tr>`;
-  return `<div class="card"><h2>${title}</h2><table${id ? ` id="${id}"` : ""}><thead><tr>${head.map(h => `<th>${h}</th>`).join("")}</tr></thead><tbody>${body}</tbody></table></div>`;
-}
+const table = dutyIncident.table;
 
 const requestKind = k => t(k.type === "repair" ? (k.emergency ? "rk_emergency_repair" : "rk_repair")
   : k.type === "complaint" ? (k.important ? "rk_important_complaint" : "rk_complaint") : "rk_suggestion");
@@ -225,15 +59,6 @@ function renderHandovers(list) {
       <td>${h.completed ? esc(h.completed[0]) : ""}</td><td class="${h.completed ? "" : "s-amber"}">${acked}/${h.entries.length} ${t("acked")}</td></tr>`;
   });
   return table(t("handovers"), ["#", t("since"), t("outgoing"), t("incoming"), t("open_items")], rows);
-}
-
-function renderHistory(rows) {
-  const items = rows.map(r => {
-    const b = r.body || {};
-    const kind = (b.transition || {}).kind;
-    return `<tr><td>${time(r.at)}</td><td title="${esc(b.alarm)}">${esc(alarmName(b.alarm))}</td><td>${esc(kind ? tp("tr_", kind) : "")}</td><td>${esc(b.actor || "")}</td></tr>`;
-  });
-  return table(t("history"), [t("when"), t("message"), t("state"), ""], items);
 }
 
 function renderInspections(due) {
@@ -349,7 +174,6 @@ async function monthKpis() {
 }
 
 const loaders = {
-  alarms: async () => renderAlarms(await loadAlarms()),
   incidents: async () => { const [i, b] = await Promise.all([getJSON("/api/v1/incidents"), getJSON("/api/v1/incidents/board")]); return renderIncidents(i, b); },
   service: async () => {
     const [r, f, n] = await Promise.all([
@@ -366,10 +190,6 @@ const loaders = {
     const [d, p] = await Promise.all([getJSON("/api/v1/devices"), getJSON("/api/v1/points")]);
     sparkFollow(p.points);
     return renderPlant(d, p.points, Date.parse(p.now));
-  },
-  incident: async () => {
-    const [i, n] = await Promise.all([getJSON(`/api/v1/incidents/${incidentId}`), getJSON(`/api/v1/notices?incident=${incidentId}`).catch(() => [])]);
-    return renderIncidentPage(i, n);
   },
 };
 
@@ -419,21 +239,26 @@ function renderStatus(alarms, s) {
   });
 }
 
-let busy = false;
+// One draw at a time; a call while one runs (an action's answer) draws again after it.
+let busy = false, again = false;
 async function refresh() {
-  if (busy) return; busy = true;
+  if (busy) { again = true; return; }
+  busy = true; again = false;
   try {
     document.querySelectorAll("nav.tabs button").forEach(b => b.classList.toggle("active", b.dataset.tab === tab));
     document.querySelectorAll("section.panel").forEach(s => s.classList.toggle("active", s.id === tab));
     if (tab !== "plant") sparkStop();
-    const alarmsHtml = await loaders.alarms();
-    renderStatus(lastAlarms, await loadSummary());
-    if (tab === "alarms") sw.patch("alarms", alarmsHtml + renderHistory(await getJSON("/api/v1/alarms/history?latest=20").catch(() => [])));
+    renderStatus(await dutyAlarms.standing(), await loadSummary());
+    if (tab === "alarms") await dutyAlarms.draw();
+    else if (tab === "incident") await dutyIncident.draw(incidentId);
     else sw.patch(tab, await loaders[tab]());
     sw.fresh();
   } catch (e) {
     /* the banner says the server is out of reach; the page keeps what it showed */
-  } finally { busy = false; }
+  } finally {
+    busy = false;
+    if (again) refresh();
+  }
 }
 document.querySelectorAll("nav.tabs button").forEach(b => b.onclick = () => {
   tab = b.dataset.tab; localStorage.setItem("tab", tab);
@@ -441,5 +266,7 @@ document.querySelectorAll("nav.tabs button").forEach(b => b.onclick = () => {
 });
 // Alarms, incidents and scans refresh the page at once; a timer covers values and clocks.
 sw.live(["alarm", "incident", "scan", "patrol", "device"], () => refresh());
+/// What the tab files call after an action: draw again now.
+const duty = { refresh };
 refresh();
 setInterval(refresh, 1000);

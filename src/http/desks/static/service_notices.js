@@ -87,6 +87,9 @@ async function setUpCompose() {
   byId("nt-incident").innerHTML = incidents.map(i => `<option value="${i.id}">#${i.id} ${esc(i.title)}</option>`).join("");
   byId("nt-expires").value = sw.toLocal(Date.now() + 3 * 86400e3);
   const pick = kind => { document.querySelector(`input[name="target"][value="${kind}"]`).checked = true; };
+  // The incident page's "notify the households" arrives with its incident, a title and a body.
+  if (params.get("title")) byId("nt-title").value = params.get("title");
+  if (params.get("body")) byId("nt-body").value = params.get("body");
   if (params.get("incident")) { byId("nt-incident").value = params.get("incident"); pick("incident"); }
   else if (params.get("unit")) { byId("nt-units").value = params.get("unit"); pick("units"); }
   else pick("building");
@@ -94,4 +97,8 @@ async function setUpCompose() {
   byId("nt-level").onchange = swatch;
   byId("nt-preview").onclick = preview;
   byId("compose").onsubmit = issue;
+  // Customer service issues notices (rules.md §8.2); another desk's prefilled form waits
+  // for them, saying so instead of offering a button the server would refuse.
+  byId("nt-issue").hidden = !mayAct;
+  byId("nt-why").hidden = mayAct;
 }
