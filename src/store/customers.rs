@@ -87,7 +87,7 @@ impl Store {
         occupancy: Option<Occupancy>,
     ) -> Result<Vec<Unit>, StoreError> {
         let rows = sqlx::query(
-            "select unit_id, building_id, floor_id, label, area_m2, occupancy, occupancy_since_ms \
+            "select unit_id, building_id, floor_id, label, area_m2, occupancy, occupancy_since_ms, cs_person \
              from units where ($1 = '' or building_id = $1) and ($2 = '' or occupancy = $2) order by unit_id",
         )
         .bind(building.unwrap_or("").to_owned())
@@ -109,7 +109,7 @@ impl Store {
     /// One unit with its people.
     pub async fn unit(&self, id: &str) -> Result<Option<Unit>, StoreError> {
         let row = sqlx::query(
-            "select unit_id, building_id, floor_id, label, area_m2, occupancy, occupancy_since_ms \
+            "select unit_id, building_id, floor_id, label, area_m2, occupancy, occupancy_since_ms, cs_person \
              from units where unit_id = $1",
         )
         .bind(id.to_owned())
@@ -230,6 +230,7 @@ fn unit_of(r: &AnyRow) -> Result<Unit, StoreError> {
         occupancy: Occupancy::parse(&occupancy).unwrap_or(Occupancy::Occupied),
         occupancy_since: from_ms(r.try_get("occupancy_since_ms")?),
         contacts: Vec::new(),
+        cs_person: r.try_get("cs_person")?,
     })
 }
 
@@ -283,8 +284,8 @@ async fn insert_unit(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "insert into units (unit_id, building_id, floor_id, label, area_m2, occupancy, occupancy_since_ms, created_at_ms, updated_at_ms) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        "insert into units (unit_id, building_id, floor_id, label, area_m2, occupancy, occupancy_since_ms, created_at_ms, updated_at_ms, cs_person) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
     )
     .bind(unit.id.clone())
     .bind(unit.building.clone())
@@ -294,6 +295,7 @@ async fn insert_unit(
     .bind(unit.occupancy.as_str())
     .bind(ms(unit.occupancy_since))
     .bind(ms(now))
+    .bind(unit.cs_person.clone())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -308,13 +310,14 @@ async fn update_unit(
     sqlx::query(
         "update units set floor_id = $1, area_m2 = $2, \
          occupancy_since_ms = case when occupancy = $3 then occupancy_since_ms else $4 end, \
-         occupancy = $3, updated_at_ms = $4 where unit_id = $5",
+         occupancy = $3, updated_at_ms = $4, cs_person = $6 where unit_id = $5",
     )
     .bind(floor_id(unit))
     .bind(unit.area_m2)
     .bind(unit.occupancy.as_str())
     .bind(ms(now))
     .bind(unit.id.clone())
+    .bind(unit.cs_person.clone())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -171,6 +171,7 @@ pub(crate) const TABLE: &[Rule] = &[
     r("POST", "/api/v1/files", only(UPLOAD)),
     r("GET", "/api/v1/files/{id}", only(GUARD_PAGE_CS)),
     r("GET", "/api/v1/meter-snapshots/periods", only(READ)),
+    r("GET", "/api/v1/meter-snapshots/cutoff", only(READ)),
     r("GET", "/api/v1/stream", only(READ)),
     r("GET", "/api/v1/alarms", only(READ)),
     r("GET", "/api/v1/alarms/history", only(READ)),

@@ -215,6 +215,7 @@ fn a_site_can_add_its_own_category() {
             sla: SlaKind::OnSite,
             anchor: SlaAnchor::Reported,
             within: Span::Minutes(10),
+            desk_hours: false,
         }],
     });
     let mut book = IncidentBook::new(config).unwrap();
