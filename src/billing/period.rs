@@ -38,7 +38,9 @@ pub fn schedule(period: &str, tz: Tz, cutoff_day: u32, export_days: u32) -> Opti
     let day = cutoff_day.clamp(1, last_day(first.year(), first.month())?);
     let cut = NaiveDate::from_ymd_opt(first.year(), first.month(), day)?;
     let start_of = |date: NaiveDate| -> Option<DateTime<Utc>> {
-        let local = tz.from_local_datetime(&date.and_hms_opt(0, 0, 0)?).earliest()?;
+        let local = tz
+            .from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
+            .earliest()?;
         Some(local.with_timezone(&Utc))
     };
     let cutoff_at = start_of(cut.succ_opt()?)?;

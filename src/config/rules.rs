@@ -86,7 +86,10 @@ fn vacant_rules(devices: &[Device], written: &[AlarmRule]) -> Vec<AlarmRule> {
                     tolerance: 0.0,
                     priority: None,
                 }),
-                message: format!("{}: consumption in vacant unit {unit} (空置房用量)", d.config.name),
+                message: format!(
+                    "{}: consumption in vacant unit {unit} (空置房用量)",
+                    d.config.name
+                ),
                 point,
                 device: d.config.id.clone(),
                 unit: Some(unit.clone()),

@@ -469,9 +469,8 @@ fn desk_hours_default_to_the_park_desk_and_a_site_sets_its_own() {
     assert_eq!(config.service.desk_hours.opens, hm(8, 30));
     assert_eq!(config.service.desk_hours.closes, hm(22, 0));
     assert!(config.service.complaint[0].desk_hours);
-    let own = format!(
-        "{base}[service]\ndesk_hours = {{ opens = \"08:50\", closes = \"17:30\" }}\n"
-    );
+    let own =
+        format!("{base}[service]\ndesk_hours = {{ opens = \"08:50\", closes = \"17:30\" }}\n");
     let own = parse(&own).expect("valid");
     assert_eq!(own.service.desk_hours.opens, hm(8, 50));
     let backwards = lines(&format!(

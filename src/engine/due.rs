@@ -162,7 +162,11 @@ impl MeterReading {
             .filter_map(|r| r.unit.as_deref())
             .collect();
         if !unread.is_empty() {
-            tracing::warn!(period, ?unread, "unit meters with no reading at the cut-off");
+            tracing::warn!(
+                period,
+                ?unread,
+                "unit meters with no reading at the cut-off"
+            );
         }
         self.unread = unread.len();
         self.taken.push(period);

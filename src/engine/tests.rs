@@ -479,18 +479,24 @@ fn a_unit_meter_with_no_reading_at_the_cut_off_is_flagged_not_left_out() {
         .checked_sub(std::time::Duration::from_secs(600))
         .expect("instant");
     let tz = chrono_tz::Asia::Shanghai;
-    let mut meters = MeterReading::new(BillingConfig::default(), tz, Vec::new(), units)
-        .running_since(long_ago);
+    let mut meters =
+        MeterReading::new(BillingConfig::default(), tz, Vec::new(), units).running_since(long_ago);
     let Some(Record::MeterSnapshots(rows)) = meters.run_due(&hub, cutoff) else {
         panic!("a snapshot at the cut-off");
     };
     let flags: Vec<(Option<&str>, Option<f64>, bool)> = (rows.iter())
         .map(|r| (r.unit.as_deref(), r.value, r.no_reading))
         .collect();
-    assert_eq!(flags, [(Some("B1"), Some(12.5), false), (Some("B2"), None, true)]);
+    assert_eq!(
+        flags,
+        [(Some("B1"), Some(12.5), false), (Some("B2"), None, true)]
+    );
     assert_eq!(meters.unread(), 1);
     let csv = crate::billing::to_csv(&rows);
-    assert!(csv.lines().nth(2).expect("row").ends_with(",no_reading"), "{csv}");
+    assert!(
+        csv.lines().nth(2).expect("row").ends_with(",no_reading"),
+        "{csv}"
+    );
 }
 
 #[test]

@@ -1,11 +1,11 @@
 //! `/api/v1/meter-snapshots`: the monthly meter readings kept at the billing cut-off, as
 //! JSON or as the CSV Finance takes (`?format=csv`).
 
-use axum::{Json, Router};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use utoipa::{IntoParams, OpenApi, ToSchema};

@@ -187,9 +187,9 @@ async fn a_complaint_acknowledgement_clock_pauses_overnight_and_says_when_it_res
 #[tokio::test]
 async fn a_request_goes_to_its_units_own_customer_service_person_by_default() {
     let app = spawn_app(Db::Sqlite).await;
-    let csv = "building,floor,unit,occupancy,owner_name,cs_person\n\
-               1,3,0301,occupied,王芳,desk-zhou\n\
-               1,3,0302,occupied,张伟,\n";
+    let csv = "building,floor,unit,occupancy,owner_name,owner_phone,cs_person\n\
+               1,3,0301,occupied,王芳,13800000001,desk-zhou\n\
+               1,3,0302,occupied,张伟,13800000003,\n";
     let (status, body) = import_csv(&app, csv).await;
     assert_eq!(status, 200, "{body}");
     let unit = app.get_json("/api/v1/units/1-0301").await;
@@ -199,14 +199,18 @@ async fn a_request_goes_to_its_units_own_customer_service_person_by_default() {
                "unit": unit, "owner": null, "summary": "门锁坏了",
                "received_by": "desk-chen", "assigned_to": assigned})
     };
-    let (status, own) = app.post_json("/api/v1/requests", intake("1-0301", None)).await;
+    let (status, own) = app
+        .post_json("/api/v1/requests", intake("1-0301", None))
+        .await;
     assert_eq!(status, 201, "{own}");
     assert_eq!(own["assigned_to"], "desk-zhou", "{own}");
     let (_, named) = app
         .post_json("/api/v1/requests", intake("1-0301", Some("desk-li")))
         .await;
     assert_eq!(named["assigned_to"], "desk-li", "{named}");
-    let (_, nobody) = app.post_json("/api/v1/requests", intake("1-0302", None)).await;
+    let (_, nobody) = app
+        .post_json("/api/v1/requests", intake("1-0302", None))
+        .await;
     assert_eq!(nobody["assigned_to"], Value::Null, "{nobody}");
     let id = own["id"].as_i64().expect("id");
     let work = app
@@ -263,10 +267,17 @@ async fn work_passed_to_a_department_tells_the_owner_of_a_delay_by_notice() {
             step(json!({"type": "pass_on", "department": "", "task": "x", "due_at": due})),
         )
         .await;
-    assert_eq!((status, body["field"].as_str()), (422, Some("department")), "{body}");
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("department")),
+        "{body}"
+    );
     let reason = "阀门缺货，周一到货后更换";
     let (status, body) = app
-        .post_json(&path, step(json!({"type": "warn_owner_of_delay", "reason": reason})))
+        .post_json(
+            &path,
+            step(json!({"type": "warn_owner_of_delay", "reason": reason})),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let notices = app.get_json("/api/v1/notices").await;
@@ -274,9 +285,15 @@ async fn work_passed_to_a_department_tells_the_owner_of_a_delay_by_notice() {
         n["target"]["units"] == json!(["1-0301"])
             && n["body"].as_str().is_some_and(|b| b.contains(reason))
     });
-    assert!(told.is_some(), "the owner's notice names the reason: {notices}");
+    assert!(
+        told.is_some(),
+        "the owner's notice names the reason: {notices}"
+    );
     let (status, body) = app
-        .post_json(&path, step(json!({"type": "work_order_result", "text": "阀门已更换，试压正常"})))
+        .post_json(
+            &path,
+            step(json!({"type": "work_order_result", "text": "阀门已更换，试压正常"})),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let request = app.get_json(&format!("/api/v1/requests/{id}")).await;

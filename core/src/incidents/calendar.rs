@@ -227,11 +227,19 @@ impl Desk {
 
     /// The deadline `span` of desk time after `from`, and the closed stretches in between
     /// (a clock started while the desk is closed begins with the wait for opening).
-    pub fn after(&self, from: DateTime<Utc>, span: chrono::Duration) -> (DateTime<Utc>, Vec<Pause>) {
+    pub fn after(
+        &self,
+        from: DateTime<Utc>,
+        span: chrono::Duration,
+    ) -> (DateTime<Utc>, Vec<Pause>) {
         let mut left = span;
         let mut at = from;
         let mut pauses = Vec::new();
-        let mut date = from.with_timezone(&self.tz).date_naive().pred_opt().unwrap_or(NaiveDate::MIN);
+        let mut date = from
+            .with_timezone(&self.tz)
+            .date_naive()
+            .pred_opt()
+            .unwrap_or(NaiveDate::MIN);
         // Day by day from the day before (a zone far from UTC); bounded for safety.
         for _ in 0..3660 {
             let (opens, closes) = self.day(date);
@@ -240,7 +248,10 @@ impl Desk {
                 continue;
             }
             if opens > at {
-                pauses.push(Pause { from: at, to: opens });
+                pauses.push(Pause {
+                    from: at,
+                    to: opens,
+                });
                 at = opens;
             }
             if at + left <= closes {
@@ -257,7 +268,10 @@ impl Desk {
 fn resolve(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     tz.from_local_datetime(&local)
         .earliest()
-        .or_else(|| tz.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest())
+        .or_else(|| {
+            tz.from_local_datetime(&(local + chrono::Duration::hours(1)))
+                .earliest()
+        })
         .map(|d| d.with_timezone(&Utc))
         .unwrap_or_else(|| local.and_utc())
 }

@@ -56,11 +56,11 @@ pub use service::{
 };
 pub use service_event::{RequestAction, RequestCommand, RequestEvent, RequestEventKind};
 pub use service_flow::Clocks;
-pub use work_orders::{WorkOrder, WorkResult};
 pub use sla::{
     SlaAnchor, SlaClock, SlaKind, SlaRule, SlaStatus, Span, accident_rules, complaint_rules,
     emergency_repair_rules, ordinary_repair_rules, suggestion_rules,
 };
+pub use work_orders::{WorkOrder, WorkResult};
 
 /// Why the incident workflow refused a command. A refused command changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -79,7 +79,8 @@ impl RequestBook {
         }
         let actor = new.received_by.clone();
         let id = self.next_id;
-        let (mut request, mut events) = ServiceRequest::new(id, new, &self.config, self.clocks(calendar), now);
+        let (mut request, mut events) =
+            ServiceRequest::new(id, new, &self.config, self.clocks(calendar), now);
         if let Some(incident) = incident {
             events.extend(request.link_incident(incident, &actor, now)?);
         }
@@ -100,7 +101,10 @@ impl RequestBook {
             calendar,
             desk: &self.desk,
         };
-        let request = self.requests.get_mut(&id).ok_or(ServiceError::NotFound(id))?;
+        let request = self
+            .requests
+            .get_mut(&id)
+            .ok_or(ServiceError::NotFound(id))?;
         request.apply(cmd, clocks, now)
     }
 

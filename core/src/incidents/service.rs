@@ -178,7 +178,9 @@ impl ServiceConfig {
                     problems.push(format!("{name}: `{sla}` must run for more than zero"));
                 }
                 if rule.desk_hours && rule.desk_span().is_none() {
-                    problems.push(format!("{name}: `{sla}` counts desk hours in minutes or hours"));
+                    problems.push(format!(
+                        "{name}: `{sla}` counts desk hours in minutes or hours"
+                    ));
                 }
             }
         }

@@ -388,7 +388,10 @@ fn complaint_acknowledgement_pauses_while_the_desk_is_closed_and_says_when_it_re
     let night = taken + mins(70);
     assert!(book.run_due(night).is_empty());
     let view = book.get(id).unwrap().running_clocks(night);
-    let ack = view.iter().find(|v| v.sla == SlaKind::Acknowledged).unwrap();
+    let ack = view
+        .iter()
+        .find(|v| v.sla == SlaKind::Acknowledged)
+        .unwrap();
     assert_eq!(ack.resumes_at, Some(opens));
     // Counting again after 08:30: still on time at 08:50, breached just after.
     let counting = book.get(id).unwrap().running_clocks(opens + mins(5));
@@ -419,7 +422,9 @@ fn a_request_goes_to_the_units_own_person_and_their_open_work_is_one_list() {
         == RequestEventKind::Assigned {
             to: "zhou".to_owned()
         }));
-    let (named, _) = book.take_in(new("A-1", Some("li")), None, &cal, t0()).unwrap();
+    let (named, _) = book
+        .take_in(new("A-1", Some("li")), None, &cal, t0())
+        .unwrap();
     assert_eq!(book.get(named).unwrap().assigned_to.as_deref(), Some("li"));
     let (second, _) = book.take_in(new("A-2", None), None, &cal, t0()).unwrap();
     let work = |book: &RequestBook| -> Vec<RequestId> {
@@ -477,7 +482,11 @@ fn work_passed_to_a_department_carries_its_deadline_result_and_the_owners_delay_
             .filter(|e| matches!(e.kind, RequestEventKind::WorkOrderOverdue { .. }))
             .count()
     };
-    assert_eq!(overdue(&req.tick(due)), 0, "not late at the deadline itself");
+    assert_eq!(
+        overdue(&req.tick(due)),
+        0,
+        "not late at the deadline itself"
+    );
     assert_eq!(overdue(&req.tick(due + mins(1))), 1);
     assert!(req.is_overdue(due + mins(1)));
     assert_eq!(overdue(&req.tick(due + mins(2))), 0, "flagged once");
