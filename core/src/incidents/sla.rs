@@ -144,6 +144,14 @@ impl SlaRule {
         }
     }
 
+    /// The same rule counted round the clock (an incident's clocks have no desk hours).
+    pub const fn round_the_clock(self) -> Self {
+        Self {
+            desk_hours: false,
+            ..self
+        }
+    }
+
     /// The span as elapsed time, for desk-hours counting; `None` for calendar and working
     /// days, which desk hours do not apply to.
     pub fn desk_span(&self) -> Option<Duration> {
