@@ -174,6 +174,26 @@ impl Store {
         Ok(true)
     }
 
+    /// Sets (or, with `None`, clears) a unit's own customer-service person (贴心管家).
+    /// Returns false when the register has no such unit.
+    pub async fn set_cs_person(
+        &self,
+        unit: &str,
+        person: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let done =
+            sqlx::query("update units set cs_person = $1, updated_at_ms = $2 where unit_id = $3")
+                .bind(person.map(str::to_owned))
+                .bind(ms(now))
+                .bind(unit.to_owned())
+                .execute(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// A unit's occupancy history, oldest first.
     pub async fn occupancy_history(&self, unit: &str) -> Result<Vec<OccupancyChange>, StoreError> {
         let rows = sqlx::query(

@@ -201,6 +201,7 @@ pub(crate) const TABLE: &[Rule] = &[
     r("GET", "/api/v1/units/{id}", only(READ)),
     r("GET", "/api/v1/owners", only(DUTY_CS)),
     w("PUT", "/api/v1/units/{id}/occupancy", CS, "actor"),
+    w("PUT", "/api/v1/units/{id}/cs-person", CS, "actor"),
     r("GET", "/api/v1/staff", only(DUTY_CS)),
     r("GET", "/api/v1/requests", only(READ)),
     w("POST", "/api/v1/requests", CS, "received_by"),
