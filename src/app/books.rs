@@ -53,7 +53,7 @@ pub(super) async fn load(
     let mut vacant = VacantBook::new(config.inspections.clone(), vacant_state)
         .map_err(|e| anyhow::anyhow!("inspections: {e}"))?;
     vacant.remember(store.inspection_ids().await?);
-    let mut requests = RequestBook::new(config.service.clone());
+    let mut requests = RequestBook::new(config.service.clone(), config.site.tz());
     requests.restore(snapshots(store, "request:").await?);
     let handovers = HandoverBook::restore(numbered(store, "handover:").await?);
     let mut books = Books {
@@ -78,18 +78,21 @@ pub(super) async fn load(
 
 /// The meter reading at the cut-off, knowing the periods already taken.
 async fn meter_reading(config: &Config, store: &Store) -> MeterReading {
-    let tz = config
-        .site
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::Asia::Shanghai);
+    let tz = config.site.tz();
     // As before the reading moved into the engine: an unreadable list is taken as empty
     // (a period stored already keeps its first rows).
     let taken = store.snapshot_periods().await.unwrap_or_default();
     let units = (config.devices.iter())
         .filter_map(|d| Some((d.config.id.to_string(), d.config.unit.clone()?)))
         .collect();
-    MeterReading::new(config.billing.clone(), tz, taken, units)
+    // The last cut-off's unit meters with no reading stay in `/metrics` over a restart.
+    let unread = match taken.last() {
+        Some(period) => (store.snapshots(period).await.unwrap_or_default().iter())
+            .filter(|r| r.no_reading)
+            .count(),
+        None => 0,
+    };
+    MeterReading::new(config.billing.clone(), tz, taken, units).with_unread(unread)
 }
 
 async fn restore<T: DeserializeOwned>(store: &Store, name: &str) -> anyhow::Result<Option<T>> {

@@ -262,6 +262,7 @@ impl App {
                 self.config.http.trusted_proxies.clone(),
             )),
             kpis: self.config.kpis,
+            billing: self.config.billing.clone(),
             notify: self.notify_sender(&tasks, &cancel)?,
             tasks: health,
         };

@@ -1,10 +1,11 @@
 //! Monthly meter snapshots for billing (抄表). On the cut-off day (rules.md §13.10: the
 //! 20th, seed 004:85) every meter's reading is kept, with the building unit it serves and
-//! its quality, and exported as CSV for Finance (the export is due 21st–23rd).
+//! its quality, and exported as CSV for Finance (the export is due 21st–23rd). A unit's
+//! meter with no reading at the cut-off is kept and flagged (`no_reading`).
 
 mod period;
 
-pub use period::due_period;
+pub use period::{Schedule, due_period, schedule};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -31,6 +32,16 @@ pub struct Snapshot {
     pub read_at: Option<DateTime<Utc>>,
     /// When the snapshot was taken.
     pub taken_at: DateTime<Utc>,
+    /// A meter serving a unit that had no reading at the cut-off: the unit cannot be
+    /// billed from this snapshot (rules.md §13.10), so it is flagged, not left out.
+    pub no_reading: bool,
+}
+
+impl Snapshot {
+    /// Whether a unit's meter has no reading: what the flag says.
+    pub fn unit_meter_unread(unit: Option<&str>, value: Option<f64>) -> bool {
+        unit.is_some() && value.is_none()
+    }
 }
 
 /// Whether a point is a billing meter: an energy or water counter.
@@ -40,12 +51,14 @@ pub fn is_meter(unit: &str) -> bool {
 
 /// The snapshots as CSV, one meter per row.
 pub fn to_csv(rows: &[Snapshot]) -> String {
-    let mut out = String::from("period,unit,device,point,value,measure,quality,read_at,taken_at\n");
+    let mut out =
+        String::from("period,unit,device,point,value,measure,quality,read_at,taken_at,flag\n");
     for r in rows {
         let value = r.value.map(|v| v.to_string()).unwrap_or_default();
         let read_at = r.read_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+        let flag = if r.no_reading { "no_reading" } else { "" };
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{flag}\n",
             r.period,
             r.unit.as_deref().unwrap_or(""),
             r.device,

@@ -177,13 +177,20 @@ fn default_backlog_mib() -> usize {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BillingConfig {
-    /// Day of the month whose start is the cut-off (rules.md §13.10, seed 004:85: the 20th).
+    /// The cut-off day: readings up to the end of it count (rules.md §13.10, seed 004:85
+    /// "截止当月20日" includes the 20th), so the snapshot is taken at 00:00 on the next day,
+    /// site time.
     pub cutoff_day: u32,
+    /// Days after the cut-off day by whose end the export is due (§13.10: 21st–23rd).
+    pub export_days: u32,
 }
 
 impl Default for BillingConfig {
     fn default() -> Self {
-        Self { cutoff_day: 20 }
+        Self {
+            cutoff_day: 20,
+            export_days: 3,
+        }
     }
 }
 
@@ -525,11 +532,18 @@ impl Config {
                 at("[incidents]", format!("incidents: {p}"));
             }
         }
-        for p in self.service.problems() {
-            at("[service]", format!("service: {p}"));
-        }
         for p in self.patrol.problems() {
             at("[patrol]", format!("patrol: {p}"));
+        }
+        for p in self.service.problems() {
+            // Desk hours are named at their own line, the lists at the section's.
+            let key = if p.starts_with("desk_hours") {
+                "desk_hours"
+            } else {
+                "[service]"
+            };
+            let offset = find_in_section(text, "[service]", key);
+            problems.push(Problem::at(file, text, offset, format!("service: {p}")));
         }
     }
 }

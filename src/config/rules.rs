@@ -1,9 +1,10 @@
 //! Alarm rules for the configured devices: each profile point's `[[points.alarms]]`, unless
-//! the site's `[[alarm_rules]]` replace them for that point.
+//! the site's `[[alarm_rules]]` replace them for that point; and the vacant-consumption
+//! rule every meter of a device that serves a unit gets by itself (rules.md §14 Meters).
 
 use std::collections::{BTreeMap, HashMap};
 
-use sitewatch_core::alarms::{AlarmRule, RuleSpec};
+use sitewatch_core::alarms::{AlarmRule, RuleSpec, VacantSpec};
 
 use super::profile::AlarmDef;
 use super::{Device, SiteAlarmRule};
@@ -50,7 +51,58 @@ pub(super) fn build(
             }
         }
     }
+    let own = vacant_rules(devices, &rules);
+    rules.extend(own);
     (rules, categories)
+}
+
+/// rules.md §14 Meters: any consumption in a vacant unit is an alarm. Every energy or
+/// water counter of a device that names its `unit` gets the rule without a line of its own
+/// (tolerance 0), unless a profile or the site already gave that point one. The rule is
+/// quiet while the unit is occupied; the engine's vacancy command (the unit register's
+/// vacant list) switches it on when the unit turns vacant and off when it is let again.
+fn vacant_rules(devices: &[Device], written: &[AlarmRule]) -> Vec<AlarmRule> {
+    let has_one = |point: &str| {
+        written
+            .iter()
+            .any(|r| r.point == point && matches!(r.spec, RuleSpec::VacantConsumption(_)))
+    };
+    let mut rules = Vec::new();
+    for d in devices {
+        let Some(unit) = &d.config.unit else {
+            continue;
+        };
+        let modbus = d.profile.points.iter().map(|p| (&p.name, &p.unit));
+        let mqtt = d.profile.mqtt_points.iter().map(|p| (&p.name, &p.unit));
+        for (name, _) in modbus.chain(mqtt).filter(|(_, m)| is_meter(m)) {
+            let point = d.point_id(name);
+            if has_one(&point) {
+                continue;
+            }
+            rules.push(AlarmRule {
+                id: format!("{point}:vacant_consumption"),
+                spec: RuleSpec::VacantConsumption(VacantSpec {
+                    unit: unit.clone(),
+                    tolerance: 0.0,
+                    priority: None,
+                }),
+                message: format!(
+                    "{}: consumption in vacant unit {unit} (空置房用量)",
+                    d.config.name
+                ),
+                point,
+                device: d.config.id.clone(),
+                unit: Some(unit.clone()),
+            });
+        }
+    }
+    rules
+}
+
+/// An energy or water counter: the points billed and watched in a vacant unit (the same
+/// measures `billing::is_meter` reads at the cut-off).
+fn is_meter(measure: &str) -> bool {
+    matches!(measure, "kWh" | "MWh" | "m3" | "m³")
 }
 
 /// `{point}:{kind}`, with the rule's index when a point has more than one.

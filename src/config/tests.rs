@@ -7,7 +7,7 @@ fn parse(text: &str) -> Result<Config, Problems> {
 #[test]
 fn demo_config_is_valid_with_builtin_profiles() {
     let config = parse(DEMO_CONFIG).expect("demo config is valid");
-    assert_eq!(config.devices.len(), 7);
+    assert_eq!(config.devices.len(), 8);
     assert_eq!(config.site.timezone, "Asia/Shanghai");
     assert_eq!(config.site.tz(), chrono_tz::Asia::Shanghai);
     assert_eq!(config.devices[0].profile.id, "eastron_sdm630");
@@ -25,7 +25,7 @@ fn the_site_time_zone_is_the_one_written() {
 fn demo_config_is_valid_with_profiles_from_disk() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo/site.toml");
     let config = Config::load(&path).expect("valid");
-    assert_eq!(config.devices.len(), 7);
+    assert_eq!(config.devices.len(), 8);
 }
 
 #[test]
@@ -438,5 +438,55 @@ fn service_deadlines_default_to_section_14_and_a_site_sets_its_own() {
         wrong[0].contains("never meets `claim_notice`")
             || wrong[1].contains("never meets `claim_notice`"),
         "{wrong:?}"
+    );
+}
+
+/// rules.md §14 Meters: a meter of a device that serves a unit gets the vacant-consumption
+/// rule for that unit with no rule written for it; the demo's unit meter shows it.
+#[test]
+fn a_unit_meter_gets_the_vacant_consumption_rule_by_itself() {
+    let config = parse(DEMO_CONFIG).expect("demo config is valid");
+    let vacant: Vec<(&str, Option<&str>)> = (config.alarm_rules.iter())
+        .filter_map(|r| match &r.spec {
+            sitewatch_core::alarms::RuleSpec::VacantConsumption(v) => {
+                Some((r.point.as_str(), Some(v.unit.as_str())))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(vacant, [("em_1_0302.import_energy", Some("1-0302"))]);
+}
+
+/// rules.md §14 Complaints, §1.4: desk hours default to 08:30–22:00, a site sets its own,
+/// and hours that close before they open, or a desk-hours clock counted in days, are
+/// refused at their line.
+#[test]
+fn desk_hours_default_to_the_park_desk_and_a_site_sets_its_own() {
+    use chrono::NaiveTime;
+    let base = "[site]\nid = \"x\"\nname = \"X\"\n";
+    let hm = |h, m| NaiveTime::from_hms_opt(h, m, 0).expect("time");
+    let config = parse(base).expect("valid");
+    assert_eq!(config.service.desk_hours.opens, hm(8, 30));
+    assert_eq!(config.service.desk_hours.closes, hm(22, 0));
+    assert!(config.service.complaint[0].desk_hours);
+    let own =
+        format!("{base}[service]\ndesk_hours = {{ opens = \"08:50\", closes = \"17:30\" }}\n");
+    let own = parse(&own).expect("valid");
+    assert_eq!(own.service.desk_hours.opens, hm(8, 50));
+    let backwards = lines(&format!(
+        "{base}\n[service]\n\ndesk_hours = {{ opens = \"22:00\", closes = \"08:30\" }}\n"
+    ));
+    assert!(
+        backwards.len() == 1
+            && backwards[0].starts_with("site.toml:7:")
+            && backwards[0].contains("not before closes"),
+        "{backwards:?}"
+    );
+    let in_days = lines(&format!(
+        "{base}[service]\ncomplaint = [{{ sla = \"acknowledged\", anchor = \"reported\", within = {{ days = 1 }}, desk_hours = true }}]\n"
+    ));
+    assert!(
+        in_days.len() == 1 && in_days[0].contains("counts desk hours in minutes or hours"),
+        "{in_days:?}"
     );
 }

@@ -13,8 +13,9 @@ use crate::register::{Contact, ContactChannel, Occupancy, Role, Unit};
 /// Columns a file must have.
 const REQUIRED: [&str; 5] = ["building", "floor", "unit", "occupancy", "owner_name"];
 /// Columns a file may have.
-const OPTIONAL: [&str; 6] = [
+const OPTIONAL: [&str; 7] = [
     "area_m2",
+    "cs_person",
     "owner_phone",
     "owner_email",
     "preferred_channel",
@@ -165,6 +166,7 @@ impl Row<'_> {
             occupancy,
             occupancy_since: now,
             contacts,
+            cs_person: self.get("cs_person").map(|p| p.trim().to_owned()),
         })
     }
 

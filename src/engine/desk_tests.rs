@@ -21,6 +21,8 @@ fn new_request(kind: RequestKind) -> NewRequest {
         owner: None,
         summary: "卫生间漏水".into(),
         received_by: "desk-chen".into(),
+        assigned_to: None,
+        unit_cs_person: None,
     }
 }
 

@@ -90,6 +90,8 @@ pub struct MeterReading {
     /// The building unit each device serves, where configured.
     units: BTreeMap<String, String>,
     started: Instant,
+    /// Unit meters with no reading in the last snapshot taken, for `/metrics`.
+    unread: usize,
 }
 
 impl MeterReading {
@@ -107,7 +109,25 @@ impl MeterReading {
             taken,
             units,
             started: Instant::now(),
+            unread: 0,
         }
+    }
+
+    /// Starts with the last snapshot's count of unit meters with no reading (a restart).
+    pub fn with_unread(mut self, unread: usize) -> Self {
+        self.unread = unread;
+        self
+    }
+
+    /// Counts the first-read grace from `started` instead of now (a daemon long running).
+    pub fn running_since(mut self, started: Instant) -> Self {
+        self.started = started;
+        self
+    }
+
+    /// Unit meters with no reading at the last cut-off.
+    pub fn unread(&self) -> usize {
+        self.unread
     }
 
     /// The snapshots of a period whose cut-off has passed, once per period.
@@ -123,6 +143,10 @@ impl MeterReading {
             .into_iter()
             .map(|p| Snapshot {
                 period: period.clone(),
+                no_reading: Snapshot::unit_meter_unread(
+                    self.units.get(&*p.device).map(String::as_str),
+                    p.value,
+                ),
                 unit: self.units.get(&*p.device).cloned(),
                 device: p.device.to_string(),
                 point: p.id.to_string(),
@@ -134,6 +158,18 @@ impl MeterReading {
             })
             .collect();
         tracing::info!(period, meters = rows.len(), "meter snapshot taken");
+        let unread: Vec<&str> = (rows.iter())
+            .filter(|r| r.no_reading)
+            .filter_map(|r| r.unit.as_deref())
+            .collect();
+        if !unread.is_empty() {
+            tracing::warn!(
+                period,
+                ?unread,
+                "unit meters with no reading at the cut-off"
+            );
+        }
+        self.unread = unread.len();
         self.taken.push(period);
         Some(Record::MeterSnapshots(rows))
     }

@@ -4,7 +4,7 @@
 //! and sets the book gauges once a tick with [`EngineMetrics::books`].
 
 use chrono::{DateTime, Utc};
-use prometheus::{Counter, GaugeVec, IntCounterVec, IntGaugeVec};
+use prometheus::{Counter, GaugeVec, IntCounterVec, IntGauge, IntGaugeVec};
 use sitewatch_core::alarms::AlarmStats;
 use sitewatch_core::incidents::{
     IncidentEvent, IncidentEventKind, Kpi, RequestEventKind, ServiceFigures,
@@ -27,6 +27,7 @@ pub struct EngineMetrics {
     patrol_missed: IntCounterVec,
     patrol_tours: IntCounterVec,
     inspections_overdue: IntGaugeVec,
+    meters_unread: IntGauge,
     incident_events: IntCounterVec,
     incident_breaches: IntCounterVec,
     incidents_open: IntGaugeVec,
@@ -67,6 +68,10 @@ impl EngineMetrics {
                 "sitewatch_inspections_due",
                 "Vacant units due or overdue for inspection.",
                 &["state"],
+            ),
+            meters_unread: r.one_int_gauge(
+                "sitewatch_meters_unread_at_cutoff",
+                "Unit meters with no reading at the last billing cut-off (rules.md §13.10).",
             ),
             incident_events: r.counter(
                 "sitewatch_incident_events_total",
@@ -217,6 +222,7 @@ impl EngineMetrics {
         self.inspections_overdue
             .with_label_values(&["overdue"])
             .set(count(DueState::Overdue));
+        self.meters_unread.set(books.meters.unread() as i64);
         self.alarm_stats(&books.alarms.stats(now));
         self.incidents_open.reset();
         for ((category, state), n) in books.incidents.figures().open {

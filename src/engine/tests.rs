@@ -43,7 +43,7 @@ pub(super) fn books(patrol: PatrolConfig) -> Books {
         vacant: VacantBook::new(InspectionConfig::default(), VacantState::default())
             .expect("vacant"),
         incidents: IncidentBook::new(IncidentsConfig::default()).expect("incidents"),
-        requests: RequestBook::new(ServiceConfig::default()),
+        requests: RequestBook::new(ServiceConfig::default(), chrono_tz::Asia::Shanghai),
         handovers: HandoverBook::default(),
         alarms: AlarmEngine::new(rules, AlarmConfig::default()).expect("alarms"),
         alarm_categories,
@@ -106,6 +106,66 @@ fn a_unit_becoming_vacant_gets_a_key_set_and_its_alarm_flag() {
         matches!(answer, Answer::Vacancy(ref changed) if changed.is_empty()),
         "the same list changes nothing"
     );
+}
+
+/// rules.md §14 Meters: the demo's unit meter (`unit = "1-0302"`, no alarm rule written)
+/// alarms on consumption once the register's vacant list names its unit, and goes quiet
+/// when the unit is let again, all through the engine's vacancy command.
+#[test]
+fn a_unit_meter_alarms_on_consumption_while_its_unit_is_vacant_without_a_rule_of_its_own() {
+    let clock = clock();
+    let config = crate::config::Config::parse(
+        std::path::Path::new("site.toml"),
+        crate::config::DEMO_CONFIG,
+        None,
+    )
+    .expect("demo config");
+    let rules: Vec<_> = (config.alarm_rules.into_iter())
+        .filter(|r| r.device == "em_1_0302")
+        .collect();
+    let mut b = books(PatrolConfig::default());
+    b.alarms = AlarmEngine::new(rules, AlarmConfig::default()).expect("alarms");
+    let point = PointSpec {
+        id: "em_1_0302.import_energy".into(),
+        device: "em_1_0302".into(),
+        unit: "kWh".into(),
+        stale_after: None,
+        history_deadband: 0.0,
+        history_heartbeat: Duration::minutes(5),
+    };
+    let device = DeviceSpec {
+        id: "em_1_0302".into(),
+        comm_loss_after: 3,
+    };
+    b.hub = PointsHub::new(vec![device], vec![point]);
+    let read = |b: &mut Books, kwh: f64, now: DateTime<Utc>| {
+        let polled = SourceEvent::Polled {
+            device: "em_1_0302".into(),
+            values: vec![("em_1_0302.import_energy".into(), kwh)],
+        };
+        let events = b.hub.handle(polled, now);
+        flow::points(b, events, now);
+    };
+    let alarm = |b: &Books| {
+        b.alarms
+            .alarms()
+            .find(|a| a.id == "em_1_0302.import_energy:vacant_consumption")
+            .map(|a| a.active)
+    };
+    read(&mut b, 100.0, clock.now());
+    clock.advance(Duration::minutes(5));
+    read(&mut b, 100.5, clock.now());
+    assert_eq!(alarm(&b), Some(false), "occupied: consumption is normal");
+    vacant(&mut b, "1-0302", clock.now());
+    clock.advance(Duration::minutes(5));
+    read(&mut b, 100.5, clock.now());
+    assert_eq!(alarm(&b), Some(false), "vacant and not moving");
+    clock.advance(Duration::minutes(5));
+    read(&mut b, 101.0, clock.now());
+    assert_eq!(alarm(&b), Some(true), "vacant and consuming");
+    let let_again = EngineCommand::Vacancy(VacancyCmd::Set(Vec::new()));
+    commands::handle(&mut b, let_again, clock.now()).expect("vacancy");
+    assert_eq!(alarm(&b), Some(false), "let again: the rule is off");
 }
 
 #[test]
@@ -350,9 +410,9 @@ fn meter_reading(taken: &[&str]) -> MeterReading {
 
 #[test]
 fn the_meters_are_read_once_at_the_cut_off_with_their_unit() {
-    // 23:59 on the 19th in Shanghai; the cut-off is 00:00 on the 20th.
+    // 23:59 on the 20th in Shanghai; the cut-off is the end of the 20th (00:00 on the 21st).
     let clock = ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 19, 15, 59, 0)
+        Utc.with_ymd_and_hms(2026, 11, 20, 15, 59, 0)
             .single()
             .expect("time"),
     );
@@ -379,6 +439,66 @@ fn the_meters_are_read_once_at_the_cut_off_with_their_unit() {
     assert_eq!(rows[0].period, "2026-11");
     clock.advance(Duration::hours(1));
     assert_eq!(meters.run_due(&hub, clock.now()), None, "once a period");
+}
+
+/// rules.md §13.10: a unit's meter with no reading at the cut-off is kept, flagged with
+/// its unit, and counted for `/metrics`, not left out.
+#[test]
+fn a_unit_meter_with_no_reading_at_the_cut_off_is_flagged_not_left_out() {
+    let cutoff = Utc
+        .with_ymd_and_hms(2026, 11, 20, 16, 0, 0)
+        .single()
+        .expect("time");
+    let device = |id: &str| DeviceSpec {
+        id: id.into(),
+        comm_loss_after: 3,
+    };
+    let point = |id: &str, device: &str| PointSpec {
+        id: id.into(),
+        device: device.into(),
+        unit: "kWh".into(),
+        stale_after: None,
+        history_deadband: 0.0,
+        history_heartbeat: Duration::minutes(5),
+    };
+    let mut hub = PointsHub::new(
+        vec![device("em_b1"), device("em_b2")],
+        vec![
+            point("em_b1.import_energy", "em_b1"),
+            point("em_b2.import_energy", "em_b2"),
+        ],
+    );
+    let polled = SourceEvent::Polled {
+        device: "em_b1".into(),
+        values: vec![("em_b1.import_energy".into(), 12.5)],
+    };
+    hub.handle(polled, cutoff - Duration::minutes(5));
+    let units = BTreeMap::from([
+        ("em_b1".to_owned(), "B1".to_owned()),
+        ("em_b2".to_owned(), "B2".to_owned()),
+    ]);
+    let long_ago = std::time::Instant::now()
+        .checked_sub(std::time::Duration::from_secs(600))
+        .expect("instant");
+    let tz = chrono_tz::Asia::Shanghai;
+    let mut meters =
+        MeterReading::new(BillingConfig::default(), tz, Vec::new(), units).running_since(long_ago);
+    let Some(Record::MeterSnapshots(rows)) = meters.run_due(&hub, cutoff) else {
+        panic!("a snapshot at the cut-off");
+    };
+    let flags: Vec<(Option<&str>, Option<f64>, bool)> = (rows.iter())
+        .map(|r| (r.unit.as_deref(), r.value, r.no_reading))
+        .collect();
+    assert_eq!(
+        flags,
+        [(Some("B1"), Some(12.5), false), (Some("B2"), None, true)]
+    );
+    assert_eq!(meters.unread(), 1);
+    let csv = crate::billing::to_csv(&rows);
+    assert!(
+        csv.lines().nth(2).expect("row").ends_with(",no_reading"),
+        "{csv}"
+    );
 }
 
 #[test]

@@ -166,6 +166,7 @@ fn service_error(e: ServiceError) -> ApiError {
         ServiceError::NotAComplaint(_) => ApiError::invalid("action", e.to_string()),
         ServiceError::NotFound(id) => ApiError::NotFound(format!("request {id}")),
         ServiceError::NotLinkable => ApiError::invalid("incident", e.to_string()),
+        ServiceError::DueInPast => ApiError::invalid("due_at", e.to_string()),
         _ => ApiError::Conflict(e.to_string()),
     }
 }
@@ -175,6 +176,10 @@ fn empty_field(what: &str) -> &'static str {
     match what {
         "reply" => "text",
         "completion report" => "report",
+        "result" => "text",
+        "assignee" => "to",
+        "department" => "department",
+        "task" => "task",
         _ => "reason",
     }
 }

@@ -78,6 +78,8 @@ pub struct AppState {
     pub auth: Arc<AuthState>,
     /// `[kpis]`: targets of the service KPIs.
     pub kpis: sitewatch_core::incidents::KpiTargets,
+    /// `[billing]`: the meter cut-off and the export deadline.
+    pub billing: crate::config::BillingConfig,
     /// Notice sending: the `[notify]` policy and the sender's doorbell.
     pub notify: crate::notify::Planner,
     /// Paging (`[paging]`): the rota and the links; `None` pages nobody.

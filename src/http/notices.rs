@@ -97,21 +97,27 @@ async fn issue(
         deliveries: Vec::new(),
         recipients: Vec::new(),
     };
+    notice.id = send(&s, &notice, &units).await?;
+    super::fire_tests::plan(&s, notice.id, b.devices, window, &notice.created_by).await?;
+    let stored = s.store.notice(notice.id).await?.unwrap_or(notice);
+    Ok((StatusCode::CREATED, Json(personal.apply(stored))))
+}
+
+/// Keeps `notice` for `units` and, with `[notify]`, queues a message to each of their
+/// owners and tenants on their channel; the notice's number.
+pub(super) async fn send(s: &AppState, notice: &Notice, units: &[String]) -> Result<i64, ApiError> {
     let recipients = match &s.notify.policy {
-        Some(_) => recipients(&s, &units).await?,
+        Some(_) => recipients(s, units).await?,
         None => Vec::new(),
     };
-    let send = s.notify.policy.as_ref().map(|p| (p, recipients.as_slice()));
-    let (id, planned) = s.store.insert_notice(&notice, &units, send).await?;
-    notice.id = id;
-    super::fire_tests::plan(&s, notice.id, b.devices, window, &notice.created_by).await?;
-    s.metrics.service().notice(b.level.as_str());
+    let plan = s.notify.policy.as_ref().map(|p| (p, recipients.as_slice()));
+    let (id, planned) = s.store.insert_notice(notice, units, plan).await?;
+    s.metrics.service().notice(notice.level.as_str());
     for (channel, status) in planned.rows {
         s.metrics.notify().message(channel, status);
     }
     s.notify.wake.notify_one();
-    let stored = s.store.notice(notice.id).await?.unwrap_or(notice);
-    Ok((StatusCode::CREATED, Json(personal.apply(stored))))
+    Ok(id)
 }
 
 /// A notice as it would be issued, nothing stored.

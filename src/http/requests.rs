@@ -9,8 +9,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::incidents::{
-    Channel, ClockView, NewRequest, RequestAction, RequestEvent, RequestId, RequestKind,
-    RequestState, ServiceRequest,
+    Channel, ClockView, NewRequest, RequestAction, RequestEvent, RequestEventKind, RequestId,
+    RequestKind, RequestState, ServiceRequest,
 };
 
 use chrono::{DateTime, Utc};
@@ -20,6 +20,7 @@ use super::ApiPath;
 use super::page::{ApiQuery, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody, Personal};
 use crate::engine::RequestCmd;
+use crate::register::notices::{Notice, NoticeLevel, NoticeTarget, NoticeTemplate};
 
 #[derive(OpenApi)]
 #[openapi(paths(list, intake, one, command))]
@@ -44,6 +45,9 @@ struct IntakeBody {
     received_by: String,
     /// The incident the request came from (a repair after a leak, a complaint about one).
     incident: Option<sitewatch_core::incidents::IncidentId>,
+    /// Who works it; the unit's own customer-service person (贴心管家) when absent.
+    #[serde(default)]
+    assigned_to: Option<String>,
 }
 
 /// Takes in a repair request, complaint or suggestion.
@@ -62,12 +66,12 @@ async fn intake(
     if b.summary.trim().is_empty() {
         return Err(ApiError::invalid("summary", "say what the owner asked"));
     }
-    if s.store.unit(&b.unit).await?.is_none() {
+    let Some(unit) = s.store.unit(&b.unit).await? else {
         return Err(ApiError::invalid(
             "unit",
             format!("unit `{}` is not in the register", b.unit),
         ));
-    }
+    };
     let new = NewRequest {
         kind: b.kind,
         channel: b.channel,
@@ -75,6 +79,8 @@ async fn intake(
         owner: b.owner,
         summary: b.summary,
         received_by: b.received_by,
+        assigned_to: b.assigned_to,
+        unit_cs_person: unit.cs_person,
     };
     let cmd = RequestCmd::TakeIn {
         new,
@@ -97,6 +103,12 @@ struct ListQuery {
     /// Only requests past a deadline.
     #[serde(default)]
     overdue: bool,
+    /// Only the requests given to this customer-service person.
+    assigned_to: Option<String>,
+    /// Only open requests (not closed or declined): with `assigned_to`, a person's open
+    /// work as one list.
+    #[serde(default)]
+    open: bool,
     /// Only requests received at or after this time.
     from: Option<DateTime<Utc>>,
     /// Only requests received before this time.
@@ -156,6 +168,8 @@ async fn list(
         .filter(|r| q.kind.as_deref().is_none_or(|k| r.kind.as_str() == k))
         .filter(|r| window.contains(Some(r.received_at)))
         .filter(|r| q.unit.as_ref().is_none_or(|u| *u == r.unit))
+        .filter(|r| (q.assigned_to.as_ref()).is_none_or(|p| r.assigned_to.as_ref() == Some(p)))
+        .filter(|r| !q.open || r.state.is_open())
         .map(|r| RequestView::of(r, now))
         .filter(|v| !q.overdue || v.overdue)
         .collect();
@@ -218,5 +232,44 @@ async fn command(
         action: b.action,
     };
     let answer = s.engine.request(RequestCmd::Step { id, step }).await?;
+    tell_owner_of_delays(&s, &answer.request, &answer.events).await?;
     Ok(Json(answer.events))
+}
+
+/// How long a delay notice stays posted.
+const DELAY_NOTICE_DAYS: i64 = 7;
+
+/// The engine decided the owner is told of a work order's delay (seed 001:741): the notice
+/// goes to the request's unit through the notice channels (each owner's and tenant's own).
+async fn tell_owner_of_delays(
+    s: &AppState,
+    request: &ServiceRequest,
+    events: &[RequestEvent],
+) -> Result<(), ApiError> {
+    for ev in events {
+        let RequestEventKind::OwnerToldOfDelay { department, reason } = &ev.kind else {
+            continue;
+        };
+        let level = NoticeLevel::Notice;
+        let notice = Notice {
+            id: 0,
+            level,
+            color: level.color().to_owned(),
+            template: NoticeTemplate::General,
+            title: format!("【{}】#{} 处理延误 / delay", level.heading(), request.id),
+            body: format!("{}（{department}）：{reason}", request.summary),
+            starts_at: None,
+            ends_at: None,
+            expires_at: ev.at + chrono::Duration::days(DELAY_NOTICE_DAYS),
+            target: NoticeTarget::Units {
+                units: vec![request.unit.clone()],
+            },
+            created_by: ev.actor.clone(),
+            created_at: ev.at,
+            deliveries: Vec::new(),
+            recipients: Vec::new(),
+        };
+        super::notices::send(s, &notice, std::slice::from_ref(&request.unit)).await?;
+    }
+    Ok(())
 }

@@ -17,7 +17,7 @@ use crate::register::{Contact, MeterBase, Occupancy, OccupancyChange, Role, Unit
 use crate::store::ImportSummary;
 
 #[derive(OpenApi)]
-#[openapi(paths(list, import, one, occupancy, owners))]
+#[openapi(paths(list, import, one, occupancy, cs_person, owners))]
 pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
@@ -26,6 +26,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/units/import", post(import))
         .route("/units/{id}", get(one))
         .route("/units/{id}/occupancy", put(occupancy))
+        .route("/units/{id}/cs-person", put(cs_person))
         .route("/owners", get(owners))
 }
 
@@ -249,6 +250,45 @@ async fn occupancy(
     };
     if s.store.set_occupancy(&change).await? {
         sync(&s).await?;
+    }
+    one(State(s), personal, Path(id)).await
+}
+
+/// A unit's own customer-service person (贴心管家, seed 003:751).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CsPersonBody {
+    /// The staff member; `null` leaves the unit with no one of its own.
+    cs_person: Option<String>,
+    actor: String,
+}
+
+/// Names (or clears) the unit's own customer-service person: requests from the unit go
+/// to them unless the desk names someone else.
+#[utoipa::path(put, path = "/units/{id}/cs-person", tag = "units",
+    params(("id" = String, Path, description = "Unit id")), request_body = CsPersonBody,
+    responses(
+        (status = 200, description = "The unit as it now stands", body = UnitView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such unit", body = ErrorBody),
+        (status = 422, description = "`actor` missing, or `cs_person` blank", body = ErrorBody),
+    ))]
+async fn cs_person(
+    State(s): State<AppState>,
+    personal: Personal,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<CsPersonBody>,
+) -> Result<Json<UnitView>, ApiError> {
+    super::require_actor(&b.actor)?;
+    let person = b.cs_person.as_deref().map(str::trim);
+    if person.is_some_and(str::is_empty) {
+        return Err(ApiError::invalid(
+            "cs_person",
+            "name the person, or send null",
+        ));
+    }
+    if !s.store.set_cs_person(&id, person, s.clock.now()).await? {
+        return Err(ApiError::NotFound(format!("unit {id}")));
     }
     one(State(s), personal, Path(id)).await
 }

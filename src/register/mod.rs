@@ -140,6 +140,10 @@ pub struct Unit {
     pub occupancy_since: DateTime<Utc>,
     /// Owner and tenant.
     pub contacts: Vec<Contact>,
+    /// The unit's own customer-service person (贴心管家, seed 003:751), a staff name:
+    /// requests from the unit go to them unless the desk names someone else.
+    #[serde(default)]
+    pub cs_person: Option<String>,
 }
 
 impl Unit {

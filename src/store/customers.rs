@@ -85,7 +85,7 @@ impl Store {
         occupancy: Option<Occupancy>,
     ) -> Result<Vec<Unit>, StoreError> {
         let rows = sqlx::query(
-            "select unit_id, building_id, floor_id, label, area_m2, occupancy, occupancy_since_ms \
+            "select unit_id, building_id, floor_id, label, area_m2, occupancy, occupancy_since_ms, cs_person \
              from units where ($1 = '' or building_id = $1) and ($2 = '' or occupancy = $2) order by unit_id",
         )
         .bind(building.unwrap_or("").to_owned())
@@ -107,7 +107,7 @@ impl Store {
     /// One unit with its people.
     pub async fn unit(&self, id: &str) -> Result<Option<Unit>, StoreError> {
         let row = sqlx::query(
-            "select unit_id, building_id, floor_id, label, area_m2, occupancy, occupancy_since_ms \
+            "select unit_id, building_id, floor_id, label, area_m2, occupancy, occupancy_since_ms, cs_person \
              from units where unit_id = $1",
         )
         .bind(id.to_owned())
@@ -172,6 +172,26 @@ impl Store {
         Ok(true)
     }
 
+    /// Sets (or, with `None`, clears) a unit's own customer-service person (贴心管家).
+    /// Returns false when the register has no such unit.
+    pub async fn set_cs_person(
+        &self,
+        unit: &str,
+        person: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let done =
+            sqlx::query("update units set cs_person = $1, updated_at_ms = $2 where unit_id = $3")
+                .bind(person.map(str::to_owned))
+                .bind(ms(now))
+                .bind(unit.to_owned())
+                .execute(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// A unit's occupancy history, oldest first.
     pub async fn occupancy_history(&self, unit: &str) -> Result<Vec<OccupancyChange>, StoreError> {
         let rows = sqlx::query(
@@ -228,6 +248,7 @@ fn unit_of(r: &AnyRow) -> Result<Unit, StoreError> {
         occupancy: Occupancy::parse(&occupancy).unwrap_or(Occupancy::Occupied),
         occupancy_since: from_ms(r.try_get("occupancy_since_ms")?),
         contacts: Vec::new(),
+        cs_person: r.try_get("cs_person")?,
     })
 }
 
@@ -281,8 +302,8 @@ async fn insert_unit(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "insert into units (unit_id, building_id, floor_id, label, area_m2, occupancy, occupancy_since_ms, created_at_ms, updated_at_ms) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        "insert into units (unit_id, building_id, floor_id, label, area_m2, occupancy, occupancy_since_ms, created_at_ms, updated_at_ms, cs_person) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
     )
     .bind(unit.id.clone())
     .bind(unit.building.clone())
@@ -292,6 +313,7 @@ async fn insert_unit(
     .bind(unit.occupancy.as_str())
     .bind(ms(unit.occupancy_since))
     .bind(ms(now))
+    .bind(unit.cs_person.clone())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -306,13 +328,14 @@ async fn update_unit(
     sqlx::query(
         "update units set floor_id = $1, area_m2 = $2, \
          occupancy_since_ms = case when occupancy = $3 then occupancy_since_ms else $4 end, \
-         occupancy = $3, updated_at_ms = $4 where unit_id = $5",
+         occupancy = $3, updated_at_ms = $4, cs_person = $6 where unit_id = $5",
     )
     .bind(floor_id(unit))
     .bind(unit.area_m2)
     .bind(unit.occupancy.as_str())
     .bind(ms(now))
     .bind(unit.id.clone())
+    .bind(unit.cs_person.clone())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -30,12 +30,15 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let read: Option<i64> = r.try_get("read_ms")?;
+                let unit: Option<String> = r.try_get("unit_id")?;
+                let value: Option<f64> = r.try_get("value")?;
                 Ok(Snapshot {
                     period: r.try_get("period")?,
                     point: r.try_get("point_id")?,
                     device: r.try_get("device_id")?,
-                    unit: r.try_get("unit_id")?,
-                    value: r.try_get("value")?,
+                    no_reading: Snapshot::unit_meter_unread(unit.as_deref(), value),
+                    unit,
+                    value,
                     measure: r.try_get("unit")?,
                     quality: r.try_get("quality")?,
                     read_at: read.and_then(DateTime::from_timestamp_millis),

@@ -13,9 +13,9 @@ const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn meters_are_read_at_the_cut_off_and_exported_as_csv() {
-    // 23:59:30 on the 19th in Shanghai.
+    // 23:59:30 on the 20th in Shanghai: the 20th is still in (截止当月20日, seed 004:85).
     let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 19, 15, 59, 30)
+        Utc.with_ymd_and_hms(2026, 11, 20, 15, 59, 30)
             .single()
             .expect("time"),
     ));
@@ -62,6 +62,21 @@ async fn meters_are_read_at_the_cut_off_and_exported_as_csv() {
         .expect("text");
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[0].ends_with(",taken_at,flag"), "{csv}");
+    // §13.10: the cut-off at the end of the 20th and the export due 21st–23rd, site time.
+    let cut = app
+        .get_json("/api/v1/meter-snapshots/cutoff?period=2026-11")
+        .await;
+    assert_eq!(cut["cutoff_at"], "2026-11-20T16:00:00Z", "{cut}");
+    assert_eq!(cut["export_from"], "2026-11-20T16:00:00Z", "{cut}");
+    assert_eq!(cut["export_by"], "2026-11-23T16:00:00Z", "{cut}");
+    assert_eq!(cut["taken"], true, "{cut}");
+    assert_eq!(cut["unread"], serde_json::json!([]), "{cut}");
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("sitewatch_meters_unread_at_cutoff 0"),
+        "{metrics}"
+    );
     assert!(lines[0].starts_with("period,unit,device,point,value"));
     assert!(
         lines[1].starts_with("2026-11,,em_b1,em_b1.import_energy,12345.5,kWh,good,"),

@@ -21,7 +21,7 @@ fn check_accepts_the_example_config() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("7 devices"), "{stdout}");
+    assert!(stdout.contains("8 devices"), "{stdout}");
 }
 
 #[test]

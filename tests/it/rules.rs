@@ -137,6 +137,195 @@ async fn a_site_sets_its_own_repair_deadlines_in_the_service_section() {
     assert_eq!(due, now + chrono::Duration::hours(4));
 }
 
+/// rules.md §14 Complaints, §1.4: a complaint taken in at 21:50 Shanghai time is due for
+/// acknowledgement at 08:50 the next morning (30 min of desk time), and at 23:00 the API
+/// shows its clock paused until the desk opens at 08:30.
+#[tokio::test]
+async fn a_complaint_acknowledgement_clock_pauses_overnight_and_says_when_it_resumes() {
+    let taken = Utc
+        .with_ymd_and_hms(2026, 11, 24, 13, 50, 0)
+        .single()
+        .expect("time");
+    let clock = Arc::new(ManualClock::new(taken));
+    let app = spawn_app_with(Db::Sqlite, "", clock.clone()).await;
+    let (status, body) = import_csv(&app, &three_units()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(
+            "/api/v1/requests",
+            json!({"kind": {"type": "complaint", "important": false}, "channel": "hotline",
+                   "unit": "1-0301", "owner": null, "summary": "楼上装修噪音",
+                   "received_by": "night.manager"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().expect("id");
+    let opens = Utc
+        .with_ymd_and_hms(2026, 11, 25, 0, 30, 0)
+        .single()
+        .expect("time");
+    let ack = &body["clocks"][0];
+    assert_eq!(ack["sla"], "acknowledged", "{body}");
+    let due: DateTime<Utc> = ack["due_at"].as_str().expect("due").parse().expect("time");
+    assert_eq!(due, opens + chrono::Duration::minutes(20));
+    clock.advance(chrono::Duration::minutes(70));
+    let request = app.get_json(&format!("/api/v1/requests/{id}")).await;
+    let running = &request["running"][0];
+    assert_eq!(running["sla"], "acknowledged", "{request}");
+    let resumes: DateTime<Utc> = running["resumes_at"]
+        .as_str()
+        .expect("resumes_at while the desk is closed")
+        .parse()
+        .expect("time");
+    assert_eq!(resumes, opens);
+    assert_eq!(request["overdue"], false, "{request}");
+}
+
+/// Issue 22 item 14, seed 003:751 (贴心管家): the unit register names each unit's own
+/// customer-service person; a request from the unit goes to them unless the desk names
+/// someone else, and a person's open work is one list.
+#[tokio::test]
+async fn a_request_goes_to_its_units_own_customer_service_person_by_default() {
+    let app = spawn_app(Db::Sqlite).await;
+    let csv = "building,floor,unit,occupancy,owner_name,owner_phone,cs_person\n\
+               1,3,0301,occupied,王芳,13800000001,desk-zhou\n\
+               1,3,0302,occupied,张伟,13800000003,\n";
+    let (status, body) = import_csv(&app, csv).await;
+    assert_eq!(status, 200, "{body}");
+    let unit = app.get_json("/api/v1/units/1-0301").await;
+    assert_eq!(unit["cs_person"], "desk-zhou", "{unit}");
+    let intake = |unit: &str, assigned: Option<&str>| {
+        json!({"kind": {"type": "repair", "emergency": false}, "channel": "phone",
+               "unit": unit, "owner": null, "summary": "门锁坏了",
+               "received_by": "desk-chen", "assigned_to": assigned})
+    };
+    let (status, own) = app
+        .post_json("/api/v1/requests", intake("1-0301", None))
+        .await;
+    assert_eq!(status, 201, "{own}");
+    assert_eq!(own["assigned_to"], "desk-zhou", "{own}");
+    let (_, named) = app
+        .post_json("/api/v1/requests", intake("1-0301", Some("desk-li")))
+        .await;
+    assert_eq!(named["assigned_to"], "desk-li", "{named}");
+    let (_, nobody) = app
+        .post_json("/api/v1/requests", intake("1-0302", None))
+        .await;
+    assert_eq!(nobody["assigned_to"], Value::Null, "{nobody}");
+    let put = |body: Value| {
+        app.client
+            .put(format!("{}/api/v1/units/1-0302/cs-person", app.base))
+            .json(&body)
+            .send()
+    };
+    let resp = put(json!({"cs_person": "desk-zhou", "actor": "desk-chen"}))
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    let blank = put(json!({"cs_person": " ", "actor": "desk-chen"}))
+        .await
+        .expect("request");
+    assert_eq!(blank.status(), 422);
+    let (_, second) = app
+        .post_json("/api/v1/requests", intake("1-0302", None))
+        .await;
+    assert_eq!(second["assigned_to"], "desk-zhou", "{second}");
+    let id = own["id"].as_i64().expect("id");
+    let work = app
+        .get_json("/api/v1/requests?assigned_to=desk-zhou&open=true")
+        .await;
+    let ids: Vec<i64> = (work.as_array().expect("list").iter())
+        .filter_map(|r| r["id"].as_i64())
+        .collect();
+    let second = second["id"].as_i64().expect("id");
+    assert_eq!(ids, [id, second], "{work}");
+    let decline = json!({"actor": "desk-zhou", "note": "",
+        "action": {"type": "decline", "reason": "业主自行维修"}});
+    let (status, _) = app
+        .post_json(&format!("/api/v1/requests/{id}/commands"), decline)
+        .await;
+    assert_eq!(status, 200);
+    let work = app
+        .get_json("/api/v1/requests?assigned_to=desk-zhou&open=true")
+        .await;
+    let left: Vec<i64> = (work.as_array().expect("list").iter())
+        .filter_map(|r| r["id"].as_i64())
+        .collect();
+    assert_eq!(left, [second], "declined work leaves the list");
+}
+
+/// Issue 22 item 13, seed 001:741: a request passed to engineering carries the work order
+/// with its deadline; the delay's reason reaches the owner as a notice to the unit; the
+/// department's result is written on the order.
+#[tokio::test]
+async fn work_passed_to_a_department_tells_the_owner_of_a_delay_by_notice() {
+    let app = spawn_app(Db::Sqlite).await;
+    let (status, body) = import_csv(&app, &three_units()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(
+            "/api/v1/requests",
+            json!({"kind": {"type": "repair", "emergency": false}, "channel": "phone",
+                   "unit": "1-0301", "owner": "王芳", "summary": "立管阀门漏水",
+                   "received_by": "desk-chen"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().expect("id");
+    let path = format!("/api/v1/requests/{id}/commands");
+    let step = |action: Value| json!({"actor": "desk-chen", "note": "", "action": action});
+    let due = (Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let (status, body) = app
+        .post_json(
+            &path,
+            step(json!({"type": "pass_on", "department": "engineering",
+                        "task": "更换立管阀门", "due_at": due})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(
+            &path,
+            step(json!({"type": "pass_on", "department": "", "task": "x", "due_at": due})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("department")),
+        "{body}"
+    );
+    let reason = "阀门缺货，周一到货后更换";
+    let (status, body) = app
+        .post_json(
+            &path,
+            step(json!({"type": "warn_owner_of_delay", "reason": reason})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let notices = app.get_json("/api/v1/notices").await;
+    let told = (notices.as_array().expect("notices").iter()).find(|n| {
+        n["target"]["units"] == json!(["1-0301"])
+            && n["body"].as_str().is_some_and(|b| b.contains(reason))
+    });
+    assert!(
+        told.is_some(),
+        "the owner's notice names the reason: {notices}"
+    );
+    let (status, body) = app
+        .post_json(
+            &path,
+            step(json!({"type": "work_order_result", "text": "阀门已更换，试压正常"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let request = app.get_json(&format!("/api/v1/requests/{id}")).await;
+    let order = &request["work_orders"][0];
+    assert_eq!(order["department"], "engineering", "{request}");
+    assert_eq!(order["result"]["text"], "阀门已更换，试压正常", "{request}");
+    assert_eq!(order["delay"]["text"], reason, "{request}");
+    assert_eq!(request["state"], "in_progress", "{request}");
+}
+
 /// rules.md §13.4, seed 004:135/139/153: the insurer call keeps the time, the insurer, the
 /// person spoken to, the reference, the place and the under-control time; a blank field is
 /// a 422 naming it.

@@ -603,3 +603,59 @@ async fn personal_data_reaches_only_the_roles_allowed_it_and_dispatch_names_the_
     assert_eq!(last["actor"], "chen", "the signed-in clerk acted: {last}");
     b.client.clone().close().await.ok();
 }
+
+/// rules.md §14 Complaints, §1.4: a complaint taken in at 21:50 has its acknowledgement
+/// clock paused at 23:00, and the request page says it resumes at 08:30 (site time), in
+/// both languages, at 1440 and 390 px.
+async fn a_paused_complaint_clock_says_when_it_resumes(lang: Lang) {
+    let taken = Utc
+        .with_ymd_and_hms(2026, 11, 24, 13, 50, 0)
+        .single()
+        .expect("time");
+    let clock = Arc::new(ManualClock::new(taken));
+    let app = spawn_app_with(Db::Sqlite, "", clock.clone()).await;
+    let (status, body) = import_csv(&app, three_units()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(
+            "/api/v1/requests",
+            serde_json::json!({"kind": {"type": "complaint", "important": false},
+                "channel": "hotline", "unit": "1-0301", "owner": null,
+                "summary": "楼上装修噪音", "received_by": "night.manager"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().expect("id");
+    clock.advance(chrono::Duration::minutes(70));
+    let b = browser().await;
+    let c = &b.client;
+    c.set_window_size(1440, 900).await.expect("desk screen");
+    open(c, &app, &format!("/service/requests/{id}"), lang).await;
+    let paused = wait_text(
+        c,
+        r#"tr[data-sla="acknowledged"] [data-resumes]"#,
+        lang.pick("恢复计时", "resumes"),
+    )
+    .await;
+    assert!(paused.contains("08:30"), "{paused}");
+    shoot(c, &format!("cs-paused-clock-{}-1440", lang.code())).await;
+    if lang == Lang::Zh {
+        assert_all_chinese(c, "request page, clock paused").await;
+    }
+    c.set_window_size(390, 844).await.expect("phone");
+    open(c, &app, &format!("/service/requests/{id}"), lang).await;
+    wait_text(c, "[data-resumes]", "08:30").await;
+    assert_fits(c, "request page, clock paused").await;
+    shoot(c, &format!("cs-paused-clock-{}-390", lang.code())).await;
+    b.client.clone().close().await.ok();
+}
+
+#[tokio::test]
+async fn a_paused_complaint_clock_says_when_it_resumes_zh() {
+    a_paused_complaint_clock_says_when_it_resumes(Lang::Zh).await;
+}
+
+#[tokio::test]
+async fn a_paused_complaint_clock_says_when_it_resumes_en() {
+    a_paused_complaint_clock_says_when_it_resumes(Lang::En).await;
+}

@@ -317,5 +317,21 @@ fn category_problems(config: &IncidentsConfig) -> Vec<String> {
         )))
         .filter(|(_, key)| config.catalogue.get(key).is_none())
         .map(|(what, key)| format!("{what} names unknown category `{key}`"))
+        .chain(desk_hours_problems(&config.catalogue))
+        .collect()
+}
+
+/// Desk hours belong to the service desk's requests (`[service]`); an incident's clock
+/// runs round the clock, so a category clock asking for desk hours is refused rather than
+/// silently counted round the clock.
+fn desk_hours_problems(catalogue: &super::CategoryConfig) -> Vec<String> {
+    let specs = catalogue.categories.iter().chain(&catalogue.extra);
+    specs
+        .flat_map(|c| c.clocks.iter().map(move |r| (c, r)))
+        .filter(|(_, r)| r.desk_hours)
+        .map(|(c, r)| {
+            let sla = r.sla.as_str();
+            format!("category `{}`: `{sla}` cannot count desk hours", c.key)
+        })
         .collect()
 }

@@ -156,6 +156,126 @@ impl WorkingCalendar {
     }
 }
 
+/// When the customer-service desk is staffed, every day, in site time: the park desk is
+/// unstaffed 22:00–08:30 (rules.md §1.4, seed 004:43), so clocks that count "in desk
+/// hours" (§14 Complaints) pause outside these hours. In `[service] desk_hours`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeskHours {
+    /// When the desk opens (`"08:30"`).
+    pub opens: NaiveTime,
+    /// When it closes (`"22:00"`), later the same day.
+    pub closes: NaiveTime,
+}
+
+impl Default for DeskHours {
+    fn default() -> Self {
+        Self {
+            opens: NaiveTime::from_hms_opt(8, 30, 0).unwrap_or(NaiveTime::MIN),
+            closes: NaiveTime::from_hms_opt(22, 0, 0).unwrap_or(NaiveTime::MIN),
+        }
+    }
+}
+
+impl DeskHours {
+    /// Why the hours cannot be used, if they cannot: a desk must open before it closes.
+    pub fn problem(&self) -> Option<String> {
+        (self.opens >= self.closes).then(|| {
+            format!(
+                "desk_hours: opens {} is not before closes {}",
+                self.opens.format("%H:%M"),
+                self.closes.format("%H:%M")
+            )
+        })
+    }
+}
+
+/// A stretch of time a desk-hours clock does not count: the desk closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Pause {
+    /// When the desk closed.
+    pub from: DateTime<Utc>,
+    /// When it opens again and the clock resumes.
+    pub to: DateTime<Utc>,
+}
+
+/// Desk hours in the site's zone: deadline maths for clocks that count only while the desk
+/// is staffed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Desk {
+    hours: DeskHours,
+    tz: Tz,
+}
+
+impl Default for Desk {
+    fn default() -> Self {
+        Self::new(DeskHours::default(), chrono_tz::Asia::Shanghai)
+    }
+}
+
+impl Desk {
+    /// `hours` every day in `tz` (the site's zone).
+    pub fn new(hours: DeskHours, tz: Tz) -> Self {
+        Self { hours, tz }
+    }
+
+    /// The desk's opening and closing moments on the site-local `date`.
+    fn day(&self, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+        let at = |time| resolve(self.tz, date.and_time(time));
+        (at(self.hours.opens), at(self.hours.closes))
+    }
+
+    /// The deadline `span` of desk time after `from`, and the closed stretches in between
+    /// (a clock started while the desk is closed begins with the wait for opening).
+    pub fn after(
+        &self,
+        from: DateTime<Utc>,
+        span: chrono::Duration,
+    ) -> (DateTime<Utc>, Vec<Pause>) {
+        let mut left = span;
+        let mut at = from;
+        let mut pauses = Vec::new();
+        let mut date = from
+            .with_timezone(&self.tz)
+            .date_naive()
+            .pred_opt()
+            .unwrap_or(NaiveDate::MIN);
+        // Day by day from the day before (a zone far from UTC); bounded for safety.
+        for _ in 0..3660 {
+            let (opens, closes) = self.day(date);
+            date = date.succ_opt().unwrap_or(date);
+            if closes <= at {
+                continue;
+            }
+            if opens > at {
+                pauses.push(Pause {
+                    from: at,
+                    to: opens,
+                });
+                at = opens;
+            }
+            if at + left <= closes {
+                return (at + left, pauses);
+            }
+            left -= closes - at;
+            at = closes;
+        }
+        (at + left, pauses)
+    }
+}
+
+/// Site-local wall time to UTC; a time in a DST gap moves an hour later.
+fn resolve(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    tz.from_local_datetime(&local)
+        .earliest()
+        .or_else(|| {
+            tz.from_local_datetime(&(local + chrono::Duration::hours(1)))
+                .earliest()
+        })
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_else(|| local.and_utc())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // House rule: unwrap is allowed in tests.
 mod tests {
@@ -227,5 +347,40 @@ mod tests {
             WorkingCalendar::new(&config),
             Err(CalendarError::UnknownTimeZone("Mars/Olympus".to_owned()))
         );
+    }
+
+    #[test]
+    fn a_desk_clock_started_at_night_waits_for_half_past_eight() {
+        let desk = Desk::default();
+        let (due, pauses) = desk.after(shanghai(2024, 5, 9, 23, 0), chrono::Duration::minutes(30));
+        assert_eq!(due, shanghai(2024, 5, 10, 9, 0));
+        assert_eq!(
+            pauses,
+            vec![Pause {
+                from: shanghai(2024, 5, 9, 23, 0),
+                to: shanghai(2024, 5, 10, 8, 30)
+            }]
+        );
+    }
+
+    #[test]
+    fn a_desk_clock_pauses_at_ten_at_night_and_resumes_in_the_morning() {
+        let desk = Desk::default();
+        let (due, pauses) = desk.after(shanghai(2024, 5, 9, 21, 50), chrono::Duration::minutes(30));
+        assert_eq!(due, shanghai(2024, 5, 10, 8, 50));
+        assert_eq!(pauses.len(), 1);
+        assert_eq!(pauses[0].to, shanghai(2024, 5, 10, 8, 30));
+        let (due, pauses) = desk.after(shanghai(2024, 5, 9, 10, 0), chrono::Duration::minutes(30));
+        assert_eq!((due, pauses), (shanghai(2024, 5, 9, 10, 30), Vec::new()));
+    }
+
+    #[test]
+    fn desk_hours_must_open_before_they_close() {
+        let hours = DeskHours {
+            opens: NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+            closes: NaiveTime::from_hms_opt(8, 30, 0).unwrap(),
+        };
+        assert!(hours.problem().unwrap().contains("22:00"));
+        assert_eq!(DeskHours::default().problem(), None);
     }
 }

@@ -192,12 +192,16 @@ fn default_categories() -> Vec<CategorySpec> {
         ),
         // rules.md §14 Repairs (ordinary repair); seed 001:851 for the workflow.
         CategorySpec::new(k::REPAIR, "报修", Engineering, sla::ordinary_repair_rules()),
-        // rules.md §14 Complaints; CS handles complaints (004:31).
+        // rules.md §14 Complaints; CS handles complaints (004:31). Desk hours are the
+        // service desk's (a complaint request); an incident's clocks run round the clock.
         CategorySpec::new(
             k::COMPLAINT,
             "投诉",
             CustomerService,
-            sla::complaint_rules(),
+            sla::complaint_rules()
+                .into_iter()
+                .map(SlaRule::round_the_clock)
+                .collect(),
         ),
         // rules.md §13.21: findings go to the CS officer (000:223); no deadline in seeds.
         CategorySpec::new(k::PATROL_FINDING, "巡查发现", CustomerService, Vec::new()),

@@ -181,6 +181,10 @@ pub struct ClockView {
     pub remaining_secs: i64,
     /// Traffic light.
     pub status: SlaStatus,
+    /// When a desk-hours clock paused now (the desk closed) counts again; absent while it
+    /// counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumes_at: Option<DateTime<Utc>>,
 }
 
 impl Incident {
@@ -236,6 +240,7 @@ pub(crate) fn clock_views(
                 due_at: c.due_at,
                 remaining_secs: left.num_seconds(),
                 status: c.status(now),
+                resumes_at: c.resumes_at(now),
             })
         })
         .collect()

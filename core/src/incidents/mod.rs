@@ -26,6 +26,7 @@ mod service;
 mod service_event;
 mod service_flow;
 mod sla;
+mod work_orders;
 mod workflow;
 
 #[cfg(test)]
@@ -33,7 +34,7 @@ mod tests;
 
 pub use attachments::{Attachment, AttachmentKind, AttachmentLimits, NewAttachment};
 pub use book::{IncidentBook, IncidentConfigError, IncidentFigures, IncidentsConfig};
-pub use calendar::{CalendarConfig, CalendarError, WorkingCalendar};
+pub use calendar::{CalendarConfig, CalendarError, Desk, DeskHours, Pause, WorkingCalendar};
 pub use category::{CategoryConfig, CategorySpec, Department, builtin};
 pub use claims::{ClaimFile, ClaimItem, InsurerCall, Recorded};
 pub use event::{IncidentAction, IncidentCommand, IncidentEvent, IncidentEventKind, SYSTEM_ACTOR};
@@ -54,10 +55,12 @@ pub use service::{
     RequestKind, RequestState, ServiceConfig, ServiceError, ServiceRequest,
 };
 pub use service_event::{RequestAction, RequestCommand, RequestEvent, RequestEventKind};
+pub use service_flow::Clocks;
 pub use sla::{
     SlaAnchor, SlaClock, SlaKind, SlaRule, SlaStatus, Span, accident_rules, complaint_rules,
     emergency_repair_rules, ordinary_repair_rules, suggestion_rules,
 };
+pub use work_orders::{WorkOrder, WorkResult};
 
 /// Why the incident workflow refused a command. A refused command changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::calendar::WorkingCalendar;
+use super::calendar::{Desk, WorkingCalendar};
 use super::handover::HandoverItem;
 use super::incident::IncidentId;
 use super::service::{
     NewRequest, RequestId, RequestState, ServiceConfig, ServiceError, ServiceRequest,
 };
 use super::service_event::{RequestCommand, RequestEvent, RequestEventKind};
+use super::service_flow::Clocks;
 
 /// Business time between two deadline checks (the chase).
 pub const CHASE_EVERY: chrono::Duration = chrono::Duration::seconds(60);
@@ -37,15 +38,18 @@ pub struct ServiceFigures {
 #[derive(Debug, Clone)]
 pub struct RequestBook {
     config: ServiceConfig,
+    desk: Desk,
     requests: BTreeMap<RequestId, ServiceRequest>,
     next_id: RequestId,
     last_chase: Option<DateTime<Utc>>,
 }
 
 impl RequestBook {
-    /// An empty book giving new requests the clocks of `config` (`[service]`).
-    pub fn new(config: ServiceConfig) -> Self {
+    /// An empty book giving new requests the clocks of `config` (`[service]`), its desk
+    /// hours counted in `tz`, the site's zone.
+    pub fn new(config: ServiceConfig, tz: chrono_tz::Tz) -> Self {
         Self {
+            desk: Desk::new(config.desk_hours, tz),
             config,
             requests: BTreeMap::new(),
             next_id: 1,
@@ -75,7 +79,8 @@ impl RequestBook {
         }
         let actor = new.received_by.clone();
         let id = self.next_id;
-        let (mut request, mut events) = ServiceRequest::new(id, new, &self.config, calendar, now);
+        let (mut request, mut events) =
+            ServiceRequest::new(id, new, &self.config, self.clocks(calendar), now);
         if let Some(incident) = incident {
             events.extend(request.link_incident(incident, &actor, now)?);
         }
@@ -92,7 +97,27 @@ impl RequestBook {
         calendar: &WorkingCalendar,
         now: DateTime<Utc>,
     ) -> Result<Vec<RequestEvent>, ServiceError> {
-        self.get_mut(id)?.apply(cmd, calendar, now)
+        let clocks = Clocks {
+            calendar,
+            desk: &self.desk,
+        };
+        let request = self
+            .requests
+            .get_mut(&id)
+            .ok_or(ServiceError::NotFound(id))?;
+        request.apply(cmd, clocks, now)
+    }
+
+    fn clocks<'a>(&'a self, calendar: &'a WorkingCalendar) -> Clocks<'a> {
+        Clocks {
+            calendar,
+            desk: &self.desk,
+        }
+    }
+
+    /// The desk hours the book's clocks pause outside.
+    pub fn desk(&self) -> &Desk {
+        &self.desk
     }
 
     /// Whether request `id` may be linked to an incident now (before one is opened for it).
@@ -139,6 +164,12 @@ impl RequestBook {
     /// Every request, by number.
     pub fn all(&self) -> impl Iterator<Item = &ServiceRequest> {
         self.requests.values()
+    }
+
+    /// A person's open work: the open requests given to `person`, by number.
+    pub fn open_work_of<'a>(&'a self, person: &'a str) -> impl Iterator<Item = &'a ServiceRequest> {
+        self.all()
+            .filter(move |r| r.state.is_open() && r.assigned_to.as_deref() == Some(person))
     }
 
     /// The requests linked to `incident`, by number.

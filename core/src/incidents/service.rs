@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::calendar::DeskHours;
 use super::incident::{ClockView, clock_views};
 use super::service_event::RequestEvent;
 use super::sla::{self, SlaClock, SlaKind, SlaRule};
@@ -136,6 +137,9 @@ pub struct ServiceConfig {
     pub complaint: Vec<SlaRule>,
     /// Suggestion clocks (rules.md §4.3, seed 001:837).
     pub suggestion: Vec<SlaRule>,
+    /// When the desk is staffed, site time; clocks with `desk_hours = true` pause outside
+    /// (rules.md §1.4: the park desk is unstaffed 22:00–08:30).
+    pub desk_hours: DeskHours,
 }
 
 impl Default for ServiceConfig {
@@ -145,6 +149,7 @@ impl Default for ServiceConfig {
             ordinary_repair: sla::ordinary_repair_rules(),
             complaint: sla::complaint_rules(),
             suggestion: sla::suggestion_rules(),
+            desk_hours: DeskHours::default(),
         }
     }
 }
@@ -159,7 +164,7 @@ impl ServiceConfig {
             ("complaint", &self.complaint),
             ("suggestion", &self.suggestion),
         ];
-        let mut problems = Vec::new();
+        let mut problems: Vec<String> = self.desk_hours.problem().into_iter().collect();
         for (name, rules) in lists {
             for (i, rule) in rules.iter().enumerate() {
                 let sla = rule.sla.as_str();
@@ -171,6 +176,11 @@ impl ServiceConfig {
                 }
                 if !rule.within.is_positive() {
                     problems.push(format!("{name}: `{sla}` must run for more than zero"));
+                }
+                if rule.desk_hours && rule.desk_span().is_none() {
+                    problems.push(format!(
+                        "{name}: `{sla}` counts desk hours in minutes or hours"
+                    ));
                 }
             }
         }
@@ -213,6 +223,13 @@ pub struct NewRequest {
     pub summary: String,
     /// Who took it in.
     pub received_by: String,
+    /// Who works it, when the desk names someone.
+    #[serde(default)]
+    pub assigned_to: Option<String>,
+    /// The unit's own customer-service person (贴心管家, seed 003:751) from the unit
+    /// register: who works it when the desk names no one.
+    #[serde(default)]
+    pub unit_cs_person: Option<String>,
 }
 
 /// The technician's report back (工完场清 and report, seed 001:851).
@@ -312,13 +329,28 @@ pub struct ServiceRequest {
     /// The incident it came from or opened, if any (linked through the API).
     #[serde(default)]
     pub incident: Option<super::IncidentId>,
+    /// The customer-service person it belongs to: the one named at intake or by a later
+    /// assignment, else the unit's own (贴心管家, seed 003:751).
+    #[serde(default)]
+    pub assigned_to: Option<String>,
+    /// Work passed to other departments (seed 001:741), in order; at most one open.
+    #[serde(default)]
+    pub work_orders: Vec<super::WorkOrder>,
 }
 
 /// Read-only views of a request for the board and the close check.
 impl ServiceRequest {
-    /// Whether any deadline is past due and unmet at `now` (the board's overdue list).
+    /// Whether any deadline (a clock, or an open work order's) is past due at `now` (the
+    /// board's overdue list).
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
-        self.state.is_open() && self.clocks.iter().any(|c| c.is_running() && now > c.due_at)
+        let clocks = self.clocks.iter().any(|c| c.is_running() && now > c.due_at);
+        let orders = (self.work_orders.iter()).any(|w| w.is_open() && now > w.due_at);
+        self.state.is_open() && (clocks || orders)
+    }
+
+    /// The work order still waiting for its department's result, if any.
+    pub fn open_work_order(&self) -> Option<&super::WorkOrder> {
+        self.work_orders.iter().find(|w| w.is_open())
     }
 
     /// The clock of kind `sla`, if this request has one.
@@ -397,6 +429,15 @@ pub enum ServiceError {
     /// A suggestion named an incident.
     #[error("only repairs and complaints link to incidents")]
     NotLinkable,
+    /// A work order is already with a department; one at a time.
+    #[error("request {0} already has a work order open with {1}")]
+    WorkOrderOpen(RequestId, String),
+    /// No work order waits for a result.
+    #[error("request {0} has no open work order")]
+    NoWorkOrder(RequestId),
+    /// A work order's deadline is not after the moment it is passed on.
+    #[error("the work order's deadline must be in the future")]
+    DueInPast,
     /// The request already names its incident; it is linked once.
     #[error("request {id} is already linked to incident {incident}")]
     AlreadyLinked {

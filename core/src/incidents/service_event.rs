@@ -77,6 +77,40 @@ pub enum RequestEventKind {
         /// The reason.
         reason: String,
     },
+    /// Passed to another department as a work order (seed 001:741).
+    PassedOn {
+        /// The department.
+        department: String,
+        /// When it must be done by.
+        due_at: DateTime<Utc>,
+    },
+    /// The department's result written on the work order.
+    WorkOrderDone {
+        /// The department.
+        department: String,
+        /// The result.
+        result: String,
+    },
+    /// The work order will miss its deadline: the owner is told why through the notice
+    /// channels (the caller issues the notice to the request's unit).
+    OwnerToldOfDelay {
+        /// The department.
+        department: String,
+        /// Why, as the owner is told.
+        reason: String,
+    },
+    /// The work order's deadline passed with no result; once.
+    WorkOrderOverdue {
+        /// The department.
+        department: String,
+        /// Its deadline.
+        due_at: DateTime<Utc>,
+    },
+    /// Given to a customer-service person: the unit's own at intake, or another later.
+    Assigned {
+        /// Who.
+        to: String,
+    },
     /// Linked to the incident it came from or opened (rules.md §2, §3, §4).
     IncidentLinked {
         /// The incident.
@@ -164,4 +198,29 @@ pub enum RequestAction {
     },
     /// Mark a complaint important and send it to the manager.
     FlagImportant,
+    /// Pass the request to another department as a work order with a deadline:
+    /// received or acknowledged → in progress.
+    PassOn {
+        /// The department.
+        department: String,
+        /// What it is asked to do.
+        task: String,
+        /// When it must be done by.
+        due_at: DateTime<Utc>,
+    },
+    /// Write the department's result on the open work order.
+    WorkOrderResult {
+        /// The result.
+        text: String,
+    },
+    /// The open work order will miss its deadline: tell the owner why.
+    WarnOwnerOfDelay {
+        /// Why, in words for the owner.
+        reason: String,
+    },
+    /// Give the request to another customer-service person.
+    Assign {
+        /// Who.
+        to: String,
+    },
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::calendar::WorkingCalendar;
+use super::calendar::{Desk, WorkingCalendar};
 use super::event::SYSTEM_ACTOR;
 use super::service::{
     Chaser, CompletionReport, FollowUpRecord, NewRequest, RequestId, RequestKind,
@@ -20,7 +20,7 @@ impl ServiceRequest {
         id: RequestId,
         new: NewRequest,
         config: &ServiceConfig,
-        calendar: &WorkingCalendar,
+        clocks: Clocks<'_>,
         now: DateTime<Utc>,
     ) -> (Self, Vec<RequestEvent>) {
         let mut request = Self {
@@ -44,6 +44,8 @@ impl ServiceRequest {
             chasers: Vec::new(),
             timeline: Vec::new(),
             incident: None,
+            assigned_to: None,
+            work_orders: Vec::new(),
         };
         let mut step = Step {
             request: &mut request,
@@ -56,7 +58,12 @@ impl ServiceRequest {
             kind: new.kind,
             channel: new.channel,
         });
-        step.start_clocks(config.rules_for(new.kind), calendar);
+        step.start_clocks(config.rules_for(new.kind), clocks);
+        // Named at the desk, else the unit's own person (贴心管家, seed 003:751).
+        let person = new.assigned_to.or(new.unit_cs_person);
+        if let Some(to) = person.filter(|p| !p.trim().is_empty()) {
+            step.assign(to);
+        }
         if matches!(new.kind, RequestKind::Complaint { important: true }) {
             step.flag_manager();
         }
@@ -68,7 +75,7 @@ impl ServiceRequest {
     pub fn apply(
         &mut self,
         cmd: RequestCommand,
-        calendar: &WorkingCalendar,
+        clocks: Clocks<'_>,
         now: DateTime<Utc>,
     ) -> Result<Vec<RequestEvent>, ServiceError> {
         if !self.state.is_open() {
@@ -89,7 +96,7 @@ impl ServiceRequest {
             note,
             out: Vec::new(),
         };
-        step.run(action, calendar)?;
+        step.run(action, clocks)?;
         Ok(step.out)
     }
 
@@ -110,6 +117,12 @@ impl ServiceRequest {
             note: String::new(),
             out: Vec::new(),
         };
+        let late_orders: Vec<_> = (step.request.work_orders.iter_mut())
+            .filter_map(|w| w.tick(now).then(|| (w.department.clone(), w.due_at)))
+            .collect();
+        for (department, due_at) in late_orders {
+            step.emit(Kind::WorkOrderOverdue { department, due_at });
+        }
         for (sla, due_at) in breached {
             step.emit(Kind::SlaBreached { sla, due_at });
             step.request.chasers.push(Chaser {
@@ -122,6 +135,16 @@ impl ServiceRequest {
         }
         step.out
     }
+}
+
+/// What a request's deadlines are counted on: the working-day calendar and the desk's
+/// hours.
+#[derive(Debug, Clone, Copy)]
+pub struct Clocks<'a> {
+    /// Working days, for spans in working days.
+    pub calendar: &'a WorkingCalendar,
+    /// Desk hours in the site's zone, for clocks that count only while the desk is staffed.
+    pub desk: &'a Desk,
 }
 
 /// One command being applied.
@@ -146,11 +169,7 @@ impl Step<'_> {
         self.out.push(event);
     }
 
-    fn run(
-        &mut self,
-        action: RequestAction,
-        calendar: &WorkingCalendar,
-    ) -> Result<(), ServiceError> {
+    fn run(&mut self, action: RequestAction, clocks: Clocks<'_>) -> Result<(), ServiceError> {
         use RequestAction as A;
         let before_done = [State::Received, State::Acknowledged, State::InProgress];
         match action {
@@ -174,7 +193,7 @@ impl Step<'_> {
             A::MakeSafe => self.milestone(&[State::InProgress], "made_safe", &[SlaKind::MadeSafe]),
             A::Reply { text } => self.reply(text, &before_done),
             A::AgreeVisit { at } => self.agree_visit(at, &before_done),
-            A::Complete { report } => self.complete(report, calendar),
+            A::Complete { report } => self.complete(report, clocks),
             A::FollowUp {
                 method,
                 outcome,
@@ -201,6 +220,20 @@ impl Step<'_> {
             A::Decline { reason } => self.decline(reason),
             A::ExplainDelay { reason } => self.explain_delay(reason),
             A::FlagImportant => self.flag_important(),
+            A::PassOn {
+                department,
+                task,
+                due_at,
+            } => self.pass_on(department, task, due_at),
+            A::WorkOrderResult { text } => self.work_order_result(text),
+            A::WarnOwnerOfDelay { reason } => self.warn_owner(reason),
+            A::Assign { to } => {
+                if to.trim().is_empty() {
+                    return Err(ServiceError::Empty("assignee"));
+                }
+                self.assign(to);
+                Ok(())
+            }
         }
     }
 
@@ -270,7 +303,7 @@ impl Step<'_> {
         Ok(())
     }
 
-    fn complete(&mut self, report: String, calendar: &WorkingCalendar) -> Result<(), ServiceError> {
+    fn complete(&mut self, report: String, clocks: Clocks<'_>) -> Result<(), ServiceError> {
         if matches!(self.request.kind, RequestKind::Repair { .. }) && report.trim().is_empty() {
             // A repair is done only when the technician reports back (seed 001:851).
             return Err(ServiceError::Empty("completion report"));
@@ -293,7 +326,7 @@ impl Step<'_> {
             at: self.now,
         });
         let pending = std::mem::take(&mut self.request.pending_clocks);
-        self.start_clocks(&pending, calendar);
+        self.start_clocks(&pending, clocks);
         Ok(())
     }
 
@@ -366,13 +399,103 @@ impl Step<'_> {
         Ok(())
     }
 
+    /// Passes the request to `department` (seed 001:741): a work order with a deadline,
+    /// one open at a time; the request is then in progress.
+    fn pass_on(
+        &mut self,
+        department: String,
+        task: String,
+        due_at: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        if department.trim().is_empty() {
+            return Err(ServiceError::Empty("department"));
+        }
+        if task.trim().is_empty() {
+            return Err(ServiceError::Empty("task"));
+        }
+        if due_at <= self.now {
+            return Err(ServiceError::DueInPast);
+        }
+        if let Some(open) = self.request.open_work_order() {
+            let department = open.department.clone();
+            return Err(ServiceError::WorkOrderOpen(self.request.id, department));
+        }
+        if self.request.state != State::InProgress {
+            self.move_to(
+                &[State::Received, State::Acknowledged],
+                State::InProgress,
+                "pass on",
+                &[SlaKind::Acknowledged],
+            )?;
+        }
+        self.request.work_orders.push(super::WorkOrder {
+            department: department.clone(),
+            task,
+            due_at,
+            issued_by: self.actor.clone(),
+            issued_at: self.now,
+            result: None,
+            delay: None,
+            breached: false,
+        });
+        self.emit(Kind::PassedOn { department, due_at });
+        Ok(())
+    }
+
+    fn work_order_result(&mut self, text: String) -> Result<(), ServiceError> {
+        if text.trim().is_empty() {
+            return Err(ServiceError::Empty("result"));
+        }
+        let written = self.written(text.clone());
+        let order = self.open_order()?;
+        order.result = Some(written);
+        let department = order.department.clone();
+        self.emit(Kind::WorkOrderDone {
+            department,
+            result: text,
+        });
+        Ok(())
+    }
+
+    fn warn_owner(&mut self, reason: String) -> Result<(), ServiceError> {
+        if reason.trim().is_empty() {
+            return Err(ServiceError::Empty("reason for delay"));
+        }
+        let written = self.written(reason.clone());
+        let order = self.open_order()?;
+        order.delay = Some(written);
+        let department = order.department.clone();
+        self.emit(Kind::OwnerToldOfDelay { department, reason });
+        Ok(())
+    }
+
+    fn written(&self, text: String) -> super::WorkResult {
+        super::WorkResult {
+            text,
+            by: self.actor.clone(),
+            at: self.now,
+        }
+    }
+
+    fn open_order(&mut self) -> Result<&mut super::WorkOrder, ServiceError> {
+        let id = self.request.id;
+        (self.request.work_orders.iter_mut())
+            .find(|w| w.is_open())
+            .ok_or(ServiceError::NoWorkOrder(id))
+    }
+
+    fn assign(&mut self, to: String) {
+        self.request.assigned_to = Some(to.clone());
+        self.emit(Kind::Assigned { to });
+    }
+
     fn flag_manager(&mut self) {
         self.request.manager_flagged_at = Some(self.now);
         self.emit(Kind::ManagerFlagged);
     }
 
     /// Starts report-anchored rules now; parks completion-anchored ones until completion.
-    fn start_clocks(&mut self, rules: &[SlaRule], calendar: &WorkingCalendar) {
+    fn start_clocks(&mut self, rules: &[SlaRule], clocks: Clocks<'_>) {
         for rule in rules {
             let done = self.request.state == State::Completed;
             let anchor_at = match rule.anchor {
@@ -383,7 +506,7 @@ impl Step<'_> {
                     continue;
                 }
             };
-            let clock = SlaClock::start(rule, anchor_at, calendar);
+            let clock = SlaClock::start_at_desk(rule, anchor_at, clocks.calendar, clocks.desk);
             self.emit(Kind::SlaStarted {
                 sla: clock.sla,
                 due_at: clock.due_at,

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::calendar::WorkingCalendar;
+use super::calendar::{Desk, Pause, WorkingCalendar};
 
 /// Which deadline a clock measures. The snake-case name is the `sla` metric label.
 #[derive(
@@ -119,6 +119,11 @@ pub struct SlaRule {
     pub anchor: SlaAnchor,
     /// How long it runs.
     pub within: Span,
+    /// Whether it counts only while the desk is staffed (`[service] desk_hours`), pausing
+    /// outside them (rules.md §14 Complaints: "within 30 min in desk hours"). Minutes and
+    /// hours only; service requests only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub desk_hours: bool,
 }
 
 impl SlaRule {
@@ -127,6 +132,33 @@ impl SlaRule {
             sla,
             anchor,
             within,
+            desk_hours: false,
+        }
+    }
+
+    /// The same rule counted in desk hours.
+    const fn in_desk_hours(self) -> Self {
+        Self {
+            desk_hours: true,
+            ..self
+        }
+    }
+
+    /// The same rule counted round the clock (an incident's clocks have no desk hours).
+    pub const fn round_the_clock(self) -> Self {
+        Self {
+            desk_hours: false,
+            ..self
+        }
+    }
+
+    /// The span as elapsed time, for desk-hours counting; `None` for calendar and working
+    /// days, which desk hours do not apply to.
+    pub fn desk_span(&self) -> Option<Duration> {
+        match self.within {
+            Span::Minutes(m) => Some(Duration::minutes(m)),
+            Span::Hours(h) => Some(Duration::hours(h)),
+            Span::Days(_) | Span::WorkingDays(_) => None,
         }
     }
 }
@@ -158,6 +190,10 @@ pub struct SlaClock {
     pub met_at: Option<DateTime<Utc>>,
     /// Whether the deadline passed unmet; set once, never cleared.
     pub breached: bool,
+    /// For a desk-hours clock, the stretches between start and due when the desk is closed
+    /// and the clock does not count.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pauses: Vec<Pause>,
 }
 
 impl SlaClock {
@@ -169,7 +205,29 @@ impl SlaClock {
             due_at: rule.within.after(anchor_at, calendar),
             met_at: None,
             breached: false,
+            pauses: Vec::new(),
         }
+    }
+
+    /// Starts `rule` from `anchor_at`, counting only the desk's hours when the rule says so.
+    pub fn start_at_desk(
+        rule: &SlaRule,
+        anchor_at: DateTime<Utc>,
+        calendar: &WorkingCalendar,
+        desk: &Desk,
+    ) -> Self {
+        let mut clock = Self::start(rule, anchor_at, calendar);
+        if let Some(span) = rule.desk_span().filter(|_| rule.desk_hours) {
+            (clock.due_at, clock.pauses) = desk.after(anchor_at, span);
+        }
+        clock
+    }
+
+    /// When a running clock paused at `now` (the desk closed) counts again; `None` while it
+    /// counts or once met.
+    pub fn resumes_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let paused = self.pauses.iter().find(|p| p.from <= now && now < p.to);
+        paused.filter(|_| self.is_running()).map(|p| p.to)
     }
 
     /// Whether the step is still outstanding.
@@ -300,12 +358,14 @@ pub fn ordinary_repair_rules() -> Vec<SlaRule> {
 /// the seeds, §4.3).
 pub fn complaint_rules() -> Vec<SlaRule> {
     vec![
-        // rules.md §14 Complaints: acknowledged within 30 min.
+        // rules.md §14 Complaints: acknowledged within 30 min in desk hours (the park desk
+        // is unstaffed 22:00–08:30, §1.4).
         SlaRule::new(
             SlaKind::Acknowledged,
             SlaAnchor::Reported,
             Span::Minutes(30),
-        ),
+        )
+        .in_desk_hours(),
         // rules.md §14 Complaints: a reply with a plan within 24 h.
         SlaRule::new(SlaKind::Replied, SlaAnchor::Reported, Span::Hours(24)),
         // rules.md §14 Complaints: resolved within 3 working days.

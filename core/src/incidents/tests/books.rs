@@ -12,6 +12,8 @@ fn new_request(kind: RequestKind) -> NewRequest {
         owner: None,
         summary: "kitchen tap leaking".to_owned(),
         received_by: "desk".to_owned(),
+        assigned_to: None,
+        unit_cs_person: None,
     }
 }
 
@@ -37,17 +39,17 @@ fn chasers(events: &[RequestEvent]) -> usize {
 
 #[test]
 fn requests_are_numbered_on_after_the_highest_restored() {
-    let mut book = RequestBook::new(ServiceConfig::default());
+    let mut book = RequestBook::new(ServiceConfig::default(), chrono_tz::Asia::Shanghai);
     let first = take_in(&mut book, REPAIR, t0());
     let kept = book.get(first).unwrap().clone();
-    let mut restarted = RequestBook::new(ServiceConfig::default());
+    let mut restarted = RequestBook::new(ServiceConfig::default(), chrono_tz::Asia::Shanghai);
     restarted.restore(vec![ServiceRequest { id: 41, ..kept }]);
     assert_eq!(take_in(&mut restarted, REPAIR, t0()), 42);
 }
 
 #[test]
 fn the_chase_runs_at_most_once_a_minute_of_business_time_and_chases_once() {
-    let mut book = RequestBook::new(ServiceConfig::default());
+    let mut book = RequestBook::new(ServiceConfig::default(), chrono_tz::Asia::Shanghai);
     let id = take_in(&mut book, REPAIR, t0());
     let secs = Duration::seconds;
     // The owner must be contacted within 30 minutes (rules.md §14 Repairs).
@@ -71,7 +73,7 @@ fn the_chase_runs_at_most_once_a_minute_of_business_time_and_chases_once() {
 
 #[test]
 fn a_request_links_to_one_incident_and_a_suggestion_to_none() {
-    let mut book = RequestBook::new(ServiceConfig::default());
+    let mut book = RequestBook::new(ServiceConfig::default(), chrono_tz::Asia::Shanghai);
     let id = take_in(&mut book, REPAIR, t0());
     let events = book.link(id, 7, "desk", t0()).unwrap();
     assert!(matches!(
@@ -98,7 +100,7 @@ fn a_request_links_to_one_incident_and_a_suggestion_to_none() {
 
 #[test]
 fn follow_ups_fall_due_one_working_day_after_the_work_for_requests_and_incidents_alike() {
-    let mut requests = RequestBook::new(ServiceConfig::default());
+    let mut requests = RequestBook::new(ServiceConfig::default(), chrono_tz::Asia::Shanghai);
     let id = take_in(&mut requests, REPAIR, t0());
     step(
         &mut requests,

@@ -92,9 +92,11 @@ fn a_repair_waiting_past_its_follow_up_deadline_is_handed_over_as_overdue() {
         owner: None,
         summary: "tap leaking".to_owned(),
         received_by: "desk".to_owned(),
+        assigned_to: None,
+        unit_cs_person: None,
     };
     let cal = WorkingCalendar::default();
-    let mut r = ServiceRequest::new(4, new, &ServiceConfig::default(), &cal, t0()).0;
+    let mut r = ServiceRequest::new(4, new, &ServiceConfig::default(), on(&cal), t0()).0;
     let steps = [
         RequestAction::Acknowledge,
         RequestAction::Dispatch {
@@ -107,7 +109,7 @@ fn a_repair_waiting_past_its_follow_up_deadline_is_handed_over_as_overdue() {
     ];
     for (n, action) in steps.into_iter().enumerate() {
         let at = t0() + mins(10 * (n as i64 + 1));
-        r.apply(RequestCommand::new("desk", action), &cal, at)
+        r.apply(RequestCommand::new("desk", action), on(&cal), at)
             .unwrap();
     }
     // Completed Thursday 10:40 with every other deadline met; the follow-up call is due

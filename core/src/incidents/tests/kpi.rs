@@ -10,15 +10,17 @@ fn repair(id: RequestId, at: DateTime<Utc>) -> ServiceRequest {
         owner: None,
         summary: "tap leaking".to_owned(),
         received_by: "desk".to_owned(),
+        assigned_to: None,
+        unit_cs_person: None,
     };
     let config = ServiceConfig::default();
-    ServiceRequest::new(id, new, &config, &WorkingCalendar::default(), at).0
+    ServiceRequest::new(id, new, &config, on(&WorkingCalendar::default()), at).0
 }
 
 fn act(r: &mut ServiceRequest, action: RequestAction, at: DateTime<Utc>) {
     r.apply(
         RequestCommand::new("desk", action),
-        &WorkingCalendar::default(),
+        on(&WorkingCalendar::default()),
         at,
     )
     .unwrap();

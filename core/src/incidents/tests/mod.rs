@@ -22,6 +22,17 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 9, 2, 0, 0).unwrap()
 }
 
+/// The default desk (08:30–22:00 in Shanghai) for requests' clocks.
+static DESK: std::sync::LazyLock<Desk> = std::sync::LazyLock::new(Desk::default);
+
+/// The request clocks on `calendar` and the default desk.
+fn on(calendar: &WorkingCalendar) -> Clocks<'_> {
+    Clocks {
+        calendar,
+        desk: &DESK,
+    }
+}
+
 fn mins(m: i64) -> Duration {
     Duration::minutes(m)
 }

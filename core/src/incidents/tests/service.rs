@@ -10,12 +10,14 @@ fn request(kind: RequestKind) -> (ServiceRequest, Vec<RequestEvent>) {
         owner: Some("陈女士".to_owned()),
         summary: "kitchen tap leaking".to_owned(),
         received_by: "desk".to_owned(),
+        assigned_to: None,
+        unit_cs_person: None,
     };
     ServiceRequest::new(
         7,
         new,
         &ServiceConfig::default(),
-        &WorkingCalendar::default(),
+        on(&WorkingCalendar::default()),
         t0(),
     )
 }
@@ -31,7 +33,7 @@ fn act(
 ) -> Result<Vec<RequestEvent>, ServiceError> {
     req.apply(
         RequestCommand::new("zhang.tech", action),
-        &WorkingCalendar::default(),
+        on(&WorkingCalendar::default()),
         at,
     )
 }
@@ -351,5 +353,161 @@ fn a_closed_request_takes_no_more_changes() {
             id: 7,
             state: RequestState::Closed
         }
+    );
+}
+
+/// A complaint taken in at `at` through a book whose desk keeps the default hours.
+fn complaint_in_book(at: DateTime<Utc>) -> (RequestBook, RequestId) {
+    let mut book = RequestBook::new(ServiceConfig::default(), chrono_tz::Asia::Shanghai);
+    let new = NewRequest {
+        kind: RequestKind::Complaint { important: false },
+        channel: Channel::Hotline,
+        unit: "A-1203".to_owned(),
+        owner: None,
+        summary: "noise from the plant room".to_owned(),
+        received_by: "night.manager".to_owned(),
+        assigned_to: None,
+        unit_cs_person: None,
+    };
+    let (id, _) = book
+        .take_in(new, None, &WorkingCalendar::default(), at)
+        .unwrap();
+    (book, id)
+}
+
+#[test]
+fn complaint_acknowledgement_pauses_while_the_desk_is_closed_and_says_when_it_resumes() {
+    // rules.md §14 Complaints: 30 min in desk hours; §1.4: unstaffed 22:00–08:30.
+    // t0 is 10:00 in Shanghai; 21:50 is eleven hours fifty later.
+    let taken = t0() + Duration::hours(11) + mins(50);
+    let (mut book, id) = complaint_in_book(taken);
+    let opens = t0() + Duration::hours(22) + mins(30); // 08:30 the next day
+    let clock = book.get(id).unwrap().clock(SlaKind::Acknowledged).unwrap();
+    assert_eq!(clock.due_at, opens + mins(20));
+    // Round the clock it would breach at 22:20; at 23:00 it is paused, not late.
+    let night = taken + mins(70);
+    assert!(book.run_due(night).is_empty());
+    let view = book.get(id).unwrap().running_clocks(night);
+    let ack = view
+        .iter()
+        .find(|v| v.sla == SlaKind::Acknowledged)
+        .unwrap();
+    assert_eq!(ack.resumes_at, Some(opens));
+    // Counting again after 08:30: still on time at 08:50, breached just after.
+    let counting = book.get(id).unwrap().running_clocks(opens + mins(5));
+    assert_eq!(counting[0].resumes_at, None);
+    assert!(book.run_due(opens + mins(20)).is_empty());
+    let late = book.run_due(opens + mins(21) + Duration::seconds(1));
+    assert_eq!(breached(&late), vec![SlaKind::Acknowledged]);
+}
+
+/// Issue 22 item 14, seed 003:751: a request from a unit goes to the unit's own
+/// customer-service person unless the desk names someone; a person's open work is one list.
+#[test]
+fn a_request_goes_to_the_units_own_person_and_their_open_work_is_one_list() {
+    let mut book = RequestBook::new(ServiceConfig::default(), chrono_tz::Asia::Shanghai);
+    let cal = WorkingCalendar::default();
+    let new = |unit: &str, named: Option<&str>| NewRequest {
+        kind: RequestKind::Repair { emergency: false },
+        channel: Channel::Phone,
+        unit: unit.to_owned(),
+        owner: None,
+        summary: "door lock broken".to_owned(),
+        received_by: "desk".to_owned(),
+        assigned_to: named.map(str::to_owned),
+        unit_cs_person: Some("zhou".to_owned()),
+    };
+    let (own, events) = book.take_in(new("A-1", None), None, &cal, t0()).unwrap();
+    assert!(events.iter().any(|e| e.kind
+        == RequestEventKind::Assigned {
+            to: "zhou".to_owned()
+        }));
+    let (named, _) = book
+        .take_in(new("A-1", Some("li")), None, &cal, t0())
+        .unwrap();
+    assert_eq!(book.get(named).unwrap().assigned_to.as_deref(), Some("li"));
+    let (second, _) = book.take_in(new("A-2", None), None, &cal, t0()).unwrap();
+    let work = |book: &RequestBook| -> Vec<RequestId> {
+        book.open_work_of("zhou").map(|r| r.id).collect()
+    };
+    assert_eq!(work(&book), [own, second]);
+    let decline = RequestAction::Decline {
+        reason: "owner repairs it".to_owned(),
+    };
+    book.apply(second, RequestCommand::new("zhou", decline), &cal, t0())
+        .unwrap();
+    assert_eq!(work(&book), [own], "closed work leaves the list");
+    let give = RequestAction::Assign {
+        to: "li".to_owned(),
+    };
+    book.apply(own, RequestCommand::new("zhou", give), &cal, t0())
+        .unwrap();
+    assert!(work(&book).is_empty());
+}
+
+/// Issue 22 item 13, seed 001:741: work outside the desk's scope goes to a named department
+/// as a work order with a deadline; the result is written on it; a delay is told to the
+/// owner with its reason; a missed deadline is flagged once.
+#[test]
+fn work_passed_to_a_department_carries_its_deadline_result_and_the_owners_delay_notice() {
+    let mut req = ordinary_repair();
+    let pass = |due| RequestAction::PassOn {
+        department: "engineering".to_owned(),
+        task: "replace the riser valve".to_owned(),
+        due_at: due,
+    };
+    assert_eq!(
+        act(&mut req, pass(t0() - mins(1)), t0()),
+        Err(ServiceError::DueInPast)
+    );
+    let due = t0() + Duration::days(2);
+    act(&mut req, pass(due), t0() + mins(5)).unwrap();
+    assert_eq!(req.state, RequestState::InProgress);
+    assert!(req.clock(SlaKind::Acknowledged).unwrap().met_at.is_some());
+    assert!(matches!(
+        act(&mut req, pass(due), t0() + mins(6)),
+        Err(ServiceError::WorkOrderOpen(7, _))
+    ));
+    let warn = RequestAction::WarnOwnerOfDelay {
+        reason: "the valve is on order, arriving Monday".to_owned(),
+    };
+    let told = act(&mut req, warn, t0() + Duration::days(1)).unwrap();
+    assert!(told.iter().any(|e| matches!(
+        &e.kind,
+        RequestEventKind::OwnerToldOfDelay { department, reason }
+            if department == "engineering" && reason.contains("Monday")
+    )));
+    let overdue = |events: &[RequestEvent]| {
+        (events.iter())
+            .filter(|e| matches!(e.kind, RequestEventKind::WorkOrderOverdue { .. }))
+            .count()
+    };
+    assert_eq!(
+        overdue(&req.tick(due)),
+        0,
+        "not late at the deadline itself"
+    );
+    assert_eq!(overdue(&req.tick(due + mins(1))), 1);
+    assert!(req.is_overdue(due + mins(1)));
+    assert_eq!(overdue(&req.tick(due + mins(2))), 0, "flagged once");
+    let result = RequestAction::WorkOrderResult {
+        text: "valve replaced, riser tested".to_owned(),
+    };
+    act(&mut req, result, due + Duration::days(1)).unwrap();
+    let order = &req.work_orders[0];
+    assert_eq!(
+        order.result.as_ref().map(|r| r.text.as_str()),
+        Some("valve replaced, riser tested")
+    );
+    assert!(order.breached && req.open_work_order().is_none());
+    assert_eq!(
+        act(
+            &mut req,
+            RequestAction::WorkOrderResult {
+                text: "again".to_owned()
+            },
+            due + Duration::days(1)
+        ),
+        Err(ServiceError::NoWorkOrder(7))
     );
 }

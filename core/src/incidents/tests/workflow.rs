@@ -215,6 +215,7 @@ fn a_site_can_add_its_own_category() {
             sla: SlaKind::OnSite,
             anchor: SlaAnchor::Reported,
             within: Span::Minutes(10),
+            desk_hours: false,
         }],
     });
     let mut book = IncidentBook::new(config).unwrap();
@@ -329,4 +330,28 @@ fn a_config_whose_alarm_hint_names_a_missing_category_is_refused() {
     config.calendar.time_zone = "Nowhere/Land".to_owned();
     let err = IncidentBook::new(config).unwrap_err();
     assert_eq!(err.problems.len(), 2, "{err}");
+}
+
+#[test]
+fn an_incident_clock_in_desk_hours_is_refused() {
+    let mut config = IncidentsConfig::default();
+    config.catalogue.extra.push(CategorySpec {
+        key: "lift".to_owned(),
+        name: "电梯".to_owned(),
+        department: Department::Engineering,
+        accident: false,
+        clocks: vec![SlaRule {
+            sla: SlaKind::OnSite,
+            anchor: SlaAnchor::Reported,
+            within: Span::Minutes(30),
+            desk_hours: true,
+        }],
+    });
+    let problems = IncidentBook::new(config).unwrap_err().problems;
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("cannot count desk hours")),
+        "{problems:?}"
+    );
 }

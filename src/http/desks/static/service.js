@@ -28,7 +28,10 @@ const table = (head, rows, empty) => rows.length
   ? `<table><thead><tr>${head.map(h => `<th>${h}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`
   : `<div class="empty">${empty || t("none")}</div>`;
 /// A running clock in words: "剩余 3 小时 12 分" / "超时 2 天 1 小时", coloured.
-const running = c => `<span class="s-${esc(c.status)}">${esc(tp("sla_", c.sla))} ${t(c.remaining_secs < 0 ? "overdue_by" : "left", { d: dur(c.remaining_secs) })}</span>`;
+// A desk-hours clock paused while the desk is closed says when it counts again (§14).
+const running = c => c.resumes_at
+  ? `<span class="s-paused" data-resumes="${esc(c.resumes_at)}">${esc(tp("sla_", c.sla))} ${t("clock_paused", { time: time(c.resumes_at) })}</span>`
+  : `<span class="s-${esc(c.status)}">${esc(tp("sla_", c.sla))} ${t(c.remaining_secs < 0 ? "overdue_by" : "left", { d: dur(c.remaining_secs) })}</span>`;
 
 // ---- the side lists: work in hand, follow-ups due, current notices, KPIs -------------
 

@@ -111,7 +111,9 @@ function timelineText(e) {
   else if (type === "milestone") detail = tp("ms_", k.step);
   else if (k.sla) detail = tp("sla_", k.sla) + (k.due_at ? ` · ${t("deadline")} ${time(k.due_at)}` : "") + (k.late ? ` · ${t("overdue")}` : "");
   else if (k.overdue) detail = tp("sla_", k.overdue);
+  else if (k.department) detail = [k.department, k.due_at ? `${t("deadline")} ${time(k.due_at)}` : "", k.result || k.reason || ""].filter(Boolean).join(" · ");
   else if (k.reason) detail = k.reason;
+  else if (k.to) detail = k.to;
   return esc(tp("rev_", type)) + (detail ? " · " + esc(detail) : "");
 }
 
@@ -127,6 +129,7 @@ function clockRows(r) {
 
 function records(r) {
   const rows = [];
+  if (r.assigned_to) rows.push([t("cs_assigned_to"), esc(r.assigned_to)]);
   if (r.technician) rows.push([t("cs_technician"), esc(r.technician)]);
   if (r.completion) rows.push([t("cs_report"), `${esc(r.completion.report)} <small>${time(r.completion.at)}</small>`]);
   if (r.reply) rows.push([t("cs_reply"), esc(r.reply)]);
