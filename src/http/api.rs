@@ -298,7 +298,8 @@ async fn chart(
     if to <= from {
         return Err(ApiError::invalid("to", "`to` must be after `from`"));
     }
-    let (start, end) = (from.timestamp_millis(), to.timestamp_millis());
+    // The end is drawn too: a reading taken now belongs on the chart of "the last hour".
+    let (start, end) = (from.timestamp_millis(), to.timestamp_millis() + 1);
     let step = ((end - start) / CHART_SLICES).max(1);
     let mut series = Vec::new();
     for slice in (start..end).step_by(step as usize) {

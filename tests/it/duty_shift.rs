@@ -210,6 +210,7 @@ async fn a_points_chart_in(lang: Lang) {
         .expect("svg");
     assert!(svg.starts_with("<svg"), "{svg}");
     assert!(svg.contains("11-23 10:00"), "site time with the day: {svg}");
+    assert!(svg.contains("<circle"), "the readings drawn: {svg}");
     // The search keeps what matches.
     shown(c, "#pl-q")
         .await

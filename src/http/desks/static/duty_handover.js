@@ -28,7 +28,7 @@ const dutyHandover = (() => {
     else if (hour >= DAY_START + 12) start = at(date, DAY_START + 12);
     else start = at(sw.toLocal(at(date, 12) - 24 * HOUR).slice(0, 10), DAY_START + 12);
     const day = sw.toLocal(start).slice(0, 10);
-    return { start, end: start + 12 * HOUR, name: `${day} ${kind}`, label: t("ho_shift_" + kind, { date: day }) };
+    return { start, end: start + 12 * HOUR, name: `${day} ${kind}`, label: t("ho_shift_" + kind, { date: day.replace(/-/g, "/") }) };
   }
 
   /// A hand-over item's reference in words, with a link to its page.
@@ -71,7 +71,9 @@ const dutyHandover = (() => {
     return `<div class="card" id="ho-current" data-handover-open="${h.id}"><h2>${t("ho_open", { id: h.id })}</h2>
       <p>${t("outgoing")}: <b>${esc(h.outgoing)}</b> · ${time(h.started_at)} · ${t("ho_progress", { n: h.entries.length - left, m: h.entries.length })}</p>
       <ul class="notes">${notes}</ul>
-      ${dutyIncident.table(t("open_items"), [t("ho_item"), t("ho_notes"), t("ho_ack_col")], rows, "ho-items")}
+      <h3>${t("open_items")}</h3>
+      <table id="ho-items"><thead><tr><th>${t("ho_item")}</th><th>${t("ho_notes")}</th><th>${t("ho_ack_col")}</th></tr></thead>
+      <tbody>${rows.length ? rows.join("") : `<tr><td colspan="3" class="empty">${t("none")}</td></tr>`}</tbody></table>
       <div class="step"><button type="button" class="primary" id="ho-complete"${refuse ? " disabled" : ""}>${t("ho_complete")}</button>${why(refuse)}</div></div>`;
   }
 
@@ -84,7 +86,7 @@ const dutyHandover = (() => {
   function dutyLog(shift, log) {
     const rows = log.entries.map(e => `<tr data-key="le:${e.id}"><td>${time(e.at)}</td><td>${esc(e.author)}</td><td>${esc(e.text)}</td></tr>`);
     return dutyIncident.table(t("ho_log", { shift: shift.label }), [t("when"), t("ho_author"), t("message")], rows, "duty-log")
-      + `<form class="card step" id="log-form"><label>${t("ho_log_entry")}<textarea id="log-text" rows="2"></textarea></label>
+      + `<form class="card step" id="log-form"><label class="wide">${t("ho_log_entry")}<textarea id="log-text" rows="2"></textarea></label>
       <button type="submit" class="primary" id="log-write">${t("ho_log_write")}</button></form>`;
   }
 
