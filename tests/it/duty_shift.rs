@@ -109,7 +109,10 @@ async fn the_handover_in(lang: Lang) {
         .find(Locator::Css("button[data-ho-ack]"))
         .await
         .expect("ack");
-    assert!(!ack.is_enabled().await.expect("state"), "outgoing cannot ack");
+    assert!(
+        !ack.is_enabled().await.expect("state"),
+        "outgoing cannot ack"
+    );
     // A handling note on the first item.
     let note = r#"#ho-items tbody tr:first-child input[data-ho-note-text]"#;
     shown(c, note)
@@ -127,13 +130,24 @@ async fn the_handover_in(lang: Lang) {
         .expect("type");
     click(c, "#log-write").await;
     drawn(c, "#duty-log", "B2 水泵房").await;
-    views_fit(c, "/#handover (started)", lang, "shift-handover-started-1920").await;
+    views_fit(
+        c,
+        "/#handover (started)",
+        lang,
+        "shift-handover-started-1920",
+    )
+    .await;
 
     // The incoming person acknowledges item by item, then completes.
     open_as(c, &app, "/#handover", lang, "day-li").await;
     let complete = shown(c, "#ho-complete").await;
     assert!(!complete.is_enabled().await.expect("state"));
-    drawn(c, "#ho-current", lang.pick("未确认", "not yet acknowledged")).await;
+    drawn(
+        c,
+        "#ho-current",
+        lang.pick("未确认", "not yet acknowledged"),
+    )
+    .await;
     for left in (0..items).rev() {
         click(c, "button[data-ho-ack]:not([disabled])").await;
         eventually("one fewer to acknowledge", WAIT, || async {
@@ -141,9 +155,20 @@ async fn the_handover_in(lang: Lang) {
         })
         .await;
     }
-    drawn(c, "#ho-items", lang.pick("day-li 已确认", "acknowledged by day-li")).await;
+    drawn(
+        c,
+        "#ho-items",
+        lang.pick("day-li 已确认", "acknowledged by day-li"),
+    )
+    .await;
     c.set_window_size(390, 844).await.expect("phone");
-    views_fit(c, "/#handover (acknowledged)", lang, "shift-handover-acked-390").await;
+    views_fit(
+        c,
+        "/#handover (acknowledged)",
+        lang,
+        "shift-handover-acked-390",
+    )
+    .await;
     click(c, "#ho-complete").await;
     shown(c, "#ho-start").await;
     let list = app.get_json("/api/v1/handovers").await;
@@ -180,7 +205,12 @@ async fn a_points_chart_in(lang: Lang) {
     let point = "em_b1.current_l1";
     click(c, &format!(r#"button[data-chart="{point}"]"#)).await;
     click(c, r#"button[data-win="24h"]"#).await;
-    drawn(c, "#pl-chart-card h2", lang.pick("A 相电流", "Phase 1 current")).await;
+    drawn(
+        c,
+        "#pl-chart-card h2",
+        lang.pick("A 相电流", "Phase 1 current"),
+    )
+    .await;
     let span = eventually("a 24 h chart drawn", WAIT, || async {
         let v = c
             .execute(
@@ -245,12 +275,25 @@ async fn the_guard_scans_in(lang: Lang) {
     c.set_window_size(390, 844).await.expect("phone");
     open_as(c, &app, "/guard", lang, "guard-zhang").await;
     drawn(c, "#tour", "b1 lobby").await;
-    shown(c, "#code").await.send_keys("b1l").await.expect("type");
+    shown(c, "#code")
+        .await
+        .send_keys("b1l")
+        .await
+        .expect("type");
     click(c, "#send").await;
-    drawn(c, "#result", lang.pick("打卡成功，按时", "counted, on time")).await;
+    drawn(
+        c,
+        "#result",
+        lang.pick("打卡成功，按时", "counted, on time"),
+    )
+    .await;
     drawn(c, "#tour", "roof").await;
     // The same tag again: refused, in words.
-    shown(c, "#code").await.send_keys("b1l").await.expect("type");
+    shown(c, "#code")
+        .await
+        .send_keys("b1l")
+        .await
+        .expect("type");
     click(c, "#send").await;
     let words = [
         lang.pick("重复扫描", "Scanned twice"),

@@ -87,7 +87,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript",
         include_str!("static/duty_handover.js"),
     ),
-    ("guard.js", "text/javascript", include_str!("static/guard.js")),
+    (
+        "guard.js",
+        "text/javascript",
+        include_str!("static/guard.js"),
+    ),
     (
         "oncall.js",
         "text/javascript",
