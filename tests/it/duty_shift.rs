@@ -3,7 +3,8 @@
 //! the acknowledgements, and is told why), a note on an item, the incoming person
 //! acknowledging item by item and completing it, a duty-log entry for the shift; a
 //! point's chart opened from the plant with a 24 h window and the plant searched; the
-//! guard page at 390 px scanning by short code with the verdict in words. Every view fits
+//! guard page at 390 px scanning by short code with the verdict in words and reporting a
+//! finding with a photo. Every view fits
 //! its window; the zh views show no English-catalogue phrase and no raw code.
 //! Screenshots at 1920 and 390 px in `target/screenshots/`.
 
@@ -306,6 +307,24 @@ async fn the_guard_scans_in(lang: Lang) {
     })
     .await;
     assert!(!refused.contains('_'), "{refused}");
+    // A finding with its category, a note and a photo (the camera on a phone).
+    let dir = tempfile::tempdir().expect("dir");
+    let photo = dir.path().join("door.png");
+    std::fs::write(&photo, crate::browser_desk::PNG).expect("photo");
+    c.find(Locator::Id("f-photo"))
+        .await
+        .expect("picker")
+        .send_keys(&photo.display().to_string())
+        .await
+        .expect("file chosen");
+    drawn(c, "#f-name", "door.png").await;
+    shown(c, "#f-text")
+        .await
+        .send_keys("B1 北门未锁")
+        .await
+        .expect("type");
+    click(c, "#f-send").await;
+    drawn(c, "#f-result", lang.pick("已上报", "Reported")).await;
     views_fit(c, "/guard", lang, "shift-guard-390").await;
     c.set_window_size(1920, 1080).await.expect("desk");
     views_fit(c, "/guard", lang, "shift-guard-1920").await;

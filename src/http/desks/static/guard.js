@@ -159,11 +159,15 @@ $("finding").onsubmit = async ev => {
     if (r.status === 401) { askPassword(); return; }
     if (!r.ok) { say("f-result", t("g_refused", { why: a.message || r.status }), false); return; }
     say("f-result", t("g_reported"), true);
-    $("f-text").value = ""; $("f-photo").value = "";
+    $("f-text").value = ""; $("f-photo").value = ""; $("f-name").textContent = "";
   } catch (e) {
     say("f-result", t("g_offline_retry"), false);
   } finally { $("f-send").disabled = false; }
 };
+
+// The browser's own file button speaks the browser's language: a button of the page's.
+$("f-take").onclick = () => $("f-photo").click();
+$("f-photo").onchange = () => { $("f-name").textContent = $("f-photo").files[0]?.name || ""; };
 
 setupNfc();
 saveQueue(queue());
