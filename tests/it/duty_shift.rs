@@ -228,6 +228,31 @@ async fn a_points_chart_in(lang: Lang) {
     .await;
     assert_eq!(span, 24 * 3600 * 1000);
     views_fit(c, "/#plant (chart)", lang, "shift-plant-chart-1920").await;
+    // A window of one's own, typed in the page's order (not the browser's locale).
+    click(c, r#"button[data-win="custom"]"#).await;
+    let from = shown(c, "#pl-from").await;
+    let shown_as = from.prop("value").await.ok().flatten().unwrap_or_default();
+    assert!(
+        shown_as.starts_with(lang.pick("2026/11/23 ", "23/11/2026 ")),
+        "{shown_as}"
+    );
+    from.clear().await.expect("cleared");
+    from.send_keys(lang.pick("2026/11/20 08:00", "20/11/2026 08:00"))
+        .await
+        .expect("type");
+    click(c, "#pl-custom button[type=submit]").await;
+    eventually("the chart from 20 Nov 08:00 site time", WAIT, || async {
+        let v = c
+            .execute(
+                "return new URL(document.getElementById('pl-chart').src).searchParams.get('from');",
+                vec![],
+            )
+            .await
+            .ok()?;
+        (v.as_str()? == "2026-11-20T00:00:00.000Z").then_some(())
+    })
+    .await;
+    views_fit(c, "/#plant (custom)", lang, "shift-plant-custom-1920").await;
     // The chart is the server's drawing, in site time.
     let url = format!(
         "{}/api/v1/points/{point}/chart?from=2026-11-23T02:00:00Z&to=2026-11-24T02:00:00Z",

@@ -104,8 +104,7 @@ const dutyPlant = (() => {
     const wins = Object.keys(WINDOWS).concat(["custom"]).map(w =>
       `<button type="button" data-win="${w}" class="${chart.win === w ? "primary" : ""}">${t("pl_win_" + w)}</button>`).join("");
     const custom = chart.win === "custom" ? `<form class="inline" id="pl-custom">
-        <label>${t("pl_from")}<input type="datetime-local" id="pl-from" value="${sw.toLocal(chart.from)}"></label>
-        <label>${t("pl_to")}<input type="datetime-local" id="pl-to" value="${sw.toLocal(chart.to)}"></label>
+        ${dateField("pl-from", t("pl_from"), chart.from)}${dateField("pl-to", t("pl_to"), chart.to)}
         <button type="submit" class="primary">${t("pl_show")}</button></form>` : "";
     return `<div class="detail" id="pl-chart-card" data-key="chart"><h2>${esc(pointName(p))} <small>${esc(p.unit)}</small>
         <button type="button" id="pl-chart-close">${t("ac_close")}</button></h2>
@@ -113,6 +112,25 @@ const dutyPlant = (() => {
       <figure class="chart"><figcaption>${sw.time(new Date(chart.from))} – ${sw.time(new Date(chart.to))}</figcaption>
       <img id="pl-chart" src="${esc(src)}" alt="${t("ac_chart")}"></figure></div>`;
   }
+
+  // A date and time typed in the page's own order (zh 2026/11/24 08:00, en 24/11/2026
+  // 08:00), whatever the browser's locale, in site time; the calendar button opens the
+  // browser's picker, whose answer is written back in the page's order.
+  const two = n => String(n).padStart(2, "0");
+  function showDate(ms) {
+    const [d, hm] = sw.toLocal(ms).split("T"), [y, m, day] = d.split("-");
+    return (sw.lang === "zh" ? `${y}/${m}/${day}` : `${day}/${m}/${y}`) + " " + hm;
+  }
+  function readDate(text) {
+    const m = String(text).trim().match(/^(\d{1,4})\/(\d{1,2})\/(\d{1,4})\s+(\d{1,2}):(\d{2})$/);
+    if (!m) return NaN;
+    const [y, mo, d] = sw.lang === "zh" ? [m[1], m[2], m[3]] : [m[3], m[2], m[1]];
+    return Date.parse(sw.fromLocal(`${y}-${two(mo)}-${two(d)}T${two(m[4])}:${m[5]}`));
+  }
+  const dateField = (id, label, ms) => `<label>${label}<span class="date-field">
+      <input id="${id}" inputmode="numeric" value="${showDate(ms)}" placeholder="${t("pl_date_format")}" aria-label="${label}" autocomplete="off">
+      <button type="button" data-pick="${id}" aria-label="${t("pl_pick_date")}">📅</button>
+      <input type="datetime-local" class="picker" data-for="${id}" tabindex="-1" aria-hidden="true"></span></label>`;
 
   // ---- the tab -------------------------------------------------------------------------
 
@@ -176,14 +194,25 @@ const dutyPlant = (() => {
       duty.refresh();
       document.getElementById("plant").scrollIntoView({ block: "start" });
     } else if (b.dataset.win) { choose(b.dataset.win); duty.refresh(); }
+    else if (b.dataset.pick) {
+      const picker = panel.querySelector(`input.picker[data-for="${b.dataset.pick}"]`);
+      const typed = readDate(document.getElementById(b.dataset.pick).value);
+      if (!Number.isNaN(typed)) picker.value = sw.toLocal(typed);
+      picker.showPicker?.();
+    }
     else if (b.id === "pl-chart-close") { chart.point = null; duty.refresh(); }
   });
   panel.addEventListener("input", e => { if (e.target.id === "pl-q") duty.refresh(); });
+  panel.addEventListener("change", e => {
+    const into = e.target.classList.contains("picker") && document.getElementById(e.target.dataset.for);
+    if (into && e.target.value) into.value = showDate(Date.parse(sw.fromLocal(e.target.value)));
+  });
   panel.addEventListener("submit", e => {
     e.preventDefault();
     if (e.target.id !== "pl-custom") return;
-    const from = Date.parse(sw.fromLocal(document.getElementById("pl-from").value));
-    const to = Date.parse(sw.fromLocal(document.getElementById("pl-to").value));
+    const from = readDate(document.getElementById("pl-from").value);
+    const to = readDate(document.getElementById("pl-to").value);
+    if (Number.isNaN(from) || Number.isNaN(to)) { sw.toast(t("pl_bad_date", { format: t("pl_date_format") })); return; }
     if (!(to > from)) { sw.toast(t("pl_bad_window")); return; }
     chart.from = from; chart.to = to;
     duty.refresh();
