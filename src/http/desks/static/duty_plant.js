@@ -129,7 +129,7 @@ const dutyPlant = (() => {
   }
   const dateField = (id, label, ms) => `<label>${label}<span class="date-field">
       <input id="${id}" inputmode="numeric" value="${showDate(ms)}" placeholder="${t("pl_date_format")}" aria-label="${label}" autocomplete="off">
-      <button type="button" data-pick="${id}" aria-label="${t("pl_pick_date")}">📅</button>
+      <button type="button" data-pick="${id}">${t("pl_pick_date")}</button>
       <input type="datetime-local" class="picker" data-for="${id}" tabindex="-1" aria-hidden="true"></span></label>`;
 
   // ---- the tab -------------------------------------------------------------------------
