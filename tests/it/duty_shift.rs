@@ -195,6 +195,11 @@ async fn a_handover_is_started_acknowledged_item_by_item_and_completed_en() {
     the_handover_in(Lang::En).await;
 }
 
+async fn status(app: &TestApp, path: &str) -> u16 {
+    let answer = reqwest::get(format!("{}{path}", app.base)).await;
+    answer.expect("answer").status().as_u16()
+}
+
 async fn a_points_chart_in(lang: Lang) {
     let app = app().await;
     let b = browser().await;
@@ -267,6 +272,16 @@ async fn a_points_chart_in(lang: Lang) {
     assert!(svg.starts_with("<svg"), "{svg}");
     assert!(svg.contains("11-23 10:00"), "site time with the day: {svg}");
     assert!(svg.contains("<circle"), "the readings drawn: {svg}");
+    // Refusals: an unknown point, a window running backwards.
+    assert_eq!(status(&app, "/api/v1/points/nope/chart").await, 404);
+    let backwards =
+        format!("/api/v1/points/{point}/chart?from=2026-11-24T02:00:00Z&to=2026-11-23T02:00:00Z");
+    assert_eq!(status(&app, &backwards).await, 422);
+    assert_eq!(
+        status(&app, &format!("/api/v1/points/{point}/chart?window=1h")).await,
+        422,
+        "an unknown parameter is refused by name"
+    );
     // The search keeps what matches.
     shown(c, "#pl-q")
         .await
