@@ -29,7 +29,13 @@ pub(crate) fn svg(
     };
     let (lo, hi) = range(series);
     let y = |v: f64| TOP + (hi - v) / (hi - lo) * (H - TOP - BOTTOM);
-    let clock = |at: DateTime<Utc>| at.with_timezone(&tz).format("%H:%M").to_string();
+    // From a day up the time alone is ambiguous: the day goes with it.
+    let pattern = if to - from >= chrono::Duration::days(1) {
+        "%m-%d %H:%M"
+    } else {
+        "%H:%M"
+    };
+    let clock = |at: DateTime<Utc>| at.with_timezone(&tz).format(pattern).to_string();
     let base = H - BOTTOM;
     let mut out = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="11">"#

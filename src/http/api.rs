@@ -2,6 +2,8 @@
 //! the event journal.
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
@@ -15,7 +17,7 @@ use super::{ApiError, AppState, ErrorBody};
 use crate::store::{EventRow, Reading};
 
 #[derive(OpenApi)]
-#[openapi(paths(devices, points, point, readings, batch_readings, events))]
+#[openapi(paths(devices, points, point, readings, chart, batch_readings, events))]
 pub(super) struct Doc;
 
 pub(super) fn router() -> Router<AppState> {
@@ -24,6 +26,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/points", get(points))
         .route("/points/{id}", get(point))
         .route("/points/{id}/readings", get(readings))
+        .route("/points/{id}/chart", get(chart))
         .route("/readings", get(batch_readings))
         .route("/events", get(events))
 }
@@ -255,6 +258,60 @@ async fn readings(
         .readings_page(&id, window.millis(), page.offset, page.fetch())
         .await?;
     Ok(page.of_fetched(rows))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ChartQuery {
+    /// From; 24 hours before `to` by default.
+    from: Option<DateTime<Utc>>,
+    /// To; now by default.
+    to: Option<DateTime<Utc>>,
+}
+
+/// Slices a chart's window is cut into, and readings read from each: a 30-day window of a
+/// point recorded every second still draws from at most 1,000 readings spread over it.
+const CHART_SLICES: i64 = 200;
+const CHART_PER_SLICE: i64 = 5;
+
+/// A point's history over a window as an SVG line chart in site time (the alarm detail's
+/// chart, without a raise to mark).
+#[utoipa::path(get, path = "/points/{id}/chart", tag = "plant",
+    params(("id" = String, Path, description = "Point id"), ChartQuery),
+    responses(
+        (status = 200, description = "The chart", content_type = "image/svg+xml", body = String),
+        (status = 404, description = "No such point", body = ErrorBody),
+        (status = 422, description = "`to` not after `from`", body = ErrorBody),
+    ))]
+async fn chart(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ChartQuery>,
+) -> Result<Response, ApiError> {
+    let known = s.engine.points().await.ok_or(ApiError::Unavailable)?;
+    if !known.iter().any(|p| *p.id == *id) {
+        return Err(ApiError::NotFound(format!("point `{id}`")));
+    }
+    let to = q.to.unwrap_or_else(|| s.clock.now());
+    let from = q.from.unwrap_or(to - Duration::hours(24));
+    if to <= from {
+        return Err(ApiError::invalid("to", "`to` must be after `from`"));
+    }
+    // The end is drawn too: a reading taken now belongs on the chart of "the last hour".
+    let (start, end) = (from.timestamp_millis(), to.timestamp_millis() + 1);
+    let step = ((end - start) / CHART_SLICES).max(1);
+    let mut series = Vec::new();
+    for slice in (start..end).step_by(step as usize) {
+        let between = (slice, (slice + step).min(end));
+        let rows = s
+            .store
+            .readings_page(&id, between, 0, CHART_PER_SLICE)
+            .await?;
+        series.extend(rows.iter().map(|r| (r.at, r.value)));
+    }
+    let svg = super::alarm_chart::svg(&series, (from, to), None, s.site.tz());
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
 /// Most points one batch may ask for: a plant tab's worth, not the whole register.

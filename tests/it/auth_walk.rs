@@ -52,6 +52,7 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/points", READ),
     ("GET", "/api/v1/points/em_b1.voltage_l1", READ),
     ("GET", "/api/v1/points/em_b1.voltage_l1/readings", READ),
+    ("GET", "/api/v1/points/em_b1.voltage_l1/chart", READ),
     ("GET", "/api/v1/readings?points=em_b1.voltage_l1", READ),
     ("GET", "/api/v1/events", READ),
     ("GET", "/api/v1/stream", READ),

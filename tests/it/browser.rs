@@ -240,7 +240,9 @@ async fn guard_page(app: &crate::helpers::TestApp) -> Browser {
         .expect("page loads");
     b.client
         .execute(
-            "localStorage.setItem('guard', 'guard-zhang'); localStorage.removeItem('scanQueue');",
+            // The English page: these tests read its words ("ok…", "Hold…").
+            "localStorage.setItem('guard', 'guard-zhang'); localStorage.removeItem('scanQueue');
+             document.cookie = 'lang=en; path=/';",
             vec![],
         )
         .await

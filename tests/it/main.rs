@@ -19,6 +19,7 @@ mod docs;
 mod duty;
 mod duty_console;
 mod duty_desk;
+mod duty_shift;
 mod files;
 mod going_live;
 mod grafana;

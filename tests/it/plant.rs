@@ -197,8 +197,9 @@ async fn health_readiness_dashboard_and_metrics_are_served() {
     assert_eq!(ready["writes"]["ok"], true, "{ready}");
     let page = get("/").await.text().await.expect("html");
     assert!(page.contains("Test Estate") && page.contains("/assets/duty.js"));
-    // The page's script, served beside it, reads the plant.
-    let script = get("/assets/duty.js").await;
+    // The page's plant script, served beside it, reads the plant.
+    assert!(page.contains("/assets/duty_plant.js"));
+    let script = get("/assets/duty_plant.js").await;
     assert_eq!(script.status(), 200);
     assert!(script.text().await.expect("js").contains("/api/v1/points"));
     let metrics = get("/metrics").await;

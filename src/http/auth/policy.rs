@@ -165,6 +165,7 @@ pub(crate) const TABLE: &[Rule] = &[
     r("GET", "/api/v1/points", only(READ)),
     r("GET", "/api/v1/points/{id}", only(READ)),
     r("GET", "/api/v1/points/{id}/readings", only(READ)),
+    r("GET", "/api/v1/points/{id}/chart", only(READ)),
     r("GET", "/api/v1/readings", only(READ)),
     r("GET", "/api/v1/events", only(READ)),
     r("GET", "/api/v1/meter-snapshots", only(READ)),

@@ -11,7 +11,9 @@
 //! - service desk (客服前台): `/service`, `/service/requests/{id}`,
 //!   `/service/notices/new`, `/service/notices/{id}`, `/service/units`, `service.html` +
 //!   `service.js`, `service_request.js`, `service_notices.js`;
-//! - the guard's phone page: `/guard` (`../assets/guard.html`, still on its own).
+//! - the guard's phone page: `/guard`, `guard.html` + `guard.js` (the tour, scans by NFC
+//!   or code with their queue, findings);
+//! - the duty desk's plant and hand-over tabs: `duty_plant.js`, `duty_handover.js`.
 //!
 //! A page's actions are calls to the `/api/v1` routes; the server decides.
 
@@ -29,8 +31,6 @@ use sitewatch_core::incidents::IncidentId;
 use super::{AppState, Principal};
 use catalogue::Lang;
 
-const GUARD: &str = include_str!("../assets/guard.html");
-
 /// The templates, parsed once.
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -38,6 +38,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("layout.html", include_str!("templates/layout.html")),
         ("duty.html", include_str!("templates/duty.html")),
         ("service.html", include_str!("templates/service.html")),
+        ("guard.html", include_str!("templates/guard.html")),
     ];
     for (name, source) in pages {
         if let Err(e) = env.add_template(name, source) {
@@ -75,6 +76,21 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "duty_incident.js",
         "text/javascript",
         include_str!("static/duty_incident.js"),
+    ),
+    (
+        "duty_plant.js",
+        "text/javascript",
+        include_str!("static/duty_plant.js"),
+    ),
+    (
+        "duty_handover.js",
+        "text/javascript",
+        include_str!("static/duty_handover.js"),
+    ),
+    (
+        "guard.js",
+        "text/javascript",
+        include_str!("static/guard.js"),
     ),
     (
         "oncall.js",
@@ -174,31 +190,13 @@ pub(super) async fn asset(Path(name): Path<String>) -> Response {
 }
 
 /// `/guard`: the guard's phone page (Web NFC where the browser has it, typed code
-/// otherwise, scans queued while offline).
+/// otherwise, scans queued while offline or signed out), on the desks' layout.
 pub(super) async fn guard(
     State(s): State<AppState>,
     who: Option<Extension<Principal>>,
-) -> Html<String> {
-    Html(fill(GUARD, &s, who))
-}
-
-/// Fills the guard page's site name, user, role and CSRF token.
-fn fill(page: &str, s: &AppState, who: Option<Extension<Principal>>) -> String {
-    let who = who.as_deref();
-    page.replace("{{site_name}}", &html_escape(&s.site.name))
-        .replace("{{user}}", &html_escape(who.map_or("", |p| &p.name)))
-        .replace("{{role}}", who.map_or("", |p| p.role.as_str()))
-        .replace(
-            "{{csrf}}",
-            &html_escape(who.and_then(|p| p.csrf.as_deref()).unwrap_or("")),
-        )
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    headers: HeaderMap,
+) -> Response {
+    render("guard.html", &s, who.as_deref(), &headers)
 }
 
 #[cfg(test)]
@@ -207,7 +205,7 @@ mod tests {
 
     #[test]
     fn every_template_parses() {
-        for name in ["layout.html", "duty.html", "service.html"] {
+        for name in ["layout.html", "duty.html", "service.html", "guard.html"] {
             assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
         }
     }

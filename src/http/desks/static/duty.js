@@ -1,7 +1,7 @@
 // The duty desk (值班台): the tab shell (tabs, the status line and badges, the refresh
-// loop) and the smaller tabs: incident board, patrol, service overview, plant with
-// sparklines, hand-overs. The alarm console is duty_alarms.js and the incident page
-// duty_incident.js, loaded before this file. Draws from /api/v1 and patches in place
+// loop) and the smaller tabs: incident board, patrol, service overview. The alarm console
+// is duty_alarms.js, the incident page duty_incident.js, the plant duty_plant.js and the
+// hand-over duty_handover.js, loaded before this file. Draws from /api/v1 and patches in place
 // (sw.patch); the live stream and a 1 s timer keep it current.
 "use strict";
 // `/incidents/{id}` is this page showing one incident (a URL one can share).
@@ -52,15 +52,6 @@ function renderKpis(report) {
   return table(t("kpis"), [t("kpi"), t("value"), t("target")], rows);
 }
 
-function renderHandovers(list) {
-  const rows = list.slice(-20).reverse().map(h => {
-    const acked = h.entries.filter(e => e.acknowledged).length;
-    return `<tr data-handover="${h.id}"><td>#${h.id}</td><td>${time(h.started_at)}</td><td>${esc(h.outgoing)}</td>
-      <td>${h.completed ? esc(h.completed[0]) : ""}</td><td class="${h.completed ? "" : "s-amber"}">${acked}/${h.entries.length} ${t("acked")}</td></tr>`;
-  });
-  return table(t("handovers"), ["#", t("since"), t("outgoing"), t("incoming"), t("open_items")], rows);
-}
-
 function renderInspections(due) {
   if (!due.length) return "";
   const rows = due.map(d => `<tr data-unit="${esc(d.unit)}"><td>${esc(d.unit)}</td><td>${time(d.due_at)}</td><td class="${d.state === "overdue" ? "s-red" : "s-amber"}">${esc(t(d.state))}</td></tr>`).join("");
@@ -74,93 +65,6 @@ function renderPatrol(tours) {
     return `<tr><td>${esc(x.route)}</td><td>${time(x.scheduled_start)}</td><td>${esc(tp("ts_", x.status))}</td><td>${done}/${(x.stops || []).length}</td></tr>`;
   }).join("");
   return `<div class="card"><h2>${t("tours")}</h2><table><thead><tr><th>${t("route")}</th><th>${t("since")}</th><th>${t("state")}</th><th>${t("progress")}</th></tr></thead><tbody>${rows}</tbody></table></div>`;
-}
-
-// A point's name and state words in the page's language, from its profile: the zh words
-// where the profile gives them, else the profile's description and states, else the name.
-const zhOf = p => (sw.lang === "zh" && p.zh) || {};
-const pointName = p => zhOf(p).name || p.description || p.name.replace(/_/g, " ");
-
-function fmt(p) {
-  if (p.value === null || p.value === undefined) return "—";
-  const key = String(p.value), label = (zhOf(p).states || {})[key] || (p.states && p.states[key]);
-  if (label) return esc(label);
-  return esc(Math.abs(p.value) >= 1000 ? p.value.toFixed(1) : Number(p.value.toPrecision(6)).toString());
-}
-
-// Sparklines: the last hour of each numeric point, from one batch request when the tab
-// opens, then extended by the samples history keeps (SSE, `samples=recorded`) while it
-// stays open. Times are the daemon's (`now` of /api/v1/points), not the browser's.
-const HOUR = 3600e3;
-const spark = { series: {}, es: null };
-const numeric = p => !p.states || !Object.keys(p.states).length;
-
-function sparkAdd(id, at, value) {
-  const s = spark.series[id] || (spark.series[id] = []);
-  if (s.length && s[s.length - 1][0] >= at) return;
-  s.push([at, value]);
-  while (s[0][0] < at - HOUR) s.shift();
-}
-
-function sparkFollow(points) {
-  if (spark.es) return;
-  spark.series = {};
-  spark.es = new EventSource("/api/v1/stream?kinds=point&samples=recorded");
-  spark.es.addEventListener("point", e => {
-    const s = JSON.parse(e.data);
-    if (s.kind === "sample") sparkAdd(s.point, Date.parse(s.at), s.value);
-  });
-  const ids = points.filter(numeric).map(p => encodeURIComponent(p.id));
-  if (!ids.length) return;
-  getJSON(`/api/v1/readings?points=${ids.join(",")}`).then(r => {
-    for (const [id, rows] of Object.entries(r.points)) {
-      const history = rows.map(x => [Date.parse(x.at), x.value]);
-      const last = history.length ? history[history.length - 1][0] : -Infinity;
-      spark.series[id] = history.concat((spark.series[id] || []).filter(x => x[0] > last));
-    }
-    refresh();
-  }).catch(() => {});
-}
-
-addEventListener("pagehide", () => sparkStop());
-
-function sparkStop() {
-  if (spark.es) spark.es.close();
-  spark.es = null;
-}
-
-function sparkline(p, now) {
-  if (!numeric(p)) return "";
-  const pts = (spark.series[p.id] || []).filter(x => x[0] >= now - HOUR);
-  const at = p.updated_at ? Math.min(Date.parse(p.updated_at), now) : null;
-  // The current value is the line's tip, even when history has not kept it (deadband).
-  if (p.value != null && at && (!pts.length || at > pts[pts.length - 1][0])) pts.push([at, p.value]);
-  if (pts.length < 2) return "";
-  const W = 120, H = 24, vs = pts.map(x => x[1]), lo = Math.min(...vs), hi = Math.max(...vs);
-  // The hour, or less while history is younger (a new site, a restart): the line fills
-  // the box either way instead of squeezing into its right edge.
-  const from = pts[0][0], span = Math.max(now - from, 1);
-  const y = v => hi === lo ? H / 2 : H - 2 - (v - lo) / (hi - lo) * (H - 4);
-  const xy = pts.map(([t, v]) => `${((t - from) / span * W).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
-  return `<svg class="spark" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}"><title>${esc(lo)} – ${esc(hi)}</title>`
-    + `<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="${xy}"/></svg>`;
-}
-
-function renderPlant(devices, points, now) {
-  return devices.map(d => {
-    const rows = points.filter(p => p.device === d.id).map(p => `
-      <tr data-point="${esc(p.id)}" data-key="p:${esc(p.id)}" class="q-${esc(p.quality)}">
-        <td title="${esc(p.id)} · ${esc(p.description)}">${esc(pointName(p))}</td>
-        <td class="value">${fmt(p)}</td><td class="spark">${sparkline(p, now)}</td><td class="unit">${esc(p.unit)}</td>
-        <td class="quality">${esc(t(p.quality))}</td>
-        <td class="age">${p.age_seconds === null ? "—" : p.age_seconds.toFixed(1) + " " + t("s_ago")}</td>
-      </tr>`).join("");
-    return `<div class="card" data-device="${esc(d.id)}" data-key="d:${esc(d.id)}">
-      <h2>${esc(d.name)} <span class="badge ${d.up ? "up" : "down"}">${t(d.up ? "up" : "down")}</span>
-      <small title="${esc(d.profile)}">${esc(d.address)}${d.unit_id == null ? '' : ' #' + d.unit_id}</small></h2>
-      <table><thead><tr><th>${t("point")}</th><th>${t("value")}</th><th class="spark">${t("trend")}</th><th>${t("unit")}</th><th class="quality">${t("quality")}</th><th>${t("age")}</th></tr></thead>
-      <tbody>${rows}</tbody></table></div>`;
-  }).join("");
 }
 
 // The month's KPIs read every request of the period: once a minute is enough for them.
@@ -181,16 +85,12 @@ const loaders = {
     ]);
     return renderService(r, f, n) + renderKpis(await monthKpis());
   },
-  handover: async () => renderHandovers(await getJSON("/api/v1/handovers").catch(() => [])),
+  handover: () => dutyHandover.html(),
   patrol: async () => {
     const [tours, due] = await Promise.all([getJSON("/api/v1/patrol/tours"), getJSON("/api/v1/inspections/due").catch(() => [])]);
     return renderPatrol(tours) + renderInspections(due);
   },
-  plant: async () => {
-    const [d, p] = await Promise.all([getJSON("/api/v1/devices"), getJSON("/api/v1/points")]);
-    sparkFollow(p.points);
-    return renderPlant(d, p.points, Date.parse(p.now));
-  },
+  plant: () => dutyPlant.html(),
 };
 
 // The status line on every tab: unacknowledged alarms by priority, breached and nearly
@@ -247,7 +147,7 @@ async function refresh() {
   try {
     document.querySelectorAll("nav.tabs button").forEach(b => b.classList.toggle("active", b.dataset.tab === tab));
     document.querySelectorAll("section.panel").forEach(s => s.classList.toggle("active", s.id === tab));
-    if (tab !== "plant") sparkStop();
+    if (tab !== "plant") dutyPlant.stop();
     renderStatus(await dutyAlarms.standing(), await loadSummary());
     if (tab === "alarms") await dutyAlarms.draw();
     else if (tab === "incident") await dutyIncident.draw(incidentId);
