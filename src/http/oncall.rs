@@ -103,7 +103,7 @@ fn me(s: &AppState, actor: Actor) -> Result<(&crate::paging::Paging, String), Ap
     let paging = s
         .paging
         .as_deref()
-        .ok_or_else(|| ApiError::NotFound("paging ([paging] is not set)".into()))?;
+        .ok_or_else(|| ApiError::NotFound("`[paging]` (paging is off)".into()))?;
     let user = actor
         .0
         .ok_or_else(|| ApiError::invalid("user", "sign in: the order is the signed-in person's"))?;
@@ -133,11 +133,12 @@ fn channels_of(paging: &crate::paging::Paging, user: &str) -> Result<MyChannels,
     responses(
         (status = 200, description = "Their channels, first tried first", body = MyChannels),
         (status = 404, description = "Paging is not set up, or the user is not one of [[people]]", body = ErrorBody),
-        (status = 422, description = "Nobody is signed in", body = ErrorBody),
+        (status = 422, description = "Nobody is signed in, or an unknown query parameter", body = ErrorBody),
     ))]
 async fn my_channels(
     State(s): State<AppState>,
     actor: Actor,
+    _: ApiQuery<NoParams>,
 ) -> Result<Json<MyChannels>, ApiError> {
     let (paging, user) = me(&s, actor)?;
     Ok(Json(channels_of(paging, &user)?))
@@ -154,6 +155,7 @@ async fn my_channels(
 async fn set_my_channels(
     State(s): State<AppState>,
     actor: Actor,
+    _: ApiQuery<NoParams>,
     ApiJson(body): ApiJson<ChannelOrder>,
 ) -> Result<Json<MyChannels>, ApiError> {
     let (paging, user) = me(&s, actor)?;

@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
+use super::page::{ApiQuery, NoParams};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
 
 #[derive(OpenApi)]
@@ -27,7 +28,7 @@ pub(super) fn router() -> Router<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SmsReply {
-    /// The number the reply came from (`+8613800000001`).
+    /// The number the reply came from (`+8613512345678`).
     phone: String,
     /// What the person wrote: `1` acknowledges, `2` takes ownership.
     text: String,
@@ -60,6 +61,7 @@ struct ReplyDone {
 async fn reply(
     State(s): State<AppState>,
     headers: HeaderMap,
+    _: ApiQuery<NoParams>,
     ApiJson(body): ApiJson<SmsReply>,
 ) -> Result<Json<ReplyDone>, ApiError> {
     let paging = s
@@ -67,7 +69,7 @@ async fn reply(
         .as_deref()
         .filter(|p| p.reply_secret.is_some())
         .ok_or_else(|| {
-            ApiError::NotFound("SMS replies ([paging] reply_secret is not set)".into())
+            ApiError::NotFound("`[paging] reply_secret` (SMS replies are off)".into())
         })?;
     let given = headers
         .get(header::AUTHORIZATION)

@@ -435,16 +435,18 @@ impl PagingTask {
                 None => return self.nobody(tx, round, &page, prio, now).await,
             },
         };
-        if first && page.kind == "alarm" {
-            if let Some((status, reason)) = self.flood_holds(&page, &person, prio, now) {
-                if tx
-                    .settle(page.id, status, Some(&person), &reason, now)
-                    .await?
-                {
-                    round.settled.push(status);
-                }
-                return Ok(());
+        let held = match first && page.kind == "alarm" {
+            true => self.flood_holds(&page, &person, prio, now),
+            false => None,
+        };
+        if let Some((status, reason)) = held {
+            if tx
+                .settle(page.id, status, Some(&person), &reason, now)
+                .await?
+            {
+                round.settled.push(status);
             }
+            return Ok(());
         }
         let Some(who) = self.paging.person(&person) else {
             let reason = format!("`{person}` is not one of [[people]]");
