@@ -368,3 +368,81 @@ async fn sms_replies_are_off_without_a_reply_secret() {
     .await;
     assert_eq!(status, 404, "{err}");
 }
+
+#[tokio::test]
+async fn a_signed_in_engineer_moves_mail_above_sms_on_the_duty_desk_at_390_px() {
+    use fantoccini::Locator;
+    let rig = rig(0, "").await;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let app = spawn_app_with(Db::Sqlite, &rig.extra, clock.clone()).await;
+    crate::auth_walk::user(&app, "wang", Role::DutyEngineer, "wang-password").await;
+    let b = crate::browser::browser().await;
+    let c = &b.client;
+    c.set_window_size(390, 844).await.expect("window size");
+    c.goto(&format!("{}/login", app.base))
+        .await
+        .expect("log-in page");
+    for (css, text) in [("#username", "wang"), ("#password", "wang-password")] {
+        c.find(Locator::Css(css))
+            .await
+            .expect("field")
+            .send_keys(text)
+            .await
+            .expect("typed");
+    }
+    c.find(Locator::Css("#signin"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    eventually("signed in", WAIT, || async {
+        c.current_url().await.ok().filter(|u| u.path() != "/login")
+    })
+    .await;
+    c.goto(&format!("{}/#alarms", app.base))
+        .await
+        .expect("desk");
+    let before = eventually("my channels on the desk", WAIT, || async {
+        crate::browser::text_of(c, "#my-channels summary").await
+    })
+    .await;
+    assert!(before.contains("我的寻呼渠道"), "{before}");
+    c.find(Locator::Css("#my-channels summary"))
+        .await
+        .expect("summary")
+        .click()
+        .await
+        .expect("open");
+    crate::browser::shoot(c, "paging-my-channels-390").await;
+    c.find(Locator::Css(r#"#my-channels button[data-up="1"]"#))
+        .await
+        .expect("the ↑ of the second channel")
+        .click()
+        .await
+        .expect("click");
+    let list = eventually("mail first, my order", WAIT, || async {
+        crate::browser::text_of(c, "#my-channels")
+            .await
+            .filter(|t| t.contains("我的顺序"))
+    })
+    .await;
+    let (mail, sms) = (list.find("邮件"), list.find("短信"));
+    assert!(mail.is_some() && mail < sms, "{list}");
+    let width = c
+        .execute("return document.documentElement.scrollWidth", vec![])
+        .await
+        .expect("width");
+    assert!(
+        width.as_u64() <= Some(390),
+        "no sideways scrolling: {width}"
+    );
+    crate::browser::shoot(c, "paging-my-channels-moved-390").await;
+    let store = app.store().await;
+    let orders = store.channel_orders().await.expect("orders");
+    assert_eq!(
+        orders.get("wang").map(Vec::as_slice),
+        Some(&["email".to_owned(), "sms".to_owned()][..])
+    );
+    b.client.clone().close().await.ok();
+}

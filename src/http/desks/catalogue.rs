@@ -73,6 +73,7 @@ mod tests {
         ("service.html", include_str!("templates/service.html")),
         ("common.js", include_str!("static/common.js")),
         ("duty.js", include_str!("static/duty.js")),
+        ("oncall.js", include_str!("static/oncall.js")),
         ("service.js", include_str!("static/service.js")),
         (
             "service_request.js",
