@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use sitewatch_core::alarms::{Alarm, AlarmEvent, AlarmState, Priority, Transition};
 use sitewatch_core::clock::Clock;
 use sitewatch_core::incidents::IncidentState;
-use sitewatch_core::oncall::{FloodDecision, FloodState};
+use sitewatch_core::oncall::{FloodDecision, FloodState, Past};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -141,6 +141,7 @@ impl PagingTask {
             ),
             Err(e) => tracing::warn!(error = %e, "cannot requeue pages left in flight"),
         }
+        self.restore_flood().await;
         self.reconcile().await;
         let mut tick = tokio::time::interval(ROUND);
         loop {
@@ -178,6 +179,35 @@ impl PagingTask {
             if let Err(e) = self.store.page_outcome(d.id, &d.outcome, d.at).await {
                 tracing::warn!(error = %e, page = d.id, "cannot record a page's outcome at stop");
             }
+        }
+    }
+
+    /// Rebuilds flood control from the record of the last hour and interval, so a restart
+    /// gives nobody a fresh interval or a fresh hour.
+    async fn restore_flood(&mut self) {
+        let now = self.clock.now();
+        let since = now - chrono::Duration::hours(1) - self.paging.flood.interval;
+        let rows = match self.store.flood_record(since).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                return tracing::warn!(error = %e, "cannot read the page record; flood control starts afresh");
+            }
+        };
+        for r in rows {
+            let past = match (r.kind.as_str(), r.status.as_str()) {
+                ("summary", _) if r.attempted => Past::Summary,
+                ("alarm", "summarised") => Past::Summarised {
+                    alarm: r.alarm,
+                    emergency: r.emergency,
+                },
+                ("alarm", "held") => Past::Held { alarm: r.alarm },
+                ("alarm", _) if r.attempted => Past::Sent {
+                    alarm: r.alarm,
+                    emergency: r.emergency,
+                },
+                _ => continue,
+            };
+            self.flood.replay(self.paging.flood, &r.person, past, r.at);
         }
     }
 

@@ -102,6 +102,25 @@ fn record(r: &AnyRow) -> Result<PageRecord, sqlx::Error> {
     })
 }
 
+/// One page as flood control saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FloodRow {
+    /// Who.
+    pub person: String,
+    /// `alarm` or `summary`.
+    pub kind: String,
+    /// The alarm (empty for a summary).
+    pub alarm: String,
+    /// Whether an emergency.
+    pub emergency: bool,
+    /// Its status now.
+    pub status: String,
+    /// Whether it was handed to a channel at least once.
+    pub attempted: bool,
+    /// When it was last handed over, or settled.
+    pub at: DateTime<Utc>,
+}
+
 /// A page to plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPage {
@@ -419,6 +438,34 @@ impl Store {
         }
         let rows = q.fetch_all(self.pool()).await?;
         Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
+    }
+
+    /// Pages to a person since `since`, oldest first, with what became of them, for flood
+    /// control to rebuild its state after a restart.
+    pub async fn flood_record(&self, since: DateTime<Utc>) -> Result<Vec<FloodRow>, StoreError> {
+        let rows = sqlx::query(
+            "select person, kind, alarm_id, priority, status, attempts, \
+             coalesce(sent_at_ms, updated_at_ms) as at_ms from pages \
+             where person is not null and coalesce(sent_at_ms, updated_at_ms) >= $1 \
+             order by at_ms, page_id",
+        )
+        .bind(ms(since))
+        .fetch_all(self.pool())
+        .await?;
+        let row = |r: &AnyRow| -> Result<FloodRow, sqlx::Error> {
+            Ok(FloodRow {
+                person: r.try_get("person")?,
+                kind: r.try_get("kind")?,
+                alarm: r
+                    .try_get::<Option<String>, _>("alarm_id")?
+                    .unwrap_or_default(),
+                emergency: r.try_get::<String, _>("priority")? == "emergency",
+                status: r.try_get("status")?,
+                attempted: r.try_get::<i64, _>("attempts")? > 0,
+                at: at(r, "at_ms")?.unwrap_or_default(),
+            })
+        };
+        Ok(rows.iter().map(row).collect::<Result<_, _>>()?)
     }
 
     /// The latest page handed to one of `numbers` by SMS or voice.

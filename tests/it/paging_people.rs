@@ -446,3 +446,56 @@ async fn a_signed_in_engineer_moves_mail_above_sms_on_the_duty_desk_at_390_px() 
     );
     b.client.clone().close().await.ok();
 }
+
+#[tokio::test]
+async fn a_restart_keeps_the_persons_flood_interval_so_the_next_page_joins_the_summary() {
+    let rig = rig(0, "").await;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let app = spawn_app_with(Db::Sqlite, &rig.extra, clock.clone()).await;
+    raise_pump(&app).await;
+    let first = page(&app, PUMP, "duty_engineer", 0, "delivered").await;
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/alarms/{PUMP}/acknowledge"),
+            json!({"actor": "wang"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.sim().set(3, "fault", 0.0);
+    eventually("the pump back to normal", WAIT, || async {
+        let list = app.get_json("/api/v1/alarms").await;
+        (!list.as_array()?.iter().any(|a| a["id"] == PUMP)).then_some(())
+    })
+    .await;
+    clock.set(t0() + chrono::Duration::minutes(1));
+    let (db, sim) = app.shut_down().await;
+    let app = start(db, sim, &rig.extra, clock.clone()).await;
+    // Raised again inside wang's five-minute interval: the rule says summary, not a page,
+    // and the restart has not made wang's interval new.
+    app.sim().set(3, "fault", 1.0);
+    let second = eventually("the second raise's page settled", WAIT, || async {
+        pages(&app, PUMP).await.into_iter().find(|p| {
+            p["level"] == "duty_engineer"
+                && p["seq"] == 0
+                && !["queued", "sending", "cancelled"].contains(&p["status"].as_str().unwrap_or(""))
+                && p["raised_at"] != first["raised_at"]
+        })
+    })
+    .await;
+    assert_eq!(second["status"], "summarised", "{second}");
+    round_done(&app).await;
+    assert_eq!(
+        rig.hook.accepted().len(),
+        1,
+        "one SMS so far: the first page"
+    );
+    clock.set(t0() + chrono::Duration::minutes(5));
+    let summary = eventually("wang's summary", WAIT, || async {
+        rig.hook
+            .accepted()
+            .get(1)
+            .map(|(_, b)| b["text"].as_str().unwrap_or("").to_owned())
+    })
+    .await;
+    assert!(summary.contains("1 alarms"), "{summary}");
+}
