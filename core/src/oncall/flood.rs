@@ -144,7 +144,7 @@ impl FloodState {
         {
             p.last_hour.pop_front();
         }
-        let mut note = |alarm: String, emergency: bool, p: &mut Person| {
+        let note = |alarm: String, emergency: bool, p: &mut Person| {
             if emergency {
                 p.emergency.insert(alarm.clone());
             }
