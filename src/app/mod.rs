@@ -162,6 +162,9 @@ impl App {
         let paging = crate::paging::Paging::from_config(&self.config)
             .context("Failed to configure paging")?
             .map(Arc::new);
+        if let Some(p) = &paging {
+            p.load_orders(&self.store).await?;
+        }
         let (paging_queue, paging_rx) = match &paging {
             Some(_) => {
                 let (q, rx) =

@@ -4,6 +4,10 @@
 //! so every alarm is paged; then the same run with flood control on, counting the pages
 //! handed over against what the flood rule allows (one page and one summary per person per
 //! interval, every emergency page on top).
+//!
+//! The bare reference, in the same run: a plain MQTT subscriber that posts each reading
+//! straight to the same gateway (no engine, no store, no paging), through the same broker.
+//! Its p50/p99 is the floor the transport sets; the ratios say what sitewatch adds.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -46,22 +50,31 @@ pub async fn run(o: PagingBenchOptions) -> anyhow::Result<()> {
         "paging, {} alarms over {} s (1 in {EMERGENCY_EVERY} emergency), rota of 10 people",
         o.alarms, o.seconds
     );
-    let (lat, _) = pass(o, false).await?;
-    let mut lat: Vec<f64> = lat;
+    let mut bare = bare_pass(o).await?;
+    bare.sort_by(f64::total_cmp);
+    println!(
+        "  bare reference (MQTT subscriber posting straight to the gateway): {} of {}, p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
+        bare.len(),
+        o.alarms,
+        pct(&bare, 0.5) * 1e3,
+        pct(&bare, 0.99) * 1e3,
+        bare.last().copied().unwrap_or(f64::NAN) * 1e3,
+    );
+    let (mut lat, _) = pass(o, false).await?;
     lat.sort_by(f64::total_cmp);
-    let pct = |q: f64| {
-        lat.get(((lat.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
     println!(
         "  raise -> first page at the gateway, flood control off: {} of {} paged, p50 {:.0} ms  p99 {:.0} ms  max {:.0} ms  ({:.2}x the 1 s p99 target)",
         lat.len(),
         o.alarms,
-        pct(0.5) * 1e3,
-        pct(0.99) * 1e3,
+        pct(&lat, 0.5) * 1e3,
+        pct(&lat, 0.99) * 1e3,
         lat.last().copied().unwrap_or(f64::NAN) * 1e3,
-        pct(0.99)
+        pct(&lat, 0.99)
+    );
+    println!(
+        "  ratio sitewatch/bare: p50 {:.1}x  p99 {:.1}x",
+        pct(&lat, 0.5) / pct(&bare, 0.5),
+        pct(&lat, 0.99) / pct(&bare, 0.99),
     );
     let (_, got) = pass(o, true).await?;
     let emergency = o.alarms.div_ceil(EMERGENCY_EVERY);
@@ -79,6 +92,80 @@ pub async fn run(o: PagingBenchOptions) -> anyhow::Result<()> {
     );
     println!("RSS {:.1} MB", super::modbus::rss_mb());
     Ok(())
+}
+
+/// The `q` quantile of sorted `v`.
+fn pct(v: &[f64], q: f64) -> f64 {
+    v.get(((v.len() as f64 - 1.0) * q).round() as usize)
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
+/// The same readings through the same broker to the same gateway, with nothing between:
+/// each message posted at once as a page would be.
+async fn bare_pass(o: PagingBenchOptions) -> anyhow::Result<Vec<f64>> {
+    let (broker, host, port) = super::alarms::broker().await?;
+    let received = Arc::new(Mutex::new(Received::default()));
+    let gateway = gateway(received.clone()).await?;
+    let run = format!("{}b", std::process::id());
+    let mut opts = MqttOptions::new(format!("bench-bare-{run}"), host.clone(), port);
+    opts.set_keep_alive(Duration::from_secs(5));
+    let (sub, mut events) = AsyncClient::new(opts, 1024);
+    sub.subscribe(format!("bench/{run}/#"), QoS::AtLeastOnce)
+        .await?;
+    let http = reqwest::Client::new();
+    let relay = tokio::spawn(async move {
+        while let Ok(ev) = events.poll().await {
+            let rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)) = ev else {
+                continue;
+            };
+            let device = p.topic.rsplit('/').next().unwrap_or_default().to_owned();
+            let (http, url) = (http.clone(), gateway.clone());
+            tokio::spawn(async move {
+                let body =
+                    serde_json::json!({"kind": "page", "text": format!("Alarm ({device}, bare)")});
+                let _ = http.post(&url).json(&body).send().await;
+            });
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let sent = publish(o, &host, port, &run).await?;
+    settle(&received, 30, o.alarms, false).await;
+    relay.abort();
+    drop(broker);
+    let got = std::mem::take(&mut *received.lock().map_err(|_| anyhow::anyhow!("lock"))?);
+    Ok(latencies(&got, &sent))
+}
+
+/// Publishes one reading per alarm, evenly over the run; when each went.
+async fn publish(
+    o: PagingBenchOptions,
+    host: &str,
+    port: u16,
+    run: &str,
+) -> anyhow::Result<Vec<Instant>> {
+    let mut opts = MqttOptions::new(format!("bench-pager-{run}"), host, port);
+    opts.set_keep_alive(Duration::from_secs(5));
+    let (client, mut events) = AsyncClient::new(opts, 256);
+    tokio::spawn(async move { while events.poll().await.is_ok() {} });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let gap = Duration::from_secs(o.seconds) / u32::try_from(o.alarms.max(1)).unwrap_or(u32::MAX);
+    let mut sent = Vec::with_capacity(o.alarms);
+    for i in 0..o.alarms {
+        sent.push(Instant::now());
+        client
+            .publish(format!("bench/{run}/b{i}"), QoS::AtLeastOnce, false, "1")
+            .await?;
+        tokio::time::sleep(gap).await;
+    }
+    Ok(sent)
+}
+
+fn latencies(got: &Received, sent: &[Instant]) -> Vec<f64> {
+    got.first
+        .iter()
+        .filter_map(|(i, at)| sent.get(*i).map(|s| at.duration_since(*s).as_secs_f64()))
+        .collect()
 }
 
 /// One daemon, one flood; the latencies of first pages and what arrived.
@@ -100,32 +187,14 @@ async fn pass(o: PagingBenchOptions, flood: bool) -> anyhow::Result<(Vec<f64>, R
     let app = App::build(config, Arc::new(SystemClock)).await?;
     let cancel = CancellationToken::new();
     let daemon = tokio::spawn(app.run_until_stopped(cancel.clone()));
-    let mut opts = MqttOptions::new(format!("bench-pager-{run}"), host, port);
-    opts.set_keep_alive(Duration::from_secs(5));
-    let (client, mut events) = AsyncClient::new(opts, 256);
-    tokio::spawn(async move { while events.poll().await.is_ok() {} });
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let gap = Duration::from_secs(o.seconds) / u32::try_from(o.alarms.max(1)).unwrap_or(u32::MAX);
-    let mut sent = Vec::with_capacity(o.alarms);
-    for i in 0..o.alarms {
-        sent.push(Instant::now());
-        client
-            .publish(format!("bench/{run}/b{i}"), QoS::AtLeastOnce, false, "1")
-            .await?;
-        tokio::time::sleep(gap).await;
-    }
+    let sent = publish(o, &host, port, &run).await?;
     settle(&received, if flood { 10 } else { 30 }, o.alarms, flood).await;
     cancel.cancel();
     let _ = daemon.await;
     let _ = std::fs::remove_dir_all(&dir);
     drop(broker);
     let got = std::mem::take(&mut *received.lock().map_err(|_| anyhow::anyhow!("lock"))?);
-    let lat = got
-        .first
-        .iter()
-        .filter_map(|(i, at)| sent.get(*i).map(|s| at.duration_since(*s).as_secs_f64()))
-        .collect();
-    Ok((lat, got))
+    Ok((latencies(&got, &sent), got))
 }
 
 /// Waits until every alarm was paged (flood off) or for `secs` more.

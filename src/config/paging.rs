@@ -45,6 +45,10 @@ pub struct PagingConfig {
     /// Wait after a failed attempt, doubled after each further one (10 s).
     #[serde(default = "default_backoff", with = "humantime_serde")]
     pub backoff: Duration,
+    /// The secret the SMS gateway sends (`Authorization: Bearer …`) when it posts a
+    /// person's reply to `/api/v1/paging/sms-replies`; at least 16 characters. Unset: SMS
+    /// replies are off. Never logged.
+    pub reply_secret: Option<String>,
     /// Named shifts added to (or replacing) the manuals' `day`, `evening`, `night`,
     /// `office`: `{ late = "12:00-20:00" }`.
     #[serde(default)]
@@ -55,6 +59,7 @@ impl fmt::Debug for PagingConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PagingConfig")
             .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("reply_secret", &self.reply_secret.as_ref().map(|_| "***"))
             .field("link_base", &self.link_base)
             .field("link_ttl", &self.link_ttl)
             .field("repeat", &self.repeat)
@@ -94,6 +99,12 @@ impl PagingConfig {
         }
         if let Err(e) = self.shift_times() {
             out.push(("shifts", e));
+        }
+        if self.reply_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            out.push((
+                "reply_secret",
+                "`reply_secret` must be at least 16 characters".into(),
+            ));
         }
         if self.attempts == 0 {
             out.push(("attempts", "`attempts` must be at least 1".into()));

@@ -25,6 +25,7 @@ pub(crate) mod page;
 mod patrol;
 mod personal;
 mod requests;
+mod sms_reply;
 mod snapshots;
 mod staff;
 mod units;
@@ -122,6 +123,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(kpis::router())
                 .merge(links::router())
                 .merge(oncall::router())
+                .merge(sms_reply::router())
                 .merge(staff::router())
                 .merge(openapi::router())
                 .fallback(fallback::no_route)

@@ -16,14 +16,14 @@ use sitewatch_core::oncall::Coverage;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::page::{ApiQuery, NoParams, Page, Paged};
-use super::{ApiError, AppState, ErrorBody};
+use super::{Actor, ApiError, ApiJson, AppState, ErrorBody};
 use crate::paging::LinkError;
 use crate::store::PageRecord;
 
 const PHONE: &str = include_str!("assets/phone.html");
 
 #[derive(OpenApi)]
-#[openapi(paths(oncall, pages))]
+#[openapi(paths(oncall, pages, my_channels, set_my_channels))]
 pub(super) struct Doc;
 
 /// The API routes (under `/api/v1`).
@@ -31,6 +31,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/oncall", get(oncall))
         .route("/pages", get(pages))
+        .route("/oncall/me/channels", get(my_channels).put(set_my_channels))
 }
 
 /// The phone page (outside the API).
@@ -66,6 +67,109 @@ async fn oncall(State(s): State<AppState>, _: ApiQuery<NoParams>) -> Json<OnCall
             .map(|p| p.coverage(at))
             .unwrap_or_default(),
     })
+}
+
+/// The signed-in person's channels in the order pages try them.
+#[derive(Serialize, ToSchema)]
+struct MyChannels {
+    /// The signed-in user.
+    user: String,
+    /// Whether the order is the person's own (else the config's `[[people]] channels`).
+    own: bool,
+    /// Their channels, the first tried first.
+    channels: Vec<MyChannel>,
+}
+
+/// One channel of a person.
+#[derive(Serialize, ToSchema)]
+struct MyChannel {
+    /// `sms`, `voice`, `wechat`, `dingtalk`, `email` or `mqtt`.
+    channel: String,
+    /// Number, address or topic (a robot webhook's host only).
+    address: String,
+}
+
+/// A person's own order of channels.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ChannelOrder {
+    /// Channel names, the first tried first (`["email", "sms"]`); each one of the person's
+    /// configured channels, at most once; those not named follow in the config's order.
+    order: Vec<String>,
+}
+
+/// The signed-in person and paging, or why not.
+fn me(s: &AppState, actor: Actor) -> Result<(&crate::paging::Paging, String), ApiError> {
+    let paging = s
+        .paging
+        .as_deref()
+        .ok_or_else(|| ApiError::NotFound("`[paging]` (paging is off)".into()))?;
+    let user = actor
+        .0
+        .ok_or_else(|| ApiError::invalid("user", "sign in: the order is the signed-in person's"))?;
+    Ok((paging, user))
+}
+
+fn channels_of(paging: &crate::paging::Paging, user: &str) -> Result<MyChannels, ApiError> {
+    let person = paging
+        .person(user)
+        .ok_or_else(|| ApiError::NotFound(format!("`{user}` in [[people]]")))?;
+    Ok(MyChannels {
+        user: user.to_owned(),
+        own: paging.has_own_order(user),
+        channels: person
+            .contacts
+            .iter()
+            .map(|c| MyChannel {
+                channel: c.channel().to_owned(),
+                address: c.shown(),
+            })
+            .collect(),
+    })
+}
+
+/// The signed-in person's channels in the order pages try them.
+#[utoipa::path(get, path = "/oncall/me/channels", tag = "paging",
+    responses(
+        (status = 200, description = "Their channels, first tried first", body = MyChannels),
+        (status = 404, description = "Paging is not set up, or the user is not one of [[people]]", body = ErrorBody),
+        (status = 422, description = "Nobody is signed in, or an unknown query parameter", body = ErrorBody),
+    ))]
+async fn my_channels(
+    State(s): State<AppState>,
+    actor: Actor,
+    _: ApiQuery<NoParams>,
+) -> Result<Json<MyChannels>, ApiError> {
+    let (paging, user) = me(&s, actor)?;
+    Ok(Json(channels_of(paging, &user)?))
+}
+
+/// Sets the signed-in person's own order of channels (stored; it overrides the config's
+/// order and survives a restart).
+#[utoipa::path(put, path = "/oncall/me/channels", tag = "paging", request_body = ChannelOrder,
+    responses(
+        (status = 200, description = "Stored; their channels in the new order", body = MyChannels),
+        (status = 404, description = "Paging is not set up, or the user is not one of [[people]]", body = ErrorBody),
+        (status = 422, description = "A channel that is not theirs, named twice, or nobody signed in", body = ErrorBody),
+    ))]
+async fn set_my_channels(
+    State(s): State<AppState>,
+    actor: Actor,
+    _: ApiQuery<NoParams>,
+    ApiJson(body): ApiJson<ChannelOrder>,
+) -> Result<Json<MyChannels>, ApiError> {
+    let (paging, user) = me(&s, actor)?;
+    if !paging.people.contains_key(&user) {
+        return Err(ApiError::NotFound(format!("`{user}` in [[people]]")));
+    }
+    paging
+        .check_order(&user, &body.order)
+        .map_err(|m| ApiError::invalid("order", m))?;
+    s.store
+        .set_channel_order(&user, &body.order, s.clock.now())
+        .await?;
+    paging.set_order(&user, body.order);
+    Ok(Json(channels_of(paging, &user)?))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -2,7 +2,7 @@
 //! acknowledge per priority (a histogram, so Grafana shows MTTA), people on call per level
 //! (0 is the thing to alarm on) and engine events the paging queue had no room for.
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec};
 
 use crate::metrics::Registry;
 
@@ -14,6 +14,8 @@ pub struct PagingMetrics {
     ack_seconds: HistogramVec,
     on_call: IntGaugeVec,
     dropped: IntCounter,
+    rounds: IntCounter,
+    in_flight: IntGauge,
 }
 
 impl PagingMetrics {
@@ -57,7 +59,25 @@ impl PagingMetrics {
                 "sitewatch_paging_queue_dropped_total",
                 "Alarm events the paging queue had no room for (the paging task then re-reads the alarms).",
             ),
+            rounds: r.int_counter(
+                "sitewatch_paging_rounds_total",
+                "Paging rounds done (due pages read, claimed and handed to channels, in one transaction). A round that starts after a change has seen it.",
+            ),
+            in_flight: r.one_int_gauge(
+                "sitewatch_paging_in_flight",
+                "Pages out with a channel now (handed over, outcome not yet back).",
+            ),
         }
+    }
+
+    /// A round is done.
+    pub(super) fn round(&self) {
+        self.rounds.inc();
+    }
+
+    /// Pages out with a channel now.
+    pub(super) fn in_flight(&self) -> &IntGauge {
+        &self.in_flight
     }
 
     /// One page's outcome on a channel (`none` for a page that never reached one).

@@ -14,6 +14,7 @@ mod task;
 pub mod text;
 
 use std::collections::BTreeMap;
+use std::sync::RwLock;
 
 use anyhow::Context;
 use chrono::Duration;
@@ -63,6 +64,11 @@ pub struct Paging {
     pub site: String,
     /// Site time zone.
     pub tz: Tz,
+    /// The SMS gateway's secret for posting replies; `None`: replies are off.
+    pub reply_secret: Option<String>,
+    /// Each person's own order of channels (names), over the config's; read from the
+    /// store at start and set through the API.
+    orders: RwLock<BTreeMap<String, Vec<String>>>,
 }
 
 impl Paging {
@@ -105,7 +111,109 @@ impl Paging {
             backoff: chrono(p.backoff),
             site: config.site.name.clone(),
             tz,
+            reply_secret: p.reply_secret.clone(),
+            orders: RwLock::default(),
         }))
+    }
+
+    /// Reads every person's own order of channels from the store.
+    pub async fn load_orders(&self, store: &crate::store::Store) -> anyhow::Result<()> {
+        let orders = store
+            .channel_orders()
+            .await
+            .context("cannot read the people's channel orders")?;
+        if let Ok(mut o) = self.orders.write() {
+            *o = orders;
+        }
+        Ok(())
+    }
+
+    /// `user` with their channels in their own order: the channels they named first, in
+    /// that order, then the rest in the config's order.
+    pub fn person(&self, user: &str) -> Option<Person> {
+        let mut person = self.people.get(user)?.clone();
+        let order = self
+            .orders
+            .read()
+            .ok()
+            .and_then(|o| o.get(user).cloned())
+            .unwrap_or_default();
+        let rank = |c: &Contact| {
+            order
+                .iter()
+                .position(|n| n == c.channel())
+                .unwrap_or(order.len())
+        };
+        // A stable sort keeps the config's order among equals.
+        person.contacts.sort_by_key(rank);
+        Some(person)
+    }
+
+    /// Whether `user` set their own order.
+    pub fn has_own_order(&self, user: &str) -> bool {
+        self.orders.read().is_ok_and(|o| o.contains_key(user))
+    }
+
+    /// Checks `order` for `user`: names only channels configured for them, each once.
+    pub fn check_order(&self, user: &str, order: &[String]) -> Result<(), String> {
+        let person = self
+            .people
+            .get(user)
+            .ok_or_else(|| format!("`{user}` is not one of [[people]]: no channels to order"))?;
+        let configured: Vec<&str> = person.contacts.iter().map(Contact::channel).collect();
+        for (i, name) in order.iter().enumerate() {
+            if !configured.contains(&name.as_str()) {
+                return Err(format!(
+                    "`{name}` is not one of your channels ({})",
+                    configured.join(", ")
+                ));
+            }
+            if order[..i].contains(name) {
+                return Err(format!("`{name}` is named twice"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets `user`'s own order (already checked and stored).
+    pub fn set_order(&self, user: &str, order: Vec<String>) {
+        if let Ok(mut o) = self.orders.write() {
+            o.insert(user.to_owned(), order);
+        }
+    }
+
+    /// Whether `given` is the SMS gateway's secret (compared in constant time).
+    pub fn reply_secret_is(&self, given: &str) -> bool {
+        let Some(secret) = &self.reply_secret else {
+            return false;
+        };
+        let (a, b) = (secret.as_bytes(), given.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
+    /// The SMS and voice numbers of `[[people]]` that are `phone` written another way
+    /// (spaces, dashes), as the config writes them.
+    pub fn numbers_matching(&self, phone: &str) -> Vec<String> {
+        let bare = |p: &str| -> String {
+            p.chars()
+                .filter(|c| c.is_ascii_digit() || *c == '+')
+                .collect()
+        };
+        let wanted = bare(phone);
+        let mut out: Vec<String> = self
+            .people
+            .values()
+            .flat_map(|p| &p.contacts)
+            .filter_map(|c| match c {
+                Contact::Sms(n) | Contact::Voice(n) if !wanted.is_empty() && bare(n) == wanted => {
+                    Some(n.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Who is on call now and next at every level.

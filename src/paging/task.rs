@@ -1,7 +1,10 @@
 //! The paging task: turns alarm events into planned pages (one row per step and repeat,
-//! unique by key), takes due rows every 200 ms, resolves each to the person on call, applies
-//! flood control and hands it to a channel in a task of its own, so a slow gateway never
-//! holds up an acknowledgement's cancel. It tells the alarm engine which levels have nobody
+//! unique by key), takes due rows every 200 ms (and at once after an event or a delivery's
+//! outcome), resolves each to the person on call, applies flood control and hands it to a
+//! channel in a task of its own, so a slow gateway never holds up an acknowledgement's
+//! cancel. A round is one transaction: the plans and outcomes gathered since the last one,
+//! the due rows read, each claimed or settled, and the repeats planned; nothing is sent
+//! before it commits, so a restart neither repeats nor skips a step. It tells the alarm engine which levels have nobody
 //! on call, which raises the rota-gap alarms (`oncall.{level}_uncovered:nobody`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,8 +16,8 @@ use chrono::{DateTime, Utc};
 use sitewatch_core::alarms::{Alarm, AlarmEvent, AlarmState, Priority, Transition};
 use sitewatch_core::clock::Clock;
 use sitewatch_core::incidents::IncidentState;
-use sitewatch_core::oncall::{FloodDecision, FloodState};
-use tokio::sync::Semaphore;
+use sitewatch_core::oncall::{FloodDecision, FloodState, Past};
+use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::PagingMetrics;
@@ -22,7 +25,7 @@ use super::send::{Channels, Message};
 use super::{Contact, Paging, PagingInput, Receiver, text};
 use crate::engine::EngineHandle;
 use crate::notify::transport::SendError;
-use crate::store::{NewPage, Outcome, PageRecord, Store};
+use crate::store::{NewPage, Outcome, PageRecord, PagesTx, Store, StoreError};
 
 /// How often due pages are looked for.
 const ROUND: StdDuration = StdDuration::from_millis(200);
@@ -43,9 +46,36 @@ pub struct PagingTask {
     clock: Arc<dyn Clock>,
     flood: FloodState,
     uncovered: BTreeMap<String, bool>,
-    /// Pages the store could not take yet (it is away); planned again each round.
-    pending: Vec<NewPage>,
+    /// Pages to plan in the next round (kept when a round fails).
+    pending: Vec<Plan>,
+    /// Outcomes back from channels, recorded in the next round.
+    done: Vec<Done>,
+    done_tx: mpsc::UnboundedSender<Done>,
+    done_rx: mpsc::UnboundedReceiver<Done>,
     permits: Arc<Semaphore>,
+}
+
+/// A page to plan; `escalation` counts the level reached when it is new.
+#[derive(Debug)]
+struct Plan {
+    page: NewPage,
+    escalation: bool,
+}
+
+/// What one attempt came to, back from its delivery task.
+#[derive(Debug)]
+struct Done {
+    id: i64,
+    outcome: Outcome,
+    at: DateTime<Utc>,
+}
+
+/// What to do once a round's transaction commits.
+#[derive(Debug, Default)]
+struct Round {
+    escalations: Vec<String>,
+    settled: Vec<&'static str>,
+    sends: Vec<Delivery>,
 }
 
 /// What the task is built from.
@@ -81,6 +111,7 @@ fn priority(s: &str) -> Priority {
 impl PagingTask {
     /// A task over `parts`, sending through `config`'s transports.
     pub fn new(parts: Parts, config: &crate::config::Config) -> anyhow::Result<PagingTask> {
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
         Ok(PagingTask {
             channels: Arc::new(Channels::new(config, parts.store.clone())?),
             paging: parts.paging,
@@ -92,6 +123,9 @@ impl PagingTask {
             flood: FloodState::default(),
             uncovered: BTreeMap::new(),
             pending: Vec::new(),
+            done: Vec::new(),
+            done_tx,
+            done_rx,
             permits: Arc::new(Semaphore::new(IN_FLIGHT)),
         })
     }
@@ -107,6 +141,7 @@ impl PagingTask {
             ),
             Err(e) => tracing::warn!(error = %e, "cannot requeue pages left in flight"),
         }
+        self.restore_flood().await;
         self.reconcile().await;
         let mut tick = tokio::time::interval(ROUND);
         loop {
@@ -118,12 +153,61 @@ impl PagingTask {
                         self.on_event(next).await;
                     }
                 }
+                Some(first) = self.done_rx.recv() => {
+                    self.done.push(first);
+                    while let Ok(next) = self.done_rx.try_recv() {
+                        self.done.push(next);
+                    }
+                }
                 _ = tick.tick() => {}
             }
             if self.input.lost.swap(false, Ordering::AcqRel) {
                 self.reconcile().await;
             }
             self.round(&cancel).await;
+        }
+        self.stop().await;
+    }
+
+    /// Records the outcomes already back; a delivery still out records its own.
+    async fn stop(&mut self) {
+        self.done_rx.close();
+        while let Ok(next) = self.done_rx.try_recv() {
+            self.done.push(next);
+        }
+        for d in std::mem::take(&mut self.done) {
+            if let Err(e) = self.store.page_outcome(d.id, &d.outcome, d.at).await {
+                tracing::warn!(error = %e, page = d.id, "cannot record a page's outcome at stop");
+            }
+        }
+    }
+
+    /// Rebuilds flood control from the record of the last hour and interval, so a restart
+    /// gives nobody a fresh interval or a fresh hour.
+    async fn restore_flood(&mut self) {
+        let now = self.clock.now();
+        let since = now - chrono::Duration::hours(1) - self.paging.flood.interval;
+        let rows = match self.store.flood_record(since).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                return tracing::warn!(error = %e, "cannot read the page record; flood control starts afresh");
+            }
+        };
+        for r in rows {
+            let past = match (r.kind.as_str(), r.status.as_str()) {
+                ("summary", _) if r.attempted => Past::Summary,
+                ("alarm", "summarised") => Past::Summarised {
+                    alarm: r.alarm,
+                    emergency: r.emergency,
+                },
+                ("alarm", "held") => Past::Held { alarm: r.alarm },
+                ("alarm", _) if r.attempted => Past::Sent {
+                    alarm: r.alarm,
+                    emergency: r.emergency,
+                },
+                _ => continue,
+            };
+            self.flood.replay(self.paging.flood, &r.person, past, r.at);
         }
     }
 
@@ -156,12 +240,12 @@ impl PagingTask {
             _ => return,
         };
         for level in levels {
-            self.plan_step(ev, raised, &level, now).await;
+            self.plan_step(ev, raised, &level, now);
         }
     }
 
     /// Plans step 0 of `level` for `ev`'s alarm, due now (nothing if already planned).
-    async fn plan_step(
+    fn plan_step(
         &mut self,
         ev: &AlarmEvent,
         raised: DateTime<Utc>,
@@ -180,25 +264,15 @@ impl PagingTask {
             due: now,
             body: text::alarm(&self.paging.site, ev, raised, self.paging.tz),
         };
-        if self.plan(page, now).await {
-            self.metrics.escalation(level);
-        }
-    }
-
-    /// Plans a page; whether it is new. A store that is away keeps it for the next round.
-    async fn plan(&mut self, page: NewPage, now: DateTime<Utc>) -> bool {
-        match self.store.plan_page(&page, now).await {
-            Ok(new) => new,
-            Err(e) => {
-                tracing::warn!(error = %e, page = %page.key, "cannot plan a page; will retry");
-                self.pending.push(page);
-                false
-            }
-        }
+        self.pending.push(Plan {
+            page,
+            escalation: true,
+        });
     }
 
     async fn cancel(&mut self, alarm: &str, by: &str, now: DateTime<Utc>) {
-        self.pending.retain(|p| p.alarm.as_deref() != Some(alarm));
+        self.pending
+            .retain(|p| p.page.alarm.as_deref() != Some(alarm));
         match self.store.cancel_pages(alarm, by, now).await {
             Ok(n) => self.metrics.cancelled(n),
             Err(e) => {
@@ -223,7 +297,7 @@ impl PagingTask {
             live.insert(a.id.clone());
             let ev = a.event(Transition::Raised, raised);
             for level in self.reached(a) {
-                self.plan_step(&ev, raised, &level, now).await;
+                self.plan_step(&ev, raised, &level, now);
             }
         }
         let incidents: Vec<String> = self
@@ -257,10 +331,60 @@ impl PagingTask {
 
     async fn round(&mut self, cancel: &CancellationToken) {
         let now = self.clock.now();
-        for page in std::mem::take(&mut self.pending) {
-            self.plan(page, now).await;
-        }
         self.coverage(now).await;
+        self.plan_summaries(now);
+        let plans = std::mem::take(&mut self.pending);
+        let done = std::mem::take(&mut self.done);
+        match self.write_round(&plans, &done, now, cancel).await {
+            Ok(round) => {
+                for level in &round.escalations {
+                    self.metrics.escalation(level);
+                }
+                for status in round.settled {
+                    self.metrics.page("none", status);
+                }
+                for delivery in round.sends {
+                    self.hand_over(delivery).await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot store a paging round; will retry");
+                self.pending.splice(0..0, plans);
+                self.done.splice(0..0, done);
+            }
+        }
+        self.metrics.round();
+    }
+
+    /// The round's transaction: outcomes, plans, then every due page claimed or settled.
+    async fn write_round(
+        &mut self,
+        plans: &[Plan],
+        done: &[Done],
+        now: DateTime<Utc>,
+        cancel: &CancellationToken,
+    ) -> Result<Round, StoreError> {
+        let mut tx = self.store.pages_tx().await?;
+        let mut round = Round::default();
+        for d in done {
+            tx.outcome(d.id, &d.outcome, d.at).await?;
+        }
+        for p in plans {
+            if tx.plan(&p.page, now).await? && p.escalation {
+                round.escalations.push(p.page.level.clone());
+            }
+        }
+        for page in tx.due(now, BATCH).await? {
+            if cancel.is_cancelled() {
+                break;
+            }
+            self.take(&mut tx, &mut round, page, now).await?;
+        }
+        tx.commit().await?;
+        Ok(round)
+    }
+
+    fn plan_summaries(&mut self, now: DateTime<Utc>) {
         for s in self.flood.due(self.paging.flood, now) {
             let page = NewPage {
                 key: format!("summary|{}|{}", s.person, now.timestamp_millis()),
@@ -279,20 +403,23 @@ impl PagingTask {
                     self.paging.links.base(),
                 ),
             };
-            self.plan(page, now).await;
+            self.pending.push(Plan {
+                page,
+                escalation: false,
+            });
         }
-        let due = match self.store.due_pages(now, BATCH).await {
-            Ok(due) => due,
-            Err(e) => return tracing::warn!(error = %e, "pages unreadable; will retry"),
-        };
-        for page in due {
-            if cancel.is_cancelled() {
-                break;
-            }
-            if let Err(e) = self.take(page, now).await {
-                tracing::warn!(error = %e, "cannot record a page; will retry");
-            }
-        }
+    }
+
+    /// Hands a claimed page to its channel in a task of its own.
+    async fn hand_over(&self, delivery: Delivery) {
+        let permit = self.permits.clone().acquire_owned().await;
+        let in_flight = self.metrics.in_flight().clone();
+        in_flight.inc();
+        tokio::spawn(async move {
+            let _permit = permit;
+            delivery.run().await;
+            in_flight.dec();
+        });
     }
 
     /// People on call per level into the gauge, and to the alarm engine whether each level
@@ -312,16 +439,18 @@ impl PagingTask {
     }
 
     /// One due page: plan its repeat, find its person, apply flood control, claim it and
-    /// hand it to its channel.
+    /// note it for its channel once the round commits.
     async fn take(
         &mut self,
+        tx: &mut PagesTx,
+        round: &mut Round,
         page: PageRecord,
         now: DateTime<Utc>,
-    ) -> Result<(), crate::store::StoreError> {
+    ) -> Result<(), StoreError> {
         let first = page.attempts == 0 && page.channel_attempts == 0 && page.channel_index == 0;
         let prio = priority(&page.priority);
         if first && page.kind == "alarm" {
-            self.plan_repeat(&page, prio, now).await;
+            self.plan_repeat(tx, &page, prio, now).await?;
         }
         let person = match page.person.clone() {
             Some(p) => p,
@@ -333,27 +462,32 @@ impl PagingTask {
                 .next()
             {
                 Some(p) => p,
-                None => return self.nobody(&page, prio, now).await,
+                None => return self.nobody(tx, round, &page, prio, now).await,
             },
         };
-        if first && page.kind == "alarm" && !self.flood_allows(&page, &person, prio, now).await? {
+        let held = match first && page.kind == "alarm" {
+            true => self.flood_holds(&page, &person, prio, now),
+            false => None,
+        };
+        if let Some((status, reason)) = held {
+            if tx
+                .settle(page.id, status, Some(&person), &reason, now)
+                .await?
+            {
+                round.settled.push(status);
+            }
             return Ok(());
         }
-        let Some(who) = self.paging.people.get(&person).cloned() else {
-            self.settle(
-                &page,
-                "failed",
-                Some(&person),
-                &format!("`{person}` is not one of [[people]]"),
-                now,
-            )
-            .await?;
+        let Some(who) = self.paging.person(&person) else {
+            let reason = format!("`{person}` is not one of [[people]]");
+            tx.settle(page.id, "failed", Some(&person), &reason, now)
+                .await?;
             return Ok(());
         };
         let index = usize::try_from(page.channel_index).unwrap_or(usize::MAX);
         let Some(contact) = who.contacts.get(index).cloned() else {
-            self.settle(
-                &page,
+            tx.settle(
+                page.id,
                 "failed",
                 Some(&person),
                 "no channel left to try",
@@ -362,36 +496,37 @@ impl PagingTask {
             .await?;
             return Ok(());
         };
-        if !self
-            .store
-            .claim_page(page.id, &person, contact.channel(), &contact.shown(), now)
+        if !tx
+            .claim(page.id, &person, contact.channel(), &contact.shown(), now)
             .await?
         {
             return Ok(());
         }
-        let delivery = Delivery {
+        round.sends.push(Delivery {
             paging: self.paging.clone(),
             channels: self.channels.clone(),
             store: self.store.clone(),
             metrics: self.metrics.clone(),
             clock: self.clock.clone(),
+            done: self.done_tx.clone(),
             attempts_left: who.contacts.len() - index - 1,
             contact,
             name: who.name,
             channel_attempts: page.channel_attempts + 1,
             page,
-        };
-        let permit = self.permits.clone().acquire_owned().await;
-        tokio::spawn(async move {
-            let _permit = permit;
-            delivery.run().await;
         });
         Ok(())
     }
 
-    async fn plan_repeat(&mut self, page: &PageRecord, prio: Priority, now: DateTime<Utc>) {
+    async fn plan_repeat(
+        &self,
+        tx: &mut PagesTx,
+        page: &PageRecord,
+        prio: Priority,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let (Some(alarm), Some(raised)) = (page.alarm.clone(), page.raised_at) else {
-            return;
+            return Ok(());
         };
         let seq = page.seq + 1;
         let next = NewPage {
@@ -406,25 +541,29 @@ impl PagingTask {
             due: page.due_at + self.paging.repeat_of(prio),
             body: page.body.clone(),
         };
-        self.plan(next, now).await;
+        tx.plan(&next, now).await?;
+        Ok(())
     }
 
-    /// Nobody on call at the page's level: recorded failed, and the level above paged now.
+    /// Nobody on call at the page's level: recorded failed, and the level above paged now
+    /// (in the next round).
     async fn nobody(
-        &mut self,
+        &self,
+        tx: &mut PagesTx,
+        round: &mut Round,
         page: &PageRecord,
         prio: Priority,
         now: DateTime<Utc>,
-    ) -> Result<(), crate::store::StoreError> {
+    ) -> Result<(), StoreError> {
         let above = self.paging.level_above(prio, &page.level);
         let reason = match &above {
             Some(up) => format!("nobody on call at {}; passed to {up}", page.level),
             None => format!("nobody on call at {} and no level above", page.level),
         };
-        if !self.settle(page, "failed", None, &reason, now).await? {
+        if !tx.settle(page.id, "failed", None, &reason, now).await? {
             return Ok(());
         }
-        self.metrics.page("none", "nobody_on_call");
+        round.settled.push("nobody_on_call");
         let (Some(up), Some(alarm), Some(raised)) = (above, page.alarm.clone(), page.raised_at)
         else {
             return Ok(());
@@ -441,60 +580,39 @@ impl PagingTask {
             due: now,
             body: page.body.clone(),
         };
-        if self.plan(next, now).await {
-            self.metrics.escalation(&up);
+        if tx.plan(&next, now).await? {
+            round.escalations.push(up);
         }
         Ok(())
     }
 
-    /// Whether flood control lets the page go now; if not it is recorded as it was held.
-    async fn flood_allows(
+    /// Whether flood control holds the page back, and as what (`summarised`, `held`).
+    fn flood_holds(
         &mut self,
         page: &PageRecord,
         person: &str,
         prio: Priority,
         now: DateTime<Utc>,
-    ) -> Result<bool, crate::store::StoreError> {
+    ) -> Option<(&'static str, String)> {
         let alarm = page.alarm.as_deref().unwrap_or_default();
         let emergency = prio == Priority::Emergency;
-        let (status, reason) =
-            match self
-                .flood
-                .decide(self.paging.flood, person, alarm, emergency, now)
-            {
-                FloodDecision::Send => return Ok(true),
-                FloodDecision::Summarise => (
-                    "summarised",
-                    "in the person's summary for this interval".to_owned(),
-                ),
-                FloodDecision::RateLimited => (
-                    "held",
-                    format!(
-                        "rate limit: {} pages to {person} in the last hour",
-                        self.paging.flood.per_hour
-                    ),
-                ),
-            };
-        if self
-            .settle(page, status, Some(person), &reason, now)
-            .await?
+        match self
+            .flood
+            .decide(self.paging.flood, person, alarm, emergency, now)
         {
-            self.metrics.page("none", status);
+            FloodDecision::Send => None,
+            FloodDecision::Summarise => Some((
+                "summarised",
+                "in the person's summary for this interval".to_owned(),
+            )),
+            FloodDecision::RateLimited => Some((
+                "held",
+                format!(
+                    "rate limit: {} pages to {person} in the last hour",
+                    self.paging.flood.per_hour
+                ),
+            )),
         }
-        Ok(false)
-    }
-
-    async fn settle(
-        &self,
-        page: &PageRecord,
-        status: &str,
-        person: Option<&str>,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, crate::store::StoreError> {
-        self.store
-            .settle_page(page.id, status, person, reason, now)
-            .await
     }
 }
 
@@ -513,6 +631,8 @@ struct Delivery {
     store: Store,
     metrics: PagingMetrics,
     clock: Arc<dyn Clock>,
+    /// Where the outcome goes: the task records it in its next round.
+    done: mpsc::UnboundedSender<Done>,
     page: PageRecord,
     contact: Contact,
     name: String,
@@ -545,9 +665,25 @@ impl Delivery {
             Outcome::Failed(_) => "failed",
         };
         self.metrics.page(self.contact.channel(), label);
+        let done = Done {
+            id: self.page.id,
+            outcome,
+            at: now,
+        };
+        // The task has stopped: record it here.
+        if let Err(mpsc::error::SendError(done)) = self.done.send(done) {
+            self.record(&done).await;
+        }
+    }
+
+    async fn record(&self, done: &Done) {
         let mut wait = StdDuration::from_millis(100);
         for _ in 0..20 {
-            match self.store.page_outcome(self.page.id, &outcome, now).await {
+            match self
+                .store
+                .page_outcome(done.id, &done.outcome, done.at)
+                .await
+            {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, page = self.page.id, "cannot record a page's outcome; retrying")

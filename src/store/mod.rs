@@ -37,7 +37,7 @@ pub use files::StoredFile;
 pub use health::WriteReport;
 pub use metrics::StoreMetrics;
 pub use outbox::{OutMessage, Queued, Unwritten};
-pub use pages::{NewPage, Outcome, PageRecord};
+pub use pages::{FloodRow, NewPage, Outcome, PageRecord, PagesTx};
 pub use readings::PointKeys;
 pub use readings::{EventRow, JournalRow, Reading};
 pub use records::Record;

@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use super::{Store, StoreError};
 
@@ -45,7 +45,8 @@ pub struct PageRecord {
     pub address: Option<String>,
     /// `queued`, `sending`, `delivered`, `failed`, `cancelled`, `summarised`, `held`.
     pub status: String,
-    /// Why it failed or was held, or the last attempt's error while retrying.
+    /// Why it failed or was held, or the last attempt's error while retrying; on a
+    /// delivered page, the last failure before it (none when the first attempt went).
     pub reason: Option<String>,
     /// Attempts over every channel.
     pub attempts: i64,
@@ -101,6 +102,25 @@ fn record(r: &AnyRow) -> Result<PageRecord, sqlx::Error> {
     })
 }
 
+/// One page as flood control saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FloodRow {
+    /// Who.
+    pub person: String,
+    /// `alarm` or `summary`.
+    pub kind: String,
+    /// The alarm (empty for a summary).
+    pub alarm: String,
+    /// Whether an emergency.
+    pub emergency: bool,
+    /// Its status now.
+    pub status: String,
+    /// Whether it was handed to a channel at least once.
+    pub attempted: bool,
+    /// When it was last handed over, or settled.
+    pub at: DateTime<Utc>,
+}
+
 /// A page to plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPage {
@@ -150,9 +170,38 @@ const COLUMNS: &str = "page_id, kind, alarm_id, raised_at_ms, priority, level, s
     address, status, reason, attempts, due_ms, created_at_ms, sent_at_ms, delivered_at_ms, \
     cancelled_by, link_used_ms, link_action, body, channel_index, channel_attempts";
 
+/// One paging round's writes, in one transaction: the plans, the outcomes that came back
+/// since the last round, the due pages read and each claimed or settled. Nothing is handed
+/// to a channel before `commit`, so a claim (and the repeat planned with it) is stored
+/// before its send, and one round costs one commit however many pages it moves.
+#[derive(Debug)]
+pub struct PagesTx {
+    tx: Transaction<'static, Any>,
+}
+
 impl Store {
+    /// A paging round's transaction.
+    pub async fn pages_tx(&self) -> Result<PagesTx, StoreError> {
+        Ok(PagesTx {
+            tx: self.write_tx().await?,
+        })
+    }
+
+    /// Records what an attempt came to, on its own (a delivery that outlived its task).
+    pub async fn page_outcome(
+        &self,
+        id: i64,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        outcome_query(id, outcome, now).execute(self.pool()).await?;
+        Ok(())
+    }
+}
+
+impl PagesTx {
     /// Plans a page unless its key is already planned; whether it was new.
-    pub async fn plan_page(&self, p: &NewPage, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn plan(&mut self, p: &NewPage, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "insert into pages (page_key, kind, alarm_id, raised_at_ms, priority, level, seq, person, \
              status, body, due_ms, created_at_ms, updated_at_ms) \
@@ -170,14 +219,14 @@ impl Store {
         .bind(p.body.clone())
         .bind(ms(p.due))
         .bind(ms(now))
-        .execute(self.pool())
+        .execute(&mut *self.tx)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Queued pages due at `now`, earliest first.
-    pub async fn due_pages(
-        &self,
+    pub async fn due(
+        &mut self,
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<PageRecord>, StoreError> {
@@ -187,15 +236,15 @@ impl Store {
         ))
         .bind(ms(now))
         .bind(limit)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.tx)
         .await?;
         Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
     }
 
     /// Takes a queued page for an attempt on a channel; `false` when it is no longer
     /// queued (cancelled by an acknowledgement since it was read).
-    pub async fn claim_page(
-        &self,
+    pub async fn claim(
+        &mut self,
         id: i64,
         person: &str,
         channel: &str,
@@ -212,57 +261,28 @@ impl Store {
         .bind(address.to_owned())
         .bind(ms(now))
         .bind(id)
-        .execute(self.pool())
+        .execute(&mut *self.tx)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Records what an attempt came to.
-    pub async fn page_outcome(
-        &self,
+    pub async fn outcome(
+        &mut self,
         id: i64,
         outcome: &Outcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let q = match outcome {
-            Outcome::Delivered => sqlx::query(
-                "update pages set status = 'delivered', reason = null, delivered_at_ms = $1, \
-                 updated_at_ms = $1 where page_id = $2",
-            )
-            .bind(ms(now))
-            .bind(id),
-            Outcome::Retry {
-                due,
-                index,
-                channel_attempts,
-                reason,
-            } => sqlx::query(
-                // An acknowledgement while the attempt was out marked it: no retry then.
-                "update pages set status = case when cancelled_by is null then 'queued' else 'cancelled' end, \
-                 due_ms = $1, channel_index = $2, channel_attempts = $3, reason = $4, updated_at_ms = $5 \
-                 where page_id = $6",
-            )
-            .bind(ms(*due))
-            .bind(*index)
-            .bind(*channel_attempts)
-            .bind(reason.clone())
-            .bind(ms(now))
-            .bind(id),
-            Outcome::Failed(reason) => sqlx::query(
-                "update pages set status = 'failed', reason = $1, updated_at_ms = $2 where page_id = $3",
-            )
-            .bind(reason.clone())
-            .bind(ms(now))
-            .bind(id),
-        };
-        q.execute(self.pool()).await?;
+        outcome_query(id, outcome, now)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
     /// Ends a queued page without an attempt (`failed`, `summarised`, `held`), naming the
     /// person it was for, if any; `false` when it was no longer queued.
-    pub async fn settle_page(
-        &self,
+    pub async fn settle(
+        &mut self,
         id: i64,
         status: &str,
         person: Option<&str>,
@@ -278,11 +298,59 @@ impl Store {
         .bind(reason.to_owned())
         .bind(ms(now))
         .bind(id)
-        .execute(self.pool())
+        .execute(&mut *self.tx)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
+    /// Stores the round.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn outcome_query(
+    id: i64,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments<'static>> {
+    match outcome {
+        Outcome::Delivered => sqlx::query(
+            // Delivered before an acknowledgement could stop it: not cancelled by it. A
+            // failure before (a retry, the channel before) stays as the reason.
+            "update pages set status = 'delivered', cancelled_by = null, \
+             delivered_at_ms = $1, updated_at_ms = $1 where page_id = $2",
+        )
+        .bind(ms(now))
+        .bind(id),
+        Outcome::Retry {
+            due,
+            index,
+            channel_attempts,
+            reason,
+        } => sqlx::query(
+            // An acknowledgement while the attempt was out marked it: no retry then.
+            "update pages set status = case when cancelled_by is null then 'queued' else 'cancelled' end, \
+             due_ms = $1, channel_index = $2, channel_attempts = $3, reason = $4, updated_at_ms = $5 \
+             where page_id = $6",
+        )
+        .bind(ms(*due))
+        .bind(*index)
+        .bind(*channel_attempts)
+        .bind(reason.clone())
+        .bind(ms(now))
+        .bind(id),
+        Outcome::Failed(reason) => sqlx::query(
+            "update pages set status = 'failed', reason = $1, updated_at_ms = $2 where page_id = $3",
+        )
+        .bind(reason.clone())
+        .bind(ms(now))
+        .bind(id),
+    }
+}
+
+impl Store {
     /// Cancels every queued page of `alarm` (retries and repeats included); how many. A
     /// page out with a channel right now is marked too, so a failed attempt is not retried.
     pub async fn cancel_pages(
@@ -372,6 +440,53 @@ impl Store {
         Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
     }
 
+    /// Pages to a person since `since`, oldest first, with what became of them, for flood
+    /// control to rebuild its state after a restart.
+    pub async fn flood_record(&self, since: DateTime<Utc>) -> Result<Vec<FloodRow>, StoreError> {
+        let rows = sqlx::query(
+            "select person, kind, alarm_id, priority, status, attempts, \
+             coalesce(sent_at_ms, updated_at_ms) as at_ms from pages \
+             where person is not null and coalesce(sent_at_ms, updated_at_ms) >= $1 \
+             order by at_ms, page_id",
+        )
+        .bind(ms(since))
+        .fetch_all(self.pool())
+        .await?;
+        let row = |r: &AnyRow| -> Result<FloodRow, sqlx::Error> {
+            Ok(FloodRow {
+                person: r.try_get("person")?,
+                kind: r.try_get("kind")?,
+                alarm: r
+                    .try_get::<Option<String>, _>("alarm_id")?
+                    .unwrap_or_default(),
+                emergency: r.try_get::<String, _>("priority")? == "emergency",
+                status: r.try_get("status")?,
+                attempted: r.try_get::<i64, _>("attempts")? > 0,
+                at: at(r, "at_ms")?.unwrap_or_default(),
+            })
+        };
+        Ok(rows.iter().map(row).collect::<Result<_, _>>()?)
+    }
+
+    /// The latest page handed to one of `numbers` by SMS or voice.
+    pub async fn latest_page_to(
+        &self,
+        numbers: &[String],
+    ) -> Result<Option<PageRecord>, StoreError> {
+        let marks: Vec<String> = (1..=numbers.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "select {COLUMNS} from pages where channel in ('sms', 'voice') and sent_at_ms is not null \
+             and address in ({}) order by sent_at_ms desc, page_id desc limit 1",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for n in numbers {
+            q = q.bind(n.clone());
+        }
+        let row = q.fetch_optional(self.pool()).await?;
+        Ok(row.as_ref().map(record).transpose()?)
+    }
+
     /// Marks a page's link used for `action`; `false` when it already was.
     pub async fn use_page_link(
         &self,
@@ -396,6 +511,53 @@ impl Store {
             .bind(id)
             .execute(self.pool())
             .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Every person's own order of channels (channel names, first to try first).
+    pub async fn channel_orders(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, Vec<String>>, StoreError> {
+        let rows = sqlx::query("select user_name, channels from channel_orders")
+            .fetch_all(self.pool())
+            .await?;
+        let mut orders = std::collections::BTreeMap::new();
+        for r in &rows {
+            let user: String = r.try_get("user_name")?;
+            let text: String = r.try_get("channels")?;
+            // A row that is not a list of names (written by hand) leaves the config's order.
+            match serde_json::from_str::<Vec<String>>(&text) {
+                Ok(order) => {
+                    orders.insert(user, order);
+                }
+                Err(e) => {
+                    tracing::warn!(user, error = %e, "unreadable channel order; the config's order holds")
+                }
+            }
+        }
+        Ok(orders)
+    }
+
+    /// Stores `user`'s own order of channels.
+    pub async fn set_channel_order(
+        &self,
+        user: &str,
+        order: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_string(order).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "insert into channel_orders (user_name, channels, updated_at_ms) values ($1, $2, $3) \
+             on conflict (user_name) do update set channels = excluded.channels, \
+             updated_at_ms = excluded.updated_at_ms",
+        )
+        .bind(user.to_owned())
+        .bind(text)
+        .bind(ms(now))
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 }

@@ -36,6 +36,7 @@ mod openapi;
 mod outage;
 mod outbox_outage;
 mod paging;
+mod paging_people;
 mod patrol;
 mod pg_server;
 mod plant;

@@ -1,8 +1,9 @@
 //! Flood control for pages, per person: within one interval the first page goes out and
 //! the rest join one summary sent when the interval ends ("12 alarms, 3 emergency"); an
 //! emergency page always goes out at once. A per-person rate limit over the last hour
-//! holds back what is still too much, and says so. State is memory only: after a restart
-//! each person starts a fresh interval (at worst one more page than the rule allows).
+//! holds back what is still too much, and says so. The state lives in memory; after a
+//! restart it is rebuilt from the record of pages (`replay`), so a restart neither grants
+//! a person a fresh interval nor forgets their last hour.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -51,6 +52,32 @@ struct Person {
     last_hour: VecDeque<DateTime<Utc>>,
 }
 
+/// What the record says became of one page, replayed after a restart in time order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Past {
+    /// An alarm's page went out (its first attempt).
+    Sent {
+        /// The alarm.
+        alarm: String,
+        /// Whether it was an emergency.
+        emergency: bool,
+    },
+    /// An alarm's page joined the person's summary.
+    Summarised {
+        /// The alarm.
+        alarm: String,
+        /// Whether it was an emergency.
+        emergency: bool,
+    },
+    /// An alarm's page was held back by the rate limit.
+    Held {
+        /// The alarm.
+        alarm: String,
+    },
+    /// A summary went out.
+    Summary,
+}
+
 /// Every person's current interval.
 #[derive(Debug, Clone, Default)]
 pub struct FloodState {
@@ -67,18 +94,8 @@ impl FloodState {
         emergency: bool,
         now: DateTime<Utc>,
     ) -> FloodDecision {
-        let p = self
-            .people
-            .entry(person.to_owned())
-            .or_insert_with(|| Person {
-                since: now,
-                sent: 0,
-                held: 0,
-                alarms: BTreeSet::new(),
-                emergency: BTreeSet::new(),
-                last_hour: VecDeque::new(),
-            });
-        if now - p.since >= policy.interval && p.held == 0 {
+        let p = self.person(person, now);
+        if now_rolls(p, policy, now) {
             p.since = now;
             p.sent = 0;
             p.alarms.clear();
@@ -110,6 +127,64 @@ impl FloodState {
         FloodDecision::Send
     }
 
+    /// Replays one page of the record (oldest first): the state becomes what deciding
+    /// those pages built before the restart.
+    pub fn replay(&mut self, policy: FloodPolicy, person: &str, past: Past, at: DateTime<Utc>) {
+        let p = self.person(person, at);
+        if now_rolls(p, policy, at) {
+            p.since = at;
+            p.sent = 0;
+            p.alarms.clear();
+            p.emergency.clear();
+        }
+        while p
+            .last_hour
+            .front()
+            .is_some_and(|t| at - *t >= Duration::hours(1))
+        {
+            p.last_hour.pop_front();
+        }
+        let note = |alarm: String, emergency: bool, p: &mut Person| {
+            if emergency {
+                p.emergency.insert(alarm.clone());
+            }
+            p.alarms.insert(alarm);
+        };
+        match past {
+            Past::Sent { alarm, emergency } => {
+                note(alarm, emergency, p);
+                p.sent += 1;
+                p.last_hour.push_back(at);
+            }
+            Past::Summarised { alarm, emergency } => {
+                note(alarm, emergency, p);
+                p.held += 1;
+            }
+            Past::Held { alarm } => note(alarm, false, p),
+            Past::Summary => {
+                p.since = at;
+                p.sent = 1;
+                p.held = 0;
+                p.alarms.clear();
+                p.emergency.clear();
+                p.last_hour.push_back(at);
+            }
+        }
+    }
+
+    fn person(&mut self, person: &str, now: DateTime<Utc>) -> &mut Person {
+        self.people
+            .entry(person.to_owned())
+            .or_insert_with(|| Person {
+                since: now,
+                sent: 0,
+                held: 0,
+                alarms: BTreeSet::new(),
+                emergency: BTreeSet::new(),
+                last_hour: VecDeque::new(),
+            })
+    }
+
     /// The summaries whose interval has ended; each person starts a new interval with it.
     pub fn due(&mut self, policy: FloodPolicy, now: DateTime<Utc>) -> Vec<Summary> {
         let mut out = Vec::new();
@@ -132,4 +207,10 @@ impl FloodState {
         }
         out
     }
+}
+
+/// Whether a new interval starts at `now`: the last one ended with nothing held for a
+/// summary.
+fn now_rolls(p: &Person, policy: FloodPolicy, now: DateTime<Utc>) -> bool {
+    now - p.since >= policy.interval && p.held == 0
 }

@@ -7,7 +7,7 @@
 pub mod flood;
 pub mod rota;
 
-pub use flood::{FloodDecision, FloodPolicy, FloodState, Summary};
+pub use flood::{FloodDecision, FloodPolicy, FloodState, Past, Summary};
 pub use rota::{Coverage, Rota, RotaEntry, RotaOverride, RotaProblem, ShiftTimes, Window};
 
 #[cfg(test)]

@@ -218,3 +218,41 @@ fn the_rate_limit_holds_back_and_emergencies_pass() {
         FloodDecision::Send
     );
 }
+
+#[test]
+fn replaying_the_record_after_a_restart_decides_as_before() {
+    let (mut before, t) = (FloodState::default(), at(3, 0));
+    let mut record = Vec::new();
+    for i in 0..40_i64 {
+        let now = t + Duration::minutes(i * 2);
+        let (alarm, emergency) = (format!("a{i}"), i % 9 == 4);
+        for s in before.due(policy(), now) {
+            record.push((s.person, Past::Summary, now));
+        }
+        let past = match before.decide(policy(), "wang", &alarm, emergency, now) {
+            FloodDecision::Send => Past::Sent { alarm, emergency },
+            FloodDecision::Summarise => Past::Summarised { alarm, emergency },
+            FloodDecision::RateLimited => Past::Held { alarm },
+        };
+        record.push(("wang".to_owned(), past, now));
+    }
+    let mut after = FloodState::default();
+    for (person, past, now) in record {
+        after.replay(policy(), &person, past, now);
+    }
+    // The restart comes mid-interval: the same next decisions and the same summaries.
+    for (i, minutes) in [81, 82, 86, 90, 150].into_iter().enumerate() {
+        let now = t + Duration::minutes(minutes);
+        assert_eq!(
+            before.due(policy(), now),
+            after.due(policy(), now),
+            "{minutes}"
+        );
+        let alarm = format!("b{i}");
+        assert_eq!(
+            before.decide(policy(), "wang", &alarm, false, now),
+            after.decide(policy(), "wang", &alarm, false, now),
+            "{minutes}"
+        );
+    }
+}

@@ -180,6 +180,11 @@ pub(crate) const TABLE: &[Rule] = &[
     r("GET", "/api/v1/alarms/{id}/chart", only(READ)),
     r("GET", "/api/v1/oncall", only(READ)),
     r("GET", "/api/v1/pages", only(READ)),
+    // Each person sets their own order of channels: the handler takes the signed-in name.
+    r("GET", "/api/v1/oncall/me/channels", only(ANY)),
+    r("PUT", "/api/v1/oncall/me/channels", only(ANY)),
+    // The SMS gateway posts replies here; the shared secret is its permission.
+    r("POST", "/api/v1/paging/sms-replies", OPEN),
     w("POST", "/api/v1/alarms/commands", DUTY, "actor"),
     w("POST", "/api/v1/alarms/acknowledge", DUTY, "actor"),
     w("POST", "/api/v1/alarms/suppress", DUTY, "actor"),

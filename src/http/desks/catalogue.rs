@@ -79,6 +79,7 @@ mod tests {
         ("duty_incident.js", include_str!("static/duty_incident.js")),
         ("duty_plant.js", include_str!("static/duty_plant.js")),
         ("duty_handover.js", include_str!("static/duty_handover.js")),
+        ("oncall.js", include_str!("static/oncall.js")),
         ("service.js", include_str!("static/service.js")),
         (
             "service_request.js",

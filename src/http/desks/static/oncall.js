@@ -1,7 +1,7 @@
 // On call now and next, and the record of pages (issue 21): a script of its own that reads
 // two endpoints and draws two elements of the duty desk, so its panels stay as they are.
 (() => {
-  const { esc, time } = sw;
+  const { esc, time, t } = sw;
   const LEVEL = { duty_engineer: "值班工程师 Duty engineer", shift_lead: "值班主管 Shift lead", manager: "经理 Manager" };
   const names = who => who.length ? esc(who.join(", ")) : "无人 nobody";
   const incident = (location.pathname.match(/^\/incidents\/(\d+)$/) || [])[1];
@@ -34,7 +34,28 @@
       + `<tbody>${body || `<tr><td colspan="7" class="empty">—</td></tr>`}</tbody></table></div>`;
     if (el.innerHTML !== html) el.innerHTML = html;
   }
-  oncall().then(record);
+  // The signed-in person's own order of channels: shown only to someone in [[people]].
+  const CHANNEL = { sms: t("pch_sms"), voice: t("pch_voice"), wechat: t("pch_wechat"), dingtalk: t("pch_dingtalk"), email: t("pch_email"), mqtt: t("pch_mqtt") };
+  function drawMine(m) {
+    const el = document.getElementById("my-channels");
+    const rows = m.channels.map((c, i) => `<li data-key="${esc(c.channel)}-${i}">${esc(CHANNEL[c.channel] || c.channel)} <small>${esc(c.address)}</small>`
+      + (i ? ` <button type="button" data-up="${i}" aria-label="${t("move_up")}">↑ ${t("move_up")}</button>` : "") + `</li>`).join("");
+    el.innerHTML = `<summary>${t("my_channels")} <small>(${m.own ? t("my_channels_own") : t("my_channels_config")})</small></summary>`
+      + `<p><small>${t("my_channels_hint")}</small></p><ol>${rows}</ol>`;
+    el.hidden = false;
+    el.querySelectorAll("button[data-up]").forEach(b => b.onclick = async () => {
+      const order = m.channels.map(c => c.channel).filter((c, i, all) => all.indexOf(c) === i);
+      const i = order.indexOf(m.channels[+b.dataset.up].channel);
+      if (i > 0) [order[i - 1], order[i]] = [order[i], order[i - 1]];
+      const saved = await sw.send("PUT", "/api/v1/oncall/me/channels", { order });
+      if (saved) drawMine(saved);
+    });
+  }
+  async function mine() {
+    const m = await sw.get("/api/v1/oncall/me/channels").catch(() => null);
+    if (m && m.channels.length) drawMine(m);
+  }
+  oncall().then(record).then(() => { if (paging && sw.me) mine(); });
   setInterval(oncall, 30000);
   setInterval(record, 5000);
 })();
