@@ -93,6 +93,9 @@ const UPLOAD: &[Role] = &[Duty, Guard, Cs];
 const GUARD_PAGE_CS: &[Role] = &[Duty, Guard, Cs, Viewer];
 /// Every signed-in role.
 const ANY: &[Role] = &[Duty, Guard, Cs, Viewer];
+/// A staff member's own settings (paging channel order): every role that may be paged;
+/// a viewer (the wall screen, a read-only account) writes nothing.
+const OWN: &[Role] = &[Duty, Guard, Cs];
 
 const fn r(method: &'static str, path: &'static str, access: Access) -> Rule {
     Rule {
@@ -182,7 +185,7 @@ pub(crate) const TABLE: &[Rule] = &[
     r("GET", "/api/v1/pages", only(READ)),
     // Each person sets their own order of channels: the handler takes the signed-in name.
     r("GET", "/api/v1/oncall/me/channels", only(ANY)),
-    r("PUT", "/api/v1/oncall/me/channels", only(ANY)),
+    r("PUT", "/api/v1/oncall/me/channels", only(OWN)),
     // The SMS gateway posts replies here; the shared secret is its permission.
     r("POST", "/api/v1/paging/sms-replies", OPEN),
     w("POST", "/api/v1/alarms/commands", DUTY, "actor"),
