@@ -95,19 +95,7 @@ impl FloodState {
         now: DateTime<Utc>,
     ) -> FloodDecision {
         let p = self.person(person, now);
-        if now_rolls(p, policy, now) {
-            p.since = now;
-            p.sent = 0;
-            p.alarms.clear();
-            p.emergency.clear();
-        }
-        while p
-            .last_hour
-            .front()
-            .is_some_and(|t| now - *t >= Duration::hours(1))
-        {
-            p.last_hour.pop_front();
-        }
+        roll(p, policy, now);
         p.alarms.insert(alarm.to_owned());
         if emergency {
             p.emergency.insert(alarm.to_owned());
@@ -131,19 +119,7 @@ impl FloodState {
     /// those pages built before the restart.
     pub fn replay(&mut self, policy: FloodPolicy, person: &str, past: Past, at: DateTime<Utc>) {
         let p = self.person(person, at);
-        if now_rolls(p, policy, at) {
-            p.since = at;
-            p.sent = 0;
-            p.alarms.clear();
-            p.emergency.clear();
-        }
-        while p
-            .last_hour
-            .front()
-            .is_some_and(|t| at - *t >= Duration::hours(1))
-        {
-            p.last_hour.pop_front();
-        }
+        roll(p, policy, at);
         let note = |alarm: String, emergency: bool, p: &mut Person| {
             if emergency {
                 p.emergency.insert(alarm.clone());
@@ -211,6 +187,24 @@ impl FloodState {
 
 /// Whether a new interval starts at `now`: the last one ended with nothing held for a
 /// summary.
+/// Starts a new interval when `now` is past the person's current one, and forgets sends
+/// older than an hour (the rate limit's window). Deciding and replaying both begin here.
+fn roll(p: &mut Person, policy: FloodPolicy, now: DateTime<Utc>) {
+    if now_rolls(p, policy, now) {
+        p.since = now;
+        p.sent = 0;
+        p.alarms.clear();
+        p.emergency.clear();
+    }
+    while p
+        .last_hour
+        .front()
+        .is_some_and(|t| now - *t >= Duration::hours(1))
+    {
+        p.last_hour.pop_front();
+    }
+}
+
 fn now_rolls(p: &Person, policy: FloodPolicy, now: DateTime<Utc>) -> bool {
     now - p.since >= policy.interval && p.held == 0
 }
