@@ -19,7 +19,7 @@ use super::auth::policy::{self, Access};
 use super::page::{NEXT_OFFSET, TOTAL_COUNT};
 use super::{AppState, ErrorBody};
 use super::{alarms, api, files, followups, incidents, inspections, live, notices, patrol};
-use super::{duty, fire_tests, kpis, links, oncall, requests, snapshots, staff, units};
+use super::{compliance, duty, fire_tests, kpis, links, oncall, requests, snapshots, staff, units};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -55,7 +55,7 @@ impl Modify for Security {
 }
 
 /// Each router's part of the document.
-fn parts() -> [Document; 19] {
+fn parts() -> [Document; 20] {
     [
         api::Doc::openapi(),
         alarms::Doc::openapi(),
@@ -74,6 +74,7 @@ fn parts() -> [Document; 19] {
         links::Doc::openapi(),
         staff::Doc::openapi(),
         fire_tests::Doc::openapi(),
+        compliance::Doc::openapi(),
         oncall::Doc::openapi(),
         super::auth::audit_doc(),
     ]
