@@ -4,6 +4,7 @@
 
 pub mod alarms;
 pub mod clock;
+pub mod compliance;
 pub mod incidents;
 pub mod inspections;
 pub mod oncall;

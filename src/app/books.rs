@@ -5,6 +5,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use sitewatch_core::alarms::{AlarmEngine, AlarmRule};
+use sitewatch_core::compliance::ComplianceKind;
 use sitewatch_core::incidents::{HandoverBook, IncidentBook, RequestBook};
 use sitewatch_core::inspections::{VacantBook, VacantState};
 use sitewatch_core::patrol::{PatrolBook, PatrolState};
@@ -12,7 +13,7 @@ use sitewatch_core::points::PointsHub;
 
 use crate::config::Config;
 use crate::devices;
-use crate::engine::{AlarmSnapshot, Books, FireTests, MeterReading, MonthKpis};
+use crate::engine::{AlarmSnapshot, Books, Compliance, FireTests, MeterReading, MonthKpis};
 use crate::store::Store;
 
 /// The books as they stood when the daemon last stopped.
@@ -28,6 +29,7 @@ pub(super) async fn load(
     }
     let mut rules = config.alarm_rules.clone();
     rules.extend(oncall_rules(config));
+    rules.extend(ComplianceKind::ALL.map(|k| AlarmRule::compliance_overdue(k.as_str())));
     let mut alarm_categories = config.alarm_categories.clone();
     for rule in config.patrol.missed_rules() {
         alarm_categories.insert(rule.id.clone(), config.patrol.missed_category.clone());
@@ -66,6 +68,7 @@ pub(super) async fn load(
         alarms,
         alarm_categories,
         fire_tests: FireTests::new(store.planned_fire_tests(now).await?),
+        compliance: Compliance::new(store.compliance_items().await?, config.site.tz()),
         meters: meter_reading(config, store).await,
         kpis: MonthKpis::new(config.kpis, config.site.tz()),
     };

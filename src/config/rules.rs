@@ -130,6 +130,7 @@ fn serde_kind(spec: &RuleSpec) -> &'static str {
         RuleSpec::PumpFault(_) => "pump_fault",
         RuleSpec::CheckpointMissed(_) => "checkpoint_missed",
         RuleSpec::NobodyOnCall(_) => "nobody_on_call",
+        RuleSpec::ComplianceOverdue(_) => "compliance_overdue",
     }
 }
 

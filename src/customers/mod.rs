@@ -1,6 +1,7 @@
 //! Customer-service work around the pure core (issue 5): the unit register's CSV import
 //! (its records are `register`'s types) and the vacancy feed into the inspection book.
 
+pub mod compliance;
 pub mod import;
 pub mod vacancy;
 

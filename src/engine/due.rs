@@ -2,7 +2,7 @@
 //! engine's tick, decides against the books, and hands what must be kept to the store as
 //! records (the engine never waits on I/O). Planned fire-system tests are put in place
 //! when their window begins (rules.md §13.15); the meters are read at the billing cut-off
-//! (§13.10); the month's KPI gauges are counted once a minute of business time (§13.17).
+//! (§13.10); overdue compliance items raise their alarms (§13.24); the month's KPI gauges are counted once a minute of business time (§13.17).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sitewatch_core::alarms::{AlarmCommand, AlarmEngine, AlarmEvent, SuppressScope};
+use sitewatch_core::compliance::{ComplianceItem, ComplianceState, overdue_by_kind, site_day};
 use sitewatch_core::incidents::{Kpi, KpiTargets, RequestBook, service_kpis};
 use sitewatch_core::points::{PointState, PointsHub};
 
@@ -222,4 +223,51 @@ pub fn month(period: &str, tz: Tz) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
             .map(|t| t.with_timezone(&Utc))
     };
     Some((midnight(first)?, midnight(next)?))
+}
+
+/// The engine's copy of the compliance register (rules.md §13.24, §13.15): the store
+/// holds the register (written first by the API), the engine is told each change and on
+/// its tick raises or clears one `compliance_overdue` alarm per kind.
+#[derive(Debug)]
+pub struct Compliance {
+    items: BTreeMap<String, ComplianceItem>,
+    tz: Tz,
+}
+
+impl Compliance {
+    /// The stored register, judged in site time `tz`.
+    pub fn new(items: Vec<ComplianceItem>, tz: Tz) -> Self {
+        let mut c = Self {
+            items: BTreeMap::new(),
+            tz,
+        };
+        c.put(items);
+        c
+    }
+
+    /// Items added or changed (already stored).
+    pub fn put(&mut self, items: Vec<ComplianceItem>) {
+        for item in items {
+            self.items.insert(item.id.clone(), item);
+        }
+    }
+
+    /// How many items stand in `state` at `now` (for `/metrics`).
+    pub fn count(&self, state: ComplianceState, now: DateTime<Utc>) -> usize {
+        let today = site_day(now, self.tz);
+        self.items
+            .values()
+            .filter(|i| i.state(today) == state)
+            .count()
+    }
+
+    /// Raises the alarm of each kind with an item overdue today, clears the others (the
+    /// alarm engine ignores a condition that did not change).
+    pub fn run_due(&self, alarms: &mut AlarmEngine, now: DateTime<Utc>) -> Vec<AlarmEvent> {
+        let items: Vec<ComplianceItem> = self.items.values().cloned().collect();
+        overdue_by_kind(&items, site_day(now, self.tz))
+            .into_iter()
+            .flat_map(|(kind, overdue)| alarms.on_compliance(kind.as_str(), overdue, now))
+            .collect()
+    }
 }

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use prometheus::{Counter, GaugeVec, IntCounterVec, IntGauge, IntGaugeVec};
 use sitewatch_core::alarms::AlarmStats;
+use sitewatch_core::compliance::ComplianceState;
 use sitewatch_core::incidents::{
     IncidentEvent, IncidentEventKind, Kpi, RequestEventKind, ServiceFigures,
 };
@@ -28,6 +29,7 @@ pub struct EngineMetrics {
     patrol_tours: IntCounterVec,
     inspections_overdue: IntGaugeVec,
     meters_unread: IntGauge,
+    compliance_due: IntGaugeVec,
     incident_events: IntCounterVec,
     incident_breaches: IntCounterVec,
     incidents_open: IntGaugeVec,
@@ -72,6 +74,11 @@ impl EngineMetrics {
             meters_unread: r.one_int_gauge(
                 "sitewatch_meters_unread_at_cutoff",
                 "Unit meters with no reading at the last billing cut-off (rules.md §13.10).",
+            ),
+            compliance_due: r.int_gauge(
+                "sitewatch_compliance_due",
+                "Compliance-register items due within 30 days (due_soon) or overdue (rules.md §13.24).",
+                &["state"],
             ),
             incident_events: r.counter(
                 "sitewatch_incident_events_total",
@@ -223,6 +230,13 @@ impl EngineMetrics {
             .with_label_values(&["overdue"])
             .set(count(DueState::Overdue));
         self.meters_unread.set(books.meters.unread() as i64);
+        for (label, state) in [
+            ("due_soon", ComplianceState::DueSoon),
+            ("overdue", ComplianceState::Overdue),
+        ] {
+            let n = books.compliance.count(state, now) as i64;
+            self.compliance_due.with_label_values(&[label]).set(n);
+        }
         self.alarm_stats(&books.alarms.stats(now));
         self.incidents_open.reset();
         for ((category, state), n) in books.incidents.figures().open {

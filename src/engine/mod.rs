@@ -31,11 +31,11 @@ use crate::store::writer::Ticket;
 
 pub(crate) use commands::set_vacant;
 pub use commands::{
-    Answer, CommandError, EngineCommand, FireTestCmd, HandoverAnswer, HandoverCmd, IncidentCmd,
-    InspectionCmd, InspectionVerdict, LinkTo, PatrolCmd, RequestAnswer, RequestCmd, ScanAnswer,
-    ScanCmd, VacancyCmd,
+    Answer, CommandError, ComplianceCmd, EngineCommand, FireTestCmd, HandoverAnswer, HandoverCmd,
+    IncidentCmd, InspectionCmd, InspectionVerdict, LinkTo, PatrolCmd, RequestAnswer, RequestCmd,
+    ScanAnswer, ScanCmd, VacancyCmd,
 };
-pub use due::{FireTests, MeterReading, MonthKpis, month};
+pub use due::{Compliance, FireTests, MeterReading, MonthKpis, month};
 pub use flow::category_id;
 pub use live::{LiveEvent, LiveHub, PointValue};
 pub use metrics::EngineMetrics;
@@ -70,6 +70,8 @@ pub struct Books {
     pub alarm_categories: BTreeMap<String, String>,
     /// Fire-system tests not yet put in place.
     pub fire_tests: FireTests,
+    /// The compliance register's copy for the tick.
+    pub compliance: Compliance,
     /// The monthly meter reading.
     pub meters: MeterReading,
     /// The current month's KPIs for the gauges.
@@ -275,6 +277,8 @@ impl Engine {
         out.extend(b.vacant.tick(now).into_iter().map(Output::Inspection));
         out.extend(b.incidents.tick(now).into_iter().map(Output::incident));
         let (events, mut records) = b.fire_tests.run_due(&mut b.alarms, now);
+        out.extend(flow::alarms(b, events, now));
+        let events = b.compliance.run_due(&mut b.alarms, now);
         out.extend(flow::alarms(b, events, now));
         records.extend(b.meters.run_due(&b.hub, now));
         let chased = b.requests.run_due(now);

@@ -18,7 +18,7 @@ use sitewatch_core::patrol::{PatrolBook, PatrolConfig, PatrolEvent};
 use sitewatch_core::points::{DeviceSpec, PointSpec, PointsHub, SourceEvent};
 
 use super::commands::{self, Answer, EngineCommand, InspectionCmd, VacancyCmd};
-use super::{Books, FireTests, MeterReading, MonthKpis, Output, flow};
+use super::{Books, Compliance, FireTests, MeterReading, MonthKpis, Output, flow};
 use crate::config::BillingConfig;
 use crate::store::{FireTest, Record};
 
@@ -48,6 +48,7 @@ pub(super) fn books(patrol: PatrolConfig) -> Books {
         alarms: AlarmEngine::new(rules, AlarmConfig::default()).expect("alarms"),
         alarm_categories,
         fire_tests: FireTests::default(),
+        compliance: Compliance::new(Vec::new(), chrono_tz::Asia::Shanghai),
         meters: MeterReading::new(
             BillingConfig::default(),
             chrono_tz::Asia::Shanghai,

@@ -5,6 +5,7 @@ mod alarm_chart;
 mod alarms;
 mod api;
 pub mod auth;
+mod compliance;
 mod desks;
 mod duty;
 mod error;
@@ -120,6 +121,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(notices::router())
                 .merge(duty::router())
                 .merge(fire_tests::router())
+                .merge(compliance::router())
                 .merge(kpis::router())
                 .merge(links::router())
                 .merge(oncall::router())

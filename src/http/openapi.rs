@@ -19,7 +19,9 @@ use super::auth::policy::{self, Access};
 use super::page::{NEXT_OFFSET, TOTAL_COUNT};
 use super::{AppState, ErrorBody};
 use super::{alarms, api, files, followups, incidents, inspections, live, notices, patrol};
-use super::{duty, fire_tests, kpis, links, oncall, requests, sms_reply, snapshots, staff, units};
+use super::{
+    compliance, duty, fire_tests, kpis, links, oncall, requests, sms_reply, snapshots, staff, units,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -74,6 +76,7 @@ fn parts() -> [Document; 20] {
         links::Doc::openapi(),
         staff::Doc::openapi(),
         fire_tests::Doc::openapi(),
+        compliance::Doc::openapi(),
         oncall::Doc::openapi(),
         sms_reply::Doc::openapi(),
         super::auth::audit_doc(),

@@ -4,6 +4,7 @@
 
 mod audit;
 pub mod backlog;
+mod compliance;
 mod customers;
 pub mod duty;
 mod files;

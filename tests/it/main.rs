@@ -41,6 +41,7 @@ mod patrol;
 mod pg_server;
 mod plant;
 mod refusals;
+mod registers;
 mod requests;
 mod rules;
 mod service_desk;

@@ -240,6 +240,25 @@ impl AlarmEngine {
         out
     }
 
+    /// Whether any compliance item of `kind` is overdue: raises or clears its
+    /// `compliance_overdue` rule's alarm.
+    pub fn on_compliance(
+        &mut self,
+        kind: &str,
+        overdue: bool,
+        now: DateTime<Utc>,
+    ) -> Vec<AlarmEvent> {
+        let mut out = Vec::new();
+        let rule = self
+            .rules
+            .iter()
+            .position(|r| matches!(&r.rule.spec, RuleSpec::ComplianceOverdue(s) if s.kind == kind));
+        if let Some(i) = rule {
+            self.apply_condition(i, overdue, None, now, &mut out);
+        }
+        out
+    }
+
     fn device(
         &mut self,
         device: &str,

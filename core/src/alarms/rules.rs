@@ -59,12 +59,29 @@ impl AlarmRule {
         }
     }
 
-    /// Whether the rule reads points from the hub (a missed checkpoint or a rota gap reads
-    /// none).
+    /// The rule for overdue compliance items of `kind` (rules.md §13.24), fed by the
+    /// engine's tick through [`super::AlarmEngine::on_compliance`].
+    pub fn compliance_overdue(kind: &str) -> Self {
+        Self {
+            id: format!("{COMPLIANCE_SOURCE}.{kind}_overdue:overdue"),
+            point: kind.to_owned(),
+            device: COMPLIANCE_SOURCE.to_owned(),
+            unit: None,
+            spec: RuleSpec::ComplianceOverdue(ComplianceSpec {
+                kind: kind.to_owned(),
+            }),
+            message: format!("Compliance inspection overdue: {kind} (法定检验逾期: {kind})"),
+        }
+    }
+
+    /// Whether the rule reads points from the hub (a missed checkpoint, a rota gap or an
+    /// overdue inspection reads none).
     pub fn reads_points(&self) -> bool {
         !matches!(
             self.spec,
-            RuleSpec::CheckpointMissed(_) | RuleSpec::NobodyOnCall(_)
+            RuleSpec::CheckpointMissed(_)
+                | RuleSpec::NobodyOnCall(_)
+                | RuleSpec::ComplianceOverdue(_)
         )
     }
 
@@ -129,6 +146,11 @@ pub enum RuleSpec {
     /// ([`AlarmRule::nobody_on_call`]); never written in a profile.
     #[serde(skip_deserializing)]
     NobodyOnCall(OnCallSpec),
+    /// An item of the compliance register is past its inspection date. Fed by the
+    /// engine's tick ([`super::AlarmEngine::on_compliance`]), one rule per kind
+    /// ([`AlarmRule::compliance_overdue`]); never written in a profile.
+    #[serde(skip_deserializing)]
+    ComplianceOverdue(ComplianceSpec),
 }
 
 impl RuleSpec {
@@ -150,6 +172,8 @@ impl RuleSpec {
             RuleSpec::Counter(_) | RuleSpec::Stale(_) | RuleSpec::PumpSwitchover(_) => {
                 Priority::Low
             }
+            // A lapsed certificate: someone must book the inspection this shift.
+            RuleSpec::ComplianceOverdue(_) => Priority::Medium,
         }
     }
 
@@ -166,7 +190,7 @@ impl RuleSpec {
             RuleSpec::PumpSwitchover(s) => s.priority,
             RuleSpec::PumpFault(s) => s.priority,
             RuleSpec::CheckpointMissed(s) => s.priority,
-            RuleSpec::NobodyOnCall(_) => None,
+            RuleSpec::NobodyOnCall(_) | RuleSpec::ComplianceOverdue(_) => None,
         }
     }
 
@@ -376,6 +400,16 @@ pub struct MissedSpec {
     pub route: String,
     /// Overrides the default (high).
     pub priority: Option<Priority>,
+}
+
+/// The source named by the alarms of overdue compliance items.
+pub const COMPLIANCE_SOURCE: &str = "compliance";
+
+/// `compliance_overdue`: the kind of register item it watches.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ComplianceSpec {
+    /// The kind (`lift`, `fire_drill`, …).
+    pub kind: String,
 }
 
 /// `nobody_on_call`: the escalation level a rota gap leaves without a person.

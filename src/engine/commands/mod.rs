@@ -11,6 +11,7 @@
 //! [`super::EngineHandle`] there.
 
 mod alarms;
+mod compliance;
 mod fire_tests;
 mod handovers;
 mod incidents;
@@ -29,6 +30,7 @@ use sitewatch_core::incidents::{
 use sitewatch_core::inspections::{InspectionError, KeyError, KeyLoan};
 use sitewatch_core::patrol::FindingAction;
 
+pub use compliance::ComplianceCmd;
 pub use fire_tests::FireTestCmd;
 pub use handovers::{HandoverAnswer, HandoverCmd};
 pub use incidents::IncidentCmd;
@@ -68,6 +70,8 @@ pub enum EngineCommand {
     Vacancy(VacancyCmd),
     /// A fire-system test a notice announced.
     FireTest(FireTestCmd),
+    /// Compliance-register items as stored, for the tick's copy.
+    Compliance(ComplianceCmd),
     /// A service request taken in, a step on one, or its link to an incident.
     Request(RequestCmd),
     /// A shift hand-over drawn up, or a step on one.
@@ -94,7 +98,7 @@ pub enum Answer {
     Key(KeyLoan),
     /// The units whose vacancy changed.
     Vacancy(Vec<String>),
-    /// A fire-system test is planned.
+    /// A fire-system test is planned, or compliance items taken into the engine's copy.
     Planned,
     /// A service request after the command, with the events it caused.
     Request(Box<RequestAnswer>),
@@ -155,6 +159,7 @@ pub(super) fn handle(books: &mut Books, cmd: EngineCommand, now: DateTime<Utc>) 
         EngineCommand::Inspection(cmd) => inspections::command(books, cmd, now),
         EngineCommand::Vacancy(cmd) => vacancy::command(books, cmd, now),
         EngineCommand::FireTest(cmd) => fire_tests::command(books, cmd, now),
+        EngineCommand::Compliance(cmd) => compliance::command(books, cmd, now),
         EngineCommand::Request(cmd) => requests::command(books, cmd, now),
         EngineCommand::Handover(cmd) => handovers::command(books, cmd, now),
     }

@@ -230,6 +230,12 @@ pub(crate) const TABLE: &[Rule] = &[
     r("GET", "/api/v1/notices/{id}", only(READ)),
     w("POST", "/api/v1/notices/{id}/deliveries", CS, "by"),
     r("GET", "/api/v1/notices/{id}/fire-tests", only(READ)),
+    // The compliance register (rules.md §13.24): engineering's duty desk keeps it.
+    r("GET", "/api/v1/compliance", only(READ)),
+    w("POST", "/api/v1/compliance", DUTY, "actor"),
+    r("POST", "/api/v1/compliance/import", only(DUTY)),
+    r("GET", "/api/v1/compliance/due", only(READ)),
+    w("POST", "/api/v1/compliance/{id}/done", DUTY, "actor"),
     w("POST", "/api/v1/requests/{id}/incident", DUTY_CS, "actor"),
     r("GET", "/api/v1/incidents/{id}/requests", only(READ)),
     r("GET", "/api/v1/kpis", only(READ)),
