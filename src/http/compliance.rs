@@ -153,7 +153,7 @@ struct ImportQuery {
 
 /// What an import stored.
 #[derive(Serialize, ToSchema)]
-struct ImportAnswer {
+struct ComplianceImported {
     imported: usize,
 }
 
@@ -162,7 +162,7 @@ struct ImportAnswer {
 #[utoipa::path(post, path = "/compliance/import", tag = "compliance", params(ImportQuery),
     request_body(content = String, content_type = "text/csv", description = "The register as CSV"),
     responses(
-        (status = 200, description = "Every row stored", body = ImportAnswer),
+        (status = 200, description = "Every row stored", body = ComplianceImported),
         (status = 422, description = "Bad rows, each with its line (nothing stored)", body = ErrorBody),
     ))]
 async fn import(
@@ -170,7 +170,7 @@ async fn import(
     ApiQuery(q): ApiQuery<ImportQuery>,
     Actor(signed_in): Actor,
     body: axum::body::Bytes,
-) -> Result<Json<ImportAnswer>, ApiError> {
+) -> Result<Json<ComplianceImported>, ApiError> {
     let actor = signed_in.or(q.actor).unwrap_or_else(|| "import".to_owned());
     let text = text_of(&body).map_err(|p| ApiError::InvalidRows(vec![p]))?;
     let items = parse(text).map_err(ApiError::InvalidRows)?;
@@ -179,7 +179,7 @@ async fn import(
     }
     let imported = items.len();
     store(&s, items, &actor).await?;
-    Ok(Json(ImportAnswer { imported }))
+    Ok(Json(ComplianceImported { imported }))
 }
 
 /// An inspection done.
