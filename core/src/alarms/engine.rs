@@ -211,14 +211,11 @@ impl AlarmEngine {
         missed: bool,
         now: DateTime<Utc>,
     ) -> Vec<AlarmEvent> {
-        let mut out = Vec::new();
-        let rule = self.rules.iter().position(
-            |r| matches!(&r.rule.spec, RuleSpec::CheckpointMissed(s) if s.route == route),
-        );
-        if let Some(i) = rule {
-            self.apply_condition(i, missed, None, now, &mut out);
-        }
-        out
+        self.set_condition(
+            |spec| matches!(spec, RuleSpec::CheckpointMissed(s) if s.route == route),
+            missed,
+            now,
+        )
     }
 
     /// Whether an escalation level has nobody on call: raises or clears its
@@ -229,15 +226,11 @@ impl AlarmEngine {
         uncovered: bool,
         now: DateTime<Utc>,
     ) -> Vec<AlarmEvent> {
-        let mut out = Vec::new();
-        let rule = self
-            .rules
-            .iter()
-            .position(|r| matches!(&r.rule.spec, RuleSpec::NobodyOnCall(s) if s.level == level));
-        if let Some(i) = rule {
-            self.apply_condition(i, uncovered, None, now, &mut out);
-        }
-        out
+        self.set_condition(
+            |spec| matches!(spec, RuleSpec::NobodyOnCall(s) if s.level == level),
+            uncovered,
+            now,
+        )
     }
 
     /// Whether any compliance item of `kind` is overdue: raises or clears its
@@ -248,13 +241,25 @@ impl AlarmEngine {
         overdue: bool,
         now: DateTime<Utc>,
     ) -> Vec<AlarmEvent> {
+        self.set_condition(
+            |spec| matches!(spec, RuleSpec::ComplianceOverdue(s) if s.kind == kind),
+            overdue,
+            now,
+        )
+    }
+
+    /// Raises or clears the alarm of the first rule `pick` chooses: the conditions the
+    /// engine is told of (a missed checkpoint, a level with nobody on call, an overdue
+    /// certificate) rather than reads from a point.
+    fn set_condition(
+        &mut self,
+        pick: impl Fn(&RuleSpec) -> bool,
+        active: bool,
+        now: DateTime<Utc>,
+    ) -> Vec<AlarmEvent> {
         let mut out = Vec::new();
-        let rule = self
-            .rules
-            .iter()
-            .position(|r| matches!(&r.rule.spec, RuleSpec::ComplianceOverdue(s) if s.kind == kind));
-        if let Some(i) = rule {
-            self.apply_condition(i, overdue, None, now, &mut out);
+        if let Some(i) = self.rules.iter().position(|r| pick(&r.rule.spec)) {
+            self.apply_condition(i, active, None, now, &mut out);
         }
         out
     }
