@@ -187,8 +187,7 @@ impl Paging {
         let Some(secret) = &self.reply_secret else {
             return false;
         };
-        let (a, b) = (secret.as_bytes(), given.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        subtle::ConstantTimeEq::ct_eq(secret.as_bytes(), given.as_bytes()).into()
     }
 
     /// The SMS and voice numbers of `[[people]]` that are `phone` written another way
