@@ -153,14 +153,17 @@ struct FindingBody {
 struct FindingAnswer {
     #[schema(value_type = Object)]
     finding: Finding,
-    #[schema(value_type = Option<Object>)]
-    action: Option<FindingAction>,
+    #[schema(value_type = Object)]
+    action: FindingAction,
+    /// True when a finding with this id was already kept: nothing new was done.
+    resent: bool,
 }
 
 /// Records a finding (a photo, if any, uploaded first to /api/v1/files).
 #[utoipa::path(post, path = "/patrol/findings", tag = "patrol", request_body = FindingBody,
     responses(
         (status = 201, description = "The finding kept", body = FindingAnswer),
+        (status = 200, description = "A resend of a finding already kept (its id): answered again, acted on once", body = FindingAnswer),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid (`id`, `guard`, `photo`)", body = ErrorBody),
     ))]
@@ -186,8 +189,17 @@ async fn finding(
         tour: b.tour,
         at: b.at.unwrap_or_else(Utc::now),
     };
-    let action = s.engine.finding(finding.clone()).await?;
-    Ok((StatusCode::CREATED, Json(FindingAnswer { finding, action })))
+    let (action, resent) = s.engine.finding(finding.clone()).await?;
+    let status = match resent {
+        true => StatusCode::OK,
+        false => StatusCode::CREATED,
+    };
+    let answer = FindingAnswer {
+        finding,
+        action,
+        resent,
+    };
+    Ok((status, Json(answer)))
 }
 
 #[derive(Deserialize, IntoParams)]

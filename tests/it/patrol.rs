@@ -236,7 +236,8 @@ async fn a_finding_of_a_violation_opens_an_incident() {
 }
 
 /// A finding is kept by the store writer with the patrol journal entry that records it:
-/// both there when the 201 comes, a resend kept once.
+/// both there when the 201 comes; a resend (the phone lost the answer) is answered 200,
+/// kept once and judged once.
 #[tokio::test]
 async fn a_finding_is_kept_with_its_journal_entry_before_the_answer_and_a_resend_once() {
     let app = spawn_app_with(Db::Sqlite, PATROL, clock()).await;
@@ -248,8 +249,10 @@ async fn a_finding_is_kept_with_its_journal_entry_before_the_answer_and_a_resend
     let recorded = app.journalled("patrol", "kind", "finding_recorded").await;
     assert_eq!(recorded, 1, "its journal entry, when answered");
     let (status, answer) = app.post_json("/api/v1/patrol/findings", body).await;
-    assert_eq!(status, 201, "{answer}");
+    assert_eq!((status, &answer["resent"]), (200, &json!(true)), "{answer}");
     assert_eq!(app.count(kept).await, 1, "a resend is not kept twice");
+    let recorded = app.journalled("patrol", "kind", "finding_recorded").await;
+    assert_eq!(recorded, 1, "a resend is not judged twice");
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::PatrolError;
 use super::config::{Checkpoint, PatrolConfig, Route, Windows, normalise_code, normalise_uid};
 use super::events::PatrolEvent;
-use super::findings::Finding;
+use super::findings::{Finding, FindingAction};
 use super::scans::{Scan, ScanRecord, ScanResult, ScanSource, TagRef};
 use super::schedule::{ScheduleRule, resolve_local};
 use super::tours::{Tour, TourId, TourProgress};
@@ -192,11 +192,21 @@ impl PatrolBook {
         }
     }
 
-    /// Records a finding and says what to do about it.
-    pub fn finding(&mut self, finding: Finding) -> PatrolEvent {
+    /// Records a finding and says what to do about it; `None` when a finding with its id
+    /// is already kept (a phone resending after a lost answer), so it is not acted on twice.
+    pub fn finding(&mut self, finding: Finding) -> Option<PatrolEvent> {
+        if self.kept_finding(&finding.id).is_some() {
+            return None;
+        }
         let action = finding.kind.action(&self.config.finding_actions);
         self.state.findings.push(finding.clone());
-        PatrolEvent::FindingRecorded { finding, action }
+        Some(PatrolEvent::FindingRecorded { finding, action })
+    }
+
+    /// A kept finding by its id, with the action it led to.
+    pub fn kept_finding(&self, id: &str) -> Option<(&Finding, FindingAction)> {
+        let kept = self.state.findings.iter().find(|f| f.id == id)?;
+        Some((kept, kept.kind.action(&self.config.finding_actions)))
     }
 
     /// The tour a guard or route is on, with what is next.

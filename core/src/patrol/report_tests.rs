@@ -17,9 +17,28 @@ fn finding(kind: FindingType, minutes: i64) -> Finding {
 
 fn action_of(book: &mut PatrolBook, kind: FindingType) -> FindingAction {
     match book.finding(finding(kind, 1)) {
-        PatrolEvent::FindingRecorded { action, .. } => action,
+        Some(PatrolEvent::FindingRecorded { action, .. }) => action,
         other => panic!("unexpected event {other:?}"),
     }
+}
+
+#[test]
+fn a_resent_finding_is_kept_once_and_acted_on_once() {
+    let mut book = book();
+    let fault = || finding(FindingType::EquipmentFault, 1);
+    assert!(matches!(
+        book.finding(fault()),
+        Some(PatrolEvent::FindingRecorded { .. })
+    ));
+    assert_eq!(
+        book.finding(fault()),
+        None,
+        "a resend opens no second work order"
+    );
+    assert_eq!(book.findings().len(), 1);
+    let (_, action) = book.kept_finding("f-1").expect("kept");
+    let category = IncidentCategory::Fault;
+    assert_eq!(action, FindingAction::OpenIncident { category });
 }
 
 #[test]

@@ -88,8 +88,8 @@ pub enum Answer {
     IncidentOpened(Box<Incident>),
     /// The incident events a workflow step caused.
     Incident(Vec<IncidentEvent>),
-    /// The action a finding leads to.
-    Finding(Option<FindingAction>),
+    /// The action a finding leads to; `resent` when its id was already kept.
+    Finding { action: FindingAction, resent: bool },
     /// A scan's verdict.
     Scan(Box<ScanAnswer>),
     /// An inspection's verdict.

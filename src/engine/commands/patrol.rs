@@ -17,21 +17,40 @@ pub enum PatrolCmd {
 
 pub(super) fn command(books: &mut Books, cmd: PatrolCmd, now: DateTime<Utc>) -> Handled {
     let PatrolCmd::Finding(finding) = cmd;
-    let ev = books.patrol.finding(finding);
-    let action = match &ev {
-        PatrolEvent::FindingRecorded { action, .. } => Some(*action),
-        _ => None,
-    };
-    let out = flow::patrol(books, vec![ev], now);
-    Ok((Answer::Finding(action), out))
+    let id = finding.id.clone();
+    match books.patrol.finding(finding) {
+        Some(ev @ PatrolEvent::FindingRecorded { action, .. }) => {
+            let out = flow::patrol(books, vec![ev], now);
+            Ok((
+                Answer::Finding {
+                    action,
+                    resent: false,
+                },
+                out,
+            ))
+        }
+        // A resend: answered as the first time, acted on once.
+        _ => {
+            let kept = books.patrol.kept_finding(&id).map(|(_, action)| action);
+            let action = kept.ok_or(CommandError::Mismatch)?;
+            Ok((
+                Answer::Finding {
+                    action,
+                    resent: true,
+                },
+                Vec::new(),
+            ))
+        }
+    }
 }
 
 impl EngineHandle {
-    /// Records a finding; the action it leads to.
-    pub async fn finding(&self, finding: Finding) -> Result<Option<FindingAction>, CommandError> {
+    /// Records a finding; the action it leads to, and whether it was a resend of one
+    /// already kept (then nothing new is done).
+    pub async fn finding(&self, finding: Finding) -> Result<(FindingAction, bool), CommandError> {
         let cmd = EngineCommand::Patrol(PatrolCmd::Finding(finding));
         match self.command(cmd).await? {
-            Answer::Finding(action) => Ok(action),
+            Answer::Finding { action, resent } => Ok((action, resent)),
             _ => Err(CommandError::Mismatch),
         }
     }

@@ -137,7 +137,10 @@ function setupNfc() {
   };
 }
 
-// A finding: the photo goes to /api/v1/files first, the finding names it.
+// A finding: the photo goes to /api/v1/files first, the finding names it. Its id is kept
+// until the server answers, so a retry after a lost answer is a resend the server keeps
+// once (200), not a second finding.
+let findingId = null;
 $("finding").onsubmit = async ev => {
   ev.preventDefault();
   const guard = guardInput.value.trim(), text = $("f-text").value.trim(), file = $("f-photo").files[0];
@@ -153,12 +156,14 @@ $("finding").onsubmit = async ev => {
       if (!r.ok) { say("f-result", t("g_refused", { why: a.message || r.status }), false); return; }
       photo = a.id;
     }
-    const body = { id: uuid(), kind: $("f-kind").value, text, photo, guard, checkpoint: null, tour: null };
+    findingId = findingId || uuid();
+    const body = { id: findingId, kind: $("f-kind").value, text, photo, guard, checkpoint: null, tour: null };
     const r = await fetch("/api/v1/patrol/findings", { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": csrf }, body: JSON.stringify(body) });
     const a = await r.json().catch(() => ({}));
     if (r.status === 401) { askPassword(); return; }
     if (!r.ok) { say("f-result", t("g_refused", { why: a.message || r.status }), false); return; }
     say("f-result", t("g_reported"), true);
+    findingId = null;
     $("f-text").value = ""; $("f-photo").value = ""; $("f-name").textContent = "";
   } catch (e) {
     say("f-result", t("g_offline_retry"), false);
