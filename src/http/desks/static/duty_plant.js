@@ -218,5 +218,5 @@ const dutyPlant = (() => {
     duty.refresh();
   });
 
-  return { html, stop };
+  return { html, stop, fmt };
 })();

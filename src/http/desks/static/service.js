@@ -218,7 +218,7 @@ async function importUnits(e) {
     const rows = answer.problems.map(p => `<tr data-line="${p.line}"><td>${p.line}</td><td>${esc(reason(p))}</td></tr>`);
     out.innerHTML = `<p class="s-red">${esc(t("im_bad", { n: answer.problems.length }))}</p>${table([t("im_line"), t("cs_reason")], rows)}`;
   } else {
-    out.innerHTML = `<p class="s-red">${esc(t("refused", { why: answer.message || r.status }))}</p>`;
+    out.innerHTML = `<p class="s-red">${esc(t("refused", { why: sw.refusal(answer, r.status) }))}</p>`;
   }
 }
 
