@@ -229,7 +229,7 @@ const sw = (() => {
     return fromLocal(`${y}-${pad2(mo)}-${pad2(d)}T${pad2(h)}:${pad2(mi)}`);
   };
   /// The attributes of a date field (an `<input>` of type text).
-  const dateAttrs = () => `inputmode="numeric" autocomplete="off" placeholder="${esc(t("date_format"))}" data-date`;
+  const dateAttrs = () => `inputmode="numeric" autocomplete="off" placeholder="${esc(t("date_example"))}" title="${esc(t("date_format"))}" data-date`;
   /// Reads date field `el` as an ISO instant; a bad one is marked, said next to the
   /// field and in a toast, and the answer is undefined (send nothing).
   const dateOf = el => {
