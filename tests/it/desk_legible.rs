@@ -336,3 +336,192 @@ async fn the_guard_page_counts_time_left_by_the_daemons_clock() {
     shoot(c, "legible-guard-time-left-zh-390").await;
     b.client.clone().close().await.ok();
 }
+
+fn duty_entry(text: &str) -> Value {
+    serde_json::json!({"author": "duty-li", "shift": "2026-11-24 夜班", "text": text})
+}
+
+/// The duty log (值班记录) goes through the engine: the hand-over book numbers each entry
+/// and the store writer keeps it with its journal entry. With the row's table locked the
+/// write answers 503 `not_yet_stored` (not 201 before it is kept), and once the lock goes
+/// the entry is kept by itself, once, with its journal entry; numbering goes on after a
+/// restart from the highest kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duty_log_entry_answers_201_only_once_kept_with_its_journal_entry() {
+    use sqlx::Connection as _;
+    let clock = std::sync::Arc::new(sitewatch::core::clock::SystemClock);
+    let app = crate::helpers::spawn_app_with(crate::helpers::Db::Postgres, "", clock.clone()).await;
+    let (status, first) = app
+        .post_json("/api/v1/duty-log", duty_entry("B2 水泵房巡查正常"))
+        .await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["id"], 1, "{first}");
+    // A 201 means the row and its journal entry are there, seen from another connection.
+    assert_eq!(app.count("select count(*) from duty_log").await, 1);
+    assert_eq!(app.journalled("duty_log", "text", "B2 水泵房巡查正常").await, 1);
+
+    let mut locker = sqlx::PgConnection::connect(&app.db.url)
+        .await
+        .expect("connect");
+    for sql in ["begin", "lock table duty_log in access exclusive mode"] {
+        sqlx::query(sql).execute(&mut locker).await.expect(sql);
+    }
+    let post = app.post_json("/api/v1/duty-log", duty_entry("3 号梯困人已解救"));
+    let (status, body) = tokio::time::timeout(std::time::Duration::from_secs(20), post)
+        .await
+        .expect("the entry answers while its table is locked");
+    assert_eq!(status, 503, "not 201 before the entry is kept: {body}");
+    assert_eq!(body["code"], "not_yet_stored", "{body}");
+    sqlx::query("rollback")
+        .execute(&mut locker)
+        .await
+        .expect("unlock");
+    let rows = "select count(*) from duty_log where text = '3 号梯困人已解救'";
+    eventually("the held entry written by itself", WAIT, || async {
+        (app.count(rows).await > 0).then_some(())
+    })
+    .await;
+    assert_eq!(app.count(rows).await, 1, "written once");
+    assert_eq!(app.journalled("duty_log", "text", "3 号梯困人已解救").await, 1);
+
+    let (db, sim) = app.shut_down().await;
+    let app = crate::helpers::start(db, sim, "", clock).await;
+    let (status, third) = app
+        .post_json("/api/v1/duty-log", duty_entry("交班前复核消防主机"))
+        .await;
+    assert_eq!((status, &third["id"]), (201, &serde_json::json!(3)), "{third}");
+    let log = app
+        .get_json("/api/v1/duty-log?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z")
+        .await;
+    let texts: Vec<&str> = (log["entries"].as_array().into_iter().flatten())
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        ["B2 水泵房巡查正常", "3 号梯困人已解救", "交班前复核消防主机"]
+    );
+}
+
+/// A repair logged for unit 1-0301 (units imported), its number.
+async fn a_repair(app: &TestApp) -> i64 {
+    let (status, body) = crate::customers::import_csv(app, &crate::customers::three_units()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, r) = app
+        .post_json(
+            "/api/v1/requests",
+            serde_json::json!({"kind": {"type": "repair", "emergency": false}, "channel": "phone",
+                "unit": "1-0301", "owner": "王芳", "summary": "卫生间天花板渗水",
+                "received_by": "desk-chen"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    r["id"].as_i64().expect("request id")
+}
+
+/// Writes `bytes` to a file named `name` in a fresh directory; the path (kept alive).
+fn a_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).expect("write");
+    (dir, path.display().to_string())
+}
+
+async fn choose_file(c: &Client, path: &str) {
+    c.find(Locator::Id("rq-photo-file"))
+        .await
+        .expect("file field")
+        .send_keys(path)
+        .await
+        .expect("file chosen");
+}
+
+async fn request_photos_in(lang: Lang) {
+    let app = app().await;
+    let id = a_repair(&app).await;
+    let b = browser().await;
+    let c = &b.client;
+    c.set_window_size(390, 844).await.expect("phone");
+    let page = format!("/service/requests/{id}");
+    open(c, &app, &page, lang).await;
+    shows(c, "#rq-photos", lang.pick("照片与附件（0）", "Photos and files (0)")).await;
+    // The camera's button is the page's own, with its capture hint for the phone.
+    let field = c.find(Locator::Id("rq-photo-file")).await.expect("field");
+    assert_eq!(field.attr("accept").await.expect("accept").as_deref(), Some("image/*"));
+    assert!(field.attr("capture").await.expect("capture").is_some());
+
+    // Bytes that are not a PNG, named as one: refused in the page's words.
+    let (_d1, fake) = a_file("not-a-photo.png", b"these bytes are text, not an image");
+    choose_file(c, &fake).await;
+    click(c, "#rq-photo-go").await;
+    let said = shows(c, "#toast", lang.pick("文件内容", "the file's contents")).await;
+    if lang == Lang::Zh {
+        assert!(!said.contains("bytes are not"), "{said}");
+        assert_all_chinese(c, "a refused photo").await;
+    }
+    shoot(c, &format!("legible-request-photo-refused-{}-390", lang.code())).await;
+
+    let (_d2, png) = a_file("leak.png", crate::browser_desk::PNG);
+    choose_file(c, &png).await;
+    type_in(c, "#rq-photo-caption", "天花板水渍").await;
+    c.execute("document.getElementById('rq-photo-go').click();", vec![])
+        .await
+        .expect("script runs");
+    shows(c, "#rq-photos", lang.pick("照片与附件（1）", "Photos and files (1)")).await;
+    eventually("the thumbnail drawn", WAIT, || async {
+        let img = c.find(Locator::Css("#rq-photos .thumbs img")).await.ok()?;
+        let w = img.prop("naturalWidth").await.ok()??;
+        (w == "2").then_some(())
+    })
+    .await;
+    assert_fits(c, "request page with a photo at 390 px").await;
+    shoot(c, &format!("legible-request-photo-{}-390", lang.code())).await;
+    let r = app.get_json(&format!("/api/v1/requests/{id}")).await;
+    let a = &r["attachments"][0];
+    assert_eq!(a["caption"], "天花板水渍", "{r}");
+    assert_eq!(a["content_type"], "image/png", "{r}");
+    assert_eq!(a["added_by"], "desk-chen", "{r}");
+    let listed = shows(c, "#rq-timeline", lang.pick("上传照片", "photo attached")).await;
+    assert!(listed.contains("desk-chen"), "{listed}");
+    b.client.clone().close().await.ok();
+}
+
+#[tokio::test]
+async fn a_request_takes_a_photo_from_its_page_and_lists_it_zh() {
+    request_photos_in(Lang::Zh).await;
+}
+
+#[tokio::test]
+async fn a_request_takes_a_photo_from_its_page_and_lists_it_en() {
+    request_photos_in(Lang::En).await;
+}
+
+/// The API: an attachment must name a file `/api/v1/files` kept, within the limits.
+#[tokio::test]
+async fn a_request_attachment_names_a_kept_file_within_the_limits() {
+    let app = app().await;
+    let id = a_repair(&app).await;
+    let url = format!("/api/v1/requests/{id}/commands");
+    let attach = |file: &str, kind: &str| {
+        serde_json::json!({"actor": "desk-chen", "action": {"type": "attach", "id": file,
+            "kind": "scene_photo", "content_type": kind, "size_bytes": 70, "caption": ""}})
+    };
+    let (status, body) = app.post_json(&url, attach("nope", "image/png")).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("file")), "{body}");
+    let up = app
+        .client
+        .post(format!("{}/api/v1/files?by=desk-chen", app.base))
+        .header("content-type", "image/png")
+        .body(crate::browser_desk::PNG.to_vec())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(up.status(), 201);
+    let kept: Value = up.json().await.expect("json");
+    let file = kept["id"].as_str().expect("id");
+    let (status, body) = app.post_json(&url, attach(file, "text/html")).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("file")), "{body}");
+    let (status, body) = app.post_json(&url, attach(file, "image/png")).await;
+    assert_eq!(status, 200, "{body}");
+    let r = app.get_json(&format!("/api/v1/requests/{id}")).await;
+    assert_eq!(r["attachments"][0]["id"], file, "{r}");
+}

@@ -246,6 +246,11 @@ document.addEventListener("DOMContentLoaded", () => {
   byId("occupancy").onsubmit = occupancy;
   byId("import").onsubmit = importUnits;
   byId("view-request").addEventListener("submit", requestStep);
+  // The request page's photo: the page's button opens the camera or the file picker.
+  byId("view-request").addEventListener("click", e => { if (e.target.id === "rq-photo-take") byId("rq-photo-file").click(); });
+  byId("view-request").addEventListener("change", e => {
+    if (e.target.id === "rq-photo-file") byId("rq-photo-name").textContent = e.target.files[0]?.name || "";
+  });
   byId("view-notice").addEventListener("click", e => { const b = e.target.closest("button[data-deliver]"); if (b) deliver(b); });
   if (view === "compose") setUpCompose();
   if (cardUnit) openCard(cardUnit);
