@@ -17,10 +17,10 @@ use sitewatch_core::alarms::{
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::ApiPath;
+use super::api::PageQuery;
 use super::page::{ApiQuery, MAX_LIMIT, NoParams, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::store::EventRow;
-use super::api::PageQuery;
 
 #[derive(OpenApi)]
 #[openapi(paths(

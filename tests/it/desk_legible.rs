@@ -42,7 +42,9 @@ pub async fn shows(c: &Client, css: &str, wanted: &str) -> String {
 /// The duty desk's alarm console in `lang` (a cookie, so the page is loaded again).
 async fn on_the_console(c: &Client, app: &TestApp, lang: Lang) {
     open(c, app, "/", lang).await;
-    c.goto(&format!("{}/#alarms", app.base)).await.expect("page");
+    c.goto(&format!("{}/#alarms", app.base))
+        .await
+        .expect("page");
     c.refresh().await.expect("reload");
 }
 
@@ -76,7 +78,10 @@ async fn an_alarm_in(lang: Lang) {
     shows(c, "#detail-title", said).await;
     let label = lang.pick("告警时数值", "Value at the change");
     let body = shows(c, "#detail-body", label).await;
-    let value = body.lines().find(|l| l.starts_with(label)).unwrap_or_default();
+    let value = body
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_default();
     assert!(value.contains(lang.pick("火警", "fire alarm")), "{body}");
     shoot(c, &format!("legible-alarm-detail-{}-1920", lang.code())).await;
     if lang == Lang::Zh {
@@ -97,7 +102,9 @@ async fn an_alarm_in(lang: Lang) {
         assert_all_chinese(c, "the fire incident").await;
     }
     // The plant: the zone's state word; a zone at rest is "normal", not 0.
-    c.goto(&format!("{}/#plant", app.base)).await.expect("plant");
+    c.goto(&format!("{}/#plant", app.base))
+        .await
+        .expect("plant");
     let cell = |p: &str| format!(r#"tr[data-point="fire_panel.{p}"] td.value"#);
     shows(c, &cell("zone3_alarm"), lang.pick("火警", "fire alarm")).await;
     shows(c, &cell("zone1_isolated"), lang.pick("投入", "in service")).await;
@@ -206,7 +213,8 @@ async fn notice_dates_are_typed_in_one_form_and_kept_in_site_time_zh() {
 }
 
 async fn suppress(app: &TestApp, scope: Value, reason: &str) {
-    let body = serde_json::json!({"scope": scope, "actor": "duty-li", "reason": reason, "minutes": 90});
+    let body =
+        serde_json::json!({"scope": scope, "actor": "duty-li", "reason": reason, "minutes": 90});
     let (status, body) = app.post_json("/api/v1/alarms/suppress", body).await;
     assert_eq!(status, 200, "{body}");
 }
@@ -217,7 +225,12 @@ async fn suppress(app: &TestApp, scope: Value, reason: &str) {
 #[tokio::test]
 async fn suppressions_are_listed_paged_and_lifted_through_the_engine() {
     let app = app().await;
-    suppress(&app, serde_json::json!({"type": "device", "id": "pump_1"}), "换泵").await;
+    suppress(
+        &app,
+        serde_json::json!({"type": "device", "id": "pump_1"}),
+        "换泵",
+    )
+    .await;
     suppress(&app, serde_json::json!({"type": "site"}), "停电演练").await;
     let resp = app
         .client
@@ -228,7 +241,10 @@ async fn suppressions_are_listed_paged_and_lifted_through_the_engine() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-next-offset"], "1");
     let first: Value = resp.json().await.expect("json");
-    assert_eq!(first[0]["scope"], serde_json::json!({"type": "device", "id": "pump_1"}));
+    assert_eq!(
+        first[0]["scope"],
+        serde_json::json!({"type": "device", "id": "pump_1"})
+    );
     assert_eq!(first[0]["by"], "duty-li");
     assert_eq!(first[0]["reason"], "换泵");
     // 90 minutes of the daemon's (manual) clock: 2026-11-24 02:00 UTC + 1 h 30.
@@ -238,25 +254,39 @@ async fn suppressions_are_listed_paged_and_lifted_through_the_engine() {
         .await;
     assert_eq!(rest[0]["reason"], "停电演练");
     let lift = serde_json::json!({"scope": {"type": "site"}, "actor": "duty-li"});
-    let (status, body) = app.post_json("/api/v1/alarms/unsuppress", lift.clone()).await;
+    let (status, body) = app
+        .post_json("/api/v1/alarms/unsuppress", lift.clone())
+        .await;
     assert_eq!(status, 200, "{body}");
     let left = app.get_json("/api/v1/alarms/suppressions").await;
     assert_eq!(left.as_array().map(Vec::len), Some(1), "{left}");
     let (status, body) = app.post_json("/api/v1/alarms/unsuppress", lift).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("conflict")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("conflict")),
+        "{body}"
+    );
     let pump = app.get_json("/api/v1/alarms/pump_1.fault:discrete").await;
     assert_eq!(pump["suppressed"], "换泵", "the device window still holds");
 }
 
 async fn lift_from_the_console(lang: Lang) {
     let app = app().await;
-    suppress(&app, serde_json::json!({"type": "device", "id": "pump_1"}), "换泵检修").await;
+    suppress(
+        &app,
+        serde_json::json!({"type": "device", "id": "pump_1"}),
+        "换泵检修",
+    )
+    .await;
     let b = browser().await;
     let c = &b.client;
     c.set_window_size(1920, 1080).await.expect("control room");
     on_the_console(c, &app, lang).await;
     let card = shows(c, "#suppressions", "换泵检修").await;
-    assert!(card.contains("Pump 1") && card.contains("duty-li"), "{card}");
+    assert!(
+        card.contains("Pump 1") && card.contains("duty-li"),
+        "{card}"
+    );
     // Until 03:30 UTC is 11:30 in the site's zone (Asia/Shanghai).
     assert!(card.contains("11:30"), "{card}");
     assert!(
@@ -358,7 +388,11 @@ async fn a_duty_log_entry_answers_201_only_once_kept_with_its_journal_entry() {
     assert_eq!(first["id"], 1, "{first}");
     // A 201 means the row and its journal entry are there, seen from another connection.
     assert_eq!(app.count("select count(*) from duty_log").await, 1);
-    assert_eq!(app.journalled("duty_log", "text", "B2 水泵房巡查正常").await, 1);
+    assert_eq!(
+        app.journalled("duty_log", "text", "B2 水泵房巡查正常")
+            .await,
+        1
+    );
 
     let mut locker = sqlx::PgConnection::connect(&app.db.url)
         .await
@@ -382,14 +416,21 @@ async fn a_duty_log_entry_answers_201_only_once_kept_with_its_journal_entry() {
     })
     .await;
     assert_eq!(app.count(rows).await, 1, "written once");
-    assert_eq!(app.journalled("duty_log", "text", "3 号梯困人已解救").await, 1);
+    assert_eq!(
+        app.journalled("duty_log", "text", "3 号梯困人已解救").await,
+        1
+    );
 
     let (db, sim) = app.shut_down().await;
     let app = crate::helpers::start(db, sim, "", clock).await;
     let (status, third) = app
         .post_json("/api/v1/duty-log", duty_entry("交班前复核消防主机"))
         .await;
-    assert_eq!((status, &third["id"]), (201, &serde_json::json!(3)), "{third}");
+    assert_eq!(
+        (status, &third["id"]),
+        (201, &serde_json::json!(3)),
+        "{third}"
+    );
     let log = app
         .get_json("/api/v1/duty-log?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z")
         .await;
@@ -398,7 +439,11 @@ async fn a_duty_log_entry_answers_201_only_once_kept_with_its_journal_entry() {
         .collect();
     assert_eq!(
         texts,
-        ["B2 水泵房巡查正常", "3 号梯困人已解救", "交班前复核消防主机"]
+        [
+            "B2 水泵房巡查正常",
+            "3 号梯困人已解救",
+            "交班前复核消防主机"
+        ]
     );
 }
 
@@ -443,10 +488,18 @@ async fn request_photos_in(lang: Lang) {
     c.set_window_size(390, 844).await.expect("phone");
     let page = format!("/service/requests/{id}");
     open(c, &app, &page, lang).await;
-    shows(c, "#rq-photos", lang.pick("照片与附件（0）", "Photos and files (0)")).await;
+    shows(
+        c,
+        "#rq-photos",
+        lang.pick("照片与附件（0）", "Photos and files (0)"),
+    )
+    .await;
     // The camera's button is the page's own, with its capture hint for the phone.
     let field = c.find(Locator::Id("rq-photo-file")).await.expect("field");
-    assert_eq!(field.attr("accept").await.expect("accept").as_deref(), Some("image/*"));
+    assert_eq!(
+        field.attr("accept").await.expect("accept").as_deref(),
+        Some("image/*")
+    );
     assert!(field.attr("capture").await.expect("capture").is_some());
 
     // Bytes that are not a PNG, named as one: refused in the page's words.
@@ -458,7 +511,11 @@ async fn request_photos_in(lang: Lang) {
         assert!(!said.contains("bytes are not"), "{said}");
         assert_all_chinese(c, "a refused photo").await;
     }
-    shoot(c, &format!("legible-request-photo-refused-{}-390", lang.code())).await;
+    shoot(
+        c,
+        &format!("legible-request-photo-refused-{}-390", lang.code()),
+    )
+    .await;
 
     let (_d2, png) = a_file("leak.png", crate::browser_desk::PNG);
     choose_file(c, &png).await;
@@ -466,11 +523,16 @@ async fn request_photos_in(lang: Lang) {
     c.execute("document.getElementById('rq-photo-go').click();", vec![])
         .await
         .expect("script runs");
-    shows(c, "#rq-photos", lang.pick("照片与附件（1）", "Photos and files (1)")).await;
+    shows(
+        c,
+        "#rq-photos",
+        lang.pick("照片与附件（1）", "Photos and files (1)"),
+    )
+    .await;
     eventually("the thumbnail drawn", WAIT, || async {
-        let img = c.find(Locator::Css("#rq-photos .thumbs img")).await.ok()?;
-        let w = img.prop("naturalWidth").await.ok()??;
-        (w == "2").then_some(())
+        let js = "return document.querySelector('#rq-photos .thumbs img')?.naturalWidth || 0;";
+        let w = c.execute(js, vec![]).await.ok()?;
+        (w == 2).then_some(())
     })
     .await;
     assert_fits(c, "request page with a photo at 390 px").await;
@@ -506,7 +568,11 @@ async fn a_request_attachment_names_a_kept_file_within_the_limits() {
             "kind": "scene_photo", "content_type": kind, "size_bytes": 70, "caption": ""}})
     };
     let (status, body) = app.post_json(&url, attach("nope", "image/png")).await;
-    assert_eq!((status, body["field"].as_str()), (422, Some("file")), "{body}");
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("file")),
+        "{body}"
+    );
     let up = app
         .client
         .post(format!("{}/api/v1/files?by=desk-chen", app.base))
@@ -519,7 +585,11 @@ async fn a_request_attachment_names_a_kept_file_within_the_limits() {
     let kept: Value = up.json().await.expect("json");
     let file = kept["id"].as_str().expect("id");
     let (status, body) = app.post_json(&url, attach(file, "text/html")).await;
-    assert_eq!((status, body["field"].as_str()), (422, Some("file")), "{body}");
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("file")),
+        "{body}"
+    );
     let (status, body) = app.post_json(&url, attach(file, "image/png")).await;
     assert_eq!(status, 200, "{body}");
     let r = app.get_json(&format!("/api/v1/requests/{id}")).await;

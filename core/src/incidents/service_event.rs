@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::service::{Channel, FollowUpMethod, RequestId, RequestKind, RequestState};
 use super::attachments::{AttachmentKind, NewAttachment};
+use super::service::{Channel, FollowUpMethod, RequestId, RequestKind, RequestState};
 use super::sla::SlaKind;
 
 /// One entry in a request's timeline.
