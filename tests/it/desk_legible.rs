@@ -595,3 +595,62 @@ async fn a_request_attachment_names_a_kept_file_within_the_limits() {
     let r = app.get_json(&format!("/api/v1/requests/{id}")).await;
     assert_eq!(r["attachments"][0]["id"], file, "{r}");
 }
+
+/// The incident page in zh: the insurer call's two times are typed in the fixed form and
+/// kept as site time (09:58 in Shanghai is 01:58 UTC); a time in the browser's own order is
+/// refused next to the field and nothing is sent.
+#[tokio::test]
+async fn the_insurer_calls_times_are_typed_in_one_form_and_kept_in_site_time_zh() {
+    let app = app().await;
+    let id = water_ingress(&app).await;
+    let b = browser().await;
+    let c = &b.client;
+    c.set_window_size(390, 844).await.expect("phone");
+    open(c, &app, &format!("/incidents/{id}"), Lang::Zh).await;
+    let form = r#"form[data-step="notify_insurer"]"#;
+    click(c, &format!("{form} summary")).await;
+    let fields = [
+        ("insurer", "平安财险"),
+        ("spoken_to", "李专员"),
+        ("reference", "PA-20261124-01"),
+        ("policy_number", "POL-778"),
+        ("insured_object", "1 栋公共部位"),
+        ("cause", "楼上水管爆裂"),
+        ("place", "1 栋 3 层"),
+        ("loss_outline", "天花板与墙面浸水"),
+    ];
+    for (name, text) in fields {
+        type_in(c, &format!(r#"{form} input[name="{name}"]"#), text).await;
+    }
+    let called = format!(r#"{form} input[name="called_at"]"#);
+    let controlled = format!(r#"{form} input[name="under_control_at"]"#);
+    let placeholder = c
+        .find(Locator::Css(&called))
+        .await
+        .expect("field")
+        .attr("placeholder")
+        .await
+        .expect("placeholder");
+    assert_eq!(placeholder.as_deref(), Some("2026-11-24 08:00"));
+    type_in(c, &called, "11/24/2026 09:58").await;
+    type_in(c, &controlled, "2026-11-24 09:40").await;
+    let send = format!(
+        r#"document.querySelector('{form} button[data-action="notify_insurer"]').click();"#
+    );
+    c.execute(&send, vec![]).await.expect("script runs");
+    shows(c, "#toast", "请按“年-月-日 时:分").await;
+    let i = app.get_json(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(i["claim"]["insurer_call"], Value::Null, "nothing sent: {i}");
+    type_in(c, &called, "2026-11-24 09:58").await;
+    c.execute(&send, vec![]).await.expect("script runs");
+    let call = eventually("the insurer call kept", WAIT, || async {
+        let i = app.get_json(&format!("/api/v1/incidents/{id}")).await;
+        let call = i["claim"]["insurer_call"][1].clone();
+        (!call.is_null()).then_some(call)
+    })
+    .await;
+    assert_eq!(call["called_at"], "2026-11-24T01:58:00Z", "{call}");
+    assert_eq!(call["under_control_at"], "2026-11-24T01:40:00Z", "{call}");
+    shoot(c, "legible-insurer-call-zh-390").await;
+    b.client.clone().close().await.ok();
+}
