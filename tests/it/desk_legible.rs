@@ -101,6 +101,14 @@ async fn an_alarm_in(lang: Lang) {
     if lang == Lang::Zh {
         assert_all_chinese(c, "the fire incident").await;
     }
+    // The service desk's compose form lists it by the same title.
+    c.goto(&format!("{}/service/notices/new", app.base))
+        .await
+        .expect("compose");
+    shows(c, "#nt-incident", said).await;
+    if lang == Lang::Zh {
+        assert_all_chinese(c, "the compose form").await;
+    }
     // The plant: the zone's state word; a zone at rest is "normal", not 0.
     c.goto(&format!("{}/#plant", app.base))
         .await

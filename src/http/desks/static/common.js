@@ -209,6 +209,18 @@ const sw = (() => {
   const meEl = document.getElementById("me");
   if (!me) meEl.textContent = localStorage.getItem("actor") || "";
 
+  // An incident an alarm opened carries the alarm's English message as its title: the zh
+  // page shows the alarm's zh message instead. `learnTitles` asks for the alarms of a list
+  // (once each); `incidentTitle` is the title in the page's language.
+  const alarmsSeen = {};
+  const learnTitles = incidents => Promise.all((incidents || [])
+    .map(i => i.source && i.source.alarm).filter(id => id && lang === "zh" && !(id in alarmsSeen))
+    .map(id => { alarmsSeen[id] = null; return get(`/api/v1/alarms/${encodeURIComponent(id)}`).then(a => { alarmsSeen[id] = a; }).catch(() => {}); }));
+  const incidentTitle = i => {
+    const a = i.source && alarmsSeen[i.source.alarm];
+    return a && a.message_zh && a.message === i.title ? a.message_zh : i.title;
+  };
+
   // Date and time entry: a text field in one fixed form, `YYYY-MM-DD HH:MM`, read in the
   // site's zone, the same in both languages and on any browser (a `datetime-local` field
   // shows Chromium's locale's order and means the phone's zone, not the page's and the site's).
@@ -245,5 +257,5 @@ const sw = (() => {
     if (e.target.matches?.("input[data-date]")) { e.target.setCustomValidity(""); e.target.classList.remove("invalid"); }
   });
 
-  return { lang, locale, t, tp, esc, refusal, time, clock, dur, fromLocal, toLocal, showDate, readDate, dateAttrs, dateOf, get, post, send, toast, meta, me, actor, patch, live, fresh, siteName: meta("site") };
+  return { lang, locale, t, tp, esc, refusal, learnTitles, incidentTitle, time, clock, dur, fromLocal, toLocal, showDate, readDate, dateAttrs, dateOf, get, post, send, toast, meta, me, actor, patch, live, fresh, siteName: meta("site") };
 })();

@@ -91,7 +91,8 @@ async function issue(e) {
 
 async function setUpCompose() {
   const incidents = await sw.get("/api/v1/incidents").catch(() => []);
-  byId("nt-incident").innerHTML = incidents.map(i => `<option value="${i.id}">#${i.id} ${esc(i.title)}</option>`).join("");
+  await sw.learnTitles(incidents);
+  byId("nt-incident").innerHTML = incidents.map(i => `<option value="${i.id}">#${i.id} ${esc(sw.incidentTitle(i))}</option>`).join("");
   byId("nt-expires").value = sw.showDate(Date.now() + 3 * 86400e3);
   const pick = kind => { document.querySelector(`input[name="target"][value="${kind}"]`).checked = true; };
   // The incident page's "notify the households" arrives with its incident, a title and a body.

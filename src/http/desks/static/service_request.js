@@ -75,7 +75,7 @@ function linkCard(r) {
     : r.incident ? t("why_linked", { id: r.incident }) : "";
   const title = t("rq_link_incident");
   if (why) return `<div class="step blocked" data-key="s-link-no"><h3>${title}</h3><button type="button" disabled>${title}</button><div class="why" data-why="link">${esc(why)}</div></div>`;
-  const options = openIncidents.map(i => `<option value="${i.id}">#${i.id} ${esc(i.title)}</option>`).join("");
+  const options = openIncidents.map(i => `<option value="${i.id}">#${i.id} ${esc(sw.incidentTitle(i))}</option>`).join("");
   return `<div class="step" data-key="s-link-yes"><h3>${title}</h3><form data-link="1">
     <select id="st-link-incident"><option value="">${t("rq_open_fault")}</option>${options}</select>
     <button type="submit" class="primary" id="st-link">${title}</button></form></div>`;
@@ -199,6 +199,7 @@ async function refreshRequest() {
   if (staff === null) staff = await sw.get("/api/v1/staff").catch(() => []);
   const [r, incidents] = await Promise.all([sw.get(`/api/v1/requests/${recordId}`), sw.get("/api/v1/incidents")]);
   openIncidents = incidents;
+  await sw.learnTitles(incidents);
   shownRequest = r;
   sw.patch("view-request", renderRequest(r));
 }
