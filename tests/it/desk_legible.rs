@@ -115,6 +115,13 @@ async fn an_alarm_in(lang: Lang) {
         .expect("plant");
     let cell = |p: &str| format!(r#"tr[data-point="fire_panel.{p}"] td.value"#);
     shows(c, &cell("zone3_alarm"), lang.pick("火警", "fire alarm")).await;
+    // A value whose alarm is active stands out (red), the others do not.
+    let red = |p: &str| format!(r#"tr[data-point="fire_panel.{p}"] td.value.s-red"#);
+    eventually("the alarmed zone in red", WAIT, || async {
+        c.find(Locator::Css(&red("zone3_alarm"))).await.ok()
+    })
+    .await;
+    assert!(c.find(Locator::Css(&red("zone1_alarm"))).await.is_err());
     shows(c, &cell("zone1_isolated"), lang.pick("投入", "in service")).await;
     let pump = text_of(c, &cell("zone1_alarm")).await.unwrap_or_default();
     assert_eq!(pump, lang.pick("正常", "normal"));

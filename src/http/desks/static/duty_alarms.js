@@ -12,6 +12,8 @@ const dutyAlarms = (() => {
   const enc = encodeURIComponent;
   let devices = [], deviceNames = {};
   const messages = {};
+  /// The points whose alarm is active now (the plant tab marks their values).
+  let alarmedPoints = new Set();
   let page = { offset: 0, total: 0, rows: [] };
   const selected = new Set();
   let openId = null, openAlarm = null;
@@ -54,6 +56,7 @@ const dutyAlarms = (() => {
     await loadDevices();
     const alarms = await sw.get("/api/v1/alarms");
     alarms.forEach(remember);
+    alarmedPoints = new Set(alarms.filter(a => a.active && a.point).map(a => a.point));
     const urgent = alarms.filter(a => a.priority === "emergency" && a.state === "unack_active");
     document.title = (urgent.length ? `(${urgent.length}) ` : "") + "sitewatch · " + sw.siteName;
     sound.update(alarms);
@@ -407,5 +410,5 @@ const dutyAlarms = (() => {
     return { update };
   })();
 
-  return { standing, draw, name, deviceName, open, text, title };
+  return { standing, draw, name, deviceName, open, text, title, alarmed: p => alarmedPoints.has(p) };
 })();
