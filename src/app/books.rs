@@ -57,7 +57,8 @@ pub(super) async fn load(
     vacant.remember(store.inspection_ids().await?);
     let mut requests = RequestBook::new(config.service.clone(), config.site.tz());
     requests.restore(snapshots(store, "request:").await?);
-    let handovers = HandoverBook::restore(numbered(store, "handover:").await?);
+    let mut handovers = HandoverBook::restore(numbered(store, "handover:").await?);
+    handovers.resume_log_after(store.last_duty_entry().await?);
     let mut books = Books {
         hub: PointsHub::new(device_specs, point_specs),
         patrol,

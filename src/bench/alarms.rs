@@ -160,6 +160,7 @@ fn rules(n: usize) -> anyhow::Result<Vec<AlarmRule>> {
             unit: None,
             spec: spec.clone(),
             message: String::new(),
+            message_zh: None,
         })
         .collect())
 }

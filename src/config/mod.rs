@@ -349,8 +349,6 @@ impl Config {
             &mut problems,
             &mut warnings,
         );
-        warnings.sort();
-        config.warnings = warnings;
         let dir = profiles.dir.as_ref().zip(base).map(|(d, b)| b.join(d));
         let profiles = Profiles::read(dir.as_deref());
         problems.extend(profiles.problems.clone());
@@ -364,6 +362,9 @@ impl Config {
         };
         let overrides = rules.check(file, text, raw_rules, &mut problems);
         (config.alarm_rules, config.alarm_categories) = rules::build(&config.devices, &overrides);
+        warnings.extend(Problems(rules::without_zh(file, &config.alarm_rules)));
+        warnings.sort();
+        config.warnings = warnings;
         config.check_books(file, text, &mut problems);
         if let Some(base) = base {
             config.mqtt.resolve_paths(base);
@@ -489,7 +490,7 @@ impl SiteRules<'_> {
         point.split_once('.').is_some_and(|(d, p)| {
             self.devices
                 .iter()
-                .any(|dev| dev.config.id == d && dev.profile.alarm_points().any(|x| x.0 == p))
+                .any(|dev| dev.config.id == d && dev.profile.alarm_points().any(|x| x.name == p))
         })
     }
 

@@ -153,9 +153,25 @@ pub struct AlarmDef {
     /// What the alarm says; the point's description when unset.
     #[serde(default)]
     pub message: Option<String>,
+    /// What the alarm says in zh-CN; the point's zh name when unset and `message` is too.
+    #[serde(default)]
+    pub message_zh: Option<String>,
     /// The rule.
     #[serde(flatten)]
     pub spec: RuleSpec,
+}
+
+/// A point with its alarm rules, as [`Profile::alarm_points`] lists them.
+#[derive(Debug)]
+pub struct AlarmPoint<'a> {
+    /// The point's name in the profile.
+    pub name: &'a str,
+    /// What it means, in English.
+    pub description: &'a str,
+    /// Its zh-CN display name (empty when the profile gives none).
+    pub zh_name: &'a str,
+    /// Its default alarm rules.
+    pub alarms: &'a [AlarmDef],
 }
 
 fn one() -> f64 {
@@ -272,15 +288,19 @@ impl Profile {
     }
 
     /// Every point, Modbus and MQTT, with its description and default alarm rules.
-    pub fn alarm_points(&self) -> impl Iterator<Item = (&str, &str, &[AlarmDef])> {
-        let modbus = self
-            .points
-            .iter()
-            .map(|p| (p.name.as_str(), p.description.as_str(), p.alarms.as_slice()));
-        let mqtt = self
-            .mqtt_points
-            .iter()
-            .map(|p| (p.name.as_str(), p.description.as_str(), p.alarms.as_slice()));
+    pub fn alarm_points(&self) -> impl Iterator<Item = AlarmPoint<'_>> {
+        let modbus = self.points.iter().map(|p| AlarmPoint {
+            name: &p.name,
+            description: &p.description,
+            zh_name: &p.zh.name,
+            alarms: &p.alarms,
+        });
+        let mqtt = self.mqtt_points.iter().map(|p| AlarmPoint {
+            name: &p.name,
+            description: &p.description,
+            zh_name: &p.zh.name,
+            alarms: &p.alarms,
+        });
         modbus.chain(mqtt)
     }
 

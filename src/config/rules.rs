@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use sitewatch_core::alarms::{AlarmRule, RuleSpec, VacantSpec};
 
-use super::profile::AlarmDef;
-use super::{Device, SiteAlarmRule};
+use super::profile::{AlarmDef, AlarmPoint};
+use super::{Device, Problem, SiteAlarmRule};
+use std::path::Path;
 
 /// The rules, and the incident category of each rule that names one.
 pub(super) fn build(
@@ -21,32 +22,26 @@ pub(super) fn build(
     let mut rules = Vec::new();
     let mut categories = BTreeMap::new();
     for d in devices {
-        for (name, description, alarms) in d.profile.alarm_points() {
-            let id = d.point_id(name);
+        for point in d.profile.alarm_points() {
+            let id = d.point_id(point.name);
             let defs: Vec<&AlarmDef> = match by_point.get(id.as_str()) {
                 Some(site_defs) => site_defs.clone(),
-                None => alarms.iter().collect(),
+                None => point.alarms.iter().collect(),
             };
             for (i, def) in defs.into_iter().enumerate() {
                 let rule_id = rule_id(&id, &def.spec, i);
                 if let Some(c) = &def.category {
                     categories.insert(rule_id.clone(), c.clone());
                 }
-                let what = if description.is_empty() {
-                    name
-                } else {
-                    description
-                };
+                let (message, message_zh) = messages(d, &point, def);
                 rules.push(AlarmRule {
                     id: rule_id,
                     point: id.clone(),
                     device: d.config.id.clone(),
                     unit: d.config.unit.clone(),
                     spec: qualify(d, def.spec.clone()),
-                    message: def
-                        .message
-                        .clone()
-                        .unwrap_or_else(|| format!("{}: {what}", d.config.name)),
+                    message,
+                    message_zh,
                 });
             }
         }
@@ -54,6 +49,42 @@ pub(super) fn build(
     let own = vacant_rules(devices, &rules);
     rules.extend(own);
     (rules, categories)
+}
+
+/// A rule's message in English and zh-CN: the definition's own, else the device's name
+/// with the point's description (English) or its zh name. A definition that words its
+/// English message itself gets no zh one made up from the point: `check` warns instead.
+fn messages(d: &Device, point: &AlarmPoint, def: &AlarmDef) -> (String, Option<String>) {
+    let what = if point.description.is_empty() {
+        point.name
+    } else {
+        point.description
+    };
+    let message = def
+        .message
+        .clone()
+        .unwrap_or_else(|| format!("{}: {what}", d.config.name));
+    let zh = def.message_zh.clone().or_else(|| {
+        (def.message.is_none() && !point.zh_name.is_empty())
+            .then(|| format!("{}：{}", d.config.name, point.zh_name))
+    });
+    (message, zh)
+}
+
+/// A warning for each rule that has an English message only: the desks' Chinese page
+/// shows that English. Not a refusal: configs written before `message_zh` stay valid.
+pub(super) fn without_zh(file: &Path, rules: &[AlarmRule]) -> Vec<Problem> {
+    rules
+        .iter()
+        .filter(|r| r.message_zh.is_none())
+        .map(|r| {
+            let reason = format!(
+                "alarm `{}` has no `message_zh`; the Chinese desk shows \"{}\"",
+                r.id, r.message
+            );
+            Problem::file(file, reason)
+        })
+        .collect()
 }
 
 /// rules.md §14 Meters: any consumption in a vacant unit is an alarm. Every energy or
@@ -90,6 +121,7 @@ fn vacant_rules(devices: &[Device], written: &[AlarmRule]) -> Vec<AlarmRule> {
                     "{}: consumption in vacant unit {unit} (空置房用量)",
                     d.config.name
                 ),
+                message_zh: Some(format!("{}：空置房 {unit} 有用量", d.config.name)),
                 point,
                 device: d.config.id.clone(),
                 unit: Some(unit.clone()),

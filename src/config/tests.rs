@@ -490,3 +490,45 @@ fn desk_hours_default_to_the_park_desk_and_a_site_sets_its_own() {
         "{in_days:?}"
     );
 }
+
+/// Issue 20: the desks' Chinese page shows each alarm's zh message. Every alarm of every
+/// built-in profile (the demo site binds them all) has one, so the demo warns of none.
+#[test]
+fn every_builtin_profile_alarm_has_a_zh_message() {
+    let config = parse(DEMO_CONFIG).expect("demo config is valid");
+    assert!(!config.alarm_rules.is_empty());
+    let without: Vec<&str> = (config.alarm_rules.iter())
+        .filter(|r| r.message_zh.as_deref().is_none_or(str::is_empty))
+        .map(|r| r.id.as_str())
+        .collect();
+    assert!(without.is_empty(), "no zh message: {without:?}");
+    let warned: Vec<String> = config.warnings.0.iter().map(|w| w.to_string()).collect();
+    assert!(
+        !warned.iter().any(|w| w.contains("message_zh")),
+        "{warned:?}"
+    );
+}
+
+/// A site rule may word its message in both languages; one with English only is still
+/// valid (configs written before `message_zh`) and `check` warns that the Chinese page
+/// will show the English.
+#[test]
+fn a_site_rule_carries_its_zh_message_and_english_only_is_a_warning() {
+    let rule = |extra: &str| {
+        format!(
+            "{SITE}\n[[devices]]\nid = \"m\"\n{METER}\n[[alarm_rules]]\npoint = \"m.voltage_l1\"\nkind = \"high\"\nlimit = 250.0\npriority = \"high\"\nmessage = \"Riser voltage high\"\n{extra}"
+        )
+    };
+    let both = parse(&rule("message_zh = \"竖井电压过高\"\n")).expect("valid");
+    let r = &both.alarm_rules[0];
+    assert_eq!(r.message, "Riser voltage high");
+    assert_eq!(r.message_zh.as_deref(), Some("竖井电压过高"));
+    assert!(both.warnings.0.is_empty(), "{}", both.warnings);
+    let english = parse(&rule("")).expect("an English-only rule stays valid");
+    assert_eq!(english.alarm_rules[0].message_zh, None);
+    let warned = english.warnings.to_string();
+    assert!(
+        warned.contains("m.voltage_l1:high") && warned.contains("message_zh"),
+        "{warned}"
+    );
+}

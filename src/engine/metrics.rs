@@ -158,7 +158,10 @@ impl EngineMetrics {
                 .inc(),
             Output::Patrol(ev) => self.patrol_event(ev),
             Output::Incident(ev) => self.incident_event(ev),
-            Output::Inspection(_) | Output::Vacant(_) | Output::Handover(_) => {}
+            Output::Inspection(_)
+            | Output::Vacant(_)
+            | Output::Handover(_)
+            | Output::DutyLog(_) => {}
             Output::Request(ev, kind) => {
                 if let RequestEventKind::ChaserIssued { .. } = ev.kind {
                     self.service.chasers(kind.as_str(), 1);

@@ -16,7 +16,7 @@ use super::Books;
 use super::EngineMetrics;
 use super::live::LiveHub;
 use crate::store::writer::{StoreItem, StoreSender, Ticket};
-use crate::store::{OutMessage, Reading, Record};
+use crate::store::{DutyEntry, OutMessage, Reading, Record};
 
 /// One decision of the core. Point samples are by far the most numerous (the live ring
 /// holds thousands), so the rare, larger events are boxed to keep every one small.
@@ -40,6 +40,8 @@ pub enum Output {
     Request(Box<RequestEvent>, RequestKind),
     /// From the hand-over book.
     Handover(Box<HandoverEvent>),
+    /// A duty-log entry (值班记录), numbered by the hand-over book.
+    DutyLog(Box<DutyEntry>),
 }
 
 impl Output {
@@ -201,7 +203,7 @@ impl Changed {
             Output::Handover(ev) => {
                 self.handovers.insert(ev.handover);
             }
-            Output::Point(_) => {}
+            Output::Point(_) | Output::DutyLog(_) => {}
         }
     }
 
@@ -300,6 +302,7 @@ fn store_item(out: &Output, now: DateTime<Utc>) -> Option<StoreItem> {
         Output::Alarm(ev) => journal(ev.at, "alarm", &ev.alarm, ev.as_ref()),
         Output::Request(ev, _) => journal(ev.at, "request", &ev.request.to_string(), ev),
         Output::Handover(ev) => journal(ev.at, "handover", &ev.handover.to_string(), ev),
+        Output::DutyLog(entry) => journal(entry.at, "duty_log", &entry.id.to_string(), entry),
     }
 }
 
@@ -324,6 +327,7 @@ fn record(out: &Output, now: DateTime<Utc>) -> Option<Record> {
             VacantChange::Key { loan } => Some(Record::KeyLoan(Box::new(loan.clone()))),
             VacantChange::Occupancy { .. } => None,
         },
+        Output::DutyLog(entry) => Some(Record::DutyEntry(entry.clone())),
         _ => None,
     }
 }

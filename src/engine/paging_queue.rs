@@ -105,6 +105,7 @@ impl PagingQueue {
             actor: Some(ev.actor.clone()),
             note: None,
             message: i.title.clone(),
+            message_zh: None,
             value: None,
         };
         self.offer(&event, Some(i.reported_at));

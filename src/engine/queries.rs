@@ -3,7 +3,7 @@
 //! helpers on [`EngineHandle`] build them; callers filter and page the answer themselves.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sitewatch_core::alarms::Alarm;
+use sitewatch_core::alarms::{Alarm, Suppression};
 use sitewatch_core::incidents::{
     ClockView, FollowUpDue, Handover, HandoverId, Incident, IncidentId, Kpi, KpiTargets, RequestId,
     ServiceRequest, follow_ups_due, service_kpis,
@@ -35,6 +35,8 @@ pub enum EngineQuery {
     },
     /// One alarm.
     Alarm(String, Reply<Option<Alarm>>),
+    /// The suppression windows in force.
+    Suppressions(Reply<Vec<Suppression>>),
     /// Every incident (`all`), or the open ones.
     Incidents {
         /// Closed and cancelled ones too.
@@ -107,6 +109,7 @@ impl EngineQuery {
                 reply.send(list).map_err(drop)
             }
             EngineQuery::Alarm(id, r) => r.send(b.alarms.alarm(&id).cloned()).map_err(drop),
+            EngineQuery::Suppressions(r) => r.send(b.alarms.suppressions().to_vec()).map_err(drop),
             EngineQuery::Incidents { all, reply } => {
                 let list = match all {
                     true => b.incidents.all_incidents(),
@@ -195,6 +198,11 @@ impl EngineHandle {
     pub async fn alarm_by_id(&self, id: &str) -> Option<Option<Alarm>> {
         let id = id.to_owned();
         self.ask(|r| EngineQuery::Alarm(id, r)).await
+    }
+
+    /// The suppression windows in force, oldest first.
+    pub async fn suppressions(&self) -> Option<Vec<Suppression>> {
+        self.ask(EngineQuery::Suppressions).await
     }
 
     /// Every incident (`all`), or only the open ones.

@@ -10,13 +10,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sitewatch_core::alarms::{
     Alarm, AlarmCommand, AlarmEvent, AlarmState, Priority, SuppressScope,
 };
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::ApiPath;
+use super::api::PageQuery;
 use super::page::{ApiQuery, MAX_LIMIT, NoParams, Page, Paged, Window};
 use super::{ApiError, ApiJson, AppState, ErrorBody};
 use crate::store::EventRow;
@@ -31,6 +32,8 @@ use crate::store::EventRow;
     acknowledge,
     acknowledge_many,
     suppress,
+    suppressions,
+    unsuppress,
     shelve,
     unshelve
 ))]
@@ -43,6 +46,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/alarms/commands", post(command))
         .route("/alarms/acknowledge", post(acknowledge_many))
         .route("/alarms/suppress", post(suppress))
+        .route("/alarms/suppressions", get(suppressions))
+        .route("/alarms/unsuppress", post(unsuppress))
         .route("/alarms/{id}", get(one))
         .route("/alarms/{id}/chart", get(chart))
         .route("/alarms/{id}/acknowledge", post(acknowledge))
@@ -119,7 +124,8 @@ async fn list(
     Ok(page.slice(alarms))
 }
 
-/// Whether `text` (lower case) is in the alarm's message, id or its device's name.
+/// Whether `text` (lower case) is in the alarm's message (either language), id or its
+/// device's name.
 fn matches_text(s: &AppState, a: &Alarm, text: &str) -> bool {
     let device_name = s
         .devices
@@ -127,6 +133,7 @@ fn matches_text(s: &AppState, a: &Alarm, text: &str) -> bool {
         .find(|d| d.config.id == a.device)
         .map(|d| d.config.name.to_lowercase());
     a.message.to_lowercase().contains(text)
+        || a.message_zh.as_deref().is_some_and(|m| m.contains(text))
         || a.id.to_lowercase().contains(text)
         || device_name.is_some_and(|n| n.contains(text))
 }
@@ -438,6 +445,79 @@ async fn suppress(
         reason: b.reason,
         actor: b.actor,
         until: Some(until),
+    };
+    run(&s, cmd).await
+}
+
+/// A suppression window in force: what it covers, who set it, why, since and until when.
+#[derive(Serialize, ToSchema)]
+struct SuppressionView {
+    /// `{"type": "device", "id": …}`, `{"type": "point", "id": …}`,
+    /// `{"type": "unit", "id": …}` or `{"type": "site"}`: what lifting it names.
+    #[schema(value_type = Object)]
+    scope: SuppressScope,
+    /// Who set it.
+    by: String,
+    /// Why.
+    reason: String,
+    /// Since when.
+    since: DateTime<Utc>,
+    /// When it ends by itself (`null`: when lifted).
+    until: Option<DateTime<Utc>>,
+}
+
+/// The suppression windows in force, oldest first, paged as every list is.
+#[utoipa::path(get, path = "/alarms/suppressions", tag = "alarms", params(PageQuery),
+    responses(
+        (status = 200, description = "One page of suppression windows", body = Vec<SuppressionView>),
+        (status = 422, description = "Bad `limit` or `offset`", body = ErrorBody),
+        (status = 503, description = "Engine unavailable", body = ErrorBody),
+    ))]
+async fn suppressions(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Paged<Vec<SuppressionView>>, ApiError> {
+    let page = Page::new(q.limit, q.offset)?;
+    let windows = s.engine.suppressions().await.ok_or(ApiError::Unavailable)?;
+    let views = windows
+        .into_iter()
+        .map(|w| SuppressionView {
+            scope: w.scope,
+            by: w.actor,
+            reason: w.reason,
+            since: w.since,
+            until: w.until,
+        })
+        .collect();
+    Ok(page.slice(views))
+}
+
+/// A suppression to lift, by the scope it was set with, and who lifts it.
+#[derive(Deserialize, ToSchema)]
+struct UnsuppressBody {
+    /// The window's `scope`, as `/alarms/suppressions` lists it.
+    #[schema(value_type = Object)]
+    scope: SuppressScope,
+    actor: String,
+}
+
+/// Lifts the suppression windows of a scope before their time: the engine lifts them and
+/// the alarms they covered are annunciated again.
+#[utoipa::path(post, path = "/alarms/unsuppress", tag = "alarms", request_body = UnsuppressBody,
+    responses(
+        (status = 200, description = "The transitions it caused", body = Vec<AlarmEvent>),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 409, description = "No suppression with that scope", body = ErrorBody),
+        (status = 422, description = "No `actor`", body = ErrorBody),
+    ))]
+async fn unsuppress(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<UnsuppressBody>,
+) -> Result<Json<Vec<AlarmEvent>>, ApiError> {
+    super::require_actor(&b.actor)?;
+    let cmd = AlarmCommand::Unsuppress {
+        scope: b.scope,
+        actor: b.actor,
     };
     run(&s, cmd).await
 }

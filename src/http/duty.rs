@@ -231,6 +231,7 @@ struct EntryBody {
         (status = 201, description = "The entry", body = DutyEntry),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 422, description = "No author, shift or text", body = ErrorBody),
+        (status = 503, description = "`not_yet_stored`: written, but not stored yet (do not send it again); `unavailable`: engine stopped", body = ErrorBody),
     ))]
 async fn write(
     State(s): State<AppState>,
@@ -240,11 +241,15 @@ async fn write(
     if b.shift.trim().is_empty() {
         return Err(ApiError::invalid("shift", "name the shift"));
     }
-    let text = non_empty(&b.text)?;
-    let entry = s
-        .store
-        .add_duty_entry(&b.author, &b.shift, text, s.clock.now())
-        .await?;
+    let text = non_empty(&b.text)?.to_owned();
+    // Through the engine: the hand-over book numbers it and the writer keeps it with its
+    // journal entry, so 201 means stored (503 `not_yet_stored`: made, written later).
+    let cmd = HandoverCmd::Log {
+        author: b.author,
+        shift: b.shift,
+        text,
+    };
+    let entry = s.engine.duty_log(cmd).await?;
     Ok((StatusCode::CREATED, Json(entry)))
 }
 

@@ -163,6 +163,7 @@ fn service_error(e: ServiceError) -> ApiError {
         },
         ServiceError::Empty(what) => ApiError::invalid(empty_field(what), e.to_string()),
         ServiceError::BadRating(_) => ApiError::invalid("score", e.to_string()),
+        ServiceError::BadAttachment(_) => ApiError::invalid("file", e.to_string()),
         ServiceError::NotAComplaint(_) => ApiError::invalid("action", e.to_string()),
         ServiceError::NotFound(id) => ApiError::NotFound(format!("request {id}")),
         ServiceError::NotLinkable => ApiError::invalid("incident", e.to_string()),

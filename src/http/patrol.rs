@@ -249,16 +249,26 @@ struct NextQuery {
     route: Option<String>,
 }
 
-/// The next checkpoint for a guard or a route.
+/// The tour in progress with the daemon's `now`: a phone works out the time left from
+/// `now` and `next_due_at`, so a phone whose own clock is wrong still shows it right.
+#[derive(Serialize)]
+struct NextView {
+    #[serde(flatten)]
+    progress: TourProgress,
+    /// The daemon's time when it answered.
+    now: DateTime<Utc>,
+}
+
+/// The next checkpoint for a guard or a route, with the daemon's `now`.
 #[utoipa::path(get, path = "/patrol/next", tag = "patrol", params(NextQuery),
     responses(
-        (status = 200, description = "The tour in progress, or null", body = Option<Object>),
+        (status = 200, description = "The tour in progress with the daemon's `now` (time left is `next_due_at` − `now`), or null", body = Option<Object>),
         (status = 422, description = "Neither `guard` nor `route`", body = ErrorBody),
     ))]
 async fn next(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<NextQuery>,
-) -> Result<Json<Option<TourProgress>>, ApiError> {
+) -> Result<Json<Option<NextView>>, ApiError> {
     let who = match (q.guard, q.route) {
         (Some(g), _) => Subject::Guard(g),
         (None, Some(r)) => Subject::Route(r),
@@ -269,7 +279,8 @@ async fn next(
         .next_checkpoint(who)
         .await
         .ok_or(ApiError::Unavailable)?;
-    Ok(Json(next))
+    let now = s.clock.now();
+    Ok(Json(next.map(|progress| NextView { progress, now })))
 }
 
 /// The daily patrol report.

@@ -210,7 +210,10 @@ struct RequestCommandBody {
 }
 
 /// One step: acknowledge, dispatch, complete with the report, follow-up, rating, decline,
-/// explain a delay, close (a repair closes only with its three records).
+/// explain a delay, close (a repair closes only with its three records); or attach a photo
+/// or document uploaded to `/api/v1/files` (`{"type": "attach", "id", "kind":
+/// "scene_photo", "content_type", "size_bytes", "caption"}`), listed in the request's
+/// `attachments`.
 #[utoipa::path(post, path = "/requests/{id}/commands", tag = "requests",
     params(("id" = i64, Path, description = "Request number")), request_body = RequestCommandBody,
     responses(
@@ -226,6 +229,14 @@ async fn command(
     ApiJson(b): ApiJson<RequestCommandBody>,
 ) -> Result<Json<Vec<RequestEvent>>, ApiError> {
     super::require_actor(&b.actor)?;
+    // An attachment names a file `/api/v1/files` kept (its type signature and size
+    // checked there); the request's book checks the limits again.
+    if let RequestAction::Attach(file) = &b.action
+        && !s.store.file_exists(&file.id).await?
+    {
+        let message = format!("no file `{}`: upload it to /api/v1/files first", file.id);
+        return Err(ApiError::invalid("file", message));
+    }
     let step = sitewatch_core::incidents::RequestCommand {
         actor: b.actor,
         note: b.note,

@@ -1,5 +1,6 @@
 //! The duty desk's records (rules.md §13.19, §13.15): the duty log (the staff's own
-//! entries) and planned fire-system tests. Hand-overs and service requests are the
+//! entries, numbered by the engine's hand-over book and written by the store writer as a
+//! [`super::Record`] with their journal entry) and planned fire-system tests. Hand-overs and service requests are the
 //! engine's books, kept as snapshots (`request:{id}`, `handover:{id}`) by the writer.
 
 use chrono::{DateTime, Utc};
@@ -51,32 +52,34 @@ pub struct FireTest {
     pub applied_at: Option<DateTime<Utc>>,
 }
 
+/// Writes a duty-log entry with the number the hand-over book gave it, in the writer's
+/// transaction with its journal entry; a batch written again keeps it once.
+pub(super) async fn insert_duty_entry_in(
+    tx: &mut sqlx::AnyConnection,
+    e: &DutyEntry,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into duty_log (duty_log_id, author, shift, text, at_ms, created_at_ms) \
+         values ($1, $2, $3, $4, $5, $5) on conflict (duty_log_id) do nothing",
+    )
+    .bind(e.id)
+    .bind(e.author.clone())
+    .bind(e.shift.clone())
+    .bind(e.text.clone())
+    .bind(ms(e.at))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
-    /// Writes a duty-log entry.
-    pub async fn add_duty_entry(
-        &self,
-        author: &str,
-        shift: &str,
-        text: &str,
-        at: DateTime<Utc>,
-    ) -> Result<DutyEntry, StoreError> {
-        let row = sqlx::query(
-            "insert into duty_log (author, shift, text, at_ms, created_at_ms) \
-             values ($1, $2, $3, $4, $4) returning duty_log_id",
-        )
-        .bind(author.to_owned())
-        .bind(shift.to_owned())
-        .bind(text.to_owned())
-        .bind(ms(at))
-        .fetch_one(self.pool())
-        .await?;
-        Ok(DutyEntry {
-            id: row.try_get("duty_log_id")?,
-            author: author.to_owned(),
-            shift: shift.to_owned(),
-            text: text.to_owned(),
-            at,
-        })
+    /// The highest duty-log number kept (0 when none): the hand-over book numbers on
+    /// from it after a restart.
+    pub async fn last_duty_entry(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("select coalesce(max(duty_log_id), 0) as last from duty_log")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get("last")?)
     }
 
     /// Duty-log entries written in `[from, to)`, oldest first.

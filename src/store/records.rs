@@ -43,6 +43,8 @@ pub enum Record {
     },
     /// The meter snapshots of one cut-off.
     MeterSnapshots(Vec<Snapshot>),
+    /// A duty-log entry (值班记录) with the number the hand-over book gave it.
+    DutyEntry(Box<super::DutyEntry>),
 }
 
 impl Record {
@@ -53,6 +55,7 @@ impl Record {
                 // The scan, its verdict and their JSON: a few hundred bytes.
                 Record::Scan(_) | Record::Finding(_) | Record::Inspection { .. } => 512,
                 Record::KeyLoan(_) => 128,
+                Record::DutyEntry(e) => 64 + e.text.len(),
                 Record::FireTestApplied { .. } => 0,
                 Record::MeterSnapshots(rows) => rows.len() * 256,
             }
@@ -77,6 +80,7 @@ pub(super) async fn write_records_in(
                 super::duty::mark_fire_test_applied_in(tx, *id, *at).await?
             }
             Record::MeterSnapshots(rows) => super::snapshots::insert_snapshots_in(tx, rows).await?,
+            Record::DutyEntry(e) => super::duty::insert_duty_entry_in(tx, e).await?,
         }
     }
     Ok(kept)

@@ -58,6 +58,8 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/stream", READ),
     ("GET", "/api/v1/alarms", READ),
     ("GET", "/api/v1/alarms/history", READ),
+    ("GET", "/api/v1/alarms/suppressions", READ),
+    ("POST", "/api/v1/alarms/unsuppress", DUTY),
     ("GET", "/api/v1/alarms/nope", READ),
     ("POST", "/api/v1/alarms/commands", DUTY),
     ("POST", "/api/v1/alarms/nope/acknowledge", DUTY),

@@ -15,6 +15,7 @@ mod browser_desk;
 mod cli;
 mod console_shot;
 mod customers;
+mod desk_legible;
 mod docs;
 mod duty;
 mod duty_console;

@@ -87,14 +87,24 @@ async fn step(c: &Client, id: &str, state: &str) {
 }
 
 /// The visible text of the page must hold no English-catalogue string (one the zh
-/// catalogue words differently) and no raw code (`in_progress`, `walk_in`).
+/// catalogue words differently), no standing alarm's English message where its rule has a
+/// zh one (the console, an incident an alarm opened) and no raw code (`in_progress`,
+/// `walk_in`).
 pub async fn assert_all_chinese(c: &Client, page: &str) {
     let js = r#"
       const text = document.body.innerText;
       const zh = JSON.parse(document.getElementById('strings').textContent);
-      return [text, zh];"#;
+      return fetch('/api/v1/alarms').then(r => r.ok ? r.json() : [])
+        .then(alarms => [text, zh, alarms.filter(a => a.message_zh).map(a => a.message)]);"#;
     let v = c.execute(js, vec![]).await.expect("script runs");
     let text = v[0].as_str().unwrap_or_default().to_owned();
+    for english in v[2].as_array().into_iter().flatten() {
+        let english = english.as_str().unwrap_or_default();
+        assert!(
+            english.is_empty() || !text.contains(english),
+            "{page}: the alarm's English message `{english}` on the zh page"
+        );
+    }
     let en = english();
     let zh = v[1].as_object().cloned().unwrap_or_default();
     for (key, e) in en {

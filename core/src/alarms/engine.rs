@@ -88,6 +88,7 @@ impl AlarmEngine {
             rule.spec.priority(),
         );
         alarm.message = rule.message.clone();
+        alarm.message_zh = rule.message_zh.clone();
         self.alarms.push(alarm);
         self.rule_points.push(points);
         self.rules.push(RuleRuntime::new(rule));
@@ -336,6 +337,7 @@ impl AlarmEngine {
                 point: current.point.clone(),
                 priority: current.priority,
                 message: current.message.clone(),
+                message_zh: current.message_zh.clone(),
                 suppressed: self.covering(current, self.rule(i)),
                 ..saved
             };

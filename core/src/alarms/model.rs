@@ -44,6 +44,9 @@ pub struct Alarm {
     pub chattering: bool,
     /// Text for the operator.
     pub message: String,
+    /// The same text in zh-CN, when its rule has one: the desks' Chinese page shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_zh: Option<String>,
     /// The value of its point at its last condition change (kept off the per-reading path).
     pub value: Option<f64>,
 }
@@ -69,6 +72,7 @@ impl Alarm {
             repeat_count: 0,
             chattering: false,
             message: String::new(),
+            message_zh: None,
             value: None,
         }
     }
@@ -96,6 +100,7 @@ impl Alarm {
             actor: None,
             note: None,
             message: self.message.clone(),
+            message_zh: self.message_zh.clone(),
             value: self.value,
         }
     }
@@ -150,6 +155,9 @@ pub struct AlarmEvent {
     pub note: Option<String>,
     /// The alarm's text.
     pub message: String,
+    /// The alarm's text in zh-CN, when its rule has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_zh: Option<String>,
     /// The value that caused it, when there is one.
     pub value: Option<f64>,
 }

@@ -24,6 +24,8 @@ pub struct AlarmRule {
     pub spec: RuleSpec,
     /// Text for the operator, e.g. "Pump 1 fault".
     pub message: String,
+    /// The same text in zh-CN ("1 号泵故障"), when the profile or site config gives one.
+    pub message_zh: Option<String>,
 }
 
 impl AlarmRule {
@@ -41,6 +43,7 @@ impl AlarmRule {
                 priority: None,
             }),
             message: format!("Patrol checkpoint missed on route {route_name} (巡更漏检)"),
+            message_zh: Some(format!("巡更漏检：{route_name}")),
         }
     }
 
@@ -56,6 +59,7 @@ impl AlarmRule {
                 level: level.to_owned(),
             }),
             message: format!("Nobody on call at level {level} (值班无人: {level})"),
+            message_zh: Some(format!("值班无人：{level}")),
         }
     }
 
@@ -71,6 +75,7 @@ impl AlarmRule {
                 kind: kind.to_owned(),
             }),
             message: format!("Compliance inspection overdue: {kind} (法定检验逾期: {kind})"),
+            message_zh: Some(format!("法定检验逾期：{kind}")),
         }
     }
 

@@ -72,6 +72,9 @@ pub enum HandoverEventKind {
 pub struct HandoverBook {
     handovers: BTreeMap<HandoverId, Handover>,
     next_id: HandoverId,
+    /// The number the next duty-log entry (值班记录) gets: the book numbers them, so an
+    /// entry is written with its journal entry and answered with its number.
+    next_log: i64,
 }
 
 impl HandoverBook {
@@ -81,7 +84,20 @@ impl HandoverBook {
         Self {
             handovers: handovers.into_iter().collect(),
             next_id,
+            next_log: 1,
         }
+    }
+
+    /// Duty-log numbering goes on after `last`, the highest number kept.
+    pub fn resume_log_after(&mut self, last: i64) {
+        self.next_log = last.max(0) + 1;
+    }
+
+    /// The number for a new duty-log entry.
+    pub fn number_log_entry(&mut self) -> i64 {
+        let n = self.next_log.max(1);
+        self.next_log = n + 1;
+        n
     }
 
     /// Draws up a hand-over of `items` by `outgoing` at `now`, with an overall note when

@@ -336,6 +336,10 @@ pub struct ServiceRequest {
     /// Work passed to other departments (seed 001:741), in order; at most one open.
     #[serde(default)]
     pub work_orders: Vec<super::WorkOrder>,
+    /// Photos and documents attached (the owner's photo of the leak, the repair done).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub attachments: Vec<super::Attachment>,
 }
 
 /// Read-only views of a request for the board and the close check.
@@ -432,6 +436,9 @@ pub enum ServiceError {
     /// A work order is already with a department; one at a time.
     #[error("request {0} already has a work order open with {1}")]
     WorkOrderOpen(RequestId, String),
+    /// A file outside the attachment limits (type, size), or with no id.
+    #[error("attachment refused: {0}")]
+    BadAttachment(String),
     /// No work order waits for a result.
     #[error("request {0} has no open work order")]
     NoWorkOrder(RequestId),

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::attachments::{AttachmentKind, NewAttachment};
 use super::service::{Channel, FollowUpMethod, RequestId, RequestKind, RequestState};
 use super::sla::SlaKind;
 
@@ -110,6 +111,13 @@ pub enum RequestEventKind {
     Assigned {
         /// Who.
         to: String,
+    },
+    /// A file was attached.
+    Attached {
+        /// The store's id.
+        attachment_id: String,
+        /// What it shows.
+        kind: AttachmentKind,
     },
     /// Linked to the incident it came from or opened (rules.md §2, §3, §4).
     IncidentLinked {
@@ -223,4 +231,6 @@ pub enum RequestAction {
         /// Who.
         to: String,
     },
+    /// Attach a photo or document already kept by the store (`/api/v1/files`).
+    Attach(NewAttachment),
 }

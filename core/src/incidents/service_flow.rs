@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::attachments::{Attachment, AttachmentLimits, NewAttachment};
 use super::calendar::{Desk, WorkingCalendar};
 use super::event::SYSTEM_ACTOR;
 use super::service::{
@@ -46,6 +47,7 @@ impl ServiceRequest {
             incident: None,
             assigned_to: None,
             work_orders: Vec::new(),
+            attachments: Vec::new(),
         };
         let mut step = Step {
             request: &mut request,
@@ -157,6 +159,29 @@ struct Step<'a> {
 }
 
 impl Step<'_> {
+    /// Keeps a file on the request (the product's attachment limits: type and size), by
+    /// whom and when, and says so on the timeline.
+    fn attach(&mut self, file: NewAttachment) -> Result<(), ServiceError> {
+        if let Some(reason) = AttachmentLimits::default().refusal(&file) {
+            return Err(ServiceError::BadAttachment(reason));
+        }
+        let (id, kind) = (file.id.clone(), file.kind);
+        self.request.attachments.push(Attachment {
+            id: file.id,
+            kind: file.kind,
+            content_type: file.content_type,
+            size_bytes: file.size_bytes,
+            caption: file.caption,
+            added_at: self.now,
+            added_by: self.actor.clone(),
+        });
+        self.emit(Kind::Attached {
+            attachment_id: id,
+            kind,
+        });
+        Ok(())
+    }
+
     fn emit(&mut self, kind: Kind) {
         let event = RequestEvent {
             request: self.request.id,
@@ -234,6 +259,7 @@ impl Step<'_> {
                 self.assign(to);
                 Ok(())
             }
+            A::Attach(file) => self.attach(file),
         }
     }
 

@@ -9,6 +9,7 @@ use sitewatch_core::incidents::{Handover, HandoverAction, HandoverId, HandoverIt
 
 use super::{Answer, CommandError, EngineCommand, Handled};
 use crate::engine::{Books, EngineHandle, Output};
+use crate::store::DutyEntry;
 
 /// A change to the hand-over book.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +21,15 @@ pub enum HandoverCmd {
         outgoing: String,
         /// A note for the whole shift.
         note: Option<String>,
+    },
+    /// An entry in the duty log (值班记录) of a shift.
+    Log {
+        /// Who writes it.
+        author: String,
+        /// The shift, e.g. `2026-11-24 early`.
+        shift: String,
+        /// What happened.
+        text: String,
     },
     /// A note, an acknowledgement or the completion.
     Step {
@@ -43,6 +53,11 @@ pub struct HandoverAnswer {
 
 pub(super) fn command(books: &mut Books, cmd: HandoverCmd, now: DateTime<Utc>) -> Handled {
     let (id, events) = match cmd {
+        HandoverCmd::Log {
+            author,
+            shift,
+            text,
+        } => return Ok(log(books, author, shift, text, now)),
         HandoverCmd::Start { outgoing, note } => {
             let items = open_items(books, now);
             books.handovers.start(&outgoing, note, items, now)
@@ -61,6 +76,26 @@ pub(super) fn command(books: &mut Books, cmd: HandoverCmd, now: DateTime<Utc>) -
     Ok((Answer::Handover(Box::new(answer)), out))
 }
 
+/// A duty-log entry, numbered by the hand-over book; its row is a store record written
+/// with its journal entry, so the caller's answer means it is kept.
+fn log(
+    books: &mut Books,
+    author: String,
+    shift: String,
+    text: String,
+    now: DateTime<Utc>,
+) -> (Answer, Vec<Output>) {
+    let entry = DutyEntry {
+        id: books.handovers.number_log_entry(),
+        author,
+        shift,
+        text,
+        at: now,
+    };
+    let out = vec![Output::DutyLog(Box::new(entry.clone()))];
+    (Answer::DutyLog(entry), out)
+}
+
 /// Every open item at `now`: alarms waiting for an acknowledgement, open incidents, open
 /// repairs and complaints.
 fn open_items(books: &Books, now: DateTime<Utc>) -> Vec<HandoverItem> {
@@ -71,6 +106,14 @@ fn open_items(books: &Books, now: DateTime<Utc>) -> Vec<HandoverItem> {
 }
 
 impl EngineHandle {
+    /// Writes a duty-log entry; the entry as kept, with its number.
+    pub async fn duty_log(&self, cmd: HandoverCmd) -> Result<DutyEntry, CommandError> {
+        match self.command(EngineCommand::Handover(cmd)).await? {
+            Answer::DutyLog(entry) => Ok(entry),
+            _ => Err(CommandError::Mismatch),
+        }
+    }
+
     /// A change to the hand-overs: the hand-over after it.
     pub async fn handover(&self, cmd: HandoverCmd) -> Result<HandoverAnswer, CommandError> {
         match self.command(EngineCommand::Handover(cmd)).await? {

@@ -104,6 +104,8 @@ pub enum Answer {
     Request(Box<RequestAnswer>),
     /// A hand-over after the command.
     Handover(Box<HandoverAnswer>),
+    /// A duty-log entry as kept.
+    DutyLog(crate::store::DutyEntry),
 }
 
 /// Why a command was refused, by the book that refused it.

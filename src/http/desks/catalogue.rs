@@ -176,6 +176,35 @@ mod tests {
         assert!(missing.is_empty(), "no string for {missing:?}");
     }
 
+    /// Every `code` of the stable error body, and every record a close may miss, has
+    /// words: the pages show a refusal through them (`sw.refusal`), not the server's
+    /// English.
+    #[test]
+    fn every_refusal_code_has_a_string() {
+        let codes = [
+            "not_found",
+            "invalid",
+            "conflict",
+            "invalid_rows",
+            "missing_records",
+            "bad_body",
+            "too_large",
+            "unsupported_type",
+            "method_not_allowed",
+            "unavailable",
+            "not_yet_stored",
+            "internal",
+            "forbidden",
+            "unauthorized",
+        ];
+        let mut keys: Vec<String> = codes.iter().map(|c| format!("err_{c}")).collect();
+        for m in ["completion report", "follow-up", "rating", "reply"] {
+            keys.push(format!("miss_{}", m.replace([' ', '-'], "_")));
+        }
+        let missing: Vec<_> = keys.iter().filter(|k| !ENTRIES.contains_key(*k)).collect();
+        assert!(missing.is_empty(), "no string for {missing:?}");
+    }
+
     fn customer_codes() -> Vec<String> {
         use crate::register::notices::{DeliveryChannel, NoticeLevel, NoticeTemplate};
         use crate::register::{ContactChannel, Occupancy, Role};

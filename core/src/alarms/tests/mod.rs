@@ -41,6 +41,7 @@ fn rule(point: &str, kind: &str, spec: RuleSpec) -> AlarmRule {
         unit: None,
         spec,
         message: format!("{point} {kind}"),
+        message_zh: None,
     }
 }
 

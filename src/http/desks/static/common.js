@@ -58,6 +58,20 @@ const sw = (() => {
     clearTimeout(toast.timer);
     toast.timer = setTimeout(() => { el.hidden = true; }, 6000);
   };
+  /// A refusal in the page's words, from the stable error body: its `code` (and `field`,
+  /// `missing`) through the catalogue; the server's English only for a code the catalogue
+  /// does not know. The one place every desk turns a refusal into words.
+  const has = key => Object.prototype.hasOwnProperty.call(strings, key);
+  const refusal = (body, status) => {
+    const b = body || {}, code = b.code || "";
+    if (code === "missing_records" && Array.isArray(b.missing)) {
+      const items = b.missing.map(m => { const k = "miss_" + String(m).replace(/[^a-z]+/g, "_"); return has(k) ? t(k) : m; });
+      return t("err_missing_records", { items: items.join(t("list_sep")) });
+    }
+    if (code === "invalid" && b.field && has("fld_" + b.field)) return t("err_invalid_field", { field: t("fld_" + b.field) });
+    if (has("err_" + code)) return t("err_" + code);
+    return b.message || String(status || "");
+  };
   const get = async url => {
     const r = await fetch(url);
     if (r.status === 401) location.href = "/login";
@@ -69,7 +83,7 @@ const sw = (() => {
   const send = async (method, url, body) => {
     const r = await fetch(url, { method, headers: { "content-type": "application/json", "x-csrf-token": meta("csrf-token") }, body: JSON.stringify(body) });
     const answer = await r.json().catch(() => ({}));
-    if (!r.ok) { toast(t("refused", { why: answer.message || r.status })); return null; }
+    if (!r.ok) { toast(t("refused", { why: refusal(answer, r.status) })); return null; }
     return answer;
   };
   const post = (url, body) => send("POST", url, body);
@@ -195,5 +209,53 @@ const sw = (() => {
   const meEl = document.getElementById("me");
   if (!me) meEl.textContent = localStorage.getItem("actor") || "";
 
-  return { lang, locale, t, tp, esc, time, clock, dur, fromLocal, toLocal, get, post, send, toast, meta, me, actor, patch, live, fresh, siteName: meta("site") };
+  // An incident an alarm opened carries the alarm's English message as its title: the zh
+  // page shows the alarm's zh message instead. `learnTitles` asks for the alarms of a list
+  // (once each); `incidentTitle` is the title in the page's language.
+  const alarmsSeen = {};
+  const learnTitles = incidents => Promise.all((incidents || [])
+    .map(i => i.source && i.source.alarm).filter(id => id && lang === "zh" && !(id in alarmsSeen))
+    .map(id => { alarmsSeen[id] = null; return get(`/api/v1/alarms/${encodeURIComponent(id)}`).then(a => { alarmsSeen[id] = a; }).catch(() => {}); }));
+  const incidentTitle = i => {
+    const a = i.source && alarmsSeen[i.source.alarm];
+    return a && a.message_zh && a.message === i.title ? a.message_zh : i.title;
+  };
+
+  // Date and time entry: a text field in one fixed form, `YYYY-MM-DD HH:MM`, read in the
+  // site's zone, the same in both languages and on any browser (a `datetime-local` field
+  // shows Chromium's locale's order and means the phone's zone, not the page's and the site's).
+  const DATE_FORM = /^(\d{4})-(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})$/;
+  const pad2 = n => String(n).padStart(2, "0");
+  /// An instant as the date field shows it: site time, `2026-11-24 08:00`.
+  const showDate = ms => toLocal(ms).replace("T", " ");
+  /// A typed date as an ISO instant (site time): "" is null, anything not a real date
+  /// and time in the fixed form is undefined.
+  const readDate = text => {
+    const v = String(text || "").trim();
+    if (!v) return null;
+    const m = v.match(DATE_FORM);
+    if (!m) return undefined;
+    const [y, mo, d, h, mi] = m.slice(1).map(Number);
+    const day = new Date(Date.UTC(y, mo - 1, d));
+    if (day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d || h > 23 || mi > 59) return undefined;
+    return fromLocal(`${y}-${pad2(mo)}-${pad2(d)}T${pad2(h)}:${pad2(mi)}`);
+  };
+  /// The attributes of a date field (an `<input>` of type text).
+  const dateAttrs = () => `inputmode="numeric" autocomplete="off" placeholder="${esc(t("date_example"))}" title="${esc(t("date_format"))}" data-date`;
+  /// Reads date field `el` as an ISO instant; a bad one is marked, said next to the
+  /// field and in a toast, and the answer is undefined (send nothing).
+  const dateOf = el => {
+    const at = readDate(el.value);
+    const wrong = at === undefined || (at === null && el.required);
+    el.setCustomValidity(wrong ? t("bad_date", { format: t("date_format") }) : "");
+    el.classList.toggle("invalid", wrong);
+    if (wrong) { el.reportValidity(); toast(t("bad_date_field", { format: t("date_format"), field: el.closest("label")?.firstChild?.textContent?.trim() || "" })); }
+    return wrong ? undefined : at;
+  };
+  // A mark goes as soon as the field is edited.
+  document.addEventListener("input", e => {
+    if (e.target.matches?.("input[data-date]")) { e.target.setCustomValidity(""); e.target.classList.remove("invalid"); }
+  });
+
+  return { lang, locale, t, tp, esc, refusal, learnTitles, incidentTitle, time, clock, dur, fromLocal, toLocal, showDate, readDate, dateAttrs, dateOf, get, post, send, toast, meta, me, actor, patch, live, fresh, siteName: meta("site") };
 })();

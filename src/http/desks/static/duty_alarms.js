@@ -12,14 +12,31 @@ const dutyAlarms = (() => {
   const enc = encodeURIComponent;
   let devices = [], deviceNames = {};
   const messages = {};
+  /// The points whose alarm is active now (the plant tab marks their values).
+  let alarmedPoints = new Set();
   let page = { offset: 0, total: 0, rows: [] };
   const selected = new Set();
   let openId = null, openAlarm = null;
 
-  /// An alarm's message in the page's language: a comm-loss alarm's text is the engine's
+  /// An alarm's message in the page's language: the rule's zh message on the zh page
+  /// (English only where the config gives none); a comm-loss alarm's text is the engine's
   /// English with the device id, so the page says it from the catalogue instead.
-  const text = a => String(a.id).endsWith(":comm") ? t("ac_comm", { device: deviceName(a.device) }) : a.message;
-  const remember = a => { messages[a.id] = text(a); };
+  const text = a => String(a.id).endsWith(":comm") ? t("ac_comm", { device: deviceName(a.device) })
+    : (sw.lang === "zh" && a.message_zh) || a.message;
+  const english = {};
+  const remember = a => { messages[a.id] = text(a); english[a.id] = a.message; };
+  const asked = new Set();
+  /// An incident's title in the page's language: one an alarm opened carries the alarm's
+  /// English message, so it is shown as the alarm's message in this language (asked once).
+  const title = i => {
+    const id = i.source && i.source.alarm;
+    if (!id) return i.title;
+    if (!(id in english) && !asked.has(id)) {
+      asked.add(id);
+      sw.get(`/api/v1/alarms/${encodeURIComponent(id)}`).then(remember).catch(() => {});
+    }
+    return english[id] === i.title ? messages[id] : i.title;
+  };
   const acknowledgeable = a => a.state === "unack_active" || a.state === "unack_returned";
   /// An alarm in words: its message, else its device's name, never its id.
   const name = id => messages[id] || deviceNames[String(id).split(".")[0].split(":")[0]] || t("alarms");
@@ -39,6 +56,7 @@ const dutyAlarms = (() => {
     await loadDevices();
     const alarms = await sw.get("/api/v1/alarms");
     alarms.forEach(remember);
+    alarmedPoints = new Set(alarms.filter(a => a.active && a.point).map(a => a.point));
     const urgent = alarms.filter(a => a.priority === "emergency" && a.state === "unack_active");
     document.title = (urgent.length ? `(${urgent.length}) ` : "") + "sitewatch · " + sw.siteName;
     sound.update(alarms);
@@ -128,6 +146,14 @@ const dutyAlarms = (() => {
 
   // ---- an alarm's detail ---------------------------------------------------------------
 
+  /// The alarm's value in words: a discrete point's state word from its profile (火警,
+  /// 故障跳闸), in the page's language, as the plant tab shows it; else the number.
+  const pointOf = {};
+  const valueText = a => {
+    const p = pointOf[a.point];
+    return p ? dutyPlant.fmt({ ...p, value: a.value }) : esc(a.value);
+  };
+
   function detailBody(a) {
     const kv = (k, v) => `<tr><th>${k}</th><td>${v}</td></tr>`;
     const acked = a.acked_by ? `${esc(a.acked_by)} · ${time(a.acked_at)}` : `<span class="s-amber">${t("ac_not_acked")}</span>`;
@@ -138,7 +164,7 @@ const dutyAlarms = (() => {
       ${kv(t("ac_raised"), time(a.raised_at))}
       ${a.cleared_at ? kv(t("ac_cleared"), time(a.cleared_at)) : ""}
       ${kv(t("ac_acked_by"), acked)}
-      ${a.value == null ? "" : kv(t("ac_value"), esc(a.value))}
+      ${a.value == null ? "" : kv(t("ac_value"), valueText(a))}
     </tbody></table>`;
   }
 
@@ -182,6 +208,9 @@ const dutyAlarms = (() => {
     ]);
     openAlarm = a;
     remember(a);
+    if (a.point && !(a.point in pointOf)) {
+      pointOf[a.point] = await sw.get(`/api/v1/points/${enc(a.point)}`).catch(() => null);
+    }
     $("detail-title").textContent = name(a.id);
     sw.patch("detail-body", detailBody(a));
     sw.patch("detail-history", `<table><thead><tr><th>${t("when")}</th><th>${t("state")}</th><th>${t("actor_col")}</th><th>${t("note")}</th></tr></thead><tbody>${historyRows(rows, false)}</tbody></table>`);
@@ -195,8 +224,43 @@ const dutyAlarms = (() => {
     }
   }
 
+  // ---- suppressions in force: who, why, what, until when; each can be lifted ---------
+
+  const scopeKey = sc => JSON.stringify(sc);
+  function scopeText(sc) {
+    if (sc.type === "site") return t("ac_scope_site");
+    if (sc.type === "device") return t("ac_scope_device", { name: deviceName(sc.id) });
+    if (sc.type === "unit") return t("ac_scope_unit", { unit: sc.id });
+    return t("sp_scope_point", { point: sc.id });
+  }
+  let windows = [];
+  function suppressionsCard(list) {
+    const rows = list.map(w => `<tr data-key="w:${esc(scopeKey(w.scope))}:${esc(w.since)}" data-suppression="${esc(scopeKey(w.scope))}">
+      <td>${esc(scopeText(w.scope))}</td><td>${esc(w.reason)}</td><td>${esc(w.by)}</td>
+      <td>${w.until ? time(w.until) : t("sp_until_lifted")}</td>
+      <td><button type="button" data-lift="${esc(scopeKey(w.scope))}">${t("sp_lift")}</button></td></tr>`).join("");
+    return `<h2>${t("sp_title", { n: list.length })}</h2><table><thead><tr><th>${t("ac_scope")}</th><th>${t("ac_reason")}</th>
+      <th>${t("actor_col")}</th><th>${t("sp_until")}</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+  }
+  async function drawSuppressions() {
+    const list = await sw.get("/api/v1/alarms/suppressions?limit=100").catch(() => null);
+    if (!list) return;
+    windows = list;
+    $("suppressions").hidden = !list.length;
+    sw.patch("suppressions", list.length ? suppressionsCard(list) : "");
+  }
+  $("suppressions").addEventListener("click", async e => {
+    const b = e.target.closest("button[data-lift]");
+    if (!b) return;
+    const w = windows.find(x => scopeKey(x.scope) === b.dataset.lift);
+    if (!w) return;
+    if (!await ask(t("sp_confirm_lift", { scope: scopeText(w.scope), reason: w.reason }))) return;
+    if (await act("/api/v1/alarms/unsuppress", { scope: w.scope })) sw.toast(t("sp_lifted", { scope: scopeText(w.scope) }), "ok");
+  });
+
   async function draw() {
     await loadPage();
+    await drawSuppressions();
     sw.patch("alarm-list", list());
     bulkBar();
     await drawDetail(false);
@@ -346,5 +410,5 @@ const dutyAlarms = (() => {
     return { update };
   })();
 
-  return { standing, draw, name, deviceName, open };
+  return { standing, draw, name, deviceName, open, text, title, alarmed: p => alarmedPoints.has(p) };
 })();

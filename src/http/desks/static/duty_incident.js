@@ -28,7 +28,7 @@ const dutyIncident = (() => {
   }
 
   function head(i) {
-    return `#${i.id} ${esc(i.title)} <span class="badge">${esc(category(i.category))}</span> <span class="badge state">${esc(tp("st_", i.state))}</span>`;
+    return `#${i.id} ${esc(dutyAlarms.title(i))} <span class="badge">${esc(category(i.category))}</span> <span class="badge state">${esc(tp("st_", i.state))}</span>`;
   }
 
   // ---- the timeline, in words ----------------------------------------------------------
@@ -136,7 +136,7 @@ const dutyIncident = (() => {
   }
   const noteField = () => `<label>${t("ip_note")}<input name="note" autocomplete="off"></label>`;
   const callFields = () => CALL.map(f => `<label>${t("ic_" + f)}<input name="${f}" required autocomplete="off"></label>`).join("")
-    + ["called_at", "under_control_at"].map(f => `<label>${t("ic_" + f)}<input name="${f}" type="datetime-local" required></label>`).join("");
+    + ["called_at", "under_control_at"].map(f => `<label>${t("ic_" + f)}<input name="${f}" ${sw.dateAttrs()} required></label>`).join("");
 
   /// Why step `s` is not offered on `i`, or "".
   function whyNot(s, i) {
@@ -164,7 +164,12 @@ const dutyIncident = (() => {
       case "cancel": case "waive_evidence": return { type, reason: v("reason") };
       case "file_claim_item": return { type, item: v("item") };
       case "raise_to_accident": return { type, category: v("category") };
-      case "notify_insurer": return { type, ...Object.fromEntries(CALL.map(n => [n, v(n)])), called_at: sw.fromLocal(v("called_at")), under_control_at: sw.fromLocal(v("under_control_at")) };
+      case "notify_insurer": {
+        // Typed in the fixed form, site time; a bad date sends nothing.
+        const called_at = sw.dateOf(f.elements.called_at), under_control_at = sw.dateOf(f.elements.under_control_at);
+        if (called_at === undefined || under_control_at === undefined) return null;
+        return { type, ...Object.fromEntries(CALL.map(n => [n, v(n)])), called_at, under_control_at };
+      }
       default: return { type };
     }
   }
@@ -191,7 +196,8 @@ const dutyIncident = (() => {
       <td>${esc(h.damaged_items.join("、"))}</td><td>${esc(h.compensation || "")}</td></tr>`);
     const hits = found.map(f => `<li data-key="f:${esc(f.unit)}">${esc(f.unit)} ${esc(f.owner)} ${linked.has(f.unit) ? `<span class="badge">${t("ip_added")}</span>`
       : `<button type="button" data-link="${esc(f.unit)}" data-owner="${esc(f.owner)}">${t("ip_add")}</button>`}</li>`).join("");
-    const prefill = new URLSearchParams({ incident: i.id, title: i.title, body: t("ip_notice_body", { title: i.title }) });
+    const title = dutyAlarms.title(i);
+    const prefill = new URLSearchParams({ incident: i.id, title, body: t("ip_notice_body", { title }) });
     return table(t("households"), [t("unit_col"), t("owner"), t("contacted"), t("damage"), t("compensation")], rows, "households")
       + `<div class="card"><form id="hh-form" class="inline"><input id="hh-q" type="search" placeholder="${t("ip_find_unit")}" aria-label="${t("ip_find_unit")}" autocomplete="off">
         <button type="submit">${t("ip_find")}</button></form><ul id="hh-found" class="found">${hits}</ul>
@@ -221,7 +227,7 @@ const dutyIncident = (() => {
     if (!a) return;
     const r = await fetch(`/api/v1/files?by=${encodeURIComponent(a)}`, { method: "POST", headers: { "content-type": file.type || "application/octet-stream", "x-csrf-token": meta("csrf-token") }, body: file });
     const up = await r.json().catch(() => ({}));
-    if (!r.ok) { sw.toast(t("refused", { why: up.message || r.status })); return; }
+    if (!r.ok) { sw.toast(t("refused", { why: sw.refusal(up, r.status) })); return; }
     const action = { type: "attach", id: up.id, kind: "scene_photo", content_type: up.content_type, size_bytes: up.size_bytes, caption: $("photo-caption").value.trim() };
     if (await sw.post(`/api/v1/incidents/${current}/commands`, { actor: a, note: "", action })) {
       sw.toast(t("ip_attached"), "ok");
@@ -281,6 +287,7 @@ const dutyIncident = (() => {
     if (!a) return;
     const note = type === "add_note" ? f.elements.note.value.trim() : f.elements.note ? f.elements.note.value.trim() : "";
     const action = actionOf(type, f);
+    if (!action) return;
     if (await sw.post(`/api/v1/incidents/${current}/commands`, { actor: a, note, action })) f.reset();
     duty.refresh();
   });

@@ -138,7 +138,7 @@ const dutyPlant = (() => {
     const rows = points.map(p => `
       <tr data-point="${esc(p.id)}" data-key="p:${esc(p.id)}" class="q-${esc(p.quality)}${chart.point === p.id ? " open" : ""}">
         <td title="${esc(p.id)} · ${esc(p.description)}"><button type="button" class="link" data-chart="${esc(p.id)}">${esc(pointName(p))}</button></td>
-        <td class="value">${fmt(p)}</td><td class="spark">${sparkline(p, now)}</td><td class="unit">${esc(p.unit)}</td>
+        <td class="value${dutyAlarms.alarmed(p.id) ? " s-red" : ""}">${fmt(p)}</td><td class="spark">${sparkline(p, now)}</td><td class="unit">${esc(p.unit)}</td>
         <td class="quality">${esc(t(p.quality))}</td>
         <td class="age">${p.age_seconds === null ? "—" : p.age_seconds.toFixed(1) + " " + t("s_ago")}</td>
       </tr>`).join("");
@@ -218,5 +218,5 @@ const dutyPlant = (() => {
     duty.refresh();
   });
 
-  return { html, stop };
+  return { html, stop, fmt };
 })();

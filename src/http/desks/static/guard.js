@@ -34,7 +34,7 @@ function enqueue(tag) {
 /// A scan's verdict in words: "ok" said as on time or late, every refusal with its reason.
 function verdict(body, status) {
   const r = body.record && body.record.result;
-  if (!r) return { text: t("g_refused", { why: body.message || status }), good: false };
+  if (!r) return { text: t("g_refused", { why: sw.refusal(body, status) }), good: false };
   const where = body.record.checkpoint ? ` · ${place(body.record.checkpoint)}` : "";
   const key = r.result === "ok" ? (r.late ? "sv_ok_late" : "sv_ok") : "sv_" + r.result;
   const extra = r.expected ? t("sv_expected", { cp: place(r.expected) }) : r.side ? t("sv_side_" + r.side) : "";
@@ -69,7 +69,7 @@ async function flush() {
 }
 
 function showWaiting(status, body) {
-  const why = status === 503 ? t("g_unavailable") : `${status} ${body.message || ""}`;
+  const why = status === 503 ? t("g_unavailable") : sw.refusal(body, status);
   say("result", `${why} · ${t("g_kept")}`, false);
 }
 
@@ -89,7 +89,7 @@ $("signin").onsubmit = async ev => {
     r = await fetch("/login", { method: "POST", headers: { accept: "application/json" }, body });
   } catch (e) { $("si-error").textContent = t("g_offline_retry"); return; }
   const answer = await r.json().catch(() => ({}));
-  if (!r.ok) { $("si-error").textContent = answer.message || String(r.status); return; }
+  if (!r.ok) { $("si-error").textContent = sw.refusal(answer, r.status); return; }
   csrf = answer.csrf;
   guardInput.value = answer.user;
   $("si-password").value = ""; $("si-error").textContent = "";
@@ -107,7 +107,9 @@ async function showTour() {
     sw.fresh();
     const p = await r.json();
     if (!p) { sw.patch("tour", `<small>${t("g_no_tour")}</small>`); return; }
-    const due = p.next_due_at || p.deadline, left = (Date.parse(due) - Date.now()) / 1000;
+    // Time left by the daemon's clock (`now` in the answer), not the phone's, which may
+    // be wrong.
+    const due = p.next_due_at || p.deadline, left = (Date.parse(due) - Date.parse(p.now)) / 1000;
     const clock = left >= 0 ? `<span class="s-green">${t("left", { d: sw.dur(left) })}</span>` : `<span class="s-red">${t("overdue_by", { d: sw.dur(left) })}</span>`;
     sw.patch("tour", `<div>${t("g_route")} <b>${esc(place(p.route))}</b> · ${t("g_done", { n: p.done, m: p.total })}</div>
       <div class="next">${t("g_next")} <b>${esc(place(p.next))}</b></div>
@@ -153,7 +155,7 @@ $("finding").onsubmit = async ev => {
       const r = await fetch(`/api/v1/files?by=${encodeURIComponent(guard)}`, { method: "POST", headers: { "content-type": file.type || "application/octet-stream", "x-csrf-token": csrf }, body: file });
       const a = await r.json().catch(() => ({}));
       if (r.status === 401) { askPassword(); return; }
-      if (!r.ok) { say("f-result", t("g_refused", { why: a.message || r.status }), false); return; }
+      if (!r.ok) { say("f-result", t("g_refused", { why: sw.refusal(a, r.status) }), false); return; }
       photo = a.id;
     }
     findingId = findingId || uuid();
@@ -161,7 +163,7 @@ $("finding").onsubmit = async ev => {
     const r = await fetch("/api/v1/patrol/findings", { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": csrf }, body: JSON.stringify(body) });
     const a = await r.json().catch(() => ({}));
     if (r.status === 401) { askPassword(); return; }
-    if (!r.ok) { say("f-result", t("g_refused", { why: a.message || r.status }), false); return; }
+    if (!r.ok) { say("f-result", t("g_refused", { why: sw.refusal(a, r.status) }), false); return; }
     say("f-result", t("g_reported"), true);
     findingId = null;
     $("f-text").value = ""; $("f-photo").value = ""; $("f-name").textContent = "";

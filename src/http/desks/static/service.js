@@ -130,7 +130,7 @@ function renderCard(unit, requests, incidents, notices) {
   const followed = requests.filter(r => r.follow_up).sort((a, b) => Date.parse(b.follow_up.at) - Date.parse(a.follow_up.at)).slice(0, 3);
   const reqRows = open.map(r => `<tr data-key="r${r.id}" class="${r.overdue ? "overdue" : ""}"><td><a href="/service/requests/${r.id}">#${r.id}</a> ${esc(requestKind(r.kind))}</td>
     <td>${esc(r.summary)}</td><td>${stateBadge(r.state)}</td></tr>`);
-  const incRows = incidents.map(i => `<tr data-key="i${i.id}"><td><a href="/incidents/${i.id}">#${i.id}</a></td><td>${esc(i.title)}</td>
+  const incRows = incidents.map(i => `<tr data-key="i${i.id}"><td><a href="/incidents/${i.id}">#${i.id}</a></td><td>${esc(sw.incidentTitle(i))}</td>
     <td>${esc(tp("st_", i.state))}</td><td><a class="btn" href="/service/notices/new?incident=${i.id}">${t("cs_compose")}</a></td></tr>`);
   const fuRows = followed.map(r => `<tr data-key="fu${r.id}"><td><a href="/service/requests/${r.id}">#${r.id}</a></td><td>${time(r.follow_up.at)}</td>
     <td>${t(r.follow_up.satisfied ? "cs_satisfied" : "cs_unsatisfied")}${r.rating ? ` · ${"★".repeat(r.rating)}` : ""}</td><td>${esc(r.follow_up.outcome)}</td></tr>`);
@@ -154,12 +154,13 @@ async function refreshCard() {
     sw.get(`/api/v1/units/${u}`), sw.get(`/api/v1/requests?unit=${u}`), sw.get("/api/v1/incidents"), sw.get("/api/v1/notices?current=true"),
   ]);
   openIncidents = incidents;
+  await sw.learnTitles(incidents);
   const affecting = incidents.filter(i => i.households.some(h => h.unit === cardUnit));
   const mine = notices.filter(n => n.deliveries.some(d => d.unit === cardUnit));
   sw.patch("card", renderCard(unit, requests, affecting, mine));
   const others = incidents.filter(i => !affecting.includes(i));
   sw.patch("in-incident", `<option value="">${t("cs_no_incident")}</option>`
-    + affecting.concat(others).map(i => `<option value="${i.id}">#${i.id} ${esc(i.title)}</option>`).join(""));
+    + affecting.concat(others).map(i => `<option value="${i.id}">#${i.id} ${esc(sw.incidentTitle(i))}</option>`).join(""));
   const owner = unit.contacts.find(c => c.role === "owner");
   if (owner && owner.name && !byId("in-owner").value) byId("in-owner").value = owner.name;
 }
@@ -218,7 +219,7 @@ async function importUnits(e) {
     const rows = answer.problems.map(p => `<tr data-line="${p.line}"><td>${p.line}</td><td>${esc(reason(p))}</td></tr>`);
     out.innerHTML = `<p class="s-red">${esc(t("im_bad", { n: answer.problems.length }))}</p>${table([t("im_line"), t("cs_reason")], rows)}`;
   } else {
-    out.innerHTML = `<p class="s-red">${esc(t("refused", { why: answer.message || r.status }))}</p>`;
+    out.innerHTML = `<p class="s-red">${esc(t("refused", { why: sw.refusal(answer, r.status) }))}</p>`;
   }
 }
 
@@ -246,6 +247,11 @@ document.addEventListener("DOMContentLoaded", () => {
   byId("occupancy").onsubmit = occupancy;
   byId("import").onsubmit = importUnits;
   byId("view-request").addEventListener("submit", requestStep);
+  // The request page's photo: the page's button opens the camera or the file picker.
+  byId("view-request").addEventListener("click", e => { if (e.target.id === "rq-photo-take") byId("rq-photo-file").click(); });
+  byId("view-request").addEventListener("change", e => {
+    if (e.target.id === "rq-photo-file") byId("rq-photo-name").textContent = e.target.files[0]?.name || "";
+  });
   byId("view-notice").addEventListener("click", e => { const b = e.target.closest("button[data-deliver]"); if (b) deliver(b); });
   if (view === "compose") setUpCompose();
   if (cardUnit) openCard(cardUnit);

@@ -60,17 +60,22 @@ async function noticeTarget() {
   return { type: "all" };
 }
 
+/// The compose form as the API's notice, or null when a date is not in the fixed form
+/// (the field says so; nothing is sent).
 async function noticeBody() {
   const v = id => byId(id).value.trim();
+  const [starts_at, ends_at, expires_at] = ["nt-starts", "nt-ends", "nt-expires"].map(id => sw.dateOf(byId(id)));
+  if ([starts_at, ends_at, expires_at].includes(undefined)) return null;
   return {
     level: v("nt-level"), template: v("nt-template"), title: v("nt-title") || null, body: v("nt-body") || null,
-    starts_at: sw.fromLocal(v("nt-starts")), ends_at: sw.fromLocal(v("nt-ends")), expires_at: sw.fromLocal(v("nt-expires")),
-    target: await noticeTarget(), created_by: sw.actor(),
+    starts_at, ends_at, expires_at, target: await noticeTarget(), created_by: sw.actor(),
   };
 }
 
 async function preview() {
-  const p = await sw.post("/api/v1/notices/preview", await noticeBody());
+  const body = await noticeBody();
+  if (!body) return;
+  const p = await sw.post("/api/v1/notices/preview", body);
   const box = byId("preview");
   box.hidden = !p;
   if (p) box.innerHTML = `<span class="swatch lv-${esc(p.color)}"></span> <strong>${esc(p.title)}</strong>\n${esc(p.body)}\n<small>${t("nt_units_count", { n: p.units.length })}: ${esc(p.units.slice(0, 30).join("、"))}${p.units.length > 30 ? "…" : ""}</small>`;
@@ -78,14 +83,17 @@ async function preview() {
 
 async function issue(e) {
   e.preventDefault();
-  const n = await sw.post("/api/v1/notices", await noticeBody());
+  const body = await noticeBody();
+  if (!body) return;
+  const n = await sw.post("/api/v1/notices", body);
   if (n) location.href = `/service/notices/${n.id}`;
 }
 
 async function setUpCompose() {
   const incidents = await sw.get("/api/v1/incidents").catch(() => []);
-  byId("nt-incident").innerHTML = incidents.map(i => `<option value="${i.id}">#${i.id} ${esc(i.title)}</option>`).join("");
-  byId("nt-expires").value = sw.toLocal(Date.now() + 3 * 86400e3);
+  await sw.learnTitles(incidents);
+  byId("nt-incident").innerHTML = incidents.map(i => `<option value="${i.id}">#${i.id} ${esc(sw.incidentTitle(i))}</option>`).join("");
+  byId("nt-expires").value = sw.showDate(Date.now() + 3 * 86400e3);
   const pick = kind => { document.querySelector(`input[name="target"][value="${kind}"]`).checked = true; };
   // The incident page's "notify the households" arrives with its incident, a title and a body.
   if (params.get("title")) byId("nt-title").value = params.get("title");

@@ -75,7 +75,7 @@ function linkCard(r) {
     : r.incident ? t("why_linked", { id: r.incident }) : "";
   const title = t("rq_link_incident");
   if (why) return `<div class="step blocked" data-key="s-link-no"><h3>${title}</h3><button type="button" disabled>${title}</button><div class="why" data-why="link">${esc(why)}</div></div>`;
-  const options = openIncidents.map(i => `<option value="${i.id}">#${i.id} ${esc(i.title)}</option>`).join("");
+  const options = openIncidents.map(i => `<option value="${i.id}">#${i.id} ${esc(sw.incidentTitle(i))}</option>`).join("");
   return `<div class="step" data-key="s-link-yes"><h3>${title}</h3><form data-link="1">
     <select id="st-link-incident"><option value="">${t("rq_open_fault")}</option>${options}</select>
     <button type="submit" class="primary" id="st-link">${title}</button></form></div>`;
@@ -139,6 +139,44 @@ function records(r) {
   return rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`);
 }
 
+// ---- photos: from the phone's camera (or a file), kept by /api/v1/files (type signature
+// and size checked there), attached by the request's `attach` step -------------------
+
+function photosCard(r) {
+  const files = (r.attachments || []).map(a => {
+    const url = `/api/v1/files/${encodeURIComponent(a.id)}`;
+    const thumb = /^image\/(jpeg|png)$/.test(a.content_type) ? `<img src="${url}" alt="${esc(a.caption)}" loading="lazy"><br>` : "";
+    return `<a class="attachment" data-key="f:${esc(a.id)}" data-attachment="${esc(a.id)}" href="${url}" target="_blank" rel="noopener">${thumb}${esc(a.caption || t("rq_photo"))}<br><small>${esc(a.added_by)} · ${time(a.added_at)}</small></a>`;
+  }).join("");
+  // The browser's own file button speaks the browser's language: a button of the page's.
+  const form = mayAct && OPEN_STATES.includes(r.state) ? `<form id="rq-photo-form" class="inline" data-key="photo-form">
+      <input id="rq-photo-file" type="file" accept="image/*" capture="environment" hidden>
+      <button type="button" id="rq-photo-take">${t("ip_photo")}</button> <small id="rq-photo-name"></small>
+      <label>${t("ip_caption")}<input id="rq-photo-caption" autocomplete="off"></label>
+      <button type="submit" class="primary" id="rq-photo-go">${t("ip_attach")}</button></form>` : "";
+  return `<div class="card" id="rq-photos"><h2>${t("rq_photos", { n: (r.attachments || []).length })}</h2>
+    ${files ? `<div class="thumbs">${files}</div>` : `<div class="empty">${t("none")}</div>`}${form}</div>`;
+}
+
+/// Uploads the chosen photo, then attaches it to the request; a refusal in words.
+async function attachRequestPhoto() {
+  const file = byId("rq-photo-file").files[0];
+  if (!file) { sw.toast(t("ip_no_photo")); return; }
+  const actor = sw.actor();
+  if (!actor) return;
+  const r = await fetch(`/api/v1/files?by=${encodeURIComponent(actor)}`, { method: "POST", headers: { "content-type": file.type || "application/octet-stream", "x-csrf-token": sw.meta("csrf-token") }, body: file });
+  const up = await r.json().catch(() => ({}));
+  if (!r.ok) { sw.toast(t("refused", { why: sw.refusal(up, r.status) })); return; }
+  const action = { type: "attach", id: up.id, kind: "scene_photo", content_type: up.content_type, size_bytes: up.size_bytes, caption: byId("rq-photo-caption").value.trim() };
+  if (await sw.post(`/api/v1/requests/${recordId}/commands`, { actor, note: "", action })) {
+    sw.toast(t("ip_attached"), "ok");
+    byId("rq-photo-file").value = "";
+    byId("rq-photo-caption").value = "";
+    byId("rq-photo-name").textContent = "";
+  }
+  refresh();
+}
+
 function renderRequest(r) {
   const chasers = r.chasers.map((c, n) => `<tr data-key="ch${n}" class="${c.reason_for_delay ? "" : "overdue"}"><td>${time(c.issued_at)}</td><td>${esc(tp("sla_", c.overdue))}</td>
     <td>${c.reason_for_delay ? esc(c.reason_for_delay) : `<span class="s-red">${t("cs_chaser_open")}</span>`}</td></tr>`);
@@ -150,6 +188,7 @@ function renderRequest(r) {
         ${r.incident ? ` · <a href="/incidents/${r.incident}">${t("cs_incident_link")} #${r.incident}</a>` : ""}</small>
       <table class="clocks"><tbody>${clockRows(r).join("")}</tbody></table>
       <table class="records"><tbody>${records(r).join("")}</tbody></table></div>
+    ${photosCard(r)}
     <div class="card"><h2>${t("cs_steps")}</h2><div class="steps">${STEPS.filter(s => !s.kinds || s.kinds.includes(r.kind.type)).map(s => stepCard(s, r)).join("")}${linkCard(r)}</div></div>
     <div class="card"><h2>${t("cs_chasers")}</h2>${table([t("when"), t("clocks"), t("cs_reason")], chasers)}</div>
     <div class="card"><h2>${t("timeline")}</h2><div id="rq-timeline">${table([t("when"), t("actor_col"), t("message")], timeline)}</div></div>`;
@@ -160,11 +199,16 @@ async function refreshRequest() {
   if (staff === null) staff = await sw.get("/api/v1/staff").catch(() => []);
   const [r, incidents] = await Promise.all([sw.get(`/api/v1/requests/${recordId}`), sw.get("/api/v1/incidents")]);
   openIncidents = incidents;
+  await sw.learnTitles(incidents);
   shownRequest = r;
   sw.patch("view-request", renderRequest(r));
 }
 
 async function requestStep(e) {
+  if (e.target.id === "rq-photo-form") {
+    e.preventDefault();
+    return attachRequestPhoto();
+  }
   if (e.target.closest("form[data-link]")) {
     e.preventDefault();
     return linkIncident(shownRequest);
