@@ -172,18 +172,15 @@ async fn the_console_in(lang: Lang) {
     for id in &ZONE[1..] {
         let a = until_alarm(&app, id, "acknowledged", |a| a["state"] == "ack_active").await;
         assert_eq!(a["acked_by"], "desk-chen", "{a}");
-        let journal = app
-            .get_json(&format!("/api/v1/alarms/history?latest=5&alarm={id}"))
-            .await;
-        let acked = journal
-            .as_array()
-            .and_then(|j| {
-                j.iter()
-                    .find(|r| r["body"]["transition"]["kind"] == "acknowledged")
-            })
-            .cloned()
-            .unwrap_or_default();
-        assert_eq!(acked["body"]["note"], comment, "{journal}");
+        // The engine answers before the writer has journalled the step: wait for it.
+        let history = format!("/api/v1/alarms/history?latest=5&alarm={id}");
+        let acked = eventually("the acknowledgement journalled", WAIT, || async {
+            let journal = app.get_json(&history).await;
+            let acked = |r: &&Value| r["body"]["transition"]["kind"] == "acknowledged";
+            journal.as_array()?.iter().find(acked).cloned()
+        })
+        .await;
+        assert_eq!(acked["body"]["note"], comment, "{acked}");
     }
     assert_eq!(alarm(&app, PUMP).await["state"], "unack_active");
 

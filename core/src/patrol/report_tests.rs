@@ -16,7 +16,9 @@ fn finding(kind: FindingType, minutes: i64) -> Finding {
 }
 
 fn action_of(book: &mut PatrolBook, kind: FindingType) -> FindingAction {
-    match book.finding(finding(kind, 1)) {
+    // Each its own id: a second finding of one id is a resend, not acted on.
+    let id = book.findings().len() as i64;
+    match book.finding(finding(kind, id)) {
         Some(PatrolEvent::FindingRecorded { action, .. }) => action,
         other => panic!("unexpected event {other:?}"),
     }
