@@ -192,6 +192,7 @@ fn kind(out: &Output) -> &'static str {
         Output::Alarm(_) => "alarm",
         Output::Request(..) => "request",
         Output::Handover(_) => "handover",
+        Output::Maintenance(_) => "maintenance",
     }
 }
 
@@ -207,6 +208,7 @@ fn to_json(out: &Output) -> Box<RawValue> {
         Output::Alarm(ev) => serde_json::value::to_raw_value(ev.as_ref()),
         Output::Request(ev, _) => serde_json::value::to_raw_value(ev.as_ref()),
         Output::Handover(ev) => serde_json::value::to_raw_value(ev.as_ref()),
+        Output::Maintenance(ev) => serde_json::value::to_raw_value(ev.as_ref()),
     };
     raw.unwrap_or_default()
 }

@@ -7,7 +7,8 @@ use sitewatch_core::alarms::AlarmEvent;
 use sitewatch_core::incidents::{
     HandoverEvent, HandoverId, IncidentEvent, IncidentId, RequestEvent, RequestId, RequestKind,
 };
-use sitewatch_core::inspections::{InspectionEvent, KeyLoan};
+use sitewatch_core::inspections::{InspectionEvent, KeyInventory, KeyLoan};
+use sitewatch_core::maintenance::MaintenanceEvent;
 use sitewatch_core::patrol::{PatrolEvent, ScanRecord};
 use sitewatch_core::points::PointEvent;
 use std::sync::Arc;
@@ -40,6 +41,8 @@ pub enum Output {
     Request(Box<RequestEvent>, RequestKind),
     /// From the hand-over book.
     Handover(Box<HandoverEvent>),
+    /// From the maintenance book (pump sets, plant tasks).
+    Maintenance(Box<MaintenanceEvent>),
 }
 
 impl Output {
@@ -79,6 +82,16 @@ pub enum VacantChange {
     Key {
         /// The loan as it stands.
         loan: KeyLoan,
+    },
+    /// Key-register lines added or changed.
+    Sets {
+        /// Their ids.
+        sets: Vec<String>,
+    },
+    /// The board counted.
+    Inventory {
+        /// The count, with what is missing.
+        inventory: KeyInventory,
     },
 }
 
@@ -181,6 +194,7 @@ struct Changed {
     patrol: bool,
     vacant: bool,
     alarms: bool,
+    maintenance: bool,
     incidents: std::collections::BTreeSet<IncidentId>,
     requests: std::collections::BTreeSet<RequestId>,
     handovers: std::collections::BTreeSet<HandoverId>,
@@ -195,6 +209,7 @@ impl Changed {
                 self.incidents.insert(ev.incident);
             }
             Output::Alarm(_) => self.alarms = true,
+            Output::Maintenance(_) => self.maintenance = true,
             Output::Request(ev, _) => {
                 self.requests.insert(ev.request);
             }
@@ -223,6 +238,9 @@ impl Changed {
                 "vacant",
                 serde_json::to_string(&books.vacant.snapshot()).ok(),
             );
+        }
+        if self.maintenance {
+            push("maintenance", to_json(&books.maintenance));
         }
         if self.alarms {
             push(
@@ -300,6 +318,16 @@ fn store_item(out: &Output, now: DateTime<Utc>) -> Option<StoreItem> {
         Output::Alarm(ev) => journal(ev.at, "alarm", &ev.alarm, ev.as_ref()),
         Output::Request(ev, _) => journal(ev.at, "request", &ev.request.to_string(), ev),
         Output::Handover(ev) => journal(ev.at, "handover", &ev.handover.to_string(), ev),
+        Output::Maintenance(ev) => journal(now, "maintenance", maintenance_subject(ev), ev),
+    }
+}
+
+/// The task or pump set a maintenance event is about.
+fn maintenance_subject(ev: &MaintenanceEvent) -> &str {
+    match ev {
+        MaintenanceEvent::TaskDone { done, .. } => &done.task,
+        MaintenanceEvent::SwitchedOver { set, .. } => set,
+        MaintenanceEvent::TasksPut { .. } | MaintenanceEvent::PumpSetsPut { .. } => "",
     }
 }
 
@@ -322,7 +350,16 @@ fn record(out: &Output, now: DateTime<Utc>) -> Option<Record> {
         },
         Output::Vacant(change) => match change.as_ref() {
             VacantChange::Key { loan } => Some(Record::KeyLoan(Box::new(loan.clone()))),
-            VacantChange::Occupancy { .. } => None,
+            VacantChange::Inventory { inventory } => {
+                Some(Record::KeyInventory(Box::new(inventory.clone())))
+            }
+            VacantChange::Occupancy { .. } | VacantChange::Sets { .. } => None,
+        },
+        Output::Maintenance(ev) => match ev.as_ref() {
+            MaintenanceEvent::TaskDone { done, .. } => {
+                Some(Record::MaintenanceDone(Box::new(done.clone())))
+            }
+            _ => None,
         },
         _ => None,
     }

@@ -49,6 +49,8 @@ pub(super) fn books(patrol: PatrolConfig) -> Books {
         alarm_categories,
         fire_tests: FireTests::default(),
         compliance: Compliance::new(Vec::new(), chrono_tz::Asia::Shanghai),
+        maintenance: Default::default(),
+        tz: chrono_tz::Asia::Shanghai,
         meters: MeterReading::new(
             BillingConfig::default(),
             chrono_tz::Asia::Shanghai,

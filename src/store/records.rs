@@ -1,5 +1,5 @@
 //! Decisions of the engine that have tables of their own (a judged scan, a guard's
-//! finding, an inspection, a key loan, a fire test put in place, the meter snapshots of a cut-off), written by the store writer in the batch's
+//! finding, an inspection, a key loan or inventory, a maintenance task done, a fire test put in place, the meter snapshots of a cut-off), written by the store writer in the batch's
 //! transaction with the journal and the book snapshots that go with them, so a record and
 //! the state that decided it are kept together or not at all. They never give way.
 //!
@@ -10,7 +10,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use sitewatch_core::inspections::{Inspection, KeyLoan};
+use sitewatch_core::inspections::{Inspection, KeyInventory, KeyLoan};
+use sitewatch_core::maintenance::TaskDone;
 use sitewatch_core::patrol::{Finding, ScanRecord};
 use tokio::sync::oneshot;
 
@@ -34,6 +35,10 @@ pub enum Record {
     },
     /// A key loan as it stands: signed out (a new row) or back in (its row closed).
     KeyLoan(Box<KeyLoan>),
+    /// An inventory of the key board, with what was missing.
+    KeyInventory(Box<KeyInventory>),
+    /// A plant maintenance task done, with its running data.
+    MaintenanceDone(Box<TaskDone>),
     /// A fire-system test's suppression was put in place at `at`.
     FireTestApplied {
         /// The test.
@@ -52,7 +57,8 @@ impl Record {
             + match self {
                 // The scan, its verdict and their JSON: a few hundred bytes.
                 Record::Scan(_) | Record::Finding(_) | Record::Inspection { .. } => 512,
-                Record::KeyLoan(_) => 128,
+                Record::KeyLoan(_) | Record::MaintenanceDone(_) => 128,
+                Record::KeyInventory(inv) => 128 + 32 * inv.counted.len(),
                 Record::FireTestApplied { .. } => 0,
                 Record::MeterSnapshots(rows) => rows.len() * 256,
             }
@@ -73,6 +79,12 @@ pub(super) async fn write_records_in(
                 super::inspections::insert_inspection_in(tx, inspection, *at).await?
             }
             Record::KeyLoan(loan) => super::inspections::keep_key_loan_in(tx, loan).await?,
+            Record::KeyInventory(inv) => {
+                super::inspections::insert_key_inventory_in(tx, inv).await?
+            }
+            Record::MaintenanceDone(done) => {
+                super::inspections::insert_maintenance_done_in(tx, done).await?
+            }
             Record::FireTestApplied { id, at } => {
                 super::duty::mark_fire_test_applied_in(tx, *id, *at).await?
             }

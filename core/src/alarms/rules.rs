@@ -74,6 +74,22 @@ impl AlarmRule {
         }
     }
 
+    /// The rule for a key set still out past its return and its grace (rules.md §13.23),
+    /// fed by the engine's tick through [`super::AlarmEngine::on_compliance`] as the
+    /// register's `key_return` kind.
+    pub fn keys_overdue() -> Self {
+        Self {
+            id: format!("{KEYS_SOURCE}.{KEY_RETURN}_overdue:overdue"),
+            point: KEY_RETURN.to_owned(),
+            device: KEYS_SOURCE.to_owned(),
+            unit: None,
+            spec: RuleSpec::ComplianceOverdue(ComplianceSpec {
+                kind: KEY_RETURN.to_owned(),
+            }),
+            message: "Key set not returned (钥匙逾期未还)".to_owned(),
+        }
+    }
+
     /// Whether the rule reads points from the hub (a missed checkpoint, a rota gap or an
     /// overdue inspection reads none).
     pub fn reads_points(&self) -> bool {
@@ -404,6 +420,10 @@ pub struct MissedSpec {
 
 /// The source named by the alarms of overdue compliance items.
 pub const COMPLIANCE_SOURCE: &str = "compliance";
+/// The source named by the alarm of key sets not returned.
+pub const KEYS_SOURCE: &str = "keys";
+/// The register kind fed for key sets not returned.
+pub const KEY_RETURN: &str = "key_return";
 
 /// `compliance_overdue`: the kind of register item it watches.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
