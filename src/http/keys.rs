@@ -128,14 +128,14 @@ async fn overdue(
 /// A register line added or changed.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PutBody {
+struct KeySetBody {
     #[serde(flatten)]
     entry: KeySetEntry,
     actor: String,
 }
 
 /// Adds or changes a key set (a set that is out stays out).
-#[utoipa::path(post, path = "/keys", tag = "keys", request_body = PutBody,
+#[utoipa::path(post, path = "/keys", tag = "keys", request_body = KeySetBody,
     responses(
         (status = 200, description = "The set's id", body = Vec<String>),
         (status = 400, description = "Malformed body", body = ErrorBody),
@@ -143,7 +143,7 @@ struct PutBody {
     ))]
 async fn put(
     State(s): State<AppState>,
-    ApiJson(b): ApiJson<PutBody>,
+    ApiJson(b): ApiJson<KeySetBody>,
 ) -> Result<Json<Vec<String>>, ApiError> {
     let e = &b.entry;
     if e.id.trim().is_empty() {

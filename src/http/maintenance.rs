@@ -109,7 +109,7 @@ async fn due(
 /// A task added or changed.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PutBody {
+struct TaskBody {
     id: String,
     equipment: String,
     kind: TaskKind,
@@ -126,7 +126,7 @@ struct PutBody {
 }
 
 /// Adds or replaces a task.
-#[utoipa::path(post, path = "/maintenance", tag = "maintenance", request_body = PutBody,
+#[utoipa::path(post, path = "/maintenance", tag = "maintenance", request_body = TaskBody,
     responses(
         (status = 200, description = "What the book did", body = Object),
         (status = 400, description = "Malformed body", body = ErrorBody),
@@ -134,7 +134,7 @@ struct PutBody {
     ))]
 async fn put(
     State(s): State<AppState>,
-    ApiJson(b): ApiJson<PutBody>,
+    ApiJson(b): ApiJson<TaskBody>,
 ) -> Result<Json<MaintenanceEvent>, ApiError> {
     for (field, value) in [
         ("id", &b.id),
@@ -218,7 +218,7 @@ async fn import(
 /// A task done.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DoneBody {
+struct TaskDoneBody {
     /// The site-local day it was done.
     on: NaiveDate,
     /// The running data read then (pressure, current, hours).
@@ -229,7 +229,7 @@ struct DoneBody {
 
 /// Records a task done: the next is due one interval later.
 #[utoipa::path(post, path = "/maintenance/{id}/done", tag = "maintenance",
-    params(("id" = String, Path, description = "Task id")), request_body = DoneBody,
+    params(("id" = String, Path, description = "Task id")), request_body = TaskDoneBody,
     responses(
         (status = 200, description = "What the book did (the record and the next date)", body = Object),
         (status = 404, description = "No such task", body = ErrorBody),
@@ -238,7 +238,7 @@ struct DoneBody {
 async fn done(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    ApiJson(b): ApiJson<DoneBody>,
+    ApiJson(b): ApiJson<TaskDoneBody>,
 ) -> Result<Json<MaintenanceEvent>, ApiError> {
     super::require_actor(&b.actor)?;
     let cmd = MaintenanceCmd::Done {

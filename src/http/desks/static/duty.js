@@ -86,6 +86,7 @@ const loaders = {
     return renderService(r, f, n) + renderKpis(await monthKpis());
   },
   handover: () => dutyHandover.html(),
+  registers: () => dutyRegisters.html(),
   patrol: async () => {
     const [tours, due] = await Promise.all([getJSON("/api/v1/patrol/tours"), getJSON("/api/v1/inspections/due").catch(() => [])]);
     return renderPatrol(tours) + renderInspections(due);
