@@ -28,12 +28,12 @@ async fn a_site_with_registers() -> TestApp {
     };
     post_csv(
         "/api/v1/keys/import",
-        "id,kind,label,location,keeper\nK-PR1,plant_room,B1 pump room,A3,cs\nK-ROOF,roof_door,T1 roof door,A9,security\n",
+        "id,kind,label,location,keeper\nK-PR1,plant_room,B1 水泵房,A3,cs\nK-ROOF,roof_door,1 栋天台门,A9,security\n",
     )
     .await;
     post_csv(
         "/api/v1/maintenance/import",
-        "id,equipment,kind,name,last_done,next_due\nP1-lube,B1,lubrication,Lubricate bearings,,2026-12-01\nP1-ctl,B1,control_circuits,Control circuits,2026-12-05,\n",
+        "id,equipment,kind,name,last_done,next_due\nP1-lube,B1,lubrication,1 号泵润滑,,2026-12-01\nP1-ctl,B1,control_circuits,1 号泵控制回路,2026-12-05,\n",
     )
     .await;
     let back = start + chrono::Duration::hours(1);
@@ -73,7 +73,10 @@ async fn the_registers_tab_in(lang: Lang) {
         c.set_window_size(width, if width == 390 { 844 } else { 1080 })
             .await
             .expect("size");
-        open(c, &app, "/#registers", lang).await;
+        // The language cookie is read on a page load: a change of hash alone is none.
+        open(c, &app, "/", lang).await;
+        c.goto(&format!("{}/#registers", app.base)).await.expect("page");
+        c.refresh().await.expect("reload");
         drawn(c, "#rg-keys", lang.pick("逾期未还", "overdue")).await;
         drawn(c, "#rg-tasks", lang.pick("逾期", "overdue")).await;
         assert_eq!(row_class(c, r#"tr[data-keyset="K-PR1"]"#).await, "overdue");
