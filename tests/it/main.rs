@@ -46,6 +46,7 @@ mod registers_desk;
 mod requests;
 mod rules;
 mod service_desk;
+mod service_work_orders;
 mod site_registers;
 mod sparklines;
 mod storage;

@@ -16,13 +16,20 @@ use crate::service_desk::{Lang, assert_all_chinese, assert_fits, open};
 
 async fn a_site_with_registers() -> TestApp {
     // 10:00 site time on 2026-12-07.
-    let start = Utc.with_ymd_and_hms(2026, 12, 7, 2, 0, 0).single().expect("time");
+    let start = Utc
+        .with_ymd_and_hms(2026, 12, 7, 2, 0, 0)
+        .single()
+        .expect("time");
     let clock = Arc::new(ManualClock::new(start));
     let app = spawn_app_with(Db::Sqlite, "", clock.clone()).await;
     let post_csv = |path: &'static str, body: &'static str| {
         let req = app.client.post(format!("{}{path}", app.base));
         async move {
-            let resp = req.header("content-type", "text/csv").body(body).send().await;
+            let resp = req
+                .header("content-type", "text/csv")
+                .body(body)
+                .send()
+                .await;
             assert_eq!(resp.expect("import").status().as_u16(), 200, "{path}");
         }
     };
@@ -75,7 +82,9 @@ async fn the_registers_tab_in(lang: Lang) {
             .expect("size");
         // The language cookie is read on a page load: a change of hash alone is none.
         open(c, &app, "/", lang).await;
-        c.goto(&format!("{}/#registers", app.base)).await.expect("page");
+        c.goto(&format!("{}/#registers", app.base))
+            .await
+            .expect("page");
         c.refresh().await.expect("reload");
         drawn(c, "#rg-keys", lang.pick("逾期未还", "overdue")).await;
         drawn(c, "#rg-tasks", lang.pick("逾期", "overdue")).await;
@@ -90,7 +99,12 @@ async fn the_registers_tab_in(lang: Lang) {
     click(c, r#"button[data-key-out="K-ROOF"]"#).await;
     drawn(c, r#"tr[data-keyset="K-ROOF"]"#, "desk-chen").await;
     click(c, r#"button[data-key-in="K-PR1"]"#).await;
-    drawn(c, r#"tr[data-keyset="K-PR1"]"#, lang.pick("在柜", "on the board")).await;
+    drawn(
+        c,
+        r#"tr[data-keyset="K-PR1"]"#,
+        lang.pick("在柜", "on the board"),
+    )
+    .await;
     click(c, r#"button[data-task-done="P1-lube"]"#).await;
     drawn(c, r#"tr[data-task="P1-lube"]"#, "2026-12-07").await;
     shoot(c, &format!("duty-registers-{}-after", lang.code())).await;

@@ -79,7 +79,10 @@ mod tests {
         ("duty_incident.js", include_str!("static/duty_incident.js")),
         ("duty_plant.js", include_str!("static/duty_plant.js")),
         ("duty_handover.js", include_str!("static/duty_handover.js")),
-        ("duty_registers.js", include_str!("static/duty_registers.js")),
+        (
+            "duty_registers.js",
+            include_str!("static/duty_registers.js"),
+        ),
         ("oncall.js", include_str!("static/oncall.js")),
         ("service.js", include_str!("static/service.js")),
         (
@@ -330,8 +333,18 @@ mod tests {
         let mut keys: Vec<String> = KeyKind::ALL.map(|k| format!("kk_{}", k.as_str())).into();
         keys.extend(["in", "out", "overdue", "missing"].map(|s| format!("ks_{s}")));
         keys.extend(TaskKind::ALL.map(|k| format!("mk_{}", k.as_str())));
-        keys.extend([TaskState::Ok, TaskState::DueSoon, TaskState::Overdue].map(|s| format!("rst_{}", code_of(s))));
-        keys.extend([ComplianceState::Ok, ComplianceState::DueSoon, ComplianceState::Overdue].map(|s| format!("rst_{}", code_of(s))));
+        keys.extend(
+            [TaskState::Ok, TaskState::DueSoon, TaskState::Overdue]
+                .map(|s| format!("rst_{}", code_of(s))),
+        );
+        keys.extend(
+            [
+                ComplianceState::Ok,
+                ComplianceState::DueSoon,
+                ComplianceState::Overdue,
+            ]
+            .map(|s| format!("rst_{}", code_of(s))),
+        );
         keys.extend(ComplianceKind::ALL.map(|k| format!("ck_{}", k.as_str())));
         keys
     }
