@@ -128,6 +128,17 @@ impl ComplianceItem {
     }
 }
 
+/// Why a register step was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ComplianceError {
+    /// No item with this id.
+    #[error("compliance item {0}")]
+    UnknownItem(String),
+    /// An inspection dated after today.
+    #[error("an inspection cannot be done in the future ({0})")]
+    Future(NaiveDate),
+}
+
 /// The site-local day holding `now`.
 pub fn site_day(now: DateTime<Utc>, tz: Tz) -> NaiveDate {
     now.with_timezone(&tz).date_naive()

@@ -193,6 +193,7 @@ fn kind(out: &Output) -> &'static str {
         Output::Request(..) => "request",
         Output::Handover(_) => "handover",
         Output::Maintenance(_) => "maintenance",
+        Output::Compliance(_) => "compliance",
     }
 }
 
@@ -209,6 +210,7 @@ fn to_json(out: &Output) -> Box<RawValue> {
         Output::Request(ev, _) => serde_json::value::to_raw_value(ev.as_ref()),
         Output::Handover(ev) => serde_json::value::to_raw_value(ev.as_ref()),
         Output::Maintenance(ev) => serde_json::value::to_raw_value(ev.as_ref()),
+        Output::Compliance(ev) => serde_json::value::to_raw_value(ev.as_ref()),
     };
     raw.unwrap_or_default()
 }

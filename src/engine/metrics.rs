@@ -178,7 +178,8 @@ impl EngineMetrics {
             Output::Inspection(_)
             | Output::Vacant(_)
             | Output::Handover(_)
-            | Output::Maintenance(_) => {}
+            | Output::Maintenance(_)
+            | Output::Compliance(_) => {}
             Output::Request(ev, kind) => {
                 if let RequestEventKind::ChaserIssued { .. } = ev.kind {
                     self.service.chasers(kind.as_str(), 1);

@@ -40,7 +40,7 @@ pub use due::{Compliance, FireTests, MeterReading, MonthKpis, month};
 pub use flow::category_id;
 pub use live::{LiveEvent, LiveHub, PointValue};
 pub use metrics::EngineMetrics;
-pub use outputs::{AlarmSnapshot, Output, Sinks, VacantChange};
+pub use outputs::{AlarmSnapshot, ComplianceChange, Output, Sinks, VacantChange};
 pub use queries::{EngineQuery, Registers};
 pub use service_metrics::ServiceMetrics;
 

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sitewatch_core::alarms::AlarmEvent;
+use sitewatch_core::compliance::ComplianceItem;
 use sitewatch_core::incidents::{
     HandoverEvent, HandoverId, IncidentEvent, IncidentId, RequestEvent, RequestId, RequestKind,
 };
@@ -43,6 +44,30 @@ pub enum Output {
     Handover(Box<HandoverEvent>),
     /// From the maintenance book (pump sets, plant tasks).
     Maintenance(Box<MaintenanceEvent>),
+    /// From the compliance register.
+    Compliance(Box<ComplianceChange>),
+}
+
+/// A change to the compliance register.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ComplianceChange {
+    /// Items added or replaced.
+    Put {
+        /// The items.
+        items: Vec<ComplianceItem>,
+        /// Who.
+        by: String,
+    },
+    /// An inspection done.
+    Done {
+        /// The item as it now stands.
+        item: ComplianceItem,
+        /// The site-local day.
+        on: chrono::NaiveDate,
+        /// Who recorded it.
+        by: String,
+    },
 }
 
 impl Output {
@@ -210,6 +235,8 @@ impl Changed {
             }
             Output::Alarm(_) => self.alarms = true,
             Output::Maintenance(_) => self.maintenance = true,
+            // Its tables are its state (`Record::Compliance*`), read back at start.
+            Output::Compliance(_) => {}
             Output::Request(ev, _) => {
                 self.requests.insert(ev.request);
             }
@@ -319,6 +346,13 @@ fn store_item(out: &Output, now: DateTime<Utc>) -> Option<StoreItem> {
         Output::Request(ev, _) => journal(ev.at, "request", &ev.request.to_string(), ev),
         Output::Handover(ev) => journal(ev.at, "handover", &ev.handover.to_string(), ev),
         Output::Maintenance(ev) => journal(now, "maintenance", maintenance_subject(ev), ev),
+        Output::Compliance(ev) => {
+            let subject = match ev.as_ref() {
+                ComplianceChange::Done { item, .. } => item.id.as_str(),
+                ComplianceChange::Put { .. } => "",
+            };
+            journal(now, "compliance", subject, ev.as_ref())
+        }
     }
 }
 
@@ -361,6 +395,19 @@ fn record(out: &Output, now: DateTime<Utc>) -> Option<Record> {
             }
             _ => None,
         },
+        Output::Compliance(ev) => Some(match ev.as_ref() {
+            ComplianceChange::Put { items, by } => Record::ComplianceItems {
+                items: items.clone(),
+                by: by.clone(),
+                at: now,
+            },
+            ComplianceChange::Done { item, on, by } => Record::ComplianceDone {
+                item: Box::new(item.clone()),
+                on: *on,
+                by: by.clone(),
+                at: now,
+            },
+        }),
         _ => None,
     }
 }

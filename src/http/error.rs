@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use sitewatch_core::alarms::AlarmError;
+use sitewatch_core::compliance::ComplianceError;
 use sitewatch_core::incidents::{HandoverError, IncidentError, ServiceError};
 use sitewatch_core::inspections::{InspectionError, KeyError};
 use sitewatch_core::maintenance::MaintenanceError;
@@ -126,6 +127,10 @@ impl From<CommandError> for ApiError {
             }
             CommandError::Key(e) => ApiError::Conflict(e.to_string()),
             CommandError::Maintenance(e) => maintenance_error(e),
+            CommandError::Compliance(e @ ComplianceError::UnknownItem(_)) => {
+                ApiError::NotFound(e.to_string())
+            }
+            CommandError::Compliance(e) => ApiError::invalid("on", e.to_string()),
             CommandError::Request(e) => service_error(e),
             CommandError::UnknownIncident(_) => ApiError::invalid("incident", e.to_string()),
             CommandError::Handover(e) => handover_error(e),

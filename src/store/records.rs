@@ -9,7 +9,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use sitewatch_core::compliance::ComplianceItem;
 use sitewatch_core::inspections::{Inspection, KeyInventory, KeyLoan};
 use sitewatch_core::maintenance::TaskDone;
 use sitewatch_core::patrol::{Finding, ScanRecord};
@@ -39,6 +40,26 @@ pub enum Record {
     KeyInventory(Box<KeyInventory>),
     /// A plant maintenance task done, with its running data.
     MaintenanceDone(Box<TaskDone>),
+    /// Compliance-register items put.
+    ComplianceItems {
+        /// The items.
+        items: Vec<ComplianceItem>,
+        /// Who.
+        by: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A compliance inspection recorded, with the item as it now stands.
+    ComplianceDone {
+        /// The item.
+        item: Box<ComplianceItem>,
+        /// The site-local day.
+        on: NaiveDate,
+        /// Who.
+        by: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
     /// A fire-system test's suppression was put in place at `at`.
     FireTestApplied {
         /// The test.
@@ -59,6 +80,8 @@ impl Record {
                 Record::Scan(_) | Record::Finding(_) | Record::Inspection { .. } => 512,
                 Record::KeyLoan(_) | Record::MaintenanceDone(_) => 128,
                 Record::KeyInventory(inv) => 128 + 32 * inv.counted.len(),
+                Record::ComplianceItems { items, .. } => 256 * items.len(),
+                Record::ComplianceDone { .. } => 256,
                 Record::FireTestApplied { .. } => 0,
                 Record::MeterSnapshots(rows) => rows.len() * 256,
             }
@@ -84,6 +107,14 @@ pub(super) async fn write_records_in(
             }
             Record::MaintenanceDone(done) => {
                 super::inspections::insert_maintenance_done_in(tx, done).await?
+            }
+            Record::ComplianceItems { items, by, at } => {
+                for item in items {
+                    super::compliance::put(tx, item, by, *at).await?;
+                }
+            }
+            Record::ComplianceDone { item, on, by, at } => {
+                super::compliance::record_done_in(tx, item, *on, by, *at).await?
             }
             Record::FireTestApplied { id, at } => {
                 super::duty::mark_fire_test_applied_in(tx, *id, *at).await?

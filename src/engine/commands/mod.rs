@@ -73,7 +73,7 @@ pub enum EngineCommand {
     Vacancy(VacancyCmd),
     /// A fire-system test a notice announced.
     FireTest(FireTestCmd),
-    /// Compliance-register items as stored, for the tick's copy.
+    /// Compliance-register items put, or an inspection recorded.
     Compliance(ComplianceCmd),
     /// Pump sets and plant maintenance tasks: put, done, a switch-over recorded.
     Maintenance(MaintenanceCmd),
@@ -109,8 +109,10 @@ pub enum Answer {
     Maintenance(Box<MaintenanceEvent>),
     /// The units whose vacancy changed.
     Vacancy(Vec<String>),
-    /// A fire-system test is planned, or compliance items taken into the engine's copy.
+    /// A fire-system test is planned.
     Planned,
+    /// Compliance items as they now stand.
+    Compliance(Vec<sitewatch_core::compliance::ComplianceItem>),
     /// A service request after the command, with the events it caused.
     Request(Box<RequestAnswer>),
     /// A hand-over after the command.
@@ -138,6 +140,9 @@ pub enum CommandError {
     /// The maintenance book refused.
     #[error(transparent)]
     Maintenance(#[from] MaintenanceError),
+    /// The compliance register refused.
+    #[error(transparent)]
+    Compliance(#[from] sitewatch_core::compliance::ComplianceError),
     /// The service-request book refused.
     #[error(transparent)]
     Request(#[from] ServiceError),
