@@ -24,7 +24,7 @@ use sitewatch_core::incidents::{HandoverBook, IncidentBook, RequestBook};
 use sitewatch_core::inspections::VacantBook;
 use sitewatch_core::maintenance::MaintenanceBook;
 use sitewatch_core::patrol::PatrolBook;
-use sitewatch_core::points::{PointsHub, Quality, SourceEvent};
+use sitewatch_core::points::{PointsHub, SourceEvent};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -285,21 +285,7 @@ impl Engine {
         out.extend(flow::alarms(b, events, now));
         let events = b.compliance.run_due(&mut b.alarms, now);
         out.extend(flow::alarms(b, events, now));
-        let keys_late = b.vacant.keys_alarm(now);
-        let events = b
-            .alarms
-            .on_compliance(sitewatch_core::alarms::KEY_RETURN, keys_late, now);
-        out.extend(flow::alarms(b, events, now));
-        let running = |p: &str| {
-            let state = b.hub.point(p)?;
-            (state.quality == Quality::Good).then_some(state.value? != 0.0)
-        };
-        let switched = b.maintenance.observe(running, now);
-        out.extend(
-            switched
-                .into_iter()
-                .map(|ev| Output::Maintenance(Box::new(ev))),
-        );
+        out.extend(flow::registers(b, now));
         records.extend(b.meters.run_due(&b.hub, now));
         let chased = b.requests.run_due(now);
         out.extend(commands::request_outputs(b, &chased));
