@@ -90,6 +90,8 @@ async fn the_registers_tab_in(lang: Lang) {
         drawn(c, "#rg-tasks", lang.pick("逾期", "overdue")).await;
         assert_eq!(row_class(c, r#"tr[data-keyset="K-PR1"]"#).await, "overdue");
         assert_eq!(row_class(c, r#"tr[data-task="P1-lube"]"#).await, "overdue");
+        // The tab's badge: one key overdue, one task overdue.
+        drawn(c, r#"nav button[data-tab="registers"] .count"#, "2").await;
         assert_fits(c, "registers").await;
         if lang == Lang::Zh {
             assert_all_chinese(c, "registers").await;
