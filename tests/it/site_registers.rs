@@ -1,5 +1,5 @@
 //! The key register (rules.md §13.23) and pump and plant maintenance (§13.13) through the
-//! API on SQLite with a manual clock: CSV imports all or nothing with bad lines named; a key
+//! API on SQLite and PostgreSQL with a manual clock: CSV imports all or nothing with bad lines named; a key
 //! out past its expected return is on the duty board's list and the gauge, and raises the
 //! `keys` alarm after its grace until it is signed back in; an inventory keeps what is
 //! missing; an overdue maintenance task is listed and counted until it is done, and its
@@ -61,8 +61,17 @@ fn states(list: &serde_json::Value) -> Vec<(String, String)> {
 #[tokio::test]
 async fn a_key_out_past_its_return_is_on_the_board_alarms_after_the_grace_and_an_inventory_keeps_what_is_missing()
  {
+    keys_on(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_key_register_s_records_are_kept_on_postgres() {
+    keys_on(Db::Postgres).await;
+}
+
+async fn keys_on(db: Db) {
     let clock = Arc::new(ManualClock::new(start()));
-    let app = spawn_app_with(Db::Sqlite, "", clock.clone()).await;
+    let app = spawn_app_with(db, "", clock.clone()).await;
     let head = "id,kind,label,location,keeper\n";
     let bad = format!("{head}K-PR1,plant_room,B1 pump room,A3,cs\nK-G,garage,Garage,A4,cs\n");
     let (status, body) = csv(&app, "/api/v1/keys/import", &bad).await;
@@ -157,8 +166,17 @@ async fn a_key_out_past_its_return_is_on_the_board_alarms_after_the_grace_and_an
 
 #[tokio::test]
 async fn an_overdue_maintenance_task_is_listed_and_counted_until_done_with_its_running_data() {
+    maintenance_on(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn maintenance_records_are_kept_on_postgres() {
+    maintenance_on(Db::Postgres).await;
+}
+
+async fn maintenance_on(db: Db) {
     let clock = Arc::new(ManualClock::new(start()));
-    let app = spawn_app_with(Db::Sqlite, "", clock.clone()).await;
+    let app = spawn_app_with(db, "", clock.clone()).await;
     let head = "id,equipment,kind,name,interval_months,last_done,next_due\n";
     let bad = format!(
         "{head}P1-lube,B1,lubrication,Lubricate,,,2026-12-01\nP1-x,B1,other,Paint,,2026-01-01,\n"
