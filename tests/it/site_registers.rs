@@ -1,9 +1,10 @@
 //! The key register (rules.md §13.23) and pump and plant maintenance (§13.13) through the
 //! API on SQLite and PostgreSQL with a manual clock: CSV imports all or nothing with bad
-//! lines named; a key out past its expected return is on the duty board's list and the gauge, and raises the
-//! `keys` alarm after its grace until it is signed back in; an inventory keeps what is
-//! missing; an overdue maintenance task is listed and counted until it is done, and its
-//! running data is kept; a pump pair that is not read takes its switch-over by hand.
+//! lines named; a key out past its expected return is on the duty board's list and the
+//! gauge, and raises the `keys` alarm after its grace until it is signed back in; an
+//! inventory keeps what is missing; an overdue maintenance task is listed and counted
+//! until it is done, and its running data is kept; a pump pair that is not read takes its
+//! switch-over by hand.
 
 use std::sync::Arc;
 use std::time::Duration;
