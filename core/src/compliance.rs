@@ -66,6 +66,18 @@ impl ComplianceKind {
         }
     }
 
+    /// The kind in words, (English, Chinese), for alarm messages.
+    pub fn words(self) -> (&'static str, &'static str) {
+        match self {
+            ComplianceKind::Lift => ("lift inspection", "电梯年检"),
+            ComplianceKind::FireSystem => ("fire-system inspection", "消防设施检测"),
+            ComplianceKind::PressureVessel => ("pressure-vessel inspection", "压力容器检验"),
+            ComplianceKind::WaterTank => ("water-tank cleaning", "水箱清洗"),
+            ComplianceKind::LightningProtection => ("lightning-protection test", "防雷检测"),
+            ComplianceKind::FireDrill => ("annual fire drill", "年度消防演习"),
+        }
+    }
+
     /// The kind named `s`, if any.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
@@ -126,6 +138,17 @@ impl ComplianceItem {
             self.certificate = certificate;
         }
     }
+}
+
+/// Why a register step was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ComplianceError {
+    /// No item with this id.
+    #[error("compliance item {0}")]
+    UnknownItem(String),
+    /// An inspection dated after today.
+    #[error("an inspection cannot be done in the future ({0})")]
+    Future(NaiveDate),
 }
 
 /// The site-local day holding `now`.

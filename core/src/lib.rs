@@ -7,6 +7,7 @@ pub mod clock;
 pub mod compliance;
 pub mod incidents;
 pub mod inspections;
+pub mod maintenance;
 pub mod oncall;
 pub mod patrol;
 pub mod points;

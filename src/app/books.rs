@@ -8,6 +8,7 @@ use sitewatch_core::alarms::{AlarmEngine, AlarmRule};
 use sitewatch_core::compliance::ComplianceKind;
 use sitewatch_core::incidents::{HandoverBook, IncidentBook, RequestBook};
 use sitewatch_core::inspections::{VacantBook, VacantState};
+use sitewatch_core::maintenance::MaintenanceBook;
 use sitewatch_core::patrol::{PatrolBook, PatrolState};
 use sitewatch_core::points::PointsHub;
 
@@ -29,7 +30,8 @@ pub(super) async fn load(
     }
     let mut rules = config.alarm_rules.clone();
     rules.extend(oncall_rules(config));
-    rules.extend(ComplianceKind::ALL.map(|k| AlarmRule::compliance_overdue(k.as_str())));
+    rules.extend(ComplianceKind::ALL.map(AlarmRule::compliance_overdue));
+    rules.push(AlarmRule::keys_overdue());
     let mut alarm_categories = config.alarm_categories.clone();
     for rule in config.patrol.missed_rules() {
         alarm_categories.insert(rule.id.clone(), config.patrol.missed_category.clone());
@@ -70,6 +72,10 @@ pub(super) async fn load(
         alarm_categories,
         fire_tests: FireTests::new(store.planned_fire_tests(now).await?),
         compliance: Compliance::new(store.compliance_items().await?, config.site.tz()),
+        maintenance: restore::<MaintenanceBook>(store, "maintenance")
+            .await?
+            .unwrap_or_default(),
+        tz: config.site.tz(),
         meters: meter_reading(config, store).await,
         kpis: MonthKpis::new(config.kpis, config.site.tz()),
     };

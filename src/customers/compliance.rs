@@ -3,12 +3,11 @@
 //! imports whole or not at all. `next_due` may be left empty when `last_inspected` is
 //! given: the next is then one interval after it.
 
-use std::collections::BTreeMap;
-
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use sitewatch_core::compliance::{ComplianceItem, ComplianceKind};
 
 use super::RowProblem;
+use super::sheet::{Cells, Sheet, count, day, get, required};
 
 /// The columns, in the order a template lists them.
 const COLUMNS: [&str; 8] = [
@@ -25,108 +24,28 @@ const REQUIRED: [&str; 5] = ["id", "kind", "name", "interval_days", "contractor"
 
 /// Parses and checks a whole file; the items, or every problem found.
 pub fn parse(text: &str) -> Result<Vec<ComplianceItem>, Vec<RowProblem>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let columns = header(&mut reader)?;
-    let (mut items, mut problems) = (Vec::new(), Vec::new());
-    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                problems.push(RowProblem {
-                    line,
-                    reason: format!("unreadable row: {e}"),
-                });
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        let cells: Cells = (COLUMNS.iter())
-            .map(|c| {
-                (
-                    *c,
-                    columns.get(*c).and_then(|i| record.get(*i)).unwrap_or(""),
-                )
-            })
-            .collect();
-        match row(&cells).and_then(|item| match seen.insert(item.id.clone(), line) {
-            Some(first) => Err(format!("item {} is already on line {first}", item.id)),
-            None => Ok(item),
-        }) {
-            Ok(item) => items.push(item),
-            Err(reason) => problems.push(RowProblem { line, reason }),
-        }
+    Sheet {
+        columns: &COLUMNS,
+        required: &REQUIRED,
+        row,
+        id: |item: &ComplianceItem| &item.id,
     }
-    if items.is_empty() && problems.is_empty() {
-        problems.push(RowProblem {
-            line: 1,
-            reason: "the file has no items".into(),
-        });
-    }
-    if problems.is_empty() {
-        Ok(items)
-    } else {
-        Err(problems)
-    }
+    .parse(text)
 }
-
-fn header(reader: &mut csv::Reader<&[u8]>) -> Result<BTreeMap<String, usize>, Vec<RowProblem>> {
-    let at_header = |reason: String| RowProblem { line: 1, reason };
-    let headers = reader
-        .headers()
-        .map_err(|e| vec![at_header(format!("unreadable header: {e}"))])?;
-    let columns: BTreeMap<String, usize> = (headers.iter().enumerate())
-        .map(|(i, h)| (h.to_lowercase(), i))
-        .collect();
-    let mut problems: Vec<RowProblem> = (REQUIRED.iter())
-        .filter(|c| !columns.contains_key(**c))
-        .map(|c| at_header(format!("missing column `{c}`")))
-        .collect();
-    problems.extend(
-        (columns.keys())
-            .filter(|c| !COLUMNS.contains(&c.as_str()))
-            .map(|c| at_header(format!("unknown column `{c}`"))),
-    );
-    if problems.is_empty() {
-        Ok(columns)
-    } else {
-        Err(problems)
-    }
-}
-
-/// A row's cells by column (empty when absent).
-type Cells<'a> = BTreeMap<&'static str, &'a str>;
 
 /// One row as an item, or why not.
 fn row(cells: &Cells) -> Result<ComplianceItem, String> {
-    let get = |c: &str| cells.get(c).copied().unwrap_or("");
-    let required = |c: &str| match get(c) {
-        "" => Err(format!("`{c}` is empty")),
-        v => Ok(v.to_owned()),
-    };
+    let get = |c: &str| get(cells, c);
+    let required = |c: &str| required(cells, c);
     let kind = required("kind")?;
     let kind = ComplianceKind::parse(&kind).ok_or_else(|| {
         let known: Vec<&str> = ComplianceKind::ALL.iter().map(|k| k.as_str()).collect();
         format!("unknown kind `{kind}` (one of {})", known.join(", "))
     })?;
-    let interval_days: u32 = match required("interval_days")?.parse() {
-        Ok(n) if n > 0 => n,
-        _ => {
-            return Err(format!(
-                "`interval_days` `{}` is not a whole number of days above 0",
-                get("interval_days")
-            ));
-        }
-    };
-    let last_inspected = day(get("last_inspected"), "last_inspected")?;
-    let next_due = match (day(get("next_due"), "next_due")?, last_inspected) {
+    required("interval_days")?;
+    let interval_days = count(cells, "interval_days", "days")?.unwrap_or_default();
+    let last_inspected = day(cells, "last_inspected")?;
+    let next_due = match (day(cells, "next_due")?, last_inspected) {
         (Some(d), _) => d,
         (None, Some(last)) => last + Duration::days(i64::from(interval_days)),
         (None, None) => return Err("give `next_due` or `last_inspected`".into()),
@@ -148,13 +67,4 @@ fn row(cells: &Cells) -> Result<ComplianceItem, String> {
         certificate,
         contractor: required("contractor")?,
     })
-}
-
-fn day(value: &str, column: &str) -> Result<Option<NaiveDate>, String> {
-    match value {
-        "" => Ok(None),
-        v => NaiveDate::parse_from_str(v, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| format!("`{column}` `{v}` is not a date YYYY-MM-DD")),
-    }
 }

@@ -3,6 +3,9 @@
 
 pub mod compliance;
 pub mod import;
+pub mod keys;
+pub mod maintenance;
+pub mod sheet;
 pub mod vacancy;
 
 use chrono::{DateTime, Utc};

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sitewatch_core::alarms::{AlarmCommand, AlarmEngine, AlarmEvent, SuppressScope};
-use sitewatch_core::compliance::{ComplianceItem, ComplianceState, overdue_by_kind, site_day};
+use sitewatch_core::compliance::{
+    ComplianceError, ComplianceItem, ComplianceState, overdue_by_kind, site_day,
+};
 use sitewatch_core::incidents::{Kpi, KpiTargets, RequestBook, service_kpis};
 use sitewatch_core::points::{PointState, PointsHub};
 
@@ -225,9 +227,10 @@ pub fn month(period: &str, tz: Tz) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     Some((midnight(first)?, midnight(next)?))
 }
 
-/// The engine's copy of the compliance register (rules.md §13.24, §13.15): the store
-/// holds the register (written first by the API), the engine is told each change and on
-/// its tick raises or clears one `compliance_overdue` alarm per kind.
+/// The compliance register's book (rules.md §13.24, §13.15): items put and inspections
+/// recorded are decided here and kept by the store writer with their journal entry
+/// (`Record::ComplianceItems`, `Record::ComplianceDone`); read back from the store's
+/// tables at start. Its tick raises or clears one `compliance_overdue` alarm per kind.
 #[derive(Debug)]
 pub struct Compliance {
     items: BTreeMap<String, ComplianceItem>,
@@ -245,11 +248,34 @@ impl Compliance {
         c
     }
 
-    /// Items added or changed (already stored).
+    /// Items added or changed.
     pub fn put(&mut self, items: Vec<ComplianceItem>) {
         for item in items {
             self.items.insert(item.id.clone(), item);
         }
+    }
+
+    /// An inspection done on the site-local day `on` (not after today): the item as it
+    /// now stands, its next date one interval later.
+    pub fn done(
+        &mut self,
+        id: &str,
+        on: NaiveDate,
+        certificate: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<ComplianceItem, ComplianceError> {
+        if on > site_day(now, self.tz) {
+            return Err(ComplianceError::Future(on));
+        }
+        let item =
+            (self.items.get_mut(id)).ok_or_else(|| ComplianceError::UnknownItem(id.to_owned()))?;
+        item.done(on, certificate);
+        Ok(item.clone())
+    }
+
+    /// Every item, by id.
+    pub fn items(&self) -> impl Iterator<Item = &ComplianceItem> {
+        self.items.values()
     }
 
     /// How many items stand in `state` at `now` (for `/metrics`).

@@ -144,3 +144,24 @@ pub fn category_id(c: IncidentCategory) -> &'static str {
         IncidentCategory::Fault => "fault",
     }
 }
+
+/// The registers' periodic work (rules.md §13.23, §13.13): the `keys` alarm while a key set
+/// is out past its return and grace; each read pump pair's run points, a change of the pump
+/// running alone being a switch-over (a point that is not good says nothing).
+pub(super) fn registers(b: &mut Books, now: DateTime<Utc>) -> Vec<Output> {
+    let keys_late = b.vacant.keys_alarm(now);
+    let events = (b.alarms).on_compliance(sitewatch_core::alarms::KEY_RETURN, keys_late, now);
+    let mut out = alarms(b, events, now);
+    let hub = &b.hub;
+    let running = |p: &str| {
+        let state = hub.point(p)?;
+        (state.quality == sitewatch_core::points::Quality::Good).then_some(state.value? != 0.0)
+    };
+    let switched = b.maintenance.observe(running, now);
+    out.extend(
+        switched
+            .into_iter()
+            .map(|ev| Output::Maintenance(Box::new(ev))),
+    );
+    out
+}

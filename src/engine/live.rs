@@ -193,6 +193,8 @@ fn kind(out: &Output) -> &'static str {
         Output::Request(..) => "request",
         Output::Handover(_) => "handover",
         Output::DutyLog(_) => "duty_log",
+        Output::Maintenance(_) => "maintenance",
+        Output::Compliance(_) => "compliance",
     }
 }
 
@@ -209,6 +211,8 @@ fn to_json(out: &Output) -> Box<RawValue> {
         Output::Request(ev, _) => serde_json::value::to_raw_value(ev.as_ref()),
         Output::Handover(ev) => serde_json::value::to_raw_value(ev.as_ref()),
         Output::DutyLog(entry) => serde_json::value::to_raw_value(entry.as_ref()),
+        Output::Maintenance(ev) => serde_json::value::to_raw_value(ev.as_ref()),
+        Output::Compliance(ev) => serde_json::value::to_raw_value(ev.as_ref()),
     };
     raw.unwrap_or_default()
 }

@@ -11,6 +11,7 @@ use sitewatch_core::incidents::{
     IncidentEvent, IncidentEventKind, Kpi, RequestEventKind, ServiceFigures,
 };
 use sitewatch_core::inspections::DueState;
+use sitewatch_core::maintenance::TaskState;
 use sitewatch_core::patrol::PatrolEvent;
 use sitewatch_core::points::{PointEvent, PointId};
 
@@ -30,6 +31,9 @@ pub struct EngineMetrics {
     inspections_overdue: IntGaugeVec,
     meters_unread: IntGauge,
     compliance_due: IntGaugeVec,
+    keys_overdue: IntGauge,
+    keys_missing: IntGauge,
+    maintenance_due: IntGaugeVec,
     incident_events: IntCounterVec,
     incident_breaches: IntCounterVec,
     incidents_open: IntGaugeVec,
@@ -78,6 +82,19 @@ impl EngineMetrics {
             compliance_due: r.int_gauge(
                 "sitewatch_compliance_due",
                 "Compliance-register items due within 30 days (due_soon) or overdue (rules.md §13.24).",
+                &["state"],
+            ),
+            keys_overdue: r.one_int_gauge(
+                "sitewatch_keys_overdue",
+                "Key sets out past their expected return (rules.md §13.23).",
+            ),
+            keys_missing: r.one_int_gauge(
+                "sitewatch_keys_missing",
+                "Key sets missing at the last inventory and not found since (rules.md §13.23).",
+            ),
+            maintenance_due: r.int_gauge(
+                "sitewatch_maintenance_due",
+                "Plant maintenance tasks due within 7 days (due_soon) or overdue (rules.md §13.13).",
                 &["state"],
             ),
             incident_events: r.counter(
@@ -161,7 +178,9 @@ impl EngineMetrics {
             Output::Inspection(_)
             | Output::Vacant(_)
             | Output::Handover(_)
-            | Output::DutyLog(_) => {}
+            | Output::DutyLog(_)
+            | Output::Maintenance(_)
+            | Output::Compliance(_) => {}
             Output::Request(ev, kind) => {
                 if let RequestEventKind::ChaserIssued { .. } = ev.kind {
                     self.service.chasers(kind.as_str(), 1);
@@ -222,6 +241,23 @@ impl EngineMetrics {
         self.service.set_kpis(kpis);
     }
 
+    /// The key register's and the maintenance book's gauges.
+    fn registers(&self, books: &Books, now: DateTime<Utc>) {
+        let keys = books.vacant.keys();
+        self.keys_overdue
+            .set(books.vacant.keys_overdue(now).len() as i64);
+        let missing = keys.sets().filter(|s| s.missing_since.is_some()).count();
+        self.keys_missing.set(missing as i64);
+        let today = sitewatch_core::compliance::site_day(now, books.tz);
+        for (label, state) in [
+            ("due_soon", TaskState::DueSoon),
+            ("overdue", TaskState::Overdue),
+        ] {
+            let n = books.maintenance.count(state, today) as i64;
+            self.maintenance_due.with_label_values(&[label]).set(n);
+        }
+    }
+
     /// Gauges read from the books once a tick.
     pub fn books(&self, books: &Books, now: DateTime<Utc>) {
         let due = books.vacant.due(now);
@@ -240,6 +276,7 @@ impl EngineMetrics {
             let n = books.compliance.count(state, now) as i64;
             self.compliance_due.with_label_values(&[label]).set(n);
         }
+        self.registers(books, now);
         self.alarm_stats(&books.alarms.stats(now));
         self.incidents_open.reset();
         for ((category, state), n) in books.incidents.figures().open {

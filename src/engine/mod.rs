@@ -22,6 +22,7 @@ use sitewatch_core::alarms::AlarmEngine;
 use sitewatch_core::clock::Clock;
 use sitewatch_core::incidents::{HandoverBook, IncidentBook, RequestBook};
 use sitewatch_core::inspections::VacantBook;
+use sitewatch_core::maintenance::MaintenanceBook;
 use sitewatch_core::patrol::PatrolBook;
 use sitewatch_core::points::{PointsHub, SourceEvent};
 use tokio::sync::{mpsc, oneshot};
@@ -32,15 +33,15 @@ use crate::store::writer::Ticket;
 pub(crate) use commands::set_vacant;
 pub use commands::{
     Answer, CommandError, ComplianceCmd, EngineCommand, FireTestCmd, HandoverAnswer, HandoverCmd,
-    IncidentCmd, InspectionCmd, InspectionVerdict, LinkTo, PatrolCmd, RequestAnswer, RequestCmd,
-    ScanAnswer, ScanCmd, VacancyCmd,
+    IncidentCmd, InspectionCmd, InspectionVerdict, LinkTo, MaintenanceCmd, PatrolCmd,
+    RequestAnswer, RequestCmd, ScanAnswer, ScanCmd, VacancyCmd,
 };
 pub use due::{Compliance, FireTests, MeterReading, MonthKpis, month};
 pub use flow::category_id;
 pub use live::{LiveEvent, LiveHub, PointValue};
 pub use metrics::EngineMetrics;
-pub use outputs::{AlarmSnapshot, Output, Sinks, VacantChange};
-pub use queries::EngineQuery;
+pub use outputs::{AlarmSnapshot, ComplianceChange, Output, Sinks, VacantChange};
+pub use queries::{EngineQuery, Registers};
 pub use service_metrics::ServiceMetrics;
 
 /// How often time-driven rules run.
@@ -72,6 +73,10 @@ pub struct Books {
     pub fire_tests: FireTests,
     /// The compliance register's copy for the tick.
     pub compliance: Compliance,
+    /// Pump sets (their last switch-over) and plant maintenance tasks (rules.md §13.13).
+    pub maintenance: MaintenanceBook,
+    /// The site's time zone (local days of the registers).
+    pub tz: chrono_tz::Tz,
     /// The monthly meter reading.
     pub meters: MeterReading,
     /// The current month's KPIs for the gauges.
@@ -280,6 +285,7 @@ impl Engine {
         out.extend(flow::alarms(b, events, now));
         let events = b.compliance.run_due(&mut b.alarms, now);
         out.extend(flow::alarms(b, events, now));
+        out.extend(flow::registers(b, now));
         records.extend(b.meters.run_due(&b.hub, now));
         let chased = b.requests.run_due(now);
         out.extend(commands::request_outputs(b, &chased));

@@ -4,10 +4,12 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sitewatch_core::alarms::AlarmEvent;
+use sitewatch_core::compliance::ComplianceItem;
 use sitewatch_core::incidents::{
     HandoverEvent, HandoverId, IncidentEvent, IncidentId, RequestEvent, RequestId, RequestKind,
 };
-use sitewatch_core::inspections::{InspectionEvent, KeyLoan};
+use sitewatch_core::inspections::{InspectionEvent, KeyInventory, KeyLoan};
+use sitewatch_core::maintenance::MaintenanceEvent;
 use sitewatch_core::patrol::{PatrolEvent, ScanRecord};
 use sitewatch_core::points::PointEvent;
 use std::sync::Arc;
@@ -42,6 +44,32 @@ pub enum Output {
     Handover(Box<HandoverEvent>),
     /// A duty-log entry (值班记录), numbered by the hand-over book.
     DutyLog(Box<DutyEntry>),
+    /// From the maintenance book (pump sets, plant tasks).
+    Maintenance(Box<MaintenanceEvent>),
+    /// From the compliance register.
+    Compliance(Box<ComplianceChange>),
+}
+
+/// A change to the compliance register.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ComplianceChange {
+    /// Items added or replaced.
+    Put {
+        /// The items.
+        items: Vec<ComplianceItem>,
+        /// Who.
+        by: String,
+    },
+    /// An inspection done.
+    Done {
+        /// The item as it now stands.
+        item: ComplianceItem,
+        /// The site-local day.
+        on: chrono::NaiveDate,
+        /// Who recorded it.
+        by: String,
+    },
 }
 
 impl Output {
@@ -81,6 +109,16 @@ pub enum VacantChange {
     Key {
         /// The loan as it stands.
         loan: KeyLoan,
+    },
+    /// Key-register lines added or changed.
+    Sets {
+        /// Their ids.
+        sets: Vec<String>,
+    },
+    /// The board counted.
+    Inventory {
+        /// The count, with what is missing.
+        inventory: KeyInventory,
     },
 }
 
@@ -183,6 +221,7 @@ struct Changed {
     patrol: bool,
     vacant: bool,
     alarms: bool,
+    maintenance: bool,
     incidents: std::collections::BTreeSet<IncidentId>,
     requests: std::collections::BTreeSet<RequestId>,
     handovers: std::collections::BTreeSet<HandoverId>,
@@ -197,6 +236,9 @@ impl Changed {
                 self.incidents.insert(ev.incident);
             }
             Output::Alarm(_) => self.alarms = true,
+            Output::Maintenance(_) => self.maintenance = true,
+            // Its tables are its state (`Record::Compliance*`), read back at start.
+            Output::Compliance(_) => {}
             Output::Request(ev, _) => {
                 self.requests.insert(ev.request);
             }
@@ -225,6 +267,9 @@ impl Changed {
                 "vacant",
                 serde_json::to_string(&books.vacant.snapshot()).ok(),
             );
+        }
+        if self.maintenance {
+            push("maintenance", to_json(&books.maintenance));
         }
         if self.alarms {
             push(
@@ -303,6 +348,23 @@ fn store_item(out: &Output, now: DateTime<Utc>) -> Option<StoreItem> {
         Output::Request(ev, _) => journal(ev.at, "request", &ev.request.to_string(), ev),
         Output::Handover(ev) => journal(ev.at, "handover", &ev.handover.to_string(), ev),
         Output::DutyLog(entry) => journal(entry.at, "duty_log", &entry.id.to_string(), entry),
+        Output::Maintenance(ev) => journal(now, "maintenance", maintenance_subject(ev), ev),
+        Output::Compliance(ev) => {
+            let subject = match ev.as_ref() {
+                ComplianceChange::Done { item, .. } => item.id.as_str(),
+                ComplianceChange::Put { .. } => "",
+            };
+            journal(now, "compliance", subject, ev.as_ref())
+        }
+    }
+}
+
+/// The task or pump set a maintenance event is about.
+fn maintenance_subject(ev: &MaintenanceEvent) -> &str {
+    match ev {
+        MaintenanceEvent::TaskDone { done, .. } => &done.task,
+        MaintenanceEvent::SwitchedOver { set, .. } => set,
+        MaintenanceEvent::TasksPut { .. } | MaintenanceEvent::PumpSetsPut { .. } => "",
     }
 }
 
@@ -325,9 +387,31 @@ fn record(out: &Output, now: DateTime<Utc>) -> Option<Record> {
         },
         Output::Vacant(change) => match change.as_ref() {
             VacantChange::Key { loan } => Some(Record::KeyLoan(Box::new(loan.clone()))),
-            VacantChange::Occupancy { .. } => None,
+            VacantChange::Inventory { inventory } => {
+                Some(Record::KeyInventory(Box::new(inventory.clone())))
+            }
+            VacantChange::Occupancy { .. } | VacantChange::Sets { .. } => None,
         },
         Output::DutyLog(entry) => Some(Record::DutyEntry(entry.clone())),
+        Output::Maintenance(ev) => match ev.as_ref() {
+            MaintenanceEvent::TaskDone { done, .. } => {
+                Some(Record::MaintenanceDone(Box::new(done.clone())))
+            }
+            _ => None,
+        },
+        Output::Compliance(ev) => Some(match ev.as_ref() {
+            ComplianceChange::Put { items, by } => Record::ComplianceItems {
+                items: items.clone(),
+                by: by.clone(),
+                at: now,
+            },
+            ComplianceChange::Done { item, on, by } => Record::ComplianceDone {
+                item: Box::new(item.clone()),
+                on: *on,
+                by: by.clone(),
+                at: now,
+            },
+        }),
         _ => None,
     }
 }

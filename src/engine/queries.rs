@@ -8,7 +8,8 @@ use sitewatch_core::incidents::{
     ClockView, FollowUpDue, Handover, HandoverId, Incident, IncidentId, Kpi, KpiTargets, RequestId,
     ServiceRequest, follow_ups_due, service_kpis,
 };
-use sitewatch_core::inspections::DueUnit;
+use sitewatch_core::inspections::{DueUnit, KeyRegister};
+use sitewatch_core::maintenance::MaintenanceBook;
 use sitewatch_core::patrol::{PatrolReport, Subject, Tour, TourProgress};
 use sitewatch_core::points::{DeviceState, PointState};
 use tokio::sync::oneshot;
@@ -82,12 +83,29 @@ pub enum EngineQuery {
     Handover(HandoverId, Reply<Option<Handover>>),
     /// Vacant units due for inspection.
     InspectionsDue(Reply<Vec<DueUnit>>),
+    /// The key register and the maintenance book as they stand.
+    Registers(Reply<Box<Registers>>),
     /// The tours of a site-local date (today when `None`).
     Tours(Option<NaiveDate>, Reply<Vec<Tour>>),
     /// The tour in progress for a guard or a route.
     NextCheckpoint(Subject, Reply<Option<TourProgress>>),
     /// The patrol report of a site-local date (today when `None`).
     PatrolReport(Option<NaiveDate>, Reply<PatrolReport>),
+}
+
+/// The key register and the maintenance book, with the engine's time.
+#[derive(Debug)]
+pub struct Registers {
+    /// The key register.
+    pub keys: KeyRegister,
+    /// Hours after sign-out a loan with no expected return is due back.
+    pub key_hours: u32,
+    /// Pump sets and plant tasks.
+    pub maintenance: MaintenanceBook,
+    /// The engine's now.
+    pub now: DateTime<Utc>,
+    /// The site-local day.
+    pub today: NaiveDate,
 }
 
 impl EngineQuery {
@@ -160,6 +178,15 @@ impl EngineQuery {
             }
             EngineQuery::Handover(id, r) => r.send(b.handovers.get(id).cloned()).map_err(drop),
             EngineQuery::InspectionsDue(r) => r.send(b.vacant.due(now)).map_err(drop),
+            EngineQuery::Registers(r) => r
+                .send(Box::new(Registers {
+                    keys: b.vacant.keys().clone(),
+                    key_hours: b.vacant.key_out_hours(),
+                    maintenance: b.maintenance.clone(),
+                    now,
+                    today: sitewatch_core::compliance::site_day(now, b.tz),
+                }))
+                .map_err(drop),
             EngineQuery::Tours(date, r) => r.send(b.patrol.tours_on(today(date))).map_err(drop),
             EngineQuery::NextCheckpoint(who, r) => {
                 r.send(b.patrol.next_for(&who, now)).map_err(drop)
@@ -281,6 +308,11 @@ impl EngineHandle {
     /// One hand-over, `Some(None)` when there is none.
     pub async fn handover_by_id(&self, id: HandoverId) -> Option<Option<Handover>> {
         self.ask(|r| EngineQuery::Handover(id, r)).await
+    }
+
+    /// The key register and the maintenance book as they stand.
+    pub async fn registers(&self) -> Option<Box<Registers>> {
+        self.ask(EngineQuery::Registers).await
     }
 
     /// Vacant units due for inspection.

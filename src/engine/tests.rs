@@ -49,6 +49,8 @@ pub(super) fn books(patrol: PatrolConfig) -> Books {
         alarm_categories,
         fire_tests: FireTests::default(),
         compliance: Compliance::new(Vec::new(), chrono_tz::Asia::Shanghai),
+        maintenance: Default::default(),
+        tz: chrono_tz::Asia::Shanghai,
         meters: MeterReading::new(
             BillingConfig::default(),
             chrono_tz::Asia::Shanghai,
@@ -528,4 +530,116 @@ fn a_month_runs_from_local_midnight_to_the_next_months() {
     assert_eq!(to.to_rfc3339(), "2026-12-31T16:00:00+00:00");
     assert!(super::month("2026-13", chrono_tz::Asia::Shanghai).is_none());
     assert!(super::month("2026-1", chrono_tz::Asia::Shanghai).is_none());
+}
+
+fn pump_hub() -> PointsHub {
+    let point = |id: &str| PointSpec {
+        id: id.into(),
+        device: "pumps".into(),
+        unit: String::new(),
+        stale_after: None,
+        history_deadband: 0.0,
+        history_heartbeat: Duration::minutes(5),
+    };
+    let device = DeviceSpec {
+        id: "pumps".into(),
+        comm_loss_after: 3,
+    };
+    PointsHub::new(vec![device], vec![point("p1.running"), point("p2.running")])
+}
+
+fn pumps_run(b: &mut Books, p1: f64, p2: f64, now: DateTime<Utc>) {
+    let values = vec![("p1.running".into(), p1), ("p2.running".into(), p2)];
+    let polled = SourceEvent::Polled {
+        device: "pumps".into(),
+        values,
+    };
+    b.hub.handle(polled, now);
+}
+
+#[test]
+fn the_tick_reads_a_pump_pair_s_switch_over_from_its_run_points() {
+    use sitewatch_core::maintenance::{MaintenanceEvent, PumpSet};
+    // rules.md §13.13: the last switch-over per duty/standby pair, from the plant.
+    let clock = clock();
+    let mut b = books(PatrolConfig::default());
+    b.hub = pump_hub();
+    let set = |run_a: &str| PumpSet {
+        id: "B1".into(),
+        name: "B1 domestic water".into(),
+        run_a: Some(run_a.into()),
+        run_b: Some("p2.running".into()),
+        last_switch_over: None,
+        runner: None,
+    };
+    let cmd = |s| EngineCommand::Maintenance(commands::MaintenanceCmd::PutPumpSets(vec![s]));
+    assert!(
+        commands::handle(&mut b, cmd(set("nope.running")), clock.now()).is_err(),
+        "a run point the hub does not hold"
+    );
+    commands::handle(&mut b, cmd(set("p1.running")), clock.now()).expect("pump set");
+    pumps_run(&mut b, 1.0, 0.0, clock.now());
+    flow::registers(&mut b, clock.now());
+    clock.advance(Duration::days(3));
+    pumps_run(&mut b, 0.0, 1.0, clock.now());
+    let out = flow::registers(&mut b, clock.now());
+    let switched = out.iter().any(|o| {
+        matches!(o, Output::Maintenance(ev) if matches!(ev.as_ref(), MaintenanceEvent::SwitchedOver { by: None, .. }))
+    });
+    assert!(switched, "{out:?}");
+    let shown = b
+        .maintenance
+        .pump_sets()
+        .next()
+        .and_then(|s| s.last_switch_over);
+    assert_eq!(shown, Some(clock.now()));
+}
+
+#[test]
+fn the_tick_raises_the_keys_alarm_two_hours_past_a_return_and_clears_it_on_sign_in() {
+    use sitewatch_core::inspections::{KeyKind, KeySetEntry};
+    // rules.md §13.23: a key out past its return is chased, then alarmed.
+    let clock = clock();
+    let mut b = books(PatrolConfig::default());
+    b.alarms = AlarmEngine::new(
+        vec![sitewatch_core::alarms::AlarmRule::keys_overdue()],
+        AlarmConfig::default(),
+    )
+    .expect("alarms");
+    let entry = KeySetEntry {
+        id: "K-PR1".into(),
+        kind: KeyKind::PlantRoom,
+        label: "B1 pump room".into(),
+        location: "A3".into(),
+        keeper: "cs".into(),
+        unit: None,
+    };
+    let put = EngineCommand::Inspection(InspectionCmd::PutKeys(vec![entry]));
+    commands::handle(&mut b, put, clock.now()).expect("put");
+    let out = EngineCommand::Inspection(InspectionCmd::SignOut {
+        set: "K-PR1".into(),
+        holder: "eng-zhao".into(),
+        purpose: String::new(),
+        expected_back: Some(clock.now() + Duration::hours(1)),
+    });
+    commands::handle(&mut b, out, clock.now()).expect("sign out");
+    const ALARM: &str = "keys.key_return_overdue:overdue";
+    let state = |b: &Books| b.alarms.alarm(ALARM).map(|a| a.state);
+    clock.advance(Duration::hours(3));
+    flow::registers(&mut b, clock.now());
+    assert_ne!(
+        state(&b),
+        Some(AlarmState::UnackActive),
+        "exactly two hours late"
+    );
+    clock.advance(Duration::seconds(1));
+    flow::registers(&mut b, clock.now());
+    assert_eq!(state(&b), Some(AlarmState::UnackActive));
+    let back = EngineCommand::Inspection(InspectionCmd::SignIn {
+        set: "K-PR1".into(),
+        by: "eng-zhao".into(),
+    });
+    commands::handle(&mut b, back, clock.now()).expect("sign in");
+    flow::registers(&mut b, clock.now());
+    assert_eq!(state(&b), Some(AlarmState::UnackReturned));
 }

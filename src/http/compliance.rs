@@ -3,8 +3,9 @@
 //! each with its last inspection, next due date, certificate file and contractor. Added or
 //! imported by CSV (all or nothing); recording an inspection moves the date on by the
 //! item's interval. `/compliance/due` is the duty board's list (due within 30 days or
-//! overdue); an overdue item raises its kind's alarm from the engine tick. The store
-//! keeps the register and the engine is handed each stored change.
+//! overdue); an overdue item raises its kind's alarm from the engine tick. Every change is
+//! decided by the engine's compliance book and kept by the store writer with its journal
+//! entry before the answer.
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -18,6 +19,7 @@ use super::page::{ApiQuery, NoParams};
 use super::{Actor, ApiError, ApiJson, ApiPath, AppState, ErrorBody};
 use crate::customers::compliance::parse;
 use crate::customers::import::text_of;
+use crate::engine::ComplianceCmd;
 
 #[derive(OpenApi)]
 #[openapi(paths(list, put, import, done, due))]
@@ -135,12 +137,12 @@ async fn certificate(s: &AppState, file: Option<i64>) -> Result<(), ApiError> {
     }
 }
 
-/// Stores items, then hands them to the engine's copy.
+/// Puts items through the engine's book; kept before the answer.
 async fn store(s: &AppState, items: Vec<ComplianceItem>, by: &str) -> Result<(), ApiError> {
-    s.store
-        .put_compliance_items(&items, by, s.clock.now())
+    let by = by.to_owned();
+    s.engine
+        .compliance(ComplianceCmd::Put { items, by })
         .await?;
-    s.engine.put_compliance(items).await?;
     Ok(())
 }
 
@@ -207,25 +209,18 @@ async fn done(
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<DoneBody>,
 ) -> Result<Json<ItemView>, ApiError> {
-    let mut item = (s.store.compliance_item(&id).await?)
-        .ok_or_else(|| ApiError::NotFound(format!("compliance item {id}")))?;
-    let today = site_day(s.clock.now(), s.site.tz());
-    if b.on > today {
-        return Err(ApiError::invalid(
-            "on",
-            "an inspection cannot be done in the future",
-        ));
-    }
     if b.actor.trim().is_empty() {
         return Err(ApiError::invalid("actor", "say who records the inspection"));
     }
     certificate(&s, b.certificate).await?;
-    item.done(b.on, b.certificate);
-    let now = s.clock.now();
-    s.store
-        .record_compliance_done(&item, b.on, &b.actor, now)
-        .await?;
-    s.engine.put_compliance(vec![item.clone()]).await?;
+    let cmd = ComplianceCmd::Done {
+        id,
+        on: b.on,
+        certificate: b.certificate,
+        by: b.actor,
+    };
+    let item = (s.engine.compliance(cmd).await?.pop()).ok_or(ApiError::Unavailable)?;
+    let today = site_day(s.clock.now(), s.site.tz());
     Ok(Json(ItemView {
         state: item.state(today),
         item,

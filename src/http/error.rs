@@ -12,8 +12,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use sitewatch_core::alarms::AlarmError;
+use sitewatch_core::compliance::ComplianceError;
 use sitewatch_core::incidents::{HandoverError, IncidentError, ServiceError};
 use sitewatch_core::inspections::{InspectionError, KeyError};
+use sitewatch_core::maintenance::MaintenanceError;
 
 use super::metrics::ErrorCode;
 use crate::customers::RowProblem;
@@ -120,7 +122,15 @@ impl From<CommandError> for ApiError {
             CommandError::Key(KeyError::UnknownSet(set)) => {
                 ApiError::NotFound(KeyError::UnknownSet(set).to_string())
             }
+            CommandError::Key(e @ KeyError::ReturnInPast(_)) => {
+                ApiError::invalid("expected_back", e.to_string())
+            }
             CommandError::Key(e) => ApiError::Conflict(e.to_string()),
+            CommandError::Maintenance(e) => maintenance_error(e),
+            CommandError::Compliance(e @ ComplianceError::UnknownItem(_)) => {
+                ApiError::NotFound(e.to_string())
+            }
+            CommandError::Compliance(e) => ApiError::invalid("on", e.to_string()),
             CommandError::Request(e) => service_error(e),
             CommandError::UnknownIncident(_) => ApiError::invalid("incident", e.to_string()),
             CommandError::Handover(e) => handover_error(e),
@@ -130,6 +140,17 @@ impl From<CommandError> for ApiError {
                 message: e.to_string(),
             },
         }
+    }
+}
+
+fn maintenance_error(e: MaintenanceError) -> ApiError {
+    match e {
+        MaintenanceError::UnknownTask(_) | MaintenanceError::UnknownPumpSet(_) => {
+            ApiError::NotFound(e.to_string())
+        }
+        MaintenanceError::Derived(_) => ApiError::Conflict(e.to_string()),
+        MaintenanceError::Future(_) => ApiError::invalid("on", e.to_string()),
+        MaintenanceError::UnknownPoint { .. } => ApiError::invalid("run_a", e.to_string()),
     }
 }
 

@@ -118,6 +118,9 @@ struct SignOutBody {
     holder: String,
     #[serde(default)]
     purpose: String,
+    /// When it is due back; without it, `[inspections] key_out_alert_hours` after now.
+    #[serde(default)]
+    expected_back: Option<DateTime<Utc>>,
 }
 
 /// Signs a key set out.
@@ -127,8 +130,8 @@ struct SignOutBody {
         (status = 200, description = "The loan", body = KeyLoan),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 404, description = "No such key set", body = ErrorBody),
-        (status = 409, description = "Already out", body = ErrorBody),
-        (status = 422, description = "`holder` missing", body = ErrorBody),
+        (status = 409, description = "Already out, or missing since the last inventory", body = ErrorBody),
+        (status = 422, description = "`holder` missing, or `expected_back` not after now", body = ErrorBody),
     ))]
 async fn sign_out(
     State(s): State<AppState>,
@@ -140,6 +143,7 @@ async fn sign_out(
         set,
         holder: b.holder,
         purpose: b.purpose,
+        expected_back: b.expected_back,
     };
     Ok(Json(s.engine.key_step(cmd).await?))
 }

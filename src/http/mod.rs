@@ -15,9 +15,11 @@ mod fire_tests;
 mod followups;
 mod incidents;
 mod inspections;
+mod keys;
 mod kpis;
 mod links;
 mod live;
+mod maintenance;
 mod metrics;
 mod notices;
 mod oncall;
@@ -122,6 +124,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(duty::router())
                 .merge(fire_tests::router())
                 .merge(compliance::router())
+                .merge(keys::router())
+                .merge(maintenance::router())
                 .merge(kpis::router())
                 .merge(links::router())
                 .merge(oncall::router())

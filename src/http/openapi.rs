@@ -20,7 +20,8 @@ use super::page::{NEXT_OFFSET, TOTAL_COUNT};
 use super::{AppState, ErrorBody};
 use super::{alarms, api, files, followups, incidents, inspections, live, notices, patrol};
 use super::{
-    compliance, duty, fire_tests, kpis, links, oncall, requests, sms_reply, snapshots, staff, units,
+    compliance, duty, fire_tests, keys, kpis, links, maintenance, oncall, requests, sms_reply,
+    snapshots, staff, units,
 };
 
 #[derive(OpenApi)]
@@ -57,7 +58,7 @@ impl Modify for Security {
 }
 
 /// Each router's part of the document.
-fn parts() -> [Document; 21] {
+fn parts() -> [Document; 23] {
     [
         api::Doc::openapi(),
         alarms::Doc::openapi(),
@@ -77,6 +78,8 @@ fn parts() -> [Document; 21] {
         staff::Doc::openapi(),
         fire_tests::Doc::openapi(),
         compliance::Doc::openapi(),
+        keys::Doc::openapi(),
+        maintenance::Doc::openapi(),
         oncall::Doc::openapi(),
         sms_reply::Doc::openapi(),
         super::auth::audit_doc(),

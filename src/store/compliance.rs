@@ -1,6 +1,7 @@
-//! The compliance register (rules.md §13.24, §13.15): its items, written whole by a CSV
-//! import (one transaction) or one at a time, and every inspection recorded, kept for good.
-//! The engine keeps a copy for its tick (`engine::due::Compliance`).
+//! The compliance register (rules.md §13.24, §13.15): its items and every inspection
+//! recorded, kept for good. The engine's book decides (`engine::due::Compliance`); the
+//! store writer writes its records here in the journal's transaction; the items are read
+//! back at start.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sitewatch_core::compliance::{ComplianceItem, ComplianceKind};
@@ -13,46 +14,6 @@ const COLUMNS: &str =
     "item_id, kind, name, last_inspected, interval_days, next_due, certificate_file, contractor";
 
 impl Store {
-    /// Adds or replaces items, all or none.
-    pub async fn put_compliance_items(
-        &self,
-        items: &[ComplianceItem],
-        by: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        for item in items {
-            put(&mut tx, item, by, now).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Records an inspection done and the item as it now stands, together.
-    pub async fn record_compliance_done(
-        &self,
-        item: &ComplianceItem,
-        on: NaiveDate,
-        by: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        put(&mut tx, item, by, now).await?;
-        sqlx::query(
-            "insert into compliance_inspections (item_id, done_on, certificate_file, recorded_by, recorded_at_ms) \
-             values ($1, $2, $3, $4, $5)",
-        )
-        .bind(item.id.clone())
-        .bind(on.to_string())
-        .bind(item.certificate)
-        .bind(by.to_owned())
-        .bind(now.timestamp_millis())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Every item, by id.
     pub async fn compliance_items(&self) -> Result<Vec<ComplianceItem>, StoreError> {
         let rows = sqlx::query(&format!(
@@ -75,7 +36,32 @@ impl Store {
     }
 }
 
-async fn put(
+/// Records an inspection done and the item as it now stands (the engine's record,
+/// written by the store writer with its journal entry).
+pub(super) async fn record_done_in(
+    tx: &mut sqlx::AnyConnection,
+    item: &ComplianceItem,
+    on: NaiveDate,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    put(tx, item, by, now).await?;
+    sqlx::query(
+        "insert into compliance_inspections (item_id, done_on, certificate_file, recorded_by, recorded_at_ms) \
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(item.id.clone())
+    .bind(on.to_string())
+    .bind(item.certificate)
+    .bind(by.to_owned())
+    .bind(now.timestamp_millis())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Adds or replaces an item (the engine's record, written by the store writer).
+pub(super) async fn put(
     tx: &mut sqlx::AnyConnection,
     item: &ComplianceItem,
     by: &str,

@@ -1,5 +1,5 @@
 //! Decisions of the engine that have tables of their own (a judged scan, a guard's
-//! finding, an inspection, a key loan, a fire test put in place, the meter snapshots of a cut-off), written by the store writer in the batch's
+//! finding, an inspection, a key loan or inventory, a maintenance task done, a fire test put in place, the meter snapshots of a cut-off), written by the store writer in the batch's
 //! transaction with the journal and the book snapshots that go with them, so a record and
 //! the state that decided it are kept together or not at all. They never give way.
 //!
@@ -9,8 +9,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use chrono::{DateTime, Utc};
-use sitewatch_core::inspections::{Inspection, KeyLoan};
+use chrono::{DateTime, NaiveDate, Utc};
+use sitewatch_core::compliance::ComplianceItem;
+use sitewatch_core::inspections::{Inspection, KeyInventory, KeyLoan};
+use sitewatch_core::maintenance::TaskDone;
 use sitewatch_core::patrol::{Finding, ScanRecord};
 use tokio::sync::oneshot;
 
@@ -34,6 +36,30 @@ pub enum Record {
     },
     /// A key loan as it stands: signed out (a new row) or back in (its row closed).
     KeyLoan(Box<KeyLoan>),
+    /// An inventory of the key board, with what was missing.
+    KeyInventory(Box<KeyInventory>),
+    /// A plant maintenance task done, with its running data.
+    MaintenanceDone(Box<TaskDone>),
+    /// Compliance-register items put.
+    ComplianceItems {
+        /// The items.
+        items: Vec<ComplianceItem>,
+        /// Who.
+        by: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A compliance inspection recorded, with the item as it now stands.
+    ComplianceDone {
+        /// The item.
+        item: Box<ComplianceItem>,
+        /// The site-local day.
+        on: NaiveDate,
+        /// Who.
+        by: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
     /// A fire-system test's suppression was put in place at `at`.
     FireTestApplied {
         /// The test.
@@ -54,8 +80,11 @@ impl Record {
             + match self {
                 // The scan, its verdict and their JSON: a few hundred bytes.
                 Record::Scan(_) | Record::Finding(_) | Record::Inspection { .. } => 512,
-                Record::KeyLoan(_) => 128,
                 Record::DutyEntry(e) => 64 + e.text.len(),
+                Record::KeyLoan(_) | Record::MaintenanceDone(_) => 128,
+                Record::KeyInventory(inv) => 128 + 32 * inv.counted.len(),
+                Record::ComplianceItems { items, .. } => 256 * items.len(),
+                Record::ComplianceDone { .. } => 256,
                 Record::FireTestApplied { .. } => 0,
                 Record::MeterSnapshots(rows) => rows.len() * 256,
             }
@@ -76,6 +105,20 @@ pub(super) async fn write_records_in(
                 super::inspections::insert_inspection_in(tx, inspection, *at).await?
             }
             Record::KeyLoan(loan) => super::inspections::keep_key_loan_in(tx, loan).await?,
+            Record::KeyInventory(inv) => {
+                super::inspections::insert_key_inventory_in(tx, inv).await?
+            }
+            Record::MaintenanceDone(done) => {
+                super::inspections::insert_maintenance_done_in(tx, done).await?
+            }
+            Record::ComplianceItems { items, by, at } => {
+                for item in items {
+                    super::compliance::put(tx, item, by, *at).await?;
+                }
+            }
+            Record::ComplianceDone { item, on, by, at } => {
+                super::compliance::record_done_in(tx, item, *on, by, *at).await?
+            }
             Record::FireTestApplied { id, at } => {
                 super::duty::mark_fire_test_applied_in(tx, *id, *at).await?
             }

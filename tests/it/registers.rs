@@ -114,6 +114,31 @@ async fn an_overdue_drill_raises_its_alarm_until_the_drill_is_recorded() {
         (body["next_due"].as_str(), body["state"].as_str()),
         (Some("2027-12-07"), Some("ok"))
     );
+    // Decided by the engine's book: the inspection is kept with its journal entry.
+    assert_eq!(app.journalled("compliance", "kind", "done").await, 1);
+    assert_eq!(
+        app.count("select count(*) from compliance_inspections where item_id = 'drill' and done_on = '2026-12-07'")
+            .await,
+        1
+    );
+    let (status, body) = app
+        .post_json(
+            "/api/v1/compliance/drill/done",
+            json!({"on": "2026-12-08", "actor": "wang"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("on")),
+        "{body}"
+    );
+    let (status, _) = app
+        .post_json(
+            "/api/v1/compliance/none/done",
+            json!({"on": "2026-12-07", "actor": "wang"}),
+        )
+        .await;
+    assert_eq!(status, 404);
     eventually("the drill's alarm cleared", WAIT, || async {
         let a = drill_alarm(&app).await;
         let active =

@@ -59,7 +59,7 @@ pub async fn open(c: &Client, app: &TestApp, path: &str, lang: Lang) {
     c.goto(&format!("{}{path}", app.base)).await.expect("page");
 }
 
-async fn click(c: &Client, css: &str) {
+pub async fn click(c: &Client, css: &str) {
     let el = eventually(&format!("{css} shown"), WAIT, || async {
         let el = c.find(Locator::Css(css)).await.ok()?;
         el.is_displayed().await.ok()?.then_some(el)
@@ -68,12 +68,12 @@ async fn click(c: &Client, css: &str) {
     el.click().await.expect("click");
 }
 
-async fn type_in(c: &Client, css: &str, text: &str) {
+pub async fn type_in(c: &Client, css: &str, text: &str) {
     let el = c.find(Locator::Css(css)).await.expect("field");
     el.send_keys(text).await.expect("type");
 }
 
-async fn wait_text(c: &Client, css: &str, wanted: &str) -> String {
+pub async fn wait_text(c: &Client, css: &str, wanted: &str) -> String {
     eventually(&format!("{css} shows {wanted}"), WAIT, || async {
         text_of(c, css).await.filter(|t| t.contains(wanted))
     })

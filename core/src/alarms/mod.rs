@@ -29,9 +29,9 @@ pub use config::{AlarmConfig, EscalationConfig, EscalationStep};
 pub use engine::AlarmEngine;
 pub use model::{Alarm, AlarmEvent, AlarmStats, OutOfService, Shelve, StateCount, Transition};
 pub use rules::{
-    AlarmRule, COMPLIANCE_SOURCE, ComplianceSpec, CounterSpec, DiscreteSpec, MissedSpec,
-    NightFlowSpec, ONCALL_SOURCE, OnCallSpec, PATROL_SOURCE, PumpFaultSpec, RuleSpec, StaleSpec,
-    SwitchoverSpec, ThresholdSpec, VacantSpec,
+    AlarmRule, COMPLIANCE_SOURCE, ComplianceSpec, CounterSpec, DiscreteSpec, KEY_RETURN,
+    KEYS_SOURCE, MissedSpec, NightFlowSpec, ONCALL_SOURCE, OnCallSpec, PATROL_SOURCE,
+    PumpFaultSpec, RuleSpec, StaleSpec, SwitchoverSpec, ThresholdSpec, VacantSpec,
 };
 
 use serde::{Deserialize, Serialize};

@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, de::Error as _};
 
 use super::Priority;
 use super::serde_util::duration;
+use crate::compliance::ComplianceKind;
 
 /// One rule bound to its point: what the engine is built from.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +66,9 @@ impl AlarmRule {
 
     /// The rule for overdue compliance items of `kind` (rules.md §13.24), fed by the
     /// engine's tick through [`super::AlarmEngine::on_compliance`].
-    pub fn compliance_overdue(kind: &str) -> Self {
+    pub fn compliance_overdue(kind: ComplianceKind) -> Self {
+        let (en, zh) = kind.words();
+        let kind = kind.as_str();
         Self {
             id: format!("{COMPLIANCE_SOURCE}.{kind}_overdue:overdue"),
             point: kind.to_owned(),
@@ -74,8 +77,25 @@ impl AlarmRule {
             spec: RuleSpec::ComplianceOverdue(ComplianceSpec {
                 kind: kind.to_owned(),
             }),
-            message: format!("Compliance inspection overdue: {kind} (法定检验逾期: {kind})"),
-            message_zh: Some(format!("法定检验逾期：{kind}")),
+            message: format!("Overdue: {en} (法定检验逾期: {zh})"),
+            message_zh: Some(format!("法定检验逾期：{zh}")),
+        }
+    }
+
+    /// The rule for a key set still out past its return and its grace (rules.md §13.23),
+    /// fed by the engine's tick through [`super::AlarmEngine::on_compliance`] as the
+    /// register's `key_return` kind.
+    pub fn keys_overdue() -> Self {
+        Self {
+            id: format!("{KEYS_SOURCE}.{KEY_RETURN}_overdue:overdue"),
+            point: KEY_RETURN.to_owned(),
+            device: KEYS_SOURCE.to_owned(),
+            unit: None,
+            spec: RuleSpec::ComplianceOverdue(ComplianceSpec {
+                kind: KEY_RETURN.to_owned(),
+            }),
+            message: "Key set not returned (钥匙逾期未还)".to_owned(),
+            message_zh: Some("钥匙逾期未还".to_owned()),
         }
     }
 
@@ -409,6 +429,10 @@ pub struct MissedSpec {
 
 /// The source named by the alarms of overdue compliance items.
 pub const COMPLIANCE_SOURCE: &str = "compliance";
+/// The source named by the alarm of key sets not returned.
+pub const KEYS_SOURCE: &str = "keys";
+/// The register kind fed for key sets not returned.
+pub const KEY_RETURN: &str = "key_return";
 
 /// `compliance_overdue`: the kind of register item it watches.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

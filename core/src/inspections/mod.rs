@@ -7,7 +7,7 @@ mod keys;
 mod units;
 
 pub use checklist::{ChecklistItem, ItemResult, MeterCheck, MeterReadings, check_meter};
-pub use keys::{KeyError, KeyLoan, KeyRegister, KeySet};
+pub use keys::{KeyError, KeyInventory, KeyKind, KeyLoan, KeyRegister, KeySet, KeySetEntry};
 pub use units::{
     DueState, DueUnit, Inspection, InspectionAction, InspectionEvent, InspectionOutcome,
     LastInspection, VacantBook, VacantState, VacantUnit,
@@ -31,8 +31,12 @@ pub struct InspectionConfig {
     /// A meter that moved by more than this since the last inspection fails (same units as
     /// the reading; 0 means any movement).
     pub meter_tolerance: f64,
-    /// Key sets out longer than this are listed for the desk (product choice: 8 h, a shift).
+    /// A key set signed out with no expected return is due back this long after it left
+    /// (product choice: 8 h, a shift); past its return it is on the duty board.
     pub key_out_alert_hours: u32,
+    /// A key set still out this long past its return raises the `keys` alarm (product
+    /// choice: 2 h, time for the desk to chase it first).
+    pub key_alarm_after_hours: u32,
     /// Overrides of the incident category each failed item opens.
     pub item_categories: BTreeMap<ChecklistItem, IncidentCategory>,
 }
@@ -44,6 +48,7 @@ impl Default for InspectionConfig {
             overdue_after_days: 8,
             meter_tolerance: 0.0,
             key_out_alert_hours: 8,
+            key_alarm_after_hours: 2,
             item_categories: BTreeMap::new(),
         }
     }

@@ -283,9 +283,15 @@ fn a_resent_inspection_is_refused_and_one_recorded_before_a_restart_too() {
 fn key_set_cannot_be_signed_out_twice() {
     let mut keys = KeyRegister::new();
     keys.add_set("K-1", "unit 1", Some("1"));
-    keys.sign_out("K-1", "cs-li", "inspection i1", day(0))
+    keys.sign_out("K-1", "cs-li", "inspection i1", None, day(0))
         .expect("in the cabinet");
-    let again = keys.sign_out("K-1", "cs-wang", "repair", day(0) + Duration::hours(1));
+    let again = keys.sign_out(
+        "K-1",
+        "cs-wang",
+        "repair",
+        None,
+        day(0) + Duration::hours(1),
+    );
     assert_eq!(
         again,
         Err(KeyError::AlreadyOut {
@@ -300,7 +306,7 @@ fn key_set_cannot_be_signed_out_twice() {
 fn signed_in_key_can_go_out_again_and_the_loan_records_who_and_when() {
     let mut keys = KeyRegister::new();
     keys.add_set("K-1", "unit 1", None);
-    keys.sign_out("K-1", "cs-li", "inspection", day(0))
+    keys.sign_out("K-1", "cs-li", "inspection", None, day(0))
         .expect("in");
     let loan = keys
         .sign_in("K-1", "cs-zhao", day(0) + Duration::hours(2))
@@ -308,7 +314,10 @@ fn signed_in_key_can_go_out_again_and_the_loan_records_who_and_when() {
     assert_eq!(loan.holder, "cs-li");
     assert_eq!(loan.returned_by.as_deref(), Some("cs-zhao"));
     assert_eq!(loan.in_at, Some(day(0) + Duration::hours(2)));
-    assert!(keys.sign_out("K-1", "cs-wang", "repair", day(1)).is_ok());
+    assert!(
+        keys.sign_out("K-1", "cs-wang", "repair", None, day(1))
+            .is_ok()
+    );
     assert_eq!(
         keys.sign_in("K-9", "x", day(1)),
         Err(KeyError::UnknownSet("K-9".into()))
@@ -329,7 +338,7 @@ fn key_in_the_cabinet_cannot_be_signed_in() {
 fn keys_out_longer_than_the_limit_are_listed() {
     let mut book = book();
     book.keys_mut()
-        .sign_out("K-1203", "cs-li", "inspection", day(0))
+        .sign_out("K-1203", "cs-li", "inspection", None, day(0))
         .expect("in");
     assert!(book.keys_overdue(day(0) + Duration::hours(8)).is_empty());
     let late = book.keys_overdue(day(0) + Duration::hours(8) + Duration::seconds(1));
@@ -359,4 +368,110 @@ fn only_leaks_and_entry_are_accidents_every_other_failed_item_is_a_fault() {
         };
         assert_eq!(item.default_category(), want, "{item:?}");
     }
+}
+
+fn plant_room() -> KeySetEntry {
+    KeySetEntry {
+        id: "K-PR1".into(),
+        kind: KeyKind::PlantRoom,
+        label: "B1 pump room".into(),
+        location: "cabinet A, hook 3".into(),
+        keeper: "cs-officer".into(),
+        unit: None,
+    }
+}
+
+#[test]
+fn a_key_out_past_its_expected_return_is_overdue_and_alarms_only_after_the_grace() {
+    use crate::clock::{Clock, ManualClock};
+    // rules.md §13.23: loans are registered with their return; the desk sees a late one.
+    let clock = ManualClock::new(t0());
+    let mut book = book();
+    book.keys_mut().put(plant_room());
+    let back = clock.now() + Duration::hours(3);
+    book.keys_mut()
+        .sign_out("K-PR1", "eng-zhao", "pump service", Some(back), clock.now())
+        .expect("on the board");
+    clock.advance(Duration::hours(3));
+    assert!(book.keys_overdue(clock.now()).is_empty(), "due back now");
+    clock.advance(Duration::seconds(1));
+    let late = book.keys_overdue(clock.now());
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0].holder, "eng-zhao");
+    assert!(!book.keys_alarm(clock.now()), "the desk chases it first");
+    clock.advance(Duration::hours(2));
+    assert!(book.keys_alarm(clock.now()), "two hours past its return");
+    book.keys_mut()
+        .sign_in("K-PR1", "eng-zhao", clock.now())
+        .expect("out");
+    assert!(book.keys_overdue(clock.now()).is_empty());
+    assert!(!book.keys_alarm(clock.now()));
+    assert_eq!(
+        book.keys_mut()
+            .sign_out("K-PR1", "x", "y", Some(clock.now()), clock.now()),
+        Err(KeyError::ReturnInPast("K-PR1".into()))
+    );
+}
+
+#[test]
+fn an_inventory_lists_and_keeps_what_is_missing_until_a_count_finds_it() {
+    use crate::clock::{Clock, ManualClock};
+    // rules.md §13.23 (seed 003:555): the cabinet is inventoried and gaps are recorded.
+    let clock = ManualClock::new(t0());
+    let mut keys = KeyRegister::new();
+    keys.put(plant_room());
+    keys.add_set("K-1203", "T1-1203 entry", Some("T1-1203"));
+    keys.put(KeySetEntry {
+        id: "K-ROOF".into(),
+        kind: KeyKind::RoofDoor,
+        label: "T1 roof door".into(),
+        location: "cabinet A, hook 9".into(),
+        keeper: "security".into(),
+        unit: None,
+    });
+    keys.sign_out("K-1203", "cs-li", "inspection", None, clock.now())
+        .expect("in");
+    let board: std::collections::BTreeSet<String> = ["K-PR1".to_owned()].into();
+    let inv = keys
+        .inventory(&board, "cs-wang", clock.now())
+        .expect("known");
+    assert_eq!(inv.counted, ["K-PR1"]);
+    assert_eq!(inv.out, ["K-1203"]);
+    assert_eq!(inv.missing, ["K-ROOF"]);
+    assert_eq!(keys.get("K-ROOF").and_then(|s| s.missing_since), Some(t0()));
+    assert_eq!(keys.last_inventory(), Some(&inv));
+    assert_eq!(
+        keys.sign_out("K-ROOF", "x", "y", None, clock.now()),
+        Err(KeyError::Missing("K-ROOF".into())),
+        "a missing set cannot be handed out"
+    );
+    clock.advance(Duration::days(1));
+    let again = keys
+        .inventory(&board, "cs-wang", clock.now())
+        .expect("known");
+    assert_eq!(again.missing, ["K-ROOF"]);
+    assert_eq!(
+        keys.get("K-ROOF").and_then(|s| s.missing_since),
+        Some(t0()),
+        "missing since the first count that missed it"
+    );
+    let board: std::collections::BTreeSet<String> =
+        ["K-PR1".to_owned(), "K-ROOF".to_owned()].into();
+    let found = keys
+        .inventory(&board, "cs-wang", clock.now())
+        .expect("known");
+    assert_eq!(
+        (found.found, found.missing.len()),
+        (vec!["K-ROOF".to_owned()], 0)
+    );
+    assert_eq!(keys.get("K-ROOF").and_then(|s| s.missing_since), None);
+    let unknown: std::collections::BTreeSet<String> = ["K-NONE".to_owned()].into();
+    assert_eq!(
+        keys.inventory(&unknown, "cs-wang", clock.now()),
+        Err(KeyError::UnknownSet("K-NONE".into()))
+    );
+    assert_eq!(
+        keys.get("K-1203").map(|s| s.kind),
+        Some(KeyKind::VacantUnit)
+    );
 }

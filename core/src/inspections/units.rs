@@ -196,11 +196,26 @@ impl VacantBook {
         &mut self.state.keys
     }
 
-    /// Key sets out longer than the configured limit.
+    /// Key sets past their return (their expected return, else out longer than the
+    /// configured limit), longest overdue first.
     pub fn keys_overdue(&self, now: DateTime<Utc>) -> Vec<&KeyLoan> {
         self.state
             .keys
-            .out_longer_than(self.config.key_out_alert_hours, now)
+            .overdue(self.config.key_out_alert_hours, now)
+    }
+
+    /// Hours after sign-out a loan with no expected return is due back.
+    pub fn key_out_hours(&self) -> u32 {
+        self.config.key_out_alert_hours
+    }
+
+    /// Whether a key set is still out `key_alarm_after_hours` past its return: the
+    /// alarm's condition (rules.md §13.23; the grace is the product's choice, §14 style).
+    pub fn keys_alarm(&self, now: DateTime<Utc>) -> bool {
+        let grace = Duration::hours(i64::from(self.config.key_alarm_after_hours));
+        self.keys_overdue(now)
+            .iter()
+            .any(|l| now > l.due_back(self.config.key_out_alert_hours) + grace)
     }
 
     /// When a unit's next inspection falls due and turns overdue: counted from its last

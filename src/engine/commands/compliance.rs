@@ -1,35 +1,71 @@
-//! The compliance register's copy in the engine: items the API stored (added, imported,
-//! an inspection recorded) are handed over so the tick judges them (`engine::due`).
+//! The compliance register's commands (rules.md §13.24, §13.15): items put (added,
+//! imported: all in one step) and an inspection recorded (the next date one interval on).
+//! The engine decides; the writer keeps the items and the inspection with the journal
+//! entry (`Record::ComplianceItems`, `Record::ComplianceDone`) before the answer.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::compliance::ComplianceItem;
 
 use super::{Answer, CommandError, EngineCommand, Handled};
-use crate::engine::{Books, EngineHandle};
+use crate::engine::{Books, ComplianceChange, EngineHandle, Output};
 
-/// A change to the compliance copy.
+/// A change to the compliance register.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ComplianceCmd {
-    /// Items as stored.
-    Put(Vec<ComplianceItem>),
+    /// Items added or replaced.
+    Put {
+        /// The items.
+        items: Vec<ComplianceItem>,
+        /// Who changes the register.
+        by: String,
+    },
+    /// An inspection done.
+    Done {
+        /// The item.
+        id: String,
+        /// The site-local day.
+        on: NaiveDate,
+        /// A new certificate file, if one came.
+        certificate: Option<i64>,
+        /// Who records it.
+        by: String,
+    },
 }
 
-pub(super) fn command(books: &mut Books, cmd: ComplianceCmd, _now: DateTime<Utc>) -> Handled {
-    let ComplianceCmd::Put(items) = cmd;
-    books.compliance.put(items);
-    Ok((Answer::Planned, Vec::new()))
+pub(super) fn command(books: &mut Books, cmd: ComplianceCmd, now: DateTime<Utc>) -> Handled {
+    let change = match cmd {
+        ComplianceCmd::Put { items, by } => {
+            books.compliance.put(items.clone());
+            ComplianceChange::Put { items, by }
+        }
+        ComplianceCmd::Done {
+            id,
+            on,
+            certificate,
+            by,
+        } => {
+            let item = books.compliance.done(&id, on, certificate, now)?;
+            ComplianceChange::Done { item, on, by }
+        }
+    };
+    let items = match &change {
+        ComplianceChange::Put { items, .. } => items.clone(),
+        ComplianceChange::Done { item, .. } => vec![item.clone()],
+    };
+    let out = vec![Output::Compliance(Box::new(change))];
+    Ok((Answer::Compliance(items), out))
 }
 
 impl EngineHandle {
-    /// Hands stored compliance items to the engine's copy.
-    pub async fn put_compliance(&self, items: Vec<ComplianceItem>) -> Result<(), CommandError> {
-        match self
-            .command(EngineCommand::Compliance(ComplianceCmd::Put(items)))
-            .await?
-        {
-            Answer::Planned => Ok(()),
+    /// A compliance-register step; the items as they now stand.
+    pub async fn compliance(
+        &self,
+        cmd: ComplianceCmd,
+    ) -> Result<Vec<ComplianceItem>, CommandError> {
+        match self.command(EngineCommand::Compliance(cmd)).await? {
+            Answer::Compliance(items) => Ok(items),
             _ => Err(CommandError::Mismatch),
         }
     }

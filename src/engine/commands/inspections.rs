@@ -1,11 +1,15 @@
 //! The vacant book's commands: an inspection submitted (each category of failed items opens
-//! an incident) and key sets signed out and back in (rules.md §13.22–23).
+//! an incident); the key register's lines put, key sets signed out (with their expected
+//! return) and back in, and the board's inventory (rules.md §13.22–23).
+
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::incidents::{IncidentId, IncidentSource, NewIncident};
 use sitewatch_core::inspections::{
-    ChecklistItem, Inspection, InspectionAction, InspectionEvent, ItemResult, KeyLoan,
+    ChecklistItem, Inspection, InspectionAction, InspectionEvent, ItemResult, KeyInventory,
+    KeyLoan, KeySetEntry,
 };
 
 use super::{Answer, CommandError, EngineCommand, Handled};
@@ -25,12 +29,24 @@ pub enum InspectionCmd {
         holder: String,
         /// Why.
         purpose: String,
+        /// When it is due back; `None`: the configured hours after now.
+        #[serde(default)]
+        expected_back: Option<DateTime<Utc>>,
     },
     /// A key set signed back in.
     SignIn {
         /// The key set.
         set: String,
         /// Who takes it back.
+        by: String,
+    },
+    /// Register lines added or changed (the API, a CSV import: all in one step).
+    PutKeys(Vec<KeySetEntry>),
+    /// The board counted.
+    Inventory {
+        /// The sets found hanging.
+        on_board: BTreeSet<String>,
+        /// Who counted.
         by: String,
     },
 }
@@ -55,16 +71,30 @@ pub(super) fn command(books: &mut Books, cmd: InspectionCmd, now: DateTime<Utc>)
             set,
             holder,
             purpose,
+            expected_back,
         } => {
-            let loan = books
-                .vacant
-                .keys_mut()
-                .sign_out(&set, &holder, &purpose, now)?;
+            let loan =
+                (books.vacant.keys_mut()).sign_out(&set, &holder, &purpose, expected_back, now)?;
             Ok(key(loan))
         }
         InspectionCmd::SignIn { set, by } => {
             let loan = books.vacant.keys_mut().sign_in(&set, &by, now)?;
             Ok(key(loan))
+        }
+        InspectionCmd::PutKeys(entries) => {
+            let sets: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
+            for entry in entries {
+                books.vacant.keys_mut().put(entry);
+            }
+            let out = vec![Output::vacant(VacantChange::Sets { sets: sets.clone() })];
+            Ok((Answer::KeySets(sets), out))
+        }
+        InspectionCmd::Inventory { on_board, by } => {
+            let inventory = books.vacant.keys_mut().inventory(&on_board, &by, now)?;
+            let out = vec![Output::vacant(VacantChange::Inventory {
+                inventory: inventory.clone(),
+            })];
+            Ok((Answer::KeyInventory(Box::new(inventory)), out))
         }
     }
 }
@@ -149,6 +179,28 @@ impl EngineHandle {
         let cmd = EngineCommand::Inspection(InspectionCmd::Submit(inspection));
         match self.command(cmd).await? {
             Answer::Inspection(verdict) => Ok(verdict),
+            _ => Err(CommandError::Mismatch),
+        }
+    }
+
+    /// Register lines added or changed; their ids.
+    pub async fn put_keys(&self, entries: Vec<KeySetEntry>) -> Result<Vec<String>, CommandError> {
+        let cmd = EngineCommand::Inspection(InspectionCmd::PutKeys(entries));
+        match self.command(cmd).await? {
+            Answer::KeySets(ids) => Ok(ids),
+            _ => Err(CommandError::Mismatch),
+        }
+    }
+
+    /// The board counted; the inventory as kept.
+    pub async fn key_inventory(
+        &self,
+        on_board: BTreeSet<String>,
+        by: String,
+    ) -> Result<KeyInventory, CommandError> {
+        let cmd = EngineCommand::Inspection(InspectionCmd::Inventory { on_board, by });
+        match self.command(cmd).await? {
+            Answer::KeyInventory(inv) => Ok(*inv),
             _ => Err(CommandError::Mismatch),
         }
     }

@@ -16,6 +16,7 @@ mod fire_tests;
 mod handovers;
 mod incidents;
 mod inspections;
+mod maintenance;
 mod patrol;
 mod requests;
 mod scans;
@@ -27,7 +28,8 @@ use sitewatch_core::alarms::{AlarmCommand, AlarmError, AlarmEvent};
 use sitewatch_core::incidents::{
     HandoverError, Incident, IncidentError, IncidentEvent, IncidentId, ServiceError,
 };
-use sitewatch_core::inspections::{InspectionError, KeyError, KeyLoan};
+use sitewatch_core::inspections::{InspectionError, KeyError, KeyInventory, KeyLoan};
+use sitewatch_core::maintenance::{MaintenanceError, MaintenanceEvent};
 use sitewatch_core::patrol::FindingAction;
 
 pub use compliance::ComplianceCmd;
@@ -35,6 +37,7 @@ pub use fire_tests::FireTestCmd;
 pub use handovers::{HandoverAnswer, HandoverCmd};
 pub use incidents::IncidentCmd;
 pub use inspections::{InspectionCmd, InspectionVerdict};
+pub use maintenance::MaintenanceCmd;
 pub use patrol::PatrolCmd;
 pub(crate) use requests::outputs as request_outputs;
 pub use requests::{LinkTo, RequestAnswer, RequestCmd};
@@ -70,8 +73,10 @@ pub enum EngineCommand {
     Vacancy(VacancyCmd),
     /// A fire-system test a notice announced.
     FireTest(FireTestCmd),
-    /// Compliance-register items as stored, for the tick's copy.
+    /// Compliance-register items put, or an inspection recorded.
     Compliance(ComplianceCmd),
+    /// Pump sets and plant maintenance tasks: put, done, a switch-over recorded.
+    Maintenance(MaintenanceCmd),
     /// A service request taken in, a step on one, or its link to an incident.
     Request(RequestCmd),
     /// A shift hand-over drawn up, or a step on one.
@@ -96,10 +101,18 @@ pub enum Answer {
     Inspection(InspectionVerdict),
     /// A key loan as it stands after the step.
     Key(KeyLoan),
+    /// The key sets put.
+    KeySets(Vec<String>),
+    /// The board's inventory as kept.
+    KeyInventory(Box<KeyInventory>),
+    /// What a maintenance step did.
+    Maintenance(Box<MaintenanceEvent>),
     /// The units whose vacancy changed.
     Vacancy(Vec<String>),
-    /// A fire-system test is planned, or compliance items taken into the engine's copy.
+    /// A fire-system test is planned.
     Planned,
+    /// Compliance items as they now stand.
+    Compliance(Vec<sitewatch_core::compliance::ComplianceItem>),
     /// A service request after the command, with the events it caused.
     Request(Box<RequestAnswer>),
     /// A hand-over after the command.
@@ -126,6 +139,12 @@ pub enum CommandError {
     /// The key register refused.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The maintenance book refused.
+    #[error(transparent)]
+    Maintenance(#[from] MaintenanceError),
+    /// The compliance register refused.
+    #[error(transparent)]
+    Compliance(#[from] sitewatch_core::compliance::ComplianceError),
     /// The service-request book refused.
     #[error(transparent)]
     Request(#[from] ServiceError),
@@ -162,6 +181,7 @@ pub(super) fn handle(books: &mut Books, cmd: EngineCommand, now: DateTime<Utc>) 
         EngineCommand::Vacancy(cmd) => vacancy::command(books, cmd, now),
         EngineCommand::FireTest(cmd) => fire_tests::command(books, cmd, now),
         EngineCommand::Compliance(cmd) => compliance::command(books, cmd, now),
+        EngineCommand::Maintenance(cmd) => maintenance::command(books, cmd, now),
         EngineCommand::Request(cmd) => requests::command(books, cmd, now),
         EngineCommand::Handover(cmd) => handovers::command(books, cmd, now),
     }

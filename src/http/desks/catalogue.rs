@@ -79,6 +79,10 @@ mod tests {
         ("duty_incident.js", include_str!("static/duty_incident.js")),
         ("duty_plant.js", include_str!("static/duty_plant.js")),
         ("duty_handover.js", include_str!("static/duty_handover.js")),
+        (
+            "duty_registers.js",
+            include_str!("static/duty_registers.js"),
+        ),
         ("oncall.js", include_str!("static/oncall.js")),
         ("service.js", include_str!("static/service.js")),
         (
@@ -341,11 +345,37 @@ mod tests {
         ] {
             keys.push(format!("ts_{}", code_of(s)));
         }
+        keys.extend(register_codes());
         keys.extend(sla_codes().into_iter().map(|c| format!("sla_{c}")));
         keys.extend(event_codes().into_iter().map(|c| format!("ev_{c}")));
         keys.extend(transition_codes().into_iter().map(|c| format!("tr_{c}")));
         let missing: Vec<_> = keys.iter().filter(|k| !ENTRIES.contains_key(*k)).collect();
         assert!(missing.is_empty(), "no string for {missing:?}");
+    }
+
+    /// The registers tab's codes: key kinds and states, task kinds, task and compliance
+    /// states, compliance kinds.
+    fn register_codes() -> Vec<String> {
+        use sitewatch_core::compliance::{ComplianceKind, ComplianceState};
+        use sitewatch_core::inspections::KeyKind;
+        use sitewatch_core::maintenance::{TaskKind, TaskState};
+        let mut keys: Vec<String> = KeyKind::ALL.map(|k| format!("kk_{}", k.as_str())).into();
+        keys.extend(["in", "out", "overdue", "missing"].map(|s| format!("ks_{s}")));
+        keys.extend(TaskKind::ALL.map(|k| format!("mk_{}", k.as_str())));
+        keys.extend(
+            [TaskState::Ok, TaskState::DueSoon, TaskState::Overdue]
+                .map(|s| format!("rst_{}", code_of(s))),
+        );
+        keys.extend(
+            [
+                ComplianceState::Ok,
+                ComplianceState::DueSoon,
+                ComplianceState::Overdue,
+            ]
+            .map(|s| format!("rst_{}", code_of(s))),
+        );
+        keys.extend(ComplianceKind::ALL.map(|k| format!("ck_{}", k.as_str())));
+        keys
     }
 
     fn sla_codes() -> Vec<String> {

@@ -13,7 +13,8 @@
 //!   `service.js`, `service_request.js`, `service_notices.js`;
 //! - the guard's phone page: `/guard`, `guard.html` + `guard.js` (the tour, scans by NFC
 //!   or code with their queue, findings);
-//! - the duty desk's plant and hand-over tabs: `duty_plant.js`, `duty_handover.js`.
+//! - the duty desk's plant, hand-over and registers tabs: `duty_plant.js`,
+//!   `duty_handover.js`, `duty_registers.js`.
 //!
 //! A page's actions are calls to the `/api/v1` routes; the server decides.
 
@@ -86,6 +87,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "duty_handover.js",
         "text/javascript",
         include_str!("static/duty_handover.js"),
+    ),
+    (
+        "duty_registers.js",
+        "text/javascript",
+        include_str!("static/duty_registers.js"),
     ),
     (
         "guard.js",

@@ -86,6 +86,7 @@ const loaders = {
     return renderService(r, f, n) + renderKpis(await monthKpis());
   },
   handover: () => dutyHandover.html(),
+  registers: () => dutyRegisters.html(),
   patrol: async () => {
     const [tours, due] = await Promise.all([getJSON("/api/v1/patrol/tours"), getJSON("/api/v1/inspections/due").catch(() => [])]);
     return renderPatrol(tours) + renderInspections(due);
@@ -95,16 +96,19 @@ const loaders = {
 
 // The status line on every tab: unacknowledged alarms by priority, breached and nearly
 // breached clocks, overdue requests, the patrol, the link; and a badge on each tab where
-// something waits for a person. The board, requests and tours are asked every 5 s.
-let summary = { at: 0, board: [], requests: [], tours: [] };
+// something waits for a person. The board, requests, tours, late keys and due tasks are
+// asked every 5 s.
+let summary = { at: 0, board: [], requests: [], tours: [], keys: [], tasks: [] };
 async function loadSummary() {
   if (Date.now() - summary.at < 5000) return summary;
-  const [board, requests, tours] = await Promise.all([
+  const [board, requests, tours, keys, tasks] = await Promise.all([
     getJSON("/api/v1/incidents/board").catch(() => summary.board),
     getJSON("/api/v1/requests").catch(() => summary.requests),
     getJSON("/api/v1/patrol/tours").catch(() => summary.tours),
+    getJSON("/api/v1/keys/overdue").catch(() => summary.keys),
+    getJSON("/api/v1/maintenance/due").catch(() => summary.tasks),
   ]);
-  summary = { at: Date.now(), board, requests, tours };
+  summary = { at: Date.now(), board, requests, tours, keys, tasks };
   return summary;
 }
 
@@ -129,7 +133,9 @@ function renderStatus(alarms, s) {
     item(down ? "s-red" : "s-green", t(down ? "sl_link_down" : "sl_link_up")),
   ];
   sw.patch("statusline", parts.join(" · "));
-  const badges = { alarms: unack.length, incidents: red, service: late, patrol: missed };
+  // Registers: key sets overdue or missing, maintenance tasks overdue.
+  const registers = s.keys.length + s.tasks.filter(x => x.state === "overdue").length;
+  const badges = { alarms: unack.length, incidents: red, service: late, patrol: missed, registers };
   document.querySelectorAll("nav.tabs button").forEach(b => {
     const n = badges[b.dataset.tab] || 0;
     let el = b.querySelector(".count");

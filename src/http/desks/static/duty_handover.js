@@ -152,5 +152,5 @@ const dutyHandover = (() => {
     }
   });
 
-  return { html, shiftOf };
+  return { html, shiftOf, serverNow };
 })();

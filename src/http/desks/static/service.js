@@ -138,6 +138,8 @@ function renderCard(unit, requests, incidents, notices) {
     <h2>${t("cs_card")} ${esc(unit.id)} <span class="badge">${esc(tp("oc_", unit.occupancy))}</span>
       <a class="btn" href="/service/notices/new?unit=${encodeURIComponent(unit.id)}">${t("cs_compose")}</a></h2>
     <h3>${t("cs_contacts")}</h3>${table(["", t("cs_name"), t("cs_phone"), t("cs_preferred")], contactRows(unit))}
+    <form class="step" id="cs-person-form"><span>${t("cp_person")}: <b id="cs-person">${unit.cs_person ? esc(unit.cs_person) : t("none")}</b></span>
+      ${mayAct ? `<input id="cs-person-name" placeholder="${t("cp_name")}" aria-label="${t("cp_name")}" autocomplete="off"><button type="submit" id="cs-person-set">${t("cp_set")}</button>` : ""}</form>
     <div class="card-grid">
       <div><h3>${t("cs_open_requests")}</h3>${table([t("cs_request"), t("cs_summary"), t("state")], reqRows)}</div>
       <div><h3>${t("cs_unit_incidents")}</h3>${table(["#", t("title"), t("state"), ""], incRows)}</div>
@@ -183,6 +185,18 @@ async function intake(e) {
   };
   const r = await sw.post("/api/v1/requests", body);
   if (r) location.href = `/service/requests/${r.id}`;
+}
+
+/// Names the unit's own customer-service person (贴心管家, seed 003:751).
+async function csPerson(e) {
+  if (e.target.id !== "cs-person-form") return;
+  e.preventDefault();
+  const actor = sw.actor(), name = byId("cs-person-name").value.trim();
+  if (!actor || !cardUnit || !name) return;
+  if (await sw.send("PUT", `/api/v1/units/${encodeURIComponent(cardUnit)}/cs-person`, { cs_person: name, actor })) {
+    byId("cs-person-name").value = "";
+    refresh();
+  }
 }
 
 /// Move-in or move-out with the meters' base readings.
@@ -245,6 +259,7 @@ document.addEventListener("DOMContentLoaded", () => {
   byId("found").onclick = e => { const b = e.target.closest("button[data-unit]"); if (b) openCard(b.dataset.unit); };
   byId("intake").onsubmit = intake;
   byId("occupancy").onsubmit = occupancy;
+  byId("card").addEventListener("submit", csPerson);
   byId("import").onsubmit = importUnits;
   byId("view-request").addEventListener("submit", requestStep);
   // The request page's photo: the page's button opens the camera or the file picker.

@@ -29,7 +29,15 @@ const STEPS = [
   { type: "explain_delay", states: OPEN_STATES, form: "reason" },
   { type: "decline", states: ["received", "acknowledged"], form: "reason" },
   { type: "close", states: ["followed_up"] },
+  // Work passed to another department (seed 001:741) and the unit's own person (003:751).
+  { type: "pass_on", states: ["received", "acknowledged", "in_progress"], form: "pass_on" },
+  { type: "work_order_result", states: OPEN_STATES, form: "result", order: true },
+  { type: "warn_owner_of_delay", states: OPEN_STATES, form: "reason", order: true },
+  { type: "assign", states: OPEN_STATES, form: "assignee" },
 ];
+
+/// The request's work order still waiting for its department's result.
+const openOrder = r => (r.work_orders || []).find(w => !w.result);
 
 /// Why `step` is not offered for `r`, or "" when it is.
 function whyNot(step, r) {
@@ -42,6 +50,9 @@ function whyNot(step, r) {
   }
   if (!states.includes(r.state)) return t("why_state", { state: tp("rs_", r.state) });
   if (step.type === "explain_delay" && !r.chasers.some(c => !c.reason_for_delay)) return t("why_no_chaser");
+  const order = openOrder(r);
+  if (step.order && !order) return t("why_no_order");
+  if (step.type === "pass_on" && order) return t("why_order_open", { department: order.department });
   return "";
 }
 
@@ -55,6 +66,13 @@ function stepForm(step) {
     report: () => `<textarea id="${id}-text" placeholder="${t("cs_report")}"></textarea>`,
     text: () => `<textarea id="${id}-text" required placeholder="${t("cs_reply")}"></textarea>`,
     reason: () => `<textarea id="${id}-text" required placeholder="${t(step.type === "decline" ? "cs_decline_reason" : "cs_delay_reason")}"></textarea>`,
+    pass_on: () => `<input id="${id}-department" required placeholder="${t("wo_department")}" aria-label="${t("wo_department")}" autocomplete="off">
+      <textarea id="${id}-task" required placeholder="${t("wo_task")}"></textarea>
+      <label>${t("deadline")} <input id="${id}-due" type="datetime-local" required></label>`,
+    result: () => `<textarea id="${id}-text" required placeholder="${t("wo_result")}"></textarea>`,
+    assignee: () => staff && staff.length
+      ? `<select id="${id}-who" required><option value="">${t("cs_staff_pick")}</option>${staff.map(s => `<option value="${esc(s.name)}">${esc(s.display_name || s.name)}</option>`).join("")}</select>`
+      : `<input id="${id}-who" required placeholder="${t("wo_assignee")}" aria-label="${t("wo_assignee")}" autocomplete="off">`,
     follow_up: () => `<select id="${id}-method"><option value="phone">${t("fm_phone")}</option><option value="visit">${t("fm_visit")}</option></select>
       <select id="${id}-satisfied"><option value="true">${t("cs_satisfied")}</option><option value="false">${t("cs_unsatisfied")}</option></select>
       <textarea id="${id}-text" required placeholder="${t("cs_outcome")}"></textarea>`,
@@ -98,7 +116,10 @@ function actionOf(type) {
     case "reply": return { type, text: v("text").trim() };
     case "follow_up": return { type, method: v("method"), outcome: v("text").trim(), satisfied: v("satisfied") === "true" };
     case "rate": return { type, score: Number(v("score")) };
-    case "decline": case "explain_delay": return { type, reason: v("text").trim() };
+    case "decline": case "explain_delay": case "warn_owner_of_delay": return { type, reason: v("text").trim() };
+    case "pass_on": return { type, department: v("department").trim(), task: v("task").trim(), due_at: v("due") ? sw.fromLocal(v("due")) : null };
+    case "work_order_result": return { type, text: v("text").trim() };
+    case "assign": return { type, to: v("who").trim() };
     default: return { type };
   }
 }
@@ -136,6 +157,11 @@ function records(r) {
   if (r.follow_up) rows.push([t("cs_followup_record"), `${esc(tp("fm_", r.follow_up.method))} · ${t(r.follow_up.satisfied ? "cs_satisfied" : "cs_unsatisfied")} · ${esc(r.follow_up.outcome)} <small>${esc(r.follow_up.by)} ${time(r.follow_up.at)}</small>`]);
   if (r.rating != null) rows.push([t("cs_rating"), `<span data-rating="${r.rating}">${"★".repeat(r.rating)} ${r.rating}</span>`]);
   if (r.decline_reason) rows.push([t("cs_decline_reason"), esc(r.decline_reason)]);
+  for (const w of r.work_orders || []) {
+    const late = !w.result && w.breached;
+    rows.push([t("wo_order"), `<span data-work-order="${esc(w.department)}" class="${late ? "s-red" : ""}">${esc(w.department)} · ${esc(w.task)} · ${t("deadline")} ${time(w.due_at)}</span>`
+      + (w.result ? `<br>${t("wo_result")}: ${esc(w.result.text)}` : "") + (w.delay ? `<br>${t("wo_delay_told")}: ${esc(w.delay.text)}` : "")]);
+  }
   return rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`);
 }
 
