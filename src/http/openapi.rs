@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi};
 use super::auth::policy::{self, Access};
 use super::page::{NEXT_OFFSET, TOTAL_COUNT};
 use super::{AppState, ErrorBody};
-use super::{alarms, api, files, followups, incidents, inspections, live, notices, patrol};
+use super::{alarms, api, files, followups, incidents, inspections, live, notices, patrol, plans};
 use super::{
     compliance, duty, fire_tests, kpis, links, oncall, requests, sms_reply, snapshots, staff, units,
 };
@@ -57,7 +57,7 @@ impl Modify for Security {
 }
 
 /// Each router's part of the document.
-fn parts() -> [Document; 21] {
+fn parts() -> [Document; 22] {
     [
         api::Doc::openapi(),
         alarms::Doc::openapi(),
@@ -79,6 +79,7 @@ fn parts() -> [Document; 21] {
         compliance::Doc::openapi(),
         oncall::Doc::openapi(),
         sms_reply::Doc::openapi(),
+        plans::Doc::openapi(),
         super::auth::audit_doc(),
     ]
 }

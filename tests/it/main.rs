@@ -45,6 +45,7 @@ mod registers;
 mod requests;
 mod rules;
 mod service_desk;
+mod siteplan;
 mod sparklines;
 mod storage;
 mod supervision;

@@ -13,7 +13,9 @@
 //!   `service.js`, `service_request.js`, `service_notices.js`;
 //! - the guard's phone page: `/guard`, `guard.html` + `guard.js` (the tour, scans by NFC
 //!   or code with their queue, findings);
-//! - the duty desk's plant and hand-over tabs: `duty_plant.js`, `duty_handover.js`.
+//! - the duty desk's plant and hand-over tabs: `duty_plant.js`, `duty_handover.js`;
+//! - the site plan (平面图): `/plan`, `plan.html` + `plan.js` (a floor's image with its
+//!   markers in their live state; an admin's edit mode places them).
 //!
 //! A page's actions are calls to the `/api/v1` routes; the server decides.
 
@@ -39,6 +41,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("duty.html", include_str!("templates/duty.html")),
         ("service.html", include_str!("templates/service.html")),
         ("guard.html", include_str!("templates/guard.html")),
+        ("plan.html", include_str!("templates/plan.html")),
     ];
     for (name, source) in pages {
         if let Err(e) = env.add_template(name, source) {
@@ -112,6 +115,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript",
         include_str!("static/service_notices.js"),
     ),
+    ("plan.js", "text/javascript", include_str!("static/plan.js")),
 ];
 
 /// Renders desk page `template` for the signed-in user (if any) in the cookie's language.
@@ -189,6 +193,16 @@ pub(super) async fn asset(Path(name): Path<String>) -> Response {
     }
 }
 
+/// `/plan`: the site plan (平面图): a floor's image with its devices, checkpoints and
+/// units in their live state; an admin places them.
+pub(super) async fn plan(
+    State(s): State<AppState>,
+    who: Option<Extension<Principal>>,
+    headers: HeaderMap,
+) -> Response {
+    render("plan.html", &s, who.as_deref(), &headers)
+}
+
 /// `/guard`: the guard's phone page (Web NFC where the browser has it, typed code
 /// otherwise, scans queued while offline or signed out), on the desks' layout.
 pub(super) async fn guard(
@@ -205,7 +219,7 @@ mod tests {
 
     #[test]
     fn every_template_parses() {
-        for name in ["layout.html", "duty.html", "service.html", "guard.html"] {
+        for name in ["layout.html", "duty.html", "service.html", "guard.html", "plan.html"] {
             assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
         }
     }

@@ -346,5 +346,9 @@ const dutyAlarms = (() => {
     return { update };
   })();
 
+  // `/?alarm={id}#alarms` (the site plan's link) opens that alarm's detail.
+  const asked = new URLSearchParams(location.search).get("alarm");
+  if (asked) open(asked).catch(() => {});
+
   return { standing, draw, name, deviceName, open };
 })();
