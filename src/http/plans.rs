@@ -324,13 +324,22 @@ async fn placeable(State(s): State<AppState>) -> Result<Json<Vec<Placeable>>, Ap
         building: Some(c.building.clone()),
         floor: Some(c.floor.clone()),
     });
-    let units = s.store.units(None, None).await?.into_iter().map(|u| Placeable {
-        kind: MarkerKind::Unit,
-        name: if u.label.is_empty() { u.id.clone() } else { u.label },
-        id: u.id,
-        building: Some(u.building),
-        floor: Some(u.floor),
-    });
+    let units = s
+        .store
+        .units(None, None)
+        .await?
+        .into_iter()
+        .map(|u| Placeable {
+            kind: MarkerKind::Unit,
+            name: if u.label.is_empty() {
+                u.id.clone()
+            } else {
+                u.label
+            },
+            id: u.id,
+            building: Some(u.building),
+            floor: Some(u.floor),
+        });
     Ok(Json(devices.chain(checkpoints).chain(units).collect()))
 }
 
@@ -354,9 +363,15 @@ fn check_place(field: &'static str, value: &str) -> Result<(), ApiError> {
 }
 
 /// The markers as rows, once every one names a known thing at a place on the image.
-async fn checked_markers(s: &AppState, places: Vec<MarkerPlace>) -> Result<Vec<MarkerRow>, ApiError> {
+async fn checked_markers(
+    s: &AppState,
+    places: Vec<MarkerPlace>,
+) -> Result<Vec<MarkerRow>, ApiError> {
     if places.len() > MAX_MARKERS {
-        let message = format!("{} markers; a plan holds at most {MAX_MARKERS}", places.len());
+        let message = format!(
+            "{} markers; a plan holds at most {MAX_MARKERS}",
+            places.len()
+        );
         return Err(ApiError::invalid("markers", message));
     }
     let mut seen = HashSet::new();
@@ -415,7 +430,11 @@ impl Live {
         Ok(Live {
             alarms,
             devices: s.engine.devices().await.ok_or(ApiError::Unavailable)?,
-            incidents: s.engine.incidents(false).await.ok_or(ApiError::Unavailable)?,
+            incidents: s
+                .engine
+                .incidents(false)
+                .await
+                .ok_or(ApiError::Unavailable)?,
             tours: s.engine.tours(None).await.ok_or(ApiError::Unavailable)?,
         })
     }
@@ -428,7 +447,11 @@ impl Live {
     /// then the oldest.
     fn worst(&self, pick: impl Fn(&Alarm) -> bool) -> Option<&Alarm> {
         self.alarms.iter().filter(|a| pick(a)).min_by(|a, b| {
-            (a.priority, !unacknowledged(a), a.raised_at).cmp(&(b.priority, !unacknowledged(b), b.raised_at))
+            (a.priority, !unacknowledged(a), a.raised_at).cmp(&(
+                b.priority,
+                !unacknowledged(b),
+                b.raised_at,
+            ))
         })
     }
 
@@ -454,7 +477,11 @@ impl Live {
     fn missed_on(&self, checkpoint: &str) -> Vec<&str> {
         self.tours
             .iter()
-            .filter(|t| t.stops.iter().any(|s| s.checkpoint == checkpoint && s.missed))
+            .filter(|t| {
+                t.stops
+                    .iter()
+                    .any(|s| s.checkpoint == checkpoint && s.missed)
+            })
             .map(|t| t.route.as_str())
             .collect()
     }
@@ -470,7 +497,11 @@ fn is_comm(a: &Alarm) -> bool {
 }
 
 /// A marker's name and live state; `None` when what it names is gone from the config.
-async fn marker_view(s: &AppState, live: &Live, m: MarkerRow) -> Result<Option<MarkerView>, ApiError> {
+async fn marker_view(
+    s: &AppState,
+    live: &Live,
+    m: MarkerRow,
+) -> Result<Option<MarkerView>, ApiError> {
     let Some(kind) = MarkerKind::parse(&m.kind) else {
         return Ok(None);
     };
@@ -495,7 +526,12 @@ async fn marker_view(s: &AppState, live: &Live, m: MarkerRow) -> Result<Option<M
 }
 
 /// Sets the view from the worst alarm `pick` takes and the comm state of `devices`.
-fn from_alarms(live: &Live, view: &mut MarkerView, devices: &[&str], pick: impl Fn(&Alarm) -> bool) {
+fn from_alarms(
+    live: &Live,
+    view: &mut MarkerView,
+    devices: &[&str],
+    pick: impl Fn(&Alarm) -> bool,
+) {
     let worst = live.worst(|a| pick(a) && !is_comm(a));
     let comm = live.worst(|a| pick(a) && is_comm(a));
     let down = devices.iter().any(|d| live.device_down(d));
@@ -560,7 +596,9 @@ async fn unit_state(s: &AppState, live: &Live, view: &mut MarkerView) -> Result<
         .filter(|d| d.config.unit.as_deref() == Some(unit.id.as_str()))
         .map(|d| d.config.id.as_str())
         .collect();
-    from_alarms(live, view, &serving, |a| serving.contains(&a.device.as_str()));
+    from_alarms(live, view, &serving, |a| {
+        serving.contains(&a.device.as_str())
+    });
     if view.incident.is_none() {
         view.incident = live.incident_of_unit(&unit.id);
     }
@@ -592,8 +630,20 @@ mod tests {
         ];
         let codes = states
             .iter()
-            .map(|s| format!("pm_st_{}", serde_json::to_value(s).unwrap_or_default().as_str().unwrap_or("")))
-            .chain(["device", "checkpoint", "unit"].iter().map(|k| format!("pm_k_{k}")));
+            .map(|s| {
+                format!(
+                    "pm_st_{}",
+                    serde_json::to_value(s)
+                        .unwrap_or_default()
+                        .as_str()
+                        .unwrap_or("")
+                )
+            })
+            .chain(
+                ["device", "checkpoint", "unit"]
+                    .iter()
+                    .map(|k| format!("pm_k_{k}")),
+            );
         let table = catalogue::table(Lang::Zh);
         let missing: Vec<String> = codes.filter(|k| !table.contains_key(k.as_str())).collect();
         assert!(missing.is_empty(), "{missing:?}");

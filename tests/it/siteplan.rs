@@ -24,7 +24,13 @@ const FIRE: &str = "fire_panel.zone3_alarm:discrete";
 /// The demo's drawing of a basement: a real PNG of 1200x800.
 const PLAN_PNG: &[u8] = include_bytes!("../../examples/demo/plan-1-B1.png");
 
-async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+async fn call(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
     let mut req = raw_client()
         .request(method, format!("{}{path}", app.base))
@@ -54,7 +60,15 @@ async fn upload(app: &TestApp, token: &str, content_type: &str, body: &[u8]) -> 
 fn marker<'a>(plan: &'a Value, key: &str) -> &'a Value {
     plan["markers"]
         .as_array()
-        .and_then(|ms| ms.iter().find(|m| format!("{}:{}", m["kind"].as_str().unwrap_or(""), m["id"].as_str().unwrap_or("")) == key))
+        .and_then(|ms| {
+            ms.iter().find(|m| {
+                format!(
+                    "{}:{}",
+                    m["kind"].as_str().unwrap_or(""),
+                    m["id"].as_str().unwrap_or("")
+                ) == key
+            })
+        })
         .unwrap_or_else(|| panic!("no marker {key} in {plan}"))
 }
 
@@ -62,7 +76,9 @@ async fn plans_are_placed_by_an_admin_and_checked(db: Db) {
     let app = spawn_app_with(db, crate::patrol::PATROL, crate::patrol::clock()).await;
     let (status, body) = import_csv(&app, three_units()).await;
     assert_eq!(status, 200, "{body}");
-    let admin = token(&app, "root", Role::Admin).await;
+    // A user turns sign-in on; the roles then call with their API tokens.
+    user(&app, "root", Role::Admin, "root-password").await;
+    let admin = token(&app, "root-api", Role::Admin).await;
     let duty = token(&app, "duty-li", Role::DutyEngineer).await;
     let guard = token(&app, "guard-wang", Role::Guard).await;
     let image = upload(&app, &admin, "image/png", PLAN_PNG).await;
@@ -72,21 +88,63 @@ async fn plans_are_placed_by_an_admin_and_checked(db: Db) {
     let (status, _) = call(&app, "PUT", "/api/v1/plans/T1/B1", &duty, put.clone()).await;
     assert_eq!(status, 403);
     let pdf = upload(&app, &admin, "application/pdf", b"%PDF-1.4 plan").await;
-    let (status, err) = call(&app, "PUT", "/api/v1/plans/T1/B1", &admin, Some(json!({"image": pdf}))).await;
-    assert_eq!((status, err["code"].as_str(), err["field"].as_str()), (422, Some("invalid"), Some("image")), "{err}");
+    let (status, err) = call(
+        &app,
+        "PUT",
+        "/api/v1/plans/T1/B1",
+        &admin,
+        Some(json!({"image": pdf})),
+    )
+    .await;
+    assert_eq!(
+        (status, err["code"].as_str(), err["field"].as_str()),
+        (422, Some("invalid"), Some("image")),
+        "{err}"
+    );
     let (status, plan) = call(&app, "PUT", "/api/v1/plans/T1/B1", &admin, put).await;
     assert_eq!(status, 200, "{plan}");
 
     // An unknown device, a place off the image: refused, the plan keeps no markers.
     let bad = json!({"markers": [{"kind": "device", "id": "pump_9", "x": 0.5, "y": 0.5}]});
-    let (status, err) = call(&app, "PUT", "/api/v1/plans/T1/B1/markers", &admin, Some(bad)).await;
-    assert_eq!((status, err["code"].as_str(), err["field"].as_str()), (422, Some("invalid"), Some("markers")), "{err}");
-    assert!(err["message"].as_str().unwrap_or("").contains("no device `pump_9`"), "{err}");
+    let (status, err) = call(
+        &app,
+        "PUT",
+        "/api/v1/plans/T1/B1/markers",
+        &admin,
+        Some(bad),
+    )
+    .await;
+    assert_eq!(
+        (status, err["code"].as_str(), err["field"].as_str()),
+        (422, Some("invalid"), Some("markers")),
+        "{err}"
+    );
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no device `pump_9`"),
+        "{err}"
+    );
     let off = json!({"markers": [{"kind": "device", "id": "pump_1", "x": 1.5, "y": 0.5}]});
-    let (status, _) = call(&app, "PUT", "/api/v1/plans/T1/B1/markers", &admin, Some(off)).await;
+    let (status, _) = call(
+        &app,
+        "PUT",
+        "/api/v1/plans/T1/B1/markers",
+        &admin,
+        Some(off),
+    )
+    .await;
     assert_eq!(status, 422);
     let unit = json!({"markers": [{"kind": "unit", "id": "9-9999", "x": 0.5, "y": 0.5}]});
-    let (status, _) = call(&app, "PUT", "/api/v1/plans/T1/B1/markers", &admin, Some(unit)).await;
+    let (status, _) = call(
+        &app,
+        "PUT",
+        "/api/v1/plans/T1/B1/markers",
+        &admin,
+        Some(unit),
+    )
+    .await;
     assert_eq!(status, 422);
 
     let good = json!({"markers": [
@@ -95,9 +153,23 @@ async fn plans_are_placed_by_an_admin_and_checked(db: Db) {
         {"kind": "checkpoint", "id": "b1_lobby", "x": 0.1, "y": 0.9},
         {"kind": "unit", "id": "1-0301", "x": 0.5, "y": 0.2},
     ]});
-    let (status, _) = call(&app, "PUT", "/api/v1/plans/T1/B1/markers", &guard, Some(good.clone())).await;
+    let (status, _) = call(
+        &app,
+        "PUT",
+        "/api/v1/plans/T1/B1/markers",
+        &guard,
+        Some(good.clone()),
+    )
+    .await;
     assert_eq!(status, 403);
-    let (status, plan) = call(&app, "PUT", "/api/v1/plans/T1/B1/markers", &admin, Some(good)).await;
+    let (status, plan) = call(
+        &app,
+        "PUT",
+        "/api/v1/plans/T1/B1/markers",
+        &admin,
+        Some(good),
+    )
+    .await;
     assert_eq!(status, 200, "{plan}");
 
     // Every role reads it: names from the config and the register, all ok so far.
@@ -105,24 +177,43 @@ async fn plans_are_placed_by_an_admin_and_checked(db: Db) {
     assert_eq!(status, 200, "{plan}");
     assert_eq!(plan["image"], image.as_str());
     let cp = marker(&plan, "checkpoint:b1_lobby");
-    assert_eq!((cp["name"].as_str(), cp["x"].as_f64()), (Some("B1 lobby"), Some(0.1)));
+    assert_eq!(
+        (cp["name"].as_str(), cp["x"].as_f64()),
+        (Some("B1 lobby"), Some(0.1))
+    );
     assert_eq!(marker(&plan, "device:fire_panel")["name"], "Fire panel");
     assert_eq!(marker(&plan, "unit:1-0301")["state"], "ok");
     let (_, list) = call(&app, "GET", "/api/v1/plans", &guard, None).await;
-    assert_eq!((list[0]["building"].as_str(), list[0]["markers"].as_u64()), (Some("T1"), Some(4)), "{list}");
+    assert_eq!(
+        (list[0]["building"].as_str(), list[0]["markers"].as_u64()),
+        (Some("T1"), Some(4)),
+        "{list}"
+    );
 
     // Live state: the fire alarm on its device; the drive stops answering.
     app.sim().set(4, "zone3_alarm", 1.0);
     app.sim().set_delay(3, Duration::from_secs(5));
-    let plan = eventually("the plan shows the alarm and the comm loss", WAIT, || async {
-        let (_, plan) = call(&app, "GET", "/api/v1/plans/T1/B1", &duty, None).await;
-        let fire = marker(&plan, "device:fire_panel");
-        let pump = marker(&plan, "device:pump_1");
-        (fire["state"] == "alarm" && pump["state"] == "comm_lost").then_some(plan)
-    })
+    let plan = eventually(
+        "the plan shows the alarm and the comm loss",
+        WAIT,
+        || async {
+            let (_, plan) = call(&app, "GET", "/api/v1/plans/T1/B1", &duty, None).await;
+            let fire = marker(&plan, "device:fire_panel");
+            let pump = marker(&plan, "device:pump_1");
+            (fire["state"] == "alarm" && pump["state"] == "comm_lost").then_some(plan)
+        },
+    )
     .await;
     let fire = marker(&plan, "device:fire_panel");
-    assert_eq!((fire["priority"].as_str(), fire["unacknowledged"].as_bool(), fire["alarm"].as_str()), (Some("emergency"), Some(true), Some(FIRE)), "{fire}");
+    assert_eq!(
+        (
+            fire["priority"].as_str(),
+            fire["unacknowledged"].as_bool(),
+            fire["alarm"].as_str()
+        ),
+        (Some("emergency"), Some(true), Some(FIRE)),
+        "{fire}"
+    );
     assert_eq!(marker(&plan, "device:pump_1")["alarm"], "pump_1:comm");
     app.sim().set_delay(3, Duration::ZERO);
 }
@@ -153,10 +244,26 @@ async fn js(c: &Client, script: &str) -> Value {
 }
 
 async fn sign_in(c: &Client, app: &TestApp, lang: Lang) {
-    c.goto(&format!("{}/login", app.base)).await.expect("log-in page");
-    js(c, &format!("document.cookie = 'lang={}; path=/';", lang.code())).await;
-    c.find(Locator::Css("#username")).await.expect("name").send_keys("root").await.expect("type");
-    c.find(Locator::Css("#password")).await.expect("password").send_keys("root-password").await.expect("type");
+    c.goto(&format!("{}/login", app.base))
+        .await
+        .expect("log-in page");
+    js(
+        c,
+        &format!("document.cookie = 'lang={}; path=/';", lang.code()),
+    )
+    .await;
+    c.find(Locator::Css("#username"))
+        .await
+        .expect("name")
+        .send_keys("root")
+        .await
+        .expect("type");
+    c.find(Locator::Css("#password"))
+        .await
+        .expect("password")
+        .send_keys("root-password")
+        .await
+        .expect("type");
     click(c, "#signin").await;
     eventually("signed in", WAIT, || async {
         c.current_url().await.ok().filter(|u| u.path() != "/login")
@@ -185,25 +292,50 @@ async fn the_plan_page_in(lang: Lang) {
     let c = &b.client;
     c.set_window_size(1920, 1080).await.expect("control room");
     sign_in(c, &app, lang).await;
-    c.goto(&format!("{}/plan", app.base)).await.expect("plan page");
+    c.goto(&format!("{}/plan", app.base))
+        .await
+        .expect("plan page");
 
     // The admin uploads the basement's plan.
     click(c, "#plan-new summary").await;
-    c.find(Locator::Css("#up-building")).await.expect("building").send_keys("1").await.expect("type");
-    c.find(Locator::Css("#up-floor")).await.expect("floor").send_keys("B1").await.expect("type");
+    c.find(Locator::Css("#up-building"))
+        .await
+        .expect("building")
+        .send_keys("1")
+        .await
+        .expect("type");
+    c.find(Locator::Css("#up-floor"))
+        .await
+        .expect("floor")
+        .send_keys("B1")
+        .await
+        .expect("type");
     let path = file.to_str().expect("utf-8 path");
-    c.find(Locator::Css("#up-file")).await.expect("file field").send_keys(path).await.expect("file chosen");
+    c.find(Locator::Css("#up-file"))
+        .await
+        .expect("file field")
+        .send_keys(path)
+        .await
+        .expect("file chosen");
     click(c, "#up-go").await;
     eventually("the image shown", WAIT, || async {
-        let v = js(c, "const i = document.getElementById('plan-img'); return i.complete && i.naturalWidth;").await;
+        let v = js(
+            c,
+            "const i = document.getElementById('plan-img'); return i.complete && i.naturalWidth;",
+        )
+        .await;
         (v.as_u64() == Some(1200)).then_some(())
     })
     .await;
 
     // …and places the fire panel where they tap, then saves.
     click(c, "#plan-edit").await;
-    let pick = js(c, "const s = document.getElementById('place-id'); s.value = 'fire_panel'; return s.value;").await;
-    assert_eq!(pick, "fire_panel");
+    // The choice fills once the placeable things are read.
+    eventually("the fire panel offered", WAIT, || async {
+        let pick = js(c, "const s = document.getElementById('place-id'); s.value = 'fire_panel'; return s.value;").await;
+        (pick == "fire_panel").then_some(())
+    })
+    .await;
     click(c, "#plan-img").await;
     click(c, "#plan-save").await;
     let api = token(&app, "checker", Role::Viewer).await;
@@ -213,7 +345,10 @@ async fn the_plan_page_in(lang: Lang) {
     })
     .await;
     let placed = marker(&plan, "device:fire_panel");
-    assert!((placed["x"].as_f64().unwrap_or(0.0) - 0.5).abs() < 0.02, "{placed}");
+    assert!(
+        (placed["x"].as_f64().unwrap_or(0.0) - 0.5).abs() < 0.02,
+        "{placed}"
+    );
     marker_has(c, "device:fire_panel", "st-ok").await;
     shoot(c, &format!("plan-placed-{}-1920", lang.code())).await;
 
@@ -221,17 +356,36 @@ async fn the_plan_page_in(lang: Lang) {
     js(c, "window.noReload = document.getElementById('plan-img');").await;
     app.sim().set(4, "zone3_alarm", 1.0);
     let classes = marker_has(c, "device:fire_panel", "st-alarm").await;
-    assert!(classes.contains("p-emergency") && classes.contains("unack"), "{classes}");
-    let same = js(c, "return window.noReload === document.getElementById('plan-img');").await;
-    assert_eq!(same, true, "the page was not reloaded and the image not redrawn");
+    assert!(
+        classes.contains("p-emergency") && classes.contains("unack"),
+        "{classes}"
+    );
+    let same = js(
+        c,
+        "return window.noReload === document.getElementById('plan-img');",
+    )
+    .await;
+    assert_eq!(
+        same, true,
+        "the page was not reloaded and the image not redrawn"
+    );
     let colour = js(c, r#"return getComputedStyle(document.querySelector('.marker[data-key="device:fire_panel"] .marker-dot')).backgroundColor;"#).await;
     assert_eq!(colour, "rgb(153, 27, 27)", "an emergency is dark red");
 
     // A tap shows the name and the state; its link opens the alarm in the console.
     click(c, r#".marker[data-key="device:fire_panel"]"#).await;
-    let state = eventually("the marker's state", WAIT, || async { text_of(c, "#detail-state").await }).await;
-    assert!(state.contains(lang.pick("紧急告警", "emergency alarm")), "{state}");
-    assert_eq!(text_of(c, "#detail-name").await.as_deref(), Some("Fire panel"));
+    let state = eventually("the marker's state", WAIT, || async {
+        text_of(c, "#detail-state").await
+    })
+    .await;
+    assert!(
+        state.contains(lang.pick("紧急告警", "emergency alarm")),
+        "{state}"
+    );
+    assert_eq!(
+        text_of(c, "#detail-name").await.as_deref(),
+        Some("Fire panel")
+    );
     if lang == Lang::Zh {
         assert_all_chinese(c, "the plan").await;
     }
@@ -242,7 +396,10 @@ async fn the_plan_page_in(lang: Lang) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_fits(c, "/plan").await;
     let size = js(c, r#"const r = document.querySelector('.marker[data-key="device:fire_panel"]').getBoundingClientRect(); return [r.width, r.height, document.getElementById('plan-img').getBoundingClientRect().width];"#).await;
-    assert!(size[0].as_f64() >= Some(44.0) && size[1].as_f64() >= Some(44.0), "{size}");
+    assert!(
+        size[0].as_f64() >= Some(44.0) && size[1].as_f64() >= Some(44.0),
+        "{size}"
+    );
     assert!(size[2].as_f64() <= Some(390.0), "{size}");
     shoot(c, &format!("plan-alarm-{}-390", lang.code())).await;
 

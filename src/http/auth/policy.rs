@@ -180,7 +180,11 @@ pub(crate) const TABLE: &[Rule] = &[
     r("GET", "/api/v1/plans/placeable", only(ANY)),
     r("GET", "/api/v1/plans/{building}/{floor}", only(ANY)),
     r("PUT", "/api/v1/plans/{building}/{floor}", only(ADMIN)),
-    r("PUT", "/api/v1/plans/{building}/{floor}/markers", only(ADMIN)),
+    r(
+        "PUT",
+        "/api/v1/plans/{building}/{floor}/markers",
+        only(ADMIN),
+    ),
     r("GET", "/api/v1/meter-snapshots/periods", only(READ)),
     r("GET", "/api/v1/meter-snapshots/cutoff", only(READ)),
     r("GET", "/api/v1/stream", only(READ)),

@@ -219,7 +219,13 @@ mod tests {
 
     #[test]
     fn every_template_parses() {
-        for name in ["layout.html", "duty.html", "service.html", "guard.html", "plan.html"] {
+        for name in [
+            "layout.html",
+            "duty.html",
+            "service.html",
+            "guard.html",
+            "plan.html",
+        ] {
             assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
         }
     }
