@@ -47,3 +47,23 @@ pub(super) async fn seed_demo(store: &Store) -> anyhow::Result<()> {
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A renamed demo device would leave its marker pointing at nothing.
+    #[test]
+    fn every_demo_marker_names_a_device_or_checkpoint_of_the_demo() {
+        let config = super::super::demo_config().expect("demo config");
+        for (kind, id, x, y) in MARKERS {
+            let known = match *kind {
+                "device" => config.devices.iter().any(|d| d.config.id == *id),
+                _ => config.patrol.checkpoints.iter().any(|c| c.id == *id),
+            };
+            assert!(known, "{kind} {id}");
+            assert!((0.0..=1.0).contains(x) && (0.0..=1.0).contains(y), "{id}");
+        }
+        assert!(IMAGE.starts_with(b"\x89PNG\r\n\x1a\n"));
+    }
+}
