@@ -2,6 +2,7 @@
 //! `device read` (commissioning), `bench`, `user` / `token` (accounts), and going live:
 //! `init`, `profiles`, `backup`, `restore`.
 
+mod plan;
 mod site;
 
 use std::net::SocketAddr;
@@ -493,6 +494,7 @@ async fn demo(listen: SocketAddr, data_dir: &Path, mqtt_url: Option<String>) -> 
     crate::accounts::seed_demo(&store).await?;
     let app = App::build(config, Arc::new(SystemClock)).await?;
     crate::customers::seed_demo(&url).await?;
+    plan::seed_demo(&store).await?;
     println!("sitewatch demo: simulated plant on modbus://{}", sim.addr());
     println!("mqtt broker:    {broker}");
     println!("dashboard:      http://{}/", app.addr());

@@ -258,6 +258,7 @@ impl App {
             metrics: self.figures.http.clone(),
             site: Arc::new(self.config.site.clone()),
             devices: Arc::new(self.config.devices.clone()),
+            checkpoints: Arc::new(self.config.patrol.checkpoints.clone()),
             live,
             clock: self.clock.clone(),
             shutdown: cancel.clone(),

@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sitewatch_core::incidents::AttachmentLimits;
 
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -87,22 +86,13 @@ async fn upload(
         let message = format!("the bytes are not {content_type}: send the file with its own type");
         return Err(ApiError::invalid("body", message));
     }
-    let id: String = Sha256::digest(&body)
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let file = StoredFile {
-        id: id.clone(),
-        content_type: content_type.clone(),
-        body: body.to_vec(),
-    };
+    let file = StoredFile::new(&content_type, body.to_vec());
     let by = signed_in.or(q.by).unwrap_or_else(|| "anonymous".into());
     s.store
         .insert_file(&file, &by, s.clock.now().timestamp_millis())
         .await?;
     let out = Uploaded {
-        id,
+        id: file.id,
         content_type,
         size_bytes: body.len(),
     };

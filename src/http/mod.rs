@@ -27,6 +27,7 @@ pub mod openapi;
 pub(crate) mod page;
 mod patrol;
 mod personal;
+mod plans;
 mod requests;
 mod sms_reply;
 mod snapshots;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub site: Arc<SiteConfig>,
     /// The configured devices.
     pub devices: Arc<Vec<Device>>,
+    /// The patrol's checkpoints (`[[patrol.checkpoints]]`), which site plans place.
+    pub checkpoints: Arc<Vec<sitewatch_core::patrol::Checkpoint>>,
     /// Live events for SSE.
     pub live: Arc<LiveHub>,
     /// The engine's clock, so records made here share its time.
@@ -103,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/service/notices/new", get(desks::service))
         .route("/service/notices/{id}", get(desks::service))
         .route("/service/units", get(desks::service))
+        .route("/plan", get(desks::plan))
         .route("/assets/{name}", get(desks::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -131,6 +135,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(oncall::router())
                 .merge(sms_reply::router())
                 .merge(staff::router())
+                .merge(plans::router())
                 .merge(openapi::router())
                 .fallback(fallback::no_route)
                 // After every route above and before the layers, so they wrap it.

@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi};
 use super::auth::policy::{self, Access};
 use super::page::{NEXT_OFFSET, TOTAL_COUNT};
 use super::{AppState, ErrorBody};
-use super::{alarms, api, files, followups, incidents, inspections, live, notices, patrol};
+use super::{alarms, api, files, followups, incidents, inspections, live, notices, patrol, plans};
 use super::{
     compliance, duty, fire_tests, keys, kpis, links, maintenance, oncall, requests, sms_reply,
     snapshots, staff, units,
@@ -58,7 +58,7 @@ impl Modify for Security {
 }
 
 /// Each router's part of the document.
-fn parts() -> [Document; 23] {
+fn parts() -> [Document; 24] {
     [
         api::Doc::openapi(),
         alarms::Doc::openapi(),
@@ -82,6 +82,7 @@ fn parts() -> [Document; 23] {
         maintenance::Doc::openapi(),
         oncall::Doc::openapi(),
         sms_reply::Doc::openapi(),
+        plans::Doc::openapi(),
         super::auth::audit_doc(),
     ]
 }

@@ -1,5 +1,6 @@
 //! Photos and documents, stored in the database with their type and size.
 
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::{Store, StoreError};
@@ -13,6 +14,22 @@ pub struct StoredFile {
     pub content_type: String,
     /// The bytes.
     pub body: Vec<u8>,
+}
+
+impl StoredFile {
+    /// A file of `content_type` holding `body`, its id made from the content.
+    pub fn new(content_type: &str, body: Vec<u8>) -> StoredFile {
+        let id = Sha256::digest(&body)
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        StoredFile {
+            id,
+            content_type: content_type.to_owned(),
+            body,
+        }
+    }
 }
 
 impl Store {

@@ -49,6 +49,7 @@ mod rules;
 mod service_desk;
 mod service_work_orders;
 mod site_registers;
+mod siteplan;
 mod sparklines;
 mod storage;
 mod supervision;

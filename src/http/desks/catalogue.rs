@@ -72,6 +72,8 @@ mod tests {
         ("duty.html", include_str!("templates/duty.html")),
         ("service.html", include_str!("templates/service.html")),
         ("guard.html", include_str!("templates/guard.html")),
+        ("plan.html", include_str!("templates/plan.html")),
+        ("plan.js", include_str!("static/plan.js")),
         ("guard.js", include_str!("static/guard.js")),
         ("common.js", include_str!("static/common.js")),
         ("duty.js", include_str!("static/duty.js")),

@@ -14,7 +14,9 @@
 //! - the guard's phone page: `/guard`, `guard.html` + `guard.js` (the tour, scans by NFC
 //!   or code with their queue, findings);
 //! - the duty desk's plant, hand-over and registers tabs: `duty_plant.js`,
-//!   `duty_handover.js`, `duty_registers.js`.
+//!   `duty_handover.js`, `duty_registers.js`;
+//! - the site plan (平面图): `/plan`, `plan.html` + `plan.js` (a floor's image with its
+//!   markers in their live state; an admin's edit mode places them).
 //!
 //! A page's actions are calls to the `/api/v1` routes; the server decides.
 
@@ -40,6 +42,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("duty.html", include_str!("templates/duty.html")),
         ("service.html", include_str!("templates/service.html")),
         ("guard.html", include_str!("templates/guard.html")),
+        ("plan.html", include_str!("templates/plan.html")),
     ];
     for (name, source) in pages {
         if let Err(e) = env.add_template(name, source) {
@@ -118,6 +121,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript",
         include_str!("static/service_notices.js"),
     ),
+    ("plan.js", "text/javascript", include_str!("static/plan.js")),
 ];
 
 /// Renders desk page `template` for the signed-in user (if any) in the cookie's language.
@@ -195,6 +199,16 @@ pub(super) async fn asset(Path(name): Path<String>) -> Response {
     }
 }
 
+/// `/plan`: the site plan (平面图): a floor's image with its devices, checkpoints and
+/// units in their live state; an admin places them.
+pub(super) async fn plan(
+    State(s): State<AppState>,
+    who: Option<Extension<Principal>>,
+    headers: HeaderMap,
+) -> Response {
+    render("plan.html", &s, who.as_deref(), &headers)
+}
+
 /// `/guard`: the guard's phone page (Web NFC where the browser has it, typed code
 /// otherwise, scans queued while offline or signed out), on the desks' layout.
 pub(super) async fn guard(
@@ -211,7 +225,13 @@ mod tests {
 
     #[test]
     fn every_template_parses() {
-        for name in ["layout.html", "duty.html", "service.html", "guard.html"] {
+        for name in [
+            "layout.html",
+            "duty.html",
+            "service.html",
+            "guard.html",
+            "plan.html",
+        ] {
             assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
         }
     }

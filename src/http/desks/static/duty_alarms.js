@@ -410,5 +410,9 @@ const dutyAlarms = (() => {
     return { update };
   })();
 
+  // `/?alarm={id}#alarms` (the site plan's link) opens that alarm's detail.
+  const asked = new URLSearchParams(location.search).get("alarm");
+  if (asked) open(asked).catch(() => {});
+
   return { standing, draw, name, deviceName, open, text, title, alarmed: p => alarmedPoints.has(p) };
 })();
