@@ -26,6 +26,7 @@ use sitewatch_core::patrol::Tour;
 use sitewatch_core::points::DeviceState;
 use utoipa::{OpenApi, ToSchema};
 
+use super::page::{ApiQuery, NoParams};
 use super::{Actor, ApiError, ApiJson, ApiPath, AppState, ErrorBody};
 use crate::store::{MarkerRow, PlanRow};
 
@@ -169,7 +170,10 @@ struct MarkerPlace {
 /// The plans, by building then floor.
 #[utoipa::path(get, path = "/plans", tag = "plans",
     responses((status = 200, description = "Every plan", body = Vec<PlanSummary>)))]
-async fn list(State(s): State<AppState>) -> Result<Json<Vec<PlanSummary>>, ApiError> {
+async fn list(
+    State(s): State<AppState>,
+    _: ApiQuery<NoParams>,
+) -> Result<Json<Vec<PlanSummary>>, ApiError> {
     let mut out = Vec::new();
     for p in s.store.plans().await? {
         let markers = s.store.plan_markers(&p.building, &p.floor).await?.len();
@@ -196,8 +200,14 @@ async fn list(State(s): State<AppState>) -> Result<Json<Vec<PlanSummary>>, ApiEr
     ))]
 async fn one(
     State(s): State<AppState>,
+    _: ApiQuery<NoParams>,
     ApiPath((building, floor)): ApiPath<(String, String)>,
 ) -> Result<Json<PlanView>, ApiError> {
+    view(s, building, floor).await
+}
+
+/// A floor's plan with each marker in its live state.
+async fn view(s: AppState, building: String, floor: String) -> Result<Json<PlanView>, ApiError> {
     let plan = existing(&s, &building, &floor).await?;
     let rows = s.store.plan_markers(&building, &floor).await?;
     let live = Live::read(&s).await?;
@@ -288,7 +298,7 @@ async fn set_markers(
     s.store
         .set_plan_markers(&building, &floor, &rows, &by, now)
         .await?;
-    one(State(s), ApiPath((building, floor))).await
+    view(s, building, floor).await
 }
 
 /// Something that can be placed on a plan, and where the config or register puts it.
@@ -308,7 +318,10 @@ struct Placeable {
 /// register, for the edit mode's choice.
 #[utoipa::path(get, path = "/plans/placeable", tag = "plans",
     responses((status = 200, description = "Devices, checkpoints and units", body = Vec<Placeable>)))]
-async fn placeable(State(s): State<AppState>) -> Result<Json<Vec<Placeable>>, ApiError> {
+async fn placeable(
+    State(s): State<AppState>,
+    _: ApiQuery<NoParams>,
+) -> Result<Json<Vec<Placeable>>, ApiError> {
     let buildings = super::alarms::device_buildings(&s).await?;
     let devices = s.devices.iter().map(|d| Placeable {
         kind: MarkerKind::Device,

@@ -411,8 +411,8 @@ const dutyAlarms = (() => {
   })();
 
   // `/?alarm={id}#alarms` (the site plan's link) opens that alarm's detail.
-  const asked = new URLSearchParams(location.search).get("alarm");
-  if (asked) open(asked).catch(() => {});
+  const wanted = new URLSearchParams(location.search).get("alarm");
+  if (wanted) open(wanted).catch(() => {});
 
   return { standing, draw, name, deviceName, open, text, title, alarmed: p => alarmedPoints.has(p) };
 })();
