@@ -144,6 +144,16 @@ enum ImportCommand {
         /// The CSV file.
         file: PathBuf,
     },
+    /// The meter register: each household meter's unit, kind, profile, gateway and unit
+    /// id (`meter,unit,kind,profile,gateway,unit_id[,multiplier]`); it replaces the
+    /// register, read by the daemon at its next start.
+    Meters {
+        /// The site config (its `database.url`, `[[gateways]]` and profiles).
+        #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
+        /// The CSV file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -312,6 +322,9 @@ impl Cli {
             Command::Import {
                 what: ImportCommand::Units { config, file },
             } => import_units(&load(&config)?, &file).await,
+            Command::Import {
+                what: ImportCommand::Meters { config, file },
+            } => import_meters(&load(&config)?, &file).await,
             Command::Export {
                 what: ExportCommand::MeterSnapshots { period, config },
             } => {
@@ -577,6 +590,37 @@ async fn import_units(config: &Config, file: &Path) -> anyhow::Result<()> {
                 eprintln!("{}:{}: {}", file.display(), r.line, r.reason);
             }
             anyhow::bail!("{} invalid rows; nothing was imported", rows.len())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn import_meters(config: &Config, file: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read(file).with_context(|| format!("Failed to read {}", file.display()))?;
+    let store = Store::connect(&config.database.url).await?;
+    store.migrate().await?;
+    let targets = config.register_targets();
+    let known = crate::customers::meters::Known {
+        gateways: targets.gateways,
+        profiles: targets.profiles,
+        units: store.unit_buildings().await?.into_keys().collect(),
+        devices: targets.devices,
+    };
+    let now = chrono::Utc::now();
+    match crate::customers::import_meters(&store, &text, &known, "cli", now).await {
+        Ok(meters) => {
+            println!(
+                "{}: {} meters in the register; the daemon reads them at its next start",
+                file.display(),
+                meters.len()
+            );
+            Ok(())
+        }
+        Err(crate::customers::ImportError::Rows(rows)) => {
+            for r in &rows {
+                eprintln!("{}:{}: {}", file.display(), r.line, r.reason);
+            }
+            anyhow::bail!("{} invalid lines; nothing was imported", rows.len())
         }
         Err(e) => Err(e.into()),
     }

@@ -18,6 +18,7 @@ mod inspections;
 mod kpis;
 mod links;
 mod live;
+mod meters;
 mod metrics;
 mod notices;
 mod oncall;
@@ -49,6 +50,7 @@ use crate::store::Store;
 use crate::store::writer::WriteStatus;
 pub use auth::{Actor, AuthState, Principal};
 pub use error::{ApiError, ApiJson, ApiPath, require_actor, require_client_id};
+pub use meters::Estate;
 pub use metrics::HttpMetrics;
 pub(crate) use page::ApiQuery;
 pub(crate) use personal::Personal;
@@ -68,8 +70,11 @@ pub struct AppState {
     pub metrics: HttpMetrics,
     /// `[site]`.
     pub site: Arc<SiteConfig>,
-    /// The configured devices.
+    /// The plant's configured devices (`[[devices]]`; the register's meters are in
+    /// `estate`).
     pub devices: Arc<Vec<Device>>,
+    /// The estate's gateways and register meters (issue 24).
+    pub estate: Arc<meters::Estate>,
     /// Live events for SSE.
     pub live: Arc<LiveHub>,
     /// The engine's clock, so records made here share its time.
@@ -115,6 +120,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(snapshots::router())
                 .merge(files::router())
                 .merge(units::router())
+                .merge(meters::router())
                 .merge(requests::router())
                 .merge(followups::router())
                 .merge(inspections::router())

@@ -20,7 +20,8 @@ use super::page::{NEXT_OFFSET, TOTAL_COUNT};
 use super::{AppState, ErrorBody};
 use super::{alarms, api, files, followups, incidents, inspections, live, notices, patrol};
 use super::{
-    compliance, duty, fire_tests, kpis, links, oncall, requests, sms_reply, snapshots, staff, units,
+    compliance, duty, fire_tests, kpis, links, meters, oncall, requests, sms_reply, snapshots,
+    staff, units,
 };
 
 #[derive(OpenApi)]
@@ -57,7 +58,7 @@ impl Modify for Security {
 }
 
 /// Each router's part of the document.
-fn parts() -> [Document; 21] {
+fn parts() -> [Document; 22] {
     [
         api::Doc::openapi(),
         alarms::Doc::openapi(),
@@ -67,6 +68,7 @@ fn parts() -> [Document; 21] {
         snapshots::Doc::openapi(),
         files::Doc::openapi(),
         units::Doc::openapi(),
+        meters::Doc::openapi(),
         requests::Doc::openapi(),
         followups::Doc::openapi(),
         inspections::Doc::openapi(),
