@@ -276,6 +276,7 @@ async fn gateways(
             list.push(d.config.id.clone());
         }
     }
+    let now = s.clock.now();
     let views = (s.estate.gateways.iter())
         .map(|g| {
             let f = figures.get(&g.id);
@@ -291,9 +292,9 @@ async fn gateways(
                 reading: f.map_or(0, |f| f.reading),
                 silent: f.map_or(0, |f| f.silent),
                 sweep_seconds: f.and_then(|f| f.sweep).map(|d| d.as_secs_f64()),
-                swept_at: f
-                    .and_then(|f| f.swept_at_ms)
-                    .and_then(DateTime::<Utc>::from_timestamp_millis),
+                swept_at: (f.and_then(|f| f.swept_ago))
+                    .and_then(|ago| chrono::Duration::from_std(ago).ok())
+                    .map(|ago| now - ago),
                 silent_meters: silent.remove(g.id.as_str()).unwrap_or_default(),
             }
         })

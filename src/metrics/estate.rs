@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::devices::ModbusSlot;
 use super::points::{escape, number};
@@ -23,7 +23,7 @@ const REQUESTS: &str = "sitewatch_estate_requests_total";
 const CONSUMPTION: &str = "sitewatch_estate_consumption";
 
 /// One gateway's figures, held by its bus and written without a lock.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct GatewaySlot {
     meters: AtomicU64,
     reading: AtomicU64,
@@ -31,10 +31,27 @@ pub struct GatewaySlot {
     /// `f64` bits of the last whole sweep's duration in seconds; NaN before the first.
     sweep: AtomicU64,
     sweeps: AtomicU64,
-    /// Unix milliseconds when the last whole sweep ended (0: none yet).
-    swept_at_ms: AtomicU64,
+    /// When the last whole sweep ended, in nanoseconds after `made` (the bus has no wall
+    /// clock; the API turns it into a time with the daemon's).
+    swept_at: AtomicU64,
+    made: Instant,
     /// Every meter's requests on this gateway, counted together.
     requests: Arc<ModbusSlot>,
+}
+
+impl Default for GatewaySlot {
+    fn default() -> Self {
+        Self {
+            meters: AtomicU64::default(),
+            reading: AtomicU64::default(),
+            silent: AtomicU64::default(),
+            sweep: AtomicU64::new(f64::NAN.to_bits()),
+            sweeps: AtomicU64::default(),
+            swept_at: AtomicU64::default(),
+            made: Instant::now(),
+            requests: Arc::default(),
+        }
+    }
 }
 
 /// What the API shows of a gateway.
@@ -50,8 +67,8 @@ pub struct GatewayFigures {
     pub sweep: Option<Duration>,
     /// Whole sweeps since start.
     pub sweeps: u64,
-    /// When the last whole sweep ended (Unix milliseconds).
-    pub swept_at_ms: Option<i64>,
+    /// How long ago the last whole sweep ended.
+    pub swept_ago: Option<Duration>,
 }
 
 impl GatewaySlot {
@@ -68,19 +85,19 @@ impl GatewaySlot {
         self.silent.store(n(silent), Ordering::Relaxed);
     }
 
-    /// A whole sweep ended at `at_ms` (Unix milliseconds) after `took`.
-    pub fn swept(&self, took: Duration, at_ms: i64) {
+    /// A whole sweep ended now after `took`.
+    pub fn swept(&self, took: Duration) {
         self.sweep
             .store(took.as_secs_f64().to_bits(), Ordering::Relaxed);
-        self.swept_at_ms
-            .store(u64::try_from(at_ms).unwrap_or(0), Ordering::Relaxed);
+        let at = u64::try_from(self.made.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.swept_at.store(at, Ordering::Relaxed);
         self.sweeps.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The figures now.
     pub fn figures(&self) -> GatewayFigures {
         let sweeps = self.sweeps.load(Ordering::Relaxed);
-        let at = self.swept_at_ms.load(Ordering::Relaxed);
+        let at = Duration::from_nanos(self.swept_at.load(Ordering::Relaxed));
         GatewayFigures {
             meters: self.meters.load(Ordering::Relaxed),
             reading: self.reading.load(Ordering::Relaxed),
@@ -89,7 +106,7 @@ impl GatewaySlot {
                 Duration::from_secs_f64(f64::from_bits(self.sweep.load(Ordering::Relaxed)).max(0.0))
             }),
             sweeps,
-            swept_at_ms: (at > 0).then(|| i64::try_from(at).unwrap_or(i64::MAX)),
+            swept_ago: (sweeps > 0).then(|| self.made.elapsed().saturating_sub(at)),
         }
     }
 }
@@ -235,7 +252,7 @@ mod tests {
         let t = EstateTable::default();
         let g = t.gateway("gw_1");
         g.set_counts(200, 199, 1);
-        g.swept(Duration::from_millis(1500), 1_700_000_000_000);
+        g.swept(Duration::from_millis(1500));
         g.requests().request(Duration::from_millis(3), "ok");
         let mut text = String::new();
         t.render(&mut text);

@@ -228,6 +228,12 @@ async fn an_estate_is_swept_meter_by_meter_and_a_silent_meter_does_not_stop_the_
     })
     .await;
     assert_eq!(g["silent_meters"], serde_json::json!(["e_1_0402"]), "{g}");
+    assert!(
+        g["swept_at"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("2026-11-20T15:5")),
+        "the sweep's end in the daemon's time: {g}"
+    );
     let silent = meters(&app, "silent=true").await;
     let ids: Vec<&str> = silent.iter().filter_map(|m| m["id"].as_str()).collect();
     assert_eq!(ids, ["e_1_0402"], "{silent:?}");
@@ -419,7 +425,7 @@ async fn a_vacant_unit_whose_meter_moves_raises_its_alarm() {
 
 #[tokio::test]
 async fn a_bad_register_is_refused_whole_with_each_bad_line_named() {
-    let Estate { app, _b, .. } = estate().await;
+    let Estate { app, a: _a, _b, .. } = estate().await;
     let bad = "meter,unit,kind,profile,gateway,unit_id\n\
                e_x_1,1-0102,electricity,household_electricity,gw_a,200\n\
                e_x_1,1-0103,electricity,household_electricity,gw_a,201\n\
@@ -487,4 +493,54 @@ async fn a_bad_register_is_refused_whole_with_each_bad_line_named() {
         (Some(1), Some(true)),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn the_plant_tab_shows_each_gateway_with_its_silent_meter_in_both_languages() {
+    let Estate { app, a: _a, _b, .. } = estate().await;
+    eventually("gateway A swept with its silent meter", WAIT, || async {
+        let g = gateway(&app, "gw_a").await;
+        (g["silent"] == 1 && g["sweep_seconds"].is_number()).then_some(())
+    })
+    .await;
+    let b = crate::browser::browser().await;
+    let c = &b.client;
+    let card = r#"div[data-gateway="gw_a"]"#;
+    for (lang, width, silent, reading) in [
+        ("zh", 1920, "1 块未应答", "150 块表中 149 块有读数"),
+        ("en", 390, "1 silent", "149 of 150 meters reading"),
+    ] {
+        c.set_window_size(width, 900).await.expect("window size");
+        c.goto(&format!("{}/#plant", app.base))
+            .await
+            .expect("page loads");
+        c.execute(&format!("document.cookie = 'lang={lang}; path=/';"), vec![])
+            .await
+            .expect("language");
+        c.refresh().await.expect("reload");
+        let text = eventually(&format!("{lang} gateway card"), WAIT, || async {
+            crate::browser::text_of(c, card)
+                .await
+                .filter(|t| t.contains(silent))
+        })
+        .await;
+        assert!(text.contains(reading), "{text}");
+        assert!(
+            text.contains("e_1_0402"),
+            "the silent meter is named: {text}"
+        );
+        let other = crate::browser::text_of(c, r#"div[data-gateway="gw_b"]"#)
+            .await
+            .expect("gateway B's card");
+        assert!(other.contains("Water meters"), "{other}");
+        let scroll = c
+            .execute("return document.documentElement.scrollWidth", vec![])
+            .await
+            .expect("width");
+        assert!(
+            scroll.as_u64() <= Some(u64::from(width)),
+            "no sideways scrolling at {width} px: {scroll}"
+        );
+        crate::browser::shoot(c, &format!("estate-gateways-{lang}-{width}")).await;
+    }
 }

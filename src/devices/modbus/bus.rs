@@ -266,8 +266,7 @@ impl Bus {
         let (began, polls) = sweep.began.get_or_insert((started, 0));
         *polls += 1;
         if *polls >= self.members.len() {
-            let at_ms = chrono::Utc::now().timestamp_millis();
-            sweep.slot.swept(began.elapsed(), at_ms);
+            sweep.slot.swept(began.elapsed());
             sweep.began = None;
         }
     }
