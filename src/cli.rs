@@ -56,6 +56,17 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Serve simulated meter gateways and the demo plant for `bench estate` (prints the
+    /// ports it listens on).
+    #[command(hide = true)]
+    SimulateEstate {
+        /// Gateways, each on its own loopback port.
+        #[arg(long, default_value_t = 50)]
+        gateways: usize,
+        /// Unit ids per gateway.
+        #[arg(long, default_value_t = 200)]
+        per_gateway: usize,
+    },
     /// Validate a site config and its profiles; every problem with file and line.
     Check {
         /// The site config.
@@ -272,6 +283,21 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         seconds: u64,
     },
+    /// A housing estate's meters behind gateways (issue 24) against a bare sweep.
+    Estate {
+        /// Households: a power and a water meter each.
+        #[arg(long, default_value_t = 5000)]
+        households: usize,
+        /// Unit ids per gateway.
+        #[arg(long, default_value_t = 200)]
+        per_gateway: usize,
+        /// Seconds between sweeps.
+        #[arg(long, default_value_t = 2)]
+        cadence: u64,
+        /// Seconds each phase runs for the CPU figures.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
     /// The alarm engine's cost per reading, and reading-to-MQTT-event latency end to end.
     Alarms {
         /// Points with a threshold rule each.
@@ -309,6 +335,10 @@ impl Cli {
                 mqtt_url,
             } => demo(listen, &data_dir, mqtt_url).await,
             Command::Simulate { listen, config } => simulate(listen, config.as_deref()).await,
+            Command::SimulateEstate {
+                gateways,
+                per_gateway,
+            } => crate::bench::estate::simulate(gateways, per_gateway).await,
             Command::Check { config } => check(&config),
             Command::Migrate { config } => migrate(&load(&config)?).await,
             Command::Init { dir } => site::init(&dir),
@@ -360,6 +390,23 @@ impl Cli {
                 tokio::task::spawn_blocking(move || bench.join())
                     .await?
                     .map_err(|_| anyhow::anyhow!("the benchmark panicked"))?
+            }
+            Command::Bench {
+                command:
+                    BenchCommand::Estate {
+                        households,
+                        per_gateway,
+                        cadence,
+                        seconds,
+                    },
+            } => {
+                let opts = crate::bench::estate::EstateOptions {
+                    households,
+                    per_gateway,
+                    cadence,
+                    seconds,
+                };
+                crate::bench::estate::run(opts).await
             }
             Command::Bench {
                 command:
