@@ -406,10 +406,10 @@ async fn wait_for(
 ) -> anyhow::Result<String> {
     let until = Instant::now() + Duration::from_secs(600);
     while Instant::now() < until {
-        if let Ok((_, body)) = timed_get(addr, path).await {
-            if done(&body) {
-                return Ok(body);
-            }
+        if let Ok((_, body)) = timed_get(addr, path).await
+            && done(&body)
+        {
+            return Ok(body);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -134,8 +134,11 @@ impl CounterSlot {
 #[derive(Debug, Default)]
 pub struct EstateTable {
     gateways: Mutex<BTreeMap<String, Arc<GatewaySlot>>>,
-    counters: Mutex<BTreeMap<(String, String), Vec<Arc<CounterSlot>>>>,
+    counters: Mutex<BTreeMap<BuildingMeasure, Vec<Arc<CounterSlot>>>>,
 }
+
+/// A building and a measure (`kWh`, `m3`): one consumption total.
+type BuildingMeasure = (String, String);
 
 impl EstateTable {
     /// The slot of gateway `id`, made on first use.
