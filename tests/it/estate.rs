@@ -544,3 +544,39 @@ async fn the_plant_tab_shows_each_gateway_with_its_silent_meter_in_both_language
         crate::browser::shoot(c, &format!("estate-gateways-{lang}-{width}")).await;
     }
 }
+
+#[tokio::test]
+async fn the_register_is_kept_whole_and_read_back_on_postgresql_too() {
+    let db = fresh_db(Db::Postgres).await;
+    let placeholder = "127.0.0.1:1";
+    let config = site_config(
+        &db.url,
+        &format!("[[gateways]]\nid = \"gw_a\"\naddress = \"{placeholder}\"\n"),
+        None,
+    );
+    let store = Store::connect(&db.url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let now = Utc::now();
+    sitewatch::customers::import(&store, units_csv(), "test", now)
+        .await
+        .expect("units");
+    let units = store
+        .unit_buildings()
+        .await
+        .expect("units")
+        .into_keys()
+        .collect();
+    let csv = "meter,unit,kind,profile,gateway,unit_id,multiplier\n\
+               e_1_0101,1-0101,electricity,household_electricity,gw_a,1,\n\
+               e_1_0102,1-0102,electricity,household_electricity,gw_a,247,40\n";
+    sitewatch::customers::import_meters(&store, csv, &known(&config, units), "test", now)
+        .await
+        .expect("register");
+    let meters = store.meters().await.expect("read back");
+    let got: Vec<(&str, u8, f64)> = meters
+        .iter()
+        .map(|m| (m.id.as_str(), m.unit_id, m.multiplier))
+        .collect();
+    assert_eq!(got, [("e_1_0101", 1, 1.0), ("e_1_0102", 247, 40.0)]);
+    store.close().await;
+}
