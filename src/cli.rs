@@ -57,6 +57,17 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Serve simulated meter gateways and the demo plant for `bench estate` (prints the
+    /// ports it listens on).
+    #[command(hide = true)]
+    SimulateEstate {
+        /// Gateways, each on its own loopback port.
+        #[arg(long, default_value_t = 50)]
+        gateways: usize,
+        /// Unit ids per gateway.
+        #[arg(long, default_value_t = 200)]
+        per_gateway: usize,
+    },
     /// Validate a site config and its profiles; every problem with file and line.
     Check {
         /// The site config.
@@ -140,6 +151,16 @@ enum ImportCommand {
     /// The unit register: buildings, floors, units, owners, tenants and occupancy.
     Units {
         /// The site config (its `database.url`).
+        #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// The meter register: each household meter's unit, kind, profile, gateway and unit
+    /// id (`meter,unit,kind,profile,gateway,unit_id[,multiplier]`); it replaces the
+    /// register, read by the daemon at its next start.
+    Meters {
+        /// The site config (its `database.url`, `[[gateways]]` and profiles).
         #[arg(long, short, default_value = "site.toml")]
         config: PathBuf,
         /// The CSV file.
@@ -263,6 +284,21 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         seconds: u64,
     },
+    /// A housing estate's meters behind gateways (issue 24) against a bare sweep.
+    Estate {
+        /// Households: a power and a water meter each.
+        #[arg(long, default_value_t = 5000)]
+        households: usize,
+        /// Unit ids per gateway.
+        #[arg(long, default_value_t = 200)]
+        per_gateway: usize,
+        /// Seconds between sweeps.
+        #[arg(long, default_value_t = 2)]
+        cadence: u64,
+        /// Seconds each phase runs for the CPU figures.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
     /// The alarm engine's cost per reading, and reading-to-MQTT-event latency end to end.
     Alarms {
         /// Points with a threshold rule each.
@@ -300,6 +336,10 @@ impl Cli {
                 mqtt_url,
             } => demo(listen, &data_dir, mqtt_url).await,
             Command::Simulate { listen, config } => simulate(listen, config.as_deref()).await,
+            Command::SimulateEstate {
+                gateways,
+                per_gateway,
+            } => crate::bench::estate::simulate(gateways, per_gateway).await,
             Command::Check { config } => check(&config),
             Command::Migrate { config } => migrate(&load(&config)?).await,
             Command::Init { dir } => site::init(&dir),
@@ -313,6 +353,9 @@ impl Cli {
             Command::Import {
                 what: ImportCommand::Units { config, file },
             } => import_units(&load(&config)?, &file).await,
+            Command::Import {
+                what: ImportCommand::Meters { config, file },
+            } => import_meters(&load(&config)?, &file).await,
             Command::Export {
                 what: ExportCommand::MeterSnapshots { period, config },
             } => {
@@ -348,6 +391,23 @@ impl Cli {
                 tokio::task::spawn_blocking(move || bench.join())
                     .await?
                     .map_err(|_| anyhow::anyhow!("the benchmark panicked"))?
+            }
+            Command::Bench {
+                command:
+                    BenchCommand::Estate {
+                        households,
+                        per_gateway,
+                        cadence,
+                        seconds,
+                    },
+            } => {
+                let opts = crate::bench::estate::EstateOptions {
+                    households,
+                    per_gateway,
+                    cadence,
+                    seconds,
+                };
+                crate::bench::estate::run(opts).await
             }
             Command::Bench {
                 command:
@@ -579,6 +639,37 @@ async fn import_units(config: &Config, file: &Path) -> anyhow::Result<()> {
                 eprintln!("{}:{}: {}", file.display(), r.line, r.reason);
             }
             anyhow::bail!("{} invalid rows; nothing was imported", rows.len())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn import_meters(config: &Config, file: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read(file).with_context(|| format!("Failed to read {}", file.display()))?;
+    let store = Store::connect(&config.database.url).await?;
+    store.migrate().await?;
+    let targets = config.register_targets();
+    let known = crate::customers::meters::Known {
+        gateways: targets.gateways,
+        profiles: targets.profiles,
+        units: store.unit_buildings().await?.into_keys().collect(),
+        devices: targets.devices,
+    };
+    let now = chrono::Utc::now();
+    match crate::customers::import_meters(&store, &text, &known, "cli", now).await {
+        Ok(meters) => {
+            println!(
+                "{}: {} meters in the register; the daemon reads them at its next start",
+                file.display(),
+                meters.len()
+            );
+            Ok(())
+        }
+        Err(crate::customers::ImportError::Rows(rows)) => {
+            for r in &rows {
+                eprintln!("{}:{}: {}", file.display(), r.line, r.reason);
+            }
+            anyhow::bail!("{} invalid lines; nothing was imported", rows.len())
         }
         Err(e) => Err(e.into()),
     }

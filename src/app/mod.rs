@@ -62,7 +62,7 @@ impl std::fmt::Debug for ExtraTask {
 
 impl App {
     /// Connects to and migrates the database and binds the HTTP listener.
-    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+    pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
         // rustls picks its crypto provider by itself only when exactly one is linked; say
         // which, so a dependency that links another cannot make TLS connects panic.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -74,6 +74,7 @@ impl App {
             .await
             .context("Failed to migrate the database")?;
         crate::accounts::check_listen(&store, config.http.listen).await?;
+        add_meters(&mut config, &store).await?;
         if config.uses_mqtt() {
             mqtt::options(&config).context("Failed to configure MQTT")?;
         }
@@ -142,6 +143,7 @@ impl App {
         let devices: Vec<&str> = books.hub.devices().map(|d| d.id.as_str()).collect();
         let points: Vec<PointId> = books.hub.points().map(|p| p.id.clone()).collect();
         self.figures.engine.declare(&devices, &points);
+        self.quiet_meters(&books.hub);
         // One task per connection: devices behind one gateway or serial line share it.
         let buses: Vec<Bus> = modbus::group(&self.config.devices)
             .into_iter()
@@ -257,8 +259,18 @@ impl App {
             writes,
             metrics: self.figures.http.clone(),
             site: Arc::new(self.config.site.clone()),
-            devices: Arc::new(self.config.devices.clone()),
+            devices: Arc::new(
+                (self.config.devices.iter())
+                    .filter(|d| d.config.meter.is_none())
+                    .cloned()
+                    .collect(),
+            ),
             checkpoints: Arc::new(self.config.patrol.checkpoints.clone()),
+            estate: Arc::new(http::Estate::new(
+                &self.config.devices,
+                self.config.gateways.clone(),
+                self.config.register_targets(),
+            )),
             live,
             clock: self.clock.clone(),
             shutdown: cancel.clone(),
@@ -288,7 +300,62 @@ impl App {
     }
 }
 
+/// Reads the meter register and adds its meters to `config` as devices on their
+/// gateways (issue 24): read once at start, like the rest of the config.
+async fn add_meters(config: &mut Config, store: &Store) -> anyhow::Result<()> {
+    let meters = store
+        .meters()
+        .await
+        .context("Failed to read the meter register")?;
+    if meters.is_empty() {
+        return Ok(());
+    }
+    let buildings = store
+        .unit_buildings()
+        .await
+        .context("Failed to read the unit register")?;
+    let register: Vec<crate::config::RegisterMeter<'_>> = meters
+        .iter()
+        .map(|m| crate::config::RegisterMeter {
+            id: &m.id,
+            unit: &m.unit,
+            kind: m.kind.as_str(),
+            profile: &m.profile,
+            gateway: &m.gateway,
+            unit_id: m.unit_id,
+            multiplier: m.multiplier,
+            building: buildings.get(&m.unit).map(String::as_str),
+        })
+        .collect();
+    for reason in config.add_meters(&register) {
+        tracing::warn!(%reason, "meter of the register left out");
+    }
+    let gateways = config.gateways.len();
+    tracing::info!(meters = meters.len(), gateways, "meter register read");
+    Ok(())
+}
+
 impl App {
+    /// Keeps the register meters out of the per-point and per-device series unless
+    /// their profile opts in (issue 24: bounded metrics); the estate's aggregates count
+    /// them instead.
+    fn quiet_meters(&self, hub: &sitewatch_core::points::PointsHub) {
+        let quiet: Vec<&crate::config::Device> = (self.config.devices.iter())
+            .filter(|d| d.config.meter.as_ref().is_some_and(|m| !m.point_series))
+            .collect();
+        if quiet.is_empty() {
+            return;
+        }
+        let ids: Vec<&str> = quiet.iter().map(|d| d.config.id.as_str()).collect();
+        let points: Vec<PointId> = (quiet.iter())
+            .flat_map(|d| d.profile.points.iter().map(move |p| d.point_id(&p.name)))
+            .map(|id| hub.point(&id).map_or_else(|| id.into(), |p| p.id.clone()))
+            .collect();
+        let registry = &self.figures.registry;
+        registry.devices().quiet(&ids);
+        registry.points().quiet(&points);
+    }
+
     /// Starts the notice sender when `[notify]` is set; the planner for the HTTP side.
     fn notify_sender(
         &self,

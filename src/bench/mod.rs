@@ -2,6 +2,7 @@
 //! never asserted in tests.
 
 pub mod alarms;
+pub mod estate;
 pub mod modbus;
 pub mod mqtt;
 pub mod paging;

@@ -4,6 +4,7 @@
 pub mod binding;
 pub mod contacts;
 pub(crate) mod document;
+mod gateways;
 mod modbus;
 mod mqtt;
 mod notify;
@@ -28,6 +29,7 @@ use sitewatch_core::inspections::InspectionConfig;
 use sitewatch_core::patrol::PatrolConfig;
 
 pub(crate) use document::Document;
+pub use gateways::{GatewayConfig, MeterLink, RegisterMeter, meter_device};
 pub use modbus::{ModbusConfig, Parity, SerialConfig, Transport};
 pub use mqtt::{BrokerUrl, DeviceMqttConfig, MqttConfig};
 pub use notify::{NotifyConfig, RateLimit, RetryConfig, SmtpConfig, TlsMode, WebhookConfig};
@@ -43,7 +45,7 @@ pub static BUILTIN_PROFILES: include_dir::Dir<'_> =
 pub const DEMO_CONFIG: &str = include_str!("../../examples/demo/site.toml");
 
 /// The top-level sections of a site config.
-const SECTIONS: [&str; 19] = [
+const SECTIONS: [&str; 20] = [
     "site",
     "http",
     "database",
@@ -63,6 +65,7 @@ const SECTIONS: [&str; 19] = [
     "people",
     "rota",
     "rota_overrides",
+    "gateways",
 ];
 
 /// `[[alarm_rules]]`: a site's own rule for a point; it replaces the profile's rules for
@@ -225,6 +228,10 @@ pub struct DeviceConfig {
     pub modbus: Option<ModbusConfig>,
     /// MQTT binding: the topic the device's messages arrive on.
     pub mqtt: Option<DeviceMqttConfig>,
+    /// Set for a meter of the meter register (never written in the config file): its
+    /// gateway, multiplier and whether its points get series of their own.
+    #[serde(skip)]
+    pub meter: Option<MeterLink>,
 }
 
 /// A device with its profile resolved.
@@ -244,6 +251,17 @@ impl Device {
     }
 }
 
+/// What a meter register is checked against (see [`Config::register_targets`]).
+#[derive(Debug, Clone, Default)]
+pub struct RegisterTargets {
+    /// `[[gateways]]` ids.
+    pub gateways: HashSet<String>,
+    /// Each Modbus profile's counter units, by profile id.
+    pub profiles: std::collections::HashMap<String, Vec<String>>,
+    /// The plant's `[[devices]]` ids.
+    pub devices: HashSet<String>,
+}
+
 /// A validated site config.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -253,8 +271,13 @@ pub struct Config {
     pub http: HttpConfig,
     /// `[database]`.
     pub database: DatabaseConfig,
-    /// Devices with their profiles.
+    /// Devices with their profiles: the plant's `[[devices]]`, then the register's
+    /// meters once [`Config::add_meters`] has read them.
     pub devices: Vec<Device>,
+    /// `[[gateways]]`: the meter concentrators the register's meters are read through.
+    pub gateways: Vec<GatewayConfig>,
+    /// The profiles the config could bind, by id (the register's meters name them).
+    pub profiles: BTreeMap<String, Arc<Profile>>,
     /// `[alarms]`: escalation, flood and chattering settings.
     pub alarms: AlarmConfig,
     /// Alarm rules: the profiles' defaults with the site's `[[alarm_rules]]` applied.
@@ -305,6 +328,7 @@ impl Config {
         let site: Option<SiteConfig> = doc.required("site");
         let profiles: ProfilesConfig = doc.section("profiles");
         let raw_devices = doc.list::<DeviceConfig>("devices");
+        let raw_gateways = doc.list::<GatewayConfig>("gateways");
         let raw_rules = doc.list::<SiteAlarmRule>("alarm_rules");
         let paging: Option<paging::PagingConfig> = doc.optional("paging");
         let raw_oncall = paging::Raw {
@@ -322,6 +346,8 @@ impl Config {
             http: doc.section("http"),
             database: doc.section("database"),
             devices: Vec::new(),
+            gateways: Vec::new(),
+            profiles: BTreeMap::new(),
             alarms: doc.section("alarms"),
             alarm_rules: Vec::new(),
             alarm_categories: BTreeMap::new(),
@@ -355,6 +381,8 @@ impl Config {
         let declared: HashSet<String> =
             raw_devices.iter().map(|d| d.get_ref().id.clone()).collect();
         config.devices = bind_devices(file, text, raw_devices, &profiles, &mut problems);
+        config.gateways = gateways::check(file, text, raw_gateways, &config.devices, &mut problems);
+        config.profiles = profiles.good.clone();
         let rules = SiteRules {
             devices: &config.devices,
             declared: &declared,
@@ -433,6 +461,61 @@ impl Config {
             hook.token = Some(token);
         }
         Ok(())
+    }
+
+    /// Adds the meter register's meters as devices on their gateways, with the rules a
+    /// unit's meter gets by itself (vacant consumption). A meter whose gateway or profile
+    /// is no longer in the config is left out and named in the answer (the import
+    /// checked it against the config of its day).
+    pub fn add_meters(&mut self, meters: &[RegisterMeter<'_>]) -> Vec<String> {
+        let mut left_out = Vec::new();
+        let mut added = Vec::with_capacity(meters.len());
+        let plant: HashSet<&str> = self.devices.iter().map(|d| d.config.id.as_str()).collect();
+        for m in meters {
+            if plant.contains(m.id) {
+                left_out.push(format!(
+                    "meter `{}`: a `[[devices]]` entry has its id",
+                    m.id
+                ));
+                continue;
+            }
+            let gateway = self.gateways.iter().find(|g| g.id == m.gateway);
+            let profile = self.profiles.get(m.profile);
+            match (gateway, profile) {
+                (Some(g), Some(p)) => added.push(meter_device(m, g, p.clone())),
+                (None, _) => {
+                    left_out.push(format!("meter `{}`: unknown gateway `{}`", m.id, m.gateway))
+                }
+                (_, None) => {
+                    left_out.push(format!("meter `{}`: unknown profile `{}`", m.id, m.profile))
+                }
+            }
+        }
+        let (rules, categories) = rules::build(&added, &[]);
+        self.alarm_rules.extend(rules);
+        self.alarm_categories.extend(categories);
+        self.devices.extend(added);
+        left_out
+    }
+
+    /// What a meter register is checked against, from this config: the gateway ids,
+    /// each Modbus profile's counter units (`kWh`, `m3`) by id, and the plant's device ids.
+    pub fn register_targets(&self) -> RegisterTargets {
+        let counters = |p: &Profile| {
+            let units = p.points.iter().map(|pt| pt.unit.clone());
+            units.filter(|u| rules::is_meter(u)).collect()
+        };
+        RegisterTargets {
+            gateways: self.gateways.iter().map(|g| g.id.clone()).collect(),
+            profiles: (self.profiles.iter())
+                .filter(|(_, p)| !p.blocks.is_empty())
+                .map(|(id, p)| (id.clone(), counters(p)))
+                .collect(),
+            devices: (self.devices.iter())
+                .filter(|d| d.config.meter.is_none())
+                .map(|d| d.config.id.clone())
+                .collect(),
+        }
     }
 
     /// Whether any device is read over MQTT.

@@ -192,6 +192,10 @@ struct Header {
     word_order: Order,
     /// MQTT topic pattern for devices of this profile; `{device}` is the device id.
     topic: Option<String>,
+    /// Whether a register meter of this profile gets one Prometheus value series per
+    /// point (issue 24); plant devices always do.
+    #[serde(default)]
+    point_series: bool,
 }
 
 /// A validated profile.
@@ -214,6 +218,9 @@ pub struct Profile {
     pub mqtt_points: Vec<MqttPointDef>,
     /// Where it came from, for `sitewatch check` and `sitewatch profiles`.
     pub source: ProfileSource,
+    /// `point_series = true`: register meters of this profile opt in to one Prometheus
+    /// value series per point; without it only the estate's aggregates show them.
+    pub point_series: bool,
 }
 
 /// Where a profile came from.
@@ -284,6 +291,7 @@ impl Profile {
             topic: header.topic,
             mqtt_points,
             source: ProfileSource::File(file.to_path_buf()),
+            point_series: header.point_series,
         })
     }
 

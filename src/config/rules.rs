@@ -133,7 +133,7 @@ fn vacant_rules(devices: &[Device], written: &[AlarmRule]) -> Vec<AlarmRule> {
 
 /// An energy or water counter: the points billed and watched in a vacant unit (the same
 /// measures `billing::is_meter` reads at the cut-off).
-fn is_meter(measure: &str) -> bool {
+pub(super) fn is_meter(measure: &str) -> bool {
     matches!(measure, "kWh" | "MWh" | "m3" | "m³")
 }
 

@@ -33,7 +33,7 @@ pub struct RowProblem {
 }
 
 impl RowProblem {
-    fn new(line: u64, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(line: u64, reason: impl Into<String>) -> Self {
         Self {
             line,
             reason: reason.into(),

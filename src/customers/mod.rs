@@ -5,6 +5,7 @@ pub mod compliance;
 pub mod import;
 pub mod keys;
 pub mod maintenance;
+pub mod meters;
 pub mod sheet;
 pub mod vacancy;
 
@@ -36,6 +37,21 @@ pub async fn import(
     let text = import::text_of(file.as_ref()).map_err(|p| ImportError::Rows(vec![p]))?;
     let units = parse_units(text, now).map_err(ImportError::Rows)?;
     Ok(store.import_units(&units, actor, now).await?)
+}
+
+/// Checks a whole meter register (UTF-8 CSV) against `known`, then replaces the stored
+/// register with it in one transaction; the meters in file order.
+pub async fn import_meters(
+    store: &crate::store::Store,
+    file: impl AsRef<[u8]>,
+    known: &meters::Known,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<crate::register::meters::Meter>, ImportError> {
+    let text = import::text_of(file.as_ref()).map_err(|p| ImportError::Rows(vec![p]))?;
+    let meters = meters::parse_meters(text, known).map_err(ImportError::Rows)?;
+    store.replace_meters(&meters, actor, now).await?;
+    Ok(meters)
 }
 
 /// Loads the demo estate's register into an empty database (for `demo`).

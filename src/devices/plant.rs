@@ -20,6 +20,8 @@ pub(crate) fn model_for(profile: &str, seed: u64) -> Box<dyn Model> {
         "abb_acs580" => Box::new(Pump { phase }),
         "fire_panel_gateway" => Box::new(FirePanel),
         "aquaread_leveline_ctd" => Box::new(Tank { phase }),
+        "household_electricity" => Box::new(Household::new(seed, "import_energy", 1.0)),
+        "household_water" | "household_gas" => Box::new(Household::new(seed, "total_volume", 0.01)),
         _ => Box::new(Idle),
     }
 }
@@ -64,6 +66,34 @@ impl Model for WaterMeter {
         // Sped up sixty-fold so the counter visibly rises in a demo.
         self.m3 += flow * dt / 60.0;
         vec![v("flow_rate", flow), v("total_volume", self.m3.floor())]
+    }
+}
+
+/// A household's meter: a counter that starts somewhere of its own and rises at a rate of
+/// its own (sped up for a demo: a day's use in about ten minutes).
+#[derive(Debug)]
+struct Household {
+    point: &'static str,
+    total: f64,
+    /// Units a second.
+    rate: f64,
+}
+
+impl Household {
+    fn new(seed: u64, point: &'static str, scale: f64) -> Household {
+        let spread = (seed % 97) as f64;
+        Household {
+            point,
+            total: scale * (1_000.0 + 37.0 * spread),
+            rate: scale * (0.005 + 0.0002 * (seed % 13) as f64),
+        }
+    }
+}
+
+impl Model for Household {
+    fn step(&mut self, _t: f64, dt: f64) -> Vec<(String, f64)> {
+        self.total += self.rate * dt;
+        vec![v(self.point, self.total)]
     }
 }
 

@@ -81,6 +81,7 @@ fn suppression(test: &FireTest, device: &str) -> AlarmCommand {
 
 /// How long after start a due snapshot waits for every meter's first reading, so a
 /// snapshot taken late (the daemon was down at the cut-off) holds readings, not blanks.
+/// A meter that was asked and did not answer is not waited for: it is listed as unread.
 const FIRST_READ_GRACE: Duration = Duration::from_secs(300);
 
 /// The monthly meter reading at the cut-off (抄表).
@@ -138,8 +139,7 @@ impl MeterReading {
         let done = |p: &str| self.taken.iter().any(|t| t == p);
         let period = due_period(now, self.tz, self.config.cutoff_day, &done)?;
         let meters: Vec<&PointState> = hub.points().filter(|p| is_meter(&p.unit)).collect();
-        let unread = meters.iter().any(|p| p.value.is_none());
-        if unread && self.started.elapsed() < FIRST_READ_GRACE {
+        if self.started.elapsed() < FIRST_READ_GRACE && not_yet_asked(hub, &meters) {
             return None;
         }
         let rows: Vec<Snapshot> = meters
@@ -176,6 +176,21 @@ impl MeterReading {
         self.taken.push(period);
         Some(Record::MeterSnapshots(rows))
     }
+}
+
+/// Whether a meter has neither a reading nor a failed poll: its first sweep has not
+/// reached it yet, so a snapshot now would list it unread for no reason.
+fn not_yet_asked(hub: &PointsHub, meters: &[&PointState]) -> bool {
+    let unread = meters.iter().filter(|p| p.value.is_none());
+    let mut unread = unread.peekable();
+    if unread.peek().is_none() {
+        return false;
+    }
+    let failed: std::collections::HashSet<&str> = (hub.devices())
+        .filter(|d| d.misses > 0 || !d.up)
+        .map(|d| d.id.as_str())
+        .collect();
+    unread.any(|p| !failed.contains(&*p.device))
 }
 
 /// Business time between two counts of the month's KPIs.

@@ -165,9 +165,14 @@ async fn points(
     let window = Window::new(f.from, f.to)?;
     let now = s.clock.now();
     let all = s.engine.points().await.ok_or(ApiError::Unavailable)?;
+    // The register's meters are listed only when asked for by device: their detail is
+    // `/meters`, and ten thousand of them would bury the plant's points.
     let points = all
         .into_iter()
-        .filter(|p| f.device.as_ref().is_none_or(|d| *p.device == **d))
+        .filter(|p| match &f.device {
+            Some(d) => *p.device == **d,
+            None => s.estate.meter(&p.device).is_none(),
+        })
         .filter(|p| f.quality.is_none_or(|q| p.quality == q))
         .filter(|p| window.contains(p.updated_at))
         .map(|p| view(&s, p, now))
@@ -197,10 +202,9 @@ async fn point(
 
 fn view(s: &AppState, state: PointState, now: DateTime<Utc>) -> PointView {
     let name = state.id.split_once('.').map_or("", |x| x.1).to_owned();
-    let def = s
-        .devices
-        .iter()
+    let def = (s.devices.iter())
         .find(|d| *d.config.id == *state.device)
+        .or_else(|| s.estate.meter(&state.device))
         .and_then(|d| d.profile.describe(&name));
     PointView {
         age_seconds: state

@@ -57,6 +57,11 @@ impl HttpMetrics {
         self.registry.render()
     }
 
+    /// The estate's gateways and building totals.
+    pub fn estate(&self) -> &crate::metrics::EstateTable {
+        self.registry.estate()
+    }
+
     /// Service-request, notice and follow-up metrics.
     pub fn service(&self) -> &ServiceMetrics {
         &self.service

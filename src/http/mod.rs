@@ -20,6 +20,7 @@ mod kpis;
 mod links;
 mod live;
 mod maintenance;
+mod meters;
 mod metrics;
 mod notices;
 mod oncall;
@@ -52,6 +53,7 @@ use crate::store::Store;
 use crate::store::writer::WriteStatus;
 pub use auth::{Actor, AuthState, Principal};
 pub use error::{ApiError, ApiJson, ApiPath, require_actor, require_client_id};
+pub use meters::Estate;
 pub use metrics::HttpMetrics;
 pub(crate) use page::ApiQuery;
 pub(crate) use personal::Personal;
@@ -71,10 +73,13 @@ pub struct AppState {
     pub metrics: HttpMetrics,
     /// `[site]`.
     pub site: Arc<SiteConfig>,
-    /// The configured devices.
+    /// The plant's configured devices (`[[devices]]`; the register's meters are in
+    /// `estate`).
     pub devices: Arc<Vec<Device>>,
     /// The patrol's checkpoints (`[[patrol.checkpoints]]`), which site plans place.
     pub checkpoints: Arc<Vec<sitewatch_core::patrol::Checkpoint>>,
+    /// The estate's gateways and register meters (issue 24).
+    pub estate: Arc<meters::Estate>,
     /// Live events for SSE.
     pub live: Arc<LiveHub>,
     /// The engine's clock, so records made here share its time.
@@ -121,6 +126,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(snapshots::router())
                 .merge(files::router())
                 .merge(units::router())
+                .merge(meters::router())
                 .merge(requests::router())
                 .merge(followups::router())
                 .merge(inspections::router())

@@ -20,8 +20,8 @@ use super::page::{NEXT_OFFSET, TOTAL_COUNT};
 use super::{AppState, ErrorBody};
 use super::{alarms, api, files, followups, incidents, inspections, live, notices, patrol, plans};
 use super::{
-    compliance, duty, fire_tests, keys, kpis, links, maintenance, oncall, requests, sms_reply,
-    snapshots, staff, units,
+    compliance, duty, fire_tests, keys, kpis, links, maintenance, meters, oncall, requests,
+    sms_reply, snapshots, staff, units,
 };
 
 #[derive(OpenApi)]
@@ -58,7 +58,7 @@ impl Modify for Security {
 }
 
 /// Each router's part of the document.
-fn parts() -> [Document; 24] {
+fn parts() -> [Document; 25] {
     [
         api::Doc::openapi(),
         alarms::Doc::openapi(),
@@ -68,6 +68,7 @@ fn parts() -> [Document; 24] {
         snapshots::Doc::openapi(),
         files::Doc::openapi(),
         units::Doc::openapi(),
+        meters::Doc::openapi(),
         requests::Doc::openapi(),
         followups::Doc::openapi(),
         inspections::Doc::openapi(),

@@ -40,6 +40,8 @@ pub struct DeviceTable {
 struct Row {
     up: Option<bool>,
     modbus: Option<Arc<ModbusSlot>>,
+    /// A register meter without series of its own: counted in the estate's aggregates.
+    quiet: bool,
 }
 
 /// One device's Modbus request counters, latency histogram and skipped polls.
@@ -74,6 +76,14 @@ impl ModbusSlot {
     pub fn skipped(&self, polls: u64) {
         self.skipped.fetch_add(polls, Ordering::Relaxed);
     }
+
+    /// Requests by result label, in render order.
+    pub(super) fn results(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        RESULTS
+            .iter()
+            .zip(&self.requests)
+            .map(|(r, n)| (*r, n.load(Ordering::Relaxed)))
+    }
 }
 
 impl DeviceTable {
@@ -82,6 +92,14 @@ impl DeviceTable {
         match m.get_mut(device) {
             Some(row) => f(row),
             None => f(m.entry(device.to_owned()).or_default()),
+        }
+    }
+
+    /// Devices that get no series of their own (register meters whose profile does not
+    /// opt in): their rows are kept, so a later `up` does not make one, but never shown.
+    pub fn quiet(&self, devices: &[&str]) {
+        for d in devices {
+            self.row(d, |r| r.quiet = true);
         }
     }
 
@@ -108,8 +126,9 @@ impl DeviceTable {
     /// format (as the prometheus crate's text encoder writes it).
     pub(super) fn render(&self, out: &mut String) {
         let m = self.devices.lock().unwrap_or_else(|e| e.into_inner());
+        let shown = || m.iter().filter(|(_, r)| !r.quiet);
         let help = "1 when the device answers its polls.";
-        let ups = m.iter().filter_map(|(d, r)| Some((escape(d), r.up?)));
+        let ups = shown().filter_map(|(d, r)| Some((escape(d), r.up?)));
         family(out, UP, "gauge", help, ups, |out, (d, up)| {
             let _ = writeln!(out, "{UP}{{device=\"{d}\"}} {}", u8::from(up));
         });
@@ -121,10 +140,7 @@ impl DeviceTable {
                 let _ = writeln!(out, "{BUS}{{bus=\"{b}\"}} {}", number(r));
             });
         }
-        let slots = || {
-            m.iter()
-                .filter_map(|(d, r)| Some((escape(d), r.modbus.as_deref()?)))
-        };
+        let slots = || shown().filter_map(|(d, r)| Some((escape(d), r.modbus.as_deref()?)));
         let help = "Polls skipped because the device's bus was still busy when they were due.";
         family(out, SKIPPED, "counter", help, slots(), |out, (d, s)| {
             let n = s.skipped.load(Ordering::Relaxed);

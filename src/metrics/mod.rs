@@ -18,9 +18,11 @@ use prometheus::{
 };
 
 mod devices;
+mod estate;
 mod points;
 
 pub use devices::{DeviceTable, ModbusSlot};
+pub use estate::{CounterSlot, EstateTable, GatewayFigures, GatewaySlot};
 pub use points::PointTable;
 
 /// Cheap-clone handle to the daemon's one registry.
@@ -33,6 +35,8 @@ struct Inner {
     points: PointTable,
     /// Device up and the Modbus families.
     devices: DeviceTable,
+    /// The estate's gateways and building totals (issue 24).
+    estate: EstateTable,
 }
 
 impl Registry {
@@ -43,6 +47,7 @@ impl Registry {
             registry: prometheus::Registry::new(),
             points: PointTable::default(),
             devices: DeviceTable::default(),
+            estate: EstateTable::default(),
         }));
         let build = r.int_gauge(
             "sitewatch_build_info",
@@ -121,6 +126,11 @@ impl Registry {
         &self.0.devices
     }
 
+    /// The estate's gateways and building totals.
+    pub fn estate(&self) -> &EstateTable {
+        &self.0.estate
+    }
+
     /// Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
@@ -130,6 +140,7 @@ impl Registry {
         }
         let mut text = String::from_utf8(buf).unwrap_or_default();
         self.0.devices.render(&mut text);
+        self.0.estate.render(&mut text);
         self.0.points.render(&mut text);
         text
     }

@@ -24,6 +24,9 @@ struct Entry {
     point: PointId,
     value: Option<f64>,
     quality: Quality,
+    /// A register meter's point without a series of its own (its profile did not opt
+    /// in): kept, so a value does not make an entry, but not rendered.
+    quiet: bool,
 }
 
 impl Entry {
@@ -32,6 +35,7 @@ impl Entry {
             point: point.clone(),
             value: None,
             quality: Quality::Stale,
+            quiet: false,
         }
     }
 }
@@ -61,6 +65,18 @@ impl PointTable {
         });
     }
 
+    /// Keeps `points` (already declared) out of the exposition: issue 24's bounded series,
+    /// so ten thousand meters do not become tens of thousands of series.
+    pub fn quiet(&self, points: &[PointId]) {
+        self.with(|v| {
+            for p in points {
+                if let Ok(i) = find(v, p) {
+                    v[i].quiet = true;
+                }
+            }
+        });
+    }
+
     fn entry(&self, point: &PointId, set: impl FnOnce(&mut Entry)) {
         self.with(|v| {
             let i = find(v, point).unwrap_or_else(|i| {
@@ -84,7 +100,7 @@ impl PointTable {
         self.with(|m| {
             let help = "Last value of a point, in its engineering unit.";
             let _ = write!(out, "# HELP {VALUE} {help}\n# TYPE {VALUE} gauge\n");
-            for e in m.iter() {
+            for e in m.iter().filter(|e| !e.quiet) {
                 if let Some(v) = e.value {
                     let (point, v) = (escape(&e.point), number(v));
                     let _ = writeln!(out, "{VALUE}{{point=\"{point}\"}} {v}");
@@ -92,7 +108,7 @@ impl PointTable {
             }
             let help = "1, labelled with the point's current quality (good, stale, comm_lost, bad_config).";
             let _ = write!(out, "# HELP {QUALITY} {help}\n# TYPE {QUALITY} gauge\n");
-            for e in m.iter() {
+            for e in m.iter().filter(|e| !e.quiet) {
                 let (point, quality) = (escape(&e.point), e.quality.as_str());
                 let _ = writeln!(out, "{QUALITY}{{point=\"{point}\",quality=\"{quality}\"}} 1");
             }

@@ -4,6 +4,7 @@
 //! the arrows run one way (docs/architecture.md, "Module arrows").
 
 pub mod messages;
+pub mod meters;
 pub mod notices;
 pub mod plan;
 

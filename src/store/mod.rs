@@ -10,6 +10,7 @@ pub mod duty;
 mod files;
 mod health;
 mod inspections;
+mod meters;
 mod metrics;
 pub mod notices;
 pub mod notify;

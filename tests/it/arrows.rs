@@ -85,7 +85,18 @@ const ARROWS: &[(&str, &[&str])] = &[
             "store",
         ],
     ),
-    ("bench", &["app", "broker", "config", "devices", "metrics"]),
+    (
+        "bench",
+        &[
+            "app",
+            "broker",
+            "config",
+            "customers",
+            "devices",
+            "metrics",
+            "store",
+        ],
+    ),
     ("fuzzing", &["config", "customers", "devices", "http"]),
     (
         "cli",

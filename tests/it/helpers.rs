@@ -340,9 +340,17 @@ pub fn site_config(db_url: &str, devices: &str, profiles: Option<&Path>) -> Conf
 
 /// Runs a daemon with `config` next to an already started simulator.
 pub async fn spawn_app_on(db: TestDb, sim: Simulator, config: Config) -> TestApp {
-    let app = App::build(config, Arc::new(SystemClock))
-        .await
-        .expect("app builds");
+    spawn_app_on_at(db, sim, config, Arc::new(SystemClock)).await
+}
+
+/// The same, on `clock`.
+pub async fn spawn_app_on_at(
+    db: TestDb,
+    sim: Simulator,
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> TestApp {
+    let app = App::build(config, clock).await.expect("app builds");
     let base = format!("http://{}", app.addr());
     let cancel = CancellationToken::new();
     let task = tokio::spawn(app.run_until_stopped(cancel.clone()));

@@ -21,6 +21,7 @@ mod duty;
 mod duty_console;
 mod duty_desk;
 mod duty_shift;
+mod estate;
 mod files;
 mod going_live;
 mod grafana;

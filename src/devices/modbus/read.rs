@@ -53,6 +53,18 @@ impl BlockError {
         }
     }
 
+    /// Whether a gateway answered that the device behind it did not (exceptions 0x0A and
+    /// 0x0B): the device is silent, not misconfigured, and the link is fine.
+    pub fn is_gateway_miss(&self) -> bool {
+        matches!(
+            self,
+            BlockError::Exception {
+                code: ExceptionCode::GatewayPathUnavailable | ExceptionCode::GatewayTargetDevice,
+                ..
+            }
+        )
+    }
+
     /// Whether the device itself answered (an exception): the link is fine.
     pub fn is_exception(&self) -> bool {
         matches!(self, BlockError::Exception { .. })

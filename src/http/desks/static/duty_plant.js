@@ -176,11 +176,35 @@ const dutyPlant = (() => {
     return bar + chartCard(points) + (body || `<div class="card empty">${t("pl_nothing")}</div>`);
   }
 
+  // ---- the estate's meter gateways (issue 24) -------------------------------------------
+  // One card per gateway: meters reading and silent, the last sweep's time, and the
+  // meters that did not answer. The meters themselves are not listed: thousands of them
+  // are in `/api/v1/meters`.
+  const took = secs => secs < 1 ? t("gw_sub_second") : sw.dur(secs);
+
+  function gatewayCard(g) {
+    const sweep = g.sweep_seconds == null ? t("gw_no_sweep")
+      : t("gw_sweep", { d: took(g.sweep_seconds), at: sw.time(g.swept_at) });
+    const silent = g.silent_meters.length
+      ? `<p class="gw-silent">${t("gw_silent_list", { ids: esc(g.silent_meters.join(", ")) })}</p>` : "";
+    return `<div class="card" data-key="gw:${esc(g.id)}" data-gateway="${esc(g.id)}">
+      <h2>${esc(g.name || g.id)} <span class="badge ${g.silent ? "down" : "up"}">${t("gw_silent", { n: g.silent })}</span>
+      <small>${esc(g.address)}</small></h2>
+      <p>${t("gw_meters", { reading: g.reading, meters: g.meters })} · ${sweep} · ${g.poll_interval_seconds < 1 ? t("gw_every_sub") : t("gw_every", { d: sw.dur(g.poll_interval_seconds) })}</p>
+      ${silent}</div>`;
+  }
+
+  function gatewaysHtml(gws) {
+    if (!gws.length) return "";
+    return `<section class="pl-group" data-key="g:gateways"><h2 class="pl-head">${t("gw_title")}</h2>
+      ${gws.map(gatewayCard).join("")}</section>`;
+  }
+
   async function html() {
-    const [d, p] = await Promise.all([sw.get("/api/v1/devices"), sw.get("/api/v1/points")]);
+    const [d, p, gws] = await Promise.all([sw.get("/api/v1/devices"), sw.get("/api/v1/points"), sw.get("/api/v1/gateways")]);
     serverNow = Date.parse(p.now);
     follow(p.points);
-    return render(d, p.points, serverNow);
+    return gatewaysHtml(gws) + render(d, p.points, serverNow);
   }
 
   const panel = document.getElementById("plant");
