@@ -85,6 +85,8 @@ const ARROWS: &[(&str, &[&str])] = &[
             "store",
         ],
     ),
+    // The central office: the forwarder's wire names, its own config read like a site's.
+    ("central", &["config", "metrics", "outbox"]),
     ("bench", &["app", "broker", "config", "devices", "metrics"]),
     ("fuzzing", &["config", "customers", "devices", "http"]),
     (
@@ -97,6 +99,7 @@ const ARROWS: &[(&str, &[&str])] = &[
             "bench",
             "billing",
             "broker",
+            "central",
             "config",
             "customers",
             "devices",

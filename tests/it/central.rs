@@ -1,0 +1,383 @@
+//! Many sites, one centre (issue 23), on one machine: a central nats-server of the test's
+//! own (free port, its own store directory; the shared one on 4222 is never touched), a
+//! central PostgreSQL database of the test's own, `sitewatch central` and three
+//! `sitewatch serve` sites as child processes (each its own simulator, SQLite file and
+//! port), so they can be killed with SIGKILL.
+//!
+//! The link is cut by stopping the central NATS server while the sites raise alarms and
+//! take requests; thousands of records queue; one site is killed with SIGKILL and started
+//! again during the outage; NATS returns; the central consumer is killed while it drains
+//! and started again. At the end every record of every site is at the centre exactly
+//! once: a site's outbox ids are dense (no other channel is configured), so the centre
+//! must hold ids 1..=N with N the site's last id, each once, and the site's buffer is
+//! empty. While the consumer is down, forwarded rows stay on site (no watermark covers
+//! them).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::Connection as _;
+
+use crate::customers::three_units;
+use crate::helpers::{Db, eventually, fresh_db, free_port, test_plant};
+use sitewatch::devices::simulator::Simulator;
+
+const LONG: Duration = Duration::from_secs(180);
+
+/// A child process killed (SIGKILL) when dropped.
+struct Proc(Child);
+
+impl Proc {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The central nats-server with JetStream, on `port`, storing under `dir`.
+fn nats(port: u16, dir: &Path) -> Proc {
+    let child = Command::new("nats-server")
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nats-server is installed (scripts/test checks it)");
+    Proc(child)
+}
+
+fn sitewatch(args: &[&str]) -> Proc {
+    let child = Command::new(env!("CARGO_BIN_EXE_sitewatch"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("SITEWATCH_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary runs");
+    Proc(child)
+}
+
+/// One site: its config, simulator, port and process.
+struct Site {
+    id: String,
+    config: PathBuf,
+    db: PathBuf,
+    port: u16,
+    sim: Simulator,
+    proc: Option<Proc>,
+}
+
+impl Site {
+    async fn new(dir: &Path, id: &str, nats_url: &str) -> Site {
+        let db = dir.join(format!("{id}.db"));
+        let sim = test_plant("sqlite://placeholder.db").await;
+        let port = free_port();
+        let text = format!(
+            r#"
+[site]
+id = "{id}"
+name = "Estate {id}"
+
+[http]
+listen = "127.0.0.1:{port}"
+
+[database]
+url = "sqlite://{db}"
+
+[central]
+url = "{nats_url}"
+history = "all"
+
+[[devices]]
+id = "pump_1"
+name = "Pump 1"
+profile = "abb_acs580"
+modbus = {{ address = "{sim}", unit_id = 3, poll_interval = "100ms", timeout = "200ms", comm_loss_after = 2 }}
+
+[[devices]]
+id = "fire_panel"
+name = "Fire panel"
+profile = "fire_panel_gateway"
+modbus = {{ address = "{sim}", unit_id = 4, poll_interval = "100ms", timeout = "200ms", comm_loss_after = 2 }}
+"#,
+            db = db.display(),
+            sim = sim.addr(),
+        );
+        let config = dir.join(format!("{id}.toml"));
+        std::fs::write(&config, text).expect("write site config");
+        let mut site = Site {
+            id: id.into(),
+            config,
+            db,
+            port,
+            sim,
+            proc: None,
+        };
+        site.start().await;
+        site
+    }
+
+    async fn start(&mut self) {
+        let config = self.config.to_str().expect("utf-8").to_owned();
+        self.proc = Some(sitewatch(&["serve", "--config", &config]));
+        let url = self.url("/healthz");
+        eventually("the site answers", LONG, || async {
+            reqwest::get(&url).await.ok().filter(|r| r.status().is_success())
+        })
+        .await;
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    async fn post(&self, path: &str, body: serde_json::Value) -> u16 {
+        let resp = reqwest::Client::new()
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        resp.status().as_u16()
+    }
+
+    /// A count from the site's own SQLite file (read beside the running daemon: WAL).
+    async fn count(&self, sql: &str) -> i64 {
+        let url = format!("sqlite://{}?mode=ro", self.db.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("open site db");
+        let n: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or(0);
+        let _ = conn.close().await;
+        n
+    }
+
+    /// Rows waiting to be forwarded.
+    async fn unsent(&self) -> i64 {
+        self.count("select count(*) from outbox where channel = 'central' and sent_ms is null")
+            .await
+    }
+
+    /// Forwarded rows still on site (not yet behind the centre's watermark).
+    async fn kept_after_forwarding(&self) -> i64 {
+        self.count("select count(*) from outbox where channel = 'central' and sent_ms is not null")
+            .await
+    }
+
+    /// The site's last outbox id (every outbox row is a central record here).
+    async fn last_id(&self) -> i64 {
+        self.count("select coalesce(max(seq), 0) from sqlite_sequence where name = 'outbox'")
+            .await
+    }
+
+    async fn activity(&self, n: usize, tag: &str) {
+        for i in 0..n {
+            let body = json!({
+                "kind": {"type": "repair", "emergency": false},
+                "channel": "hotline",
+                "unit": "1-0301",
+                "owner": "王芳",
+                "summary": format!("{tag} leak {i}"),
+                "received_by": "desk-chen"
+            });
+            assert_eq!(self.post("/api/v1/requests", body).await, 201);
+            self.sim.set(3, "fault", (i % 2) as f64);
+        }
+    }
+}
+
+/// The central database: counts per site.
+struct Centre {
+    url: String,
+}
+
+impl Centre {
+    async fn one(&self, sql: &str, site: &str) -> i64 {
+        let mut conn = sqlx::PgConnection::connect(&self.url)
+            .await
+            .expect("central db");
+        let n: i64 = sqlx::query_scalar(sql)
+            .bind(site)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or(-1);
+        let _ = conn.close().await;
+        n
+    }
+
+    /// Rows held for `site`, records and history.
+    async fn rows(&self, site: &str) -> i64 {
+        self.one(
+            "select (select count(*) from central_records where site_id = $1) \
+             + (select count(*) from central_history where site_id = $1)",
+            site,
+        )
+        .await
+    }
+
+    /// Distinct record ids held for `site`, and the highest.
+    async fn ids(&self, site: &str) -> (i64, i64) {
+        let distinct = self
+            .one(
+                "select count(distinct record_id) from (select record_id from central_records \
+                 where site_id = $1 union all select record_id from central_history where site_id = $1) x",
+                site,
+            )
+            .await;
+        let max = self
+            .one(
+                "select coalesce(max(record_id), 0) from (select record_id from central_records \
+                 where site_id = $1 union all select record_id from central_history where site_id = $1) x",
+                site,
+            )
+            .await;
+        (distinct, max)
+    }
+}
+
+fn central_process(config: &Path) -> Proc {
+    sitewatch(&["central", "--config", config.to_str().expect("utf-8")])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_record_of_three_sites_reaches_the_centre_exactly_once_across_outages_and_kills() {
+    let dir = tempfile::tempdir().expect("dir");
+    let nats_port = free_port();
+    let nats_dir = dir.path().join("nats");
+    let mut server = nats(nats_port, &nats_dir);
+    let nats_url = format!("nats://127.0.0.1:{nats_port}");
+    let db = fresh_db(Db::Postgres).await;
+    let centre = Centre { url: db.url.clone() };
+    let central_toml = dir.path().join("central.toml");
+    let central_port = free_port();
+    std::fs::write(
+        &central_toml,
+        format!(
+            "[nats]\nurl = \"{nats_url}\"\n\n[database]\nurl = \"{}\"\n\n[http]\nlisten = \"127.0.0.1:{central_port}\"\n",
+            db.url
+        ),
+    )
+    .expect("write central config");
+    let mut consumer = central_process(&central_toml);
+
+    let mut sites = Vec::new();
+    for id in ["north", "south", "east"] {
+        let site = Site::new(dir.path(), id, &nats_url).await;
+        let csv = three_units();
+        let resp = reqwest::Client::new()
+            .post(site.url("/api/v1/units/import"))
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .expect("import");
+        assert_eq!(resp.status().as_u16(), 200);
+        site.activity(3, "before").await;
+        sites.push(site);
+    }
+    for site in &sites {
+        eventually("the centre hears every site", LONG, || async {
+            (centre.rows(&site.id).await > 0).then_some(())
+        })
+        .await;
+    }
+
+    // The link is cut: records queue on each site while it keeps working.
+    server.kill();
+    for site in &sites {
+        site.activity(5, "outage").await;
+    }
+    // One site dies hard during the outage and comes back on its own buffer.
+    sites[1].proc.as_mut().expect("running").kill();
+    sites[1].start().await;
+    sites[1].activity(2, "restarted").await;
+    for site in &sites {
+        eventually("thousands of records queue on each site", LONG, || async {
+            (site.unsent().await >= 1000).then_some(())
+        })
+        .await;
+    }
+
+    // The link returns; the consumer dies while draining and is started again.
+    server = nats(nats_port, &nats_dir);
+    let before: i64 = {
+        let mut sum = 0;
+        for s in &sites {
+            sum += centre.rows(&s.id).await;
+        }
+        sum
+    };
+    eventually("the centre drains", LONG, || async {
+        let mut sum = 0;
+        for s in &sites {
+            sum += centre.rows(&s.id).await;
+        }
+        (sum > before).then_some(())
+    })
+    .await;
+    consumer.kill();
+    // With the consumer down, JetStream still takes the sites' records, and the sites
+    // keep what they forwarded: no watermark covers it yet.
+    eventually("forwarded rows wait on site for the watermark", LONG, || async {
+        (sites[0].kept_after_forwarding().await >= 500).then_some(())
+    })
+    .await;
+    consumer = central_process(&central_toml);
+
+    // Quiet the plants, then every record is at the centre once.
+    for site in &sites {
+        site.sim.stop();
+    }
+    for site in &sites {
+        let (distinct, max, last, rows) = eventually("every record once", LONG, || async {
+            let last = site.last_id().await;
+            let (distinct, max) = centre.ids(&site.id).await;
+            let rows = centre.rows(&site.id).await;
+            let left = site.count("select count(*) from outbox").await;
+            let stable = last > 0 && max == last && left == 0;
+            stable.then_some((distinct, max, last, rows))
+        })
+        .await;
+        assert_eq!(max, last, "{}: the centre has the site's last record", site.id);
+        assert_eq!(distinct, last, "{}: ids 1..={last} each present", site.id);
+        assert_eq!(rows, last, "{}: no record twice", site.id);
+        let requests = site
+            .count("select count(*) from events where kind = 'request'")
+            .await;
+        let at_centre = centre
+            .one(
+                "select count(*) from central_records where site_id = $1 and kind = 'request'",
+                &site.id,
+            )
+            .await;
+        assert_eq!(at_centre, requests, "{}: every request entry", site.id);
+    }
+    let fleet: serde_json::Value =
+        reqwest::get(format!("http://127.0.0.1:{central_port}/api/v1/fleet"))
+            .await
+            .expect("fleet")
+            .json()
+            .await
+            .expect("json");
+    let listed: Vec<&str> = fleet
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["site"].as_str())
+        .collect();
+    assert_eq!(listed, ["east", "north", "south"], "{fleet}");
+    drop(consumer);
+    drop(server);
+}
