@@ -7,14 +7,18 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer::pull, kv, stream};
+use async_nats::jetstream;
 use futures_util::StreamExt as _;
+use serde_json::json;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use super::db::{self, Incoming};
 use super::metrics::FleetMetrics;
-use crate::outbox::jetstream::{DUPLICATE_WINDOW, RECORD_HEADER, STREAM, SUBJECTS, WATERMARKS};
+use crate::outbox::jetstream::{
+    DUPLICATE_WINDOW, RECORD_HEADER, STREAM, SUBJECTS, WATERMARKS, WATERMARKS_STREAM, api,
+    watermark_subject,
+};
 
 /// The durable consumer's name.
 pub const DURABLE: &str = "central";
@@ -22,6 +26,10 @@ pub const DURABLE: &str = "central";
 const BATCH: usize = 1000;
 /// Longest a pull waits for a full batch.
 const PULL_WAIT: Duration = Duration::from_millis(500);
+/// How much longer than its own expiry a pull may take before it counts as lost.
+const PULL_GRACE: Duration = Duration::from_secs(5);
+/// How long JetStream waits for an ack before it delivers again.
+const ACK_WAIT: Duration = Duration::from_secs(30);
 /// Longest pause between tries while NATS or PostgreSQL is away.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -36,30 +44,48 @@ pub struct Consumer {
     pub metrics: FleetMetrics,
 }
 
-/// The stream and the watermark bucket, made if missing (the centre owns their config).
-pub async fn declare(js: &jetstream::Context) -> anyhow::Result<(stream::Stream, kv::Store)> {
-    let stream = js
-        .get_or_create_stream(stream::Config {
-            name: STREAM.into(),
-            subjects: vec![SUBJECTS.into()],
-            storage: stream::StorageType::File,
-            duplicate_window: DUPLICATE_WINDOW,
-            ..Default::default()
-        })
-        .await?;
-    let bucket = match js.get_key_value(WATERMARKS).await {
-        Ok(b) => b,
-        Err(_) => {
-            js.create_key_value(kv::Config {
-                bucket: WATERMARKS.into(),
-                history: 1,
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
-            .await?
-        }
-    };
-    Ok((stream, bucket))
+/// The stream, the watermark bucket and the durable consumer, made if missing (the
+/// centre owns their config). By hand: see [`api`].
+pub async fn declare(client: &async_nats::Client) -> anyhow::Result<()> {
+    let window = DUPLICATE_WINDOW.as_nanos() as u64;
+    let stream = json!({
+        "name": STREAM, "subjects": [SUBJECTS], "storage": "file", "retention": "limits",
+        "discard": "old", "num_replicas": 1, "max_consumers": -1, "max_msgs": -1,
+        "max_bytes": -1, "max_age": 0, "max_msg_size": -1, "duplicate_window": window,
+    });
+    create_stream(client, STREAM, &stream).await?;
+    let bucket = json!({
+        "name": WATERMARKS_STREAM, "subjects": [format!("$KV.{WATERMARKS}.>")],
+        "storage": "file", "retention": "limits", "discard": "new", "num_replicas": 1,
+        "max_consumers": -1, "max_msgs": -1, "max_bytes": -1, "max_age": 0,
+        "max_msg_size": -1, "max_msgs_per_subject": 1, "allow_rollup_hdrs": true,
+        "deny_delete": true, "duplicate_window": window,
+    });
+    create_stream(client, WATERMARKS_STREAM, &bucket).await?;
+    let consumer = json!({
+        "stream_name": STREAM,
+        "config": {
+            "durable_name": DURABLE, "ack_policy": "explicit", "deliver_policy": "all",
+            "replay_policy": "instant", "ack_wait": ACK_WAIT.as_nanos() as u64,
+            "max_ack_pending": 20_000, "max_waiting": 512,
+        },
+    });
+    let subject = format!("$JS.API.CONSUMER.DURABLE.CREATE.{STREAM}.{DURABLE}");
+    api(client, subject, &consumer).await?;
+    Ok(())
+}
+
+/// Creates a stream; one already there with this config is fine.
+async fn create_stream(
+    client: &async_nats::Client,
+    name: &str,
+    config: &serde_json::Value,
+) -> anyhow::Result<()> {
+    match api(client, format!("$JS.API.STREAM.CREATE.{name}"), config).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.to_string().contains("10058") => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 impl Consumer {
@@ -73,12 +99,12 @@ impl Consumer {
             Ok(c) => c,
             Err(e) => return tracing::error!(error = %e, "central NATS url refused"),
         };
-        let js = jetstream::new(client);
+        let js = jetstream::new(client.clone());
         let mut backoff = Duration::from_millis(200);
         while !cancel.is_cancelled() {
             let result = tokio::select! {
                 () = cancel.cancelled() => break,
-                r = self.consume(&js, &cancel) => r,
+                r = self.consume(&client, &js, &cancel) => r,
             };
             if let Err(e) = result {
                 self.metrics.connected(false);
@@ -93,40 +119,24 @@ impl Consumer {
     }
 
     /// Declares, then applies batches until something fails.
-    async fn consume(&self, js: &jetstream::Context, cancel: &CancellationToken) -> anyhow::Result<()> {
-        let (stream, bucket) = declare(js).await?;
-        let consumer = stream
-            .get_or_create_consumer(
-                DURABLE,
-                pull::Config {
-                    durable_name: Some(DURABLE.into()),
-                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                    ack_wait: Duration::from_secs(30),
-                    max_ack_pending: 20_000,
-                    ..Default::default()
-                },
-            )
-            .await?;
+    async fn consume(
+        &self,
+        client: &async_nats::Client,
+        js: &jetstream::Context,
+        cancel: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        declare(client).await?;
         self.metrics.connected(true);
         let mut known = BTreeMap::new();
         for (site, mark) in db::watermarks(&self.pool).await? {
-            put_watermark(&bucket, &site, mark).await;
+            put_watermark(js, &site, mark).await;
             known.insert(site, mark);
         }
         db::make_partitions(&self.pool, chrono::Utc::now()).await;
         while !cancel.is_cancelled() {
-            let mut batch = consumer
-                .batch()
-                .max_messages(BATCH)
-                .expires(PULL_WAIT)
-                .messages()
-                .await?;
-            let mut messages = Vec::new();
-            while let Some(m) = batch.next().await {
-                messages.push(m.map_err(|e| anyhow::anyhow!(e))?);
-            }
+            let messages = pull(client).await?;
             if !messages.is_empty() {
-                self.apply(&messages, &bucket, &mut known).await?;
+                self.apply(client, js, &messages, &mut known).await;
             }
         }
         Ok(())
@@ -135,25 +145,25 @@ impl Consumer {
     /// Applies one batch, acknowledges it and publishes the watermarks that moved.
     async fn apply(
         &self,
-        messages: &[jetstream::Message],
-        bucket: &kv::Store,
+        client: &async_nats::Client,
+        js: &jetstream::Context,
+        messages: &[async_nats::Message],
         known: &mut BTreeMap<String, i64>,
-    ) -> anyhow::Result<()> {
+    ) {
         let records: Vec<Incoming> = messages.iter().filter_map(|m| self.parse(m)).collect();
         let now = chrono::Utc::now().timestamp_millis();
         let marks = self.commit(&records, now).await;
-        for m in messages {
+        for reply in messages.iter().filter_map(|m| m.reply.clone()) {
             // A lost ack only redelivers a record already applied.
-            let _ = m.ack().await;
+            let _ = client.publish(reply, "+ACK".into()).await;
         }
         self.metrics.applied(records.len());
         for (site, mark) in marks {
             if known.get(&site).is_none_or(|k| *k < mark) {
-                put_watermark(bucket, &site, mark).await;
+                put_watermark(js, &site, mark).await;
                 known.insert(site, mark);
             }
         }
-        Ok(())
     }
 
     /// Commits `records`, trying again until the database takes them (nothing is
@@ -174,7 +184,7 @@ impl Consumer {
     }
 
     /// A message as a record; `None` (counted) when it is not one.
-    fn parse(&self, m: &jetstream::Message) -> Option<Incoming> {
+    fn parse(&self, m: &async_nats::Message) -> Option<Incoming> {
         let parsed = parse(&m.subject, m.headers.as_ref(), &m.payload);
         if parsed.is_none() {
             self.metrics.rejected();
@@ -206,8 +216,42 @@ fn parse(subject: &str, headers: Option<&async_nats::HeaderMap>, payload: &[u8])
     })
 }
 
-async fn put_watermark(bucket: &kv::Store, site: &str, mark: i64) {
-    if let Err(e) = bucket.put(site, mark.to_string().into()).await {
+/// One pull of up to [`BATCH`] messages, waiting at most [`PULL_WAIT`] for them: the
+/// server ends it with a status (408 expired, 404 none), or it is full.
+async fn pull(client: &async_nats::Client) -> anyhow::Result<Vec<async_nats::Message>> {
+    let inbox = client.new_inbox();
+    let mut replies = client.subscribe(inbox.clone()).await?;
+    let request = json!({"batch": BATCH, "expires": PULL_WAIT.as_nanos() as u64});
+    let subject = format!("$JS.API.CONSUMER.MSG.NEXT.{STREAM}.{DURABLE}");
+    client
+        .publish_with_reply(subject, inbox, request.to_string().into())
+        .await?;
+    let mut messages = Vec::new();
+    // A pull lost with the connection never ends by itself: bounded.
+    let deadline = tokio::time::Instant::now() + PULL_WAIT + PULL_GRACE;
+    while messages.len() < BATCH {
+        let next = tokio::time::timeout_at(deadline, replies.next()).await;
+        match next {
+            Ok(Some(m)) if m.status.is_none() => messages.push(m),
+            Ok(Some(_status)) => break,
+            Ok(None) => anyhow::bail!("pull subscription closed"),
+            Err(_) if messages.is_empty() => anyhow::bail!("pull not answered"),
+            Err(_) => break,
+        }
+    }
+    let _ = replies.unsubscribe().await;
+    Ok(messages)
+}
+
+/// Puts `site`'s watermark in the bucket and waits for JetStream to keep it.
+async fn put_watermark(js: &jetstream::Context, site: &str, mark: i64) {
+    let put = async {
+        js.publish(watermark_subject(site), mark.to_string().into())
+            .await?
+            .await
+            .map_err(anyhow::Error::from)
+    };
+    if let Err(e) = put.await {
         tracing::warn!(error = %e, site, "cannot publish the watermark; the site purges later");
     }
 }

@@ -83,9 +83,10 @@ pub async fn apply(
     let mut tx = pool.begin().await?;
     let (history, rest): (Vec<&Incoming>, Vec<&Incoming>) =
         batch.iter().partition(|r| r.kind == "reading");
-    let (states, records): (Vec<&Incoming>, Vec<&Incoming>) =
-        rest.into_iter().partition(|r| r.kind == "state");
-    for chunk in records.chunks(1000) {
+    // Book snapshots are records too (every id a site sent is kept once); the latest of
+    // each book is also kept apart, for the fleet view.
+    let states: Vec<&Incoming> = rest.iter().copied().filter(|r| r.kind == "state").collect();
+    for chunk in rest.chunks(1000) {
         insert_records(&mut tx, chunk, now_ms).await?;
     }
     for chunk in history.chunks(2000) {

@@ -31,6 +31,8 @@ pub const SUBJECTS: &str = "sitewatch.rec.>";
 /// The key-value bucket of the centre's watermarks, one key per site: the highest row
 /// id the centre has committed.
 pub const WATERMARKS: &str = "sitewatch_watermarks";
+/// The stream behind that bucket (JetStream's key-value convention).
+pub const WATERMARKS_STREAM: &str = "KV_sitewatch_watermarks";
 /// The header carrying the row's id.
 pub const RECORD_HEADER: &str = "Sitewatch-Record";
 /// JetStream forgets message ids after this (its default); an outage is longer, which is
@@ -42,6 +44,27 @@ pub fn subject(site: &str, kind: &str) -> String {
     format!("sitewatch.rec.{site}.{kind}")
 }
 
+/// The subject of `site`'s watermark in the bucket.
+pub fn watermark_subject(site: &str) -> String {
+    format!("$KV.{WATERMARKS}.{site}")
+}
+
+/// A JetStream API request by hand, its answer as JSON; an answer with `error` is an
+/// error. (async-nats 0.52 cannot read the stream and consumer info Debian's
+/// nats-server 2.9 sends, so the few API calls that return one are made here.)
+pub async fn api(
+    client: &async_nats::Client,
+    subject: String,
+    body: &serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let answer = client.request(subject, body.to_string().into()).await?;
+    let value: serde_json::Value = serde_json::from_slice(&answer.payload)?;
+    match value.get("error") {
+        Some(e) => anyhow::bail!("JetStream API: {e}"),
+        None => Ok(value),
+    }
+}
+
 /// Rows read and published at once.
 const BATCH: i64 = 500;
 /// How often the outbox is read when the last read found nothing.
@@ -50,6 +73,8 @@ const POLL: Duration = Duration::from_millis(200);
 const MEASURE: Duration = Duration::from_secs(2);
 /// Longest pause between tries while the centre cannot be reached.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Longest the watermark read may hold the buffer's measurement.
+const WATERMARK_WAIT: Duration = Duration::from_secs(1);
 /// The buffer's fill at which history stops being forwarded (records still are).
 const HISTORY_STOP: f64 = 0.9;
 /// The fill at which the buffer warns (and the alarm rises).
@@ -94,7 +119,8 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    /// Forwards until `cancel`.
+    /// Forwards until `cancel`. Publishing may wait on the link for long; the buffer is
+    /// measured (and the gate set) beside it, never behind it.
     pub async fn run(self, cancel: CancellationToken) {
         let options = async_nats::ConnectOptions::new()
             .retry_on_initial_connect()
@@ -105,32 +131,44 @@ impl Forwarder {
             Err(e) => return tracing::error!(error = %e, url = %self.url, "central NATS url refused"),
         };
         let js = jetstream::new(client.clone());
+        tokio::join!(self.forward(&js, &cancel), self.measure_every(&client, &cancel));
+        let _ = tokio::time::timeout(Duration::from_secs(1), client.flush()).await;
+    }
+
+    /// Publishes rows as they come until `cancel`, backing off while the centre is away.
+    async fn forward(&self, js: &jetstream::Context, cancel: &CancellationToken) {
         let mut cursor = 0_i64;
         let mut backoff = POLL;
-        let mut measure = tokio::time::interval(MEASURE);
+        while !cancel.is_cancelled() {
+            let more = tokio::select! {
+                () = cancel.cancelled() => break,
+                more = self.pump(js, &mut cursor) => more,
+            };
+            match more {
+                Ok(true) => backoff = POLL,
+                Ok(false) => {
+                    backoff = POLL;
+                    pause(cancel, POLL).await;
+                }
+                Err(()) => {
+                    pause(cancel, backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Measures the buffer every [`MEASURE`] until `cancel`.
+    async fn measure_every(&self, client: &async_nats::Client, cancel: &CancellationToken) {
+        let mut tick = tokio::time::interval(MEASURE);
         loop {
             tokio::select! {
                 () = cancel.cancelled() => break,
-                _ = measure.tick() => self.measure(&js).await,
-                more = self.pump(&js, &mut cursor) => match more {
-                    Ok(true) => backoff = POLL,
-                    Ok(false) => self.pause(&cancel, POLL).await,
-                    Err(()) => {
-                        self.pause(&cancel, backoff).await;
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
-                    }
-                },
+                _ = tick.tick() => {}
             }
-            self.metrics
-                .connected(client.connection_state() == async_nats::connection::State::Connected);
-        }
-        let _ = client.flush().await;
-    }
-
-    async fn pause(&self, cancel: &CancellationToken, d: Duration) {
-        tokio::select! {
-            () = cancel.cancelled() => {}
-            () = tokio::time::sleep(d) => {}
+            let up = client.connection_state() == async_nats::connection::State::Connected;
+            self.metrics.connected(up);
+            self.measure(client, up).await;
         }
     }
 
@@ -205,8 +243,10 @@ impl Forwarder {
 
     /// Reads the centre's watermark and purges behind it, then measures the buffer and
     /// sets the gate.
-    async fn measure(&self, js: &jetstream::Context) {
-        if let Some(watermark) = self.watermark(js).await {
+    async fn measure(&self, client: &async_nats::Client, connected: bool) {
+        let read = tokio::time::timeout(WATERMARK_WAIT, self.watermark(client));
+        let watermark = if connected { read.await.ok().flatten() } else { None };
+        if let Some(watermark) = watermark {
             self.metrics.watermark(watermark);
             match self.store.purge_central(watermark).await {
                 Ok(n) => self.metrics.purged(n),
@@ -231,9 +271,20 @@ impl Forwarder {
     }
 
     /// The centre's watermark for this site, when the bucket and key exist.
-    async fn watermark(&self, js: &jetstream::Context) -> Option<i64> {
-        let kv = js.get_key_value(WATERMARKS).await.ok()?;
-        let value = kv.get(self.site.as_str()).await.ok()??;
-        std::str::from_utf8(&value).ok()?.trim().parse().ok()
+    async fn watermark(&self, client: &async_nats::Client) -> Option<i64> {
+        use base64::Engine as _;
+        let body = serde_json::json!({"last_by_subj": watermark_subject(&self.site)});
+        let subject = format!("$JS.API.STREAM.MSG.GET.{WATERMARKS_STREAM}");
+        let answer = api(client, subject, &body).await.ok()?;
+        let data = answer.pointer("/message/data")?.as_str()?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(data).ok()?;
+        std::str::from_utf8(&bytes).ok()?.trim().parse().ok()
+    }
+}
+
+async fn pause(cancel: &CancellationToken, d: Duration) {
+    tokio::select! {
+        () = cancel.cancelled() => {}
+        () = tokio::time::sleep(d) => {}
     }
 }
