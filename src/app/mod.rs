@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::supervisor::Supervisor;
 use crate::config::Config;
+use crate::config::central::HistoryLevel;
 use crate::devices::modbus::{self, Bus};
 use crate::devices::mqtt::MqttMetrics;
 use crate::devices::mqtt::{self, MqttSource};
@@ -24,11 +25,10 @@ use crate::health::TaskHealth;
 use crate::http::{self, AppState, HttpMetrics};
 use crate::metrics::Registry;
 use crate::notify::NotifyMetrics;
-use crate::config::central::HistoryLevel;
 use crate::outbox::jetstream::{Bounds, Forwarder};
+use crate::outbox::mqtt::{Publisher, topic_prefix};
 use crate::outbox::{CentralMetrics, OutboxMetrics};
 use crate::store::central::{Feed, Gate, History};
-use crate::outbox::mqtt::{Publisher, topic_prefix};
 use crate::store::{PointKeys, Store, StoreMetrics, writer};
 
 /// How long shutdown may take before the rest is abandoned.
@@ -254,6 +254,7 @@ impl App {
                 },
                 metrics: CentralMetrics::register(&self.figures.registry),
                 clock: self.clock.clone(),
+                engine: handle.clone(),
             };
             tasks.spawn("central_forwarder", forwarder.run(cancel.clone()));
         }

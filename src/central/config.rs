@@ -140,7 +140,10 @@ mod tests {
             .expect_err("refused")
             .to_string();
         assert!(err.contains("central.toml:1:1: `url` `http://x`"), "{err}");
-        assert!(err.contains("central.toml:4:1: the central database must be PostgreSQL"), "{err}");
+        assert!(
+            err.contains("central.toml:4:1: the central database must be PostgreSQL"),
+            "{err}"
+        );
     }
 
     #[test]

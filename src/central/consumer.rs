@@ -29,7 +29,7 @@ const PULL_WAIT: Duration = Duration::from_millis(500);
 /// How much longer than its own expiry a pull may take before it counts as lost.
 const PULL_GRACE: Duration = Duration::from_secs(5);
 /// How long JetStream waits for an ack before it delivers again.
-const ACK_WAIT: Duration = Duration::from_secs(30);
+const ACK_WAIT: Duration = Duration::from_secs(10);
 /// Longest pause between tries while NATS or PostgreSQL is away.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -71,8 +71,14 @@ pub async fn declare(client: &async_nats::Client) -> anyhow::Result<()> {
         },
     });
     let subject = format!("$JS.API.CONSUMER.DURABLE.CREATE.{STREAM}.{DURABLE}");
-    api(client, subject, &consumer).await?;
-    Ok(())
+    match api(client, subject, &consumer).await {
+        // Made before with other settings (an older version): it is used as it is.
+        Err(e) if e.to_string().contains("10013") => {
+            tracing::warn!(error = %e, "central consumer kept with its earlier settings");
+            Ok(())
+        }
+        other => other.map(drop),
+    }
 }
 
 /// Creates a stream; one already there with this config is fine.
@@ -195,7 +201,11 @@ impl Consumer {
 }
 
 /// `sitewatch.rec.{site}.{kind}`, the record id header and the envelope.
-fn parse(subject: &str, headers: Option<&async_nats::HeaderMap>, payload: &[u8]) -> Option<Incoming> {
+fn parse(
+    subject: &str,
+    headers: Option<&async_nats::HeaderMap>,
+    payload: &[u8],
+) -> Option<Incoming> {
     let mut parts = subject.strip_prefix("sitewatch.rec.")?.splitn(2, '.');
     let (site, kind) = (parts.next()?, parts.next()?);
     let id = headers?.get(RECORD_HEADER)?.as_str().parse().ok()?;
@@ -266,9 +276,15 @@ mod tests {
         h.insert(RECORD_HEADER, "42");
         let body = br#"{"at_ms": 1000, "subject": "pump_1.fault", "body": {"x": 1}}"#;
         let r = parse("sitewatch.rec.north.alarm", Some(&h), body).expect("a record");
-        assert_eq!((r.site.as_str(), r.id, r.kind.as_str()), ("north", 42, "alarm"));
+        assert_eq!(
+            (r.site.as_str(), r.id, r.kind.as_str()),
+            ("north", 42, "alarm")
+        );
         assert_eq!(r.subject, "pump_1.fault");
-        assert!(parse("sitewatch.rec.north.alarm", None, body).is_none(), "no id, no record");
+        assert!(
+            parse("sitewatch.rec.north.alarm", None, body).is_none(),
+            "no id, no record"
+        );
         assert!(parse("other.north.alarm", Some(&h), body).is_none());
     }
 }

@@ -139,7 +139,10 @@ async fn insert_records(
     Ok(())
 }
 
-async fn insert_history(tx: &mut sqlx::PgConnection, rows: &[&Incoming]) -> Result<(), sqlx::Error> {
+async fn insert_history(
+    tx: &mut sqlx::PgConnection,
+    rows: &[&Incoming],
+) -> Result<(), sqlx::Error> {
     let mut q: QueryBuilder<Postgres> =
         QueryBuilder::new("insert into central_history (site_id, record_id, at, point, value) ");
     q.push_values(rows, |mut b, r| {

@@ -21,6 +21,7 @@ use sitewatch_core::clock::Clock;
 use tokio_util::sync::CancellationToken;
 
 use super::metrics::CentralMetrics;
+use crate::engine::EngineHandle;
 use crate::store::central::{Buffered, CHANNEL, Gate};
 use crate::store::{Queued, Store};
 
@@ -116,6 +117,8 @@ pub struct Forwarder {
     pub metrics: CentralMetrics,
     /// The site's clock (buffer age).
     pub clock: Arc<dyn Clock>,
+    /// The engine, told when the buffer crosses 80 % (its alarm).
+    pub engine: EngineHandle,
 }
 
 impl Forwarder {
@@ -128,10 +131,15 @@ impl Forwarder {
             .max_reconnects(None);
         let client = match options.connect(self.url.as_str()).await {
             Ok(c) => c,
-            Err(e) => return tracing::error!(error = %e, url = %self.url, "central NATS url refused"),
+            Err(e) => {
+                return tracing::error!(error = %e, url = %self.url, "central NATS url refused");
+            }
         };
         let js = jetstream::new(client.clone());
-        tokio::join!(self.forward(&js, &cancel), self.measure_every(&client, &cancel));
+        tokio::join!(
+            self.forward(&js, &cancel),
+            self.measure_every(&client, &cancel)
+        );
         let _ = tokio::time::timeout(Duration::from_secs(1), client.flush()).await;
     }
 
@@ -161,6 +169,7 @@ impl Forwarder {
     /// Measures the buffer every [`MEASURE`] until `cancel`.
     async fn measure_every(&self, client: &async_nats::Client, cancel: &CancellationToken) {
         let mut tick = tokio::time::interval(MEASURE);
+        let mut filling = None;
         loop {
             tokio::select! {
                 () = cancel.cancelled() => break,
@@ -168,7 +177,13 @@ impl Forwarder {
             }
             let up = client.connection_state() == async_nats::connection::State::Connected;
             self.metrics.connected(up);
-            self.measure(client, up).await;
+            let Some(fill) = self.measure(client, up).await else {
+                continue;
+            };
+            let now = fill >= WARN_AT;
+            if filling != Some(now) && self.engine.forward_buffer(now).await.is_ok() {
+                filling = Some(now);
+            }
         }
     }
 
@@ -229,7 +244,10 @@ impl Forwarder {
         }
         let (ids, acks): (Vec<i64>, Vec<_>) = pending.into_iter().unzip();
         let mut acked = Vec::with_capacity(ids.len());
-        for (id, ack) in ids.into_iter().zip(join_all(acks.into_iter().map(|a| a.into_future())).await) {
+        for (id, ack) in ids
+            .into_iter()
+            .zip(join_all(acks.into_iter().map(|a| a.into_future())).await)
+        {
             match ack {
                 Ok(_) => acked.push(id),
                 Err(e) => {
@@ -243,9 +261,14 @@ impl Forwarder {
 
     /// Reads the centre's watermark and purges behind it, then measures the buffer and
     /// sets the gate.
-    async fn measure(&self, client: &async_nats::Client, connected: bool) {
+    /// The buffer's fill, once measured.
+    async fn measure(&self, client: &async_nats::Client, connected: bool) -> Option<f64> {
         let read = tokio::time::timeout(WATERMARK_WAIT, self.watermark(client));
-        let watermark = if connected { read.await.ok().flatten() } else { None };
+        let watermark = if connected {
+            read.await.ok().flatten()
+        } else {
+            None
+        };
         if let Some(watermark) = watermark {
             self.metrics.watermark(watermark);
             match self.store.purge_central(watermark).await {
@@ -255,7 +278,10 @@ impl Forwarder {
         }
         let buffered = match self.store.central_buffered().await {
             Ok(b) => b,
-            Err(e) => return tracing::warn!(error = %e, "cannot measure the forward buffer"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot measure the forward buffer");
+                return None;
+            }
         };
         let now = self.clock.now().timestamp_millis();
         let fill = self.bounds.fill(&buffered, now);
@@ -268,6 +294,7 @@ impl Forwarder {
                 "central forward buffer filling: the link to the centre has been down long"
             );
         }
+        Some(fill)
     }
 
     /// The centre's watermark for this site, when the bucket and key exist.
@@ -277,7 +304,9 @@ impl Forwarder {
         let subject = format!("$JS.API.STREAM.MSG.GET.{WATERMARKS_STREAM}");
         let answer = api(client, subject, &body).await.ok()?;
         let data = answer.pointer("/message/data")?.as_str()?;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(data).ok()?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .ok()?;
         std::str::from_utf8(&bytes).ok()?.trim().parse().ok()
     }
 }

@@ -139,7 +139,8 @@ impl CentralMetrics {
     pub fn buffer(&self, b: &crate::store::central::Buffered, fill: f64, now: i64) {
         self.rows.set(b.rows);
         self.bytes.set(b.bytes);
-        self.age.set(b.oldest_ms.map_or(0, |o| (now - o).max(0) / 1000));
+        self.age
+            .set(b.oldest_ms.map_or(0, |o| (now - o).max(0) / 1000));
         self.fill.set(fill);
     }
 }

@@ -79,9 +79,7 @@ impl Gate {
     pub fn records(&self, n: usize) -> bool {
         let open = self.records.load(Ordering::Relaxed);
         if !open && n > 0 {
-            self.refused
-                .with_label_values(&["record"])
-                .inc_by(n as u64);
+            self.refused.with_label_values(&["record"]).inc_by(n as u64);
         }
         open
     }
