@@ -55,12 +55,21 @@ fn nats(port: u16, dir: &Path) -> Proc {
 }
 
 fn sitewatch(args: &[&str]) -> Proc {
+    // `CENTRAL_TEST_LOGS=dir` keeps each child's log there (for a failure's story).
+    let log = std::env::var_os("CENTRAL_TEST_LOGS").map(|dir| {
+        let name = args.join("_").replace(['/', '.'], "_");
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(Path::new(&dir).join(format!("{}.log", &name[name.len().saturating_sub(40)..])))
+            .expect("log file")
+    });
     let child = Command::new(env!("CARGO_BIN_EXE_sitewatch"))
         .args(args)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
         .env_remove("SITEWATCH_DATABASE_URL")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log.map_or_else(Stdio::null, Stdio::from))
         .spawn()
         .expect("binary runs");
     Proc(child)
@@ -356,6 +365,12 @@ async fn every_record_of_three_sites_reaches_the_centre_exactly_once_across_outa
             // A record in a pull the killed consumer never acknowledged comes again
             // after the consumer's ack wait: waited for, not assumed.
             let stable = last > 0 && max == last && distinct == last && left == 0;
+            if !stable {
+                eprintln!(
+                    "{}: last {last} max {max} distinct {distinct} left {left}",
+                    site.id
+                );
+            }
             stable.then_some((distinct, max, last, rows))
         })
         .await;
