@@ -43,3 +43,14 @@ create table central_state (
     body jsonb not null,
     primary key (site_id, name)
 );
+
+-- What the watermark may cover: per site and batch, the highest JetStream stream
+-- sequence and the highest record id committed. Once the durable consumer's ack floor
+-- (every message at or below it acknowledged, so committed) reaches a batch's sequence,
+-- its id may raise the site's watermark and the row goes.
+create table central_marks (
+    site_id text not null,
+    stream_seq bigint not null,
+    record_id bigint not null,
+    primary key (site_id, stream_seq)
+);

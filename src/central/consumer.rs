@@ -1,8 +1,11 @@
 //! The central consumer: a durable JetStream pull consumer on the sites' stream. Each
 //! batch is applied to PostgreSQL in one transaction (upserts keyed by site and record),
-//! acknowledged to JetStream only after the commit, and then each site's watermark (the
-//! highest record id committed) is put in the key-value bucket the sites read before they
-//! purge. A crash between commit and ack only redelivers what is already applied.
+//! acknowledged to JetStream only after the commit. Each site's watermark, put in the
+//! key-value bucket the sites read before they purge, is the highest record id of the
+//! batches at or below the durable consumer's ack floor (its stream sequence below which
+//! every message is acknowledged, so committed): a batch applied while messages before it
+//! wait for redelivery (a consumer killed mid-drain) does not raise it. A crash between
+//! commit and ack only redelivers what is already applied.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -139,46 +142,76 @@ impl Consumer {
             known.insert(site, mark);
         }
         db::make_partitions(&self.pool, chrono::Utc::now()).await;
+        // The highest stream sequence applied that no watermark covers yet (0: none).
+        let mut uncovered = 0;
         while !cancel.is_cancelled() {
             let messages = pull(client).await?;
             if !messages.is_empty() {
-                self.apply(client, js, &messages, &mut known).await;
+                uncovered = uncovered.max(self.apply(client, js, &messages).await);
+            }
+            if uncovered > 0 && self.advance(client, js, &mut known).await? >= uncovered {
+                uncovered = 0;
             }
         }
         Ok(())
     }
 
-    /// Applies one batch, acknowledges it and publishes the watermarks that moved.
+    /// Applies one batch and acknowledges it; its highest stream sequence.
     async fn apply(
         &self,
         client: &async_nats::Client,
         js: &jetstream::Context,
         messages: &[async_nats::Message],
-        known: &mut BTreeMap<String, i64>,
-    ) {
-        let records: Vec<Incoming> = messages.iter().filter_map(|m| self.parse(m)).collect();
+    ) -> i64 {
+        let records: Vec<Incoming> = messages.iter().filter_map(|m| self.parse(js, m)).collect();
         let now = chrono::Utc::now().timestamp_millis();
-        let marks = self.commit(&records, now).await;
+        self.commit(&records, now).await;
         for reply in messages.iter().filter_map(|m| m.reply.clone()) {
             // A lost ack only redelivers a record already applied.
             let _ = client.publish(reply, "+ACK".into()).await;
         }
         self.metrics.applied(records.len());
+        records.iter().map(|r| r.seq).max().unwrap_or(0)
+    }
+
+    /// Reads the consumer's ack floor, raises the watermarks it covers and publishes those
+    /// that moved; the ack floor.
+    async fn advance(
+        &self,
+        client: &async_nats::Client,
+        js: &jetstream::Context,
+        known: &mut BTreeMap<String, i64>,
+    ) -> anyhow::Result<i64> {
+        let subject = format!("$JS.API.CONSUMER.INFO.{STREAM}.{DURABLE}");
+        let info = api(client, subject, &json!({})).await?;
+        let floor = info
+            .pointer("/ack_floor/stream_seq")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0);
+        let marks = match db::advance(&self.pool, floor).await {
+            Ok(marks) => marks,
+            Err(e) => {
+                self.metrics.db_error();
+                tracing::warn!(error = %e, "cannot raise the watermarks; will retry");
+                return Ok(0);
+            }
+        };
         for (site, mark) in marks {
             if known.get(&site).is_none_or(|k| *k < mark) {
                 put_watermark(js, &site, mark).await;
                 known.insert(site, mark);
             }
         }
+        Ok(floor)
     }
 
     /// Commits `records`, trying again until the database takes them (nothing is
     /// acknowledged before it is kept).
-    async fn commit(&self, records: &[Incoming], now: i64) -> BTreeMap<String, i64> {
+    async fn commit(&self, records: &[Incoming], now: i64) {
         let mut backoff = Duration::from_millis(200);
         loop {
             match db::apply(&self.pool, records, now).await {
-                Ok(marks) => return marks,
+                Ok(()) => return,
                 Err(e) => {
                     self.metrics.db_error();
                     tracing::warn!(error = %e, "central database refused a batch; will retry");
@@ -190,8 +223,13 @@ impl Consumer {
     }
 
     /// A message as a record; `None` (counted) when it is not one.
-    fn parse(&self, m: &async_nats::Message) -> Option<Incoming> {
-        let parsed = parse(&m.subject, m.headers.as_ref(), &m.payload);
+    fn parse(&self, js: &jetstream::Context, m: &async_nats::Message) -> Option<Incoming> {
+        let message = jetstream::Message {
+            message: m.clone(),
+            context: js.clone(),
+        };
+        let seq = message.info().ok()?.stream_sequence as i64;
+        let parsed = parse(&m.subject, m.headers.as_ref(), &m.payload, seq);
         if parsed.is_none() {
             self.metrics.rejected();
             tracing::warn!(subject = %m.subject, "central message is not a record; dropped");
@@ -205,6 +243,7 @@ fn parse(
     subject: &str,
     headers: Option<&async_nats::HeaderMap>,
     payload: &[u8],
+    seq: i64,
 ) -> Option<Incoming> {
     let mut parts = subject.strip_prefix("sitewatch.rec.")?.splitn(2, '.');
     let (site, kind) = (parts.next()?, parts.next()?);
@@ -219,6 +258,7 @@ fn parse(
     Some(Incoming {
         site: site.to_owned(),
         id,
+        seq,
         kind: kind.to_owned(),
         at_ms: e.at_ms,
         subject: e.subject,
@@ -275,16 +315,16 @@ mod tests {
         let mut h = async_nats::HeaderMap::new();
         h.insert(RECORD_HEADER, "42");
         let body = br#"{"at_ms": 1000, "subject": "pump_1.fault", "body": {"x": 1}}"#;
-        let r = parse("sitewatch.rec.north.alarm", Some(&h), body).expect("a record");
+        let r = parse("sitewatch.rec.north.alarm", Some(&h), body, 7).expect("a record");
         assert_eq!(
             (r.site.as_str(), r.id, r.kind.as_str()),
             ("north", 42, "alarm")
         );
         assert_eq!(r.subject, "pump_1.fault");
         assert!(
-            parse("sitewatch.rec.north.alarm", None, body).is_none(),
+            parse("sitewatch.rec.north.alarm", None, body, 7).is_none(),
             "no id, no record"
         );
-        assert!(parse("other.north.alarm", Some(&h), body).is_none());
+        assert!(parse("other.north.alarm", Some(&h), body, 7).is_none());
     }
 }

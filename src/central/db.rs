@@ -18,6 +18,8 @@ pub struct Incoming {
     pub site: String,
     /// Its id at the site (the site's outbox row id).
     pub id: i64,
+    /// Its sequence in the JetStream stream.
+    pub seq: i64,
     /// Its kind (`alarm`, `scan`, `state`, `reading`…).
     pub kind: String,
     /// When it was decided (ms since the epoch).
@@ -74,12 +76,9 @@ pub async fn make_partitions(pool: &PgPool, now: DateTime<Utc>) {
     }
 }
 
-/// Applies `batch` in one transaction; returns the highest id committed per site.
-pub async fn apply(
-    pool: &PgPool,
-    batch: &[Incoming],
-    now_ms: i64,
-) -> Result<BTreeMap<String, i64>, sqlx::Error> {
+/// Applies `batch` in one transaction, with each site's highest stream sequence and id in
+/// `central_marks` (the watermark moves later, by [`advance`]).
+pub async fn apply(pool: &PgPool, batch: &[Incoming], now_ms: i64) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     let (history, rest): (Vec<&Incoming>, Vec<&Incoming>) =
         batch.iter().partition(|r| r.kind == "reading");
@@ -95,23 +94,57 @@ pub async fn apply(
     for s in &states {
         upsert_state(&mut tx, s).await?;
     }
-    let marks = high_marks(batch);
-    for (site, (id, last_ms)) in &marks {
-        upsert_site(&mut tx, site, *id, *last_ms, now_ms).await?;
+    for (site, m) in &high_marks(batch) {
+        upsert_site(&mut tx, site, m.last_ms, now_ms).await?;
+        sqlx::query(
+            "insert into central_marks (site_id, stream_seq, record_id) values ($1, $2, $3) \
+             on conflict do nothing",
+        )
+        .bind(site)
+        .bind(m.seq)
+        .bind(m.id)
+        .execute(&mut *tx)
+        .await?;
     }
-    tx.commit().await?;
-    Ok(marks.into_iter().map(|(s, (id, ..))| (s, id)).collect())
+    tx.commit().await
 }
 
-/// Per site: the highest id and the latest record time.
-fn high_marks(batch: &[Incoming]) -> BTreeMap<String, (i64, i64)> {
-    let mut marks: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+/// One site's highest figures in a batch.
+#[derive(Debug, Default)]
+struct High {
+    id: i64,
+    seq: i64,
+    last_ms: i64,
+}
+
+/// Per site: the highest id, stream sequence and record time.
+fn high_marks(batch: &[Incoming]) -> BTreeMap<String, High> {
+    let mut marks: BTreeMap<String, High> = BTreeMap::new();
     for r in batch {
-        let m = marks.entry(r.site.clone()).or_insert((0, 0));
-        m.0 = m.0.max(r.id);
-        m.1 = m.1.max(r.at_ms);
+        let m = marks.entry(r.site.clone()).or_default();
+        m.id = m.id.max(r.id);
+        m.seq = m.seq.max(r.seq);
+        m.last_ms = m.last_ms.max(r.at_ms);
     }
     marks
+}
+
+/// Raises the watermarks the consumer's ack floor now covers: every message at or below
+/// `ack_floor` is acknowledged, so committed, and a batch whose highest sequence is there
+/// was committed whole. The highest id of a batch applied later than messages still
+/// waiting for redelivery (a consumer killed mid-drain) waits until they are in. Returns
+/// the sites whose watermark was raised, with it.
+pub async fn advance(pool: &PgPool, ack_floor: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "with covered as (delete from central_marks where stream_seq <= $1 \
+           returning site_id, record_id), \
+         high as (select site_id, max(record_id) as mark from covered group by site_id) \
+         update central_sites s set watermark = greatest(s.watermark, high.mark) \
+         from high where s.site_id = high.site_id returning s.site_id, s.watermark",
+    )
+    .bind(ack_floor)
+    .fetch_all(pool)
+    .await
 }
 
 async fn insert_records(
@@ -180,21 +213,18 @@ async fn upsert_state(tx: &mut sqlx::PgConnection, r: &Incoming) -> Result<(), s
 async fn upsert_site(
     tx: &mut sqlx::PgConnection,
     site: &str,
-    id: i64,
     last_ms: i64,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into central_sites (site_id, first_ms, last_received_ms, last_record_ms, watermark) \
-         values ($1, $2, $2, $3, $4) \
+        "insert into central_sites (site_id, first_ms, last_received_ms, last_record_ms) \
+         values ($1, $2, $2, $3) \
          on conflict (site_id) do update set last_received_ms = excluded.last_received_ms, \
-         last_record_ms = greatest(central_sites.last_record_ms, excluded.last_record_ms), \
-         watermark = greatest(central_sites.watermark, excluded.watermark)",
+         last_record_ms = greatest(central_sites.last_record_ms, excluded.last_record_ms)",
     )
     .bind(site)
     .bind(now_ms)
     .bind(last_ms)
-    .bind(id)
     .execute(&mut *tx)
     .await?;
     Ok(())

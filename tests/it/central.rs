@@ -25,6 +25,23 @@ use crate::helpers::{Db, eventually, free_port, fresh_db, test_plant};
 use sitewatch::devices::simulator::Simulator;
 
 const LONG: Duration = Duration::from_secs(180);
+/// Longest one HTTP call or database query may take.
+const CALL: Duration = Duration::from_secs(20);
+
+/// `fut`, or a panic naming `what` when it takes longer than [`CALL`].
+async fn bounded<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(CALL, fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what} took longer than {CALL:?}"))
+}
+
+/// An HTTP client whose every call is bounded.
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(CALL)
+        .build()
+        .expect("http client")
+}
 
 /// A child process killed (SIGKILL) when dropped.
 struct Proc(Child);
@@ -64,12 +81,20 @@ fn sitewatch(args: &[&str]) -> Proc {
             .open(Path::new(&dir).join(format!("{}.log", &name[name.len().saturating_sub(40)..])))
             .expect("log file")
     });
+    // The daemon logs to stdout; both go to the log.
+    let (stdout, stderr) = match log {
+        Some(file) => (
+            Stdio::from(file.try_clone().expect("log file")),
+            Stdio::from(file),
+        ),
+        None => (Stdio::null(), Stdio::null()),
+    };
     let child = Command::new(env!("CARGO_BIN_EXE_sitewatch"))
         .args(args)
         .env("RUST_LOG", "info")
         .env_remove("SITEWATCH_DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(log.map_or_else(Stdio::null, Stdio::from))
+        .stdout(stdout)
+        .stderr(stderr)
         .spawn()
         .expect("binary runs");
     Proc(child)
@@ -140,7 +165,9 @@ modbus = {{ address = "{sim}", unit_id = 4, poll_interval = "100ms", timeout = "
         self.proc = Some(sitewatch(&["serve", "--config", &config]));
         let url = self.url("/healthz");
         eventually("the site answers", LONG, || async {
-            reqwest::get(&url)
+            http()
+                .get(&url)
+                .send()
                 .await
                 .ok()
                 .filter(|r| r.status().is_success())
@@ -153,27 +180,65 @@ modbus = {{ address = "{sim}", unit_id = 4, poll_interval = "100ms", timeout = "
     }
 
     async fn post(&self, path: &str, body: serde_json::Value) -> u16 {
-        let resp = reqwest::Client::new()
+        let resp = http()
             .post(self.url(path))
             .json(&body)
             .send()
             .await
-            .expect("post");
+            .unwrap_or_else(|e| panic!("{}: POST {path}: {e}", self.id));
         resp.status().as_u16()
     }
 
     /// A count from the site's own SQLite file (read beside the running daemon: WAL).
     async fn count(&self, sql: &str) -> i64 {
         let url = format!("sqlite://{}?mode=ro", self.db.display());
-        let mut conn = sqlx::SqliteConnection::connect(&url)
-            .await
-            .expect("open site db");
-        let n: i64 = sqlx::query_scalar(sql)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap_or(0);
-        let _ = conn.close().await;
-        n
+        bounded(&format!("{}: {sql}", self.id), async {
+            let mut conn = sqlx::SqliteConnection::connect(&url)
+                .await
+                .expect("open site db");
+            let n: i64 = sqlx::query_scalar(sql)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap_or(0);
+            let _ = conn.close().await;
+            n
+        })
+        .await
+    }
+
+    /// The outbox ids still on site.
+    async fn kept_ids(&self) -> Vec<i64> {
+        let url = format!("sqlite://{}?mode=ro", self.db.display());
+        bounded(&format!("{}: the outbox ids", self.id), async {
+            let mut conn = sqlx::SqliteConnection::connect(&url)
+                .await
+                .expect("open site db");
+            let ids = sqlx::query_scalar("select outbox_id from outbox")
+                .fetch_all(&mut conn)
+                .await
+                .expect("outbox ids");
+            let _ = conn.close().await;
+            ids
+        })
+        .await
+    }
+
+    /// Panics when the site has purged a record the centre does not hold. The site is
+    /// read first: a row gone from it then must be at the centre when read after.
+    async fn purged_only_what_the_centre_holds(&self, centre: &Centre) {
+        let last = self.last_id().await;
+        let kept: std::collections::HashSet<i64> = self.kept_ids().await.into_iter().collect();
+        let held: std::collections::HashSet<i64> = centre.record_ids(&self.id).await;
+        let early: Vec<i64> = (1..=last)
+            .filter(|id| !kept.contains(id) && !held.contains(id))
+            .collect();
+        assert!(
+            early.is_empty(),
+            "{}: {} rows purged before the centre held them, first {:?}",
+            self.id,
+            early.len(),
+            &early[..early.len().min(10)]
+        );
     }
 
     /// Rows waiting to be forwarded.
@@ -217,16 +282,39 @@ struct Centre {
 
 impl Centre {
     async fn one(&self, sql: &str, site: &str) -> i64 {
-        let mut conn = sqlx::PgConnection::connect(&self.url)
-            .await
-            .expect("central db");
-        let n: i64 = sqlx::query_scalar(sql)
+        bounded(&format!("centre: {sql}"), async {
+            let mut conn = sqlx::PgConnection::connect(&self.url)
+                .await
+                .expect("central db");
+            let n: i64 = sqlx::query_scalar(sql)
+                .bind(site)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap_or(-1);
+            let _ = conn.close().await;
+            n
+        })
+        .await
+    }
+
+    /// Every record id held for `site`, records and history.
+    async fn record_ids(&self, site: &str) -> std::collections::HashSet<i64> {
+        bounded(&format!("centre: {site}'s ids"), async {
+            let mut conn = sqlx::PgConnection::connect(&self.url)
+                .await
+                .expect("central db");
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "select record_id from central_records where site_id = $1 \
+                 union all select record_id from central_history where site_id = $1",
+            )
             .bind(site)
-            .fetch_one(&mut conn)
+            .fetch_all(&mut conn)
             .await
-            .unwrap_or(-1);
-        let _ = conn.close().await;
-        n
+            .expect("central ids");
+            let _ = conn.close().await;
+            ids.into_iter().collect()
+        })
+        .await
     }
 
     /// Rows held for `site`, records and history.
@@ -290,7 +378,7 @@ async fn every_record_of_three_sites_reaches_the_centre_exactly_once_across_outa
     for id in ["north", "south", "east"] {
         let site = Site::new(dir.path(), id, &nats_url).await;
         let csv = three_units();
-        let resp = reqwest::Client::new()
+        let resp = http()
             .post(site.url("/api/v1/units/import"))
             .header("content-type", "text/csv")
             .body(csv)
@@ -336,6 +424,7 @@ async fn every_record_of_three_sites_reaches_the_centre_exactly_once_across_outa
     eventually("the centre drains", LONG, || async {
         let mut sum = 0;
         for s in &sites {
+            s.purged_only_what_the_centre_holds(&centre).await;
             sum += centre.rows(&s.id).await;
         }
         (sum > before).then_some(())
@@ -347,7 +436,10 @@ async fn every_record_of_three_sites_reaches_the_centre_exactly_once_across_outa
     eventually(
         "forwarded rows wait on site for the watermark",
         LONG,
-        || async { (sites[0].kept_after_forwarding().await >= 500).then_some(()) },
+        || async {
+            sites[0].purged_only_what_the_centre_holds(&centre).await;
+            (sites[0].kept_after_forwarding().await >= 500).then_some(())
+        },
     )
     .await;
     consumer = central_process(&central_toml);
@@ -358,6 +450,8 @@ async fn every_record_of_three_sites_reaches_the_centre_exactly_once_across_outa
     }
     for site in &sites {
         let (distinct, max, last, rows) = eventually("every record once", LONG, || async {
+            // The consumer restarted: redeliveries sit below later batches.
+            site.purged_only_what_the_centre_holds(&centre).await;
             let last = site.last_id().await;
             let (distinct, max) = centre.ids(&site.id).await;
             let rows = centre.rows(&site.id).await;
@@ -392,13 +486,14 @@ async fn every_record_of_three_sites_reaches_the_centre_exactly_once_across_outa
             .await;
         assert_eq!(at_centre, requests, "{}: every request entry", site.id);
     }
-    let fleet: serde_json::Value =
-        reqwest::get(format!("http://127.0.0.1:{central_port}/api/v1/fleet"))
-            .await
-            .expect("fleet")
-            .json()
-            .await
-            .expect("json");
+    let fleet: serde_json::Value = http()
+        .get(format!("http://127.0.0.1:{central_port}/api/v1/fleet"))
+        .send()
+        .await
+        .expect("fleet")
+        .json()
+        .await
+        .expect("json");
     let listed: Vec<&str> = fleet
         .as_array()
         .expect("rows")
