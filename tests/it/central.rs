@@ -504,3 +504,119 @@ async fn every_record_of_three_sites_reaches_the_centre_exactly_once_across_outa
     drop(consumer);
     drop(server);
 }
+
+/// A record of `site` with id `id`, as a site forwards it.
+async fn publish_record(js: &async_nats::jetstream::Context, site: &str, id: i64) {
+    use async_nats::jetstream::message::PublishMessage;
+    let payload =
+        json!({"at_ms": 1_700_000_000_000_i64 + id, "subject": "pump_1.fault", "body": {}});
+    let message = PublishMessage::build()
+        .payload(payload.to_string().into())
+        .message_id(format!("{site}:{id}"))
+        .header("Sitewatch-Record", id.to_string().as_str());
+    let ack = js
+        .send_publish(format!("sitewatch.rec.{site}.alarm"), message)
+        .await
+        .expect("publish");
+    bounded("JetStream's ack", ack.into_future())
+        .await
+        .expect("stored");
+}
+
+/// The watermark in the bucket for `site` (0 before there is one).
+async fn watermark(client: &async_nats::Client, site: &str) -> i64 {
+    use base64::Engine as _;
+    let subject = "$JS.API.STREAM.MSG.GET.KV_sitewatch_watermarks".to_owned();
+    let body = json!({"last_by_subj": format!("$KV.sitewatch_watermarks.{site}")});
+    let answer = bounded(
+        "the watermark read",
+        client.request(subject, body.to_string().into()),
+    )
+    .await
+    .expect("answer");
+    let value: serde_json::Value = serde_json::from_slice(&answer.payload).expect("json");
+    value
+        .pointer("/message/data")
+        .and_then(|d| d.as_str())
+        .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watermark_never_passes_a_record_a_killed_consumer_left_unacknowledged() {
+    use futures_util::StreamExt as _;
+    use sitewatch::central::consumer::{Consumer, declare};
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let _server = nats(port, &dir.path().join("nats"));
+    let url = format!("nats://127.0.0.1:{port}");
+    let client = eventually("nats-server answers", LONG, || async {
+        async_nats::connect(url.as_str()).await.ok()
+    })
+    .await;
+    let js = async_nats::jetstream::new(client.clone());
+    bounded("the stream and consumer", declare(&client))
+        .await
+        .expect("declared");
+    for id in 1..=10 {
+        publish_record(&js, "west", id).await;
+    }
+    // A consumer takes records 1..=5 and dies before acknowledging them.
+    let inbox = client.new_inbox();
+    let mut dead = client.subscribe(inbox.clone()).await.expect("inbox");
+    let pull = json!({"batch": 5, "expires": 2_000_000_000_u64});
+    client
+        .publish_with_reply(
+            "$JS.API.CONSUMER.MSG.NEXT.SITEWATCH.central",
+            inbox,
+            pull.to_string().into(),
+        )
+        .await
+        .expect("pull");
+    for _ in 0..5 {
+        bounded("the dead consumer's messages", dead.next())
+            .await
+            .expect("a message");
+    }
+    drop(dead);
+
+    // The next consumer applies 6..=10 at once, and 1..=5 only after JetStream's ack wait.
+    let db = fresh_db(Db::Postgres).await;
+    let centre = Centre {
+        url: db.url.clone(),
+    };
+    let pool = sitewatch::central::db::connect(&db.url)
+        .await
+        .expect("central db");
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let consumer = Consumer {
+        url: url.clone(),
+        pool,
+        metrics: sitewatch::central::FleetMetrics::register(&sitewatch::metrics::Registry::new()),
+    };
+    let task = tokio::spawn(consumer.run(cancel.clone()));
+    let seen_before_redelivery = std::sync::atomic::AtomicBool::new(false);
+    eventually("the watermark reaches 10", LONG, || async {
+        // Read the watermark first: every id at or below it must be held when read after.
+        let mark = watermark(&client, "west").await;
+        let held = centre.record_ids("west").await;
+        let missing: Vec<i64> = (1..=mark).filter(|id| !held.contains(id)).collect();
+        assert!(
+            missing.is_empty(),
+            "the watermark {mark} covers records the centre does not hold: {missing:?}"
+        );
+        if held.contains(&10) && !held.contains(&1) {
+            seen_before_redelivery.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        (mark == 10).then_some(())
+    })
+    .await;
+    assert!(
+        seen_before_redelivery.into_inner(),
+        "the later records were applied before the redelivered ones (the case under test)"
+    );
+    cancel.cancel();
+    let _ = bounded("the consumer stops", task).await;
+}
