@@ -175,15 +175,24 @@ impl Forwarder {
                 () = cancel.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            let up = client.connection_state() == async_nats::connection::State::Connected;
-            self.metrics.connected(up);
-            let Some(fill) = self.measure(client, up).await else {
-                continue;
-            };
-            let now = fill >= WARN_AT;
-            if filling != Some(now) && self.engine.forward_buffer(now).await.is_ok() {
-                filling = Some(now);
+            // Cancellable too: shutdown never waits on the store or the engine here.
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = self.measure_once(client, &mut filling) => {}
             }
+        }
+    }
+
+    /// One measurement; tells the engine when the buffer crosses [`WARN_AT`].
+    async fn measure_once(&self, client: &async_nats::Client, filling: &mut Option<bool>) {
+        let up = client.connection_state() == async_nats::connection::State::Connected;
+        self.metrics.connected(up);
+        let Some(fill) = self.measure(client, up).await else {
+            return;
+        };
+        let now = fill >= WARN_AT;
+        if *filling != Some(now) && self.engine.forward_buffer(now).await.is_ok() {
+            *filling = Some(now);
         }
     }
 
