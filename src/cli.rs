@@ -48,6 +48,13 @@ enum Command {
         #[arg(long, env = "SITEWATCH_MQTT_URL")]
         mqtt_url: Option<String>,
     },
+    /// Run the central office: every site's records from NATS JetStream into PostgreSQL,
+    /// and the fleet view.
+    Central {
+        /// The central config.
+        #[arg(long, short, default_value = "central.toml")]
+        config: PathBuf,
+    },
     /// Serve only the simulated plant over Modbus TCP (the demo config's devices).
     Simulate {
         /// Modbus TCP address.
@@ -330,6 +337,7 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Serve { config } => serve(load(&config)?).await,
+            Command::Central { config } => central(&config).await,
             Command::Demo {
                 listen,
                 data_dir,
@@ -507,6 +515,11 @@ async fn store(config: &Path) -> anyhow::Result<Store> {
     let store = Store::connect(&load(config)?.database.url).await?;
     store.migrate().await?;
     Ok(store)
+}
+
+async fn central(path: &Path) -> anyhow::Result<()> {
+    let config = crate::central::CentralConfig::load(path).map_err(|p| anyhow::anyhow!("{p}"))?;
+    crate::central::run(config, shutdown::on_signals()).await
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ pub mod backup;
 pub mod bench;
 pub mod billing;
 pub mod broker;
+pub mod central;
 pub mod cli;
 pub mod config;
 pub mod customers;

@@ -30,6 +30,7 @@ pub(super) async fn load(
     }
     let mut rules = config.alarm_rules.clone();
     rules.extend(oncall_rules(config));
+    rules.extend(central_rules(config));
     rules.extend(ComplianceKind::ALL.map(AlarmRule::compliance_overdue));
     rules.push(AlarmRule::keys_overdue());
     let mut alarm_categories = config.alarm_categories.clone();
@@ -160,6 +161,16 @@ async fn judge_pending_scans(
     }
     Ok(())
 }
+
+/// With `[central]`: the alarm raised while the forward buffer is 80 % full.
+fn central_rules(config: &Config) -> Vec<AlarmRule> {
+    config
+        .central
+        .iter()
+        .map(|_| AlarmRule::forward_buffer())
+        .collect()
+}
+
 /// With `[paging]`: per escalation level, the alarm raised while nobody is on call there
 /// (the rota's gap, at run time), fed by the paging task.
 fn oncall_rules(config: &Config) -> Vec<AlarmRule> {

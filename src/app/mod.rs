@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::supervisor::Supervisor;
 use crate::config::Config;
+use crate::config::central::HistoryLevel;
 use crate::devices::modbus::{self, Bus};
 use crate::devices::mqtt::MqttMetrics;
 use crate::devices::mqtt::{self, MqttSource};
@@ -24,8 +25,10 @@ use crate::health::TaskHealth;
 use crate::http::{self, AppState, HttpMetrics};
 use crate::metrics::Registry;
 use crate::notify::NotifyMetrics;
-use crate::outbox::OutboxMetrics;
+use crate::outbox::jetstream::{Bounds, Forwarder};
 use crate::outbox::mqtt::{Publisher, topic_prefix};
+use crate::outbox::{CentralMetrics, OutboxMetrics};
+use crate::store::central::{Feed, Gate, History};
 use crate::store::{PointKeys, Store, StoreMetrics, writer};
 
 /// How long shutdown may take before the rest is abandoned.
@@ -175,7 +178,12 @@ impl App {
             }
             None => (None, None),
         };
+        let central = self.central_feed();
         let sinks = Sinks {
+            central_all: central
+                .as_ref()
+                .filter(|f| f.history == History::All)
+                .map(|f| f.gate.clone()),
             metrics: self.figures.engine.clone(),
             store: store_tx,
             paging: paging_queue,
@@ -200,6 +208,7 @@ impl App {
             rx: store_rx,
             metrics: self.figures.store.clone(),
             keys,
+            central: central.clone(),
         };
         tasks.spawn("store_writer", writer.run(cancel.clone(), WRITER_GRACE));
         tasks.spawn("engine", engine.run(inputs, cancel.clone()));
@@ -234,6 +243,22 @@ impl App {
             )
             .context("Failed to configure the MQTT publisher")?;
             tasks.spawn("mqtt_publisher", publisher.run(cancel.clone()));
+        }
+        if let (Some(c), Some(feed)) = (&self.config.central, &central) {
+            let forwarder = Forwarder {
+                url: c.url.clone(),
+                site: c.site_id(&self.config.site.id).to_owned(),
+                store: self.store.clone(),
+                gate: feed.gate.clone(),
+                bounds: Bounds {
+                    bytes: c.buffer_bytes(),
+                    age: c.max_age,
+                },
+                metrics: CentralMetrics::register(&self.figures.registry),
+                clock: self.clock.clone(),
+                engine: handle.clone(),
+            };
+            tasks.spawn("central_forwarder", forwarder.run(cancel.clone()));
         }
         if let (Some(paging), Some(input)) = (&paging, paging_rx) {
             let parts = crate::paging::Parts {
@@ -354,6 +379,21 @@ impl App {
         let registry = &self.figures.registry;
         registry.devices().quiet(&ids);
         registry.points().quiet(&points);
+    }
+
+    /// The central feed when `[central]` is set: which history travels, and the buffer's
+    /// gate (its refusals counted in `/metrics`).
+    fn central_feed(&self) -> Option<Feed> {
+        let c = self.config.central.as_ref()?;
+        let history = match c.history {
+            HistoryLevel::None => History::None,
+            HistoryLevel::Recorded => History::Recorded,
+            HistoryLevel::All => History::All,
+        };
+        Some(Feed {
+            history,
+            gate: Gate::register(&self.figures.registry),
+        })
     }
 
     /// Starts the notice sender when `[notify]` is set; the planner for the HTTP side.

@@ -2,6 +2,7 @@
 //! profiles it binds. Loading validates everything and reports every problem at once.
 
 pub mod binding;
+pub mod central;
 pub mod contacts;
 pub(crate) mod document;
 mod gateways;
@@ -45,8 +46,9 @@ pub static BUILTIN_PROFILES: include_dir::Dir<'_> =
 pub const DEMO_CONFIG: &str = include_str!("../../examples/demo/site.toml");
 
 /// The top-level sections of a site config.
-const SECTIONS: [&str; 20] = [
+const SECTIONS: [&str; 21] = [
     "site",
+    "central",
     "http",
     "database",
     "profiles",
@@ -303,6 +305,8 @@ pub struct Config {
     pub notify: Option<NotifyConfig>,
     /// `[paging]`, `[[people]]`, `[[rota]]`, `[[rota_overrides]]`: who is paged.
     pub oncall: paging::OnCall,
+    /// `[central]`: forwarding records to the central office; `None` forwards nothing.
+    pub central: Option<central::CentralConfig>,
     /// What `check` warns about without refusing the file (rota gaps and overlaps).
     pub warnings: Problems,
 }
@@ -359,6 +363,7 @@ impl Config {
             billing: doc.section("billing"),
             kpis: doc.section("kpis"),
             notify: doc.optional("notify"),
+            central: doc.optional("central"),
             oncall: paging::OnCall::default(),
             warnings: Problems::default(),
         };
@@ -416,6 +421,11 @@ impl Config {
         }
         for (key, reason) in self.notify.iter().flat_map(NotifyConfig::problems) {
             let at = find_in_section(text, "[notify", key);
+            problems.push(Problem::at(file, text, at, reason));
+        }
+        let site = self.site.id.as_str();
+        for (key, reason) in self.central.iter().flat_map(|c| c.problems(site)) {
+            let at = find_in_section(text, "[central]", key);
             problems.push(Problem::at(file, text, at, reason));
         }
         if let Some(reason) = self.mqtt.tls_problem() {

@@ -163,6 +163,7 @@ fn serde_kind(spec: &RuleSpec) -> &'static str {
         RuleSpec::CheckpointMissed(_) => "checkpoint_missed",
         RuleSpec::NobodyOnCall(_) => "nobody_on_call",
         RuleSpec::ComplianceOverdue(_) => "compliance_overdue",
+        RuleSpec::ForwardBuffer => "forward_buffer",
     }
 }
 

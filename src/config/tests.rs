@@ -611,3 +611,30 @@ address = "10.0.0.5:502"
         "a unit's meter gets the vacant-consumption rule by itself"
     );
 }
+
+#[test]
+fn central_section_is_checked_with_file_and_line_and_absent_changes_nothing() {
+    let site = "[site]\nid = \"north\"\nname = \"N\"\n";
+    assert!(parse(site).expect("valid").central.is_none());
+    let text = format!("{site}\n[central]\nurl = \"http://hq\"\nsite_id = \"north estate\"\n");
+    let msg = parse(&text).expect_err("invalid").to_string();
+    assert!(
+        msg.contains("site.toml:6:") && msg.contains("nats://"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("site.toml:7:") && msg.contains("subject token"),
+        "{msg}"
+    );
+    let text = format!("{site}\n[central]\nurl = \"nats://hq:4222\"\nhistory = \"some\"\n");
+    let msg = parse(&text).expect_err("invalid").to_string();
+    assert!(
+        msg.contains("site.toml:7:") && msg.contains("`some`"),
+        "{msg}"
+    );
+    let good = format!("{site}\n[central]\nurl = \"nats://hq:4222\"\n");
+    let central = parse(&good).expect("valid").central.expect("set");
+    assert_eq!(central.history, central::HistoryLevel::Recorded);
+    assert_eq!(central.site_id("north"), "north");
+    assert_eq!(central.buffer_bytes(), 512 << 20);
+}

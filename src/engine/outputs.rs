@@ -135,6 +135,9 @@ pub struct Sinks {
     pub mqtt_prefix: Option<String>,
     /// The paging queue when `[paging]` is set: alarm events are offered, never waited on.
     pub paging: Option<super::paging_queue::PagingQueue>,
+    /// With `[central] history = "all"`, the forward buffer's gate: samples the site's
+    /// history skips still travel to the centre (the writer forwards the rest).
+    pub central_all: Option<Arc<crate::store::central::Gate>>,
 }
 
 impl Sinks {
@@ -187,6 +190,7 @@ impl Sinks {
                 _ => {}
             }
             items.extend(store_item(&out, now));
+            items.extend(self.central_sample(&out, now));
             items.extend(record(&out, now).map(StoreItem::Record));
             if let Some(prefix) = self.mqtt_prefix.as_deref() {
                 let messages = mqtt_messages(prefix, &out);
@@ -195,6 +199,32 @@ impl Sinks {
             self.live.publish(out);
         }
         items.extend(changed.snapshots(books, now));
+    }
+}
+
+impl Sinks {
+    /// A sample the site's history skips, for the centre when it takes every sample.
+    fn central_sample(&self, out: &Output, now: DateTime<Utc>) -> Option<StoreItem> {
+        let gate = self.central_all.as_ref()?;
+        let Output::Point(PointEvent::Sample {
+            point,
+            value,
+            at,
+            record: false,
+            ..
+        }) = out
+        else {
+            return None;
+        };
+        let reading = Reading {
+            point: point.clone(),
+            at: *at,
+            value: *value,
+        };
+        gate.history(1)
+            .then(|| crate::store::central::reading_row(&reading))
+            .flatten()
+            .map(|m| StoreItem::Outbox(now, m))
     }
 }
 

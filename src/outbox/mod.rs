@@ -3,7 +3,8 @@
 //! in order and marks them delivered only when the receiver confirms, so a broker outage
 //! or a restart delays them but loses none (at least once: a message may arrive twice).
 
+pub mod jetstream;
 mod metrics;
 pub mod mqtt;
 
-pub use metrics::OutboxMetrics;
+pub use metrics::{CentralMetrics, OutboxMetrics};

@@ -4,6 +4,7 @@
 
 mod audit;
 pub mod backlog;
+pub mod central;
 mod compliance;
 mod customers;
 pub mod duty;

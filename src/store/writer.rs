@@ -226,6 +226,8 @@ impl Shared {
             .in_flight_outbox
             .iter()
             .filter(|m| m.seq >= from)
+            // The central feed has its own forwarder, which reads the table only.
+            .filter(|m| m.message.channel != super::central::CHANNEL)
             .chain(q.backlog.outbox_from(from))
             .filter(|m| m.hand())
             .take(max)
@@ -579,6 +581,9 @@ pub struct Writer {
     /// The points' history keys as far as known ([`PointKeys::for_hub`]); the writer adds
     /// the rest.
     pub keys: PointKeys,
+    /// The central feed when `[central]` is set: each batch's records also get outbox
+    /// rows for the centre, in the same transaction.
+    pub central: Option<super::central::Feed>,
 }
 
 impl Writer {
@@ -602,7 +607,7 @@ impl Writer {
                 batch = self.rx.shared.take();
             }
             let result = tokio::select! {
-                r = batch.write(&self.store, &mut self.keys) => Some(r),
+                r = batch.write(&self.store, &mut self.keys, self.central.as_ref()) => Some(r),
                 () = stop.out_of_time() => None,
             };
             match result {
@@ -675,11 +680,14 @@ impl Batch {
         &self,
         store: &Store,
         keys: &mut PointKeys,
+        central: Option<&super::central::Feed>,
     ) -> Result<Vec<(String, bool)>, StoreError> {
         // Before the transaction: a point new to the database gets its key on its own.
         let keys = keys.of(store, &self.readings, &self.slots).await?;
         let mut conn = store.pool().acquire().await?;
-        let result = self.write_on(store.backend(), &mut conn, &keys).await;
+        let result = self
+            .write_on(store.backend(), &mut conn, &keys, central)
+            .await;
         if result.is_err() {
             conn.close_on_drop();
         }
@@ -691,6 +699,7 @@ impl Batch {
         backend: Backend,
         conn: &mut sqlx::AnyConnection,
         keys: &[i64],
+        central: Option<&super::central::Feed>,
     ) -> Result<Vec<(String, bool)>, StoreError> {
         let mut tx = match backend {
             // Takes the write lock up front, as `Store::write_tx` does.
@@ -702,6 +711,16 @@ impl Batch {
         upsert_states_in(&mut tx, &self.states).await?;
         let kept = write_records_in(&mut tx, &self.records).await?;
         insert_readings_in(&mut tx, &self.readings, keys).await?;
+        if let Some(feed) = central {
+            let parts = super::central::Parts {
+                events: &self.events,
+                states: &self.states,
+                records: &self.records,
+                scans: &kept,
+                readings: &self.readings,
+            };
+            super::central::insert_central_in(&mut tx, feed, &parts).await?;
+        }
         tx.commit().await?;
         Ok(kept)
     }

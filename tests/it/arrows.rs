@@ -85,6 +85,8 @@ const ARROWS: &[(&str, &[&str])] = &[
             "store",
         ],
     ),
+    // The central office: the forwarder's wire names, its own config read like a site's.
+    ("central", &["config", "metrics", "outbox"]),
     (
         "bench",
         &[
@@ -108,6 +110,7 @@ const ARROWS: &[(&str, &[&str])] = &[
             "bench",
             "billing",
             "broker",
+            "central",
             "config",
             "customers",
             "devices",

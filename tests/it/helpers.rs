@@ -298,7 +298,8 @@ impl Drop for TestApp {
     }
 }
 
-/// Polls `check` every 50 ms until it returns `Some`, or panics with `what` after `within`.
+/// Polls `check` every 50 ms until it returns `Some`, or panics with `what` after `within`
+/// (also when one check is still running then: a check that hangs cannot hang the test).
 pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,
@@ -306,7 +307,8 @@ where
 {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        if let Some(v) = check().await {
+        let checked = tokio::time::timeout_at(deadline, check()).await;
+        if let Some(v) = checked.unwrap_or_else(|_| panic!("timed out waiting for {what}")) {
             return v;
         }
         assert!(

@@ -12,6 +12,7 @@ mod backup;
 mod billing;
 mod browser;
 mod browser_desk;
+mod central;
 mod cli;
 mod console_shot;
 mod customers;

@@ -249,6 +249,11 @@ impl AlarmEngine {
         )
     }
 
+    /// Whether the central forward buffer is 80 % full: raises or clears its alarm.
+    pub fn on_forward_buffer(&mut self, filling: bool, now: DateTime<Utc>) -> Vec<AlarmEvent> {
+        self.set_condition(|spec| matches!(spec, RuleSpec::ForwardBuffer), filling, now)
+    }
+
     /// Raises or clears the alarm of the first rule `pick` chooses: the conditions the
     /// engine is told of (a missed checkpoint, a level with nobody on call, an overdue
     /// certificate) rather than reads from a point.

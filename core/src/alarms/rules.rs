@@ -99,6 +99,23 @@ impl AlarmRule {
         }
     }
 
+    /// The rule for the central forward buffer filling up (issue 23): records wait on
+    /// site because the link to the central office has been down long. Fed by the
+    /// forwarder through [`super::AlarmEngine::on_forward_buffer`].
+    pub fn forward_buffer() -> Self {
+        Self {
+            id: format!("{CENTRAL_SOURCE}.forward_buffer:filling"),
+            point: "forward_buffer".to_owned(),
+            device: CENTRAL_SOURCE.to_owned(),
+            unit: None,
+            spec: RuleSpec::ForwardBuffer,
+            message: "Records for the central office are piling up: the link has been down \
+                      long (中心转发缓存将满)"
+                .to_owned(),
+            message_zh: Some("与中心的连接已断开较久，待转发记录即将占满缓存".to_owned()),
+        }
+    }
+
     /// Whether the rule reads points from the hub (a missed checkpoint, a rota gap or an
     /// overdue inspection reads none).
     pub fn reads_points(&self) -> bool {
@@ -107,6 +124,7 @@ impl AlarmRule {
             RuleSpec::CheckpointMissed(_)
                 | RuleSpec::NobodyOnCall(_)
                 | RuleSpec::ComplianceOverdue(_)
+                | RuleSpec::ForwardBuffer
         )
     }
 
@@ -176,6 +194,11 @@ pub enum RuleSpec {
     /// ([`AlarmRule::compliance_overdue`]); never written in a profile.
     #[serde(skip_deserializing)]
     ComplianceOverdue(ComplianceSpec),
+    /// The central forward buffer is 80 % full. Fed by the forwarder
+    /// ([`super::AlarmEngine::on_forward_buffer`]); one rule, built when `[central]` is
+    /// set ([`AlarmRule::forward_buffer`]); never written in a profile.
+    #[serde(skip_deserializing)]
+    ForwardBuffer,
 }
 
 impl RuleSpec {
@@ -199,6 +222,8 @@ impl RuleSpec {
             }
             // A lapsed certificate: someone must book the inspection this shift.
             RuleSpec::ComplianceOverdue(_) => Priority::Medium,
+            // Nothing is lost yet; someone must see to the link before history goes.
+            RuleSpec::ForwardBuffer => Priority::High,
         }
     }
 
@@ -215,7 +240,9 @@ impl RuleSpec {
             RuleSpec::PumpSwitchover(s) => s.priority,
             RuleSpec::PumpFault(s) => s.priority,
             RuleSpec::CheckpointMissed(s) => s.priority,
-            RuleSpec::NobodyOnCall(_) | RuleSpec::ComplianceOverdue(_) => None,
+            RuleSpec::NobodyOnCall(_)
+            | RuleSpec::ComplianceOverdue(_)
+            | RuleSpec::ForwardBuffer => None,
         }
     }
 
@@ -426,6 +453,9 @@ pub struct MissedSpec {
     /// Overrides the default (high).
     pub priority: Option<Priority>,
 }
+
+/// The source named by the central forward buffer's alarm.
+const CENTRAL_SOURCE: &str = "central";
 
 /// The source named by the alarms of overdue compliance items.
 pub const COMPLIANCE_SOURCE: &str = "compliance";

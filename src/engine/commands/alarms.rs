@@ -27,7 +27,26 @@ pub(super) fn coverage(
     (Answer::Alarm(events), out)
 }
 
+/// The central forward buffer's fill: raises or clears its alarm.
+pub(super) fn forward_buffer(
+    books: &mut Books,
+    filling: bool,
+    now: DateTime<Utc>,
+) -> (Answer, Vec<crate::engine::Output>) {
+    let events = books.alarms.on_forward_buffer(filling, now);
+    let out = flow::alarms(books, events.clone(), now);
+    (Answer::Alarm(events), out)
+}
+
 impl EngineHandle {
+    /// Tells the alarm engine whether the central forward buffer is 80 % full. Does not
+    /// wait for the store.
+    pub async fn forward_buffer(&self, filling: bool) -> Result<(), CommandError> {
+        self.decide(EngineCommand::ForwardBuffer { filling })
+            .await
+            .map(drop)
+    }
+
     /// Tells the alarm engine whether `level` has nobody on call. Does not wait for the
     /// store: the paging task must not stall on a database outage.
     pub async fn coverage(&self, level: &str, uncovered: bool) -> Result<(), CommandError> {

@@ -61,6 +61,11 @@ pub enum EngineCommand {
         /// True while nobody is on call there.
         uncovered: bool,
     },
+    /// Whether the central forward buffer is 80 % full (the forwarder's measure).
+    ForwardBuffer {
+        /// True while it is.
+        filling: bool,
+    },
     /// Opening an incident or a workflow step on one.
     Incident(IncidentCmd),
     /// A guard's finding.
@@ -174,6 +179,7 @@ pub(super) fn handle(books: &mut Books, cmd: EngineCommand, now: DateTime<Utc>) 
         EngineCommand::Coverage { level, uncovered } => {
             Ok(alarms::coverage(books, &level, uncovered, now))
         }
+        EngineCommand::ForwardBuffer { filling } => Ok(alarms::forward_buffer(books, filling, now)),
         EngineCommand::Incident(cmd) => incidents::command(books, cmd, now),
         EngineCommand::Patrol(cmd) => patrol::command(books, cmd, now),
         EngineCommand::Scan(cmd) => scans::command(books, cmd, now),

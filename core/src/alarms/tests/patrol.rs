@@ -93,3 +93,26 @@ fn a_level_with_nobody_on_call_raises_its_alarm_and_clears_when_covered() {
         "{cleared:?}"
     );
 }
+
+#[test]
+fn a_filling_central_forward_buffer_raises_a_high_alarm_once_and_clears_when_drained() {
+    use crate::alarms::{AlarmConfig, AlarmEngine, AlarmRule, Priority, Transition};
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-12-07T02:14:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let rule = AlarmRule::forward_buffer();
+    let mut engine = AlarmEngine::new(vec![rule], AlarmConfig::default()).expect("engine");
+    let raised = engine.on_forward_buffer(true, t0);
+    assert_eq!(raised[0].alarm, "central.forward_buffer:filling");
+    assert_eq!(raised[0].transition, Transition::Raised, "{raised:?}");
+    assert_eq!(raised[0].priority, Priority::High);
+    assert!(
+        engine.on_forward_buffer(true, t0).is_empty(),
+        "still filling: no second raise"
+    );
+    let cleared = engine.on_forward_buffer(false, t0 + chrono::Duration::minutes(1));
+    assert!(
+        cleared.iter().any(|e| e.transition == Transition::Cleared),
+        "{cleared:?}"
+    );
+}
