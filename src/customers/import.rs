@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use csv::StringRecord;
 use serde::Serialize;
 
+use super::sheet;
 use crate::register::{Contact, ContactChannel, Occupancy, Role, Unit};
 
 /// Columns a file must have.
@@ -57,11 +58,8 @@ pub fn text_of(file: &[u8]) -> Result<&str, RowProblem> {
 
 /// Parses and checks a whole file; the units, or every problem found.
 pub fn parse_units(text: &str, now: DateTime<Utc>) -> Result<Vec<Unit>, Vec<RowProblem>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let columns = header(&mut reader)?;
+    let mut reader = sheet::reader(text);
+    let columns = sheet::header(&mut reader, &REQUIRED, &OPTIONAL)?;
     let mut units = Vec::new();
     let mut problems = Vec::new();
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
@@ -98,33 +96,6 @@ pub fn parse_units(text: &str, now: DateTime<Utc>) -> Result<Vec<Unit>, Vec<RowP
     }
     if problems.is_empty() {
         Ok(units)
-    } else {
-        Err(problems)
-    }
-}
-
-fn header(reader: &mut csv::Reader<&[u8]>) -> Result<BTreeMap<String, usize>, Vec<RowProblem>> {
-    let headers = reader
-        .headers()
-        .map_err(|e| vec![RowProblem::new(1, format!("unreadable header: {e}"))])?;
-    let columns: BTreeMap<String, usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.to_lowercase(), i))
-        .collect();
-    let mut problems: Vec<RowProblem> = REQUIRED
-        .iter()
-        .filter(|c| !columns.contains_key(**c))
-        .map(|c| RowProblem::new(1, format!("missing column `{c}`")))
-        .collect();
-    problems.extend(
-        columns
-            .keys()
-            .filter(|c| !REQUIRED.contains(&c.as_str()) && !OPTIONAL.contains(&c.as_str()))
-            .map(|c| RowProblem::new(1, format!("unknown column `{c}`"))),
-    );
-    if problems.is_empty() {
-        Ok(columns)
     } else {
         Err(problems)
     }

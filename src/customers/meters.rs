@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use csv::StringRecord;
 
-use super::RowProblem;
+use super::{RowProblem, sheet};
 use crate::register::meters::{Meter, MeterKind};
 
 /// Columns a file must have.
@@ -31,11 +31,8 @@ pub struct Known {
 
 /// Parses and checks a whole file: the meters in file order, or every problem found.
 pub fn parse_meters(text: &str, known: &Known) -> Result<Vec<Meter>, Vec<RowProblem>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let columns = header(&mut reader)?;
+    let mut reader = sheet::reader(text);
+    let columns = sheet::header(&mut reader, &REQUIRED, &OPTIONAL)?;
     let mut meters = Vec::new();
     let mut problems = Vec::new();
     let mut ids: HashMap<String, u64> = HashMap::new();
@@ -86,33 +83,6 @@ pub fn parse_meters(text: &str, known: &Known) -> Result<Vec<Meter>, Vec<RowProb
     }
     if problems.is_empty() {
         Ok(meters)
-    } else {
-        Err(problems)
-    }
-}
-
-fn header(reader: &mut csv::Reader<&[u8]>) -> Result<BTreeMap<String, usize>, Vec<RowProblem>> {
-    let headers = reader
-        .headers()
-        .map_err(|e| vec![RowProblem::new(1, format!("unreadable header: {e}"))])?;
-    let columns: BTreeMap<String, usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.to_lowercase(), i))
-        .collect();
-    let mut problems: Vec<RowProblem> = REQUIRED
-        .iter()
-        .filter(|c| !columns.contains_key(**c))
-        .map(|c| RowProblem::new(1, format!("missing column `{c}`")))
-        .collect();
-    problems.extend(
-        columns
-            .keys()
-            .filter(|c| !REQUIRED.contains(&c.as_str()) && !OPTIONAL.contains(&c.as_str()))
-            .map(|c| RowProblem::new(1, format!("unknown column `{c}`"))),
-    );
-    if problems.is_empty() {
-        Ok(columns)
     } else {
         Err(problems)
     }

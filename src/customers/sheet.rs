@@ -1,7 +1,8 @@
 //! A register from a spreadsheet's CSV, all or nothing: the header is checked against the
 //! register's columns, every row is read and checked before anything is kept, and every
 //! bad row is named by its line (1 is the header), a repeated id included. The compliance,
-//! key and maintenance imports share it.
+//! key and maintenance imports share it; the unit and meter registers, whose rows are
+//! checked against more than their own cells, share its `reader` and `header`.
 
 use std::collections::BTreeMap;
 
@@ -28,11 +29,8 @@ pub struct Sheet<T> {
 impl<T> Sheet<T> {
     /// Parses and checks a whole file; its lines, or every problem found.
     pub fn parse(&self, text: &str) -> Result<Vec<T>, Vec<RowProblem>> {
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .flexible(true)
-            .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-        let columns = self.header(&mut reader)?;
+        let mut reader = reader(text);
+        let columns = header(&mut reader, self.required, self.columns)?;
         let (mut lines, mut problems) = (Vec::new(), Vec::new());
         let mut seen: BTreeMap<String, u64> = BTreeMap::new();
         for record in reader.records() {
@@ -84,32 +82,45 @@ impl<T> Sheet<T> {
             Err(problems)
         }
     }
+}
 
-    fn header(
-        &self,
-        reader: &mut csv::Reader<&[u8]>,
-    ) -> Result<BTreeMap<String, usize>, Vec<RowProblem>> {
-        let at_header = |reason: String| RowProblem { line: 1, reason };
-        let headers = reader
-            .headers()
-            .map_err(|e| vec![at_header(format!("unreadable header: {e}"))])?;
-        let columns: BTreeMap<String, usize> = (headers.iter().enumerate())
-            .map(|(i, h)| (h.to_lowercase(), i))
-            .collect();
-        let mut problems: Vec<RowProblem> = (self.required.iter())
-            .filter(|c| !columns.contains_key(**c))
-            .map(|c| at_header(format!("missing column `{c}`")))
-            .collect();
-        problems.extend(
-            (columns.keys())
-                .filter(|c| !self.columns.contains(&c.as_str()))
-                .map(|c| at_header(format!("unknown column `{c}`"))),
-        );
-        if problems.is_empty() {
-            Ok(columns)
-        } else {
-            Err(problems)
-        }
+/// A reader of a spreadsheet's CSV text: a leading byte-order mark dropped (Excel's
+/// "CSV UTF-8" writes one), cells trimmed, rows of any length (each is checked).
+pub fn reader(text: &str) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes())
+}
+
+/// The header's columns by position (lower-cased), or every problem with it: a required
+/// column missing, a column neither required nor optional.
+pub fn header(
+    reader: &mut csv::Reader<&[u8]>,
+    required: &[&str],
+    optional: &[&str],
+) -> Result<BTreeMap<String, usize>, Vec<RowProblem>> {
+    let at_header = |reason: String| RowProblem { line: 1, reason };
+    let headers = reader
+        .headers()
+        .map_err(|e| vec![at_header(format!("unreadable header: {e}"))])?;
+    let columns: BTreeMap<String, usize> = (headers.iter().enumerate())
+        .map(|(i, h)| (h.to_lowercase(), i))
+        .collect();
+    let mut problems: Vec<RowProblem> = (required.iter())
+        .filter(|c| !columns.contains_key(**c))
+        .map(|c| at_header(format!("missing column `{c}`")))
+        .collect();
+    let known = |c: &str| required.contains(&c) || optional.contains(&c);
+    problems.extend(
+        (columns.keys())
+            .filter(|c| !known(c))
+            .map(|c| at_header(format!("unknown column `{c}`"))),
+    );
+    if problems.is_empty() {
+        Ok(columns)
+    } else {
+        Err(problems)
     }
 }
 
