@@ -631,10 +631,23 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// With `[central]`, a register imported from the command line travels to the centre
+/// like one imported over HTTP: its rows go into the outbox with it, for the running
+/// daemon's forwarder (nothing measures the buffer here, so its gate stays open).
+fn forward_registers(config: &Config, store: &Store) {
+    if config.central.is_some() {
+        store.set_central(crate::store::central::Feed {
+            history: crate::store::central::History::None,
+            gate: crate::store::central::Gate::register(&crate::metrics::Registry::new()),
+        });
+    }
+}
+
 async fn import_units(config: &Config, file: &Path) -> anyhow::Result<()> {
     let text = std::fs::read(file).with_context(|| format!("Failed to read {}", file.display()))?;
     let store = Store::connect(&config.database.url).await?;
     store.migrate().await?;
+    forward_registers(config, &store);
     let now = chrono::Utc::now();
     match crate::customers::import(&store, &text, "cli", now).await {
         Ok(s) => {
@@ -661,6 +674,7 @@ async fn import_meters(config: &Config, file: &Path) -> anyhow::Result<()> {
     let text = std::fs::read(file).with_context(|| format!("Failed to read {}", file.display()))?;
     let store = Store::connect(&config.database.url).await?;
     store.migrate().await?;
+    forward_registers(config, &store);
     let targets = config.register_targets();
     let known = crate::customers::meters::Known {
         gateways: targets.gateways,

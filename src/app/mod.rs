@@ -179,6 +179,11 @@ impl App {
             None => (None, None),
         };
         let central = self.central_feed();
+        if let Some(feed) = &central {
+            // Registers, notices and deliveries are written beside the writer: they
+            // put their central rows in with them.
+            self.store.set_central(feed.clone());
+        }
         let sinks = Sinks {
             central_all: central
                 .as_ref()

@@ -7,7 +7,6 @@
 //! wait for redelivery (a consumer killed mid-drain) does not raise it. A crash between
 //! commit and ack only redelivers what is already applied.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_nats::jetstream;
@@ -19,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 use super::db::{self, Incoming};
 use super::metrics::FleetMetrics;
 use crate::outbox::jetstream::{
-    DUPLICATE_WINDOW, RECORD_HEADER, STREAM, SUBJECTS, WATERMARKS, WATERMARKS_STREAM, api,
-    watermark_subject,
+    Confirmed, DUPLICATE_WINDOW, RECORD_HEADER, STREAM, SUBJECTS, WATERMARKS, WATERMARKS_STREAM,
+    api, watermark_subject,
 };
 
 /// The durable consumer's name.
@@ -136,10 +135,10 @@ impl Consumer {
     ) -> anyhow::Result<()> {
         declare(client).await?;
         self.metrics.connected(true);
-        let mut known = BTreeMap::new();
+        // Every message at or below the ack floor is committed: what the sites may purge.
+        let floor = ack_floor(client).await?;
         for (site, mark) in db::watermarks(&self.pool).await? {
-            put_watermark(js, &site, mark).await;
-            known.insert(site, mark);
+            put_watermark(js, &site, mark, floor).await;
         }
         db::make_partitions(&self.pool, chrono::Utc::now()).await;
         // The highest stream sequence applied that no watermark covers yet (0: none).
@@ -149,7 +148,7 @@ impl Consumer {
             if !messages.is_empty() {
                 uncovered = uncovered.max(self.apply(client, js, &messages).await);
             }
-            if uncovered > 0 && self.advance(client, js, &mut known).await? >= uncovered {
+            if uncovered > 0 && self.advance(client, js).await? >= uncovered {
                 uncovered = 0;
             }
         }
@@ -174,20 +173,14 @@ impl Consumer {
         records.iter().map(|r| r.seq).max().unwrap_or(0)
     }
 
-    /// Reads the consumer's ack floor, raises the watermarks it covers and publishes those
-    /// that moved; the ack floor.
+    /// Reads the consumer's ack floor, raises the watermarks it covers and publishes them
+    /// with it, for each site with a batch under it; the ack floor.
     async fn advance(
         &self,
         client: &async_nats::Client,
         js: &jetstream::Context,
-        known: &mut BTreeMap<String, i64>,
     ) -> anyhow::Result<i64> {
-        let subject = format!("$JS.API.CONSUMER.INFO.{STREAM}.{DURABLE}");
-        let info = api(client, subject, &json!({})).await?;
-        let floor = info
-            .pointer("/ack_floor/stream_seq")
-            .and_then(serde_json::Value::as_i64)
-            .unwrap_or(0);
+        let floor = ack_floor(client).await?;
         let marks = match db::advance(&self.pool, floor).await {
             Ok(marks) => marks,
             Err(e) => {
@@ -197,24 +190,35 @@ impl Consumer {
             }
         };
         for (site, mark) in marks {
-            if known.get(&site).is_none_or(|k| *k < mark) {
-                put_watermark(js, &site, mark).await;
-                known.insert(site, mark);
-            }
+            put_watermark(js, &site, mark, floor).await;
         }
         Ok(floor)
     }
 
     /// Commits `records`, trying again until the database takes them (nothing is
-    /// acknowledged before it is kept).
+    /// acknowledged before it is kept). Every refusal is counted; the log says once that
+    /// the database refuses and once that it takes batches again, not every try.
     async fn commit(&self, records: &[Incoming], now: i64) {
         let mut backoff = Duration::from_millis(200);
+        let mut refused = 0_u64;
         loop {
             match db::apply(&self.pool, records, now).await {
-                Ok(()) => return,
+                Ok(()) if refused == 0 => return,
+                Ok(()) => {
+                    return tracing::info!(
+                        tries = refused + 1,
+                        "central database takes batches again"
+                    );
+                }
                 Err(e) => {
                     self.metrics.db_error();
-                    tracing::warn!(error = %e, "central database refused a batch; will retry");
+                    if refused == 0 {
+                        tracing::warn!(error = %e, "central database refused a batch; \
+                            retrying with backoff, nothing acknowledged meanwhile");
+                    } else {
+                        tracing::debug!(error = %e, tries = refused + 1, "central database still refuses");
+                    }
+                    refused += 1;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
@@ -293,10 +297,27 @@ async fn pull(client: &async_nats::Client) -> anyhow::Result<Vec<async_nats::Mes
     Ok(messages)
 }
 
-/// Puts `site`'s watermark in the bucket and waits for JetStream to keep it.
-async fn put_watermark(js: &jetstream::Context, site: &str, mark: i64) {
+/// The durable consumer's ack floor: every message at or below this stream sequence is
+/// acknowledged, and the consumer acknowledges only what it has committed.
+async fn ack_floor(client: &async_nats::Client) -> anyhow::Result<i64> {
+    let subject = format!("$JS.API.CONSUMER.INFO.{STREAM}.{DURABLE}");
+    let info = api(client, subject, &json!({})).await?;
+    Ok(info
+        .pointer("/ack_floor/stream_seq")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0))
+}
+
+/// Puts `site`'s confirmation in the bucket (its watermark, the highest record id
+/// committed with every one before it, and the ack floor, which the site purges by) and
+/// waits for JetStream to keep it.
+async fn put_watermark(js: &jetstream::Context, site: &str, mark: i64, floor: i64) {
+    let value = Confirmed {
+        watermark: mark,
+        stream_seq: floor,
+    };
     let put = async {
-        js.publish(watermark_subject(site), mark.to_string().into())
+        js.publish(watermark_subject(site), serde_json::to_vec(&value)?.into())
             .await?
             .await
             .map_err(anyhow::Error::from)

@@ -58,11 +58,14 @@ async fn fleet(Extract(s): Extract<State>) -> Response {
         Ok(rows) => Json(rows).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "fleet view: central database unreadable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"error": "database_unavailable"})),
-            )
-                .into_response()
+            // The site's stable API error body (`http::ApiError::StoreUnavailable`, with
+            // the same Retry-After), written out: the centre does not import `http`.
+            let body = serde_json::json!({
+                "code": "unavailable",
+                "message": "the database is unavailable; try again shortly",
+            });
+            let retry = [(axum::http::header::RETRY_AFTER, "10")];
+            (StatusCode::SERVICE_UNAVAILABLE, retry, Json(body)).into_response()
         }
     }
 }

@@ -32,6 +32,18 @@ pub const SUBJECTS: &str = "sitewatch.rec.>";
 /// The key-value bucket of the centre's watermarks, one key per site: the highest row
 /// id the centre has committed.
 pub const WATERMARKS: &str = "sitewatch_watermarks";
+/// What the centre confirms to a site, the value of its key in [`WATERMARKS`]: every
+/// message of the stream at or below `stream_seq` is committed at the centre (the site
+/// purges its rows by it), and `watermark` is the highest record id committed with all
+/// of the site's batches before it (shown in the site's `/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Confirmed {
+    /// The highest record id of the site's batches under the ack floor.
+    pub watermark: i64,
+    /// The durable consumer's ack floor when it was put.
+    pub stream_seq: i64,
+}
+
 /// The stream behind that bucket (JetStream's key-value convention).
 pub const WATERMARKS_STREAM: &str = "KV_sitewatch_watermarks";
 /// The header carrying the row's id.
@@ -156,6 +168,11 @@ impl Forwarder {
                 Ok(true) => backoff = POLL,
                 Ok(false) => {
                     backoff = POLL;
+                    // Caught up: read from the start again. On PostgreSQL a register
+                    // import or a notice (written beside the store writer) may commit a
+                    // lower id after a higher one was read; the index on unsent rows keeps
+                    // this read as cheap as one from the cursor.
+                    cursor = 0;
                     pause(cancel, POLL).await;
                 }
                 Err(()) => {
@@ -211,7 +228,7 @@ impl Forwarder {
         let (acked, failed) = self.publish(js, &rows).await;
         if !acked.is_empty() {
             let now = self.clock.now();
-            if let Err(e) = self.store.mark_sent(&acked, now).await {
+            if let Err(e) = self.store.mark_forwarded(&acked, now).await {
                 tracing::warn!(error = %e, "cannot mark forwarded rows; they go again");
                 return Err(());
             }
@@ -230,19 +247,16 @@ impl Forwarder {
     }
 
     /// Publishes `rows` (pipelined), then waits for each acknowledgement: the ids
-    /// acknowledged, and the first that was not.
-    async fn publish(&self, js: &jetstream::Context, rows: &[Queued]) -> (Vec<i64>, Option<i64>) {
+    /// acknowledged with their stream sequences, and the first that was not.
+    async fn publish(
+        &self,
+        js: &jetstream::Context,
+        rows: &[Queued],
+    ) -> (Vec<(i64, i64)>, Option<i64>) {
         let mut pending = Vec::with_capacity(rows.len());
         let mut failed = None;
         for q in rows {
-            let message = PublishMessage::build()
-                .payload(q.message.payload.clone().into())
-                .message_id(format!("{}:{}", self.site, q.id))
-                .header(RECORD_HEADER, q.id.to_string().as_str());
-            match js
-                .send_publish(subject(&self.site, &q.message.target), message)
-                .await
-            {
+            match send(js, &self.site, q).await {
                 Ok(ack) => pending.push((q.id, ack)),
                 Err(e) => {
                     tracing::debug!(error = %e, "central publish failed");
@@ -258,7 +272,9 @@ impl Forwarder {
             .zip(join_all(acks.into_iter().map(|a| a.into_future())).await)
         {
             match ack {
-                Ok(_) => acked.push(id),
+                // A duplicate (a resend inside the window) answers with the first copy's
+                // sequence: the one the centre's confirmation has to cover.
+                Ok(ack) => acked.push((id, ack.sequence as i64)),
                 Err(e) => {
                     tracing::debug!(error = %e, id, "central publish not acknowledged");
                     failed = Some(failed.map_or(id, |f: i64| f.min(id)));
@@ -268,9 +284,8 @@ impl Forwarder {
         (acked, failed)
     }
 
-    /// Reads the centre's watermark and purges behind it, then measures the buffer and
-    /// sets the gate.
-    /// The buffer's fill, once measured.
+    /// Reads the centre's confirmation and purges what it covers, then measures the
+    /// buffer and sets the gate; the buffer's fill, once measured.
     async fn measure(&self, client: &async_nats::Client, connected: bool) -> Option<f64> {
         let read = tokio::time::timeout(WATERMARK_WAIT, self.watermark(client));
         let watermark = if connected {
@@ -278,9 +293,9 @@ impl Forwarder {
         } else {
             None
         };
-        if let Some(watermark) = watermark {
-            self.metrics.watermark(watermark);
-            match self.store.purge_central(watermark).await {
+        if let Some(confirmed) = watermark {
+            self.metrics.watermark(confirmed.watermark);
+            match self.store.purge_central(confirmed.stream_seq).await {
                 Ok(n) => self.metrics.purged(n),
                 Err(e) => tracing::warn!(error = %e, "cannot purge confirmed rows; will retry"),
             }
@@ -306,8 +321,9 @@ impl Forwarder {
         Some(fill)
     }
 
-    /// The centre's watermark for this site, when the bucket and key exist.
-    async fn watermark(&self, client: &async_nats::Client) -> Option<i64> {
+    /// The centre's confirmation for this site, when the bucket and key exist (a bare
+    /// number, from a centre older than the stream sequence column, purges nothing).
+    async fn watermark(&self, client: &async_nats::Client) -> Option<Confirmed> {
         use base64::Engine as _;
         let body = serde_json::json!({"last_by_subj": watermark_subject(&self.site)});
         let subject = format!("$JS.API.STREAM.MSG.GET.{WATERMARKS_STREAM}");
@@ -316,8 +332,23 @@ impl Forwarder {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(data)
             .ok()?;
-        std::str::from_utf8(&bytes).ok()?.trim().parse().ok()
+        serde_json::from_slice(&bytes).ok()
     }
+}
+
+/// Publishes one outbox row as the forwarder does (subject by kind, `Nats-Msg-Id =
+/// {site}:{id}`, the id in [`RECORD_HEADER`]); the acknowledgement to wait for.
+pub async fn send(
+    js: &jetstream::Context,
+    site: &str,
+    q: &Queued,
+) -> Result<jetstream::context::PublishAckFuture, jetstream::context::PublishError> {
+    let message = PublishMessage::build()
+        .payload(q.message.payload.clone().into())
+        .message_id(format!("{site}:{}", q.id))
+        .header(RECORD_HEADER, q.id.to_string().as_str());
+    js.send_publish(subject(site, &q.message.target), message)
+        .await
 }
 
 async fn pause(cancel: &CancellationToken, d: Duration) {

@@ -214,18 +214,109 @@ pub struct Buffered {
     pub oldest_ms: Option<i64>,
 }
 
+/// The central rows of records written outside the writer (the unit and meter registers,
+/// notices and their deliveries, planned fire tests, notice messages' outcomes), in the
+/// order they were decided; [`super::Store::feed_in`] writes them in the records' own
+/// transaction. Empty (and nothing serialised) without `[central]`.
+#[derive(Debug, Default)]
+pub(crate) struct Outside {
+    on: bool,
+    rows: Vec<(DateTime<Utc>, OutMessage)>,
+}
+
+impl Outside {
+    /// Whether records travel at all (`[central]` set).
+    pub(crate) fn is_on(&self) -> bool {
+        self.on
+    }
+
+    /// Adds a record of `kind` decided `at` about `subject`.
+    pub(crate) fn push<B: Serialize>(
+        &mut self,
+        kind: &str,
+        at: DateTime<Utc>,
+        subject: &str,
+        body: &B,
+    ) {
+        if let Some(m) = self.on.then(|| row(kind, at, subject, body)).flatten() {
+            self.rows.push((at, m));
+        }
+    }
+}
+
 impl super::Store {
-    /// Deletes central rows JetStream has acknowledged (sent) up to and including the
-    /// centre's `watermark`; how many.
-    pub async fn purge_central(&self, watermark: i64) -> Result<u64, StoreError> {
+    /// Forwards the records this store writes outside the writer too (`[central]` set);
+    /// called once at start, seen by every clone.
+    pub fn set_central(&self, feed: Feed) {
+        let _ = self.central.set(feed);
+    }
+
+    /// An empty set of central rows for records written outside the writer.
+    pub(crate) fn outside(&self) -> Outside {
+        Outside {
+            on: self.central.get().is_some(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Writes `rows` on the records' own transaction `tx`, unless the forward buffer is
+    /// full (then they are counted as refused, and the records are still kept on site).
+    pub(crate) async fn feed_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        rows: Outside,
+    ) -> Result<(), StoreError> {
+        let Some(feed) = self.central.get() else {
+            return Ok(());
+        };
+        if rows.rows.is_empty() || !feed.gate.records(rows.rows.len()) {
+            return Ok(());
+        }
+        super::outbox::insert_at_in(tx, &rows.rows).await
+    }
+
+    /// Deletes the central rows whose JetStream stream sequence is at or below `floor`:
+    /// the centre's durable consumer has acknowledged every message up to it, and it
+    /// acknowledges only what it has committed. A row keeps its own sequence, so a row
+    /// resent behind a later one is purged only once its own copy is committed. How many.
+    pub async fn purge_central(&self, floor: i64) -> Result<u64, StoreError> {
         let done = sqlx::query(
-            "delete from outbox where channel = $1 and sent_ms is not null and outbox_id <= $2",
+            "delete from outbox where channel = $1 and stream_seq is not null and stream_seq <= $2",
         )
         .bind(CHANNEL)
-        .bind(watermark)
+        .bind(floor)
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected())
+    }
+
+    /// Marks central rows forwarded: JetStream acknowledged each `(id, stream sequence)`.
+    pub async fn mark_forwarded(
+        &self,
+        acked: &[(i64, i64)],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        // One statement per chunk: `case` picks each row's own sequence.
+        for chunk in acked.chunks(200) {
+            let cases: Vec<String> = (0..chunk.len())
+                .map(|i| format!("when ${} then ${}", 2 * i + 2, 2 * i + 3))
+                .collect();
+            let sql = format!(
+                "update outbox set sent_ms = $1, stream_seq = case outbox_id {} end \
+                 where channel = 'central' and outbox_id in ({})",
+                cases.join(" "),
+                (0..chunk.len())
+                    .map(|i| format!("${}", 2 * i + 2))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(at.timestamp_millis());
+            for (id, seq) in chunk {
+                q = q.bind(*id).bind(*seq);
+            }
+            q.execute(self.pool()).await?;
+        }
+        Ok(())
     }
 
     /// What the forward buffer holds now.

@@ -38,7 +38,9 @@ impl Store {
     ) -> Result<ImportSummary, StoreError> {
         let mut tx = self.write_tx().await?;
         let mut summary = ImportSummary::default();
+        let mut central = self.outside();
         for unit in units {
+            central.push("unit", now, &unit.id, unit);
             upsert_place(&mut tx, unit, now).await?;
             let before = occupancy_in(&mut tx, &unit.id).await?;
             match before {
@@ -60,12 +62,14 @@ impl Store {
                     meters: MeterBase::default(),
                 };
                 record_change(&mut tx, &change).await?;
+                central.push("occupancy", now, &unit.id, &change);
                 summary.occupancy_changed += usize::from(before.is_some());
             }
             for c in &unit.contacts {
                 upsert_contact(&mut tx, &unit.id, c, now).await?;
             }
         }
+        self.feed_in(&mut tx, central).await?;
         tx.commit().await?;
         Ok(summary)
     }
@@ -168,6 +172,9 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         record_change(&mut tx, change).await?;
+        let mut central = self.outside();
+        central.push("occupancy", change.at, &change.unit, change);
+        self.feed_in(&mut tx, central).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -188,6 +195,12 @@ impl Store {
                 .bind(unit.to_owned())
                 .execute(&mut *tx)
                 .await?;
+        if done.rows_affected() > 0 {
+            let mut central = self.outside();
+            let body = serde_json::json!({"unit": unit, "cs_person": person});
+            central.push("unit_cs_person", now, unit, &body);
+            self.feed_in(&mut tx, central).await?;
+        }
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }

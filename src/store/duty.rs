@@ -115,6 +115,7 @@ impl Store {
         t: &FireTest,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "insert into fire_tests (notice_id, devices, starts_at_ms, ends_at_ms, created_by, applied_at_ms, created_at_ms, updated_at_ms) \
              values ($1, $2, $3, $4, $5, null, $6, $6) returning fire_test_id",
@@ -125,9 +126,15 @@ impl Store {
         .bind(ms(t.ends_at))
         .bind(t.created_by.clone())
         .bind(ms(now))
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await?;
-        Ok(row.try_get("fire_test_id")?)
+        let id: i64 = row.try_get("fire_test_id")?;
+        let mut central = self.outside();
+        let test = FireTest { id, ..t.clone() };
+        central.push("fire_test", now, &id.to_string(), &test);
+        self.feed_in(&mut tx, central).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Fire tests not yet put in place whose window has not ended at `now` (the engine's

@@ -37,6 +37,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        // The register is replaced whole, so it travels whole.
+        let mut central = self.outside();
+        let body = serde_json::json!({"updated_by": actor, "meters": meters});
+        central.push("meter_register", now, "", &body);
+        self.feed_in(&mut tx, central).await?;
         tx.commit().await?;
         Ok(())
     }

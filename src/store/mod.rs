@@ -86,6 +86,10 @@ pub enum StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The central feed, set once at start when `[central]` is: records written outside
+    /// the writer (registers, notices) put their outbox row in with them. Shared by every
+    /// clone.
+    central: std::sync::Arc<std::sync::OnceLock<central::Feed>>,
 }
 
 impl Store {
@@ -134,7 +138,11 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            central: std::sync::Arc::default(),
+        })
     }
 
     /// Applies pending migrations for this backend.

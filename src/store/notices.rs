@@ -99,6 +99,10 @@ impl Store {
                 enqueue_in(&mut tx, n.created_at, &[mqtt_message(prefix, id, n)]).await?;
             }
         }
+        let mut central = self.outside();
+        let body = serde_json::json!({"notice": Notice { id, ..n.clone() }, "units": units});
+        central.push("notice", n.created_at, &id.to_string(), &body);
+        self.feed_in(&mut tx, central).await?;
         tx.commit().await?;
         Ok((id, planned))
     }
@@ -187,6 +191,7 @@ impl Store {
         let at = ms(d.at);
         let delivered = (d.delivered || d.confirmed).then_some(at);
         let confirmed = d.confirmed.then_some(at);
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "update notice_units set channel = $1, recorded_by = $2, updated_at_ms = $3, \
              delivered_at_ms = coalesce(delivered_at_ms, $4), confirmed_at_ms = coalesce(confirmed_at_ms, $5) \
@@ -199,8 +204,23 @@ impl Store {
         .bind(confirmed)
         .bind(notice)
         .bind(d.unit.clone())
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        if done.rows_affected() == 1 {
+            let mut central = self.outside();
+            let body = serde_json::json!({
+                "notice": notice, "unit": d.unit, "channel": d.channel.as_str(),
+                "delivered": d.delivered || d.confirmed, "confirmed": d.confirmed, "by": d.by,
+            });
+            central.push(
+                "notice_delivery",
+                d.at,
+                &format!("{notice}:{}", d.unit),
+                &body,
+            );
+            self.feed_in(&mut tx, central).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 }

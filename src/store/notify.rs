@@ -192,14 +192,17 @@ impl Store {
         id: i64,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "update notice_messages set status = 'delivered', reason = null, delivered_at_ms = $1, \
              updated_at_ms = $1 where message_id = $2",
         )
         .bind(ms(at))
         .bind(id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        self.message_outcome_in(&mut tx, id, at).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -216,6 +219,7 @@ impl Store {
         } else {
             Status::Failed
         };
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "update notice_messages set status = $1, reason = $2, next_attempt_ms = $3, updated_at_ms = $4 \
              where message_id = $5",
@@ -225,9 +229,45 @@ impl Store {
         .bind(retry_at.map(ms))
         .bind(ms(at))
         .bind(id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        self.message_outcome_in(&mut tx, id, at).await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// The central row of a notice message's outcome (delivered, queued again, failed),
+    /// read back on `tx` after the change.
+    async fn message_outcome_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut central = self.outside();
+        if !central.is_on() {
+            return Ok(());
+        }
+        let row = sqlx::query(
+            "select notice_id, unit_id, role, channel, status, reason, attempts \
+             from notice_messages where message_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(r) = row else { return Ok(()) };
+        let body = serde_json::json!({
+            "message": id,
+            "notice": r.try_get::<i64, _>("notice_id")?,
+            "unit": r.try_get::<String, _>("unit_id")?,
+            "role": r.try_get::<String, _>("role")?,
+            "channel": r.try_get::<String, _>("channel")?,
+            "status": r.try_get::<String, _>("status")?,
+            "reason": r.try_get::<Option<String>, _>("reason")?,
+            "attempts": r.try_get::<i64, _>("attempts")?,
+        });
+        central.push("notice_message", at, &id.to_string(), &body);
+        self.feed_in(tx, central).await
     }
 
     /// Puts messages left `sent` by a stop between handing over and recording the answer

@@ -179,6 +179,16 @@ pub(crate) async fn insert_outbox_in(
     insert_rows_in(tx, &rows).await
 }
 
+/// Queues messages inside the caller's transaction, each with its own decision time.
+pub(crate) async fn insert_at_in(
+    tx: &mut sqlx::AnyConnection,
+    messages: &[(DateTime<Utc>, OutMessage)],
+) -> Result<(), StoreError> {
+    let rows: Vec<(DateTime<Utc>, &OutMessage, Option<i64>)> =
+        messages.iter().map(|(at, m)| (*at, m, None)).collect();
+    insert_rows_in(tx, &rows).await
+}
+
 async fn insert_rows_in(
     tx: &mut sqlx::AnyConnection,
     rows: &[(DateTime<Utc>, &OutMessage, Option<i64>)],

@@ -11,12 +11,18 @@ use super::{Store, StoreError};
 impl Store {
     /// Records the verdict on a stored scan (one stored unjudged by an older version).
     pub async fn set_scan_result(&self, record: &ScanRecord) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
         sqlx::query("update scans set result = $1, record = $2 where scan_id = $3")
             .bind(record.result.as_str())
             .bind(serde_json::to_string(record).unwrap_or_default())
             .bind(record.scan.id.clone())
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        // Stored unjudged by an older version, so it never travelled: it does now.
+        let mut central = self.outside();
+        central.push("scan", record.scan.scanned_at, &record.scan.id, record);
+        self.feed_in(&mut tx, central).await?;
+        tx.commit().await?;
         Ok(())
     }
 
