@@ -523,7 +523,7 @@ async fn publish_record(js: &async_nats::jetstream::Context, site: &str, id: i64
         .expect("stored");
 }
 
-/// The watermark in the bucket for `site` (0 before there is one).
+/// The watermark in the bucket for `site` (its `watermark`; 0 before there is one).
 async fn watermark(client: &async_nats::Client, site: &str) -> i64 {
     use base64::Engine as _;
     let subject = "$JS.API.STREAM.MSG.GET.KV_sitewatch_watermarks".to_owned();
@@ -539,8 +539,8 @@ async fn watermark(client: &async_nats::Client, site: &str) -> i64 {
         .pointer("/message/data")
         .and_then(|d| d.as_str())
         .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.trim().parse().ok())
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["watermark"].as_i64())
         .unwrap_or(0)
 }
 
@@ -619,4 +619,376 @@ async fn the_watermark_never_passes_a_record_a_killed_consumer_left_unacknowledg
     );
     cancel.cancel();
     let _ = bounded("the consumer stops", task).await;
+}
+
+/// A central test record's outbox message on site.
+fn central_message(n: i64) -> sitewatch::store::OutMessage {
+    sitewatch::store::OutMessage {
+        channel: "central".into(),
+        target: "alarm".into(),
+        payload: json!({"at_ms": 1_700_000_000_000_i64 + n, "subject": "pump_1.fault", "body": {}})
+            .to_string(),
+        retain: false,
+    }
+}
+
+/// The centre's consumer on `url` and `pool`, running until the token is cancelled.
+fn start_consumer(
+    url: &str,
+    pool: sqlx::PgPool,
+) -> (
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<()>,
+) {
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let consumer = sitewatch::central::consumer::Consumer {
+        url: url.to_owned(),
+        pool,
+        metrics: sitewatch::central::FleetMetrics::register(&sitewatch::metrics::Registry::new()),
+    };
+    (cancel.clone(), tokio::spawn(consumer.run(cancel)))
+}
+
+/// The known gap of the first central release, closed: a row whose first publish was lost
+/// goes again behind a later row that went through, so it sits above that row in the
+/// stream. The centre commits the later row and confirms it; the site must keep the
+/// resent row (JetStream holds it, the centre does not yet) until the centre's
+/// confirmation covers the row's own stream sequence. Purged by record id, as before,
+/// it went on the later row's confirmation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_resent_behind_a_later_one_stays_on_site_until_the_centre_holds_it() {
+    use sitewatch::outbox::jetstream::{Bounds, Forwarder, send};
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let _server = nats(port, &dir.path().join("nats"));
+    let url = format!("nats://127.0.0.1:{port}");
+    let client = eventually("nats-server answers", LONG, || async {
+        async_nats::connect(url.as_str()).await.ok()
+    })
+    .await;
+    let js = async_nats::jetstream::new(client.clone());
+    bounded(
+        "the stream and consumer",
+        sitewatch::central::consumer::declare(&client),
+    )
+    .await
+    .expect("declared");
+    let site_db = fresh_db(Db::Sqlite).await;
+    let store = sitewatch::store::Store::connect(&site_db.url)
+        .await
+        .expect("site db");
+    store.migrate().await.expect("migrate");
+    let now = chrono::Utc::now();
+    store
+        .enqueue(now, &[central_message(1), central_message(2)])
+        .await
+        .expect("two central rows");
+    let rows = store.unsent("central", 0, 10).await.expect("rows");
+    assert_eq!(rows.iter().map(|q| q.id).collect::<Vec<_>>(), [1, 2]);
+
+    // Row 1's first publish is lost; row 2's goes through and the centre commits it.
+    let publish = |q: sitewatch::store::Queued| {
+        let js = js.clone();
+        async move {
+            let ack = send(&js, "west", &q).await.expect("publish");
+            bounded("JetStream's ack", ack.into_future())
+                .await
+                .expect("stored")
+                .sequence as i64
+        }
+    };
+    let seq2 = publish(rows[1].clone()).await;
+    store
+        .mark_forwarded(&[(2, seq2)], now)
+        .await
+        .expect("mark 2");
+    let central_db = fresh_db(Db::Postgres).await;
+    let centre = Centre {
+        url: central_db.url.clone(),
+    };
+    let pool = sitewatch::central::db::connect(&central_db.url)
+        .await
+        .expect("central db");
+    let (cancel, task) = start_consumer(&url, pool.clone());
+    eventually("the centre confirms row 2", LONG, || async {
+        (watermark(&client, "west").await == 2).then_some(())
+    })
+    .await;
+    cancel.cancel();
+    let _ = bounded("the consumer stops", task).await;
+
+    // Row 1 goes again and lands behind row 2; JetStream acknowledges it, the centre is
+    // away and does not hold it.
+    let seq1 = publish(rows[0].clone()).await;
+    assert!(seq1 > seq2, "the resent row is later in the stream");
+    store
+        .mark_forwarded(&[(1, seq1)], now)
+        .await
+        .expect("mark 1");
+    assert_eq!(centre.record_ids("west").await, [2].into());
+
+    // The site's forwarder reads the centre's confirmation and purges what it covers.
+    let registry = sitewatch::metrics::Registry::new();
+    let forwarder = Forwarder {
+        url: url.clone(),
+        site: "west".into(),
+        store: store.clone(),
+        gate: sitewatch::store::central::Gate::register(&registry),
+        bounds: Bounds {
+            bytes: 1 << 30,
+            age: Duration::from_secs(86_400),
+        },
+        metrics: sitewatch::outbox::CentralMetrics::register(&registry),
+        clock: std::sync::Arc::new(sitewatch_core::clock::SystemClock),
+        engine: sitewatch::engine::Engine::channels().0,
+    };
+    let stop = tokio_util::sync::CancellationToken::new();
+    let forwarding = tokio::spawn(forwarder.run(stop.clone()));
+    eventually("the site purges on the confirmation", LONG, || async {
+        let purged = crate::helpers::metric(&registry.render(), "sitewatch_central_purged_total");
+        (purged >= Some(1.0)).then_some(())
+    })
+    .await;
+    let kept: Vec<i64> = store
+        .unsent("central", 0, 10)
+        .await
+        .expect("unsent")
+        .iter()
+        .map(|q| q.id)
+        .collect();
+    assert!(kept.is_empty(), "both rows stay forwarded: {kept:?}");
+    assert_eq!(
+        store.central_buffered().await.expect("buffer").rows,
+        1,
+        "row 2 is purged, row 1 stays on site: the confirmation covers row 2's stream \
+         sequence, not row 1's"
+    );
+
+    // The centre takes row 1; its confirmation now covers it, and the site lets it go.
+    let (cancel, task) = start_consumer(&url, pool);
+    eventually(
+        "the centre holds row 1 and the site lets it go",
+        LONG,
+        || async {
+            let held = centre.record_ids("west").await;
+            let left = store.central_buffered().await.ok()?.rows;
+            (held == [1, 2].into() && left == 0).then_some(())
+        },
+    )
+    .await;
+    stop.cancel();
+    cancel.cancel();
+    let _ = bounded("the forwarder stops", forwarding).await;
+    let _ = bounded("the consumer stops", task).await;
+}
+
+/// Waits until the centre holds every record of `site` once: ids 1..=N with N the site's
+/// last outbox id (every outbox row is a central record here), and the site's buffer is
+/// empty; on the way, no row is gone from the site that the centre does not hold.
+async fn every_record_once(site: &Site, centre: &Centre) {
+    let (distinct, max, last, rows) = eventually("every record once", LONG, || async {
+        site.purged_only_what_the_centre_holds(centre).await;
+        let last = site.last_id().await;
+        let (distinct, max) = centre.ids(&site.id).await;
+        let rows = centre.rows(&site.id).await;
+        let left = site.count("select count(*) from outbox").await;
+        let done = last > 0 && max == last && distinct == last && left == 0;
+        done.then_some((distinct, max, last, rows))
+    })
+    .await;
+    assert_eq!(
+        max, last,
+        "{}: the centre has the site's last record",
+        site.id
+    );
+    assert_eq!(distinct, last, "{}: ids 1..={last} each present", site.id);
+    assert_eq!(rows, last, "{}: no record twice", site.id);
+}
+
+/// `sitewatch central` with its log in `log` (the test counts its lines).
+fn central_logged(config: &Path, log: &Path) -> Proc {
+    let file = std::fs::File::create(log).expect("log file");
+    let child = Command::new(env!("CARGO_BIN_EXE_sitewatch"))
+        .args(["central", "--config", config.to_str().expect("utf-8")])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::from(file.try_clone().expect("log file")))
+        .stderr(Stdio::from(file))
+        .spawn()
+        .expect("binary runs");
+    Proc(child)
+}
+
+/// The centre's `/api/v1/fleet`: status and body.
+async fn fleet(port: u16) -> Option<(u16, serde_json::Value)> {
+    let resp = http()
+        .get(format!("http://127.0.0.1:{port}/api/v1/fleet"))
+        .send()
+        .await
+        .ok()?;
+    let status = resp.status().as_u16();
+    Some((status, resp.json().await.ok()?))
+}
+
+/// A series of the centre's `/metrics`.
+async fn centre_metric(port: u16, series: &str) -> Option<f64> {
+    let text = http()
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    crate::helpers::metric(&text, series)
+}
+
+/// The central PostgreSQL stops (immediate: connections cut, as in a crash) while the
+/// sites forward and the consumer drains, the sites keep raising records, and it starts
+/// again. `sitewatch central` keeps running, answers the fleet view with 503 and the
+/// stable error body meanwhile, counts the refused commits and says so once in its log;
+/// nothing is acknowledged that was not committed, so the sites keep what they forwarded;
+/// at the end every record of every site is at the centre once, the unit register each
+/// imported and the notice each sent among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_record_reaches_the_centre_once_across_a_restart_of_its_database() {
+    use crate::pg_server::PgServer;
+    let dir = tempfile::tempdir().expect("dir");
+    let nats_port = free_port();
+    let _server = nats(nats_port, &dir.path().join("nats"));
+    let nats_url = format!("nats://127.0.0.1:{nats_port}");
+    let pg = std::sync::Arc::new(
+        tokio::task::spawn_blocking(PgServer::start)
+            .await
+            .expect("pg"),
+    );
+    let db_url = pg.create_db("centre").await;
+    let centre = Centre {
+        url: db_url.clone(),
+    };
+    let central_toml = dir.path().join("central.toml");
+    let port = free_port();
+    std::fs::write(
+        &central_toml,
+        format!(
+            "[nats]\nurl = \"{nats_url}\"\n\n[database]\nurl = \"{db_url}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\n"
+        ),
+    )
+    .expect("write central config");
+    let log = dir.path().join("central.log");
+    let mut consumer = central_logged(&central_toml, &log);
+
+    let mut sites = Vec::new();
+    for id in ["north", "south", "east"] {
+        let site = Site::new(dir.path(), id, &nats_url).await;
+        let resp = http()
+            .post(site.url("/api/v1/units/import"))
+            .header("content-type", "text/csv")
+            .body(three_units())
+            .send()
+            .await
+            .expect("import");
+        assert_eq!(resp.status().as_u16(), 200, "{id}: units imported");
+        let starts_at = chrono::Utc::now() + chrono::Duration::hours(25);
+        let notice = json!({
+            "level": "important", "template": "water_stoppage", "starts_at": starts_at,
+            "ends_at": starts_at + chrono::Duration::hours(4),
+            "expires_at": starts_at + chrono::Duration::hours(5),
+            "target": {"type": "building", "building": "1"}, "created_by": "desk-chen"
+        });
+        let resp = http()
+            .post(site.url("/api/v1/notices"))
+            .json(&notice)
+            .send()
+            .await
+            .expect("notice");
+        assert_eq!(resp.status().as_u16(), 201, "{id}: notice sent");
+        let n: serde_json::Value = resp.json().await.expect("notice json");
+        let deliveries = json!({"by": "desk-chen", "records": [
+            {"unit": "1-0301", "channel": "sms"},
+            {"unit": "1-0302", "channel": "paper", "confirmed": true}
+        ]});
+        let path = format!("/api/v1/notices/{}/deliveries", n["id"]);
+        assert_eq!(site.post(&path, deliveries).await, 200, "{id}: deliveries");
+        site.activity(3, "before").await;
+        sites.push(site);
+    }
+    for site in &sites {
+        eventually("the centre hears every site", LONG, || async {
+            (centre.rows(&site.id).await > 0).then_some(())
+        })
+        .await;
+    }
+
+    // Mid-drain (the plants keep every site's history flowing), the database stops.
+    let pg_step = |step: fn(&PgServer)| {
+        let pg = pg.clone();
+        tokio::task::spawn_blocking(move || step(&pg))
+    };
+    pg_step(PgServer::stop).await.expect("pg stops");
+    for site in &sites {
+        site.activity(5, "database down").await;
+    }
+    let (status, body) = eventually("the fleet view says the database is away", LONG, || async {
+        fleet(port).await.filter(|(s, _)| *s == 503)
+    })
+    .await;
+    assert_eq!(
+        (status, &body["code"]),
+        (503, &json!("unavailable")),
+        "{body}"
+    );
+    assert!(body["message"].is_string(), "{body}");
+    eventually("the refused commits are counted", LONG, || async {
+        let n = centre_metric(port, "sitewatch_central_db_errors_total").await?;
+        (n >= 2.0).then_some(())
+    })
+    .await;
+    // Nothing is confirmed while nothing is committed: what the sites forward stays.
+    eventually("forwarded rows wait on site", LONG, || async {
+        (sites[0].kept_after_forwarding().await >= 500).then_some(())
+    })
+    .await;
+    assert!(
+        consumer.0.try_wait().expect("wait").is_none(),
+        "sitewatch central keeps running"
+    );
+
+    pg_step(PgServer::start_again).await.expect("pg starts");
+    for site in &sites {
+        site.activity(2, "after").await;
+        site.sim.stop();
+    }
+    for site in &sites {
+        every_record_once(site, &centre).await;
+        for (kind, n) in [
+            ("unit", 3),
+            ("occupancy", 3),
+            ("notice", 1),
+            ("notice_delivery", 2),
+        ] {
+            let at_centre = centre
+                .one(
+                    &format!(
+                        "select count(*) from central_records where site_id = $1 and kind = '{kind}'"
+                    ),
+                    &site.id,
+                )
+                .await;
+            assert_eq!(at_centre, n, "{}: {kind} records at the centre", site.id);
+        }
+    }
+    let (status, body) = fleet(port).await.expect("fleet answers");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        consumer.0.try_wait().expect("wait").is_none(),
+        "sitewatch central kept running"
+    );
+    let text = std::fs::read_to_string(&log).expect("log");
+    let refused = text.matches("central database refused a batch").count();
+    let back = text.matches("central database takes batches again").count();
+    assert_eq!(
+        (refused, back),
+        (1, 1),
+        "one outage, said once each way, not per try:\n{text}"
+    );
 }
