@@ -636,10 +636,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 /// daemon's forwarder (nothing measures the buffer here, so its gate stays open).
 fn forward_registers(config: &Config, store: &Store) {
     if config.central.is_some() {
-        store.set_central(crate::store::central::Feed {
-            history: crate::store::central::History::None,
-            gate: crate::store::central::Gate::register(&crate::metrics::Registry::new()),
-        });
+        store.set_central(crate::store::central::Feed::records_only());
     }
 }
 

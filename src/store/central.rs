@@ -94,6 +94,17 @@ pub struct Feed {
     pub gate: Arc<Gate>,
 }
 
+impl Feed {
+    /// A feed for a one-off command (`sitewatch import …`): records only, its gate open
+    /// and its refusals counted nowhere (nothing measures the buffer there).
+    pub fn records_only() -> Feed {
+        Feed {
+            history: History::None,
+            gate: Gate::register(&Registry::new()),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Envelope<'a, B: Serialize> {
     at_ms: i64,

@@ -657,6 +657,16 @@ fn start_consumer(
 /// it went on the later row's confirmation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_row_resent_behind_a_later_one_stays_on_site_until_the_centre_holds_it() {
+    resent_row_stays(Db::Sqlite).await;
+}
+
+/// The same with the site on PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_resent_behind_a_later_one_stays_on_a_postgres_site_until_the_centre_holds_it() {
+    resent_row_stays(Db::Postgres).await;
+}
+
+async fn resent_row_stays(kind: Db) {
     use sitewatch::outbox::jetstream::{Bounds, Forwarder, send};
     let dir = tempfile::tempdir().expect("dir");
     let port = free_port();
@@ -673,7 +683,7 @@ async fn a_row_resent_behind_a_later_one_stays_on_site_until_the_centre_holds_it
     )
     .await
     .expect("declared");
-    let site_db = fresh_db(Db::Sqlite).await;
+    let site_db = fresh_db(kind).await;
     let store = sitewatch::store::Store::connect(&site_db.url)
         .await
         .expect("site db");
