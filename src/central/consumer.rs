@@ -4,8 +4,10 @@
 //! key-value bucket the sites read before they purge, is the highest record id of the
 //! batches at or below the durable consumer's ack floor (its stream sequence below which
 //! every message is acknowledged, so committed): a batch applied while messages before it
-//! wait for redelivery (a consumer killed mid-drain) does not raise it. A crash between
-//! commit and ack only redelivers what is already applied.
+//! wait for redelivery (a consumer killed mid-drain) does not raise it. The ack floor goes
+//! beside it, and the sites purge by that: a row whose own stream sequence it covers is
+//! committed. A crash between commit and ack only redelivers what is already applied; a
+//! database that refuses is retried with the batch unacknowledged.
 
 use std::time::Duration;
 

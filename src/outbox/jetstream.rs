@@ -1,9 +1,10 @@
 //! The JetStream forwarder (issue 23): the central feed's outbox rows (channel `central`,
-//! written by the store writer with the records they carry) go to the centre's JetStream
-//! stream, each with `Nats-Msg-Id = {site}:{row id}`. A row counts as forwarded only on
-//! JetStream's acknowledgement (then it is marked sent), and is deleted only once the
-//! centre's watermark for this site (a key in a JetStream key-value bucket the central
-//! consumer writes after each commit) has passed it: a row lost between the engines is
+//! written with the records they carry, by the store writer or beside it) go to the
+//! centre's JetStream stream, each with `Nats-Msg-Id = {site}:{row id}`. A row counts as
+//! forwarded only on JetStream's acknowledgement (then it is marked sent with the stream
+//! sequence it got), and is deleted only once the centre's confirmation for this site (a
+//! key in a JetStream key-value bucket the central consumer writes after its commits,
+//! [`Confirmed`]) covers that sequence: a row lost between the engines is
 //! still on site to send again, and the centre upserts by id, so a resend past the
 //! stream's 2-minute duplicate window is applied once.
 //!
