@@ -1002,3 +1002,49 @@ async fn every_record_reaches_the_centre_once_across_a_restart_of_its_database()
         "one outage, said once each way, not per try:\n{text}"
     );
 }
+
+/// A unit register imported from the command line travels like one imported over HTTP:
+/// with `[central]` its rows are in the site's outbox, for the daemon's forwarder.
+#[tokio::test]
+async fn a_unit_register_imported_from_the_command_line_waits_in_the_forward_buffer() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("site.db");
+    let config = dir.path().join("site.toml");
+    let text = format!(
+        "[site]\nid = \"west\"\nname = \"Estate west\"\n\n[database]\nurl = \"sqlite://{}\"\n\n\
+         [central]\nurl = \"nats://127.0.0.1:{}\"\n",
+        db.display(),
+        free_port()
+    );
+    std::fs::write(&config, text).expect("write config");
+    let csv = dir.path().join("units.csv");
+    std::fs::write(&csv, three_units()).expect("write csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_sitewatch"))
+        .args(["import", "units", "--config"])
+        .arg(&config)
+        .arg(&csv)
+        .env_remove("SITEWATCH_DATABASE_URL")
+        .output()
+        .expect("binary runs");
+    assert!(
+        out.status.success(),
+        "import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = format!("sqlite://{}?mode=ro", db.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("open site db");
+    let kinds: Vec<(String, i64)> = sqlx::query_as(
+        "select target, count(*) from outbox where channel = 'central' and sent_ms is null \
+         group by target order by target",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("outbox");
+    assert_eq!(
+        kinds,
+        [("occupancy".to_owned(), 3), ("unit".to_owned(), 3)],
+        "each unit and its first occupancy wait to be forwarded"
+    );
+}
