@@ -13,8 +13,6 @@
 //! empty. While the consumer is down, forwarded rows stay on site (no watermark covers
 //! them).
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use crate::central_rig::{
