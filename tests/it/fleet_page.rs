@@ -353,6 +353,10 @@ async fn the_fleet_page_shows_each_site_in_zh_cn_and_english_at_390_and_1920_px(
     let mut f = fleet("").await;
     f.operator("zhao", "viewer", "zhao-password");
     f.sites[0].sim.set(3, "fault", 1.0);
+    let occurred = (Utc::now() - Span::hours(13)).to_rfc3339();
+    let incident = json!({"category": "water_ingress", "title": "B2 水浸", "location": "B2",
+        "reported_by": "desk-chen", "occurred_at": occurred, "source": "manual"});
+    assert_eq!(f.sites[0].post("/api/v1/incidents", incident).await, 201);
     // South stops: its row turns red once the threshold passes.
     f.sites[1].proc.as_mut().expect("running").kill();
     let b = browser().await;
@@ -373,8 +377,11 @@ async fn the_fleet_page_shows_each_site_in_zh_cn_and_english_at_390_and_1920_px(
         .await
         .expect("href");
     assert_eq!(link.as_deref(), Some("http://127.0.0.1:1/north-dashboard"));
-    eventually("north's alarm shown", WAIT * 4, || async {
+    eventually("north's alarm and breached incident shown", WAIT * 4, || async {
         c.find(Locator::Css("tr[data-site=\"north\"] .alarms .badge"))
+            .await
+            .ok()?;
+        c.find(Locator::Css("tr[data-site=\"north\"] td.incidents.bad"))
             .await
             .ok()
     })
