@@ -377,14 +377,18 @@ async fn the_fleet_page_shows_each_site_in_zh_cn_and_english_at_390_and_1920_px(
         .await
         .expect("href");
     assert_eq!(link.as_deref(), Some("http://127.0.0.1:1/north-dashboard"));
-    eventually("north's alarm and breached incident shown", WAIT * 4, || async {
-        c.find(Locator::Css("tr[data-site=\"north\"] .alarms .badge"))
-            .await
-            .ok()?;
-        c.find(Locator::Css("tr[data-site=\"north\"] td.incidents.bad"))
-            .await
-            .ok()
-    })
+    eventually(
+        "north's alarm and breached incident shown",
+        WAIT * 4,
+        || async {
+            c.find(Locator::Css("tr[data-site=\"north\"] .alarms .badge"))
+                .await
+                .ok()?;
+            c.find(Locator::Css("tr[data-site=\"north\"] td.incidents.bad"))
+                .await
+                .ok()
+        },
+    )
     .await;
     assert!(fits(c).await, "1920 px: nothing cut off");
     shoot(c, "fleet_zh_1920").await;
@@ -422,4 +426,80 @@ async fn the_fleet_page_shows_each_site_in_zh_cn_and_english_at_390_and_1920_px(
     rows_shown(c).await;
     assert!(fits(c).await, "1920 px in English");
     shoot(c, "fleet_en_1920").await;
+}
+
+/// A record of `site` as a site forwards it: on the stream, with its id in the header.
+async fn forward(
+    js: &async_nats::jetstream::Context,
+    site: &str,
+    id: i64,
+    kind: &str,
+    body: Value,
+) {
+    use async_nats::jetstream::message::PublishMessage;
+    let payload = json!({"at_ms": Utc::now().timestamp_millis(), "subject": "", "body": body});
+    let message = PublishMessage::build()
+        .payload(payload.to_string().into())
+        .message_id(format!("{site}:{id}"))
+        .header("Sitewatch-Record", id.to_string().as_str());
+    let ack = js
+        .send_publish(format!("sitewatch.rec.{site}.{kind}"), message)
+        .await
+        .expect("publish");
+    ack.into_future().await.expect("stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patrol_on_time_is_the_months_rounds_closed_on_time_out_of_those_closed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let nats_port = free_port();
+    let _server = nats(nats_port, &dir.path().join("nats"));
+    let nats_url = format!("nats://127.0.0.1:{nats_port}");
+    let db = fresh_db(Db::Postgres).await;
+    let port = free_port();
+    let central_toml = dir.path().join("central.toml");
+    std::fs::write(&central_toml, central_config(&nats_url, &db.url, port)).expect("config");
+    let _central = central_process(&central_toml);
+    let client = eventually("nats-server answers", LONG, || async {
+        async_nats::connect(nats_url.as_str()).await.ok()
+    })
+    .await;
+    sitewatch::central::consumer::declare(&client)
+        .await
+        .expect("stream");
+    let js = async_nats::jetstream::new(client);
+    // East's patrol journal this month: one round on time, one late, one incomplete, and
+    // a checkpoint that does not close a round.
+    let rounds = [
+        json!({"kind": "tour_completed", "tour": {"id": 1}, "on_time": true}),
+        json!({"kind": "tour_completed", "tour": {"id": 2}, "on_time": false}),
+        json!({"kind": "tour_incomplete", "tour": {"id": 3}}),
+        json!({"kind": "checkpoint_done", "tour": 4, "checkpoint": "lobby_1", "late": false}),
+    ];
+    for (id, body) in (1..).zip(rounds) {
+        forward(&js, "east", id, "patrol", body).await;
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    eventually("the centre answers", LONG, || async {
+        let url = format!("{base}/healthz");
+        http()
+            .get(&url)
+            .send()
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
+    })
+    .await;
+    add_operator(&central_toml, "zhao", "viewer", "zhao-password");
+    let me = sign_in(&base, "zhao", "zhao-password").await;
+    let url = format!("{base}/api/v1/fleet");
+    let patrol = eventually("east's rounds counted", LONG, || async {
+        let (_, rows) = me.get(&url).await;
+        let p = row(&rows, "east")?["patrol"].clone();
+        (p["of"] == 3).then_some(p)
+    })
+    .await;
+    assert_eq!(patrol["count"], 1, "{patrol}");
+    let ratio = patrol["ratio"].as_f64().expect("ratio");
+    assert!((ratio - 1.0 / 3.0).abs() < 1e-9, "{patrol}");
 }
