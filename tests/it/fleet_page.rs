@@ -7,7 +7,7 @@
 //! threshold, listed with since-when and in `/metrics`; and the page in a real headless
 //! Chromium in zh-CN and English at 390 and 1920 px, with screenshots.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{Duration as Span, Utc};
 use fantoccini::{Client, Locator};
@@ -23,7 +23,7 @@ const LINK_DOWN_AFTER: &str = "8s";
 
 /// The centre and its sites, stopped on drop.
 struct Fleet {
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     _nats: Proc,
     _db: TestDb,
     central_toml: PathBuf,
@@ -59,7 +59,7 @@ async fn fleet(extra: &str) -> Fleet {
     })
     .await;
     Fleet {
-        dir,
+        _dir: dir,
         _nats: server,
         _db: db,
         central_toml,
@@ -104,10 +104,6 @@ impl Fleet {
 
     fn operator(&self, name: &str, role: &str, password: &str) {
         add_operator(&self.central_toml, name, role, password);
-    }
-
-    fn dir(&self) -> &Path {
-        self.dir.path()
     }
 }
 
@@ -306,7 +302,6 @@ async fn the_fleet_api_is_signed_in_and_shows_what_each_site_did_and_which_is_cu
         text.contains("sitewatch_central_auth_refused_total{reason=\"bad_credentials\"} 1"),
         "{text}"
     );
-    let _ = f.dir();
 }
 
 /// Signs in through the log-in form.
@@ -323,14 +318,12 @@ async fn sign_in_page(c: &Client, base: &str, name: &str, password: &str) {
 /// The rows' text once both sites are shown and south is cut off.
 async fn rows_shown(c: &Client) -> String {
     eventually("both rows, south cut off", WAIT * 4, || async {
-        let down = c
-            .find(Locator::Css("tr.down-row[data-site=\"south\"]"))
+        c.find(Locator::Css("tr.down-row[data-site=\"south\"]"))
             .await
             .ok()?;
         c.find(Locator::Css("tr[data-site=\"north\"]:not(.down-row)"))
             .await
             .ok()?;
-        let _ = down;
         c.find(Locator::Css("#rows")).await.ok()?.text().await.ok()
     })
     .await
@@ -403,7 +396,7 @@ async fn the_fleet_page_shows_each_site_in_zh_cn_and_english_at_390_and_1920_px(
         .click()
         .await
         .expect("click");
-    let en = eventually("the page in English", WAIT, || async {
+    eventually("the page in English", WAIT, || async {
         let lang = c
             .find(Locator::Css("html"))
             .await
@@ -414,7 +407,6 @@ async fn the_fleet_page_shows_each_site_in_zh_cn_and_english_at_390_and_1920_px(
         (lang == "en").then_some(())
     })
     .await;
-    let _ = en;
     let text = rows_shown(c).await;
     assert!(
         text.contains("cut off") && text.contains("site time"),
