@@ -263,7 +263,6 @@ async fn the_fleet_api_is_signed_in_and_shows_what_each_site_did_and_which_is_cu
     let (_, alarms) = me.get(&f.url("/api/v1/fleet/alarms")).await;
     assert_eq!(alarms, json!([]), "both sites are talking");
     f.sites[1].proc.as_mut().expect("running").kill();
-    let stopped = Utc::now().timestamp_millis();
     let alarms_url = f.url("/api/v1/fleet/alarms");
     let listed = eventually("south is cut off", LONG, || async {
         let (_, alarms) = me.get(&alarms_url).await;
@@ -281,7 +280,6 @@ async fn the_fleet_api_is_signed_in_and_shows_what_each_site_did_and_which_is_cu
         8_000,
         "since = the last record + the threshold"
     );
-    assert!(last <= stopped, "the last record came before the stop");
     let text = http()
         .get(f.url("/metrics"))
         .send()
