@@ -348,7 +348,16 @@ async fn the_fleet_page_shows_each_site_in_zh_cn_and_english_at_390_and_1920_px(
     let incident = json!({"category": "water_ingress", "title": "B2 水浸", "location": "B2",
         "reported_by": "desk-chen", "occurred_at": occurred, "source": "manual"});
     assert_eq!(f.sites[0].post("/api/v1/incidents", incident).await, 201);
-    // South stops: its row turns red once the threshold passes.
+    // South stops once the centre has heard from it: its row turns red after the threshold.
+    let api = sign_in(&f.base, "zhao", "zhao-password").await;
+    let fleet_url = f.url("/api/v1/fleet");
+    eventually("the centre hears south", LONG, || async {
+        let (_, rows) = api.get(&fleet_url).await;
+        row(&rows, "south")?["link"]["last_received_ms"]
+            .as_i64()
+            .map(drop)
+    })
+    .await;
     f.sites[1].proc.as_mut().expect("running").kill();
     let b = browser().await;
     let c = &b.client;
