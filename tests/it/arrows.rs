@@ -85,8 +85,14 @@ const ARROWS: &[(&str, &[&str])] = &[
             "store",
         ],
     ),
-    // The central office: the forwarder's wire names, its own config read like a site's.
-    ("central", &["config", "metrics", "outbox"]),
+    // The central office: the forwarder's wire names, its own config read like a site's,
+    // and the site's sign-in, roles and error bodies (its operators sign in like a site's).
+    (
+        "central",
+        &[
+            "access", "config", "engine", "http", "metrics", "outbox", "store",
+        ],
+    ),
     (
         "bench",
         &[

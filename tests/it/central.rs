@@ -13,343 +13,18 @@
 //! empty. While the consumer is down, forwarded rows stay on site (no watermark covers
 //! them).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
 use sqlx::Connection as _;
 
+use crate::central_rig::{
+    Centre, LONG, Proc, Session, Site, add_operator, bounded, central_process, http, nats, sign_in,
+};
 use crate::customers::three_units;
-use crate::helpers::{Db, eventually, free_port, fresh_db, test_plant};
-use sitewatch::devices::simulator::Simulator;
-
-const LONG: Duration = Duration::from_secs(180);
-/// Longest one HTTP call or database query may take.
-const CALL: Duration = Duration::from_secs(20);
-
-/// `fut`, or a panic naming `what` when it takes longer than [`CALL`].
-async fn bounded<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(CALL, fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what} took longer than {CALL:?}"))
-}
-
-/// An HTTP client whose every call is bounded.
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(CALL)
-        .build()
-        .expect("http client")
-}
-
-/// A child process killed (SIGKILL) when dropped.
-struct Proc(Child);
-
-impl Proc {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// The central nats-server with JetStream, on `port`, storing under `dir`.
-fn nats(port: u16, dir: &Path) -> Proc {
-    let child = Command::new("nats-server")
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nats-server is installed (scripts/test checks it)");
-    Proc(child)
-}
-
-fn sitewatch(args: &[&str]) -> Proc {
-    // `CENTRAL_TEST_LOGS=dir` keeps each child's log there (for a failure's story).
-    let log = std::env::var_os("CENTRAL_TEST_LOGS").map(|dir| {
-        let name = args.join("_").replace(['/', '.'], "_");
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(Path::new(&dir).join(format!("{}.log", &name[name.len().saturating_sub(40)..])))
-            .expect("log file")
-    });
-    // The daemon logs to stdout; both go to the log.
-    let (stdout, stderr) = match log {
-        Some(file) => (
-            Stdio::from(file.try_clone().expect("log file")),
-            Stdio::from(file),
-        ),
-        None => (Stdio::null(), Stdio::null()),
-    };
-    let child = Command::new(env!("CARGO_BIN_EXE_sitewatch"))
-        .args(args)
-        .env("RUST_LOG", "info")
-        .env_remove("SITEWATCH_DATABASE_URL")
-        .stdout(stdout)
-        .stderr(stderr)
-        .spawn()
-        .expect("binary runs");
-    Proc(child)
-}
-
-/// One site: its config, simulator, port and process.
-struct Site {
-    id: String,
-    config: PathBuf,
-    db: PathBuf,
-    port: u16,
-    sim: Simulator,
-    proc: Option<Proc>,
-}
-
-impl Site {
-    async fn new(dir: &Path, id: &str, nats_url: &str) -> Site {
-        let db = dir.join(format!("{id}.db"));
-        let sim = test_plant("sqlite://placeholder.db").await;
-        let port = free_port();
-        let text = format!(
-            r#"
-[site]
-id = "{id}"
-name = "Estate {id}"
-
-[http]
-listen = "127.0.0.1:{port}"
-
-[database]
-url = "sqlite://{db}"
-
-[central]
-url = "{nats_url}"
-history = "all"
-
-[[devices]]
-id = "pump_1"
-name = "Pump 1"
-profile = "abb_acs580"
-modbus = {{ address = "{sim}", unit_id = 3, poll_interval = "100ms", timeout = "200ms", comm_loss_after = 2 }}
-
-[[devices]]
-id = "fire_panel"
-name = "Fire panel"
-profile = "fire_panel_gateway"
-modbus = {{ address = "{sim}", unit_id = 4, poll_interval = "100ms", timeout = "200ms", comm_loss_after = 2 }}
-"#,
-            db = db.display(),
-            sim = sim.addr(),
-        );
-        let config = dir.join(format!("{id}.toml"));
-        std::fs::write(&config, text).expect("write site config");
-        let mut site = Site {
-            id: id.into(),
-            config,
-            db,
-            port,
-            sim,
-            proc: None,
-        };
-        site.start().await;
-        site
-    }
-
-    async fn start(&mut self) {
-        let config = self.config.to_str().expect("utf-8").to_owned();
-        self.proc = Some(sitewatch(&["serve", "--config", &config]));
-        let url = self.url("/healthz");
-        eventually("the site answers", LONG, || async {
-            http()
-                .get(&url)
-                .send()
-                .await
-                .ok()
-                .filter(|r| r.status().is_success())
-        })
-        .await;
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    async fn post(&self, path: &str, body: serde_json::Value) -> u16 {
-        let resp = http()
-            .post(self.url(path))
-            .json(&body)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{}: POST {path}: {e}", self.id));
-        resp.status().as_u16()
-    }
-
-    /// A count from the site's own SQLite file (read beside the running daemon: WAL).
-    async fn count(&self, sql: &str) -> i64 {
-        let url = format!("sqlite://{}?mode=ro", self.db.display());
-        bounded(&format!("{}: {sql}", self.id), async {
-            let mut conn = sqlx::SqliteConnection::connect(&url)
-                .await
-                .expect("open site db");
-            let n: i64 = sqlx::query_scalar(sql)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap_or(0);
-            let _ = conn.close().await;
-            n
-        })
-        .await
-    }
-
-    /// The outbox ids still on site.
-    async fn kept_ids(&self) -> Vec<i64> {
-        let url = format!("sqlite://{}?mode=ro", self.db.display());
-        bounded(&format!("{}: the outbox ids", self.id), async {
-            let mut conn = sqlx::SqliteConnection::connect(&url)
-                .await
-                .expect("open site db");
-            let ids = sqlx::query_scalar("select outbox_id from outbox")
-                .fetch_all(&mut conn)
-                .await
-                .expect("outbox ids");
-            let _ = conn.close().await;
-            ids
-        })
-        .await
-    }
-
-    /// Panics when the site has purged a record the centre does not hold. The site is
-    /// read first: a row gone from it then must be at the centre when read after.
-    async fn purged_only_what_the_centre_holds(&self, centre: &Centre) {
-        let last = self.last_id().await;
-        let kept: std::collections::HashSet<i64> = self.kept_ids().await.into_iter().collect();
-        let held: std::collections::HashSet<i64> = centre.record_ids(&self.id).await;
-        let early: Vec<i64> = (1..=last)
-            .filter(|id| !kept.contains(id) && !held.contains(id))
-            .collect();
-        assert!(
-            early.is_empty(),
-            "{}: {} rows purged before the centre held them, first {:?}",
-            self.id,
-            early.len(),
-            &early[..early.len().min(10)]
-        );
-    }
-
-    /// Rows waiting to be forwarded.
-    async fn unsent(&self) -> i64 {
-        self.count("select count(*) from outbox where channel = 'central' and sent_ms is null")
-            .await
-    }
-
-    /// Forwarded rows still on site (not yet behind the centre's watermark).
-    async fn kept_after_forwarding(&self) -> i64 {
-        self.count("select count(*) from outbox where channel = 'central' and sent_ms is not null")
-            .await
-    }
-
-    /// The site's last outbox id (every outbox row is a central record here).
-    async fn last_id(&self) -> i64 {
-        self.count("select coalesce(max(seq), 0) from sqlite_sequence where name = 'outbox'")
-            .await
-    }
-
-    async fn activity(&self, n: usize, tag: &str) {
-        for i in 0..n {
-            let body = json!({
-                "kind": {"type": "repair", "emergency": false},
-                "channel": "hotline",
-                "unit": "1-0301",
-                "owner": "王芳",
-                "summary": format!("{tag} leak {i}"),
-                "received_by": "desk-chen"
-            });
-            assert_eq!(self.post("/api/v1/requests", body).await, 201);
-            self.sim.set(3, "fault", (i % 2) as f64);
-        }
-    }
-}
-
-/// The central database: counts per site.
-struct Centre {
-    url: String,
-}
-
-impl Centre {
-    async fn one(&self, sql: &str, site: &str) -> i64 {
-        bounded(&format!("centre: {sql}"), async {
-            let mut conn = sqlx::PgConnection::connect(&self.url)
-                .await
-                .expect("central db");
-            let n: i64 = sqlx::query_scalar(sql)
-                .bind(site)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap_or(-1);
-            let _ = conn.close().await;
-            n
-        })
-        .await
-    }
-
-    /// Every record id held for `site`, records and history.
-    async fn record_ids(&self, site: &str) -> std::collections::HashSet<i64> {
-        bounded(&format!("centre: {site}'s ids"), async {
-            let mut conn = sqlx::PgConnection::connect(&self.url)
-                .await
-                .expect("central db");
-            let ids: Vec<i64> = sqlx::query_scalar(
-                "select record_id from central_records where site_id = $1 \
-                 union all select record_id from central_history where site_id = $1",
-            )
-            .bind(site)
-            .fetch_all(&mut conn)
-            .await
-            .expect("central ids");
-            let _ = conn.close().await;
-            ids.into_iter().collect()
-        })
-        .await
-    }
-
-    /// Rows held for `site`, records and history.
-    async fn rows(&self, site: &str) -> i64 {
-        self.one(
-            "select (select count(*) from central_records where site_id = $1) \
-             + (select count(*) from central_history where site_id = $1)",
-            site,
-        )
-        .await
-    }
-
-    /// Distinct record ids held for `site`, and the highest.
-    async fn ids(&self, site: &str) -> (i64, i64) {
-        let distinct = self
-            .one(
-                "select count(distinct record_id) from (select record_id from central_records \
-                 where site_id = $1 union all select record_id from central_history where site_id = $1) x",
-                site,
-            )
-            .await;
-        let max = self
-            .one(
-                "select coalesce(max(record_id), 0) from (select record_id from central_records \
-                 where site_id = $1 union all select record_id from central_history where site_id = $1) x",
-                site,
-            )
-            .await;
-        (distinct, max)
-    }
-}
-
-fn central_process(config: &Path) -> Proc {
-    sitewatch(&["central", "--config", config.to_str().expect("utf-8")])
-}
+use crate::helpers::{Db, eventually, free_port, fresh_db};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_record_of_three_sites_reaches_the_centre_exactly_once_across_outages_and_kills() {
@@ -486,14 +161,11 @@ async fn every_record_of_three_sites_reaches_the_centre_exactly_once_across_outa
             .await;
         assert_eq!(at_centre, requests, "{}: every request entry", site.id);
     }
-    let fleet: serde_json::Value = http()
-        .get(format!("http://127.0.0.1:{central_port}/api/v1/fleet"))
-        .send()
-        .await
-        .expect("fleet")
-        .json()
-        .await
-        .expect("json");
+    add_operator(&central_toml, "wang", "viewer", "wang-password");
+    let base = format!("http://127.0.0.1:{central_port}");
+    let session = sign_in(&base, "wang", "wang-password").await;
+    let (status, fleet) = session.get(&format!("{base}/api/v1/fleet")).await;
+    assert_eq!(status, 200, "{fleet}");
     let listed: Vec<&str> = fleet
         .as_array()
         .expect("rows")
@@ -828,10 +500,11 @@ fn central_logged(config: &Path, log: &Path) -> Proc {
     Proc(child)
 }
 
-/// The centre's `/api/v1/fleet`: status and body.
-async fn fleet(port: u16) -> Option<(u16, serde_json::Value)> {
+/// The centre's `/api/v1/fleet` as a signed-in operator: status and body.
+async fn fleet(session: &Session, port: u16) -> Option<(u16, serde_json::Value)> {
     let resp = http()
         .get(format!("http://127.0.0.1:{port}/api/v1/fleet"))
+        .header("cookie", &session.cookie)
         .send()
         .await
         .ok()?;
@@ -886,6 +559,14 @@ async fn every_record_reaches_the_centre_once_across_a_restart_of_its_database()
     .expect("write central config");
     let log = dir.path().join("central.log");
     let mut consumer = central_logged(&central_toml, &log);
+    let base = format!("http://127.0.0.1:{port}");
+    // The centre has made its tables (operators among them) once it answers.
+    eventually("the centre answers", LONG, || async {
+        http().get(format!("{base}/healthz")).send().await.ok()
+    })
+    .await;
+    add_operator(&central_toml, "wang", "viewer", "wang-password");
+    let session = sign_in(&base, "wang", "wang-password").await;
 
     let mut sites = Vec::new();
     for id in ["north", "south", "east"] {
@@ -939,7 +620,7 @@ async fn every_record_reaches_the_centre_once_across_a_restart_of_its_database()
         site.activity(5, "database down").await;
     }
     let (status, body) = eventually("the fleet view says the database is away", LONG, || async {
-        fleet(port).await.filter(|(s, _)| *s == 503)
+        fleet(&session, port).await.filter(|(s, _)| *s == 503)
     })
     .await;
     assert_eq!(
@@ -987,7 +668,7 @@ async fn every_record_reaches_the_centre_once_across_a_restart_of_its_database()
             assert_eq!(at_centre, n, "{}: {kind} records at the centre", site.id);
         }
     }
-    let (status, body) = fleet(port).await.expect("fleet answers");
+    let (status, body) = fleet(&session, port).await.expect("fleet answers");
     assert_eq!(status, 200, "{body}");
     assert!(
         consumer.0.try_wait().expect("wait").is_none(),
