@@ -3,6 +3,8 @@
 //! the fleet's figures. Sites forward with `outbox::jetstream`; nothing here runs on a
 //! site.
 
+pub mod auth;
+mod commands;
 pub mod config;
 pub mod consumer;
 pub mod db;
@@ -38,9 +40,28 @@ pub async fn run(config: CentralConfig, cancel: CancellationToken) -> anyhow::Re
         registry,
         link_down_after: config.fleet.link_down_after,
     };
-    axum::serve(listener, fleet::router(state))
+    let commands = commands::Commands {
+        client: commands_client(&config.nats.url).await?,
+        pool: state.pool.clone(),
+        timeout: config.fleet.command_timeout,
+        metrics: commands::CommandFigures::register(&state.registry),
+    };
+    let app = fleet::router(state).merge(commands::router(commands));
+    axum::serve(listener, app)
         .with_graceful_shutdown(cancel.cancelled_owned())
         .await?;
     let _ = task.await;
     Ok(())
+}
+
+/// The NATS client commands to sites go out on; it connects (and reconnects) by itself,
+/// and a command sent while it cannot is answered "not delivered".
+async fn commands_client(url: &str) -> anyhow::Result<async_nats::Client> {
+    async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connection_timeout(std::time::Duration::from_secs(2))
+        .max_reconnects(None)
+        .connect(url)
+        .await
+        .context("Failed to use the central NATS url")
 }

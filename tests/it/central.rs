@@ -24,19 +24,19 @@ use crate::customers::three_units;
 use crate::helpers::{Db, eventually, free_port, fresh_db, test_plant};
 use sitewatch::devices::simulator::Simulator;
 
-const LONG: Duration = Duration::from_secs(180);
+pub(crate) const LONG: Duration = Duration::from_secs(180);
 /// Longest one HTTP call or database query may take.
 const CALL: Duration = Duration::from_secs(20);
 
 /// `fut`, or a panic naming `what` when it takes longer than [`CALL`].
-async fn bounded<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
+pub(crate) async fn bounded<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(CALL, fut)
         .await
         .unwrap_or_else(|_| panic!("{what} took longer than {CALL:?}"))
 }
 
 /// An HTTP client whose every call is bounded.
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(CALL)
         .build()
@@ -44,10 +44,10 @@ fn http() -> reqwest::Client {
 }
 
 /// A child process killed (SIGKILL) when dropped.
-struct Proc(Child);
+pub(crate) struct Proc(Child);
 
 impl Proc {
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -60,7 +60,7 @@ impl Drop for Proc {
 }
 
 /// The central nats-server with JetStream, on `port`, storing under `dir`.
-fn nats(port: u16, dir: &Path) -> Proc {
+pub(crate) fn nats(port: u16, dir: &Path) -> Proc {
     let child = Command::new("nats-server")
         .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
         .arg(dir)
@@ -71,7 +71,7 @@ fn nats(port: u16, dir: &Path) -> Proc {
     Proc(child)
 }
 
-fn sitewatch(args: &[&str]) -> Proc {
+pub(crate) fn sitewatch(args: &[&str]) -> Proc {
     // `CENTRAL_TEST_LOGS=dir` keeps each child's log there (for a failure's story).
     let log = std::env::var_os("CENTRAL_TEST_LOGS").map(|dir| {
         let name = args.join("_").replace(['/', '.'], "_");
@@ -101,17 +101,17 @@ fn sitewatch(args: &[&str]) -> Proc {
 }
 
 /// One site: its config, simulator, port and process.
-struct Site {
-    id: String,
+pub(crate) struct Site {
+    pub(crate) id: String,
     config: PathBuf,
     db: PathBuf,
     port: u16,
-    sim: Simulator,
-    proc: Option<Proc>,
+    pub(crate) sim: Simulator,
+    pub(crate) proc: Option<Proc>,
 }
 
 impl Site {
-    async fn new(dir: &Path, id: &str, nats_url: &str) -> Site {
+    pub(crate) async fn new(dir: &Path, id: &str, nats_url: &str) -> Site {
         let db = dir.join(format!("{id}.db"));
         let sim = test_plant("sqlite://placeholder.db").await;
         let port = free_port();
@@ -175,7 +175,7 @@ modbus = {{ address = "{sim}", unit_id = 4, poll_interval = "100ms", timeout = "
         .await;
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
@@ -190,7 +190,7 @@ modbus = {{ address = "{sim}", unit_id = 4, poll_interval = "100ms", timeout = "
     }
 
     /// A count from the site's own SQLite file (read beside the running daemon: WAL).
-    async fn count(&self, sql: &str) -> i64 {
+    pub(crate) async fn count(&self, sql: &str) -> i64 {
         let url = format!("sqlite://{}?mode=ro", self.db.display());
         bounded(&format!("{}: {sql}", self.id), async {
             let mut conn = sqlx::SqliteConnection::connect(&url)
@@ -276,12 +276,12 @@ modbus = {{ address = "{sim}", unit_id = 4, poll_interval = "100ms", timeout = "
 }
 
 /// The central database: counts per site.
-struct Centre {
-    url: String,
+pub(crate) struct Centre {
+    pub(crate) url: String,
 }
 
 impl Centre {
-    async fn one(&self, sql: &str, site: &str) -> i64 {
+    pub(crate) async fn one(&self, sql: &str, site: &str) -> i64 {
         bounded(&format!("centre: {sql}"), async {
             let mut conn = sqlx::PgConnection::connect(&self.url)
                 .await
@@ -347,7 +347,7 @@ impl Centre {
     }
 }
 
-fn central_process(config: &Path) -> Proc {
+pub(crate) fn central_process(config: &Path) -> Proc {
     sitewatch(&["central", "--config", config.to_str().expect("utf-8")])
 }
 

@@ -13,6 +13,7 @@ mod billing;
 mod browser;
 mod browser_desk;
 mod central;
+mod central_commands;
 mod cli;
 mod console_shot;
 mod customers;

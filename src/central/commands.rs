@@ -1,0 +1,388 @@
+//! Commands down, the centre's side (issue 23): `POST /api/v1/sites/{site}/alarms/{id}/ack`
+//! and `POST /api/v1/sites/{site}/incidents/{id}/dispatch` send a command to the site
+//! (`outbox::commands`) by a NATS request with `[fleet] command_timeout`, and answer what
+//! the site answered: 200 applied; the site's own status and code when it refused; 502
+//! or 504 `not_delivered` when no site answered, never a silent success. Every command is
+//! recorded (`central_commands`) before it is sent, with its outcome after. A command id
+//! given again answers the outcome already recorded without sending; one that was not
+//! delivered is sent again (the site answers its first outcome if it had applied it).
+
+use std::time::Duration;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use super::auth::Operator;
+use crate::metrics::Registry;
+use crate::access::Role;
+use crate::outbox::commands::{Action, MAX_ID, Outcome, Reply, SiteCommand, VERSION, subject};
+
+/// What the command routes share.
+#[derive(Debug, Clone)]
+pub(super) struct Commands {
+    /// The central NATS server (requests to the sites).
+    pub(super) client: async_nats::Client,
+    /// The central database (the command record).
+    pub(super) pool: PgPool,
+    /// How long a site has to answer.
+    pub(super) timeout: Duration,
+    /// Commands by outcome.
+    pub(super) metrics: CommandFigures,
+}
+
+pub(super) fn router(state: Commands) -> Router {
+    Router::new()
+        .route("/api/v1/sites/{site}/alarms/{id}/ack", post(ack))
+        .route("/api/v1/sites/{site}/incidents/{id}/dispatch", post(dispatch))
+        .with_state(state)
+}
+
+/// An acknowledgement from the centre.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AckBody {
+    /// For the site's journal.
+    #[serde(default)]
+    comment: Option<String>,
+    /// The caller's id for this command (a resend answers its outcome); made if absent.
+    #[serde(default)]
+    command_id: Option<String>,
+}
+
+/// A dispatch from the centre.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DispatchBody {
+    /// Who is sent.
+    to: String,
+    /// For the incident's timeline.
+    #[serde(default)]
+    note: String,
+    /// As for [`AckBody`].
+    #[serde(default)]
+    command_id: Option<String>,
+}
+
+async fn ack(
+    State(s): State<Commands>,
+    operator: Option<Extension<Operator>>,
+    Path((site, alarm)): Path<(String, String)>,
+    body: Result<Json<AckBody>, JsonRejection>,
+) -> Response {
+    let Json(b) = match body {
+        Ok(b) => b,
+        Err(e) => return refuse(e.status(), "bad_body", &e.body_text()),
+    };
+    let action = Action::Acknowledge {
+        alarm,
+        comment: b.comment,
+    };
+    send(&s, operator, &site, b.command_id, action).await
+}
+
+async fn dispatch(
+    State(s): State<Commands>,
+    operator: Option<Extension<Operator>>,
+    Path((site, incident)): Path<(String, String)>,
+    body: Result<Json<DispatchBody>, JsonRejection>,
+) -> Response {
+    let Json(b) = match body {
+        Ok(b) => b,
+        Err(e) => return refuse(e.status(), "bad_body", &e.body_text()),
+    };
+    let Ok(incident) = incident.parse() else {
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "id: not a number");
+    };
+    if b.to.trim().is_empty() {
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "to: who is sent");
+    }
+    let action = Action::Dispatch {
+        incident,
+        to: b.to,
+        note: b.note,
+    };
+    send(&s, operator, &site, b.command_id, action).await
+}
+
+/// Checks who asks and what, records the command, sends it and answers its outcome.
+async fn send(
+    s: &Commands,
+    operator: Option<Extension<Operator>>,
+    site: &str,
+    command_id: Option<String>,
+    action: Action,
+) -> Response {
+    let Some(Extension(operator)) = operator else {
+        return refuse(StatusCode::UNAUTHORIZED, "unauthorized", "sign in first");
+    };
+    if !matches!(operator.role, Role::Admin | Role::DutyEngineer) {
+        let why = "only duty engineers and admins send commands to sites";
+        return refuse(StatusCode::FORBIDDEN, "forbidden", why);
+    }
+    if let Err(why) = check(site, command_id.as_deref()) {
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &why);
+    }
+    let action_json = serde_json::to_value(&action).unwrap_or_default();
+    let started = match record(s, site, &operator.name, command_id, &action_json).await {
+        Ok(started) => started,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot record a command; not sent");
+            let why = "the central database is unavailable; nothing was sent";
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", why);
+        }
+    };
+    let command_id = match started {
+        Started::New(id) => id,
+        Started::Known(answer) => {
+            s.metrics.sent("answered_again");
+            return answer;
+        }
+    };
+    let command = SiteCommand {
+        v: VERSION,
+        command_id: command_id.clone(),
+        operator: operator.name.clone(),
+        action,
+    };
+    let ended = request(s, site, &command).await;
+    s.metrics.sent(ended.outcome);
+    if let Err(e) = keep_outcome(&s.pool, site, &command_id, &ended).await {
+        tracing::warn!(error = %e, command = %command_id, "cannot record a command's outcome");
+    }
+    tracing::info!(site, command = %command_id, operator = %operator.name,
+        outcome = ended.outcome, status = ended.status.as_u16(), "command sent to a site");
+    ended.response(site, &command_id)
+}
+
+/// A site id that is one NATS subject token, and a command id of 1 to 100 characters.
+fn check(site: &str, command_id: Option<&str>) -> Result<(), String> {
+    let token = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if site.is_empty() || !site.chars().all(token) {
+        return Err(format!("site: `{site}` is not a site id"));
+    }
+    match command_id {
+        Some(id) if id.trim().is_empty() || id.len() > MAX_ID => {
+            Err("command_id: must be 1 to 100 characters".to_owned())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A recorded command: new (to send), or one already answered.
+enum Started {
+    New(String),
+    Known(Response),
+}
+
+/// Records the command before it is sent. A known id for the same site and action that
+/// was not answered is sent again; answered, its outcome is answered again; for another
+/// site or action it is refused.
+async fn record(
+    s: &Commands,
+    site: &str,
+    operator: &str,
+    command_id: Option<String>,
+    action: &Value,
+) -> Result<Started, sqlx::Error> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let sent: Option<String> = sqlx::query_scalar(
+        "insert into central_commands (command_id, site_id, operator, action, sent_ms, outcome) \
+         values (coalesce($1, gen_random_uuid()::text), $2, $3, $4::jsonb, $5, 'sending') \
+         on conflict (command_id) do update set tries = central_commands.tries + 1, \
+         sent_ms = excluded.sent_ms, outcome = 'sending' \
+         where central_commands.site_id = excluded.site_id \
+         and central_commands.action = excluded.action \
+         and central_commands.outcome not in ('applied', 'refused') \
+         returning command_id",
+    )
+    .bind(&command_id)
+    .bind(site)
+    .bind(operator)
+    .bind(action.to_string())
+    .bind(now)
+    .fetch_optional(&s.pool)
+    .await?;
+    if let Some(id) = sent {
+        return Ok(Started::New(id));
+    }
+    let id = command_id.unwrap_or_default();
+    let (known_site, known_action, status, code, answer): (String, Value, i32, Option<String>, Option<Value>) =
+        sqlx::query_as(
+            "select site_id, action, coalesce(status, 0), code, answer \
+             from central_commands where command_id = $1",
+        )
+        .bind(&id)
+        .fetch_one(&s.pool)
+        .await?;
+    if known_site != site || &known_action != action {
+        let why = format!("command_id `{id}` was used for another command");
+        return Ok(Started::Known(refuse(StatusCode::CONFLICT, "command_id_reused", &why)));
+    }
+    let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::BAD_GATEWAY);
+    let body = answer.unwrap_or_else(|| json!({"error": code}));
+    Ok(Started::Known((status, Json(body)).into_response()))
+}
+
+/// How a sent command ended: what is recorded and answered.
+struct Ended {
+    /// `applied`, `refused`, `not_delivered`, `bad_reply`.
+    outcome: &'static str,
+    /// The centre's answer's status.
+    status: StatusCode,
+    /// The site's code, or why not delivered.
+    code: Option<String>,
+    /// The centre's answer's body (without the command id and site).
+    body: Value,
+}
+
+impl Ended {
+    fn not_delivered(status: StatusCode, reason: &str, message: String) -> Self {
+        Ended {
+            outcome: "not_delivered",
+            status,
+            code: Some(reason.to_owned()),
+            body: json!({"error": "not_delivered", "reason": reason, "message": message}),
+        }
+    }
+
+    fn response(self, site: &str, command_id: &str) -> Response {
+        (self.status, Json(with_ids(self.body, site, command_id))).into_response()
+    }
+}
+
+/// Sends `command` and waits for the site's answer.
+async fn request(s: &Commands, site: &str, command: &SiteCommand) -> Ended {
+    use async_nats::RequestErrorKind as Kind;
+    let payload = serde_json::to_vec(command).unwrap_or_default();
+    let request = async_nats::Request::new()
+        .payload(payload.into())
+        .timeout(Some(s.timeout));
+    match s.client.send_request(subject(site), request).await {
+        Ok(message) => match serde_json::from_slice::<Reply>(&message.payload) {
+            Ok(reply) => answered(reply),
+            Err(e) => Ended {
+                outcome: "bad_reply",
+                status: StatusCode::BAD_GATEWAY,
+                code: Some("bad_reply".to_owned()),
+                body: json!({"error": "bad_reply", "message": format!("the site's answer is not one: {e}")}),
+            },
+        },
+        Err(e) if e.kind() == Kind::NoResponders => Ended::not_delivered(
+            StatusCode::BAD_GATEWAY,
+            "no_responders",
+            format!("site `{site}` is not connected to the centre; nothing was done"),
+        ),
+        Err(e) if e.kind() == Kind::TimedOut => Ended::not_delivered(
+            StatusCode::GATEWAY_TIMEOUT,
+            "timeout",
+            format!(
+                "site `{site}` did not answer within {:?}; it may still apply the command \
+                 when it gets it: send the same command_id again to learn its outcome",
+                s.timeout
+            ),
+        ),
+        Err(e) => Ended::not_delivered(
+            StatusCode::BAD_GATEWAY,
+            "link",
+            format!("the centre cannot reach NATS: {e}"),
+        ),
+    }
+}
+
+/// The site's reply as the centre answers it.
+fn answered(reply: Reply) -> Ended {
+    if reply.outcome == Outcome::Applied {
+        return Ended {
+            outcome: "applied",
+            status: StatusCode::OK,
+            code: None,
+            body: json!({"outcome": "applied", "events": reply.events}),
+        };
+    }
+    // The site's own refusals keep their status; a site that could not read the centre's
+    // command (another version) is a fault between the two.
+    let status = match reply.status {
+        400 => StatusCode::BAD_GATEWAY,
+        s => StatusCode::from_u16(s)
+            .ok()
+            .filter(|s| s.is_client_error() || *s == StatusCode::SERVICE_UNAVAILABLE)
+            .unwrap_or(StatusCode::BAD_GATEWAY),
+    };
+    let code = reply.code.unwrap_or_else(|| "refused".to_owned());
+    Ended {
+        outcome: "refused",
+        status,
+        body: json!({"error": code, "outcome": "refused", "message": reply.message}),
+        code: Some(code),
+    }
+}
+
+/// Records how the command ended.
+async fn keep_outcome(
+    pool: &PgPool,
+    site: &str,
+    command_id: &str,
+    e: &Ended,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update central_commands set outcome = $2, answered_ms = $3, status = $4, code = $5, \
+         answer = $6::jsonb where command_id = $1",
+    )
+    .bind(command_id)
+    .bind(e.outcome)
+    .bind(chrono::Utc::now().timestamp_millis())
+    .bind(i32::from(e.status.as_u16()))
+    .bind(&e.code)
+    .bind(with_ids(e.body.clone(), site, command_id).to_string())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// `body` with the command id and site.
+fn with_ids(mut body: Value, site: &str, command_id: &str) -> Value {
+    if let Some(o) = body.as_object_mut() {
+        o.insert("command_id".into(), command_id.into());
+        o.insert("site".into(), site.into());
+    }
+    body
+}
+
+/// Commands sent to sites, by outcome, in the centre's `/metrics`.
+#[derive(Debug, Clone)]
+pub(super) struct CommandFigures {
+    sent: prometheus::IntCounterVec,
+}
+
+impl CommandFigures {
+    /// Creates and registers the family in `r`.
+    pub(super) fn register(r: &Registry) -> Self {
+        let sent = r.counter(
+            "sitewatch_central_commands_total",
+            "Commands from the centre to sites, by outcome: applied, refused (the site's \
+             refusal answered), not_delivered (no site answered), bad_reply, \
+             answered_again (a command id already answered; not sent again).",
+            &["outcome"],
+        );
+        for o in ["applied", "refused", "not_delivered", "bad_reply", "answered_again"] {
+            sent.with_label_values(&[o]);
+        }
+        Self { sent }
+    }
+
+    fn sent(&self, outcome: &str) {
+        self.sent.with_label_values(&[outcome]).inc();
+    }
+}
+
+/// The centre's error body.
+fn refuse(status: StatusCode, error: &str, message: &str) -> Response {
+    (status, Json(json!({"error": error, "message": message}))).into_response()
+}
