@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use super::auth::Operator;
-use crate::metrics::Registry;
 use crate::access::Role;
+use crate::metrics::Registry;
 use crate::outbox::commands::{Action, MAX_ID, Outcome, Reply, SiteCommand, VERSION, subject};
 
 /// What the command routes share.
@@ -40,7 +40,10 @@ pub(super) struct Commands {
 pub(super) fn router(state: Commands) -> Router {
     Router::new()
         .route("/api/v1/sites/{site}/alarms/{id}/ack", post(ack))
-        .route("/api/v1/sites/{site}/incidents/{id}/dispatch", post(dispatch))
+        .route(
+            "/api/v1/sites/{site}/incidents/{id}/dispatch",
+            post(dispatch),
+        )
         .with_state(state)
 }
 
@@ -98,10 +101,18 @@ async fn dispatch(
         Err(e) => return refuse(e.status(), "bad_body", &e.body_text()),
     };
     let Ok(incident) = incident.parse() else {
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "id: not a number");
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "id: not a number",
+        );
     };
     if b.to.trim().is_empty() {
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "to: who is sent");
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "to: who is sent",
+        );
     }
     let action = Action::Dispatch {
         incident,
@@ -213,17 +224,26 @@ async fn record(
         return Ok(Started::New(id));
     }
     let id = command_id.unwrap_or_default();
-    let (known_site, known_action, status, code, answer): (String, Value, i32, Option<String>, Option<Value>) =
-        sqlx::query_as(
-            "select site_id, action, coalesce(status, 0), code, answer \
+    let (known_site, known_action, status, code, answer): (
+        String,
+        Value,
+        i32,
+        Option<String>,
+        Option<Value>,
+    ) = sqlx::query_as(
+        "select site_id, action, coalesce(status, 0), code, answer \
              from central_commands where command_id = $1",
-        )
-        .bind(&id)
-        .fetch_one(&s.pool)
-        .await?;
+    )
+    .bind(&id)
+    .fetch_one(&s.pool)
+    .await?;
     if known_site != site || &known_action != action {
         let why = format!("command_id `{id}` was used for another command");
-        return Ok(Started::Known(refuse(StatusCode::CONFLICT, "command_id_reused", &why)));
+        return Ok(Started::Known(refuse(
+            StatusCode::CONFLICT,
+            "command_id_reused",
+            &why,
+        )));
     }
     let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::BAD_GATEWAY);
     let body = answer.unwrap_or_else(|| json!({"error": code}));
@@ -371,7 +391,13 @@ impl CommandFigures {
              answered_again (a command id already answered; not sent again).",
             &["outcome"],
         );
-        for o in ["applied", "refused", "not_delivered", "bad_reply", "answered_again"] {
+        for o in [
+            "applied",
+            "refused",
+            "not_delivered",
+            "bad_reply",
+            "answered_again",
+        ] {
             sent.with_label_values(&[o]);
         }
         Self { sent }

@@ -204,7 +204,9 @@ impl CommandTask {
             });
         let client = match options.connect(self.url.as_str()).await {
             Ok(c) => c,
-            Err(e) => return tracing::error!(error = %e, url = %self.url, "central NATS url refused"),
+            Err(e) => {
+                return tracing::error!(error = %e, url = %self.url, "central NATS url refused");
+            }
         };
         let mut commands = match client.subscribe(subject(&self.site)).await {
             Ok(s) => s,
@@ -305,7 +307,11 @@ impl CommandTask {
 fn check(c: &SiteCommand) -> Result<(), Refusal> {
     let invalid = |field: &'static str, m: &str| Err((422, "invalid", format!("{field}: {m}")));
     if c.v != VERSION {
-        return Err((400, "bad_command", format!("version {} is not {VERSION}", c.v)));
+        return Err((
+            400,
+            "bad_command",
+            format!("version {} is not {VERSION}", c.v),
+        ));
     }
     if c.command_id.trim().is_empty() || c.command_id.len() > MAX_ID {
         return invalid("command_id", "must be 1 to 100 characters");

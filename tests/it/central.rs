@@ -44,7 +44,7 @@ pub(crate) fn http() -> reqwest::Client {
 }
 
 /// A child process killed (SIGKILL) when dropped.
-pub(crate) struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Proc {
     pub(crate) fn kill(&mut self) {

@@ -14,6 +14,7 @@ use crate::helpers::{Db, eventually, free_port, fresh_db};
 
 const OPERATOR: &str = "li.wei";
 const FIRE: &str = "fire_panel.zone2_alarm:discrete";
+const PUMP: &str = "pump_1.fault:discrete";
 
 /// The centre's HTTP API as the signed-in operator.
 struct Api {
@@ -46,7 +47,11 @@ impl Api {
 
 /// A site's JSON at `path`.
 async fn site_json(site: &Site, path: &str) -> Value {
-    let resp = http().get(site.url(path)).send().await.expect("site answers");
+    let resp = http()
+        .get(site.url(path))
+        .send()
+        .await
+        .expect("site answers");
     resp.json().await.expect("json")
 }
 
@@ -76,6 +81,13 @@ async fn nats_request(client: &async_nats::Client, site: &str, payload: String) 
         .await
         .expect("a reply");
     serde_json::from_slice(&reply.payload).expect("json reply")
+}
+
+/// Sends `sig` to the process `pid` (stop and continue a site).
+fn signal(pid: i32, sig: i32) {
+    // SAFETY: kill(2) on a child of this test; no memory is shared.
+    let done = unsafe { libc::kill(pid, sig) };
+    assert_eq!(done, 0, "signal {sig} to {pid}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,29 +147,45 @@ async fn commands_from_the_centre_are_applied_on_site_once_or_answered_not_deliv
     let alarm = site_json(&north, &format!("/api/v1/alarms/{FIRE}")).await;
     assert_eq!(alarm["state"], "ack_active", "{alarm}");
     assert_eq!(alarm["acked_by"], format!("central:{OPERATOR}"), "{alarm}");
-    eventually("the acknowledgement's record reaches the centre", LONG, || async {
-        let n = centre
-            .one(
-                "select count(*) from central_records where site_id = $1 and kind = 'alarm' \
+    eventually(
+        "the acknowledgement's record reaches the centre",
+        LONG,
+        || async {
+            let n = centre
+                .one(
+                    "select count(*) from central_records where site_id = $1 and kind = 'alarm' \
                  and body::text like '%central:li.wei%' and body::text like '%acknowledged%'",
-                "north",
-            )
-            .await;
-        (n == 1).then_some(())
-    })
+                    "north",
+                )
+                .await;
+            (n == 1).then_some(())
+        },
+    )
     .await;
 
     // The same command id again: answered, applied once.
     let (status, again) = api.post(&ack, body).await;
-    assert_eq!((status, &again["outcome"]), (200, &json!("applied")), "{again}");
+    assert_eq!(
+        (status, &again["outcome"]),
+        (200, &json!("applied")),
+        "{again}"
+    );
     // Another command id: the site refuses (already acknowledged) with its own code.
     let body = json!({"command_id": "ack-north-2"});
     let (status, refused) = api.post(&ack, body).await;
-    assert_eq!((status, &refused["error"]), (409, &json!("conflict")), "{refused}");
+    assert_eq!(
+        (status, &refused["error"]),
+        (409, &json!("conflict")),
+        "{refused}"
+    );
     let (status, unknown) = api
         .post("/api/v1/sites/north/alarms/nope/ack", json!({}))
         .await;
-    assert_eq!((status, &unknown["error"]), (404, &json!("not_found")), "{unknown}");
+    assert_eq!(
+        (status, &unknown["error"]),
+        (404, &json!("not_found")),
+        "{unknown}"
+    );
     let acks = north
         .count(
             "select count(*) from events where kind = 'alarm' \
@@ -175,14 +203,21 @@ async fn commands_from_the_centre_are_applied_on_site_once_or_answered_not_deliv
     let (status, answer) = api
         .post(&dispatch, json!({"to": "zhang.wei", "command_id": "d-1"}))
         .await;
-    assert_eq!((status, &answer["outcome"]), (200, &json!("applied")), "{answer}");
+    assert_eq!(
+        (status, &answer["outcome"]),
+        (200, &json!("applied")),
+        "{answer}"
+    );
     let resend = json!({"v": 1, "command_id": "d-1", "operator": OPERATOR,
         "action": {"type": "dispatch", "incident": incident, "to": "zhang.wei", "note": ""}});
     let reply = nats_request(&client, "south", resend.to_string()).await;
     assert_eq!(reply["outcome"], "applied", "{reply}");
     let other = resend.to_string().replace("\"d-1\"", "\"d-2\"");
     let reply = nats_request(&client, "south", other).await;
-    assert_eq!((&reply["outcome"], &reply["status"]), (&json!("refused"), &json!(409)));
+    assert_eq!(
+        (&reply["outcome"], &reply["status"]),
+        (&json!("refused"), &json!(409))
+    );
     let shown = site_json(&south, &format!("/api/v1/incidents/{incident}")).await;
     assert_eq!(shown["state"], "dispatched", "{shown}");
     let dispatched = south
@@ -192,17 +227,60 @@ async fn commands_from_the_centre_are_applied_on_site_once_or_answered_not_deliv
 
     // Bad JSON on the subject: an error reply, counted, and the site keeps answering.
     let reply = nats_request(&client, "south", "{not json".to_owned()).await;
-    assert_eq!((&reply["outcome"], &reply["code"]), (&json!("bad_command"), &json!("bad_command")));
+    assert_eq!(
+        (&reply["outcome"], &reply["code"]),
+        (&json!("bad_command"), &json!("bad_command"))
+    );
     let reply = nats_request(&client, "south", "{\"v\":1}".to_owned()).await;
     assert_eq!(reply["outcome"], "bad_command", "{reply}");
-    let metrics = http().get(south.url("/metrics")).send().await.expect("metrics");
+    let metrics = http()
+        .get(south.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
     let text = metrics.text().await.expect("text");
     let bad = r#"sitewatch_central_commands_received_total{outcome="bad_command"}"#;
     assert_eq!(sample(&text, bad), Some(2.0), "{text}");
     let (status, answer) = api
         .post(&format!("/api/v1/sites/south/alarms/{FIRE}/ack"), json!({}))
         .await;
-    assert_eq!((status, &answer["outcome"]), (200, &json!("applied")), "{answer}");
+    assert_eq!(
+        (status, &answer["outcome"]),
+        (200, &json!("applied")),
+        "{answer}"
+    );
+
+    // A site that stops answering (SIGSTOP): not delivered on the timeout. It gets the
+    // command when it runs again and applies it (the known gap); the same command id
+    // sent again then answers that outcome, and the centre records it.
+    south.sim.set(3, "fault", 1.0);
+    eventually("the pump alarm is raised", LONG, || async {
+        let a = site_json(&south, &format!("/api/v1/alarms/{PUMP}")).await;
+        (a["state"] == "unack_active").then_some(())
+    })
+    .await;
+    let pid = south.proc.as_ref().expect("running").0.id() as i32;
+    signal(pid, libc::SIGSTOP);
+    let late = format!("/api/v1/sites/south/alarms/{PUMP}/ack");
+    let (status, answer) = api.post(&late, json!({"command_id": "late-1"})).await;
+    signal(pid, libc::SIGCONT);
+    assert_eq!(
+        (status, &answer["error"]),
+        (504, &json!("not_delivered")),
+        "{answer}"
+    );
+    assert_eq!(answer["reason"], "timeout", "{answer}");
+    eventually("the late command is applied on site", LONG, || async {
+        let a = site_json(&south, &format!("/api/v1/alarms/{PUMP}")).await;
+        (a["state"] == "ack_active").then_some(())
+    })
+    .await;
+    let (status, answer) = api.post(&late, json!({"command_id": "late-1"})).await;
+    assert_eq!(
+        (status, &answer["outcome"]),
+        (200, &json!("applied")),
+        "{answer}"
+    );
 
     // A site killed with SIGKILL: not delivered, and nothing recorded as done.
     north.proc.as_mut().expect("running").kill();
@@ -225,12 +303,19 @@ async fn commands_from_the_centre_are_applied_on_site_once_or_answered_not_deliv
             "north",
         )
         .await;
-    assert_eq!(applied, 1, "only the first acknowledgement is recorded as done");
+    assert_eq!(
+        applied, 1,
+        "only the first acknowledgement is recorded as done"
+    );
     let text = api.metrics().await;
     let series = |o: &str| format!(r#"sitewatch_central_commands_total{{outcome="{o}"}}"#);
-    assert_eq!(sample(&text, &series("applied")), Some(3.0), "{text}");
-    assert_eq!(sample(&text, &series("not_delivered")), Some(1.0), "{text}");
-    assert_eq!(sample(&text, &series("answered_again")), Some(1.0), "{text}");
+    assert_eq!(sample(&text, &series("applied")), Some(4.0), "{text}");
+    assert_eq!(sample(&text, &series("not_delivered")), Some(2.0), "{text}");
+    assert_eq!(
+        sample(&text, &series("answered_again")),
+        Some(1.0),
+        "{text}"
+    );
     assert_eq!(sample(&text, &series("refused")), Some(2.0), "{text}");
 
     // A viewer may not send commands.
