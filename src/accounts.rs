@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
+use std::path::Path;
 
 use anyhow::Context;
 use chrono::Utc;
@@ -41,26 +42,62 @@ pub async fn add_user(
     role: Role,
     from_stdin: bool,
 ) -> anyhow::Result<()> {
-    if !from_stdin {
-        eprint!("password for {name}: ");
-        std::io::stderr().flush().ok();
-    }
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("Failed to read the password")?;
-    let password = Secret::new(line.trim_end_matches(['\r', '\n']));
-    anyhow::ensure!(
-        password.expose().chars().count() >= 8,
-        "a password needs at least 8 characters"
-    );
+    let from = if from_stdin {
+        PasswordFrom::Stdin
+    } else {
+        PasswordFrom::Prompt(name)
+    };
+    let password = read_password(from)?;
     anyhow::ensure!(
         create(store, name, role, &password).await?,
         "user `{name}` already exists"
     );
     println!("user {name} added ({role})");
     Ok(())
+}
+
+/// Where a new user's password comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum PasswordFrom<'a> {
+    /// Asked for on the terminal, for this user.
+    Prompt(&'a str),
+    /// One line of stdin, no prompt.
+    Stdin,
+    /// The first line of a file.
+    File(&'a Path),
+}
+
+/// Reads a new password (one line, at least 8 characters): the site's and the centre's
+/// `user add`.
+pub fn read_password(from: PasswordFrom<'_>) -> anyhow::Result<Secret> {
+    let mut line = String::new();
+    match from {
+        PasswordFrom::File(path) => {
+            line = std::fs::read_to_string(path)
+                .with_context(|| format!("Failed to read the password file {}", path.display()))?;
+            line.truncate(line.find('\n').unwrap_or(line.len()));
+        }
+        PasswordFrom::Prompt(name) => {
+            eprint!("password for {name}: ");
+            std::io::stderr().flush().ok();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("Failed to read the password")?;
+        }
+        PasswordFrom::Stdin => {
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("Failed to read the password")?;
+        }
+    }
+    let password = Secret::new(line.trim_end_matches(['\r', '\n']));
+    anyhow::ensure!(
+        password.expose().chars().count() >= 8,
+        "a password needs at least 8 characters"
+    );
+    Ok(password)
 }
 
 /// Creates a user unless the name is taken; whether it was created.

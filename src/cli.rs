@@ -54,6 +54,9 @@ enum Command {
         /// The central config.
         #[arg(long, short, default_value = "central.toml")]
         config: PathBuf,
+        /// The centre's operators and tokens; without one, the centre runs.
+        #[command(subcommand)]
+        command: Option<CentralCommand>,
     },
     /// Serve only the simulated plant over Modbus TCP (the demo config's devices).
     Simulate {
@@ -184,6 +187,53 @@ enum ExportCommand {
         period: String,
         /// The site config (its `database.url`).
         #[arg(long, short, default_value = "site.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CentralCommand {
+    /// The centre's operators: `central user add NAME --role ROLE`, `central user list`.
+    User {
+        #[command(subcommand)]
+        command: CentralUserCommand,
+    },
+    /// An API token for an integration at the centre, printed once.
+    Token {
+        /// The token's name.
+        name: String,
+        /// admin, duty_engineer, guard, customer_service or viewer.
+        #[arg(long)]
+        role: crate::access::Role,
+        /// The central config (its `database.url`).
+        #[arg(long, short, default_value = "central.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CentralUserCommand {
+    /// Add an operator; the password is prompted for, or read from stdin or a file.
+    Add {
+        /// Log-in name.
+        name: String,
+        /// admin, duty_engineer, guard, customer_service or viewer.
+        #[arg(long)]
+        role: crate::access::Role,
+        /// Read the password from stdin (one line) without a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Read the password from the first line of this file.
+        #[arg(long, conflicts_with = "password_stdin")]
+        password_file: Option<PathBuf>,
+        /// The central config (its `database.url`).
+        #[arg(long, short, default_value = "central.toml")]
+        config: PathBuf,
+    },
+    /// List the operators and their roles.
+    List {
+        /// The central config.
+        #[arg(long, short, default_value = "central.toml")]
         config: PathBuf,
     },
 }
@@ -337,7 +387,10 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Serve { config } => serve(load(&config)?).await,
-            Command::Central { config } => central(&config).await,
+            Command::Central { config, command } => match command {
+                None => central(&config).await,
+                Some(command) => central_accounts(command).await,
+            },
             Command::Demo {
                 listen,
                 data_dir,
@@ -515,6 +568,45 @@ async fn store(config: &Path) -> anyhow::Result<Store> {
     let store = Store::connect(&load(config)?.database.url).await?;
     store.migrate().await?;
     Ok(store)
+}
+
+async fn central_accounts(command: CentralCommand) -> anyhow::Result<()> {
+    use crate::accounts::PasswordFrom;
+    use crate::central::users;
+    let pool = |config: &Path| {
+        let config = config.to_owned();
+        async move {
+            let c =
+                crate::central::CentralConfig::load(&config).map_err(|p| anyhow::anyhow!("{p}"))?;
+            crate::central::db::connect(&c.database.url).await
+        }
+    };
+    match command {
+        CentralCommand::User {
+            command:
+                CentralUserCommand::Add {
+                    name,
+                    role,
+                    password_stdin,
+                    password_file,
+                    config,
+                },
+        } => {
+            let from = match (&password_file, password_stdin) {
+                (Some(file), _) => PasswordFrom::File(file),
+                (None, true) => PasswordFrom::Stdin,
+                (None, false) => PasswordFrom::Prompt(&name),
+            };
+            let password = crate::accounts::read_password(from)?;
+            users::add_cli(&pool(&config).await?, &name, role, &password).await
+        }
+        CentralCommand::User {
+            command: CentralUserCommand::List { config },
+        } => users::list_cli(&pool(&config).await?).await,
+        CentralCommand::Token { name, role, config } => {
+            users::token_cli(&pool(&config).await?, &name, role).await
+        }
+    }
 }
 
 async fn central(path: &Path) -> anyhow::Result<()> {

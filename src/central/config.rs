@@ -77,6 +77,43 @@ fn default_link_down() -> Duration {
     Duration::from_secs(300)
 }
 
+/// `[[sites]]`: what the fleet page shows of a site beyond its records. A site that
+/// sends records without an entry is shown by its id, in Asia/Shanghai time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteEntry {
+    /// The site's `[site] id`, as its records carry it.
+    pub id: String,
+    /// Its name on the fleet page.
+    pub name: Option<String>,
+    /// Its own dashboard (`https://north.example.com/`); the row links there.
+    pub url: Option<String>,
+    /// Its `[site] timezone`: the page shows site time and the month's figures by it.
+    #[serde(default = "default_tz")]
+    pub timezone: String,
+}
+
+fn default_tz() -> String {
+    "Asia/Shanghai".to_owned()
+}
+
+impl SiteEntry {
+    /// The entry of a site the config does not name.
+    pub fn unnamed(id: &str) -> SiteEntry {
+        SiteEntry {
+            id: id.to_owned(),
+            name: None,
+            url: None,
+            timezone: default_tz(),
+        }
+    }
+
+    /// Its time zone (checked by [`CentralConfig::parse`]).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+}
+
 /// A checked `central.toml`.
 #[derive(Debug, Clone)]
 pub struct CentralConfig {
@@ -88,6 +125,8 @@ pub struct CentralConfig {
     pub http: HttpSection,
     /// `[fleet]`.
     pub fleet: FleetSection,
+    /// `[[sites]]`.
+    pub sites: Vec<SiteEntry>,
 }
 
 impl CentralConfig {
@@ -105,13 +144,24 @@ impl CentralConfig {
     /// Parses and checks config text.
     pub fn parse(file: &Path, text: &str) -> Result<CentralConfig, Problems> {
         let mut doc = Document::parse(file, text);
-        doc.refuse_unknown(&["nats", "database", "http", "fleet"]);
+        doc.refuse_unknown(&["nats", "database", "http", "fleet", "sites"]);
         let nats: Option<NatsSection> = doc.required("nats");
         let database: Option<DatabaseSection> = doc.required("database");
         let http: HttpSection = doc.section("http");
         let fleet: FleetSection = doc.section("fleet");
+        let sites: Vec<SiteEntry> = doc
+            .list::<SiteEntry>("sites")
+            .into_iter()
+            .map(toml::Spanned::into_inner)
+            .collect();
         let mut problems = doc.problems;
         let at = |key: &str| text.find(key).unwrap_or(0);
+        for site in &sites {
+            if site.timezone.parse::<chrono_tz::Tz>().is_err() {
+                let reason = format!("site `{}`: unknown time zone `{}`", site.id, site.timezone);
+                problems.push(Problem::at(file, text, at(&site.timezone), reason));
+            }
+        }
         if let Some(n) = &nats
             && !(n.url.starts_with("nats://") || n.url.starts_with("tls://"))
         {
@@ -132,6 +182,7 @@ impl CentralConfig {
                 database,
                 http,
                 fleet,
+                sites,
             }),
             _ => Err(problems),
         }
@@ -153,6 +204,37 @@ mod tests {
             err.contains("central.toml:4:1: the central database must be PostgreSQL"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn sites_are_read_and_a_bad_time_zone_is_refused() {
+        let head = "[nats]\nurl = \"nats://h:4222\"\n[database]\nurl = \"postgres://c\"\n";
+        let good = format!("{head}[[sites]]\nid = \"north\"\nurl = \"http://n/\"\n");
+        let c = CentralConfig::parse(Path::new("c.toml"), &good).expect("good");
+        assert_eq!(c.sites[0].timezone, "Asia/Shanghai");
+        let bad = format!("{head}[[sites]]\nid = \"north\"\ntimezone = \"Mars/Base\"\n");
+        let err = CentralConfig::parse(Path::new("c.toml"), &bad)
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("unknown time zone `Mars/Base`"), "{err}");
+    }
+
+    #[test]
+    fn the_guides_central_toml_is_accepted() {
+        let guide = include_str!("../../docs/central.md");
+        let start = guide
+            .find("```toml central")
+            .expect("a central.toml in the guide");
+        let block = &guide[start..];
+        let body: String = block
+            .lines()
+            .skip(1)
+            .take_while(|l| l.trim() != "```")
+            .map(|l| format!("{}\n", l.trim_start()))
+            .collect();
+        let c = CentralConfig::parse(Path::new("docs/central.md"), &body).expect("accepted");
+        assert_eq!(c.sites.len(), 1);
+        assert_eq!(c.fleet.link_down_after, Duration::from_secs(300));
     }
 
     #[test]

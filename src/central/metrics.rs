@@ -1,6 +1,6 @@
 //! What the central consumer shows in `/metrics`.
 
-use prometheus::{IntCounter, IntGauge};
+use prometheus::{IntCounter, IntCounterVec, IntGauge};
 
 use crate::metrics::Registry;
 
@@ -11,6 +11,7 @@ pub struct FleetMetrics {
     rejected: IntCounter,
     db_errors: IntCounter,
     connected: IntGauge,
+    refused: IntCounterVec,
 }
 
 impl FleetMetrics {
@@ -34,6 +35,12 @@ impl FleetMetrics {
                 "sitewatch_central_consumer_connected",
                 "1 while the consumer has its stream and bucket.",
             ),
+            refused: r.counter(
+                "sitewatch_central_auth_refused_total",
+                "Requests and sign-ins the centre refused, by reason (unauthorized, forbidden, \
+                 csrf, bad_credentials, rate_limited).",
+                &["reason"],
+            ),
         }
     }
 
@@ -55,5 +62,10 @@ impl FleetMetrics {
     /// Whether the consumer is consuming.
     pub fn connected(&self, up: bool) {
         self.connected.set(i64::from(up));
+    }
+
+    /// A request or sign-in refused for `reason`.
+    pub fn refused(&self, reason: &str) {
+        self.refused.with_label_values(&[reason]).inc();
     }
 }

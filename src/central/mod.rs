@@ -8,12 +8,19 @@ mod commands;
 pub mod config;
 pub mod consumer;
 pub mod db;
+pub mod figures;
 mod fleet;
 mod metrics;
+mod page;
+pub mod users;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use sitewatch_core::clock::{Clock, SystemClock};
 use tokio_util::sync::CancellationToken;
 
 pub use config::CentralConfig;
@@ -22,6 +29,15 @@ pub use metrics::FleetMetrics;
 /// Runs the centre until `cancel`: the consumer and the HTTP server (`/metrics`,
 /// `/api/v1/fleet`).
 pub async fn run(config: CentralConfig, cancel: CancellationToken) -> anyhow::Result<()> {
+    run_with(config, Arc::new(SystemClock), cancel).await
+}
+
+/// [`run`] on `clock`.
+pub async fn run_with(
+    config: CentralConfig,
+    clock: Arc<dyn Clock>,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
     let pool = db::connect(&config.database.url).await?;
     let registry = Arc::new(crate::metrics::Registry::new());
     let metrics = FleetMetrics::register(&registry);
@@ -32,13 +48,23 @@ pub async fn run(config: CentralConfig, cancel: CancellationToken) -> anyhow::Re
     let consumer = consumer::Consumer {
         url: config.nats.url.clone(),
         pool: pool.clone(),
-        metrics,
+        metrics: metrics.clone(),
     };
     let task = tokio::spawn(consumer.run(cancel.clone()));
+    let auth = auth::CentreAuth {
+        pool: pool.clone(),
+        limits: Arc::new(crate::http::AuthState::new(Vec::new())),
+        metrics,
+        clock: clock.clone(),
+    };
     let state = fleet::State {
         pool,
+        link_down: fleet::link_down_gauge(&registry),
         registry,
         link_down_after: config.fleet.link_down_after,
+        sites: Arc::new(config.sites.clone()),
+        started: clock.now(),
+        clock: clock.clone(),
     };
     let commands = commands::Commands {
         client: commands_client(&config.nats.url).await?,
@@ -46,7 +72,7 @@ pub async fn run(config: CentralConfig, cancel: CancellationToken) -> anyhow::Re
         timeout: config.fleet.command_timeout,
         metrics: commands::CommandFigures::register(&state.registry),
     };
-    let app = fleet::router(state).merge(commands::router(commands));
+    let app = router(state, auth, commands).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(cancel.cancelled_owned())
         .await?;
@@ -64,4 +90,14 @@ async fn commands_client(url: &str) -> anyhow::Result<async_nats::Client> {
         .connect(url)
         .await
         .context("Failed to use the central NATS url")
+}
+
+/// Every route of the centre behind the sign-in layer (which lets `/metrics`, `/healthz`
+/// and the log-in form through). A new route is merged here, before the layer.
+fn router(state: fleet::State, auth: auth::CentreAuth, commands: commands::Commands) -> Router {
+    fleet::router(state)
+        .merge(page::router())
+        .merge(commands::router(commands))
+        .merge(auth::router(auth.clone()))
+        .layer(from_fn_with_state(auth, auth::layer))
 }

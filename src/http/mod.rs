@@ -6,7 +6,7 @@ mod alarms;
 mod api;
 pub mod auth;
 mod compliance;
-mod desks;
+pub(crate) mod desks;
 mod duty;
 mod error;
 mod fallback;

@@ -41,7 +41,7 @@ use super::{
 struct Root;
 
 /// Bearer API tokens for devices and integrations; the session cookie for people.
-struct Security;
+pub(crate) struct Security;
 
 impl Modify for Security {
     fn modify(&self, doc: &mut Document) {

@@ -1,4 +1,4 @@
-//! Commands down (issue 23), on one machine: the central rig of `central.rs` (a
+//! Commands down (issue 23), on one machine: the central rig (`central_rig.rs`: a
 //! nats-server of the test's own, a PostgreSQL database, `sitewatch central` and two
 //! `sitewatch serve` sites as child processes). An operator signed in at the centre
 //! acknowledges a site's alarm and dispatches its incident; the site's API shows them
@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 
-use crate::central::{Centre, LONG, Site, bounded, central_process, http, nats};
+use crate::central_rig::{Centre, LONG, Site, bounded, central_process, http, nats};
 use crate::helpers::{Db, eventually, free_port, fresh_db};
 
 const OPERATOR: &str = "li.wei";

@@ -131,7 +131,7 @@ fn changes(m: &Method) -> bool {
 }
 
 /// A refusal: the API's stable error body, or plain text for pages.
-fn refuse(route: &str, status: StatusCode, message: &str) -> Response {
+pub(crate) fn refuse(route: &str, status: StatusCode, message: &str) -> Response {
     let code = match status {
         StatusCode::UNAUTHORIZED => "unauthorized",
         StatusCode::FORBIDDEN => "forbidden",
@@ -168,7 +168,7 @@ is no need to sign in again.</p>
 "#;
 
 /// 503: the store could not say who is asking. The API's error body, or a page.
-pub(super) fn unavailable(route: &str) -> Response {
+pub(crate) fn unavailable(route: &str) -> Response {
     let retry = [(header::RETRY_AFTER, RETRY_AFTER_SECS)];
     if route.starts_with("/api/") {
         (retry, crate::http::ApiError::StoreUnavailable).into_response()

@@ -15,7 +15,7 @@ use crate::access::{Role, Secret, new_token, token_hash, verify_password};
 
 const PAGE: &str = include_str!("../assets/login.html");
 /// How long a session lasts.
-const SESSION_HOURS: i64 = 12;
+pub(crate) const SESSION_HOURS: i64 = 12;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -28,8 +28,13 @@ async fn form(State(s): State<AppState>) -> Html<String> {
 }
 
 fn page(s: &AppState, error: &str) -> Html<String> {
+    login_page(&s.site.name, error)
+}
+
+/// The log-in form under `title` (the site's name, or the centre's), with `error` shown.
+pub(crate) fn login_page(title: &str, error: &str) -> Html<String> {
     Html(
-        PAGE.replace("{{site_name}}", &s.site.name.replace('<', "&lt;"))
+        PAGE.replace("{{site_name}}", &title.replace('<', "&lt;"))
             .replace("{{error}}", error),
     )
 }
@@ -92,7 +97,8 @@ async fn login(
     (set_cookie, Redirect::to(to)).into_response()
 }
 
-fn wants_json(headers: &HeaderMap) -> bool {
+/// Whether the caller asked for JSON rather than the form page.
+pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -147,13 +153,22 @@ async fn start_session(s: &AppState, user: &str) -> Result<(HeaderValue, Secret)
         .store
         .create_session(&hash, user, csrf.expose(), now, expires);
     bounded("new session", stored).await?;
+    Ok((session_cookie(&token)?, csrf))
+}
+
+/// The `Set-Cookie` value carrying a new session's token (the centre's too).
+pub(crate) fn session_cookie(token: &Secret) -> Result<HeaderValue, Unavailable> {
     let max_age = SESSION_HOURS * 3600;
-    let cookie = HeaderValue::from_str(&format!(
+    HeaderValue::from_str(&format!(
         "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}",
         token.expose()
     ))
-    .map_err(|_| Unavailable)?;
-    Ok((cookie, csrf))
+    .map_err(|_| Unavailable)
+}
+
+/// The `Set-Cookie` value that ends the session in the browser.
+pub(crate) fn clear_cookie() -> String {
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
 async fn logout(State(s): State<AppState>, ext: Extensions, headers: HeaderMap) -> Response {
@@ -171,8 +186,11 @@ async fn logout(State(s): State<AppState>, ext: Extensions, headers: HeaderMap) 
             record(&s, &h.name, "logout", &ip, StatusCode::SEE_OTHER).await;
         }
     }
-    let clear = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    ([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response()
+    (
+        [(header::SET_COOKIE, clear_cookie())],
+        Redirect::to("/login"),
+    )
+        .into_response()
 }
 
 async fn record(s: &AppState, actor: &str, action: &str, ip: &str, status: StatusCode) {

@@ -26,7 +26,7 @@ use axum::http::{Extensions, HeaderMap, header};
 
 use super::AppState;
 use crate::access::{Role, token_hash};
-use crate::store::{Holder, Store, StoreError};
+use crate::store::{Holder, Store};
 pub(super) use audit::router as audit_router;
 
 /// The audit read's part of the OpenAPI document.
@@ -40,7 +40,9 @@ pub fn route_table() -> Vec<(&'static str, &'static str)> {
     policy::TABLE.iter().map(|r| (r.method, r.path)).collect()
 }
 pub(super) use layer::layer;
+pub(crate) use layer::{refuse, unavailable};
 pub(super) use login::router as login_router;
+pub(crate) use login::{SESSION_HOURS, clear_cookie, login_page, session_cookie, wants_json};
 
 /// The session cookie's name.
 pub(crate) const COOKIE: &str = "sw_session";
@@ -59,9 +61,9 @@ const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) struct Unavailable;
 
 /// `look_up`, bounded by `LOOKUP_TIMEOUT`; any failure is `Unavailable` (and logged).
-pub(crate) async fn bounded<T>(
+pub(crate) async fn bounded<T, E: std::fmt::Display>(
     what: &str,
-    look_up: impl Future<Output = Result<T, StoreError>>,
+    look_up: impl Future<Output = Result<T, E>>,
 ) -> Result<T, Unavailable> {
     match tokio::time::timeout(LOOKUP_TIMEOUT, look_up).await {
         Ok(Ok(v)) => Ok(v),
@@ -136,7 +138,7 @@ impl AuthState {
     }
 
     /// Whether `key` has had too many failures lately.
-    fn limited(&self, key: &str) -> bool {
+    pub(crate) fn limited(&self, key: &str) -> bool {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         map.get_mut(key).is_some_and(|q| {
@@ -145,7 +147,8 @@ impl AuthState {
         })
     }
 
-    fn fail(&self, key: &str) {
+    /// Counts a failed sign-in for `key`.
+    pub(crate) fn fail(&self, key: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= MAX_TRACKED && !map.contains_key(key) {
             let now = Instant::now();
@@ -159,7 +162,8 @@ impl AuthState {
             .push_back(Instant::now());
     }
 
-    fn succeed(&self, key: &str) {
+    /// Forgets `key`'s failures after a sign-in.
+    pub(crate) fn succeed(&self, key: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         map.remove(key);
     }
@@ -167,7 +171,7 @@ impl AuthState {
 
 /// The rate limit's key: a user name from one address, so failures for one name lock
 /// neither the other names at that address nor that name elsewhere.
-fn limit_key(user: &str, ip: &str) -> String {
+pub(crate) fn limit_key(user: &str, ip: &str) -> String {
     format!("{ip} {user}")
 }
 
@@ -221,7 +225,8 @@ async fn ask_store(
     asked
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The token of an `Authorization: Bearer …` header.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()

@@ -1,0 +1,505 @@
+//! The fleet view (issue 23) on the many-sites rig (`central_rig`): a central nats-server
+//! and PostgreSQL database of the test's own, `sitewatch central` and two `sitewatch serve`
+//! sites as child processes. The centre refuses the unsigned with the site's error body;
+//! an operator made with `sitewatch central user add` signs in; the API's figures follow
+//! what the sites did (an alarm raised, an incident breached, a request overdue, the
+//! month's KPIs as the site computes them); a site stopped is cut off after the
+//! threshold, listed with since-when and in `/metrics`; and the page in a real headless
+//! Chromium in zh-CN and English at 390 and 1920 px, with screenshots.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration as Span, Utc};
+use fantoccini::{Client, Locator};
+use serde_json::{Value, json};
+
+use crate::browser::{WAIT, browser, shoot};
+use crate::central_rig::{LONG, Proc, Site, add_operator, central_process, http, nats, sign_in};
+use crate::helpers::{Db, TestDb, eventually, free_port, fresh_db};
+
+/// A site silent this long is cut off: short, yet far above the gap between a live
+/// site's records (it forwards every sample, polled every 100 ms).
+const LINK_DOWN_AFTER: &str = "8s";
+
+/// The centre and its sites, stopped on drop.
+struct Fleet {
+    dir: tempfile::TempDir,
+    _nats: Proc,
+    _db: TestDb,
+    central_toml: PathBuf,
+    _central: Proc,
+    base: String,
+    sites: Vec<Site>,
+}
+
+/// NATS, a central database, `sitewatch central` with `[[sites]]` for north (Shanghai,
+/// with its dashboard link) and south (London), and the two sites; `extra` ends north's
+/// config.
+async fn fleet(extra: &str) -> Fleet {
+    let dir = tempfile::tempdir().expect("dir");
+    let nats_port = free_port();
+    let server = nats(nats_port, &dir.path().join("nats"));
+    let nats_url = format!("nats://127.0.0.1:{nats_port}");
+    let db = fresh_db(Db::Postgres).await;
+    let port = free_port();
+    let central_toml = dir.path().join("central.toml");
+    std::fs::write(&central_toml, central_config(&nats_url, &db.url, port)).expect("config");
+    let central = central_process(&central_toml);
+    let north = Site::with(dir.path(), "north", &nats_url, extra).await;
+    let south = Site::new(dir.path(), "south", &nats_url).await;
+    let base = format!("http://127.0.0.1:{port}");
+    eventually("the centre answers", LONG, || async {
+        let url = format!("{base}/healthz");
+        http()
+            .get(&url)
+            .send()
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
+    })
+    .await;
+    Fleet {
+        dir,
+        _nats: server,
+        _db: db,
+        central_toml,
+        _central: central,
+        base,
+        sites: vec![north, south],
+    }
+}
+
+fn central_config(nats_url: &str, db_url: &str, port: u16) -> String {
+    format!(
+        r#"[nats]
+url = "{nats_url}"
+
+[database]
+url = "{db_url}"
+
+[http]
+listen = "127.0.0.1:{port}"
+
+[fleet]
+link_down_after = "{LINK_DOWN_AFTER}"
+
+[[sites]]
+id = "north"
+name = "北苑 North Garden"
+url = "http://127.0.0.1:1/north-dashboard"
+timezone = "Asia/Shanghai"
+
+[[sites]]
+id = "south"
+name = "South Quay"
+timezone = "Europe/London"
+"#
+    )
+}
+
+impl Fleet {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn operator(&self, name: &str, role: &str, password: &str) {
+        add_operator(&self.central_toml, name, role, password);
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// One site's row in `rows`.
+fn row<'a>(rows: &'a Value, site: &str) -> Option<&'a Value> {
+    rows.as_array()?.iter().find(|r| r["site"] == site)
+}
+
+/// `(name, count, of)` of each KPI in a list.
+fn kpi_figures(kpis: &Value) -> Vec<(String, i64, i64)> {
+    kpis.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|k| {
+                    let name = k["name"].as_str().unwrap_or_default().to_owned();
+                    (
+                        name,
+                        k["count"].as_i64().unwrap_or(-1),
+                        k["of"].as_i64().unwrap_or(-1),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_api_is_signed_in_and_shows_what_each_site_did_and_which_is_cut_off() {
+    // North's repairs must be reached within a minute: one request is overdue in the test.
+    let extra = "[service]\nordinary_repair = [\n  { sla = \"on_site\", anchor = \"reported\", within = { minutes = 1 } },\n]\n";
+    let mut f = fleet(extra).await;
+    let north = &f.sites[0];
+    let units = http()
+        .post(north.url("/api/v1/units/import"))
+        .header("content-type", "text/csv")
+        .body(crate::customers::three_units())
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(units.status().as_u16(), 200);
+    let request = json!({"kind": {"type": "repair", "emergency": false}, "channel": "hotline",
+        "unit": "1-0301", "owner": "王芳", "summary": "厨房漏水 kitchen leak",
+        "received_by": "desk-chen"});
+    assert_eq!(north.post("/api/v1/requests", request).await, 201);
+    // An accident that happened 13 hours ago: its 12-hour report clock is already past.
+    let occurred = (Utc::now() - Span::hours(13)).to_rfc3339();
+    let incident = json!({"category": "water_ingress", "title": "B2 水浸", "location": "B2",
+        "reported_by": "desk-chen", "occurred_at": occurred, "source": "manual"});
+    assert_eq!(north.post("/api/v1/incidents", incident).await, 201);
+    north.sim.set(3, "fault", 1.0);
+
+    // Unsigned: the site's stable error body, the page sends to the log-in form, and
+    // /metrics stays open.
+    let resp = http()
+        .get(f.url("/api/v1/fleet"))
+        .send()
+        .await
+        .expect("fleet");
+    assert_eq!(resp.status().as_u16(), 401);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(
+        body,
+        json!({"code": "unauthorized", "message": "sign in or give a bearer token"})
+    );
+    let page = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(f.url("/"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.headers()["location"], "/login");
+    let metrics = http().get(f.url("/metrics")).send().await.expect("metrics");
+    assert_eq!(metrics.status().as_u16(), 200);
+
+    // A wrong password is refused with the site's body; the right one signs in.
+    f.operator("zhao", "admin", "zhao-password");
+    f.operator("guard-li", "guard", "guard-password");
+    let wrong = http()
+        .post(f.url("/login"))
+        .header("accept", "application/json")
+        .form(&[("username", "zhao"), ("password", "not-it")])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(wrong.status().as_u16(), 401);
+    let wrong: Value = wrong.json().await.expect("json");
+    assert_eq!(wrong["code"], "unauthorized");
+    let guard = sign_in(&f.base, "guard-li", "guard-password").await;
+    let (status, body) = guard.get(&f.url("/api/v1/fleet")).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (403, &json!("forbidden")),
+        "guards work on site"
+    );
+    let me = sign_in(&f.base, "zhao", "zhao-password").await;
+    assert_eq!(me.csrf.len(), 64, "the session's CSRF token, for changes");
+
+    // The figures follow what the sites did.
+    let fleet_url = f.url("/api/v1/fleet");
+    let north_row = eventually(
+        "north's alarm, breach and overdue request",
+        LONG,
+        || async {
+            let (status, rows) = me.get(&fleet_url).await;
+            assert_eq!(status, 200, "{rows}");
+            let r = row(&rows, "north")?.clone();
+            let alarms: i64 = r["open_alarms"]
+                .as_object()?
+                .values()
+                .filter_map(Value::as_i64)
+                .sum();
+            let done = alarms > 0
+                && r["incidents_breached"] == 1
+                && r["requests_overdue"] == 1
+                && row(&rows, "south").is_some();
+            done.then_some(r)
+        },
+    )
+    .await;
+    assert_eq!(north_row["name"], "北苑 North Garden");
+    assert_eq!(north_row["url"], "http://127.0.0.1:1/north-dashboard");
+    assert_eq!(north_row["incidents_open"], 1);
+    assert_eq!(north_row["requests_open"], 1);
+    assert_eq!(north_row["link"]["down"], false);
+    let (_, rows) = me.get(&fleet_url).await;
+    let south_row = row(&rows, "south").expect("south");
+    assert_eq!(south_row["timezone"], "Europe/London");
+    assert_eq!(south_row["incidents_open"], 0);
+    assert_eq!(south_row["requests_overdue"], 0);
+    assert!(
+        south_row["open_alarms"]
+            .as_object()
+            .is_some_and(|m| m.is_empty()),
+        "{south_row}"
+    );
+
+    // The month's KPIs as the site computes them, once the site's breach has arrived.
+    let kpis_url = north.url("/api/v1/kpis");
+    let expected = eventually("north marks its request breached", LONG, || async {
+        let site_kpis: Value = http().get(&kpis_url).send().await.ok()?.json().await.ok()?;
+        let figures = kpi_figures(&site_kpis["kpis"]);
+        figures
+            .iter()
+            .any(|(n, _, of)| n == "responses_in_time" && *of == 1)
+            .then_some(figures)
+    })
+    .await;
+    eventually("the centre's KPIs match north's", LONG, || async {
+        let (_, rows) = me.get(&fleet_url).await;
+        (kpi_figures(&row(&rows, "north")?["kpis"]) == expected).then_some(())
+    })
+    .await;
+
+    // South stops: cut off after the threshold, listed with since-when, in /metrics.
+    let (_, alarms) = me.get(&f.url("/api/v1/fleet/alarms")).await;
+    assert_eq!(alarms, json!([]), "both sites are talking");
+    f.sites[1].proc.as_mut().expect("running").kill();
+    let stopped = Utc::now().timestamp_millis();
+    let alarms_url = f.url("/api/v1/fleet/alarms");
+    let listed = eventually("south is cut off", LONG, || async {
+        let (_, alarms) = me.get(&alarms_url).await;
+        let list = alarms.as_array()?.clone();
+        (!list.is_empty()).then_some(list)
+    })
+    .await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["site"], "south");
+    assert_eq!(listed[0]["kind"], "link_down");
+    let since = listed[0]["since_ms"].as_i64().expect("since");
+    let last = listed[0]["last_received_ms"].as_i64().expect("last");
+    assert_eq!(
+        since - last,
+        8_000,
+        "since = the last record + the threshold"
+    );
+    assert!(last <= stopped, "the last record came before the stop");
+    let text = http()
+        .get(f.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        text.contains("sitewatch_fleet_link_down{site=\"south\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sitewatch_fleet_link_down{site=\"north\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sitewatch_central_auth_refused_total{reason=\"bad_credentials\"} 1"),
+        "{text}"
+    );
+    let _ = f.dir();
+}
+
+/// Signs in through the log-in form.
+async fn sign_in_page(c: &Client, base: &str, name: &str, password: &str) {
+    c.goto(&format!("{base}/")).await.expect("open");
+    let form = c.form(Locator::Css("form")).await.expect("log-in form");
+    form.set_by_name("username", name).await.expect("name");
+    form.set_by_name("password", password)
+        .await
+        .expect("password");
+    form.submit().await.expect("submit");
+}
+
+/// The rows' text once both sites are shown and south is cut off.
+async fn rows_shown(c: &Client) -> String {
+    eventually("both rows, south cut off", WAIT * 4, || async {
+        let down = c
+            .find(Locator::Css("tr.down-row[data-site=\"south\"]"))
+            .await
+            .ok()?;
+        c.find(Locator::Css("tr[data-site=\"north\"]:not(.down-row)"))
+            .await
+            .ok()?;
+        let _ = down;
+        c.find(Locator::Css("#rows")).await.ok()?.text().await.ok()
+    })
+    .await
+}
+
+/// Whether the page is no wider than the window (nothing cut off at the side).
+async fn fits(c: &Client) -> bool {
+    let v = c
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    v.as_bool().unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_page_shows_each_site_in_zh_cn_and_english_at_390_and_1920_px() {
+    let mut f = fleet("").await;
+    f.operator("zhao", "viewer", "zhao-password");
+    f.sites[0].sim.set(3, "fault", 1.0);
+    let occurred = (Utc::now() - Span::hours(13)).to_rfc3339();
+    let incident = json!({"category": "water_ingress", "title": "B2 水浸", "location": "B2",
+        "reported_by": "desk-chen", "occurred_at": occurred, "source": "manual"});
+    assert_eq!(f.sites[0].post("/api/v1/incidents", incident).await, 201);
+    // South stops: its row turns red once the threshold passes.
+    f.sites[1].proc.as_mut().expect("running").kill();
+    let b = browser().await;
+    let c = &b.client;
+    c.set_window_size(1920, 1080).await.expect("control room");
+    sign_in_page(c, &f.base, "zhao", "zhao-password").await;
+    let zh = rows_shown(c).await;
+    assert!(
+        zh.contains("北苑 North Garden") && zh.contains("断线"),
+        "{zh}"
+    );
+    assert!(zh.contains("项目时间"), "site time: {zh}");
+    let link = c
+        .find(Locator::Css("tr[data-site=\"north\"] a"))
+        .await
+        .expect("link")
+        .attr("href")
+        .await
+        .expect("href");
+    assert_eq!(link.as_deref(), Some("http://127.0.0.1:1/north-dashboard"));
+    eventually(
+        "north's alarm and breached incident shown",
+        WAIT * 4,
+        || async {
+            c.find(Locator::Css("tr[data-site=\"north\"] .alarms .badge"))
+                .await
+                .ok()?;
+            c.find(Locator::Css("tr[data-site=\"north\"] td.incidents.bad"))
+                .await
+                .ok()
+        },
+    )
+    .await;
+    assert!(fits(c).await, "1920 px: nothing cut off");
+    shoot(c, "fleet_zh_1920").await;
+    c.set_window_size(390, 844).await.expect("phone");
+    rows_shown(c).await;
+    assert!(fits(c).await, "390 px: nothing cut off");
+    shoot(c, "fleet_zh_390").await;
+
+    c.find(Locator::Css("#lang"))
+        .await
+        .expect("switch")
+        .click()
+        .await
+        .expect("click");
+    let en = eventually("the page in English", WAIT, || async {
+        let lang = c
+            .find(Locator::Css("html"))
+            .await
+            .ok()?
+            .attr("lang")
+            .await
+            .ok()??;
+        (lang == "en").then_some(())
+    })
+    .await;
+    let _ = en;
+    let text = rows_shown(c).await;
+    assert!(
+        text.contains("cut off") && text.contains("site time"),
+        "{text}"
+    );
+    assert!(fits(c).await, "390 px in English");
+    shoot(c, "fleet_en_390").await;
+    c.set_window_size(1920, 1080).await.expect("control room");
+    rows_shown(c).await;
+    assert!(fits(c).await, "1920 px in English");
+    shoot(c, "fleet_en_1920").await;
+}
+
+/// A record of `site` as a site forwards it: on the stream, with its id in the header.
+async fn forward(
+    js: &async_nats::jetstream::Context,
+    site: &str,
+    id: i64,
+    kind: &str,
+    body: Value,
+) {
+    use async_nats::jetstream::message::PublishMessage;
+    let payload = json!({"at_ms": Utc::now().timestamp_millis(), "subject": "", "body": body});
+    let message = PublishMessage::build()
+        .payload(payload.to_string().into())
+        .message_id(format!("{site}:{id}"))
+        .header("Sitewatch-Record", id.to_string().as_str());
+    let ack = js
+        .send_publish(format!("sitewatch.rec.{site}.{kind}"), message)
+        .await
+        .expect("publish");
+    ack.into_future().await.expect("stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patrol_on_time_is_the_months_rounds_closed_on_time_out_of_those_closed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let nats_port = free_port();
+    let _server = nats(nats_port, &dir.path().join("nats"));
+    let nats_url = format!("nats://127.0.0.1:{nats_port}");
+    let db = fresh_db(Db::Postgres).await;
+    let port = free_port();
+    let central_toml = dir.path().join("central.toml");
+    std::fs::write(&central_toml, central_config(&nats_url, &db.url, port)).expect("config");
+    let _central = central_process(&central_toml);
+    let client = eventually("nats-server answers", LONG, || async {
+        async_nats::connect(nats_url.as_str()).await.ok()
+    })
+    .await;
+    sitewatch::central::consumer::declare(&client)
+        .await
+        .expect("stream");
+    let js = async_nats::jetstream::new(client);
+    // East's patrol journal this month: one round on time, one late, one incomplete, and
+    // a checkpoint that does not close a round.
+    let rounds = [
+        json!({"kind": "tour_completed", "tour": {"id": 1}, "on_time": true}),
+        json!({"kind": "tour_completed", "tour": {"id": 2}, "on_time": false}),
+        json!({"kind": "tour_incomplete", "tour": {"id": 3}}),
+        json!({"kind": "checkpoint_done", "tour": 4, "checkpoint": "lobby_1", "late": false}),
+    ];
+    for (id, body) in (1..).zip(rounds) {
+        forward(&js, "east", id, "patrol", body).await;
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    eventually("the centre answers", LONG, || async {
+        let url = format!("{base}/healthz");
+        http()
+            .get(&url)
+            .send()
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
+    })
+    .await;
+    add_operator(&central_toml, "zhao", "viewer", "zhao-password");
+    let me = sign_in(&base, "zhao", "zhao-password").await;
+    let url = format!("{base}/api/v1/fleet");
+    let patrol = eventually("east's rounds counted", LONG, || async {
+        let (_, rows) = me.get(&url).await;
+        let p = row(&rows, "east")?["patrol"].clone();
+        (p["of"] == 3).then_some(p)
+    })
+    .await;
+    assert_eq!(patrol["count"], 1, "{patrol}");
+    let ratio = patrol["ratio"].as_f64().expect("ratio");
+    assert!((ratio - 1.0 / 3.0).abs() < 1e-9, "{patrol}");
+}
