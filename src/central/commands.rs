@@ -18,9 +18,11 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::PgPool;
+use utoipa::ToSchema;
 
 use super::auth::Operator;
 use crate::access::Role;
+use crate::http::ErrorBody;
 use crate::metrics::Registry;
 use crate::outbox::commands::{Action, MAX_ID, Outcome, Reply, SiteCommand, VERSION, subject};
 
@@ -48,9 +50,9 @@ pub(super) fn router(state: Commands) -> Router {
 }
 
 /// An acknowledgement from the centre.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AckBody {
+pub(super) struct AckBody {
     /// For the site's journal.
     #[serde(default)]
     comment: Option<String>,
@@ -60,9 +62,9 @@ struct AckBody {
 }
 
 /// A dispatch from the centre.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DispatchBody {
+pub(super) struct DispatchBody {
     /// Who is sent.
     to: String,
     /// For the incident's timeline.
@@ -73,7 +75,22 @@ struct DispatchBody {
     command_id: Option<String>,
 }
 
-async fn ack(
+/// Acknowledges an alarm at a site, as the signed-in operator (`central:{name}` there).
+#[utoipa::path(post, path = "/api/v1/sites/{site}/alarms/{id}/ack", tag = "commands",
+    params(("site" = String, Path, description = "Site id"), ("id" = String, Path, description = "Alarm id at the site")),
+    request_body = AckBody,
+    responses(
+        (status = 200, description = "Applied at the site: `{outcome, events, command_id, site}`", body = Object),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Only duty engineers and admins send commands", body = ErrorBody),
+        (status = 404, description = "The site has no such alarm (its `not_found`)", body = ErrorBody),
+        (status = 409, description = "The site refused (its `conflict`: already acknowledged), or `command_id_reused`", body = ErrorBody),
+        (status = 422, description = "A field is invalid (here or at the site)", body = ErrorBody),
+        (status = 502, description = "`not_delivered`: no site answers (`reason` `no_responders` or `link`), or `bad_reply`", body = ErrorBody),
+        (status = 503, description = "The central database cannot record the command (nothing sent), or the site's own 503", body = ErrorBody),
+        (status = 504, description = "`not_delivered`: no answer within `[fleet] command_timeout`", body = ErrorBody),
+    ))]
+pub(super) async fn ack(
     State(s): State<Commands>,
     operator: Option<Extension<Operator>>,
     Path((site, alarm)): Path<(String, String)>,
@@ -90,7 +107,22 @@ async fn ack(
     send(&s, operator, &site, b.command_id, action).await
 }
 
-async fn dispatch(
+/// Dispatches an incident at a site to a person, as the signed-in operator.
+#[utoipa::path(post, path = "/api/v1/sites/{site}/incidents/{id}/dispatch", tag = "commands",
+    params(("site" = String, Path, description = "Site id"), ("id" = i64, Path, description = "Incident number at the site")),
+    request_body = DispatchBody,
+    responses(
+        (status = 200, description = "Applied at the site: `{outcome, events, command_id, site}`", body = Object),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Only duty engineers and admins send commands", body = ErrorBody),
+        (status = 404, description = "The site has no such incident", body = ErrorBody),
+        (status = 409, description = "The site refused (the incident's state does not allow it), or `command_id_reused`", body = ErrorBody),
+        (status = 422, description = "A field is invalid (`to`, `id`)", body = ErrorBody),
+        (status = 502, description = "`not_delivered` (no site answers) or `bad_reply`", body = ErrorBody),
+        (status = 503, description = "The central database cannot record the command (nothing sent), or the site's own 503", body = ErrorBody),
+        (status = 504, description = "`not_delivered`: no answer within `[fleet] command_timeout`", body = ErrorBody),
+    ))]
+pub(super) async fn dispatch(
     State(s): State<Commands>,
     operator: Option<Extension<Operator>>,
     Path((site, incident)): Path<(String, String)>,
@@ -268,7 +300,8 @@ impl Ended {
             outcome: "not_delivered",
             status,
             code: Some(reason.to_owned()),
-            body: json!({"error": "not_delivered", "reason": reason, "message": message}),
+            body: json!({"code": "not_delivered", "error": "not_delivered", "reason": reason,
+                "message": message}),
         }
     }
 
@@ -291,7 +324,8 @@ async fn request(s: &Commands, site: &str, command: &SiteCommand) -> Ended {
                 outcome: "bad_reply",
                 status: StatusCode::BAD_GATEWAY,
                 code: Some("bad_reply".to_owned()),
-                body: json!({"error": "bad_reply", "message": format!("the site's answer is not one: {e}")}),
+                body: json!({"code": "bad_reply", "error": "bad_reply",
+                    "message": format!("the site's answer is not one: {e}")}),
             },
         },
         Err(e) if e.kind() == Kind::NoResponders => Ended::not_delivered(
@@ -339,7 +373,8 @@ fn answered(reply: Reply) -> Ended {
     Ended {
         outcome: "refused",
         status,
-        body: json!({"error": code, "outcome": "refused", "message": reply.message}),
+        body: json!({"code": code, "error": code, "outcome": "refused",
+            "message": reply.message}),
         code: Some(code),
     }
 }
@@ -408,7 +443,48 @@ impl CommandFigures {
     }
 }
 
-/// The centre's error body.
+/// The centre's error body: `code` as in every refusal of the centre (`ErrorBody`),
+/// and the same in `error`.
 fn refuse(status: StatusCode, error: &str, message: &str) -> Response {
-    (status, Json(json!({"error": error, "message": message}))).into_response()
+    let body = json!({"code": error, "error": error, "message": message});
+    (status, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(outcome: Outcome, status: u16, code: &str) -> Reply {
+        Reply {
+            v: VERSION,
+            command_id: Some("c".into()),
+            outcome,
+            status,
+            code: Some(code.into()),
+            message: None,
+            events: None,
+        }
+    }
+
+    #[test]
+    fn a_site_refusal_keeps_its_status_and_code_and_a_version_fault_is_a_gateway_error() {
+        let e = answered(reply(Outcome::Refused, 409, "conflict"));
+        assert_eq!(
+            (e.outcome, e.status, e.code.as_deref()),
+            ("refused", StatusCode::CONFLICT, Some("conflict"))
+        );
+        let e = answered(reply(Outcome::BadCommand, 400, "bad_command"));
+        assert_eq!(e.status, StatusCode::BAD_GATEWAY);
+        let e = answered(reply(Outcome::Refused, 500, "internal"));
+        assert_eq!(e.status, StatusCode::BAD_GATEWAY);
+    }
+
+    #[test]
+    fn a_site_id_must_be_one_subject_token() {
+        assert!(check("north-1", None).is_ok());
+        for bad in ["", "a.b", "a*", "a b", ">"] {
+            assert!(check(bad, None).is_err(), "{bad}");
+        }
+        assert!(check("north", Some(&"x".repeat(MAX_ID + 1))).is_err());
+    }
 }
