@@ -94,7 +94,8 @@ fn signal(pid: i32, sig: i32) {
 async fn commands_from_the_centre_are_applied_on_site_once_or_answered_not_delivered() {
     let dir = tempfile::tempdir().expect("dir");
     let nats_port = free_port();
-    let _server = nats(nats_port, &dir.path().join("nats"));
+    let nats_dir = dir.path().join("nats");
+    let mut server = nats(nats_port, &nats_dir);
     let nats_url = format!("nats://127.0.0.1:{nats_port}");
     let db = fresh_db(Db::Postgres).await;
     let centre = Centre {
@@ -327,5 +328,26 @@ async fn commands_from_the_centre_are_applied_on_site_once_or_answered_not_deliv
         .post("/api/v1/sites/south/alarms/x/ack", json!({}))
         .await;
     assert_eq!(status, 403);
+
+    // The NATS server restarts: the site and the centre connect again by themselves and
+    // the site takes commands again.
+    south.sim.set(4, "zone1_fault", 1.0);
+    let zone1 = "fire_panel.zone1_fault:discrete";
+    eventually("the zone fault is raised", LONG, || async {
+        let a = site_json(&south, &format!("/api/v1/alarms/{zone1}")).await;
+        (a["state"] == "unack_active").then_some(())
+    })
+    .await;
+    server.kill();
+    server = nats(nats_port, &nats_dir);
+    let path = format!("/api/v1/sites/south/alarms/{zone1}/ack");
+    eventually("a command is applied after the restart", LONG, || async {
+        let (status, answer) = api.post(&path, json!({"command_id": "after"})).await;
+        (status == 200 && answer["outcome"] == "applied").then_some(())
+    })
+    .await;
+    let a = site_json(&south, &format!("/api/v1/alarms/{zone1}")).await;
+    assert_eq!(a["acked_by"], format!("central:{OPERATOR}"), "{a}");
     south.proc.as_mut().expect("running").kill();
+    drop(server);
 }
