@@ -21,10 +21,11 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 
 use super::auth::Operator;
+use super::command_log::{self, Outcome, Started};
 use crate::access::Role;
 use crate::http::ErrorBody;
 use crate::metrics::Registry;
-use crate::outbox::commands::{Action, MAX_ID, Outcome, Reply, SiteCommand, VERSION, subject};
+use crate::outbox::commands::{self as site, Action, MAX_ID, Reply, SiteCommand, VERSION, subject};
 
 /// What the command routes share.
 #[derive(Debug, Clone)]
@@ -173,7 +174,8 @@ async fn send(
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &why);
     }
     let action_json = serde_json::to_value(&action).unwrap_or_default();
-    let started = match record(s, site, &operator.name, command_id, &action_json).await {
+    let record = command_log::record(&s.pool, site, &operator.name, command_id, &action_json);
+    let started = match record.await {
         Ok(started) => started,
         Err(e) => {
             tracing::warn!(error = %e, "cannot record a command; not sent");
@@ -182,10 +184,15 @@ async fn send(
         }
     };
     let command_id = match started {
-        Started::New(id) => id,
-        Started::Known(answer) => {
+        Started::Send(id) => id,
+        Started::Answered(status, body) => {
             s.metrics.sent("answered_again");
-            return answer;
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            return (status, Json(body)).into_response();
+        }
+        Started::Reused(id) => {
+            let why = format!("command_id `{id}` was used for another command");
+            return refuse(StatusCode::CONFLICT, "command_id_reused", &why);
         }
     };
     let command = SiteCommand {
@@ -196,12 +203,19 @@ async fn send(
     };
     let ended = request(s, site, &command).await;
     s.metrics.sent(ended.outcome);
-    if let Err(e) = keep_outcome(&s.pool, site, &command_id, &ended).await {
+    let body = with_ids(ended.body.clone(), site, &command_id);
+    let outcome = Outcome {
+        outcome: ended.outcome,
+        status: ended.status.as_u16(),
+        code: ended.code.as_deref(),
+        body: &body,
+    };
+    if let Err(e) = command_log::keep_outcome(&s.pool, &command_id, &outcome).await {
         tracing::warn!(error = %e, command = %command_id, "cannot record a command's outcome");
     }
     tracing::info!(site, command = %command_id, operator = %operator.name,
         outcome = ended.outcome, status = ended.status.as_u16(), "command sent to a site");
-    ended.response(site, &command_id)
+    (ended.status, Json(body)).into_response()
 }
 
 /// A site id that is one NATS subject token, and a command id of 1 to 100 characters.
@@ -216,70 +230,6 @@ fn check(site: &str, command_id: Option<&str>) -> Result<(), String> {
         }
         _ => Ok(()),
     }
-}
-
-/// A recorded command: new (to send), or one already answered.
-enum Started {
-    New(String),
-    Known(Response),
-}
-
-/// Records the command before it is sent. A known id for the same site and action that
-/// was not answered is sent again; answered, its outcome is answered again; for another
-/// site or action it is refused.
-async fn record(
-    s: &Commands,
-    site: &str,
-    operator: &str,
-    command_id: Option<String>,
-    action: &Value,
-) -> Result<Started, sqlx::Error> {
-    let now = chrono::Utc::now().timestamp_millis();
-    let sent: Option<String> = sqlx::query_scalar(
-        "insert into central_commands (command_id, site_id, operator, action, sent_ms, outcome) \
-         values (coalesce($1, gen_random_uuid()::text), $2, $3, $4::jsonb, $5, 'sending') \
-         on conflict (command_id) do update set tries = central_commands.tries + 1, \
-         sent_ms = excluded.sent_ms, outcome = 'sending' \
-         where central_commands.site_id = excluded.site_id \
-         and central_commands.action = excluded.action \
-         and central_commands.outcome not in ('applied', 'refused') \
-         returning command_id",
-    )
-    .bind(&command_id)
-    .bind(site)
-    .bind(operator)
-    .bind(action.to_string())
-    .bind(now)
-    .fetch_optional(&s.pool)
-    .await?;
-    if let Some(id) = sent {
-        return Ok(Started::New(id));
-    }
-    let id = command_id.unwrap_or_default();
-    let (known_site, known_action, status, code, answer): (
-        String,
-        Value,
-        i32,
-        Option<String>,
-        Option<Value>,
-    ) = sqlx::query_as(
-        "select site_id, action, coalesce(status, 0), code, answer \
-             from central_commands where command_id = $1",
-    )
-    .bind(&id)
-    .fetch_one(&s.pool)
-    .await?;
-    if known_site != site || &known_action != action {
-        let why = format!("command_id `{id}` was used for another command");
-        return Ok(Started::Known(refuse(
-            StatusCode::CONFLICT,
-            "command_id_reused",
-            &why,
-        )));
-    }
-    let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::BAD_GATEWAY);
-    let body = answer.unwrap_or_else(|| json!({"error": code}));
-    Ok(Started::Known((status, Json(body)).into_response()))
 }
 
 /// How a sent command ended: what is recorded and answered.
@@ -303,10 +253,6 @@ impl Ended {
             body: json!({"code": "not_delivered", "error": "not_delivered", "reason": reason,
                 "message": message}),
         }
-    }
-
-    fn response(self, site: &str, command_id: &str) -> Response {
-        (self.status, Json(with_ids(self.body, site, command_id))).into_response()
     }
 }
 
@@ -352,7 +298,7 @@ async fn request(s: &Commands, site: &str, command: &SiteCommand) -> Ended {
 
 /// The site's reply as the centre answers it.
 fn answered(reply: Reply) -> Ended {
-    if reply.outcome == Outcome::Applied {
+    if reply.outcome == site::Outcome::Applied {
         return Ended {
             outcome: "applied",
             status: StatusCode::OK,
@@ -377,28 +323,6 @@ fn answered(reply: Reply) -> Ended {
             "message": reply.message}),
         code: Some(code),
     }
-}
-
-/// Records how the command ended.
-async fn keep_outcome(
-    pool: &PgPool,
-    site: &str,
-    command_id: &str,
-    e: &Ended,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update central_commands set outcome = $2, answered_ms = $3, status = $4, code = $5, \
-         answer = $6::jsonb where command_id = $1",
-    )
-    .bind(command_id)
-    .bind(e.outcome)
-    .bind(chrono::Utc::now().timestamp_millis())
-    .bind(i32::from(e.status.as_u16()))
-    .bind(&e.code)
-    .bind(with_ids(e.body.clone(), site, command_id).to_string())
-    .execute(pool)
-    .await?;
-    Ok(())
 }
 
 /// `body` with the command id and site.
@@ -454,7 +378,7 @@ fn refuse(status: StatusCode, error: &str, message: &str) -> Response {
 mod tests {
     use super::*;
 
-    fn reply(outcome: Outcome, status: u16, code: &str) -> Reply {
+    fn reply(outcome: site::Outcome, status: u16, code: &str) -> Reply {
         Reply {
             v: VERSION,
             command_id: Some("c".into()),
@@ -468,14 +392,14 @@ mod tests {
 
     #[test]
     fn a_site_refusal_keeps_its_status_and_code_and_a_version_fault_is_a_gateway_error() {
-        let e = answered(reply(Outcome::Refused, 409, "conflict"));
+        let e = answered(reply(site::Outcome::Refused, 409, "conflict"));
         assert_eq!(
             (e.outcome, e.status, e.code.as_deref()),
             ("refused", StatusCode::CONFLICT, Some("conflict"))
         );
-        let e = answered(reply(Outcome::BadCommand, 400, "bad_command"));
+        let e = answered(reply(site::Outcome::BadCommand, 400, "bad_command"));
         assert_eq!(e.status, StatusCode::BAD_GATEWAY);
-        let e = answered(reply(Outcome::Refused, 500, "internal"));
+        let e = answered(reply(site::Outcome::Refused, 500, "internal"));
         assert_eq!(e.status, StatusCode::BAD_GATEWAY);
     }
 

@@ -4,6 +4,7 @@
 //! site.
 
 pub mod auth;
+mod command_log;
 mod commands;
 pub mod config;
 pub mod consumer;
