@@ -83,7 +83,8 @@ pub async fn login(pool: &PgPool, name: &str) -> Result<Option<(Role, String)>, 
     Ok(row.and_then(|(role, hash)| Some((role.parse().ok()?, hash))))
 }
 
-/// Records a session by its token's hash.
+/// Records a session by its token's hash, and forgets the sessions that have ended (the
+/// table stays as small as the sessions in use).
 pub async fn create_session(
     pool: &PgPool,
     token_hash: &str,
@@ -103,6 +104,10 @@ pub async fn create_session(
     .bind(expires_ms)
     .execute(pool)
     .await?;
+    sqlx::query("delete from central_sessions where expires_ms <= $1")
+        .bind(now_ms)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
