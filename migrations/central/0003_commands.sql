@@ -3,7 +3,9 @@
 -- stopped before one came), `applied` and `refused` (the site's answer, with the status
 -- and stable code its own API gives), `not_delivered` (no site answered: no responders,
 -- or none within `[fleet] command_timeout`; the site may still apply it later, and a
--- resend with the same id then answers its outcome), `bad_reply`.
+-- resend with the same id then answers its outcome), `unavailable` (the site's engine
+-- was stopping: nothing done there), `bad_reply`. Only `applied` and `refused` are final:
+-- the same command id is then answered from here, otherwise sent again.
 create table central_commands (
     command_id text primary key,
     site_id text not null,

@@ -180,7 +180,7 @@ async fn send(
         Err(e) => {
             tracing::warn!(error = %e, "cannot record a command; not sent");
             let why = "the central database is unavailable; nothing was sent";
-            return refuse(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", why);
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why);
         }
     };
     let command_id = match started {
@@ -316,10 +316,16 @@ fn answered(reply: Reply) -> Ended {
             .unwrap_or(StatusCode::BAD_GATEWAY),
     };
     let code = reply.code.unwrap_or_else(|| "refused".to_owned());
+    // The site's engine was stopping: nothing changed there, and the same command id may
+    // be sent again (a refusal is final).
+    let outcome = match code.as_str() {
+        "unavailable" => "unavailable",
+        _ => "refused",
+    };
     Ended {
-        outcome: "refused",
+        outcome,
         status,
-        body: json!({"code": code, "error": code, "outcome": "refused",
+        body: json!({"code": code, "error": code, "outcome": outcome,
             "message": reply.message}),
         code: Some(code),
     }
@@ -346,13 +352,15 @@ impl CommandFigures {
         let sent = r.counter(
             "sitewatch_central_commands_total",
             "Commands from the centre to sites, by outcome: applied, refused (the site's \
-             refusal answered), not_delivered (no site answered), bad_reply, \
+             refusal answered), unavailable (the site's engine was stopping; nothing \
+             done), not_delivered (no site answered), bad_reply, \
              answered_again (a command id already answered; not sent again).",
             &["outcome"],
         );
         for o in [
             "applied",
             "refused",
+            "unavailable",
             "not_delivered",
             "bad_reply",
             "answered_again",
@@ -401,6 +409,11 @@ mod tests {
         assert_eq!(e.status, StatusCode::BAD_GATEWAY);
         let e = answered(reply(site::Outcome::Refused, 500, "internal"));
         assert_eq!(e.status, StatusCode::BAD_GATEWAY);
+        let e = answered(reply(site::Outcome::Refused, 503, "unavailable"));
+        assert_eq!(
+            (e.outcome, e.status),
+            ("unavailable", StatusCode::SERVICE_UNAVAILABLE)
+        );
     }
 
     #[test]
