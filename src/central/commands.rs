@@ -316,10 +316,10 @@ fn answered(reply: Reply) -> Ended {
             .unwrap_or(StatusCode::BAD_GATEWAY),
     };
     let code = reply.code.unwrap_or_else(|| "refused".to_owned());
-    // The site's engine was stopping: nothing changed there, and the same command id may
-    // be sent again (a refusal is final).
+    // The site's engine was stopping, or too many commands wait there: nothing changed,
+    // and the same command id may be sent again (a refusal is final).
     let outcome = match code.as_str() {
-        "unavailable" => "unavailable",
+        "unavailable" | "busy" => "unavailable",
         _ => "refused",
     };
     Ended {
@@ -352,8 +352,8 @@ impl CommandFigures {
         let sent = r.counter(
             "sitewatch_central_commands_total",
             "Commands from the centre to sites, by outcome: applied, refused (the site's \
-             refusal answered), unavailable (the site's engine was stopping; nothing \
-             done), not_delivered (no site answered), bad_reply, \
+             refusal answered), unavailable (the site's engine was stopping, or it was \
+             busy; nothing done), not_delivered (no site answered), bad_reply, \
              answered_again (a command id already answered; not sent again).",
             &["outcome"],
         );

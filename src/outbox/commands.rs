@@ -6,10 +6,10 @@
 //! the site's own route would answer. The journal entry it makes is a record like any
 //! other, so it reaches the centre through the outbox.
 //!
-//! One command at a time: the subscription holds at most [`QUEUE`] waiting; past that
-//! the NATS client drops the newest (counted; the centre then answers "not delivered" on
-//! its timeout). A command id seen among the last [`REMEMBERED`] answers its first
-//! outcome without running again (kept in memory: a restart forgets them).
+//! One command at a time: at most [`QUEUE`] wait; one more is answered `busy` (503)
+//! at once, nothing done, and counted. A command id seen among the last [`REMEMBERED`]
+//! answers its first outcome without running again (kept in memory: a restart forgets
+//! them).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -19,6 +19,7 @@ use prometheus::{IntCounter, IntCounterVec};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::alarms::AlarmCommand;
 use sitewatch_core::incidents::{IncidentAction, IncidentCommand, IncidentId};
+use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{CommandError, EngineHandle};
@@ -27,8 +28,11 @@ use crate::metrics::Registry;
 
 /// The version of the command and reply shapes.
 pub const VERSION: u32 = 1;
-/// Commands waiting for the one being applied; more are dropped by the client.
+/// Commands waiting for the one being applied; one more is answered `busy`.
 pub const QUEUE: usize = 64;
+/// Messages the NATS client holds before the queue takes them; past that it drops them
+/// (counted): the queue takes them as fast as they come, so only a stalled task fills it.
+const CLIENT_QUEUE: usize = 1024;
 /// Command ids whose outcome is kept for resends.
 pub const REMEMBERED: usize = 1024;
 /// Longest command id.
@@ -152,18 +156,18 @@ impl CommandMetrics {
             "sitewatch_central_commands_received_total",
             "Commands from the centre by outcome: applied, refused, bad_command (not a \
              command; answered with an error), resent (a known id; its first outcome \
-             answered again).",
+             answered again), busy (64 already waiting; answered busy, nothing done).",
             &["outcome"],
         );
-        for outcome in ["applied", "refused", "bad_command", "resent"] {
+        for outcome in ["applied", "refused", "bad_command", "resent", "busy"] {
             received.with_label_values(&[outcome]);
         }
         Self {
             received,
             dropped: r.int_counter(
                 "sitewatch_central_commands_dropped_total",
-                "Times the command queue was full and the NATS client dropped a command \
-                 (the centre answers it not delivered).",
+                "Times the NATS client dropped a command because the command task had not \
+                 taken the 1,024 before it (the centre answers it not delivered).",
             ),
         }
     }
@@ -195,7 +199,7 @@ impl CommandTask {
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(2))
             .max_reconnects(None)
-            .subscription_capacity(QUEUE)
+            .subscription_capacity(CLIENT_QUEUE)
             .event_callback(move |event| {
                 if let async_nats::Event::SlowConsumer(_) = event {
                     dropped.inc();
@@ -208,27 +212,60 @@ impl CommandTask {
                 return tracing::error!(error = %e, url = %self.url, "central NATS url refused");
             }
         };
-        let mut commands = match client.subscribe(subject(&self.site)).await {
+        let commands = match client.subscribe(subject(&self.site)).await {
             Ok(s) => s,
             Err(e) => return tracing::error!(error = %e, "cannot take commands from the centre"),
         };
-        let mut recent = Recent::default();
-        loop {
-            let message = tokio::select! {
-                () = cancel.cancelled() => break,
-                m = commands.next() => match m {
-                    Some(m) => m,
-                    None => break,
-                },
-            };
-            let reply = self.answer(&message.payload, &mut recent).await;
-            let Some(to) = message.reply else { continue };
-            let body = serde_json::to_vec(&reply).unwrap_or_default();
-            if let Err(e) = client.publish(to, body.into()).await {
-                tracing::warn!(error = %e, "cannot answer the centre's command");
-            }
+        let (queue, waiting) = mpsc::channel(QUEUE);
+        tokio::select! {
+            () = cancel.cancelled() => {}
+            () = self.take(&client, commands, queue) => {}
+            () = self.work(&client, waiting) => {}
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), client.flush()).await;
+    }
+
+    /// Queues each command as it comes; one past [`QUEUE`] waiting is answered `busy`
+    /// at once (nothing done) and counted.
+    async fn take(
+        &self,
+        client: &async_nats::Client,
+        mut commands: async_nats::Subscriber,
+        queue: mpsc::Sender<async_nats::Message>,
+    ) {
+        while let Some(message) = commands.next().await {
+            let Err(TrySendError::Full(message)) = queue.try_send(message) else {
+                continue;
+            };
+            self.metrics.received("busy");
+            let id = serde_json::from_slice::<SiteCommand>(&message.payload)
+                .ok()
+                .map(|c| c.command_id);
+            let why = (
+                503,
+                "busy",
+                format!("{QUEUE} commands wait here; nothing done, send again"),
+            );
+            answer_to(
+                client,
+                message.reply,
+                &Reply::refused(id, Outcome::Refused, why),
+            )
+            .await;
+        }
+    }
+
+    /// Applies the queued commands one at a time, answering each.
+    async fn work(
+        &self,
+        client: &async_nats::Client,
+        mut waiting: mpsc::Receiver<async_nats::Message>,
+    ) {
+        let mut recent = Recent::default();
+        while let Some(message) = waiting.recv().await {
+            let reply = self.answer(&message.payload, &mut recent).await;
+            answer_to(client, message.reply, &reply).await;
+        }
     }
 
     /// Reads, checks and applies one command (or finds its first outcome).
@@ -300,6 +337,15 @@ impl CommandTask {
             }
         };
         Ok(events.unwrap_or_default())
+    }
+}
+
+/// Publishes `reply` to the requester's inbox, when it gave one.
+async fn answer_to(client: &async_nats::Client, to: Option<async_nats::Subject>, reply: &Reply) {
+    let Some(to) = to else { return };
+    let body = serde_json::to_vec(reply).unwrap_or_default();
+    if let Err(e) = client.publish(to, body.into()).await {
+        tracing::warn!(error = %e, "cannot answer the centre's command");
     }
 }
 

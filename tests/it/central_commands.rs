@@ -7,6 +7,7 @@
 //! the command subject gets an error reply while the site keeps answering, and a site
 //! killed with SIGKILL answers "not delivered" with nothing recorded as done.
 
+use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
 use crate::central_rig::{Centre, LONG, Site, bounded, central_process, http, nats};
@@ -15,6 +16,8 @@ use crate::helpers::{Db, eventually, free_port, fresh_db};
 const OPERATOR: &str = "li.wei";
 const FIRE: &str = "fire_panel.zone2_alarm:discrete";
 const PUMP: &str = "pump_1.fault:discrete";
+/// Commands sent at once to a stalled site.
+const BURST: u32 = 1000;
 
 /// The centre's HTTP API as the signed-in operator.
 struct Api {
@@ -251,6 +254,48 @@ async fn commands_from_the_centre_are_applied_on_site_once_or_answered_not_deliv
         "{answer}"
     );
 
+    // A burst while the site is stalled: at most 64 wait and the rest are answered busy
+    // at once; every command gets an answer, and the two counts add up.
+    let pid = south.proc.as_ref().expect("running").0.id() as i32;
+    let inbox = client.new_inbox();
+    let mut replies = client.subscribe(inbox.clone()).await.expect("inbox");
+    signal(pid, libc::SIGSTOP);
+    for _ in 0..BURST {
+        let to = inbox.clone();
+        let sent = client.publish_with_reply("sitewatch.cmd.south", to, "{burst".into());
+        sent.await.expect("published");
+    }
+    bounded("the burst is sent", client.flush())
+        .await
+        .expect("flushed");
+    signal(pid, libc::SIGCONT);
+    let (mut busy, mut answered) = (0, 0);
+    for _ in 0..BURST {
+        let reply = bounded("a reply to the burst", replies.next())
+            .await
+            .expect("reply");
+        let reply: Value = serde_json::from_slice(&reply.payload).expect("json");
+        match reply["code"].as_str() {
+            Some("busy") => busy += 1,
+            Some("bad_command") => answered += 1,
+            other => panic!("unexpected reply {other:?}: {reply}"),
+        }
+    }
+    eprintln!("a burst of {BURST}: {answered} answered, {busy} busy");
+    assert!(
+        busy > 0 && answered >= 64,
+        "busy {busy}, answered {answered}"
+    );
+    let text = http()
+        .get(south.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    let text = text.text().await.expect("text");
+    let busy_series = r#"sitewatch_central_commands_received_total{outcome="busy"}"#;
+    assert_eq!(sample(&text, busy_series), Some(f64::from(busy)), "{text}");
+    assert_eq!(sample(&text, bad), Some(f64::from(2 + answered)), "{text}");
+
     // A site that stops answering (SIGSTOP): not delivered on the timeout. It gets the
     // command when it runs again and applies it (the known gap); the same command id
     // sent again then answers that outcome, and the centre records it.
@@ -260,7 +305,6 @@ async fn commands_from_the_centre_are_applied_on_site_once_or_answered_not_deliv
         (a["state"] == "unack_active").then_some(())
     })
     .await;
-    let pid = south.proc.as_ref().expect("running").0.id() as i32;
     signal(pid, libc::SIGSTOP);
     let late = format!("/api/v1/sites/south/alarms/{PUMP}/ack");
     let (status, answer) = api.post(&late, json!({"command_id": "late-1"})).await;
