@@ -1,11 +1,14 @@
 //! Commands down (issue 23), on one machine: the central rig (`central_rig.rs`: a
 //! nats-server of the test's own, a PostgreSQL database, `sitewatch central` and two
-//! `sitewatch serve` sites as child processes). An operator signed in at the centre
-//! acknowledges a site's alarm and dispatches its incident; the site's API shows them
-//! done by `central:{operator}` and their journal records come back to the centre. A
-//! resent command id is applied once, a refusal answers the site's own code, bad JSON on
-//! the command subject gets an error reply while the site keeps answering, and a site
-//! killed with SIGKILL answers "not delivered" with nothing recorded as done.
+//! `sitewatch serve` sites as child processes). An operator at the centre (a bearer token
+//! from `sitewatch central token`) acknowledges a site's alarm and dispatches its
+//! incident; the site's API shows them done by `central:{operator}` and the journal
+//! record comes back to the centre. A resent command id is applied once, a refusal
+//! answers the site's own code, bad JSON on the command subject gets an error reply while
+//! the site keeps answering, a burst to a stalled site is answered in full (queued or
+//! busy), a site stopped with SIGSTOP answers "not delivered" on the timeout, one killed
+//! with SIGKILL at once with nothing recorded as done, and after a NATS restart commands
+//! flow again.
 
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
