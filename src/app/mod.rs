@@ -25,6 +25,7 @@ use crate::health::TaskHealth;
 use crate::http::{self, AppState, HttpMetrics};
 use crate::metrics::Registry;
 use crate::notify::NotifyMetrics;
+use crate::outbox::commands::{CommandMetrics, CommandTask};
 use crate::outbox::jetstream::{Bounds, Forwarder};
 use crate::outbox::mqtt::{Publisher, topic_prefix};
 use crate::outbox::{CentralMetrics, OutboxMetrics};
@@ -264,6 +265,14 @@ impl App {
                 engine: handle.clone(),
             };
             tasks.spawn("central_forwarder", forwarder.run(cancel.clone()));
+            // Commands down from the centre, on the same server.
+            let commands = CommandTask {
+                url: c.url.clone(),
+                site: c.site_id(&self.config.site.id).to_owned(),
+                engine: handle.clone(),
+                metrics: CommandMetrics::register(&self.figures.registry),
+            };
+            tasks.spawn("central_commands", commands.run(cancel.clone()));
         }
         if let (Some(paging), Some(input)) = (&paging, paging_rx) {
             let parts = crate::paging::Parts {

@@ -54,14 +54,23 @@ pub struct FleetSection {
     /// A site silent for longer than this is cut off: an alarm at the centre (5 min).
     #[serde(default = "default_link_down", with = "humantime_serde")]
     pub link_down_after: Duration,
+    /// How long a command to a site waits for its answer before it is "not delivered"
+    /// (5 s).
+    #[serde(default = "default_command_timeout", with = "humantime_serde")]
+    pub command_timeout: Duration,
 }
 
 impl Default for FleetSection {
     fn default() -> Self {
         Self {
             link_down_after: default_link_down(),
+            command_timeout: default_command_timeout(),
         }
     }
+}
+
+fn default_command_timeout() -> Duration {
+    Duration::from_secs(5)
 }
 
 fn default_link_down() -> Duration {

@@ -132,7 +132,7 @@ fn unreadable(e: &sqlx::Error) -> Response {
             from the records the sites forward. Sign in at `/login` (session cookie) or send \
             a bearer token from `sitewatch central token`. Refusals carry `ErrorBody`."
     ),
-    paths(fleet, fleet_alarms, openapi_json),
+    paths(fleet, fleet_alarms, openapi_json, super::commands::ack, super::commands::dispatch),
     components(schemas(SiteRow, Link, Share, LinkAlarm, Kpi, ErrorBody)),
     security(("bearer" = []), ("session" = [])),
     modifiers(&Security)
@@ -165,5 +165,11 @@ mod tests {
         }
         assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
         assert!(doc["components"]["schemas"]["SiteRow"].is_object());
+        for path in [
+            "/api/v1/sites/{site}/alarms/{id}/ack",
+            "/api/v1/sites/{site}/incidents/{id}/dispatch",
+        ] {
+            assert!(doc["paths"][path]["post"].is_object(), "{path}");
+        }
     }
 }

@@ -4,6 +4,8 @@
 //! site.
 
 pub mod auth;
+mod command_log;
+mod commands;
 pub mod config;
 pub mod consumer;
 pub mod db;
@@ -65,7 +67,13 @@ pub async fn run_with(
         started: clock.now(),
         clock: clock.clone(),
     };
-    let app = router(state, auth).into_make_service_with_connect_info::<SocketAddr>();
+    let commands = commands::Commands {
+        client: commands_client(&config.nats.url).await?,
+        pool: state.pool.clone(),
+        timeout: config.fleet.command_timeout,
+        metrics: commands::CommandFigures::register(&state.registry),
+    };
+    let app = router(state, auth, commands).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(cancel.cancelled_owned())
         .await?;
@@ -73,11 +81,24 @@ pub async fn run_with(
     Ok(())
 }
 
+/// The NATS client commands to sites go out on; it connects (and reconnects) by itself,
+/// and a command sent while it cannot is answered "not delivered".
+async fn commands_client(url: &str) -> anyhow::Result<async_nats::Client> {
+    async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connection_timeout(std::time::Duration::from_secs(2))
+        .max_reconnects(None)
+        .connect(url)
+        .await
+        .context("Failed to use the central NATS url")
+}
+
 /// Every route of the centre behind the sign-in layer (which lets `/metrics`, `/healthz`
 /// and the log-in form through). A new route is merged here, before the layer.
-fn router(state: fleet::State, auth: auth::CentreAuth) -> Router {
+fn router(state: fleet::State, auth: auth::CentreAuth, commands: commands::Commands) -> Router {
     fleet::router(state)
         .merge(page::router())
+        .merge(commands::router(commands))
         .merge(auth::router(auth.clone()))
         .layer(from_fn_with_state(auth, auth::layer))
 }

@@ -454,3 +454,20 @@ pub fn require_client_id(id: &str, what: &str) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+impl ApiError {
+    /// The status, stable code and message this error answers with: a command from the
+    /// centre (`outbox::commands`) is refused with what the site's own route would say.
+    pub fn refusal(self) -> (u16, &'static str, String) {
+        let message = match &self {
+            ApiError::Store(_) => "internal error".to_owned(),
+            other => other.to_string(),
+        };
+        let response = self.into_response();
+        let code = response
+            .extensions()
+            .get::<ErrorCode>()
+            .map_or("internal", |c| c.0);
+        (response.status().as_u16(), code, message)
+    }
+}

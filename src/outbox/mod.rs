@@ -3,6 +3,7 @@
 //! in order and marks them delivered only when the receiver confirms, so a broker outage
 //! or a restart delays them but loses none (at least once: a message may arrive twice).
 
+pub mod commands;
 pub mod jetstream;
 mod metrics;
 pub mod mqtt;

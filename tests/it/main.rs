@@ -13,6 +13,7 @@ mod billing;
 mod browser;
 mod browser_desk;
 mod central;
+mod central_commands;
 mod central_rig;
 mod cli;
 mod console_shot;
