@@ -43,9 +43,10 @@ const ARROWS: &[(&str, &[&str])] = &[
         "paging",
         &["config", "engine", "metrics", "notify", "store"],
     ),
+    // `http` for the refusals a command from the centre gets: the site route's own.
     (
         "outbox",
-        &["config", "devices", "engine", "metrics", "store"],
+        &["config", "devices", "engine", "http", "metrics", "store"],
     ),
     (
         "http",
