@@ -57,6 +57,7 @@ pub(super) fn books(patrol: PatrolConfig) -> Books {
             Vec::new(),
             BTreeMap::new(),
         ),
+        estate: Default::default(),
         kpis: MonthKpis::new(KpiTargets::default(), chrono_tz::Asia::Shanghai),
     }
 }
