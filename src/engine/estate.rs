@@ -120,29 +120,37 @@ impl EstateBook {
             let Some(gw) = register.gateways.get(w.gateway) else {
                 continue;
             };
-            let state = gw.state();
-            let Some(s) = state.get(w.meter) else {
+            let mut state = gw.state();
+            let Some(s) = state.get_mut(w.meter) else {
                 continue;
             };
             if s.reads != w.reads {
                 w.reads = s.reads;
+                // The first read since the last tick, then the latest: the rule's
+                // baseline is the first reading, and a counter that moved past it in
+                // between is past it at the latest too.
+                out.extend(s.unfed.take().map(|v| (w.point.clone(), v)));
                 out.extend(s.value.map(|v| (w.point.clone(), v)));
             }
         }
         out
     }
 
+    /// Marks the meters of vacant units watched in the table (their sweep keeps the
+    /// first read the engine has not seen) and the rest not.
     fn watch(&mut self, register: &Register) {
         self.watched.clear();
         for (g, gw) in register.gateways.iter().enumerate() {
-            let state = gw.state();
-            for (i, m) in gw.meters.iter().enumerate() {
-                if self.vacant.contains(&*m.unit) {
+            let mut state = gw.state();
+            for (i, (m, s)) in gw.meters.iter().zip(state.iter_mut()).enumerate() {
+                s.watched = self.vacant.contains(&*m.unit);
+                s.unfed = None;
+                if s.watched {
                     self.watched.push(Watched {
                         gateway: g,
                         meter: i,
                         point: m.point().into(),
-                        reads: state.get(i).map_or(0, |s| s.reads),
+                        reads: s.reads,
                     });
                 }
             }

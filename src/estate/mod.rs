@@ -118,6 +118,10 @@ pub struct MeterState {
     pub last_error: Option<Arc<str>>,
     /// Reads answered since start (the engine sees a new read by it).
     pub reads: u64,
+    /// Its unit is vacant: the engine feeds its reads to its vacant-consumption rule.
+    pub watched: bool,
+    /// A watched meter's first read the engine has not yet fed to the rule.
+    pub unfed: Option<f64>,
 }
 
 impl MeterState {

@@ -123,6 +123,9 @@ fn apply(
             s.misses = 0;
             s.down = false;
             s.reads += 1;
+            if s.watched && s.unfed.is_none() {
+                s.unfed = Some(v);
+            }
             if let Some(total) = &m.total {
                 total.set(v);
             }
