@@ -16,8 +16,10 @@ use sitewatch_core::points::PointsHub;
 
 use crate::config::Config;
 use crate::devices;
+use crate::engine::{
+    AlarmSnapshot, Books, Compliance, EstateBook, FireTests, MeterReading, MonthKpis,
+};
 use crate::estate::Estate;
-use crate::engine::{AlarmSnapshot, Books, EstateBook, Compliance, FireTests, MeterReading, MonthKpis};
 use crate::store::Store;
 
 /// The books as they stood when the daemon last stopped.

@@ -574,7 +574,6 @@ address = "10.0.0.5:502"
     said(19, "gateway `gw_2`: `address` is required");
     said(22, "already a plant device's connection");
     assert_eq!(lines.len(), 3, "{lines:?}");
-
 }
 
 #[test]

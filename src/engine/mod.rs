@@ -37,8 +37,8 @@ pub use commands::{
     IncidentCmd, InspectionCmd, InspectionVerdict, LinkTo, MaintenanceCmd, PatrolCmd,
     RequestAnswer, RequestCmd, ScanAnswer, ScanCmd, VacancyCmd,
 };
-pub use estate::EstateBook;
 pub use due::{Compliance, FireTests, MeterReading, MonthKpis, month};
+pub use estate::EstateBook;
 pub use flow::category_id;
 pub use live::{LiveEvent, LiveHub, PointValue};
 pub use metrics::EngineMetrics;

@@ -648,8 +648,8 @@ fn the_tick_raises_the_keys_alarm_two_hours_past_a_return_and_clears_it_on_sign_
 /// An estate of one register meter serving `1-0101` on gateway `gw_1`.
 fn estate_of_one() -> std::sync::Arc<crate::estate::Estate> {
     let text = "[site]\nid = \"x\"\nname = \"X\"\n\n[[gateways]]\nid = \"gw_1\"\naddress = \"10.0.0.9:502\"\n";
-    let config = crate::config::Config::parse(std::path::Path::new("site.toml"), text, None)
-        .expect("valid");
+    let config =
+        crate::config::Config::parse(std::path::Path::new("site.toml"), text, None).expect("valid");
     let estate = crate::estate::Estate::new(&config, crate::metrics::Registry::new());
     let meter = crate::register::meters::Meter {
         id: "e_1".into(),
@@ -683,9 +683,15 @@ fn a_register_meter_read_moving_in_a_vacant_unit_raises_its_alarm_at_the_next_ti
     b.estate = super::EstateBook::new(estate.clone());
     b.estate.sync(&mut b.alarms);
     let alarm = "e_1.import_energy:vacant_consumption";
-    assert_eq!(b.alarms.alarm(alarm).map(|a| a.state), Some(AlarmState::Normal));
+    assert_eq!(
+        b.alarms.alarm(alarm).map(|a| a.state),
+        Some(AlarmState::Normal)
+    );
     read(&estate, 500.0);
-    assert!(flow::estate(&mut b, now).is_empty(), "occupied: not watched");
+    assert!(
+        flow::estate(&mut b, now).is_empty(),
+        "occupied: not watched"
+    );
     vacant(&mut b, "1-0101", now);
     read(&estate, 500.0);
     assert!(flow::estate(&mut b, now).is_empty(), "steady");
@@ -693,7 +699,10 @@ fn a_register_meter_read_moving_in_a_vacant_unit_raises_its_alarm_at_the_next_ti
     read(&estate, 500.5);
     let out = flow::estate(&mut b, now);
     assert_raised(&out, alarm);
-    assert_eq!(b.alarms.alarm(alarm).map(|a| a.state), Some(AlarmState::UnackActive));
+    assert_eq!(
+        b.alarms.alarm(alarm).map(|a| a.state),
+        Some(AlarmState::UnackActive)
+    );
 }
 
 #[test]
@@ -706,7 +715,10 @@ fn a_vacant_units_meter_that_moved_twice_between_ticks_is_judged_from_its_first_
     vacant(&mut b, "1-0101", now);
     read(&estate, 500.0);
     read(&estate, 500.5);
-    assert_raised(&flow::estate(&mut b, now), "e_1.import_energy:vacant_consumption");
+    assert_raised(
+        &flow::estate(&mut b, now),
+        "e_1.import_energy:vacant_consumption",
+    );
 }
 
 fn assert_raised(out: &[Output], alarm: &str) {

@@ -74,9 +74,10 @@ pub async fn start(config: &mut Config, store: &Store) -> anyhow::Result<Vec<Sim
             units: units.iter().cloned().collect(),
             devices: t.devices,
         };
-        let meters = crate::customers::import_meters(store, csv, &known, "demo", chrono::Utc::now())
-            .await
-            .map_err(|e| anyhow::anyhow!("demo meters: {e}"))?;
+        let meters =
+            crate::customers::import_meters(store, csv, &known, "demo", chrono::Utc::now())
+                .await
+                .map_err(|e| anyhow::anyhow!("demo meters: {e}"))?;
         tracing::info!(meters = meters.len(), "demo meter register loaded");
     }
     Ok(sims)

@@ -187,7 +187,11 @@ impl Estate {
     /// The estate of `config`'s gateways, with no meters until [`Estate::load`].
     pub fn new(config: &Config, metrics: Registry) -> Estate {
         let register = Register {
-            gateways: config.gateways.iter().map(|_| GatewayMeters::default()).collect(),
+            gateways: config
+                .gateways
+                .iter()
+                .map(|_| GatewayMeters::default())
+                .collect(),
             ..Register::default()
         };
         Estate {
@@ -249,13 +253,20 @@ impl Estate {
                 .points
                 .iter()
                 .position(|p| crate::billing::is_meter(&p.unit));
-            let block = counter.and_then(|c| profile.blocks.iter().position(|b| b.points.contains(&c)));
+            let block =
+                counter.and_then(|c| profile.blocks.iter().position(|b| b.points.contains(&c)));
             let (Some(counter), Some(block)) = (counter, block) else {
-                left_out.push(format!("meter `{}`: profile `{}` has no counter", m.id, m.profile));
+                left_out.push(format!(
+                    "meter `{}`: profile `{}` has no counter",
+                    m.id, m.profile
+                ));
                 continue;
             };
             if self.targets.devices.contains(&m.id) {
-                left_out.push(format!("meter `{}`: a `[[devices]]` entry has its id", m.id));
+                left_out.push(format!(
+                    "meter `{}`: a `[[devices]]` entry has its id",
+                    m.id
+                ));
                 continue;
             }
             let building = buildings.get(&m.unit).map(|b| share(b));
@@ -299,7 +310,10 @@ impl Estate {
             gateways,
             by_id,
         });
-        *self.register.write().unwrap_or_else(PoisonError::into_inner) = register;
+        *self
+            .register
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = register;
         left_out
     }
 
@@ -374,7 +388,11 @@ mod tests {
         assert_eq!(state.quality(), Quality::Stale, "not read yet");
         let rule = vacant_rule(m);
         assert_eq!(rule.id, "e_1.import_energy:vacant_consumption");
-        assert!(rule.message.contains("vacant unit 1-0101"), "{}", rule.message);
+        assert!(
+            rule.message.contains("vacant unit 1-0101"),
+            "{}",
+            rule.message
+        );
     }
 
     #[test]

@@ -89,12 +89,13 @@ async fn read_counter(
     let label = result.as_ref().err().map_or("ok", |e| e.label());
     requests.request(started.elapsed(), label);
     match result {
-        Ok(raw) => match decode_block(&m.profile.points, block, &raw).find(|(p, _)| *p == m.counter)
-        {
-            Some((_, Ok(v))) => Ok(v * m.multiplier),
-            Some((_, Err(e))) => Err(format!("{}: {e}", m.profile.points[m.counter].name)),
-            None => Err("the counter is not in its block".into()),
-        },
+        Ok(raw) => {
+            match decode_block(&m.profile.points, block, &raw).find(|(p, _)| *p == m.counter) {
+                Some((_, Ok(v))) => Ok(v * m.multiplier),
+                Some((_, Err(e))) => Err(format!("{}: {e}", m.profile.points[m.counter].name)),
+                None => Err("the counter is not in its block".into()),
+            }
+        }
         // The gateway answered for a meter that did not (0x0A, 0x0B), or the meter
         // refused the address: the meter is silent or misconfigured, the line is fine.
         Err(e) if e.is_gateway_miss() || e.is_exception() => Err(e.to_string()),

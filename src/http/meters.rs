@@ -16,9 +16,9 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use super::page::{ApiQuery, NoParams, Page, Paged};
 use super::{Actor, ApiError, AppState, ErrorBody};
 use crate::config::GatewayConfig;
-use crate::estate::{MeterRow, MeterState};
 use crate::customers::meters::Known;
 use crate::customers::{ImportError, import_meters};
+use crate::estate::{MeterRow, MeterState};
 
 #[derive(OpenApi)]
 #[openapi(paths(import, list, gateways))]

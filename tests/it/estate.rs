@@ -550,7 +550,8 @@ async fn an_imported_register_is_read_from_the_next_sweep_without_a_restart() {
     // listed and not asked: a sweep is two requests now, not 150.
     let new = eventually("the new meter read", WAIT, || async {
         let m = meters(&app, "unit=1-0102").await;
-        m.into_iter().find(|m| m["id"] == "e_new" && m["value"] == 100.25)
+        m.into_iter()
+            .find(|m| m["id"] == "e_new" && m["value"] == 100.25)
     })
     .await;
     assert_eq!(new["gateway"], "gw_a", "{new}");

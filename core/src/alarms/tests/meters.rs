@@ -230,7 +230,10 @@ fn a_rule_added_while_running_drives_its_own_alarm_and_leaves_the_comm_alarms_th
     assert_eq!(state(&e, "tank:comm"), AlarmState::UnackActive);
     assert_eq!(e.add_rule_quietly(vacant_rule()), Ok(true));
     assert_eq!(e.add_rule_quietly(vacant_rule()), Ok(false), "once");
-    assert!(e.alarm("meter7:comm").is_none(), "no comm-loss alarm of its own");
+    assert!(
+        e.alarm("meter7:comm").is_none(),
+        "no comm-loss alarm of its own"
+    );
     assert_eq!(state(&e, "tank:comm"), AlarmState::UnackActive);
     vacant(&mut e, true, t(60));
     feed(&mut e, "meter7.water", 100.0, t(120));
