@@ -78,6 +78,15 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         per_gateway: usize,
     },
+    /// Run the daemon for `bench estate` in a process of its own, its clock stopped at
+    /// the bench's start and moved by `advance SECONDS` lines on stdin (prints its address;
+    /// stops at the end of stdin).
+    #[command(hide = true)]
+    EstateDaemon {
+        /// The bench's site config.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Validate a site config and its profiles; every problem with file and line.
     Check {
         /// The site config.
@@ -401,6 +410,7 @@ impl Cli {
                 gateways,
                 per_gateway,
             } => crate::bench::estate::simulate(gateways, per_gateway).await,
+            Command::EstateDaemon { config } => crate::bench::estate::daemon(load(&config)?).await,
             Command::Check { config } => check(&config),
             Command::Migrate { config } => migrate(&load(&config)?).await,
             Command::Init { dir } => site::init(&dir),
@@ -657,10 +667,14 @@ async fn demo(listen: SocketAddr, data_dir: &Path, mqtt_url: Option<String>) -> 
     let store = Store::connect(&url).await?;
     store.migrate().await?;
     crate::accounts::seed_demo(&store).await?;
-    let app = App::build(config, Arc::new(SystemClock)).await?;
     crate::customers::seed_demo(&url).await?;
+    let gateways = crate::estate::demo::start(&mut config, &store).await?;
+    let app = App::build(config, Arc::new(SystemClock)).await?;
     plan::seed_demo(&store).await?;
     println!("sitewatch demo: simulated plant on modbus://{}", sim.addr());
+    for g in &gateways {
+        println!("meter gateway:  modbus://{}", g.addr());
+    }
     println!("mqtt broker:    {broker}");
     println!("dashboard:      http://{}/", app.addr());
     println!("metrics:        http://{}/metrics", app.addr());
@@ -775,7 +789,7 @@ async fn import_meters(config: &Config, file: &Path) -> anyhow::Result<()> {
     match crate::customers::import_meters(&store, &text, &known, "cli", now).await {
         Ok(meters) => {
             println!(
-                "{}: {} meters in the register; the daemon reads them at its next start",
+                "{}: {} meters in the register; a running daemon reads them at its next start (`POST /api/v1/meters/import` takes effect at once)",
                 file.display(),
                 meters.len()
             );

@@ -15,6 +15,7 @@ pub mod customers;
 pub mod dburl;
 pub mod devices;
 pub mod engine;
+pub mod estate;
 pub mod fuzzing;
 pub mod health;
 pub mod http;

@@ -1,6 +1,8 @@
 //! Building the core's books at start: from the config, with the state each had when the
 //! daemon last stopped, and with scans an older version stored but never judged judged now.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -14,13 +16,17 @@ use sitewatch_core::points::PointsHub;
 
 use crate::config::Config;
 use crate::devices;
-use crate::engine::{AlarmSnapshot, Books, Compliance, FireTests, MeterReading, MonthKpis};
+use crate::engine::{
+    AlarmSnapshot, Books, Compliance, EstateBook, FireTests, MeterReading, MonthKpis,
+};
+use crate::estate::Estate;
 use crate::store::Store;
 
 /// The books as they stood when the daemon last stopped.
 pub(super) async fn load(
     config: &Config,
     store: &Store,
+    estate: &Arc<Estate>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Books> {
     let (mut device_specs, mut point_specs) = devices::specs(&config.devices);
@@ -40,6 +46,9 @@ pub(super) async fn load(
     }
     let mut alarms =
         AlarmEngine::new(rules, config.alarms.clone()).context("Failed to build alarm rules")?;
+    // The register meters' rules before the alarms are restored: theirs are among them.
+    let mut estate = EstateBook::new(estate.clone());
+    estate.sync(&mut alarms);
     if let Some(snap) = restore::<AlarmSnapshot>(store, "alarms").await? {
         alarms.restore_suppressions(snap.suppressions);
         alarms.restore(snap.alarms);
@@ -78,6 +87,7 @@ pub(super) async fn load(
             .unwrap_or_default(),
         tz: config.site.tz(),
         meters: meter_reading(config, store).await,
+        estate,
         kpis: MonthKpis::new(config.kpis, config.site.tz()),
     };
     let vacant_units = crate::customers::vacancy::vacant_units(store).await?;

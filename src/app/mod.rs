@@ -21,6 +21,7 @@ use crate::devices::modbus::{self, Bus};
 use crate::devices::mqtt::MqttMetrics;
 use crate::devices::mqtt::{self, MqttSource};
 use crate::engine::{Engine, EngineMetrics, LiveHub, ServiceMetrics, Sinks};
+use crate::estate::Estate;
 use crate::health::TaskHealth;
 use crate::http::{self, AppState, HttpMetrics};
 use crate::metrics::Registry;
@@ -48,6 +49,8 @@ pub struct App {
     clock: Arc<dyn Clock>,
     tick: Option<Duration>,
     extra: Vec<ExtraTask>,
+    /// The estate's gateways and meter register (issue 24).
+    estate: Arc<Estate>,
 }
 
 /// A task run beside the daemon's own, under the same supervisor.
@@ -66,7 +69,7 @@ impl std::fmt::Debug for ExtraTask {
 
 impl App {
     /// Connects to and migrates the database and binds the HTTP listener.
-    pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
         // rustls picks its crypto provider by itself only when exactly one is linked; say
         // which, so a dependency that links another cannot make TLS connects panic.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -78,18 +81,21 @@ impl App {
             .await
             .context("Failed to migrate the database")?;
         crate::accounts::check_listen(&store, config.http.listen).await?;
-        add_meters(&mut config, &store).await?;
         if config.uses_mqtt() {
             mqtt::options(&config).context("Failed to configure MQTT")?;
         }
         let listener = TcpListener::bind(config.http.listen)
             .await
             .with_context(|| format!("Failed to listen on {}", config.http.listen))?;
+        let figures = Figures::register(&Registry::new());
+        let estate = Arc::new(Estate::new(&config, figures.registry.clone()));
+        load_meters(&estate, &store).await?;
         Ok(App {
+            estate,
             config,
             listener,
             store,
-            figures: Figures::register(&Registry::new()),
+            figures,
             clock,
             tick: None,
             extra: Vec::new(),
@@ -143,11 +149,10 @@ impl App {
         );
         let writes = store_tx.status();
         let live = Arc::new(LiveHub::default());
-        let books = books::load(&self.config, &self.store, self.clock.now()).await?;
+        let books = books::load(&self.config, &self.store, &self.estate, self.clock.now()).await?;
         let devices: Vec<&str> = books.hub.devices().map(|d| d.id.as_str()).collect();
         let points: Vec<PointId> = books.hub.points().map(|p| p.id.clone()).collect();
         self.figures.engine.declare(&devices, &points);
-        self.quiet_meters(&books.hub);
         // One task per connection: devices behind one gateway or serial line share it.
         let buses: Vec<Bus> = modbus::group(&self.config.devices)
             .into_iter()
@@ -225,6 +230,16 @@ impl App {
         for bus in buses {
             tasks.spawn(format!("modbus {}", bus.key()), bus.run(cancel.clone()));
         }
+        for (g, gateway) in self.estate.gateways().iter().enumerate() {
+            let sweep = crate::estate::sweep::run(
+                self.estate.clone(),
+                g,
+                self.clock.clone(),
+                self.figures.registry.clone(),
+                cancel.clone(),
+            );
+            tasks.spawn(format!("gateway {}", gateway.id), sweep);
+        }
         if let Some(source) = mqtt {
             tasks.spawn("mqtt_source", source.run(cancel.clone()));
             // The intake ends when the source does, so it runs only beside one.
@@ -298,18 +313,9 @@ impl App {
             writes,
             metrics: self.figures.http.clone(),
             site: Arc::new(self.config.site.clone()),
-            devices: Arc::new(
-                (self.config.devices.iter())
-                    .filter(|d| d.config.meter.is_none())
-                    .cloned()
-                    .collect(),
-            ),
+            devices: Arc::new(self.config.devices.clone()),
             checkpoints: Arc::new(self.config.patrol.checkpoints.clone()),
-            estate: Arc::new(http::Estate::new(
-                &self.config.devices,
-                self.config.gateways.clone(),
-                self.config.register_targets(),
-            )),
+            estate: self.estate.clone(),
             live,
             clock: self.clock.clone(),
             shutdown: cancel.clone(),
@@ -339,9 +345,9 @@ impl App {
     }
 }
 
-/// Reads the meter register and adds its meters to `config` as devices on their
-/// gateways (issue 24): read once at start, like the rest of the config.
-async fn add_meters(config: &mut Config, store: &Store) -> anyhow::Result<()> {
+/// Reads the meter register into the estate's table (issue 24); an import replaces it
+/// while the daemon runs (`POST /api/v1/meters/import`).
+async fn load_meters(estate: &Estate, store: &Store) -> anyhow::Result<()> {
     let meters = store
         .meters()
         .await
@@ -353,48 +359,15 @@ async fn add_meters(config: &mut Config, store: &Store) -> anyhow::Result<()> {
         .unit_buildings()
         .await
         .context("Failed to read the unit register")?;
-    let register: Vec<crate::config::RegisterMeter<'_>> = meters
-        .iter()
-        .map(|m| crate::config::RegisterMeter {
-            id: &m.id,
-            unit: &m.unit,
-            kind: m.kind.as_str(),
-            profile: &m.profile,
-            gateway: &m.gateway,
-            unit_id: m.unit_id,
-            multiplier: m.multiplier,
-            building: buildings.get(&m.unit).map(String::as_str),
-        })
-        .collect();
-    for reason in config.add_meters(&register) {
+    for reason in estate.load(&meters, &buildings) {
         tracing::warn!(%reason, "meter of the register left out");
     }
-    let gateways = config.gateways.len();
+    let gateways = estate.gateways().len();
     tracing::info!(meters = meters.len(), gateways, "meter register read");
     Ok(())
 }
 
 impl App {
-    /// Keeps the register meters out of the per-point and per-device series unless
-    /// their profile opts in (issue 24: bounded metrics); the estate's aggregates count
-    /// them instead.
-    fn quiet_meters(&self, hub: &sitewatch_core::points::PointsHub) {
-        let quiet: Vec<&crate::config::Device> = (self.config.devices.iter())
-            .filter(|d| d.config.meter.as_ref().is_some_and(|m| !m.point_series))
-            .collect();
-        if quiet.is_empty() {
-            return;
-        }
-        let ids: Vec<&str> = quiet.iter().map(|d| d.config.id.as_str()).collect();
-        let points: Vec<PointId> = (quiet.iter())
-            .flat_map(|d| d.profile.points.iter().map(move |p| d.point_id(&p.name)))
-            .map(|id| hub.point(&id).map_or_else(|| id.into(), |p| p.id.clone()))
-            .collect();
-        let registry = &self.figures.registry;
-        registry.devices().quiet(&ids);
-        registry.points().quiet(&points);
-    }
-
     /// The central feed when `[central]` is set: which history travels, and the buffer's
     /// gate (its refusals counted in `/metrics`).
     fn central_feed(&self) -> Option<Feed> {

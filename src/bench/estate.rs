@@ -2,7 +2,8 @@
 //! estate` in a child process serves `gateways` listeners with `per_gateway` household
 //! meters each (half power, half water) and the demo's plant; in this process a bare
 //! tokio-modbus sweep reads every meter once per cadence for a while, then the whole
-//! daemon does, with the full unit and meter register in SQLite. Printed side by side:
+//! daemon does, with the full unit and meter register in SQLite, in a process of its
+//! own (`sitewatch estate-daemon`), whose `/proc/PID` figures are the daemon's alone. Printed side by side:
 //! start-up time, one sweep's time, CPU seconds per 1,000 reads and its ratio to the
 //! bare sweep, resident memory, the `/metrics` body's size, scrape time and series, and
 //! the billing snapshot's time (taken for the month whose cut-off has passed) and its CSV.
@@ -67,19 +68,9 @@ pub async fn run(opts: EstateOptions) -> anyhow::Result<()> {
     let config = Config::load(&path).map_err(|p| anyhow::anyhow!("bench config: {p}"))?;
     registers(&config, opts.households, opts.per_gateway).await?;
     let bare = bare_sweeps(&ports.gateways, opts).await?;
-    let rss_before = super::modbus::rss_mb();
     let started = Instant::now();
-    // Ten seconds before November's cut-off (the end of the 20th in Shanghai): moved past
-    // it once every meter was read, so the snapshot is taken then and timed.
-    let at = chrono::Utc
-        .with_ymd_and_hms(2026, 11, 20, 15, 59, 50)
-        .single()
-        .context("time")?;
-    let clock = Arc::new(ManualClock::new(at));
-    let app = App::build(config, clock.clone()).await?;
-    let addr = app.addr();
-    let cancel = CancellationToken::new();
-    let task = tokio::spawn(app.run_until_stopped(cancel.clone()));
+    let mut daemon = Daemon::start(&path)?;
+    let addr = daemon.addr;
     let answering = wait_for(addr, "/readyz", |_| true).await?;
     let startup = started.elapsed();
     let swept = wait_for(addr, "/metrics", |t| {
@@ -92,22 +83,22 @@ pub async fn run(opts: EstateOptions) -> anyhow::Result<()> {
     let first_sweep = started.elapsed();
     let sweep = max_of(&swept, "sitewatch_estate_sweep_seconds{");
     let (cpu0, reads0, t0) = (
-        process_cpu(),
+        daemon.cpu(),
         sum(&swept, "sitewatch_estate_requests_total{"),
         Instant::now(),
     );
     tokio::time::sleep(Duration::from_secs(opts.seconds)).await;
     let (scrape, text) = timed_get(addr, "/metrics").await?;
     let reads = sum(&text, "sitewatch_estate_requests_total{") - reads0;
-    let cpu = process_cpu() - cpu0;
+    let cpu = daemon.cpu() - cpu0;
     let secs = t0.elapsed().as_secs_f64();
-    let rss = super::modbus::rss_mb();
-    let peak = super::modbus::status_mb("VmHWM:");
+    let rss = daemon.status_mb("VmRSS:");
+    let peak = daemon.status_mb("VmHWM:");
     let series = text
         .lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .count();
-    clock.advance(chrono::Duration::seconds(20));
+    daemon.advance(20)?;
     let snapshot_wait = Instant::now();
     let period = wait_for(addr, "/api/v1/meter-snapshots/periods", |t| {
         t.contains("\"20")
@@ -124,8 +115,7 @@ pub async fn run(opts: EstateOptions) -> anyhow::Result<()> {
         &format!("/api/v1/meter-snapshots?period={period}&format=csv"),
     )
     .await?;
-    cancel.cancel();
-    task.await??;
+    daemon.stop();
     let _ = answering;
     let mut out = String::new();
     let sw_k = cpu / reads.max(1.0) * 1000.0;
@@ -155,7 +145,7 @@ pub async fn run(opts: EstateOptions) -> anyhow::Result<()> {
     );
     let _ = writeln!(
         out,
-        "resident memory: {rss:.1} MB (peak {peak:.1} MB; {rss_before:.1} MB before the daemon, the bare sweep's runtime included)"
+        "resident memory of the daemon's process: {rss:.1} MB (peak {peak:.1} MB)"
     );
     let _ = writeln!(
         out,
@@ -173,6 +163,107 @@ pub async fn run(opts: EstateOptions) -> anyhow::Result<()> {
     );
     print!("{out}");
     Ok(())
+}
+
+/// The daemon under measure, in a process of its own (`sitewatch estate-daemon`), so its
+/// CPU and memory are its own, not the bench's and the bare sweep's runtime.
+struct Daemon {
+    child: Child_,
+    stdin: Option<std::process::ChildStdin>,
+    addr: std::net::SocketAddr,
+}
+
+impl Daemon {
+    fn start(config: &std::path::Path) -> anyhow::Result<Daemon> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("estate-daemon")
+            .arg("--config")
+            .arg(config)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("Failed to start `sitewatch estate-daemon`")?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().context("daemon's output")?;
+        let child = Child_(child);
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line)?;
+        let addr = (line.trim().strip_prefix("listening "))
+            .and_then(|a| a.parse().ok())
+            .with_context(|| format!("the daemon printed `{}`, not its address", line.trim()))?;
+        Ok(Daemon { child, stdin, addr })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.0.id()
+    }
+
+    /// CPU seconds the daemon's process has used (every thread).
+    fn cpu(&self) -> f64 {
+        let stat = format!("/proc/{}/stat", self.pid());
+        super::modbus::cpu_ticks(std::path::Path::new(&stat)) as f64 / 100.0
+    }
+
+    /// A memory figure of the daemon's process from its `/proc/PID/status`, in MB.
+    fn status_mb(&self, field: &str) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()));
+        (status.unwrap_or_default().lines())
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+
+    /// Moves the daemon's clock by `seconds`.
+    fn advance(&mut self, seconds: i64) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        let stdin = self.stdin.as_mut().context("daemon's input")?;
+        writeln!(stdin, "advance {seconds}")?;
+        stdin.flush()?;
+        Ok(())
+    }
+
+    /// Ends its input, so it stops as at a signal, and waits for it.
+    fn stop(mut self) {
+        self.stdin = None;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// `sitewatch estate-daemon`: the whole daemon on the bench's config, its clock stopped
+/// ten seconds before November's cut-off (the end of the 20th in Shanghai) and moved
+/// past it by the bench once every meter was read, so the snapshot is taken then and
+/// timed. Prints `listening ADDR`; stops at the end of its input.
+pub async fn daemon(config: Config) -> anyhow::Result<()> {
+    let at = chrono::Utc
+        .with_ymd_and_hms(2026, 11, 20, 15, 59, 50)
+        .single()
+        .context("time")?;
+    let clock = Arc::new(ManualClock::new(at));
+    let app = App::build(config, clock.clone()).await?;
+    println!("listening {}", app.addr());
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        use tokio::io::AsyncBufReadExt as _;
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(s) = line.strip_prefix("advance ").and_then(|s| s.parse().ok()) {
+                clock.advance(chrono::Duration::seconds(s));
+            }
+        }
+        stop.cancel();
+    });
+    app.run_until_stopped(cancel).await
 }
 
 /// Starts `sitewatch simulate-estate` and reads the ports it listens on.

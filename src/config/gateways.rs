@@ -5,15 +5,13 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::modbus::{ModbusConfig, SerialConfig, Transport};
-use super::profile::Profile;
-use super::{Device, DeviceConfig, Problem, Problems};
+use super::{Device, Problem, Problems};
 
 /// One gateway: a connection (Modbus TCP, RTU over TCP, or RTU on a serial port) shared
 /// by every meter behind it, swept one meter at a time.
@@ -74,46 +72,6 @@ impl GatewayConfig {
     }
 }
 
-/// A meter from the register, as the daemon reads it: which gateway, what its counters
-/// are multiplied by, and whether its points get a Prometheus series each.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MeterLink {
-    /// The gateway's id.
-    pub gateway: String,
-    /// `electricity`, `water` or `gas`.
-    pub kind: String,
-    /// The counters' multiplier (1 for a direct meter).
-    pub multiplier: f64,
-    /// Whether the meter's profile opts in to one value series per point
-    /// (`point_series = true`); otherwise only the estate's aggregates show it.
-    pub point_series: bool,
-    /// The building of its unit, for the building's consumption total.
-    pub building: Option<String>,
-    /// Its counter: the index of the profile's first kWh or m³ point.
-    pub counter: Option<usize>,
-}
-
-/// What the register says of one meter, in the config's terms.
-#[derive(Debug, Clone)]
-pub struct RegisterMeter<'a> {
-    /// Meter id (becomes the device id).
-    pub id: &'a str,
-    /// The unit it serves.
-    pub unit: &'a str,
-    /// `electricity`, `water` or `gas`, for its display name.
-    pub kind: &'a str,
-    /// Profile id.
-    pub profile: &'a str,
-    /// Gateway id.
-    pub gateway: &'a str,
-    /// Unit id on the gateway's line.
-    pub unit_id: u8,
-    /// Counter multiplier.
-    pub multiplier: f64,
-    /// The building of its unit, when the unit register names one.
-    pub building: Option<&'a str>,
-}
-
 /// Checks the gateways on their own and against the plant's devices: ids unique and
 /// well formed, connection settings whole, no gateway sharing a plant device's line.
 pub(super) fn check(
@@ -162,35 +120,4 @@ pub(super) fn check(
         out.push(g);
     }
     out
-}
-
-/// The device a register meter is read as: its gateway's connection at its unit id,
-/// its profile, its unit.
-pub fn meter_device(
-    m: &RegisterMeter<'_>,
-    gateway: &GatewayConfig,
-    profile: Arc<Profile>,
-) -> Device {
-    Device {
-        config: DeviceConfig {
-            id: m.id.to_owned(),
-            name: format!("{} meter, unit {}", m.kind, m.unit),
-            profile: m.profile.to_owned(),
-            unit: Some(m.unit.to_owned()),
-            modbus: Some(gateway.modbus(m.unit_id)),
-            mqtt: None,
-            meter: Some(MeterLink {
-                gateway: gateway.id.clone(),
-                kind: m.kind.to_owned(),
-                multiplier: m.multiplier,
-                point_series: profile.point_series,
-                building: m.building.map(str::to_owned),
-                counter: profile
-                    .points
-                    .iter()
-                    .position(|p| super::rules::is_meter(&p.unit)),
-            }),
-        },
-        profile,
-    }
 }

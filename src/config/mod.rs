@@ -30,7 +30,7 @@ use sitewatch_core::inspections::InspectionConfig;
 use sitewatch_core::patrol::PatrolConfig;
 
 pub(crate) use document::Document;
-pub use gateways::{GatewayConfig, MeterLink, RegisterMeter, meter_device};
+pub use gateways::GatewayConfig;
 pub use modbus::{ModbusConfig, Parity, SerialConfig, Transport};
 pub use mqtt::{BrokerUrl, DeviceMqttConfig, MqttConfig};
 pub use notify::{NotifyConfig, RateLimit, RetryConfig, SmtpConfig, TlsMode, WebhookConfig};
@@ -230,10 +230,6 @@ pub struct DeviceConfig {
     pub modbus: Option<ModbusConfig>,
     /// MQTT binding: the topic the device's messages arrive on.
     pub mqtt: Option<DeviceMqttConfig>,
-    /// Set for a meter of the meter register (never written in the config file): its
-    /// gateway, multiplier and whether its points get series of their own.
-    #[serde(skip)]
-    pub meter: Option<MeterLink>,
 }
 
 /// A device with its profile resolved.
@@ -273,8 +269,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// `[database]`.
     pub database: DatabaseConfig,
-    /// Devices with their profiles: the plant's `[[devices]]`, then the register's
-    /// meters once [`Config::add_meters`] has read them.
+    /// The plant's `[[devices]]` with their profiles (the register's meters are in
+    /// `estate::Estate`, not here).
     pub devices: Vec<Device>,
     /// `[[gateways]]`: the meter concentrators the register's meters are read through.
     pub gateways: Vec<GatewayConfig>,
@@ -473,41 +469,6 @@ impl Config {
         Ok(())
     }
 
-    /// Adds the meter register's meters as devices on their gateways, with the rules a
-    /// unit's meter gets by itself (vacant consumption). A meter whose gateway or profile
-    /// is no longer in the config is left out and named in the answer (the import
-    /// checked it against the config of its day).
-    pub fn add_meters(&mut self, meters: &[RegisterMeter<'_>]) -> Vec<String> {
-        let mut left_out = Vec::new();
-        let mut added = Vec::with_capacity(meters.len());
-        let plant: HashSet<&str> = self.devices.iter().map(|d| d.config.id.as_str()).collect();
-        for m in meters {
-            if plant.contains(m.id) {
-                left_out.push(format!(
-                    "meter `{}`: a `[[devices]]` entry has its id",
-                    m.id
-                ));
-                continue;
-            }
-            let gateway = self.gateways.iter().find(|g| g.id == m.gateway);
-            let profile = self.profiles.get(m.profile);
-            match (gateway, profile) {
-                (Some(g), Some(p)) => added.push(meter_device(m, g, p.clone())),
-                (None, _) => {
-                    left_out.push(format!("meter `{}`: unknown gateway `{}`", m.id, m.gateway))
-                }
-                (_, None) => {
-                    left_out.push(format!("meter `{}`: unknown profile `{}`", m.id, m.profile))
-                }
-            }
-        }
-        let (rules, categories) = rules::build(&added, &[]);
-        self.alarm_rules.extend(rules);
-        self.alarm_categories.extend(categories);
-        self.devices.extend(added);
-        left_out
-    }
-
     /// What a meter register is checked against, from this config: the gateway ids,
     /// each Modbus profile's counter units (`kWh`, `m3`) by id, and the plant's device ids.
     pub fn register_targets(&self) -> RegisterTargets {
@@ -521,10 +482,7 @@ impl Config {
                 .filter(|(_, p)| !p.blocks.is_empty())
                 .map(|(id, p)| (id.clone(), counters(p)))
                 .collect(),
-            devices: (self.devices.iter())
-                .filter(|d| d.config.meter.is_none())
-                .map(|d| d.config.id.clone())
-                .collect(),
+            devices: self.devices.iter().map(|d| d.config.id.clone()).collect(),
         }
     }
 

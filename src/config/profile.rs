@@ -218,8 +218,9 @@ pub struct Profile {
     pub mqtt_points: Vec<MqttPointDef>,
     /// Where it came from, for `sitewatch check` and `sitewatch profiles`.
     pub source: ProfileSource,
-    /// `point_series = true`: register meters of this profile opt in to one Prometheus
-    /// value series per point; without it only the estate's aggregates show them.
+    /// `point_series = true`: kept for profiles written for the first estate version,
+    /// whose register meters could opt in to series of their own; register meters are
+    /// now read into the estate's table and only its aggregates show them.
     pub point_series: bool,
 }
 

@@ -534,7 +534,7 @@ fn a_site_rule_carries_its_zh_message_and_english_only_is_a_warning() {
 }
 
 #[test]
-fn gateways_are_checked_each_at_its_line_and_meters_join_as_devices() {
+fn gateways_are_checked_each_at_its_line() {
     let text = r#"[site]
 id = "x"
 name = "X"
@@ -574,42 +574,6 @@ address = "10.0.0.5:502"
     said(19, "gateway `gw_2`: `address` is required");
     said(22, "already a plant device's connection");
     assert_eq!(lines.len(), 3, "{lines:?}");
-
-    let good = text
-        .split("\n[[gateways]]\nid = \"gw_1\"\naddress = \"10.0.0.10")
-        .next()
-        .unwrap_or("");
-    let mut config = parse(good).expect("one good gateway");
-    let meter = RegisterMeter {
-        id: "e_1_0101",
-        unit: "1-0101",
-        kind: "electricity",
-        profile: "household_electricity",
-        gateway: "gw_1",
-        unit_id: 7,
-        multiplier: 40.0,
-        building: Some("1"),
-    };
-    let gone = RegisterMeter {
-        id: "e_2",
-        gateway: "gw_9",
-        ..meter.clone()
-    };
-    assert_eq!(
-        config.add_meters(&[meter, gone]),
-        ["meter `e_2`: unknown gateway `gw_9`"]
-    );
-    let d = config.devices.last().expect("the meter's device");
-    let m = d.config.modbus.as_ref().expect("on the gateway's line");
-    assert_eq!((m.address.as_str(), m.unit_id), ("10.0.0.9:502", 7));
-    assert_eq!(d.config.meter.as_ref().map(|l| l.multiplier), Some(40.0));
-    assert!(
-        config
-            .alarm_rules
-            .iter()
-            .any(|r| r.id == "e_1_0101.import_energy:vacant_consumption"),
-        "a unit's meter gets the vacant-consumption rule by itself"
-    );
 }
 
 #[test]

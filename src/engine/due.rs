@@ -18,6 +18,7 @@ use sitewatch_core::points::{PointState, PointsHub};
 
 use crate::billing::{Snapshot, due_period, is_meter};
 use crate::config::BillingConfig;
+use crate::estate::{Estate, MeterState, Register};
 use crate::store::{FireTest, Record};
 
 /// Fire-system tests announced by notices and not yet put in place.
@@ -136,13 +137,28 @@ impl MeterReading {
 
     /// The snapshots of a period whose cut-off has passed, once per period.
     pub fn run_due(&mut self, hub: &PointsHub, now: DateTime<Utc>) -> Option<Record> {
+        self.run_due_with(hub, None, now)
+    }
+
+    /// As [`MeterReading::run_due`], with the estate's register meters read from its
+    /// table beside the hub's meter points.
+    pub fn run_due_with(
+        &mut self,
+        hub: &PointsHub,
+        estate: Option<&Estate>,
+        now: DateTime<Utc>,
+    ) -> Option<Record> {
         let done = |p: &str| self.taken.iter().any(|t| t == p);
         let period = due_period(now, self.tz, self.config.cutoff_day, &done)?;
         let meters: Vec<&PointState> = hub.points().filter(|p| is_meter(&p.unit)).collect();
-        if self.started.elapsed() < FIRST_READ_GRACE && not_yet_asked(hub, &meters) {
+        let register = estate.map(Estate::register);
+        let table = register.as_deref().map(Register::all).unwrap_or_default();
+        if self.started.elapsed() < FIRST_READ_GRACE
+            && (not_yet_asked(hub, &meters) || table.iter().any(|(_, _, s)| never_asked(s)))
+        {
             return None;
         }
-        let rows: Vec<Snapshot> = meters
+        let mut rows: Vec<Snapshot> = meters
             .into_iter()
             .map(|p| Snapshot {
                 period: period.clone(),
@@ -160,6 +176,18 @@ impl MeterReading {
                 taken_at: now,
             })
             .collect();
+        rows.extend(table.into_iter().map(|(_, m, s)| Snapshot {
+            period: period.clone(),
+            no_reading: s.value.is_none(),
+            unit: Some(m.unit.to_string()),
+            device: m.id.to_string(),
+            point: m.point(),
+            value: s.value,
+            measure: m.measure().to_owned(),
+            quality: s.quality().as_str().to_owned(),
+            read_at: s.read_at,
+            taken_at: now,
+        }));
         tracing::info!(period, meters = rows.len(), "meter snapshot taken");
         let unread: Vec<&str> = (rows.iter())
             .filter(|r| r.no_reading)
@@ -168,7 +196,8 @@ impl MeterReading {
         if !unread.is_empty() {
             tracing::warn!(
                 period,
-                ?unread,
+                unread = unread.len(),
+                first = ?&unread[..unread.len().min(20)],
                 "unit meters with no reading at the cut-off"
             );
         }
@@ -176,6 +205,12 @@ impl MeterReading {
         self.taken.push(period);
         Some(Record::MeterSnapshots(rows))
     }
+}
+
+/// A register meter neither read nor failed yet: its gateway's first sweep has not
+/// reached it.
+fn never_asked(s: &MeterState) -> bool {
+    s.value.is_none() && s.misses == 0
 }
 
 /// Whether a meter has neither a reading nor a failed poll: its first sweep has not

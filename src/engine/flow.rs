@@ -32,6 +32,35 @@ pub(super) fn points(
     out
 }
 
+/// The estate's meters: a new register's rules, then the reads of vacant units' meters
+/// since the last tick, each a sample for its vacant-consumption rule (issue 24).
+pub(super) fn estate(books: &mut Books, now: DateTime<Utc>) -> Vec<Output> {
+    books.estate.sync(&mut books.alarms);
+    let mut out = Vec::new();
+    for (point, value) in books.estate.new_reads() {
+        out.extend(meter_sample(books, point, value, now));
+    }
+    out
+}
+
+/// A register meter's counter for its rule: not a point of the hub, so no point event.
+pub(super) fn meter_sample(
+    books: &mut Books,
+    point: sitewatch_core::points::PointId,
+    value: f64,
+    now: DateTime<Utc>,
+) -> Vec<Output> {
+    let ev = PointEvent::Sample {
+        point,
+        value,
+        at: now,
+        record: false,
+        slot: None,
+    };
+    let events = books.alarms.on_point(&ev, now);
+    alarms(books, events, now)
+}
+
 /// Alarm events on to the incident policy.
 pub(super) fn alarms(
     books: &mut Books,

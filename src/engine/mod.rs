@@ -5,6 +5,7 @@
 
 mod commands;
 mod due;
+mod estate;
 mod flow;
 mod live;
 mod metrics;
@@ -37,6 +38,7 @@ pub use commands::{
     RequestAnswer, RequestCmd, ScanAnswer, ScanCmd, VacancyCmd,
 };
 pub use due::{Compliance, FireTests, MeterReading, MonthKpis, month};
+pub use estate::EstateBook;
 pub use flow::category_id;
 pub use live::{LiveEvent, LiveHub, PointValue};
 pub use metrics::EngineMetrics;
@@ -79,6 +81,8 @@ pub struct Books {
     pub tz: chrono_tz::Tz,
     /// The monthly meter reading.
     pub meters: MeterReading,
+    /// The estate's register meters (issue 24).
+    pub estate: EstateBook,
     /// The current month's KPIs for the gauges.
     pub kpis: MonthKpis,
 }
@@ -286,7 +290,8 @@ impl Engine {
         let events = b.compliance.run_due(&mut b.alarms, now);
         out.extend(flow::alarms(b, events, now));
         out.extend(flow::registers(b, now));
-        records.extend(b.meters.run_due(&b.hub, now));
+        out.extend(flow::estate(b, now));
+        records.extend(b.meters.run_due_with(&b.hub, b.estate.estate(), now));
         let chased = b.requests.run_due(now);
         out.extend(commands::request_outputs(b, &chased));
         if let Some(kpis) = b.kpis.run_due(&b.requests, now) {

@@ -57,6 +57,7 @@ pub(super) fn books(patrol: PatrolConfig) -> Books {
             Vec::new(),
             BTreeMap::new(),
         ),
+        estate: Default::default(),
         kpis: MonthKpis::new(KpiTargets::default(), chrono_tz::Asia::Shanghai),
     }
 }
@@ -642,4 +643,88 @@ fn the_tick_raises_the_keys_alarm_two_hours_past_a_return_and_clears_it_on_sign_
     commands::handle(&mut b, back, clock.now()).expect("sign in");
     flow::registers(&mut b, clock.now());
     assert_eq!(state(&b), Some(AlarmState::UnackReturned));
+}
+
+/// An estate of one register meter serving `1-0101` on gateway `gw_1`.
+fn estate_of_one() -> std::sync::Arc<crate::estate::Estate> {
+    let text = "[site]\nid = \"x\"\nname = \"X\"\n\n[[gateways]]\nid = \"gw_1\"\naddress = \"10.0.0.9:502\"\n";
+    let config =
+        crate::config::Config::parse(std::path::Path::new("site.toml"), text, None).expect("valid");
+    let estate = crate::estate::Estate::new(&config, crate::metrics::Registry::new());
+    let meter = crate::register::meters::Meter {
+        id: "e_1".into(),
+        unit: "1-0101".into(),
+        kind: crate::register::meters::MeterKind::Electricity,
+        profile: "household_electricity".into(),
+        gateway: "gw_1".into(),
+        unit_id: 1,
+        multiplier: 1.0,
+    };
+    assert!(estate.load(&[meter], &Default::default()).is_empty());
+    std::sync::Arc::new(estate)
+}
+
+/// Meter `e_1` answers a read with `value`, as its gateway's sweep writes it.
+fn read(estate: &crate::estate::Estate, value: f64) {
+    let register = estate.register();
+    let mut state = register.gateways[0].state();
+    state[0].value = Some(value);
+    state[0].reads += 1;
+    if state[0].watched && state[0].unfed.is_none() {
+        state[0].unfed = Some(value);
+    }
+}
+
+#[test]
+fn a_register_meter_read_moving_in_a_vacant_unit_raises_its_alarm_at_the_next_tick() {
+    let now = clock().now();
+    let estate = estate_of_one();
+    let mut b = books(PatrolConfig::default());
+    b.estate = super::EstateBook::new(estate.clone());
+    b.estate.sync(&mut b.alarms);
+    let alarm = "e_1.import_energy:vacant_consumption";
+    assert_eq!(
+        b.alarms.alarm(alarm).map(|a| a.state),
+        Some(AlarmState::Normal)
+    );
+    read(&estate, 500.0);
+    assert!(
+        flow::estate(&mut b, now).is_empty(),
+        "occupied: not watched"
+    );
+    vacant(&mut b, "1-0101", now);
+    read(&estate, 500.0);
+    assert!(flow::estate(&mut b, now).is_empty(), "steady");
+    assert!(flow::estate(&mut b, now).is_empty(), "no new read");
+    read(&estate, 500.5);
+    let out = flow::estate(&mut b, now);
+    assert_raised(&out, alarm);
+    assert_eq!(
+        b.alarms.alarm(alarm).map(|a| a.state),
+        Some(AlarmState::UnackActive)
+    );
+}
+
+#[test]
+fn a_vacant_units_meter_that_moved_twice_between_ticks_is_judged_from_its_first_read() {
+    let now = clock().now();
+    let estate = estate_of_one();
+    let mut b = books(PatrolConfig::default());
+    b.estate = super::EstateBook::new(estate.clone());
+    b.estate.sync(&mut b.alarms);
+    vacant(&mut b, "1-0101", now);
+    read(&estate, 500.0);
+    read(&estate, 500.5);
+    assert_raised(
+        &flow::estate(&mut b, now),
+        "e_1.import_energy:vacant_consumption",
+    );
+}
+
+fn assert_raised(out: &[Output], alarm: &str) {
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Alarm(ev) if ev.alarm == alarm && ev.transition == Transition::Raised)),
+        "{out:?}"
+    );
 }

@@ -164,20 +164,33 @@ async fn points(
     let page = Page::new(f.limit, f.offset)?;
     let window = Window::new(f.from, f.to)?;
     let now = s.clock.now();
-    let all = s.engine.points().await.ok_or(ApiError::Unavailable)?;
-    // The register's meters are listed only when asked for by device: their detail is
-    // `/meters`, and ten thousand of them would bury the plant's points.
+    let mut all = s.engine.points().await.ok_or(ApiError::Unavailable)?;
+    // The register's meters are in the estate's table, not the hub: listed only when
+    // asked for by device (their detail is `/meters`; ten thousand of them would bury the
+    // plant's points).
+    all.extend(f.device.as_deref().and_then(|d| meter_point(&s, d)));
     let points = all
         .into_iter()
-        .filter(|p| match &f.device {
-            Some(d) => *p.device == **d,
-            None => s.estate.meter(&p.device).is_none(),
-        })
+        .filter(|p| f.device.as_ref().is_none_or(|d| *p.device == **d))
         .filter(|p| f.quality.is_none_or(|q| p.quality == q))
         .filter(|p| window.contains(p.updated_at))
         .map(|p| view(&s, p, now))
         .collect();
     Ok(page.slice(points).map(|points| PointsView { now, points }))
+}
+
+/// A register meter's counter as a point, from the estate's table.
+fn meter_point(s: &AppState, device: &str) -> Option<PointState> {
+    let register = s.estate.register();
+    let (m, st) = register.meter(device)?;
+    Some(PointState::outside(
+        m.point().into(),
+        m.id.clone(),
+        m.measure().into(),
+        st.value,
+        st.quality(),
+        st.read_at,
+    ))
 }
 
 /// One point.
@@ -192,7 +205,9 @@ async fn point(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<PointView>, ApiError> {
-    let all = s.engine.points().await.ok_or(ApiError::Unavailable)?;
+    let mut all = s.engine.points().await.ok_or(ApiError::Unavailable)?;
+    let device = id.split_once('.').map_or("", |x| x.0);
+    all.extend(meter_point(&s, device));
     let p = all
         .into_iter()
         .find(|p| *p.id == *id)
@@ -202,10 +217,12 @@ async fn point(
 
 fn view(s: &AppState, state: PointState, now: DateTime<Utc>) -> PointView {
     let name = state.id.split_once('.').map_or("", |x| x.1).to_owned();
+    let meter = s.estate.profile_of(&state.device);
     let def = (s.devices.iter())
         .find(|d| *d.config.id == *state.device)
-        .or_else(|| s.estate.meter(&state.device))
-        .and_then(|d| d.profile.describe(&name));
+        .map(|d| &d.profile)
+        .or(meter.as_ref())
+        .and_then(|p| p.describe(&name));
     PointView {
         age_seconds: state
             .updated_at

@@ -1,7 +1,8 @@
 //! The meter register (issue 24): `POST /meters/import` replaces it from a CSV, all or
 //! nothing, every bad line named; `GET /meters` lists the meters the daemon reads with
-//! their state and counter; `GET /gateways` shows each gateway's sweep. The daemon reads
-//! the register at start, so an import takes effect at the next start.
+//! their state and counter; `GET /gateways` shows each gateway's sweep. An import takes
+//! effect at once: the estate's table is replaced, each gateway reads the new register
+//! from its next sweep and the engine adds the new meters' rules at its next tick.
 
 use std::collections::HashMap;
 
@@ -10,14 +11,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sitewatch_core::points::{DeviceState, PointState};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::page::{ApiQuery, NoParams, Page, Paged};
 use super::{Actor, ApiError, AppState, ErrorBody};
-use crate::config::{Device, GatewayConfig, RegisterTargets};
+use crate::config::GatewayConfig;
 use crate::customers::meters::Known;
 use crate::customers::{ImportError, import_meters};
+use crate::estate::{MeterRow, MeterState};
 
 #[derive(OpenApi)]
 #[openapi(paths(import, list, gateways))]
@@ -28,48 +29,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/meters/import", post(import))
         .route("/meters", get(list))
         .route("/gateways", get(gateways))
-}
-
-/// The estate as the daemon reads it: its gateways and the register's meters (as
-/// devices), and what a new register is checked against.
-#[derive(Debug, Default)]
-pub struct Estate {
-    /// `[[gateways]]`.
-    pub gateways: Vec<GatewayConfig>,
-    /// The register's meters read since start.
-    meters: Vec<Device>,
-    /// Index into `meters` by id.
-    by_id: HashMap<String, usize>,
-    /// Gateway ids, profiles and plant device ids a register is checked against.
-    pub targets: RegisterTargets,
-}
-
-impl Estate {
-    /// The estate of `devices` (the meters among them) and `gateways`.
-    pub fn new(
-        devices: &[Device],
-        gateways: Vec<GatewayConfig>,
-        targets: RegisterTargets,
-    ) -> Estate {
-        let meters: Vec<Device> = (devices.iter())
-            .filter(|d| d.config.meter.is_some())
-            .cloned()
-            .collect();
-        let by_id = (meters.iter().enumerate())
-            .map(|(i, d)| (d.config.id.clone(), i))
-            .collect();
-        Estate {
-            gateways,
-            meters,
-            by_id,
-            targets,
-        }
-    }
-
-    /// The meter of device id `id`, if it is one.
-    pub fn meter(&self, id: &str) -> Option<&Device> {
-        self.by_id.get(id).map(|&i| &self.meters[i])
-    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -87,8 +46,12 @@ struct MetersImported {
     meters: usize,
     /// Meters per gateway.
     gateways: std::collections::BTreeMap<String, usize>,
-    /// Always true: the daemon reads the register at start.
+    /// Always false: the register is read by the next sweep of each gateway (kept for
+    /// clients of the first version, which had to restart the daemon).
     restart_needed: bool,
+    /// Meters of the file left out of the table (their gateway or profile left the
+    /// config); empty for a file checked against this config.
+    left_out: Vec<String>,
 }
 
 /// Body: the register as CSV (`meter,unit,kind,profile,gateway,unit_id[,multiplier]`).
@@ -97,7 +60,7 @@ struct MetersImported {
 #[utoipa::path(post, path = "/meters/import", tag = "estate", params(ImportQuery),
     request_body(content = String, content_type = "text/csv", description = "The meter register as CSV"),
     responses(
-        (status = 200, description = "The register is replaced; read at the next start", body = MetersImported),
+        (status = 200, description = "The register is replaced and read from each gateway's next sweep", body = MetersImported),
         (status = 422, description = "Lines are invalid (`invalid_rows`, with `problems`); nothing written", body = ErrorBody),
     ))]
 async fn import(
@@ -107,11 +70,12 @@ async fn import(
     body: axum::body::Bytes,
 ) -> Result<Json<MetersImported>, ApiError> {
     let actor = signed_in.or(q.actor).unwrap_or_else(|| "import".to_owned());
-    let t = &s.estate.targets;
+    let buildings = s.store.unit_buildings().await?;
+    let t = s.estate.targets();
     let known = Known {
         gateways: t.gateways.clone(),
         profiles: t.profiles.clone(),
-        units: s.store.unit_buildings().await?.into_keys().collect(),
+        units: buildings.keys().cloned().collect(),
         devices: t.devices.clone(),
     };
     let meters = import_meters(&s.store, &body, &known, &actor, s.clock.now())
@@ -120,14 +84,21 @@ async fn import(
             ImportError::Rows(rows) => ApiError::InvalidRows(rows),
             ImportError::Store(e) => ApiError::Store(e),
         })?;
+    // Kept first, then read: the table follows the store.
+    let left_out = s.estate.load(&meters, &buildings);
+    for reason in &left_out {
+        tracing::warn!(%reason, "meter of the register left out");
+    }
     let mut gateways = std::collections::BTreeMap::new();
     for m in &meters {
         *gateways.entry(m.gateway.clone()).or_default() += 1;
     }
+    tracing::info!(meters = meters.len(), "meter register imported and read");
     Ok(Json(MetersImported {
         meters: meters.len(),
         gateways,
-        restart_needed: true,
+        restart_needed: false,
+        left_out,
     }))
 }
 
@@ -178,51 +149,40 @@ struct MeterView {
     responses(
         (status = 200, description = "One page of meters, in register order", body = Vec<MeterView>),
         (status = 422, description = "Bad filter or paging parameter", body = ErrorBody),
-        (status = 503, description = "Engine unavailable", body = ErrorBody),
     ))]
 async fn list(
     State(s): State<AppState>,
     ApiQuery(f): ApiQuery<MeterFilter>,
 ) -> Result<Paged<Vec<MeterView>>, ApiError> {
     let page = Page::new(f.limit, f.offset)?;
-    let states = device_states(&s).await?;
-    let points = s.engine.points().await.ok_or(ApiError::Unavailable)?;
-    let values: HashMap<&str, &PointState> = points.iter().map(|p| (&*p.id, p)).collect();
-    let views = (s.estate.meters.iter())
-        .filter(|d| f.unit.is_none() || d.config.unit == f.unit)
-        .filter_map(|d| view(d, states.get(d.config.id.as_str())?, &values))
-        .filter(|v| f.gateway.as_ref().is_none_or(|g| *g == v.gateway))
-        .filter(|v| f.silent.is_none_or(|silent| v.silent == silent))
+    let register = s.estate.register();
+    let gateways = s.estate.gateways();
+    let views = (register.all().into_iter())
+        .filter(|(_, m, _)| f.unit.as_deref().is_none_or(|u| *m.unit == *u))
+        .filter(|(g, _, _)| f.gateway.as_ref().is_none_or(|id| gateways[*g].id == *id))
+        .filter(|(_, _, st)| f.silent.is_none_or(|silent| st.silent() == silent))
+        .map(|(g, m, st)| view(&gateways[g], m, st))
         .collect();
     Ok(page.slice(views))
 }
 
-async fn device_states(s: &AppState) -> Result<HashMap<String, DeviceState>, ApiError> {
-    let all = s.engine.devices().await.ok_or(ApiError::Unavailable)?;
-    Ok(all.into_iter().map(|d| (d.id.clone(), d)).collect())
-}
-
-fn view(d: &Device, st: &DeviceState, values: &HashMap<&str, &PointState>) -> Option<MeterView> {
-    let link = d.config.meter.as_ref()?;
-    let modbus = d.config.modbus.as_ref()?;
-    let counter = link.counter.and_then(|i| d.profile.points.get(i));
-    let point = counter.and_then(|p| values.get(d.point_id(&p.name).as_str()));
-    Some(MeterView {
-        id: d.config.id.clone(),
-        unit: d.config.unit.clone(),
-        kind: link.kind.clone(),
-        profile: d.profile.id.clone(),
-        gateway: link.gateway.clone(),
-        unit_id: modbus.unit_id,
-        multiplier: link.multiplier,
-        silent: st.misses > 0,
-        up: st.up,
+fn view(g: &GatewayConfig, m: &MeterRow, st: MeterState) -> MeterView {
+    MeterView {
+        id: m.id.to_string(),
+        unit: Some(m.unit.to_string()),
+        kind: m.kind.as_str().to_owned(),
+        profile: m.profile.id.clone(),
+        gateway: g.id.clone(),
+        unit_id: m.unit_id,
+        multiplier: m.multiplier,
+        silent: st.silent(),
+        up: !st.down,
         misses: st.misses,
-        last_error: st.last_error.clone(),
-        last_ok: st.last_ok,
-        value: point.and_then(|p| p.value),
-        measure: counter.map(|p| p.unit.clone()),
-    })
+        last_error: st.last_error.as_deref().map(str::to_owned),
+        last_ok: st.read_at,
+        value: st.value,
+        measure: Some(m.measure().to_owned()),
+    }
 }
 
 /// A gateway and its last sweep.
@@ -257,28 +217,22 @@ struct GatewayView {
 #[utoipa::path(get, path = "/gateways", tag = "estate",
     responses(
         (status = 200, description = "Every gateway of the config", body = Vec<GatewayView>),
-        (status = 503, description = "Engine unavailable", body = ErrorBody),
     ))]
 async fn gateways(
     State(s): State<AppState>,
     _: ApiQuery<NoParams>,
 ) -> Result<Json<Vec<GatewayView>>, ApiError> {
-    let states = device_states(&s).await?;
     let figures: HashMap<String, crate::metrics::GatewayFigures> =
         s.metrics.estate().gateways().into_iter().collect();
-    let mut silent: HashMap<&str, Vec<String>> = HashMap::new();
-    for d in &s.estate.meters {
-        let (Some(link), Some(st)) = (&d.config.meter, states.get(&d.config.id)) else {
-            continue;
-        };
-        let list = silent.entry(link.gateway.as_str()).or_default();
-        if st.misses > 0 && list.len() < 100 {
-            list.push(d.config.id.clone());
-        }
-    }
+    let register = s.estate.register();
     let now = s.clock.now();
-    let views = (s.estate.gateways.iter())
-        .map(|g| {
+    let views = (s.estate.gateways().iter().zip(&register.gateways))
+        .map(|(g, meters)| {
+            let silent_meters = (meters.meters.iter().zip(meters.state().iter()))
+                .filter(|(_, st)| st.silent())
+                .take(100)
+                .map(|(m, _)| m.id.to_string())
+                .collect();
             let f = figures.get(&g.id);
             let m = g.modbus(1);
             GatewayView {
@@ -295,7 +249,7 @@ async fn gateways(
                 swept_at: (f.and_then(|f| f.swept_ago))
                     .and_then(|ago| chrono::Duration::from_std(ago).ok())
                     .map(|ago| now - ago),
-                silent_meters: silent.remove(g.id.as_str()).unwrap_or_default(),
+                silent_meters,
             }
         })
         .collect();

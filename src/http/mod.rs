@@ -53,7 +53,6 @@ use crate::store::Store;
 use crate::store::writer::WriteStatus;
 pub use auth::{Actor, AuthState, Principal};
 pub use error::{ApiError, ApiJson, ApiPath, require_actor, require_client_id};
-pub use meters::Estate;
 pub use metrics::HttpMetrics;
 pub(crate) use page::ApiQuery;
 pub(crate) use personal::Personal;
@@ -79,7 +78,7 @@ pub struct AppState {
     /// The patrol's checkpoints (`[[patrol.checkpoints]]`), which site plans place.
     pub checkpoints: Arc<Vec<sitewatch_core::patrol::Checkpoint>>,
     /// The estate's gateways and register meters (issue 24).
-    pub estate: Arc<meters::Estate>,
+    pub estate: Arc<crate::estate::Estate>,
     /// Live events for SSE.
     pub live: Arc<LiveHub>,
     /// The engine's clock, so records made here share its time.

@@ -162,6 +162,14 @@ impl EstateTable {
         slot
     }
 
+    /// Forgets every meter's counter: a new register brings its own.
+    pub fn clear_counters(&self) {
+        self.counters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     /// Appends every family that has a series, in the text exposition format.
     pub(super) fn render(&self, out: &mut String) {
         let gateways: Vec<(String, Arc<GatewaySlot>)> = {

@@ -477,7 +477,7 @@ async fn a_bad_register_is_refused_whole_with_each_bad_line_named() {
             .await,
         0
     );
-    // A good register is taken, and read at the next start.
+    // A good register is taken, and read at once (see the next test).
     let good = "meter,unit,kind,profile,gateway,unit_id\ne_1_0101,1-0101,electricity,household_electricity,gw_a,1\n";
     let resp = app
         .client
@@ -490,9 +490,94 @@ async fn a_bad_register_is_refused_whole_with_each_bad_line_named() {
     let body: Value = resp.json().await.expect("json");
     assert_eq!(
         (body["meters"].as_u64(), body["restart_needed"].as_bool()),
-        (Some(1), Some(true)),
+        (Some(1), Some(false)),
         "{body}"
     );
+}
+
+/// A POST of `csv` to the meter import: the answer's body.
+async fn import(app: &TestApp, csv: &str) -> Value {
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/meters/import", app.base))
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 200);
+    resp.json().await.expect("json")
+}
+
+/// Sweeps and requests gateway A has made.
+async fn sweeps_and_requests(app: &TestApp) -> (f64, f64) {
+    let text = app.metrics().await;
+    let sweeps = metric(&text, "sitewatch_estate_sweeps_total{gateway=\"gw_a\"}");
+    let requests = text
+        .lines()
+        .filter(|l| l.starts_with("sitewatch_estate_requests_total{gateway=\"gw_a\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    (sweeps.unwrap_or(0.0), requests)
+}
+
+#[tokio::test]
+async fn an_imported_register_is_read_from_the_next_sweep_without_a_restart() {
+    let Estate { app, a: _a, _b, .. } = estate().await;
+    eventually("gateway A swept its 150 meters", WAIT, || async {
+        let g = gateway(&app, "gw_a").await;
+        (g["meters"] == 150 && g["silent"] == 1).then_some(())
+    })
+    .await;
+    // Two meters on gateway A, one of them new (unit id 2 without its transformer), and
+    // one on gateway B; the silent meter and all the others are gone.
+    let csv = "meter,unit,kind,profile,gateway,unit_id\n\
+               e_1_0101,1-0101,electricity,household_electricity,gw_a,1\n\
+               e_new,1-0102,electricity,household_electricity,gw_a,2\n\
+               w_1_0103,1-0103,water,household_water,gw_b,3\n";
+    let body = import(&app, csv).await;
+    assert_eq!(body["restart_needed"], false, "{body}");
+    assert_eq!(body["meters"], 3, "{body}");
+    let g = eventually("gateway A holds the new register", WAIT, || async {
+        let g = gateway(&app, "gw_a").await;
+        (g["meters"] == 2 && g["reading"] == 2).then_some(g)
+    })
+    .await;
+    assert_eq!(g["silent"], 0, "the silent meter is no longer asked: {g}");
+    assert_eq!(g["silent_meters"], serde_json::json!([]), "{g}");
+    assert_eq!(gateway(&app, "gw_b").await["meters"], 1);
+    // The new meter is read (100.25 without a multiplier); the removed ones are not
+    // listed and not asked: a sweep is two requests now, not 150.
+    let new = eventually("the new meter read", WAIT, || async {
+        let m = meters(&app, "unit=1-0102").await;
+        m.into_iter()
+            .find(|m| m["id"] == "e_new" && m["value"] == 100.25)
+    })
+    .await;
+    assert_eq!(new["gateway"], "gw_a", "{new}");
+    let all = meters(&app, "").await;
+    let ids: Vec<&str> = all.iter().filter_map(|m| m["id"].as_str()).collect();
+    assert_eq!(ids, ["e_1_0101", "e_new", "w_1_0103"]);
+    let (sweeps, requests) = sweeps_and_requests(&app).await;
+    let (later_sweeps, later_requests) = eventually("three more sweeps", WAIT, || async {
+        let now = sweeps_and_requests(&app).await;
+        (now.0 >= sweeps + 3.0).then_some(now)
+    })
+    .await;
+    let per_sweep = (later_requests - requests) / (later_sweeps - sweeps);
+    assert!(
+        (1.0..=3.0).contains(&per_sweep),
+        "about two requests a sweep, not 150: {per_sweep}"
+    );
+    // The new meter has its vacant-consumption rule without a restart.
+    let alarm = eventually("the new meter's rule", WAIT, || async {
+        let v = app
+            .get_json("/api/v1/alarms/e_new.import_energy:vacant_consumption")
+            .await;
+        (v["state"] == "normal").then_some(v)
+    })
+    .await;
+    assert_eq!(alarm["device"], "e_new", "{alarm}");
 }
 
 #[tokio::test]

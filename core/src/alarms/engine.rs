@@ -95,6 +95,36 @@ impl AlarmEngine {
         Ok(())
     }
 
+    /// Adds a rule while the engine runs, without a comm-loss alarm for its device (an
+    /// estate's register meters: their silence is the gateway's figures, not ten thousand
+    /// alarms). Its alarm goes in after the other rules' (rule `i` drives alarm `i`), the
+    /// comm-loss alarms move up one. A rule id already known is left as it is: `false`.
+    pub fn add_rule_quietly(&mut self, rule: AlarmRule) -> Result<bool, AlarmError> {
+        if self.index.contains_key(&rule.id) {
+            return Ok(false);
+        }
+        rule.spec
+            .validate()
+            .map_err(|reason| AlarmError::InvalidRule {
+                rule: rule.id.clone(),
+                reason,
+            })?;
+        let at = self.rules.len();
+        for i in self.index.values_mut() {
+            if *i >= at {
+                *i += 1;
+            }
+        }
+        self.chatter.shift_from(at);
+        self.add_rule(rule)?;
+        // `add_rule` pushed the alarm last; it belongs right after the rules' alarms.
+        if let Some(alarm) = self.alarms.pop() {
+            self.alarms.insert(at, alarm);
+        }
+        self.alarms[at].suppressed = self.covering(&self.alarms[at], self.rule(at));
+        Ok(true)
+    }
+
     /// The index of a device's comm-loss alarm, created on first use.
     pub(super) fn comm_alarm(&mut self, device: &str) -> usize {
         let id = format!("{device}:comm");

@@ -96,6 +96,15 @@ impl ChatterMeter {
         times.len() as u32
     }
 
+    /// An alarm was put in at `at`: the ones from there on move up one.
+    pub(super) fn shift_from(&mut self, at: usize) {
+        let moved: Vec<usize> = self.by_alarm.keys().copied().filter(|&i| i >= at).collect();
+        let mut taken: Vec<(usize, VecDeque<DateTime<Utc>>)> = (moved.into_iter())
+            .filter_map(|i| Some((i + 1, self.by_alarm.remove(&i)?)))
+            .collect();
+        self.by_alarm.extend(taken.drain(..));
+    }
+
     /// Whether alarm `i` has had no activation within the window.
     fn quiet(&mut self, i: usize, now: DateTime<Utc>, cfg: &AlarmConfig) -> bool {
         let Some(times) = self.by_alarm.get_mut(&i) else {

@@ -452,6 +452,32 @@ fn unknown(kind: &str, id: &str) -> PointEvent {
 }
 
 impl PointState {
+    /// A point kept outside the hub (an estate's register meter, issue 24), in the form
+    /// the API shows points in.
+    pub fn outside(
+        id: PointId,
+        device: Arc<str>,
+        unit: Arc<str>,
+        value: Option<f64>,
+        quality: Quality,
+        updated_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            id,
+            device,
+            unit,
+            value,
+            quality,
+            updated_at,
+            recorded: None,
+            limits: Arc::new(Limits {
+                stale_after: None,
+                history_deadband: 0.0,
+                history_heartbeat: Duration::zero(),
+            }),
+        }
+    }
+
     fn new(spec: PointSpec, device: Arc<str>, unit: Arc<str>, limits: Arc<Limits>) -> Self {
         Self {
             id: spec.id,

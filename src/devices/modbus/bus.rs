@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Link, decode_block, read_block};
 use crate::config::profile::Profile;
 use crate::config::{Device, ModbusConfig};
-use crate::metrics::{CounterSlot, GatewaySlot, ModbusSlot, Registry};
+use crate::metrics::{ModbusSlot, Registry};
 
 /// How often bus utilisation is published.
 const UTILISATION_WINDOW: Duration = Duration::from_secs(1);
@@ -47,25 +47,8 @@ struct Member {
     due: Instant,
     /// Point ids by profile index, built once (not a `format!` per value per poll).
     ids: Vec<PointId>,
-    /// This device's request metrics, looked up once (a register meter's are its
-    /// gateway's, counted together).
+    /// This device's request metrics, looked up once.
     requests: Arc<ModbusSlot>,
-    /// What every value is multiplied by: a register meter's multiplier, 1 otherwise.
-    multiplier: f64,
-    /// A register meter's counter point and the slot of its building's total.
-    counter: Option<(usize, Arc<CounterSlot>)>,
-    /// Whether its last poll was answered; `None` before the first.
-    answered: Option<bool>,
-}
-
-/// A gateway's sweep over its meters: every meter read in turn once per cadence.
-#[derive(Debug)]
-struct Sweep {
-    slot: Arc<GatewaySlot>,
-    /// When the sweep under way began, and how many polls it has made.
-    began: Option<(Instant, usize)>,
-    reading: usize,
-    silent: usize,
 }
 
 /// The devices of one connection and the task that polls them.
@@ -77,8 +60,6 @@ pub struct Bus {
     metrics: Registry,
     busy: Duration,
     window: Instant,
-    /// Set when the bus is a meter gateway's.
-    sweep: Option<Sweep>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -108,8 +89,6 @@ impl Bus {
             .filter_map(|d| d.config.modbus.as_ref().map(|m| m.poll_interval))
             .min()?;
         let now = Instant::now();
-        let gateway =
-            (devices.first()?.config.meter.as_ref()).map(|m| metrics.estate().gateway(&m.gateway));
         let mut members: Vec<Member> = devices
             .into_iter()
             .filter_map(|device| {
@@ -120,20 +99,8 @@ impl Bus {
                     .iter()
                     .map(|p| point_id(device.point_id(&p.name)))
                     .collect();
-                let link = device.config.meter.as_ref();
-                let requests = match &gateway {
-                    Some(g) if link.is_some() => g.requests(),
-                    _ => metrics.devices().modbus(&device.config.id),
-                };
-                let counter = link.and_then(|l| {
-                    let (i, building) = (l.counter?, l.building.as_deref()?);
-                    let measure = &device.profile.points.get(i)?.unit;
-                    Some((i, metrics.estate().counter(building, measure)))
-                });
+                let requests = metrics.devices().modbus(&device.config.id);
                 Some(Member {
-                    multiplier: link.map_or(1.0, |l| l.multiplier),
-                    counter,
-                    answered: None,
                     id: device.config.id,
                     profile: device.profile,
                     cfg,
@@ -146,17 +113,7 @@ impl Bus {
         // Collected in place, the members keep the devices' allocation (a config entry is
         // over a kilobyte, a member a few hundred bytes): 0.8 MB at 1,000 devices.
         members.shrink_to_fit();
-        let sweep = gateway.map(|slot| {
-            slot.set_counts(members.len(), 0, 0);
-            Sweep {
-                slot,
-                began: None,
-                reading: 0,
-                silent: 0,
-            }
-        });
         Some(Bus {
-            sweep,
             key: first.bus_key(),
             link: Link::new(&first, base),
             members,
@@ -195,8 +152,6 @@ impl Bus {
                 () = &mut cancelled => break,
             };
             self.account(i, started);
-            let answered = matches!(events.0, SourceEvent::Polled { .. });
-            self.swept(i, started, answered);
             for ev in std::iter::once(events.0).chain(events.1) {
                 if self.tx.send(ev).await.is_err() {
                     return;
@@ -239,38 +194,6 @@ impl Bus {
         }
     }
 
-    /// A gateway's meter `i` was polled: its counts move, and the sweep ends once it has
-    /// made as many polls as there are meters (a silent meter takes its timeout and the
-    /// sweep goes on to the next).
-    fn swept(&mut self, i: usize, started: Instant, answered: bool) {
-        let Some(sweep) = self.sweep.as_mut() else {
-            return;
-        };
-        let m = &mut self.members[i];
-        if m.answered != Some(answered) {
-            match m.answered {
-                Some(true) => sweep.reading -= 1,
-                Some(false) => sweep.silent -= 1,
-                None => {}
-            }
-            if answered {
-                sweep.reading += 1;
-            } else {
-                sweep.silent += 1;
-            }
-            m.answered = Some(answered);
-            sweep
-                .slot
-                .set_counts(self.members.len(), sweep.reading, sweep.silent);
-        }
-        let (began, polls) = sweep.began.get_or_insert((started, 0));
-        *polls += 1;
-        if *polls >= self.members.len() {
-            sweep.slot.swept(began.elapsed());
-            sweep.began = None;
-        }
-    }
-
     /// Polls device `i`: its values or why not, and its points that did not decode.
     async fn poll(&mut self, i: usize) -> (SourceEvent, Option<SourceEvent>) {
         let Bus { link, members, .. } = self;
@@ -292,13 +215,7 @@ impl Bus {
                 Ok(raw) => {
                     for (p, v) in decode_block(&m.profile.points, block, &raw) {
                         match v {
-                            Ok(v) => {
-                                let v = v * m.multiplier;
-                                if let Some((_, slot)) = m.counter.as_ref().filter(|c| c.0 == p) {
-                                    slot.set(v);
-                                }
-                                values.push((m.ids[p].clone(), v));
-                            }
+                            Ok(v) => values.push((m.ids[p].clone(), v)),
                             Err(e) => {
                                 let name = &m.profile.points[p].name;
                                 reason = Some(format!("{name}: {e}"));
@@ -307,8 +224,8 @@ impl Bus {
                         }
                     }
                 }
-                // The gateway answered for a meter that did not: the meter is silent,
-                // the line is fine.
+                // The gateway answered for a device that did not: the device is
+                // silent, the line is fine.
                 Err(e) if e.is_gateway_miss() => return (failed(id, e.to_string()), None),
                 Err(e) if e.is_exception() => {
                     reason = Some(e.to_string());

@@ -46,6 +46,12 @@ pub(crate) fn set_vacant(
     let mut out = Vec::new();
     for unit in &changed {
         let vacant = after.contains(unit);
+        // A register meter's rule starts from its last read, as a plant meter's does.
+        if vacant {
+            for (point, value) in b.estate.latest_of(unit) {
+                out.extend(flow::meter_sample(b, point, value, now));
+            }
+        }
         let cmd = AlarmCommand::SetUnitVacant {
             unit: unit.clone(),
             vacant,
@@ -59,6 +65,7 @@ pub(crate) fn set_vacant(
             vacant,
         }));
     }
+    b.estate.set_vacant(after);
     (changed, out)
 }
 

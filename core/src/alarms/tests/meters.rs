@@ -215,3 +215,31 @@ fn stale_value_alarms_when_unchanged_too_long_and_clears_when_it_moves() {
         vec![Transition::Cleared]
     );
 }
+
+#[test]
+fn a_rule_added_while_running_drives_its_own_alarm_and_leaves_the_comm_alarms_theirs() {
+    // A plant rule gives its device a comm-loss alarm, which sits after the rules'.
+    let mut e = engine(vec![high_rule()]);
+    let down = PointEvent::Device {
+        device: "tank".into(),
+        up: false,
+        reason: None,
+        at: t(0),
+    };
+    e.on_point(&down, t(0));
+    assert_eq!(state(&e, "tank:comm"), AlarmState::UnackActive);
+    assert_eq!(e.add_rule_quietly(vacant_rule()), Ok(true));
+    assert_eq!(e.add_rule_quietly(vacant_rule()), Ok(false), "once");
+    assert!(
+        e.alarm("meter7:comm").is_none(),
+        "no comm-loss alarm of its own"
+    );
+    assert_eq!(state(&e, "tank:comm"), AlarmState::UnackActive);
+    vacant(&mut e, true, t(60));
+    feed(&mut e, "meter7.water", 100.0, t(120));
+    let out = feed(&mut e, "meter7.water", 100.5, t(180));
+    assert_eq!(lifecycle(&out), vec![Transition::Raised]);
+    assert_eq!(out[0].alarm, "meter7.water:vacant");
+    assert_eq!(state(&e, "tank:comm"), AlarmState::UnackActive);
+    assert_eq!(state(&e, HIGH), AlarmState::Normal);
+}
