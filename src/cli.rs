@@ -2,6 +2,7 @@
 //! `device read` (commissioning), `bench`, `user` / `token` (accounts), and going live:
 //! `init`, `profiles`, `backup`, `restore`.
 
+mod estate_demo;
 mod plan;
 mod site;
 
@@ -668,7 +669,7 @@ async fn demo(listen: SocketAddr, data_dir: &Path, mqtt_url: Option<String>) -> 
     store.migrate().await?;
     crate::accounts::seed_demo(&store).await?;
     crate::customers::seed_demo(&url).await?;
-    let gateways = crate::estate::demo::start(&mut config, &store).await?;
+    let gateways = estate_demo::start(&mut config, &store).await?;
     let app = App::build(config, Arc::new(SystemClock)).await?;
     plan::seed_demo(&store).await?;
     println!("sitewatch demo: simulated plant on modbus://{}", sim.addr());

@@ -15,7 +15,6 @@
 //! A meter's history is its billing snapshots (the monthly base, `meter_snapshots`) and
 //! its building's consumption total in `/metrics`; its reads are not kept one by one.
 
-pub mod demo;
 pub mod sweep;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -29,7 +29,17 @@ const ARROWS: &[(&str, &[&str])] = &[
         "store",
         &["access", "billing", "dburl", "metrics", "register"],
     ),
-    ("engine", &["billing", "config", "metrics", "store"]),
+    // The estate's meter table (issue 24): swept by its own tasks, read by engine and http.
+    (
+        "estate",
+        &["billing", "config", "devices", "metrics", "register"],
+    ),
+    (
+        "engine",
+        &[
+            "billing", "config", "estate", "metrics", "register", "store",
+        ],
+    ),
     ("accounts", &["access", "store"]),
     ("backup", &["config", "dburl", "store"]),
     ("scans", &["devices", "engine", "store"]),
@@ -56,6 +66,7 @@ const ARROWS: &[(&str, &[&str])] = &[
             "config",
             "customers",
             "engine",
+            "estate",
             "health",
             "metrics",
             "notify",
@@ -74,6 +85,7 @@ const ARROWS: &[(&str, &[&str])] = &[
             "customers",
             "devices",
             "engine",
+            "estate",
             "health",
             "http",
             "memory",

@@ -32,7 +32,7 @@ const GATEWAYS: [(&str, &str, &str, &str, &str); 2] = [
 /// Starts a simulated gateway per meter kind with a meter per unit of the unit register
 /// (read from `store`, which must hold it), adds the gateways to `config`, and fills an
 /// empty meter register. The simulators serve until dropped.
-pub async fn start(config: &mut Config, store: &Store) -> anyhow::Result<Vec<Simulator>> {
+pub(super) async fn start(config: &mut Config, store: &Store) -> anyhow::Result<Vec<Simulator>> {
     let mut units: Vec<String> = store.unit_buildings().await?.into_keys().collect();
     units.sort();
     units.truncate(247);
