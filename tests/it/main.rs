@@ -24,6 +24,7 @@ mod duty_desk;
 mod duty_shift;
 mod estate;
 mod files;
+mod fleet_demo;
 mod going_live;
 mod grafana;
 mod helpers;
