@@ -165,6 +165,7 @@ async fn measure(o: &FleetOptions, nats_url: &str, db_url: &str) -> anyhow::Resu
     }
     cancel.cancel();
     let _ = task.await;
+    pool.close().await;
     let computed = (sw_rate / per_site).floor();
     match carried {
         Some(c) if c == n => println!(
@@ -382,9 +383,11 @@ struct Step {
 }
 
 impl Step {
-    /// Lag p99 under the bound, and the centre took what was offered.
+    /// Lag p99 under the bound, and everything offered was applied soon after. (A
+    /// centre that cannot keep up shows it in the lag: its backlog, and so the lag,
+    /// grows all through the step.)
     fn held(&self) -> bool {
-        self.caught_up && self.p99_ms < LAG_BOUND_MS && self.sustained >= 0.9 * self.offered
+        self.caught_up && self.p99_ms < LAG_BOUND_MS
     }
 }
 

@@ -9,6 +9,7 @@ mod auth_guard_page;
 mod auth_outage;
 mod auth_walk;
 mod backup;
+mod bench_fleet;
 mod billing;
 mod browser;
 mod browser_desk;
