@@ -37,6 +37,8 @@ pub const DEMO_HISTORY_PER_S: f64 = 19_100.0 * 0.98 / 3600.0;
 const LAG_BOUND_MS: f64 = 5_000.0;
 /// How often a simulated site publishes what it decided since (the forwarder's poll).
 const TICK: Duration = Duration::from_millis(200);
+/// Longest warm-up of a live step before its figures are taken.
+const WARM_UP: Duration = Duration::from_secs(10);
 /// Rows a site publishes at once (the forwarder's batch).
 const CHUNK: usize = 500;
 
@@ -154,6 +156,16 @@ async fn measure(o: &FleetOptions, nats_url: &str, db_url: &str) -> anyhow::Resu
             s.p99_ms,
             if s.held() { "" } else { "  <- over the bound" }
         );
+        println!(
+            "        warm-up (the centre meets {n} new sites): longest lag {:.0} ms",
+            s.warm_max_ms
+        );
+        if s.again > 0 {
+            println!(
+                "        ({} rows sent again by their sites: a publish not acknowledged in time)",
+                s.again
+            );
+        }
         if !s.held() {
             break;
         }
@@ -297,12 +309,13 @@ fn record(id: i64, at: DateTime<Utc>) -> OutMessage {
 }
 
 /// Publishes `rows` for `site` until JetStream has acknowledged every one (a failed row
-/// and those after it go again).
+/// and those after it go again, as the forwarder does); the rows sent again.
 async fn publish_all(
     js: &async_nats::jetstream::Context,
     site: &str,
     rows: &[Queued],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
+    let mut again = 0;
     for chunk in rows.chunks(CHUNK) {
         let mut rest = chunk;
         let mut tries = 0;
@@ -314,11 +327,12 @@ async fn publish_all(
                     tries += 1;
                     anyhow::ensure!(tries < 20, "JetStream keeps refusing {site}:{first}");
                     rest = &rest[rest.iter().position(|q| q.id == first).unwrap_or(0)..];
+                    again += rest.len() as u64;
                 }
             }
         }
     }
-    Ok(())
+    Ok(again)
 }
 
 /// Puts `outage` of `o.sites` sites' records in the stream, stamped over the outage as
@@ -379,7 +393,18 @@ struct Step {
     sustained: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// The longest lag in the warm-up, when the centre first meets the step's sites.
+    warm_max_ms: f64,
     caught_up: bool,
+    /// Rows the sites sent again (an acknowledgement JetStream did not give in time).
+    again: u64,
+}
+
+/// What a live step's sites sent.
+#[derive(Debug, Default)]
+struct Counts {
+    published: AtomicU64,
+    again: AtomicU64,
 }
 
 impl Step {
@@ -401,20 +426,25 @@ async fn live(
     n: usize,
 ) -> anyhow::Result<Step> {
     let cancel = CancellationToken::new();
-    let published = Arc::new(AtomicU64::new(0));
+    let counts = Arc::new(Counts::default());
     let mut clients = Vec::with_capacity(n);
     for _ in 0..n {
         // Each site its own connection, as real sites have.
         clients.push(async_nats::connect(nats_url).await?);
     }
-    let before = applied(registry);
-    let start = Instant::now();
     let mut tasks = Vec::with_capacity(n);
     for (i, client) in clients.into_iter().enumerate() {
-        let (o, cancel, published) = (o.clone(), cancel.clone(), published.clone());
+        let (o, cancel, counts) = (o.clone(), cancel.clone(), counts.clone());
         let site = Site::new(format!("{tag}-{i:04}"));
-        tasks.push(tokio::spawn(live_site(o, client, site, cancel, published)));
+        tasks.push(tokio::spawn(live_site(o, client, site, cancel, counts)));
     }
+    // The first seconds are apart: the centre meets N new sites at once (their first
+    // watermarks); the figures are the steady state after them.
+    let warm = Duration::from_secs(o.seconds).div_f64(3.0).min(WARM_UP);
+    tokio::time::sleep(warm).await;
+    let (before, sent_before) = (applied(registry), counts.published.load(Ordering::Relaxed));
+    let from = Utc::now();
+    let start = Instant::now();
     tokio::time::sleep(Duration::from_secs(o.seconds)).await;
     let window = start.elapsed().as_secs_f64();
     let during = applied(registry) - before;
@@ -422,15 +452,22 @@ async fn live(
     for t in tasks {
         let _ = t.await;
     }
-    let sent = published.load(Ordering::Relaxed);
-    let caught_up = until_applied(registry, before + sent, Duration::from_secs(30)).await;
-    let (p50_ms, p99_ms) = lag(pool, tag).await?;
+    let sent = counts.published.load(Ordering::Relaxed);
+    let caught_up = until_applied(
+        registry,
+        before + sent - sent_before,
+        Duration::from_secs(30),
+    )
+    .await;
+    let (p50_ms, p99_ms, warm_max_ms) = lag(pool, tag, from).await?;
     Ok(Step {
-        offered: sent as f64 / window,
+        offered: (sent - sent_before) as f64 / window,
         sustained: during as f64 / window,
+        warm_max_ms,
         p50_ms,
         p99_ms,
         caught_up,
+        again: counts.again.load(Ordering::Relaxed),
     })
 }
 
@@ -440,7 +477,7 @@ async fn live_site(
     client: async_nats::Client,
     mut site: Site,
     cancel: CancellationToken,
-    published: Arc<AtomicU64>,
+    counts: Arc<Counts>,
 ) {
     let js = async_nats::jetstream::new(client);
     let mut tick = tokio::time::interval(TICK);
@@ -453,26 +490,33 @@ async fn live_site(
         let dt = last.elapsed().as_secs_f64();
         last = Instant::now();
         let rows = site.decide(&o, dt, Utc::now());
-        if publish_all(&js, &site.id, &rows).await.is_ok() {
-            published.fetch_add(rows.len() as u64, Ordering::Relaxed);
+        if let Ok(again) = publish_all(&js, &site.id, &rows).await {
+            counts
+                .published
+                .fetch_add(rows.len() as u64, Ordering::Relaxed);
+            counts.again.fetch_add(again, Ordering::Relaxed);
         }
     }
 }
 
-/// Ingest lag p50 and p99 of a step's records: from the record's own time to the
-/// consumer taking it into a batch (`received_ms`; the batch's commit, a few ms, comes on
-/// top). History rows keep no receipt time; they travel in the same batches.
-async fn lag(pool: &PgPool, tag: &str) -> anyhow::Result<(f64, f64)> {
-    let (p50, p99): (Option<f64>, Option<f64>) = sqlx::query_as(
-        "select percentile_cont(0.5) within group (order by lag), \
-                percentile_cont(0.99) within group (order by lag) \
-         from (select (received_ms - extract(epoch from at) * 1000)::float8 as lag \
+/// Ingest lag p50 and p99 of a step's records decided from `from` on, and the longest
+/// before it (the warm-up): from the record's own time to the consumer taking it into a
+/// batch (`received_ms`; the batch's commit, a few ms, comes on top). History rows keep
+/// no receipt time; they travel in the same batches.
+async fn lag(pool: &PgPool, tag: &str, from: DateTime<Utc>) -> anyhow::Result<(f64, f64, f64)> {
+    let (p50, p99, warm): (Option<f64>, Option<f64>, Option<f64>) = sqlx::query_as(
+        "select percentile_cont(0.5) within group (order by lag) filter (where at >= to_timestamp($2)), \
+                percentile_cont(0.99) within group (order by lag) filter (where at >= to_timestamp($2)), \
+                max(lag) filter (where at < to_timestamp($2)) \
+         from (select at, (received_ms - extract(epoch from at) * 1000)::float8 as lag \
                from central_records where site_id like $1) l",
     )
     .bind(format!("{tag}-%"))
+    .bind(from.timestamp_millis() as f64 / 1000.0)
     .fetch_one(pool)
     .await?;
-    Ok((p50.unwrap_or(f64::NAN), p99.unwrap_or(f64::NAN)))
+    let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
+    Ok((nan(p50), nan(p99), nan(warm)))
 }
 
 /// The bare reference: a durable pull consumer of its own on the same stream, each batch
