@@ -1,8 +1,9 @@
 //! `sitewatch bench fleet` (issue 23): simulated sites publish records to a central
 //! nats-server with JetStream of the bench's own, in the site forwarder's form and through
-//! its own publish path (`outbox::jetstream::publish`: `sitewatch.rec.{site}.{kind}`,
-//! `Nats-Msg-Id`, `Sitewatch-Record`, the `{"at_ms","subject","body"}` envelope), and the
-//! real central consumer (`central::consumer::Consumer`) applies them to PostgreSQL.
+//! its own publish path (`outbox::jetstream::Forwarder::publish`:
+//! `sitewatch.rec.{site}.{kind}`, `Nats-Msg-Id`, `Sitewatch-Record`, the
+//! `{"at_ms","subject","body"}` envelope), and the real central consumer
+//! (`central::consumer::Consumer`) applies them to PostgreSQL.
 //!
 //! Three figures, in one run: the drain time of a 60-minute outage's backlog (N sites'
 //! records pre-loaded in the stream, then the consumer started) against a bare
@@ -26,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::central::{FleetMetrics, consumer, db};
 use crate::metrics::Registry;
-use crate::outbox::jetstream::{RECORD_HEADER, STREAM, api, publish};
+use crate::outbox::jetstream::{Forwarder, RECORD_HEADER, STREAM, api};
 use crate::store::central::reading_row;
 use crate::store::{OutMessage, Queued, Reading};
 
@@ -320,7 +321,7 @@ async fn publish_all(
         let mut rest = chunk;
         let mut tries = 0;
         while !rest.is_empty() {
-            let (_, failed) = publish(js, site, rest).await;
+            let (_, failed) = Forwarder::publish(js, site, rest).await;
             match failed {
                 None => break,
                 Some(first) => {

@@ -208,7 +208,7 @@ impl Forwarder {
             }
         };
         let full = rows.len() as i64 == BATCH;
-        let (acked, failed) = publish(js, &self.site, &rows).await;
+        let (acked, failed) = Forwarder::publish(js, &self.site, &rows).await;
         if !acked.is_empty() {
             let now = self.clock.now();
             if let Err(e) = self.store.mark_sent(&acked, now).await {
@@ -227,6 +227,50 @@ impl Forwarder {
                 Ok(full)
             }
         }
+    }
+
+    /// Publishes `site`'s `rows` (pipelined), then waits for each acknowledgement: the ids
+    /// acknowledged, and the first that was not. (An associated function, public, so that
+    /// `bench fleet`'s simulated sites publish through it.)
+    pub async fn publish(
+        js: &jetstream::Context,
+        site: &str,
+        rows: &[Queued],
+    ) -> (Vec<i64>, Option<i64>) {
+        let mut pending = Vec::with_capacity(rows.len());
+        let mut failed = None;
+        for q in rows {
+            let message = PublishMessage::build()
+                .payload(q.message.payload.clone().into())
+                .message_id(format!("{site}:{}", q.id))
+                .header(RECORD_HEADER, q.id.to_string().as_str());
+            match js
+                .send_publish(subject(site, &q.message.target), message)
+                .await
+            {
+                Ok(ack) => pending.push((q.id, ack)),
+                Err(e) => {
+                    tracing::debug!(error = %e, "central publish failed");
+                    failed = Some(q.id);
+                    break;
+                }
+            }
+        }
+        let (ids, acks): (Vec<i64>, Vec<_>) = pending.into_iter().unzip();
+        let mut acked = Vec::with_capacity(ids.len());
+        for (id, ack) in ids
+            .into_iter()
+            .zip(join_all(acks.into_iter().map(|a| a.into_future())).await)
+        {
+            match ack {
+                Ok(_) => acked.push(id),
+                Err(e) => {
+                    tracing::debug!(error = %e, id, "central publish not acknowledged");
+                    failed = Some(failed.map_or(id, |f: i64| f.min(id)));
+                }
+            }
+        }
+        (acked, failed)
     }
 
     /// Reads the centre's watermark and purges behind it, then measures the buffer and
@@ -279,50 +323,6 @@ impl Forwarder {
             .ok()?;
         std::str::from_utf8(&bytes).ok()?.trim().parse().ok()
     }
-}
-
-/// Publishes `site`'s `rows` (pipelined), then waits for each acknowledgement: the ids
-/// acknowledged, and the first that was not. (Public for `bench fleet`, whose simulated
-/// sites publish through it.)
-pub async fn publish(
-    js: &jetstream::Context,
-    site: &str,
-    rows: &[Queued],
-) -> (Vec<i64>, Option<i64>) {
-    let mut pending = Vec::with_capacity(rows.len());
-    let mut failed = None;
-    for q in rows {
-        let message = PublishMessage::build()
-            .payload(q.message.payload.clone().into())
-            .message_id(format!("{site}:{}", q.id))
-            .header(RECORD_HEADER, q.id.to_string().as_str());
-        match js
-            .send_publish(subject(site, &q.message.target), message)
-            .await
-        {
-            Ok(ack) => pending.push((q.id, ack)),
-            Err(e) => {
-                tracing::debug!(error = %e, "central publish failed");
-                failed = Some(q.id);
-                break;
-            }
-        }
-    }
-    let (ids, acks): (Vec<i64>, Vec<_>) = pending.into_iter().unzip();
-    let mut acked = Vec::with_capacity(ids.len());
-    for (id, ack) in ids
-        .into_iter()
-        .zip(join_all(acks.into_iter().map(|a| a.into_future())).await)
-    {
-        match ack {
-            Ok(_) => acked.push(id),
-            Err(e) => {
-                tracing::debug!(error = %e, id, "central publish not acknowledged");
-                failed = Some(failed.map_or(id, |f: i64| f.min(id)));
-            }
-        }
-    }
-    (acked, failed)
 }
 
 async fn pause(cancel: &CancellationToken, d: Duration) {
