@@ -48,6 +48,11 @@ enum Command {
         /// A real MQTT broker (`mqtt://host:port`) instead of the embedded one.
         #[arg(long, env = "SITEWATCH_MQTT_URL")]
         mqtt_url: Option<String>,
+        /// A site config in place of the built-in demo plant (its devices simulated, its
+        /// listen address and database replaced by `--listen` and `--data-dir`): how
+        /// `scripts/fleet-demo` runs three demo sites with `[central]`.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
     },
     /// Run the central office: every site's records from NATS JetStream into PostgreSQL,
     /// and the fleet view.
@@ -381,6 +386,35 @@ enum BenchCommand {
         #[arg(long, default_value_t = 300)]
         events: usize,
     },
+    /// Sites into one central consumer over NATS JetStream and PostgreSQL (issue 23):
+    /// outage drain against a bare async-nats consumer, sustained rate, lag, sites carried.
+    Fleet {
+        /// Sites in the outage and the first live step (live steps double it).
+        #[arg(long, default_value_t = 20)]
+        sites: usize,
+        /// Records per second per site, history aside.
+        #[arg(long, default_value_t = 5.0)]
+        rate: f64,
+        /// Point history: `recorded` (the demo site's measured rate) or `none`.
+        #[arg(long, default_value = "recorded", value_parser = ["recorded", "none"])]
+        history: String,
+        /// Seconds each live step runs.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Minutes of outage pre-loaded in the stream before the drain.
+        #[arg(long, default_value_t = 60)]
+        outage_minutes: u64,
+        /// Live steps double the sites up to this.
+        #[arg(long, default_value_t = 1280)]
+        max_sites: usize,
+        /// The central PostgreSQL database; a fresh one on 127.0.0.1:5432 when omitted
+        /// (made and dropped by the bench).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// A small run for tests: 2 sites, 1 minute of outage, 2 s steps up to 4 sites.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Pages for a flood of alarms: raise-to-page latency and pages against the flood rule.
     Paging {
         /// Alarms raised.
@@ -405,7 +439,14 @@ impl Cli {
                 listen,
                 data_dir,
                 mqtt_url,
-            } => demo(listen, &data_dir, mqtt_url).await,
+                config,
+            } => {
+                let config = match config {
+                    Some(path) => load(&path)?,
+                    None => demo_config()?,
+                };
+                demo(config, listen, &data_dir, mqtt_url).await
+            }
             Command::Simulate { listen, config } => simulate(listen, config.as_deref()).await,
             Command::SimulateEstate {
                 gateways,
@@ -531,6 +572,36 @@ impl Cli {
                 crate::bench::alarms::run(o).await
             }
             Command::Bench {
+                command:
+                    BenchCommand::Fleet {
+                        sites,
+                        rate,
+                        history,
+                        seconds,
+                        outage_minutes,
+                        max_sites,
+                        database_url,
+                        quick,
+                    },
+            } => {
+                use crate::bench::fleet::{DEMO_HISTORY_PER_S, FleetOptions, run};
+                let history = if history == "none" {
+                    0.0
+                } else {
+                    DEMO_HISTORY_PER_S
+                };
+                let o = FleetOptions {
+                    sites,
+                    rate,
+                    history,
+                    seconds,
+                    outage_minutes,
+                    max_sites,
+                    database_url,
+                };
+                run(if quick { o.quick() } else { o }).await
+            }
+            Command::Bench {
                 command: BenchCommand::Paging { alarms, seconds },
             } => {
                 let o = crate::bench::paging::PagingBenchOptions { alarms, seconds };
@@ -645,8 +716,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     app.run_until_stopped(shutdown::on_signals()).await
 }
 
-async fn demo(listen: SocketAddr, data_dir: &Path, mqtt_url: Option<String>) -> anyhow::Result<()> {
-    let mut config = demo_config()?;
+async fn demo(
+    mut config: Config,
+    listen: SocketAddr,
+    data_dir: &Path,
+    mqtt_url: Option<String>,
+) -> anyhow::Result<()> {
     let sim = Simulator::start(
         "127.0.0.1:0".parse()?,
         &devices::sim_devices(&config.devices),
@@ -668,6 +743,8 @@ async fn demo(listen: SocketAddr, data_dir: &Path, mqtt_url: Option<String>) -> 
     let store = Store::connect(&url).await?;
     store.migrate().await?;
     crate::accounts::seed_demo(&store).await?;
+    let central = (config.central.as_ref())
+        .map(|c| format!("{} as site {}", c.url, c.site_id(&config.site.id)));
     crate::customers::seed_demo(&url).await?;
     let gateways = estate_demo::start(&mut config, &store).await?;
     let app = App::build(config, Arc::new(SystemClock)).await?;
@@ -680,6 +757,9 @@ async fn demo(listen: SocketAddr, data_dir: &Path, mqtt_url: Option<String>) -> 
     println!("dashboard:      http://{}/", app.addr());
     println!("metrics:        http://{}/metrics", app.addr());
     println!("data:           {}", data_dir.display());
+    if let Some(central) = central {
+        println!("central:        {central}");
+    }
     println!("stop with Ctrl-C");
     let cancel = shutdown::on_signals();
     tokio::spawn(sensors.run(cancel.clone()));

@@ -3,6 +3,7 @@
 
 pub mod alarms;
 pub mod estate;
+pub mod fleet;
 pub mod modbus;
 pub mod mqtt;
 pub mod paging;

@@ -226,7 +226,7 @@ impl Forwarder {
             }
         };
         let full = rows.len() as i64 == BATCH;
-        let (acked, failed) = self.publish(js, &rows).await;
+        let (acked, failed) = Forwarder::publish(js, &self.site, &rows).await;
         if !acked.is_empty() {
             let now = self.clock.now();
             if let Err(e) = self.store.mark_forwarded(&acked, now).await {
@@ -247,17 +247,19 @@ impl Forwarder {
         }
     }
 
-    /// Publishes `rows` (pipelined), then waits for each acknowledgement: the ids
-    /// acknowledged with their stream sequences, and the first that was not.
-    async fn publish(
-        &self,
+    /// Publishes `site`'s `rows` (pipelined), then waits for each acknowledgement: the ids
+    /// acknowledged with their stream sequences, and the first that was not. (An
+    /// associated function, public, so that `bench fleet`'s simulated sites publish
+    /// through it.)
+    pub async fn publish(
         js: &jetstream::Context,
+        site: &str,
         rows: &[Queued],
     ) -> (Vec<(i64, i64)>, Option<i64>) {
         let mut pending = Vec::with_capacity(rows.len());
         let mut failed = None;
         for q in rows {
-            match send(js, &self.site, q).await {
+            match send(js, site, q).await {
                 Ok(ack) => pending.push((q.id, ack)),
                 Err(e) => {
                     tracing::debug!(error = %e, "central publish failed");

@@ -111,10 +111,12 @@ const ARROWS: &[(&str, &[&str])] = &[
         &[
             "app",
             "broker",
+            "central",
             "config",
             "customers",
             "devices",
             "metrics",
+            "outbox",
             "store",
         ],
     ),

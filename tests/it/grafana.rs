@@ -107,8 +107,10 @@ struct PanelQuery {
     expr: String,
 }
 
-/// Every target `expr` of every panel (rows included) of every `dashboards/*.json`, with
-/// Grafana's interval variables replaced by what a 24-hour view would use.
+/// Every target `expr` of every panel (rows included) of every site board in
+/// `dashboards/` (all but `fleet.json`, which reads the central Prometheus: see
+/// [`the_fleet_board_reads_every_site_through_remote_write_as_docs_fleet_metrics_sets_it_up`]),
+/// with Grafana's interval variables replaced by what a 24-hour view would use.
 fn dashboard_queries() -> Vec<PanelQuery> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboards");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -116,6 +118,7 @@ fn dashboard_queries() -> Vec<PanelQuery> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| !p.ends_with(FLEET_BOARD))
         .collect();
     files.sort();
     assert!(files.len() >= 4, "dashboards: {files:?}");
@@ -237,25 +240,30 @@ struct Prometheus {
 
 impl Prometheus {
     fn start(target: SocketAddr) -> Prometheus {
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: sitewatch\n    static_configs:\n      - targets: ['{target}']\n"
+        );
+        Prometheus::with(&config, &[], free_addr())
+    }
+
+    /// A Prometheus on `addr` with this config and these flags (its storage in a
+    /// directory of its own).
+    fn with(config_text: &str, flags: &[&str], addr: SocketAddr) -> Prometheus {
         let dir = tempfile::tempdir().expect("dir");
         let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: sitewatch\n    static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )
-        .expect("write prometheus.yml");
-        let addr = free_addr();
+        std::fs::write(&config, config_text).expect("write prometheus.yml");
         let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log");
+        let storage = if flags.contains(&"--enable-feature=agent") {
+            "--storage.agent.path"
+        } else {
+            "--storage.tsdb.path"
+        };
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("tsdb").display()
-            ))
+            .arg(format!("{storage}={}", dir.path().join("data").display()))
             .arg(format!("--web.listen-address={addr}"))
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -306,3 +314,132 @@ impl Prometheus {
             .unwrap_or_default())
     }
 }
+
+/// The board that reads the central Prometheus.
+const FLEET_BOARD: &str = "fleet.json";
+
+/// The ```yaml configs of docs/fleet-metrics.md: the site's agent's, then the centre's.
+fn fleet_metrics_configs() -> (String, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fleet-metrics.md");
+    let text = std::fs::read_to_string(path).expect("docs/fleet-metrics.md");
+    let blocks: Vec<String> = text
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(blocks.len(), 2, "the site's and the centre's config");
+    (blocks[0].clone(), blocks[1].clone())
+}
+
+/// `promtool check config` on `text`; fails on any complaint.
+fn promtool_check_config(text: &str) {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("prometheus.yml");
+    std::fs::write(&file, text).expect("write config");
+    let out = Command::new("promtool")
+        .args(["check", "config"])
+        .arg(&file)
+        .output()
+        .expect("promtool runs (apt-get install prometheus; scripts/test does)");
+    assert!(out.status.success(), "{text}\n{out:?}");
+}
+
+/// docs/fleet-metrics.md's set-up for real: `scripts/fleet-demo`'s three sites and centre,
+/// each site scraped by a Prometheus in agent mode with the docs' site config, all
+/// remote-writing to a Prometheus with the docs' central config (the test's addresses, a
+/// 1 s scrape). Every query of the fleet board returns series there, the per-site ones
+/// for all three sites.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fleet_board_reads_every_site_through_remote_write_as_docs_fleet_metrics_sets_it_up() {
+    let (site_yml, central_yml) = fleet_metrics_configs();
+    promtool_check_config(&site_yml);
+    promtool_check_config(&central_yml);
+    let fleet = crate::fleet_demo::FleetDemo::start().await;
+    let fast = |t: &str| t.replace("15s", "1s").replace("10s", "1s");
+    let central_addr = free_addr();
+    let central = Prometheus::with(
+        &fast(&central_yml).replace("127.0.0.1:8090", &fleet.central),
+        &["--web.enable-remote-write-receiver"],
+        central_addr,
+    );
+    let agents: Vec<Prometheus> = crate::fleet_demo::ORDER
+        .iter()
+        .zip(&fleet.site_ports)
+        .map(|(site, port)| {
+            let config = fast(&site_yml)
+                .replace("site: north", &format!("site: {site}"))
+                .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
+                .replace(
+                    "http://central.example.net:9090",
+                    &format!("http://{central_addr}"),
+                );
+            let flags = [
+                "--enable-feature=agent",
+                "--storage.agent.retention.max-time=8d",
+                "--storage.agent.wal-compression",
+            ];
+            Prometheus::with(&config, &flags, free_addr())
+        })
+        .collect();
+    let logs = || {
+        agents
+            .iter()
+            .map(Prometheus::log)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // A few samples of every site and of the centre: rates need two in their window.
+    let ready = r#"count(count_over_time(sitewatch_central_connected[1m]) >= 3)
+                   and on() count_over_time(sitewatch_central_applied_total[1m]) >= 3"#;
+    eventually(
+        &format!("three sites remote-written; agents:\n{}", logs()),
+        START_FLEET,
+        || async {
+            let v = central.instant(ready).await.ok()?;
+            let n: f64 = v.first()?["value"][1].as_str()?.parse().ok()?;
+            (n >= 3.0).then_some(())
+        },
+    )
+    .await;
+    let defined = defined_metric_names();
+    let mut queries = Vec::new();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("dashboards")
+        .join(FLEET_BOARD);
+    let board: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fleet.json")).expect("JSON");
+    collect(&board, FLEET_BOARD, &mut queries);
+    assert!(
+        queries.len() >= 12,
+        "fleet board queries: {}",
+        queries.len()
+    );
+    let (mut failures, mut per_site) = (Vec::new(), 0);
+    for q in &queries {
+        check_names(q, &defined, &mut failures);
+        match central.instant(&q.expr).await {
+            Ok(rows) if rows.is_empty() => {
+                failures.push(format!("{}: `{}` returned no series", q.panel, q.expr));
+            }
+            Ok(rows) => {
+                // A per-site query has every site, not some.
+                let mut sites: Vec<&str> = rows
+                    .iter()
+                    .filter_map(|r| r["metric"]["site"].as_str())
+                    .collect();
+                sites.sort_unstable();
+                sites.dedup();
+                if !sites.is_empty() && sites != ["east", "north", "south"] {
+                    failures.push(format!("{}: sites {sites:?}", q.panel));
+                }
+                per_site += usize::from(!sites.is_empty());
+            }
+            Err(e) => failures.push(format!("{}: `{}` failed: {e}", q.panel, q.expr)),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(per_site >= 7, "only {per_site} queries answered per site");
+}
+
+/// Three demo sites, a centre and four Prometheus servers on a shared machine.
+const START_FLEET: Duration = Duration::from_secs(120);
