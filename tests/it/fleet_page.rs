@@ -700,6 +700,31 @@ async fn a_duty_engineer_acknowledges_from_the_fleet_page_and_a_dead_site_is_not
         listed.contains("确认告警") && listed.contains("已执行"),
         "{listed}"
     );
+    // The fire incident dispatched from the page too.
+    let incident = "#detail-incidents form[data-incident=\"1\"]";
+    c.find(Locator::Css(&format!("{incident} input")))
+        .await
+        .expect("to whom")
+        .send_keys("zhang.wei")
+        .await
+        .expect("type");
+    c.find(Locator::Css(&format!("{incident} button")))
+        .await
+        .expect("dispatch")
+        .click()
+        .await
+        .expect("click");
+    let said = result_text(c, &format!("{incident} .result")).await;
+    assert_eq!(said, "已执行", "dispatched");
+    let shown: Value = http()
+        .get(north.url("/api/v1/incidents/1"))
+        .send()
+        .await
+        .expect("site answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["state"], "dispatched", "{shown}");
     assert!(fits(c).await, "1920 px with the panel");
     shoot(c, "fleet_site_zh_1920").await;
     c.set_window_size(390, 844).await.expect("phone");
@@ -743,7 +768,11 @@ async fn a_duty_engineer_acknowledges_from_the_fleet_page_and_a_dead_site_is_not
         .iter()
         .filter_map(|c| c["outcome"].as_str())
         .collect();
-    assert_eq!(outcomes, ["not_delivered", "applied"], "newest first");
+    assert_eq!(
+        outcomes,
+        ["not_delivered", "applied", "applied"],
+        "newest first"
+    );
     eventually("the page lists it", WAIT, || async {
         let text = c
             .find(Locator::Css("#detail-commands"))
@@ -761,17 +790,31 @@ async fn a_duty_engineer_acknowledges_from_the_fleet_page_and_a_dead_site_is_not
     assert!(fits(c).await, "1920 px in English");
     shoot(c, "fleet_site_en_1920").await;
 
-    // A viewer's page offers no commands.
-    let viewer = sign_in(&f.base, "view-wu", "wu-password").await;
-    let page = http()
-        .get(f.url("/"))
-        .header("cookie", &viewer.cookie)
-        .send()
+    // A viewer sees the panel without buttons.
+    c.delete_all_cookies().await.expect("signed out");
+    sign_in_page(c, &f.base, "view-wu", "wu-password").await;
+    eventually("north's row", WAIT * 4, || async {
+        c.find(Locator::Css("tr[data-site=\"north\"] button.open-detail"))
+            .await
+            .ok()?
+            .click()
+            .await
+            .ok()
+    })
+    .await;
+    let alarm = format!("#detail-alarms li[data-alarm=\"{PUMP}\"]");
+    eventually("the alarms listed", WAIT * 4, || async {
+        c.find(Locator::Css(&alarm)).await.ok()
+    })
+    .await;
+    let forms = c
+        .find_all(Locator::Css("#detail form"))
         .await
-        .expect("page");
-    let html = page.text().await.expect("html");
-    assert!(
-        html.contains(r#"<meta name="commands" content="false">"#),
-        "{html}"
-    );
+        .expect("find");
+    assert!(forms.is_empty(), "a viewer gets no buttons");
+    let note = c
+        .find(Locator::Css("#detail-readonly"))
+        .await
+        .expect("note");
+    assert!(note.is_displayed().await.expect("shown"), "read only said");
 }
