@@ -286,6 +286,7 @@ impl App {
                 site: c.site_id(&self.config.site.id).to_owned(),
                 engine: handle.clone(),
                 metrics: CommandMetrics::register(&self.figures.registry),
+                clock: self.clock.clone(),
             };
             tasks.spawn("central_commands", commands.run(cancel.clone()));
         }

@@ -39,6 +39,11 @@ pub struct Operator {
     pub role: Role,
 }
 
+/// The session's CSRF token, in a cookie-signed request's extensions (the page sends it
+/// back in `X-CSRF-Token`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Csrf(pub String);
+
 /// What the sign-in shares.
 #[derive(Debug, Clone)]
 pub struct CentreAuth {
@@ -116,6 +121,9 @@ pub async fn layer(State(a): State<CentreAuth>, mut req: Request, next: Next) ->
         );
     }
     req.extensions_mut().insert(operator);
+    if let Some(csrf) = csrf {
+        req.extensions_mut().insert(Csrf(csrf));
+    }
     next.run(req).await
 }
 

@@ -195,11 +195,16 @@ async fn send(
             return refuse(StatusCode::CONFLICT, "command_id_reused", &why);
         }
     };
+    // The site applies it no later than the centre waits (a resend is a fresh try).
+    let ttl_ms = u64::try_from(s.timeout.as_millis()).unwrap_or(u64::MAX);
+    let now_ms = chrono::Utc::now().timestamp_millis();
     let command = SiteCommand {
         v: VERSION,
         command_id: command_id.clone(),
         operator: operator.name.clone(),
         action,
+        expires_at_ms: Some(now_ms.saturating_add_unsigned(ttl_ms)),
+        ttl_ms: Some(ttl_ms),
     };
     let ended = request(s, site, &command).await;
     s.metrics.sent(ended.outcome);
@@ -283,8 +288,9 @@ async fn request(s: &Commands, site: &str, command: &SiteCommand) -> Ended {
             StatusCode::GATEWAY_TIMEOUT,
             "timeout",
             format!(
-                "site `{site}` did not answer within {:?}; it may still apply the command \
-                 when it gets it: send the same command_id again to learn its outcome",
+                "site `{site}` did not answer within {:?}; it will not apply the command \
+                 after that time (it refuses it as expired); send the same command_id \
+                 again to try anew",
                 s.timeout
             ),
         ),
@@ -316,10 +322,11 @@ fn answered(reply: Reply) -> Ended {
             .unwrap_or(StatusCode::BAD_GATEWAY),
     };
     let code = reply.code.unwrap_or_else(|| "refused".to_owned());
-    // The site's engine was stopping, or too many commands wait there: nothing changed,
-    // and the same command id may be sent again (a refusal is final).
+    // The site's engine was stopping, too many commands wait there, or it took the command
+    // too late: nothing changed, and the same command id may be sent again (a refusal is
+    // final).
     let outcome = match code.as_str() {
-        "unavailable" | "busy" => "unavailable",
+        "unavailable" | "busy" | "expired" => "unavailable",
         _ => "refused",
     };
     Ended {

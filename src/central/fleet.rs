@@ -132,8 +132,10 @@ fn unreadable(e: &sqlx::Error) -> Response {
             from the records the sites forward. Sign in at `/login` (session cookie) or send \
             a bearer token from `sitewatch central token`. Refusals carry `ErrorBody`."
     ),
-    paths(fleet, fleet_alarms, openapi_json, super::commands::ack, super::commands::dispatch),
-    components(schemas(SiteRow, Link, Share, LinkAlarm, Kpi, ErrorBody)),
+    paths(fleet, fleet_alarms, openapi_json, super::commands::ack, super::commands::dispatch,
+        super::site_detail::open, super::site_detail::commands),
+    components(schemas(SiteRow, Link, Share, LinkAlarm, Kpi, ErrorBody,
+        super::site_detail::Open, super::site_detail::CommandRow)),
     security(("bearer" = []), ("session" = [])),
     modifiers(&Security)
 )]

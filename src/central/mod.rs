@@ -13,6 +13,7 @@ pub mod figures;
 mod fleet;
 mod metrics;
 mod page;
+mod site_detail;
 pub mod users;
 
 use std::net::SocketAddr;
@@ -98,6 +99,7 @@ async fn commands_client(url: &str) -> anyhow::Result<async_nats::Client> {
 fn router(state: fleet::State, auth: auth::CentreAuth, commands: commands::Commands) -> Router {
     fleet::router(state)
         .merge(page::router())
+        .merge(site_detail::router(commands.pool.clone()))
         .merge(commands::router(commands))
         .merge(auth::router(auth.clone()))
         .layer(from_fn_with_state(auth, auth::layer))

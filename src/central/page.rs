@@ -14,15 +14,18 @@ use axum::{Extension, Router};
 use minijinja::{Environment, context};
 use serde::Deserialize;
 
-use super::auth::Operator;
+use super::auth::{Csrf, Operator};
+use crate::access::Role;
 use crate::http::desks::catalogue::Lang;
 
 const STRINGS: &str = include_str!("page/strings.toml");
 const TEMPLATE: &str = include_str!("page/fleet.html");
 /// The page's script and style sheet, at `/assets/{name}`.
-const ASSETS: [(&str, &str, &str); 2] = [
+const ASSETS: [(&str, &str, &str); 4] = [
     ("fleet.js", "text/javascript", include_str!("page/fleet.js")),
     ("fleet.css", "text/css", include_str!("page/fleet.css")),
+    ("site.js", "text/javascript", include_str!("page/site.js")),
+    ("site.css", "text/css", include_str!("page/site.css")),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -55,9 +58,18 @@ pub(super) fn router() -> Router {
 }
 
 /// `/`: the fleet page for the signed-in operator, in the cookie's language.
-async fn page(operator: Extension<Operator>, headers: HeaderMap) -> Response {
+async fn page(
+    operator: Extension<Operator>,
+    csrf: Option<Extension<Csrf>>,
+    headers: HeaderMap,
+) -> Response {
     let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
-    match render(Lang::from_cookies(cookie), &operator.name) {
+    let me = Me {
+        name: &operator.name,
+        csrf: csrf.as_ref().map_or("", |c| c.0.0.as_str()),
+        commands: matches!(operator.role, Role::Admin | Role::DutyEngineer),
+    };
+    match render(Lang::from_cookies(cookie), &me) {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "fleet page not rendered");
@@ -66,7 +78,14 @@ async fn page(operator: Extension<Operator>, headers: HeaderMap) -> Response {
     }
 }
 
-fn render(lang: Lang, user: &str) -> Result<String, minijinja::Error> {
+/// Who the page is for: the site panel's buttons are shown to those who may send commands.
+struct Me<'a> {
+    name: &'a str,
+    csrf: &'a str,
+    commands: bool,
+}
+
+fn render(lang: Lang, me: &Me<'_>) -> Result<String, minijinja::Error> {
     let strings = table(lang);
     let mut env = Environment::new();
     let lookup = strings.clone();
@@ -74,7 +93,8 @@ fn render(lang: Lang, user: &str) -> Result<String, minijinja::Error> {
         lookup.get(key).copied().unwrap_or_default().to_owned()
     });
     env.add_template("fleet.html", TEMPLATE)?;
-    let ctx = context! { lang => lang.tag(), user => user, strings => strings };
+    let ctx = context! { lang => lang.tag(), user => me.name, csrf => me.csrf,
+    commands => me.commands, strings => strings };
     env.get_template("fleet.html")?.render(ctx)
 }
 
@@ -107,16 +127,38 @@ mod tests {
         for (k, e) in ENTRIES.iter() {
             assert!(!e.zh.trim().is_empty() && !e.en.trim().is_empty(), "{k}");
         }
-        let js = ASSETS[0].2;
         let used = regex_keys(TEMPLATE, "t(\"")
             .into_iter()
-            .chain(regex_keys(js, "t(\""));
+            .chain(regex_keys(ASSETS[0].2, "t(\""))
+            .chain(regex_keys(ASSETS[2].2, "t(\""));
         // `t("p_" + p)`: a prefix, checked below for each value.
         for key in used.filter(|k| !k.ends_with('_')) {
             assert!(
                 ENTRIES.contains_key(&key),
                 "`{key}` is used but not in strings.toml"
             );
+        }
+        for o in [
+            "applied",
+            "refused",
+            "not_delivered",
+            "unavailable",
+            "bad_reply",
+            "sending",
+        ] {
+            assert!(ENTRIES.contains_key(&format!("o_{o}")), "{o}");
+        }
+        for s in ["unack_active", "ack_active", "unack_returned"] {
+            assert!(ENTRIES.contains_key(&format!("s_{s}")), "{s}");
+        }
+        for s in [
+            "reported",
+            "dispatched",
+            "on_site",
+            "resolved",
+            "followed_up",
+        ] {
+            assert!(ENTRIES.contains_key(&format!("i_{s}")), "{s}");
         }
         for p in ["emergency", "high", "medium", "low"] {
             assert!(ENTRIES.contains_key(&format!("p_{p}")), "{p}");
@@ -134,6 +176,13 @@ mod tests {
     /// The literal keys after each `open` (`t("key"`).
     fn regex_keys(text: &str, open: &str) -> Vec<String> {
         text.match_indices(open)
+            // `t(` itself, not the end of a longer name such as `closest(`.
+            .filter(|(i, _)| {
+                !text[..*i]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            })
             .filter_map(|(i, _)| {
                 let rest = &text[i + open.len()..];
                 rest.find('"').map(|end| rest[..end].to_owned())
@@ -143,12 +192,17 @@ mod tests {
 
     #[test]
     fn the_page_renders_in_both_languages() {
-        let zh = render(Lang::Zh, "wang").expect("zh");
+        let me = |name| Me {
+            name,
+            csrf: "",
+            commands: false,
+        };
+        let zh = render(Lang::Zh, &me("wang")).expect("zh");
         assert!(
             zh.contains("lang=\"zh-CN\"") && zh.contains("未恢复告警"),
             "{zh}"
         );
-        let en = render(Lang::En, "<b>").expect("en");
+        let en = render(Lang::En, &me("<b>")).expect("en");
         assert!(en.contains("lang=\"en\"") && en.contains("Open alarms"));
         assert!(!en.contains("<b>"), "names are escaped");
     }

@@ -10,14 +10,26 @@
 //! at once, nothing done, and counted. A command id seen among the last [`REMEMBERED`]
 //! answers its first outcome without running again (kept in memory: a restart forgets
 //! them).
+//!
+//! A command carries its expiry: `expires_at_ms` (the centre's send time plus its
+//! `[fleet] command_timeout`, by the centre's clock) and `ttl_ms` (that timeout). One taken
+//! from the queue past either `expires_at_ms` by this site's clock, or `ttl_ms` after this
+//! site received it, is refused `expired` (410, nothing done, counted, not remembered:
+//! the same id sent again is a fresh try), because the centre has already answered it not
+//! delivered. The second bound holds whatever the clocks say; the first also covers the
+//! time the command spent before this site read it (a stalled process), and is only as
+//! good as the two clocks agree (NTP on both; see docs/architecture.md).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use prometheus::{IntCounter, IntCounterVec};
 use serde::{Deserialize, Serialize};
 use sitewatch_core::alarms::AlarmCommand;
+use sitewatch_core::clock::Clock;
 use sitewatch_core::incidents::{IncidentAction, IncidentCommand, IncidentId};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
@@ -55,6 +67,13 @@ pub struct SiteCommand {
     pub operator: String,
     /// What to do.
     pub action: Action,
+    /// When the centre stops waiting (its send time plus its timeout, ms since the epoch
+    /// by its clock); not applied after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at_ms: Option<i64>,
+    /// The centre's timeout: not applied later than this after the site received it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
 }
 
 /// What a command asks.
@@ -156,10 +175,18 @@ impl CommandMetrics {
             "sitewatch_central_commands_received_total",
             "Commands from the centre by outcome: applied, refused, bad_command (not a \
              command; answered with an error), resent (a known id; its first outcome \
-             answered again), busy (64 already waiting; answered busy, nothing done).",
+             answered again), busy (64 already waiting; answered busy, nothing done), \
+             expired (taken after the centre stopped waiting; nothing done).",
             &["outcome"],
         );
-        for outcome in ["applied", "refused", "bad_command", "resent", "busy"] {
+        for outcome in [
+            "applied",
+            "refused",
+            "bad_command",
+            "resent",
+            "busy",
+            "expired",
+        ] {
             received.with_label_values(&[outcome]);
         }
         Self {
@@ -188,7 +215,12 @@ pub struct CommandTask {
     pub engine: EngineHandle,
     /// Its figures.
     pub metrics: CommandMetrics,
+    /// The site's clock (a command's expiry).
+    pub clock: Arc<dyn Clock>,
 }
+
+/// A command as taken from NATS, with when this site received it.
+type Taken = (async_nats::Message, DateTime<Utc>);
 
 impl CommandTask {
     /// Answers commands one at a time until `cancel`; the client reconnects and
@@ -231,10 +263,11 @@ impl CommandTask {
         &self,
         client: &async_nats::Client,
         mut commands: async_nats::Subscriber,
-        queue: mpsc::Sender<async_nats::Message>,
+        queue: mpsc::Sender<Taken>,
     ) {
         while let Some(message) = commands.next().await {
-            let Err(TrySendError::Full(message)) = queue.try_send(message) else {
+            let taken = (message, self.clock.now());
+            let Err(TrySendError::Full((message, _))) = queue.try_send(taken) else {
                 continue;
             };
             self.metrics.received("busy");
@@ -256,20 +289,16 @@ impl CommandTask {
     }
 
     /// Applies the queued commands one at a time, answering each.
-    async fn work(
-        &self,
-        client: &async_nats::Client,
-        mut waiting: mpsc::Receiver<async_nats::Message>,
-    ) {
+    async fn work(&self, client: &async_nats::Client, mut waiting: mpsc::Receiver<Taken>) {
         let mut recent = Recent::default();
-        while let Some(message) = waiting.recv().await {
-            let reply = self.answer(&message.payload, &mut recent).await;
+        while let Some((message, received)) = waiting.recv().await {
+            let reply = self.answer(&message.payload, received, &mut recent).await;
             answer_to(client, message.reply, &reply).await;
         }
     }
 
     /// Reads, checks and applies one command (or finds its first outcome).
-    async fn answer(&self, payload: &[u8], recent: &mut Recent) -> Reply {
+    async fn answer(&self, payload: &[u8], received: DateTime<Utc>, recent: &mut Recent) -> Reply {
         let command: SiteCommand = match serde_json::from_slice(payload) {
             Ok(c) => c,
             Err(e) => {
@@ -284,6 +313,14 @@ impl CommandTask {
             return first.clone();
         }
         let id = Some(command.command_id.clone());
+        // Not remembered: the centre answered it not delivered, so the same id sent again
+        // is a fresh try.
+        if let Some(why) = expired(&command, received, self.clock.now()) {
+            self.metrics.received("expired");
+            tracing::warn!(command = %command.command_id, operator = %command.operator,
+                "a command from the centre came too late; refused");
+            return Reply::refused(id, Outcome::Refused, why);
+        }
         let reply = match check(&command) {
             Err(why) => Reply::refused(id, Outcome::BadCommand, why),
             Ok(()) => match self.apply(&command).await {
@@ -373,6 +410,23 @@ fn check(c: &SiteCommand) -> Result<(), Refusal> {
     }
 }
 
+/// Why a command taken at `now` is too late: past its `expires_at_ms` by this site's
+/// clock, or `ttl_ms` after this site `received` it.
+fn expired(c: &SiteCommand, received: DateTime<Utc>, now: DateTime<Utc>) -> Option<Refusal> {
+    let now_ms = now.timestamp_millis();
+    let by_centre = c.expires_at_ms.filter(|&at| now_ms > at).map(|at| {
+        format!(
+            "the centre stopped waiting {} ms ago by this site's clock; nothing done",
+            now_ms - at
+        )
+    });
+    let waited = u64::try_from((now - received).num_milliseconds()).unwrap_or(0);
+    let by_wait = c.ttl_ms.filter(|&ttl| waited > ttl).map(|ttl| {
+        format!("waited {waited} ms here, longer than the centre's {ttl} ms; nothing done")
+    });
+    by_centre.or(by_wait).map(|why| (410, "expired", why))
+}
+
 /// The last [`REMEMBERED`] command ids and their first outcome.
 #[derive(Debug, Default)]
 struct Recent {
@@ -416,6 +470,34 @@ mod tests {
         assert!(serde_json::from_str::<SiteCommand>(&stranger).is_err());
         let v2 = SiteCommand { v: 2, ..c };
         assert_eq!(check(&v2).expect_err("refused").1, "bad_command");
+    }
+
+    #[test]
+    fn a_command_past_its_expiry_or_its_wait_is_refused_expired() {
+        let text = r#"{"v":1,"command_id":"c1","operator":"li","action":
+            {"type":"acknowledge","alarm":"a"},"expires_at_ms":1000000,"ttl_ms":3000}"#;
+        let c: SiteCommand = serde_json::from_str(text).expect("a command");
+        let at = |ms| DateTime::from_timestamp_millis(ms).expect("a time");
+        assert_eq!(expired(&c, at(999_000), at(1_000_000)), None);
+        let late = expired(&c, at(999_000), at(1_000_001)).expect("too late");
+        assert_eq!((late.0, late.1), (410, "expired"));
+        // The centre's clock ahead of the site's: the wait here still bounds it.
+        let ahead = SiteCommand {
+            expires_at_ms: Some(5_000_000),
+            ..c.clone()
+        };
+        assert_eq!(expired(&ahead, at(100_000), at(103_000)), None);
+        assert_eq!(
+            expired(&ahead, at(100_000), at(103_001)).expect("late").1,
+            "expired"
+        );
+        // From a centre that sends no expiry: never expired.
+        let old = SiteCommand {
+            expires_at_ms: None,
+            ttl_ms: None,
+            ..c
+        };
+        assert_eq!(expired(&old, at(0), at(9_000_000)), None);
     }
 
     #[test]

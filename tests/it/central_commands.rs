@@ -6,7 +6,8 @@
 //! record comes back to the centre. A resent command id is applied once, a refusal
 //! answers the site's own code, bad JSON on the command subject gets an error reply while
 //! the site keeps answering, a burst to a stalled site is answered in full (queued or
-//! busy), a site stopped with SIGSTOP answers "not delivered" on the timeout, one killed
+//! busy), a site stopped with SIGSTOP answers "not delivered" on the timeout and, resumed,
+//! refuses the late command as expired (a resend is a fresh try), one killed
 //! with SIGKILL at once with nothing recorded as done, and after a NATS restart commands
 //! flow again.
 
@@ -300,8 +301,8 @@ async fn commands_from_the_centre_are_applied_on_site_once_or_answered_not_deliv
     assert_eq!(sample(&text, bad), Some(f64::from(2 + answered)), "{text}");
 
     // A site that stops answering (SIGSTOP): not delivered on the timeout. It gets the
-    // command when it runs again and applies it (the known gap); the same command id
-    // sent again then answers that outcome, and the centre records it.
+    // command when it runs again, past its expiry: refused `expired` there, nothing done,
+    // the alarm still unacknowledged. The same command id sent again is a fresh try.
     south.sim.set(3, "fault", 1.0);
     eventually("the pump alarm is raised", LONG, || async {
         let a = site_json(&south, &format!("/api/v1/alarms/{PUMP}")).await;
@@ -318,17 +319,30 @@ async fn commands_from_the_centre_are_applied_on_site_once_or_answered_not_deliv
         "{answer}"
     );
     assert_eq!(answer["reason"], "timeout", "{answer}");
-    eventually("the late command is applied on site", LONG, || async {
-        let a = site_json(&south, &format!("/api/v1/alarms/{PUMP}")).await;
-        (a["state"] == "ack_active").then_some(())
-    })
+    let expired = r#"sitewatch_central_commands_received_total{outcome="expired"}"#;
+    eventually(
+        "the late command is refused as expired on site",
+        LONG,
+        || async {
+            let text = http().get(south.url("/metrics")).send().await.ok()?;
+            let text = text.text().await.ok()?;
+            (sample(&text, expired) == Some(1.0)).then_some(())
+        },
+    )
     .await;
+    let a = site_json(&south, &format!("/api/v1/alarms/{PUMP}")).await;
+    assert_eq!(
+        a["state"], "unack_active",
+        "not applied after the centre gave up: {a}"
+    );
     let (status, answer) = api.post(&late, json!({"command_id": "late-1"})).await;
     assert_eq!(
         (status, &answer["outcome"]),
         (200, &json!("applied")),
         "{answer}"
     );
+    let a = site_json(&south, &format!("/api/v1/alarms/{PUMP}")).await;
+    assert_eq!(a["state"], "ack_active", "the fresh try is applied: {a}");
 
     // A site killed with SIGKILL: not delivered, and nothing recorded as done.
     north.proc.as_mut().expect("running").kill();

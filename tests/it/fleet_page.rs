@@ -5,7 +5,9 @@
 //! what the sites did (an alarm raised, an incident breached, a request overdue, the
 //! month's KPIs as the site computes them); a site stopped is cut off after the
 //! threshold, listed with since-when and in `/metrics`; and the page in a real headless
-//! Chromium in zh-CN and English at 390 and 1920 px, with screenshots.
+//! Chromium in zh-CN and English at 390 and 1920 px, with screenshots. From the page's
+//! site panel a duty engineer acknowledges an alarm (applied, acknowledged at the site's
+//! own API) and, with the site killed, is told not delivered; a viewer gets no buttons.
 
 use std::path::PathBuf;
 
@@ -590,4 +592,229 @@ async fn an_integration_reads_the_fleet_and_its_openapi_document_with_a_central_
         doc["components"]["securitySchemes"]["bearer"].is_object(),
         "{doc}"
     );
+}
+
+/// The text of the first element matching `css` once it is non-empty and not "sending".
+async fn result_text(c: &Client, css: &str) -> String {
+    eventually(css, LONG, || async {
+        let text = c.find(Locator::Css(css)).await.ok()?.text().await.ok()?;
+        let done = !text.is_empty() && !text.contains("发送中") && !text.contains("Sending");
+        done.then_some(text)
+    })
+    .await
+}
+
+/// Opens north's panel and waits for `alarm`'s Acknowledge form in it.
+async fn open_north(c: &Client, alarm: &str) {
+    eventually("north's row", WAIT * 4, || async {
+        c.find(Locator::Css("tr[data-site=\"north\"] button.open-detail"))
+            .await
+            .ok()?
+            .click()
+            .await
+            .ok()
+    })
+    .await;
+    let form = format!("#detail-alarms form[data-alarm=\"{alarm}\"]");
+    eventually("the alarm's form", WAIT * 4, || async {
+        c.find(Locator::Css(&form)).await.ok()
+    })
+    .await;
+}
+
+/// Acknowledges `alarm` from the open panel with `comment`.
+async fn acknowledge(c: &Client, alarm: &str, comment: &str) {
+    let form = format!("#detail-alarms form[data-alarm=\"{alarm}\"]");
+    let input = c
+        .find(Locator::Css(&format!("{form} input")))
+        .await
+        .expect("comment box");
+    input.send_keys(comment).await.expect("type");
+    c.find(Locator::Css(&format!("{form} button")))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duty_engineer_acknowledges_from_the_fleet_page_and_a_dead_site_is_not_delivered() {
+    const FIRE: &str = "fire_panel.zone2_alarm:discrete";
+    const PUMP: &str = "pump_1.fault:discrete";
+    let mut f = fleet("").await;
+    f.operator("duty-li", "duty_engineer", "li-password");
+    f.operator("view-wu", "viewer", "wu-password");
+    // A fire alarm (it opens an incident) and a pump fault standing at north.
+    f.sites[0].sim.set(4, "zone2_alarm", 1.0);
+    f.sites[0].sim.set(3, "fault", 1.0);
+    let api = sign_in(&f.base, "duty-li", "li-password").await;
+    let open_url = f.url("/api/v1/sites/north/open");
+    eventually(
+        "north's alarms and incident at the centre",
+        LONG,
+        || async {
+            let (_, open) = api.get(&open_url).await;
+            let ids: Vec<&str> = open["alarms"]
+                .as_array()?
+                .iter()
+                .filter_map(|a| a["id"].as_str())
+                .collect();
+            let both = ids.contains(&FIRE) && ids.contains(&PUMP);
+            (both && !open["incidents"].as_array()?.is_empty()).then_some(())
+        },
+    )
+    .await;
+
+    let b = browser().await;
+    let c = &b.client;
+    c.set_window_size(1920, 1080).await.expect("control room");
+    sign_in_page(c, &f.base, "duty-li", "li-password").await;
+    open_north(c, FIRE).await;
+    acknowledge(c, FIRE, "总部已知悉").await;
+    let said = result_text(c, &format!("form[data-alarm=\"{FIRE}\"] .result")).await;
+    assert_eq!(said, "已执行", "applied, in Chinese");
+    let north = &f.sites[0];
+    let alarm: Value = http()
+        .get(north.url(&format!("/api/v1/alarms/{FIRE}")))
+        .send()
+        .await
+        .expect("site answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(alarm["state"], "ack_active", "{alarm}");
+    assert_eq!(alarm["acked_by"], "central:duty-li", "{alarm}");
+    let listed = eventually("the command listed", WAIT, || async {
+        let text = c
+            .find(Locator::Css("#detail-commands"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.contains("duty-li").then_some(text)
+    })
+    .await;
+    assert!(
+        listed.contains("确认告警") && listed.contains("已执行"),
+        "{listed}"
+    );
+    // The fire incident dispatched from the page too.
+    let incident = "#detail-incidents form[data-incident=\"1\"]";
+    c.find(Locator::Css(&format!("{incident} input")))
+        .await
+        .expect("to whom")
+        .send_keys("zhang.wei")
+        .await
+        .expect("type");
+    c.find(Locator::Css(&format!("{incident} button")))
+        .await
+        .expect("dispatch")
+        .click()
+        .await
+        .expect("click");
+    let said = result_text(c, &format!("{incident} .result")).await;
+    assert_eq!(said, "已执行", "dispatched");
+    let shown: Value = http()
+        .get(north.url("/api/v1/incidents/1"))
+        .send()
+        .await
+        .expect("site answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["state"], "dispatched", "{shown}");
+    assert!(fits(c).await, "1920 px with the panel");
+    shoot(c, "fleet_site_zh_1920").await;
+    c.set_window_size(390, 844).await.expect("phone");
+    assert!(fits(c).await, "390 px with the panel");
+    shoot(c, "fleet_site_zh_390").await;
+
+    // In English, with north killed: the page says not delivered.
+    c.find(Locator::Css("#detail-close"))
+        .await
+        .expect("close")
+        .click()
+        .await
+        .expect("click");
+    c.find(Locator::Css("#lang"))
+        .await
+        .expect("switch")
+        .click()
+        .await
+        .expect("click");
+    eventually("the page in English", WAIT, || async {
+        let lang = c
+            .find(Locator::Css("html"))
+            .await
+            .ok()?
+            .attr("lang")
+            .await
+            .ok()??;
+        (lang == "en").then_some(())
+    })
+    .await;
+    f.sites[0].proc.as_mut().expect("running").kill();
+    open_north(c, PUMP).await;
+    acknowledge(c, PUMP, "").await;
+    let said = result_text(c, &format!("form[data-alarm=\"{PUMP}\"] .result")).await;
+    assert!(said.starts_with("Not delivered"), "{said}");
+    let (status, commands) = api.get(&f.url("/api/v1/sites/north/commands")).await;
+    assert_eq!(status, 200, "{commands}");
+    let outcomes: Vec<&str> = commands
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|c| c["outcome"].as_str())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["not_delivered", "applied", "applied"],
+        "newest first"
+    );
+    eventually("the page lists it", WAIT, || async {
+        let text = c
+            .find(Locator::Css("#detail-commands"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.contains("not delivered").then_some(())
+    })
+    .await;
+    assert!(fits(c).await, "390 px in English");
+    shoot(c, "fleet_site_en_390").await;
+    c.set_window_size(1920, 1080).await.expect("control room");
+    assert!(fits(c).await, "1920 px in English");
+    shoot(c, "fleet_site_en_1920").await;
+
+    // A viewer sees the panel without buttons.
+    c.delete_all_cookies().await.expect("signed out");
+    sign_in_page(c, &f.base, "view-wu", "wu-password").await;
+    eventually("north's row", WAIT * 4, || async {
+        c.find(Locator::Css("tr[data-site=\"north\"] button.open-detail"))
+            .await
+            .ok()?
+            .click()
+            .await
+            .ok()
+    })
+    .await;
+    let alarm = format!("#detail-alarms li[data-alarm=\"{PUMP}\"]");
+    eventually("the alarms listed", WAIT * 4, || async {
+        c.find(Locator::Css(&alarm)).await.ok()
+    })
+    .await;
+    let forms = c
+        .find_all(Locator::Css("#detail form"))
+        .await
+        .expect("find");
+    assert!(forms.is_empty(), "a viewer gets no buttons");
+    let note = c
+        .find(Locator::Css("#detail-readonly"))
+        .await
+        .expect("note");
+    assert!(note.is_displayed().await.expect("shown"), "read only said");
 }

@@ -26,7 +26,8 @@
   function siteCell(r) {
     const name = r.url ? `<a href="${esc(r.url)}" title="${esc(t("open_site"))}">${esc(r.name)}</a>` : esc(r.name);
     return cell(t("col_site"), "site", `<strong class="name">${name}</strong>
-      <small class="site-time">${esc(t("site_time", { time: r.site_time }))} · ${esc(r.timezone)}</small>`);
+      <small class="site-time">${esc(t("site_time", { time: r.site_time }))} · ${esc(r.timezone)}</small>
+      <button type="button" class="open-detail" data-site="${esc(r.site)}" data-name="${esc(r.name)}" data-tz="${esc(r.timezone)}">${esc(t("details"))}</button>`);
   }
 
   function linkCell(r) {
