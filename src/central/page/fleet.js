@@ -10,7 +10,8 @@
   const t = (key, vars = {}) =>
     (strings[key] || key).replace(/\{(\w+)\}/g, (_, k) => (k in vars ? vars[k] : `{${k}}`));
   const esc = s => String(s).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-  const at = (ms, tz) => new Intl.DateTimeFormat(locale, { timeZone: tz, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(ms));
+  // One fixed form, YYYY-MM-DD HH:MM in the site's zone, as on the site's pages (not the browser locale's).
+  const at = (ms, tz) => { const p = Object.fromEntries(new Intl.DateTimeFormat("en-GB", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(new Date(ms)).map(x => [x.type, x.value])); return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute; }
   const dur = s => {
     const d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
     if (d > 0) return t("d_days", { d, h });

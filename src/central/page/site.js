@@ -15,7 +15,8 @@
   const panel = document.getElementById("detail");
   let current = null; // { site, name, tz }
 
-  const at = ms => new Intl.DateTimeFormat(locale, { timeZone: current.tz, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }).format(new Date(ms));
+  // One fixed form, YYYY-MM-DD HH:MM:SS in the site's zone, as on the site's pages.
+  const at = ms => { const p = Object.fromEntries(new Intl.DateTimeFormat("en-GB", { timeZone: current.tz, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }).formatToParts(new Date(ms)).map(x => [x.type, x.value])); return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + ":" + p.second; }
   const api = path => `/api/v1/sites/${encodeURIComponent(current.site)}${path}`;
 
   async function getJson(path) {
