@@ -321,7 +321,7 @@ async fn publish_all(
         let mut rest = chunk;
         let mut tries = 0;
         while !rest.is_empty() {
-            let (_, failed) = Forwarder::publish(js, site, rest).await;
+            let (_, failed) = Forwarder::publish(js, site, rest, None).await;
             match failed {
                 None => break,
                 Some(first) => {

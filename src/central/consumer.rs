@@ -20,8 +20,8 @@ use tokio_util::sync::CancellationToken;
 use super::db::{self, Incoming};
 use super::metrics::FleetMetrics;
 use crate::outbox::jetstream::{
-    Confirmed, DUPLICATE_WINDOW, RECORD_HEADER, STREAM, SUBJECTS, WATERMARKS, WATERMARKS_STREAM,
-    api, watermark_subject,
+    BACKLOG_HEADER, Confirmed, DUPLICATE_WINDOW, RECORD_HEADER, STREAM, SUBJECTS, WATERMARKS,
+    WATERMARKS_STREAM, api, watermark_subject,
 };
 
 /// The durable consumer's name.
@@ -32,6 +32,10 @@ const BATCH: usize = 1000;
 const PULL_WAIT: Duration = Duration::from_millis(500);
 /// How much longer than its own expiry a pull may take before it counts as lost.
 const PULL_GRACE: Duration = Duration::from_secs(5);
+/// How long past its expiry a pull that has messages waits for JetStream's closing
+/// status: some pulls end without one (seen with nats-server 2.9 under load, measured by
+/// `bench fleet`), and the messages already in must not wait out [`PULL_GRACE`].
+const PULL_CLOSE: Duration = Duration::from_millis(250);
 /// How long JetStream waits for an ack before it delivers again.
 const ACK_WAIT: Duration = Duration::from_secs(10);
 /// Longest pause between tries while NATS or PostgreSQL is away.
@@ -254,6 +258,9 @@ fn parse(
     let mut parts = subject.strip_prefix("sitewatch.rec.")?.splitn(2, '.');
     let (site, kind) = (parts.next()?, parts.next()?);
     let id = headers?.get(RECORD_HEADER)?.as_str().parse().ok()?;
+    let backlog = headers
+        .and_then(|h| h.get(BACKLOG_HEADER))
+        .and_then(|v| v.as_str().parse().ok());
     #[derive(serde::Deserialize)]
     struct Envelope {
         at_ms: i64,
@@ -269,6 +276,7 @@ fn parse(
         at_ms: e.at_ms,
         subject: e.subject,
         body: e.body,
+        backlog,
     })
 }
 
@@ -284,8 +292,13 @@ async fn pull(client: &async_nats::Client) -> anyhow::Result<Vec<async_nats::Mes
         .await?;
     let mut messages = Vec::new();
     // A pull lost with the connection never ends by itself: bounded.
-    let deadline = tokio::time::Instant::now() + PULL_WAIT + PULL_GRACE;
+    let started = tokio::time::Instant::now();
+    let (lost, closed) = (
+        started + PULL_WAIT + PULL_GRACE,
+        started + PULL_WAIT + PULL_CLOSE,
+    );
     while messages.len() < BATCH {
+        let deadline = if messages.is_empty() { lost } else { closed };
         let next = tokio::time::timeout_at(deadline, replies.next()).await;
         match next {
             Ok(Some(m)) if m.status.is_none() => messages.push(m),

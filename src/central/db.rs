@@ -28,6 +28,9 @@ pub struct Incoming {
     pub subject: String,
     /// The record itself.
     pub body: serde_json::Value,
+    /// How many records the site still held unsent after this one (`Sitewatch-Backlog`;
+    /// absent from a site older than the header).
+    pub backlog: Option<i64>,
 }
 
 /// Connects and migrates.
@@ -95,7 +98,7 @@ pub async fn apply(pool: &PgPool, batch: &[Incoming], now_ms: i64) -> Result<(),
         upsert_state(&mut tx, s).await?;
     }
     for (site, m) in &high_marks(batch) {
-        upsert_site(&mut tx, site, m.last_ms, now_ms).await?;
+        upsert_site(&mut tx, site, m, now_ms).await?;
         sqlx::query(
             "insert into central_marks (site_id, stream_seq, record_id) values ($1, $2, $3) \
              on conflict do nothing",
@@ -115,6 +118,8 @@ struct High {
     id: i64,
     seq: i64,
     last_ms: i64,
+    /// The backlog the highest sequence carried.
+    backlog: Option<i64>,
 }
 
 /// Per site: the highest id, stream sequence and record time.
@@ -123,6 +128,9 @@ fn high_marks(batch: &[Incoming]) -> BTreeMap<String, High> {
     for r in batch {
         let m = marks.entry(r.site.clone()).or_default();
         m.id = m.id.max(r.id);
+        if r.seq > m.seq {
+            m.backlog = r.backlog;
+        }
         m.seq = m.seq.max(r.seq);
         m.last_ms = m.last_ms.max(r.at_ms);
     }
@@ -213,18 +221,23 @@ async fn upsert_state(tx: &mut sqlx::PgConnection, r: &Incoming) -> Result<(), s
 async fn upsert_site(
     tx: &mut sqlx::PgConnection,
     site: &str,
-    last_ms: i64,
+    high: &High,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into central_sites (site_id, first_ms, last_received_ms, last_record_ms) \
-         values ($1, $2, $2, $3) \
+        "insert into central_sites (site_id, first_ms, last_received_ms, last_record_ms, \
+         backlog, backlog_seq) values ($1, $2, $2, $3, $4, $5) \
          on conflict (site_id) do update set last_received_ms = excluded.last_received_ms, \
-         last_record_ms = greatest(central_sites.last_record_ms, excluded.last_record_ms)",
+         last_record_ms = greatest(central_sites.last_record_ms, excluded.last_record_ms), \
+         backlog = case when excluded.backlog_seq > central_sites.backlog_seq \
+           and excluded.backlog is not null then excluded.backlog else central_sites.backlog end, \
+         backlog_seq = greatest(central_sites.backlog_seq, excluded.backlog_seq)",
     )
     .bind(site)
     .bind(now_ms)
-    .bind(last_ms)
+    .bind(high.last_ms)
+    .bind(high.backlog)
+    .bind(high.seq)
     .execute(&mut *tx)
     .await?;
     Ok(())

@@ -75,6 +75,9 @@ pub struct Link {
     pub down: bool,
     /// Since when it is an alarm (ms since the epoch), while it is down.
     pub down_since_ms: Option<i64>,
+    /// Records the site still held unsent when it sent its newest (the last known
+    /// figure: a site cut off cannot update it); `None` from a site that does not say.
+    pub backlog: Option<i64>,
 }
 
 /// A count out of a count.
@@ -120,6 +123,8 @@ pub struct Heard {
     pub record_ms: Option<i64>,
     /// Watermark.
     pub watermark: i64,
+    /// The site's backlog as its newest record said.
+    pub backlog: Option<i64>,
 }
 
 /// The link as of `now`: silent since the last receipt (or `started`), down after
@@ -140,6 +145,7 @@ pub fn link(heard: Heard, started: DateTime<Utc>, now: DateTime<Utc>, threshold:
         watermark: heard.watermark,
         down,
         down_since_ms: down.then_some(since),
+        backlog: heard.backlog,
     }
 }
 
@@ -228,18 +234,19 @@ pub async fn rows(
 
 /// The sites that have sent something, by id.
 async fn heard(pool: &PgPool) -> Result<BTreeMap<String, Heard>, sqlx::Error> {
-    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-        "select site_id, last_received_ms, last_record_ms, watermark from central_sites",
+    let rows: Vec<(String, i64, i64, i64, Option<i64>)> = sqlx::query_as(
+        "select site_id, last_received_ms, last_record_ms, watermark, backlog from central_sites",
     )
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(site, received, record, watermark)| {
+        .map(|(site, received, record, watermark, backlog)| {
             let heard = Heard {
                 received_ms: Some(received),
                 record_ms: Some(record),
                 watermark,
+                backlog,
             };
             (site, heard)
         })
@@ -379,6 +386,7 @@ mod tests {
             received_ms: Some(at("2026-12-07T10:00:00Z").timestamp_millis()),
             record_ms: Some(at("2026-12-07T09:59:58Z").timestamp_millis()),
             watermark: 9,
+            backlog: Some(3),
         };
         let started = at("2026-12-07T08:00:00Z");
         let five = Duration::from_secs(300);
@@ -387,6 +395,7 @@ mod tests {
         assert_eq!((up.silent_s, up.lag_s), (300, 2));
         let down = link(heard, started, at("2026-12-07T10:05:01Z"), five);
         assert!(down.down);
+        assert_eq!(down.backlog, Some(3), "the last backlog known stays shown");
         assert_eq!(
             down.down_since_ms,
             Some(at("2026-12-07T10:05:00Z").timestamp_millis())

@@ -49,6 +49,9 @@ pub struct Confirmed {
 pub const WATERMARKS_STREAM: &str = "KV_sitewatch_watermarks";
 /// The header carrying the row's id.
 pub const RECORD_HEADER: &str = "Sitewatch-Record";
+/// The header with how many records the site still holds unsent after this one: the
+/// fleet view's backlog per site.
+pub const BACKLOG_HEADER: &str = "Sitewatch-Backlog";
 /// JetStream forgets message ids after this (its default); an outage is longer, which is
 /// why the centre upserts by id.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
@@ -226,7 +229,10 @@ impl Forwarder {
             }
         };
         let full = rows.len() as i64 == BATCH;
-        let (acked, failed) = Forwarder::publish(js, &self.site, &rows).await;
+        // What waits after this batch's first row, for the centre's backlog figure; a
+        // count that fails leaves the header out rather than holding the records up.
+        let unsent = self.store.central_unsent().await.ok();
+        let (acked, failed) = Forwarder::publish(js, &self.site, &rows, unsent).await;
         if !acked.is_empty() {
             let now = self.clock.now();
             if let Err(e) = self.store.mark_forwarded(&acked, now).await {
@@ -251,15 +257,19 @@ impl Forwarder {
     /// acknowledged with their stream sequences, and the first that was not. (An
     /// associated function, public, so that `bench fleet`'s simulated sites publish
     /// through it.)
+    /// `unsent` is how many rows waited when `rows` were read (each message carries what
+    /// waits after it).
     pub async fn publish(
         js: &jetstream::Context,
         site: &str,
         rows: &[Queued],
+        unsent: Option<i64>,
     ) -> (Vec<(i64, i64)>, Option<i64>) {
         let mut pending = Vec::with_capacity(rows.len());
         let mut failed = None;
-        for q in rows {
-            match send(js, site, q).await {
+        for (i, q) in rows.iter().enumerate() {
+            let after = unsent.map(|n| (n - i as i64 - 1).max(0));
+            match send(js, site, q, after).await {
                 Ok(ack) => pending.push((q.id, ack)),
                 Err(e) => {
                     tracing::debug!(error = %e, "central publish failed");
@@ -345,11 +355,15 @@ pub async fn send(
     js: &jetstream::Context,
     site: &str,
     q: &Queued,
+    backlog: Option<i64>,
 ) -> Result<jetstream::context::PublishAckFuture, jetstream::context::PublishError> {
-    let message = PublishMessage::build()
+    let mut message = PublishMessage::build()
         .payload(q.message.payload.clone().into())
         .message_id(format!("{site}:{}", q.id))
         .header(RECORD_HEADER, q.id.to_string().as_str());
+    if let Some(n) = backlog {
+        message = message.header(BACKLOG_HEADER, n.to_string().as_str());
+    }
     js.send_publish(subject(site, &q.message.target), message)
         .await
 }

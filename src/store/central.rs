@@ -330,6 +330,17 @@ impl super::Store {
         Ok(())
     }
 
+    /// How many central rows wait to be forwarded (not yet acknowledged by JetStream).
+    pub async fn central_unsent(&self) -> Result<i64, StoreError> {
+        use sqlx::Row as _;
+        let row =
+            sqlx::query("select count(*) as n from outbox where channel = $1 and sent_ms is null")
+                .bind(CHANNEL)
+                .fetch_one(self.pool())
+                .await?;
+        Ok(row.try_get("n")?)
+    }
+
     /// What the forward buffer holds now.
     pub async fn central_buffered(&self) -> Result<Buffered, StoreError> {
         use sqlx::Row as _;

@@ -173,6 +173,10 @@ async fn every_record_of_three_sites_reaches_the_centre_exactly_once_across_outa
         .filter_map(|r| r["site"].as_str())
         .collect();
     assert_eq!(listed, ["east", "north", "south"], "{fleet}");
+    // The backlog each site reported with its newest record: nothing left to send.
+    for row in fleet.as_array().expect("rows") {
+        assert_eq!(row["link"]["backlog"], json!(0), "{row}");
+    }
     drop(consumer);
     drop(server);
 }
@@ -372,7 +376,7 @@ async fn resent_row_stays(kind: Db) {
     let publish = |q: sitewatch::store::Queued| {
         let js = js.clone();
         async move {
-            let ack = send(&js, "west", &q).await.expect("publish");
+            let ack = send(&js, "west", &q, None).await.expect("publish");
             bounded("JetStream's ack", ack.into_future())
                 .await
                 .expect("stored")

@@ -37,7 +37,10 @@
     if (l.down) state = `<span class="badge down">${esc(t(l.last_received_ms ? "link_down" : "link_never"))}</span>`;
     const lines = [state];
     if (l.down && l.down_since_ms) lines.push(`<small>${esc(t("down_since", { time: at(l.down_since_ms, r.timezone) }))}</small>`);
-    if (l.last_received_ms) lines.push(`<small>${esc(t("last_record", { ago: dur(l.silent_s) }))} · ${esc(t("lag", { d: dur(l.lag_s) }))}</small>`);
+    if (l.last_received_ms) {
+      const backlog = l.backlog == null ? "" : ` · ${esc(t("backlog", { n: l.backlog }))}`;
+      lines.push(`<small>${esc(t("last_record", { ago: dur(l.silent_s) }))} · ${esc(t("lag", { d: dur(l.lag_s) }))}${backlog}</small>`);
+    }
     return cell(t("col_link"), "link", lines.join(" "));
   }
 
