@@ -21,7 +21,8 @@ use serde_json::json;
 use sqlx::Connection as _;
 
 use crate::central_rig::{
-    Centre, LONG, Proc, Session, Site, add_operator, bounded, central_process, http, nats, sign_in,
+    Centre, LONG, Proc, Session, Site, add_operator, bounded, central_process, central_toml, http,
+    nats, sign_in,
 };
 use crate::customers::three_units;
 use crate::helpers::{Db, eventually, free_port, fresh_db};
@@ -37,16 +38,8 @@ async fn every_record_of_three_sites_reaches_the_centre_exactly_once_across_outa
     let centre = Centre {
         url: db.url.clone(),
     };
-    let central_toml = dir.path().join("central.toml");
     let central_port = free_port();
-    std::fs::write(
-        &central_toml,
-        format!(
-            "[nats]\nurl = \"{nats_url}\"\n\n[database]\nurl = \"{}\"\n\n[http]\nlisten = \"127.0.0.1:{central_port}\"\n",
-            db.url
-        ),
-    )
-    .expect("write central config");
+    let central_toml = central_toml(dir.path(), &nats_url, &db.url, central_port, "");
     let mut consumer = central_process(&central_toml);
 
     let mut sites = Vec::new();
@@ -552,15 +545,8 @@ async fn every_record_reaches_the_centre_once_across_a_restart_of_its_database()
     let centre = Centre {
         url: db_url.clone(),
     };
-    let central_toml = dir.path().join("central.toml");
     let port = free_port();
-    std::fs::write(
-        &central_toml,
-        format!(
-            "[nats]\nurl = \"{nats_url}\"\n\n[database]\nurl = \"{db_url}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\n"
-        ),
-    )
-    .expect("write central config");
+    let central_toml = central_toml(dir.path(), &nats_url, &db_url, port, "");
     let log = dir.path().join("central.log");
     let mut consumer = central_logged(&central_toml, &log);
     let base = format!("http://127.0.0.1:{port}");

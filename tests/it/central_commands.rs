@@ -14,7 +14,7 @@
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
-use crate::central_rig::{Centre, LONG, Site, bounded, central_process, http, nats};
+use crate::central_rig::{Centre, LONG, Site, bounded, central_process, central_toml, http, nats};
 use crate::helpers::{Db, eventually, free_port, fresh_db};
 
 const OPERATOR: &str = "li.wei";
@@ -108,16 +108,14 @@ async fn commands_from_the_centre_are_applied_on_site_once_or_answered_not_deliv
     let centre = Centre {
         url: db.url.clone(),
     };
-    let central_toml = dir.path().join("central.toml");
     let central_port = free_port();
-    std::fs::write(
-        &central_toml,
-        format!(
-            "[nats]\nurl = \"{nats_url}\"\n\n[database]\nurl = \"{}\"\n\n[http]\nlisten = \"127.0.0.1:{central_port}\"\n\n[fleet]\ncommand_timeout = \"3s\"\n",
-            db.url
-        ),
-    )
-    .expect("write central config");
+    let central_toml = central_toml(
+        dir.path(),
+        &nats_url,
+        &db.url,
+        central_port,
+        "\n[fleet]\ncommand_timeout = \"3s\"\n",
+    );
     let _central = central_process(&central_toml);
     let base = format!("http://127.0.0.1:{central_port}");
     eventually("the centre answers", LONG, || async {

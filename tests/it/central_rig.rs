@@ -346,6 +346,17 @@ impl Centre {
     }
 }
 
+/// Writes `dir/central.toml` for a centre on `nats_url`, `db_url` and `port`, with
+/// `extra` (more sections) after it, and returns its path.
+pub fn central_toml(dir: &Path, nats_url: &str, db_url: &str, port: u16, extra: &str) -> PathBuf {
+    let path = dir.join("central.toml");
+    let text = format!(
+        "[nats]\nurl = \"{nats_url}\"\n\n[database]\nurl = \"{db_url}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\n{extra}"
+    );
+    std::fs::write(&path, text).expect("write central config");
+    path
+}
+
 pub fn central_process(config: &Path) -> Proc {
     sitewatch(&["central", "--config", config.to_str().expect("utf-8")])
 }

@@ -394,6 +394,10 @@ async fn the_fleet_page_shows_each_site_in_zh_cn_and_english_at_390_and_1920_px(
     .await;
     assert!(fits(c).await, "1920 px: nothing cut off");
     shoot(c, "fleet_zh_1920").await;
+    c.set_window_size(1440, 900).await.expect("office screen");
+    rows_shown(c).await;
+    assert!(fits(c).await, "1440 px: nothing cut off");
+    shoot(c, "fleet_zh_1440").await;
     c.set_window_size(390, 844).await.expect("phone");
     rows_shown(c).await;
     assert!(fits(c).await, "390 px: nothing cut off");
@@ -427,6 +431,10 @@ async fn the_fleet_page_shows_each_site_in_zh_cn_and_english_at_390_and_1920_px(
     rows_shown(c).await;
     assert!(fits(c).await, "1920 px in English");
     shoot(c, "fleet_en_1920").await;
+    c.set_window_size(1440, 900).await.expect("office screen");
+    rows_shown(c).await;
+    assert!(fits(c).await, "1440 px in English");
+    shoot(c, "fleet_en_1440").await;
 }
 
 /// A record of `site` as a site forwards it: on the stream, with its id in the header.
